@@ -1,0 +1,181 @@
+//! How apps find stations: one station with its connectors' live status, or
+//! a page of stations, optionally those within a radius of a point, nearest
+//! first. Connectors of a page come in one query, never one per station.
+
+use std::collections::HashMap;
+
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::geo::{self, Point};
+use crate::model::{Connector, Page, Station};
+use crate::store::Store;
+
+pub const DEFAULT_LIMIT: u32 = 50;
+pub const MAX_LIMIT: u32 = 200;
+pub const MAX_OFFSET: u64 = 1_000_000;
+pub const DEFAULT_RADIUS_KM: f64 = 25.0;
+pub const MAX_RADIUS_KM: f64 = 1000.0;
+
+/// A station as apps see it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StationView {
+    pub station: Station,
+    pub connectors: Vec<Connector>,
+    /// Set when the listing was asked for around a point.
+    pub distance_km: Option<f64>,
+}
+
+/// A "stations" request, validated by [`StationQuery::new`].
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StationQuery {
+    pub page: Page,
+    pub near: Option<(Point, f64)>,
+}
+
+impl StationQuery {
+    /// Checks paging and the optional point and radius; `lat` and `lng` come
+    /// together or not at all.
+    pub fn new(
+        limit: Option<i64>,
+        offset: Option<i64>,
+        lat: Option<f64>,
+        lng: Option<f64>,
+        radius_km: Option<f64>,
+    ) -> Result<Self> {
+        let limit = match limit {
+            None => DEFAULT_LIMIT,
+            Some(l) if (1..=i64::from(MAX_LIMIT)).contains(&l) => l as u32,
+            Some(_) => {
+                return Err(Error::validation(
+                    "limit",
+                    format!("must be between 1 and {MAX_LIMIT}"),
+                ));
+            }
+        };
+        let offset = match offset {
+            None => 0,
+            Some(o) if (0..=MAX_OFFSET as i64).contains(&o) => o as u64,
+            Some(_) => {
+                return Err(Error::validation(
+                    "offset",
+                    format!("must be between 0 and {MAX_OFFSET}"),
+                ));
+            }
+        };
+        let near = match (lat, lng) {
+            (None, None) if radius_km.is_some() => {
+                return Err(Error::validation("radiusKm", "needs lat and lng"));
+            }
+            (None, None) => None,
+            (Some(_), None) => return Err(Error::validation("lng", "is required with lat")),
+            (None, Some(_)) => return Err(Error::validation("lat", "is required with lng")),
+            (Some(latitude), Some(longitude)) => {
+                if !(latitude.is_finite() && (-90.0..=90.0).contains(&latitude)) {
+                    return Err(Error::validation("lat", "must be between -90 and 90"));
+                }
+                if !(longitude.is_finite() && (-180.0..=180.0).contains(&longitude)) {
+                    return Err(Error::validation("lng", "must be between -180 and 180"));
+                }
+                let r = radius_km.unwrap_or(DEFAULT_RADIUS_KM);
+                if !(r.is_finite() && r > 0.0 && r <= MAX_RADIUS_KM) {
+                    return Err(Error::validation(
+                        "radiusKm",
+                        format!("must be greater than 0 and at most {MAX_RADIUS_KM}"),
+                    ));
+                }
+                Some((Point { latitude, longitude }, r))
+            }
+        };
+        Ok(Self {
+            page: Page { limit, offset },
+            near,
+        })
+    }
+}
+
+pub async fn station(store: &dyn Store, id: Uuid) -> Result<StationView> {
+    let station = store
+        .station(id)
+        .await?
+        .ok_or_else(|| Error::not_found("station", id))?;
+    let connectors = store.connectors_of_stations(&[id]).await?;
+    Ok(StationView {
+        station,
+        connectors,
+        distance_km: None,
+    })
+}
+
+/// A page of stations and the total that match.
+pub async fn stations(store: &dyn Store, query: StationQuery) -> Result<(Vec<StationView>, u64)> {
+    let (page, total): (Vec<(Station, Option<f64>)>, u64) = match query.near {
+        None => {
+            let (stations, total) = store.stations(query.page).await?;
+            (stations.into_iter().map(|s| (s, None)).collect(), total)
+        }
+        Some((center, radius_km)) => {
+            let candidates = store
+                .stations_in_box(geo::bounding_box(center, radius_km))
+                .await?;
+            let mut near: Vec<(Station, f64)> = candidates
+                .into_iter()
+                .map(|s| {
+                    let d = geo::distance_km(center, s.location());
+                    (s, d)
+                })
+                .filter(|(_, d)| *d <= radius_km)
+                .collect();
+            near.sort_by(|a, b| a.1.total_cmp(&b.1).then(a.0.id.cmp(&b.0.id)));
+            let total = near.len() as u64;
+            let page = near
+                .into_iter()
+                .skip(query.page.offset as usize)
+                .take(query.page.limit as usize)
+                .map(|(s, d)| (s, Some(d)))
+                .collect();
+            (page, total)
+        }
+    };
+    let ids: Vec<Uuid> = page.iter().map(|(s, _)| s.id).collect();
+    let mut by_station: HashMap<Uuid, Vec<Connector>> = HashMap::new();
+    for c in store.connectors_of_stations(&ids).await? {
+        by_station.entry(c.station_id).or_default().push(c);
+    }
+    let views = page
+        .into_iter()
+        .map(|(station, distance_km)| StationView {
+            connectors: by_station.remove(&station.id).unwrap_or_default(),
+            station,
+            distance_km,
+        })
+        .collect();
+    Ok((views, total))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paging_bounds() {
+        let q = StationQuery::new(None, None, None, None, None).unwrap();
+        assert_eq!(q.page, Page { limit: 50, offset: 0 });
+        assert!(StationQuery::new(Some(0), None, None, None, None).is_err());
+        assert!(StationQuery::new(Some(201), None, None, None, None).is_err());
+        assert!(StationQuery::new(None, Some(-1), None, None, None).is_err());
+        assert!(StationQuery::new(Some(200), Some(1_000_000), None, None, None).is_ok());
+    }
+
+    #[test]
+    fn point_needs_both_coordinates() {
+        let err = StationQuery::new(None, None, Some(17.0), None, None).unwrap_err();
+        assert!(matches!(err, Error::Validation { ref field, .. } if field == "lng"));
+        let err = StationQuery::new(None, None, None, None, Some(5.0)).unwrap_err();
+        assert!(matches!(err, Error::Validation { ref field, .. } if field == "radiusKm"));
+        let err = StationQuery::new(None, None, Some(91.0), Some(0.0), None).unwrap_err();
+        assert!(matches!(err, Error::Validation { ref field, .. } if field == "lat"));
+        let q = StationQuery::new(None, None, Some(17.0), Some(78.0), None).unwrap();
+        assert_eq!(q.near.unwrap().1, DEFAULT_RADIUS_KM);
+    }
+}

@@ -1,0 +1,21 @@
+//! evgate's domain core.
+//!
+//! Stations, chargers, connectors, bookings, charging sessions, id tags and the
+//! refund outbox, with the rules that keep them consistent. Everything that
+//! touches the outside world is a port (a trait) defined here and implemented
+//! at the edges: [`store::Store`] by the SQL adapters, [`clock::Clock`] by the
+//! system clock or a manual one in tests. This crate knows nothing of OCPP,
+//! WebSockets or HTTP frameworks.
+
+pub mod catalog;
+pub mod clock;
+pub mod credentials;
+pub mod error;
+pub mod geo;
+pub mod model;
+pub mod provisioning;
+pub mod store;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use error::{Error, Result};
+pub use store::Store;

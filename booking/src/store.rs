@@ -1,0 +1,93 @@
+//! The store port: everything the booking core persists. Two adapters
+//! implement it (SQLite embedded, PostgreSQL for clusters) and one test suite
+//! runs against both.
+//!
+//! Adapters keep two invariants themselves, so no caller can forget them:
+//! no two CONFIRMED/ACTIVE bookings overlap on one connector
+//! ([`Error::Overlap`]), and timestamps keep millisecond precision.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::geo::BoundingBox;
+use crate::model::{
+    Booking, BookingStatus, Charger, ChargingSession, Connector, IdTag, NewConnector, Page,
+    RefundRequest, Station, TransactionKey,
+};
+
+#[async_trait]
+pub trait Store: Send + Sync + std::fmt::Debug + 'static {
+    /// Cheap round trip, for readiness checks.
+    async fn ping(&self) -> Result<()>;
+
+    // Stations
+    async fn insert_station(&self, station: &Station) -> Result<()>;
+    async fn station(&self, id: Uuid) -> Result<Option<Station>>;
+    /// Stations ordered by creation, and how many there are in all.
+    async fn stations(&self, page: Page) -> Result<(Vec<Station>, u64)>;
+    /// Stations inside a latitude/longitude box (a pre-filter for distance).
+    async fn stations_in_box(&self, bbox: BoundingBox) -> Result<Vec<Station>>;
+    /// The connectors of all these stations, in one query, ordered by station
+    /// and connector number.
+    async fn connectors_of_stations(&self, station_ids: &[Uuid]) -> Result<Vec<Connector>>;
+
+    // Chargers and connectors
+    /// Fails with `Conflict` when the charge point identity is taken.
+    async fn insert_charger(&self, charger: &Charger) -> Result<()>;
+    async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>>;
+    async fn chargers(&self, page: Page) -> Result<(Vec<Charger>, u64)>;
+    /// Inserts the connector and returns it as stored. Fails with `Conflict`
+    /// when the charger already has that EVSE/connector, or the station that
+    /// connector number.
+    async fn insert_connector(&self, connector: &NewConnector) -> Result<Connector>;
+    async fn connector(&self, id: Uuid) -> Result<Option<Connector>>;
+    /// The next OCPP reservation id for this charger: positive, fits in an
+    /// i32, unique per charger until the sequence wraps after 2^31 - 1.
+    async fn next_reservation_id(&self, charger_id: Uuid) -> Result<i32>;
+
+    // Bookings
+    /// Fails with `Overlap` when a CONFIRMED/ACTIVE booking would overlap
+    /// another on the same connector, `Conflict` on a reused hold token.
+    async fn insert_booking(&self, booking: &Booking) -> Result<()>;
+    async fn booking(&self, id: Uuid) -> Result<Option<Booking>>;
+    /// Moves a booking to `status`; `Overlap` when that would make it
+    /// collide. Returns the updated booking, or `None` when unknown.
+    async fn set_booking_status(
+        &self,
+        id: Uuid,
+        status: BookingStatus,
+        reason: Option<&str>,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Booking>>;
+    /// Bookings with one of `statuses` on these connectors that intersect
+    /// `[from, to)`, ordered by start.
+    async fn bookings_in_window(
+        &self,
+        connector_ids: &[Uuid],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        statuses: &[BookingStatus],
+    ) -> Result<Vec<Booking>>;
+
+    // Charging sessions
+    /// Fails with `Conflict` when the charger already has a session with this
+    /// transaction key.
+    async fn insert_session(&self, session: &ChargingSession) -> Result<()>;
+    async fn session_by_transaction(
+        &self,
+        charger_id: Uuid,
+        key: &TransactionKey,
+    ) -> Result<Option<ChargingSession>>;
+
+    // Id tags
+    async fn upsert_id_tag(&self, tag: &IdTag, now: DateTime<Utc>) -> Result<()>;
+    async fn id_tag(&self, id_tag: &str) -> Result<Option<IdTag>>;
+
+    // Refund outbox
+    /// Enqueues a refund; `false` when the booking already has one.
+    async fn enqueue_refund(&self, refund: &RefundRequest) -> Result<bool>;
+    /// Pending refunds whose next attempt is due, oldest first.
+    async fn due_refunds(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<RefundRequest>>;
+}

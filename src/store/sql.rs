@@ -1,0 +1,628 @@
+//! The SQL both adapters run, written once. `sql_store!` implements the
+//! store port for a struct with a `pool: sqlx::Pool<DB>` field; each backend
+//! expands it with its own concrete database type, so every query is
+//! type-checked against the driver that runs it. Queries use only syntax
+//! PostgreSQL and SQLite share (`$n` parameters, `RETURNING`, `CAST`).
+
+macro_rules! station_cols {
+    () => {
+        "id, name, latitude, longitude, address, created_at"
+    };
+}
+macro_rules! charger_cols {
+    () => {
+        "id, station_id, charge_point_id, security_profile, password_hash, ocpp_version, \
+         vendor, model, firmware_version, online, last_seen_at, created_at"
+    };
+}
+macro_rules! connector_cols {
+    () => {
+        "id, station_id, charger_id, evse_id, ocpp_connector_id, connector_number, \
+         connector_type, power_kw, status, status_updated_at, current_booking_id, \
+         vendor_connector_id"
+    };
+}
+macro_rules! booking_cols {
+    () => {
+        "id, user_id, station_id, connector_id, start_ts, end_ts, status, hold_token, \
+         payment_id, vendor_booking_id, reservation_id, cancel_reason, created_at, updated_at"
+    };
+}
+macro_rules! session_cols {
+    () => {
+        "id, booking_id, connector_id, charger_id, protocol, transaction_key, id_tag, \
+         started_at, ended_at, meter_start_wh, meter_stop_wh, energy_kwh, cost_amount, \
+         status, stop_reason"
+    };
+}
+macro_rules! refund_cols {
+    () => {
+        "id, booking_id, payment_id, reason, state, attempts, next_attempt_at, created_at"
+    };
+}
+/// Connectors in the order drivers read them: "2" before "10".
+macro_rules! connector_order {
+    () => {
+        " ORDER BY station_id, length(connector_number), connector_number"
+    };
+}
+
+macro_rules! sql_store {
+    ($store:ident, $db:ty) => {
+        use async_trait::async_trait;
+        use booking::clock::to_millis;
+        use booking::geo::BoundingBox;
+        use booking::model::{
+            Booking, BookingStatus, Charger, ChargingSession, Connector, IdTag, NewConnector,
+            Page, RefundRequest, SecurityProfile, Station, TransactionKey,
+        };
+        use booking::{Error, Result, Store};
+        use chrono::{DateTime, Utc};
+        use sqlx::{QueryBuilder, Row};
+        use uuid::Uuid;
+
+        use crate::store::errors::{bad_column, db_error};
+
+        type DbRow = <$db as sqlx::Database>::Row;
+
+        fn get<'r, T>(row: &'r DbRow, column: &str) -> Result<T>
+        where
+            T: sqlx::Decode<'r, $db> + sqlx::Type<$db>,
+        {
+            row.try_get(column).map_err(db_error)
+        }
+
+        /// A text column holding one of the domain's vocabularies.
+        fn parse<T>(row: &DbRow, column: &str) -> Result<T>
+        where
+            T: std::str::FromStr<Err = String>,
+        {
+            get::<String>(row, column)?
+                .parse()
+                .map_err(|e| bad_column(column, e))
+        }
+
+        fn parse_opt<T>(row: &DbRow, column: &str) -> Result<Option<T>>
+        where
+            T: std::str::FromStr<Err = String>,
+        {
+            get::<Option<String>>(row, column)?
+                .map(|s| s.parse().map_err(|e| bad_column(column, e)))
+                .transpose()
+        }
+
+        fn station_of(row: &DbRow) -> Result<Station> {
+            Ok(Station {
+                id: get(row, "id")?,
+                name: get(row, "name")?,
+                latitude: get(row, "latitude")?,
+                longitude: get(row, "longitude")?,
+                address: get(row, "address")?,
+                created_at: get(row, "created_at")?,
+            })
+        }
+
+        fn charger_of(row: &DbRow) -> Result<Charger> {
+            let profile: i16 = get(row, "security_profile")?;
+            Ok(Charger {
+                id: get(row, "id")?,
+                station_id: get(row, "station_id")?,
+                charge_point_id: get(row, "charge_point_id")?,
+                security_profile: u8::try_from(profile)
+                    .map_err(|e| e.to_string())
+                    .and_then(SecurityProfile::try_from)
+                    .map_err(|e| bad_column("security_profile", e))?,
+                password_hash: get(row, "password_hash")?,
+                ocpp_version: parse_opt(row, "ocpp_version")?,
+                vendor: get(row, "vendor")?,
+                model: get(row, "model")?,
+                firmware_version: get(row, "firmware_version")?,
+                online: get(row, "online")?,
+                last_seen_at: get(row, "last_seen_at")?,
+                created_at: get(row, "created_at")?,
+            })
+        }
+
+        fn connector_of(row: &DbRow) -> Result<Connector> {
+            Ok(Connector {
+                id: get(row, "id")?,
+                station_id: get(row, "station_id")?,
+                charger_id: get(row, "charger_id")?,
+                evse_id: get(row, "evse_id")?,
+                ocpp_connector_id: get(row, "ocpp_connector_id")?,
+                connector_number: get(row, "connector_number")?,
+                connector_type: get(row, "connector_type")?,
+                power_kw: get(row, "power_kw")?,
+                status: parse(row, "status")?,
+                status_updated_at: get(row, "status_updated_at")?,
+                current_booking_id: get(row, "current_booking_id")?,
+                vendor_connector_id: get(row, "vendor_connector_id")?,
+            })
+        }
+
+        fn booking_of(row: &DbRow) -> Result<Booking> {
+            Ok(Booking {
+                id: get(row, "id")?,
+                user_id: get(row, "user_id")?,
+                station_id: get(row, "station_id")?,
+                connector_id: get(row, "connector_id")?,
+                start_ts: get(row, "start_ts")?,
+                end_ts: get(row, "end_ts")?,
+                status: parse(row, "status")?,
+                hold_token: get(row, "hold_token")?,
+                payment_id: get(row, "payment_id")?,
+                vendor_booking_id: get(row, "vendor_booking_id")?,
+                reservation_id: get(row, "reservation_id")?,
+                cancel_reason: get(row, "cancel_reason")?,
+                created_at: get(row, "created_at")?,
+                updated_at: get(row, "updated_at")?,
+            })
+        }
+
+        fn session_of(row: &DbRow) -> Result<ChargingSession> {
+            let protocol: String = get(row, "protocol")?;
+            Ok(ChargingSession {
+                id: get(row, "id")?,
+                booking_id: get(row, "booking_id")?,
+                connector_id: get(row, "connector_id")?,
+                charger_id: get(row, "charger_id")?,
+                transaction: TransactionKey::from_parts(&protocol, get(row, "transaction_key")?)
+                    .map_err(|e| bad_column("protocol", e))?,
+                id_tag: get(row, "id_tag")?,
+                started_at: get(row, "started_at")?,
+                ended_at: get(row, "ended_at")?,
+                meter_start_wh: get(row, "meter_start_wh")?,
+                meter_stop_wh: get(row, "meter_stop_wh")?,
+                energy_kwh: get(row, "energy_kwh")?,
+                cost_amount: get(row, "cost_amount")?,
+                status: parse(row, "status")?,
+                stop_reason: get(row, "stop_reason")?,
+            })
+        }
+
+        fn id_tag_of(row: &DbRow) -> Result<IdTag> {
+            Ok(IdTag {
+                id_tag: get(row, "id_tag")?,
+                status: parse(row, "status")?,
+                expiry_date: get(row, "expiry_date")?,
+                parent_id_tag: get(row, "parent_id_tag")?,
+                user_id: get(row, "user_id")?,
+            })
+        }
+
+        fn refund_of(row: &DbRow) -> Result<RefundRequest> {
+            Ok(RefundRequest {
+                id: get(row, "id")?,
+                booking_id: get(row, "booking_id")?,
+                payment_id: get(row, "payment_id")?,
+                reason: get(row, "reason")?,
+                state: parse(row, "state")?,
+                attempts: get(row, "attempts")?,
+                next_attempt_at: get(row, "next_attempt_at")?,
+                created_at: get(row, "created_at")?,
+            })
+        }
+
+        fn opt_ms(t: Option<DateTime<Utc>>) -> Option<DateTime<Utc>> {
+            t.map(to_millis)
+        }
+
+        fn page_binds(page: Page) -> (i64, i64) {
+            (
+                i64::from(page.limit),
+                i64::try_from(page.offset).unwrap_or(i64::MAX),
+            )
+        }
+
+        #[async_trait]
+        impl Store for $store {
+            async fn ping(&self) -> Result<()> {
+                sqlx::query("SELECT 1")
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn insert_station(&self, s: &Station) -> Result<()> {
+                sqlx::query(concat!(
+                    "INSERT INTO stations (", station_cols!(), ") VALUES ($1, $2, $3, $4, $5, $6)"
+                ))
+                .bind(s.id)
+                .bind(&s.name)
+                .bind(s.latitude)
+                .bind(s.longitude)
+                .bind(&s.address)
+                .bind(to_millis(s.created_at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn station(&self, id: Uuid) -> Result<Option<Station>> {
+                sqlx::query(concat!("SELECT ", station_cols!(), " FROM stations WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .map(|r| station_of(&r))
+                    .transpose()
+            }
+
+            async fn stations(&self, page: Page) -> Result<(Vec<Station>, u64)> {
+                let (limit, offset) = page_binds(page);
+                let rows = sqlx::query(concat!(
+                    "SELECT ", station_cols!(),
+                    " FROM stations ORDER BY created_at, id LIMIT $1 OFFSET $2"
+                ))
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM stations")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                let stations = rows.iter().map(station_of).collect::<Result<_>>()?;
+                Ok((stations, u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn stations_in_box(&self, b: BoundingBox) -> Result<Vec<Station>> {
+                let sql = if b.crosses_antimeridian() {
+                    concat!(
+                        "SELECT ", station_cols!(), " FROM stations",
+                        " WHERE latitude BETWEEN $1 AND $2 AND (longitude >= $3 OR longitude <= $4)"
+                    )
+                } else {
+                    concat!(
+                        "SELECT ", station_cols!(), " FROM stations",
+                        " WHERE latitude BETWEEN $1 AND $2 AND longitude BETWEEN $3 AND $4"
+                    )
+                };
+                sqlx::query(sql)
+                    .bind(b.min_latitude)
+                    .bind(b.max_latitude)
+                    .bind(b.min_longitude)
+                    .bind(b.max_longitude)
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(station_of)
+                    .collect()
+            }
+
+            async fn connectors_of_stations(&self, ids: &[Uuid]) -> Result<Vec<Connector>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = QueryBuilder::<$db>::new(concat!(
+                    "SELECT ", connector_cols!(), " FROM connectors WHERE station_id IN ("
+                ));
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                q.push(connector_order!());
+                q.build()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(connector_of)
+                    .collect()
+            }
+
+            async fn insert_charger(&self, c: &Charger) -> Result<()> {
+                sqlx::query(concat!(
+                    "INSERT INTO chargers (", charger_cols!(), ")",
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                ))
+                .bind(c.id)
+                .bind(c.station_id)
+                .bind(&c.charge_point_id)
+                .bind(i16::from(c.security_profile.get()))
+                .bind(&c.password_hash)
+                .bind(c.ocpp_version.map(|v| v.as_str()))
+                .bind(&c.vendor)
+                .bind(&c.model)
+                .bind(&c.firmware_version)
+                .bind(c.online)
+                .bind(opt_ms(c.last_seen_at))
+                .bind(to_millis(c.created_at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>> {
+                sqlx::query(concat!(
+                    "SELECT ", charger_cols!(), " FROM chargers WHERE charge_point_id = $1"
+                ))
+                .bind(charge_point_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| charger_of(&r))
+                .transpose()
+            }
+
+            async fn chargers(&self, page: Page) -> Result<(Vec<Charger>, u64)> {
+                let (limit, offset) = page_binds(page);
+                let rows = sqlx::query(concat!(
+                    "SELECT ", charger_cols!(),
+                    " FROM chargers ORDER BY charge_point_id LIMIT $1 OFFSET $2"
+                ))
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM chargers")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                let chargers = rows.iter().map(charger_of).collect::<Result<_>>()?;
+                Ok((chargers, u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn insert_connector(&self, c: &NewConnector) -> Result<Connector> {
+                let row = sqlx::query(concat!(
+                    "INSERT INTO connectors (id, station_id, charger_id, evse_id, ocpp_connector_id,",
+                    " connector_number, connector_type, power_kw, status, status_updated_at, created_at)",
+                    " VALUES ($1, $2, $3, $4, $5,",
+                    " COALESCE($6, CAST((SELECT COUNT(*) + 1 FROM connectors WHERE station_id = $2) AS TEXT)),",
+                    " $7, $8, 'OFFLINE', $9, $9)",
+                    " RETURNING ", connector_cols!()
+                ))
+                .bind(c.id)
+                .bind(c.station_id)
+                .bind(c.charger_id)
+                .bind(c.evse_id)
+                .bind(c.ocpp_connector_id)
+                .bind(&c.connector_number)
+                .bind(&c.connector_type)
+                .bind(c.power_kw)
+                .bind(to_millis(c.created_at))
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+                connector_of(&row)
+            }
+
+            async fn connector(&self, id: Uuid) -> Result<Option<Connector>> {
+                sqlx::query(concat!("SELECT ", connector_cols!(), " FROM connectors WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .map(|r| connector_of(&r))
+                    .transpose()
+            }
+
+            async fn next_reservation_id(&self, charger_id: Uuid) -> Result<i32> {
+                // One statement: atomic on both backends, so concurrent
+                // callers never get the same id.
+                sqlx::query_scalar(
+                    "UPDATE chargers SET reservation_seq = CASE \
+                       WHEN reservation_seq >= 2147483647 THEN 1 ELSE reservation_seq + 1 END \
+                     WHERE id = $1 RETURNING reservation_seq",
+                )
+                .bind(charger_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| Error::not_found("charger", charger_id))
+            }
+
+            async fn insert_booking(&self, b: &Booking) -> Result<()> {
+                sqlx::query(concat!(
+                    "INSERT INTO bookings (", booking_cols!(), ")",
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                ))
+                .bind(b.id)
+                .bind(b.user_id)
+                .bind(b.station_id)
+                .bind(b.connector_id)
+                .bind(to_millis(b.start_ts))
+                .bind(to_millis(b.end_ts))
+                .bind(b.status.as_str())
+                .bind(&b.hold_token)
+                .bind(&b.payment_id)
+                .bind(&b.vendor_booking_id)
+                .bind(b.reservation_id)
+                .bind(&b.cancel_reason)
+                .bind(to_millis(b.created_at))
+                .bind(to_millis(b.updated_at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn booking(&self, id: Uuid) -> Result<Option<Booking>> {
+                sqlx::query(concat!("SELECT ", booking_cols!(), " FROM bookings WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .map(|r| booking_of(&r))
+                    .transpose()
+            }
+
+            async fn set_booking_status(
+                &self,
+                id: Uuid,
+                status: BookingStatus,
+                reason: Option<&str>,
+                now: DateTime<Utc>,
+            ) -> Result<Option<Booking>> {
+                sqlx::query(concat!(
+                    "UPDATE bookings SET status = $2, cancel_reason = COALESCE($3, cancel_reason),",
+                    " updated_at = $4 WHERE id = $1 RETURNING ", booking_cols!()
+                ))
+                .bind(id)
+                .bind(status.as_str())
+                .bind(reason)
+                .bind(to_millis(now))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| booking_of(&r))
+                .transpose()
+            }
+
+            async fn bookings_in_window(
+                &self,
+                connector_ids: &[Uuid],
+                from: DateTime<Utc>,
+                to: DateTime<Utc>,
+                statuses: &[BookingStatus],
+            ) -> Result<Vec<Booking>> {
+                if connector_ids.is_empty() || statuses.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let mut q = QueryBuilder::<$db>::new(concat!(
+                    "SELECT ", booking_cols!(), " FROM bookings WHERE connector_id IN ("
+                ));
+                let mut list = q.separated(", ");
+                for id in connector_ids {
+                    list.push_bind(*id);
+                }
+                q.push(") AND start_ts < ");
+                q.push_bind(to_millis(to));
+                q.push(" AND end_ts > ");
+                q.push_bind(to_millis(from));
+                q.push(" AND status IN (");
+                let mut list = q.separated(", ");
+                for s in statuses {
+                    list.push_bind(s.as_str());
+                }
+                q.push(") ORDER BY start_ts, id");
+                q.build()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(booking_of)
+                    .collect()
+            }
+
+            async fn insert_session(&self, s: &ChargingSession) -> Result<()> {
+                sqlx::query(concat!(
+                    "INSERT INTO charging_sessions (", session_cols!(), ", created_at, updated_at)",
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $8, $8)"
+                ))
+                .bind(s.id)
+                .bind(s.booking_id)
+                .bind(s.connector_id)
+                .bind(s.charger_id)
+                .bind(s.transaction.protocol())
+                .bind(s.transaction.key())
+                .bind(&s.id_tag)
+                .bind(to_millis(s.started_at))
+                .bind(opt_ms(s.ended_at))
+                .bind(s.meter_start_wh)
+                .bind(s.meter_stop_wh)
+                .bind(s.energy_kwh)
+                .bind(s.cost_amount)
+                .bind(s.status.as_str())
+                .bind(&s.stop_reason)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn session_by_transaction(
+                &self,
+                charger_id: Uuid,
+                key: &TransactionKey,
+            ) -> Result<Option<ChargingSession>> {
+                sqlx::query(concat!(
+                    "SELECT ", session_cols!(), " FROM charging_sessions",
+                    " WHERE charger_id = $1 AND protocol = $2 AND transaction_key = $3"
+                ))
+                .bind(charger_id)
+                .bind(key.protocol())
+                .bind(key.key())
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| session_of(&r))
+                .transpose()
+            }
+
+            async fn upsert_id_tag(&self, t: &IdTag, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO id_tags (id_tag, status, expiry_date, parent_id_tag, user_id, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6) \
+                     ON CONFLICT (id_tag) DO UPDATE SET status = excluded.status, \
+                       expiry_date = excluded.expiry_date, parent_id_tag = excluded.parent_id_tag, \
+                       user_id = excluded.user_id, updated_at = excluded.updated_at",
+                )
+                .bind(&t.id_tag)
+                .bind(t.status.as_str())
+                .bind(opt_ms(t.expiry_date))
+                .bind(&t.parent_id_tag)
+                .bind(t.user_id)
+                .bind(to_millis(now))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn id_tag(&self, id_tag: &str) -> Result<Option<IdTag>> {
+                sqlx::query(
+                    "SELECT id_tag, status, expiry_date, parent_id_tag, user_id FROM id_tags WHERE id_tag = $1",
+                )
+                .bind(id_tag)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| id_tag_of(&r))
+                .transpose()
+            }
+
+            async fn enqueue_refund(&self, r: &RefundRequest) -> Result<bool> {
+                let done = sqlx::query(concat!(
+                    "INSERT INTO refund_requests (", refund_cols!(), ")",
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (booking_id) DO NOTHING"
+                ))
+                .bind(r.id)
+                .bind(r.booking_id)
+                .bind(&r.payment_id)
+                .bind(&r.reason)
+                .bind(r.state.as_str())
+                .bind(r.attempts)
+                .bind(to_millis(r.next_attempt_at))
+                .bind(to_millis(r.created_at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn due_refunds(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<RefundRequest>> {
+                sqlx::query(concat!(
+                    "SELECT ", refund_cols!(), " FROM refund_requests",
+                    " WHERE state = 'PENDING' AND next_attempt_at <= $1",
+                    " ORDER BY next_attempt_at, id LIMIT $2"
+                ))
+                .bind(to_millis(now))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(refund_of)
+                .collect()
+            }
+        }
+    };
+}

@@ -1,0 +1,43 @@
+//! SQLite: the embedded default. One file, created on first start, in WAL
+//! mode so readers never wait for the writer.
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+
+use super::OpenError;
+
+/// The booking core's store on a SQLite file.
+#[derive(Debug, Clone)]
+pub struct SqliteStore {
+    pool: sqlx::SqlitePool,
+}
+
+impl SqliteStore {
+    /// Opens (creating if absent) the database at `url` and migrates it.
+    pub async fn open(url: &str) -> Result<Self, OpenError> {
+        let options = SqliteConnectOptions::from_str(url)
+            .map_err(OpenError::Connect)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            // With WAL, NORMAL is durable across application crashes and
+            // loses at most the last commits on power loss.
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            // SQLite has one writer at a time; others wait rather than fail.
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(8)
+            .connect_with(options)
+            .await
+            .map_err(OpenError::Connect)?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&pool)
+            .await
+            .map_err(OpenError::Migrate)?;
+        Ok(Self { pool })
+    }
+}
+
+sql_store!(SqliteStore, sqlx::Sqlite);

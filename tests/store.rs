@@ -1,0 +1,397 @@
+//! The store suite: every test runs against SQLite and against a real
+//! PostgreSQL server (the latter `--ignored` in a plain `cargo test`;
+//! `.ci/run` runs them).
+
+mod common;
+
+use std::sync::Arc;
+
+use booking::model::{
+    Booking, BookingStatus, Charger, ChargingSession, IdTag, IdTagStatus, NewConnector, OcppVersion,
+    Page, RefundRequest, RefundState, SecurityProfile, SessionStatus, Station, TransactionKey,
+};
+use booking::{Error, Store, geo};
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+async fn station(store: &dyn Store, name: &str, lat: f64, lng: f64) -> Station {
+    let s = Station {
+        id: Uuid::new_v4(),
+        name: name.into(),
+        latitude: lat,
+        longitude: lng,
+        address: None,
+        created_at: Utc::now(),
+    };
+    store.insert_station(&s).await.unwrap();
+    s
+}
+
+fn charger_at(station: &Station, id: &str) -> Charger {
+    Charger {
+        id: Uuid::new_v4(),
+        station_id: station.id,
+        charge_point_id: id.into(),
+        security_profile: SecurityProfile::BASIC,
+        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
+        ocpp_version: Some(OcppVersion::V201),
+        vendor: Some("ACME".into()),
+        model: None,
+        firmware_version: None,
+        online: false,
+        last_seen_at: None,
+        created_at: Utc::now(),
+    }
+}
+
+fn new_connector(c: &Charger, evse: i32, number: Option<&str>) -> NewConnector {
+    NewConnector {
+        id: Uuid::new_v4(),
+        station_id: c.station_id,
+        charger_id: c.id,
+        evse_id: evse,
+        ocpp_connector_id: 1,
+        connector_number: number.map(Into::into),
+        connector_type: "CCS".into(),
+        power_kw: 150.0,
+        created_at: Utc::now(),
+    }
+}
+
+/// A station with one charger and one connector.
+async fn site(store: &dyn Store) -> (Station, Charger, Uuid) {
+    let s = station(store, "Site", 17.47, 78.32).await;
+    let c = charger_at(&s, &format!("CP-{}", Uuid::new_v4().simple()));
+    store.insert_charger(&c).await.unwrap();
+    let conn = store.insert_connector(&new_connector(&c, 1, None)).await.unwrap();
+    (s, c, conn.id)
+}
+
+fn booking(s: &Station, connector: Uuid, start: &str, end: &str, status: BookingStatus) -> Booking {
+    let now = booking::clock::to_millis(Utc::now());
+    Booking {
+        id: Uuid::new_v4(),
+        user_id: 42,
+        station_id: s.id,
+        connector_id: connector,
+        start_ts: t(start),
+        end_ts: t(end),
+        status,
+        hold_token: None,
+        payment_id: Some("pay_1".into()),
+        vendor_booking_id: None,
+        reservation_id: None,
+        cancel_reason: None,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+async fn stations_round_trip_and_page(store: Arc<dyn Store>) {
+    // Listing order is creation time: give each its own millisecond.
+    let base = booking::clock::to_millis(Utc::now());
+    let mut made = Vec::new();
+    for i in 0..5 {
+        let s = Station {
+            id: Uuid::new_v4(),
+            name: format!("S{i}"),
+            latitude: 10.0 + f64::from(i),
+            longitude: 20.0,
+            address: Some("Road 1".into()),
+            created_at: base + TimeDelta::seconds(i.into()),
+        };
+        store.insert_station(&s).await.unwrap();
+        made.push(s);
+    }
+    let got = store.station(made[2].id).await.unwrap().unwrap();
+    assert_eq!(got, made[2]);
+    assert!(store.station(Uuid::new_v4()).await.unwrap().is_none());
+
+    let (page, total) = store.stations(Page { limit: 2, offset: 3 }).await.unwrap();
+    assert_eq!(total, 5);
+    assert_eq!(page.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["S3", "S4"]);
+}
+
+async fn stations_in_box_handles_the_antimeridian(store: Arc<dyn Store>) {
+    let east = station(&*store, "east", -17.7, 179.95).await;
+    let west = station(&*store, "west", -17.7, -179.95).await;
+    let far = station(&*store, "far", -17.7, 170.0).await;
+    let center = geo::Point { latitude: -17.7, longitude: 179.99 };
+    let found = store.stations_in_box(geo::bounding_box(center, 30.0)).await.unwrap();
+    let ids: Vec<_> = found.iter().map(|s| s.id).collect();
+    assert!(ids.contains(&east.id) && ids.contains(&west.id), "{found:?}");
+    assert!(!ids.contains(&far.id));
+}
+
+async fn charger_identity_is_unique(store: Arc<dyn Store>) {
+    let s = station(&*store, "S", 1.0, 1.0).await;
+    let c = charger_at(&s, "CP-DUP");
+    store.insert_charger(&c).await.unwrap();
+    let again = charger_at(&s, "CP-DUP");
+    match store.insert_charger(&again).await {
+        Err(Error::Conflict(m)) => assert!(m.contains("chargePointId"), "{m}"),
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    let got = store.charger_by_identity("CP-DUP").await.unwrap().unwrap();
+    assert_eq!(got, Charger { created_at: booking::clock::to_millis(c.created_at), ..c });
+    let (all, total) = store.chargers(Page { limit: 10, offset: 0 }).await.unwrap();
+    assert_eq!((all.len(), total), (1, 1));
+}
+
+async fn connectors_are_numbered_and_unique(store: Arc<dyn Store>) {
+    let s = station(&*store, "S", 1.0, 1.0).await;
+    let c = charger_at(&s, "CP-1");
+    store.insert_charger(&c).await.unwrap();
+    let first = store.insert_connector(&new_connector(&c, 1, None)).await.unwrap();
+    let second = store.insert_connector(&new_connector(&c, 2, None)).await.unwrap();
+    assert_eq!((first.connector_number.as_str(), second.connector_number.as_str()), ("1", "2"));
+    assert_eq!(first.status, booking::model::ConnectorStatus::Offline);
+    let tenth = store.insert_connector(&new_connector(&c, 10, Some("10"))).await.unwrap();
+
+    match store.insert_connector(&new_connector(&c, 2, None)).await {
+        Err(Error::Conflict(m)) => assert!(m.contains("evseId"), "{m}"),
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    match store.insert_connector(&new_connector(&c, 3, Some("1"))).await {
+        Err(Error::Conflict(m)) => assert!(m.contains("connectorNumber"), "{m}"),
+        other => panic!("expected Conflict, got {other:?}"),
+    }
+    let listed = store.connectors_of_stations(&[s.id, Uuid::new_v4()]).await.unwrap();
+    let numbers: Vec<_> = listed.iter().map(|c| c.connector_number.as_str()).collect();
+    assert_eq!(numbers, ["1", "2", "10"]);
+    assert_eq!(store.connector(tenth.id).await.unwrap().unwrap(), tenth);
+    assert!(store.connectors_of_stations(&[]).await.unwrap().is_empty());
+}
+
+async fn reservation_ids_are_unique_per_charger(store: Arc<dyn Store>) {
+    let (_, charger, _) = site(&*store).await;
+    let mut tasks = Vec::new();
+    for _ in 0..20 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move { store.next_reservation_id(charger.id).await.unwrap() }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    ids.sort_unstable();
+    assert_eq!(ids, (1..=20).collect::<Vec<i32>>());
+    assert!(matches!(
+        store.next_reservation_id(Uuid::new_v4()).await,
+        Err(Error::NotFound { .. })
+    ));
+}
+
+async fn live_bookings_never_overlap(store: Arc<dyn Store>) {
+    let (s, _, conn) = site(&*store).await;
+    use BookingStatus::*;
+    let a = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", Confirmed);
+    store.insert_booking(&a).await.unwrap();
+    let clash = booking(&s, conn, "2030-01-01T10:30:00Z", "2030-01-01T11:30:00Z", Confirmed);
+    assert!(matches!(store.insert_booking(&clash).await, Err(Error::Overlap)));
+    let inside = booking(&s, conn, "2030-01-01T10:15:00Z", "2030-01-01T10:45:00Z", Active);
+    assert!(matches!(store.insert_booking(&inside).await, Err(Error::Overlap)));
+    // Half-open intervals: back to back is fine.
+    let next = booking(&s, conn, "2030-01-01T11:00:00Z", "2030-01-01T12:00:00Z", Confirmed);
+    store.insert_booking(&next).await.unwrap();
+    // Dead bookings do not claim the connector...
+    let old = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", Cancelled);
+    store.insert_booking(&old).await.unwrap();
+    // ...and cannot be brought back over a live one.
+    let now = Utc::now();
+    assert!(matches!(
+        store.set_booking_status(old.id, Confirmed, None, now).await,
+        Err(Error::Overlap)
+    ));
+    // Once `a` is cancelled, the slot is free again.
+    let cancelled = store
+        .set_booking_status(a.id, Cancelled, Some("user"), now)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((cancelled.status, cancelled.cancel_reason.as_deref()), (Cancelled, Some("user")));
+    store.set_booking_status(old.id, Confirmed, None, now).await.unwrap();
+    // Confirmed -> Active keeps its own interval without clashing with itself.
+    store.set_booking_status(old.id, Active, None, now).await.unwrap();
+    assert!(store.set_booking_status(Uuid::new_v4(), Active, None, now).await.unwrap().is_none());
+}
+
+async fn concurrent_overlapping_inserts_admit_exactly_one(store: Arc<dyn Store>) {
+    let (s, _, conn) = site(&*store).await;
+    let mut tasks = Vec::new();
+    for i in 0..16 {
+        let store = store.clone();
+        // Every candidate overlaps every other (all contain 10:30-10:45).
+        let b = booking(
+            &s,
+            conn,
+            &format!("2030-01-01T10:{:02}:00Z", i),
+            &format!("2030-01-01T10:{:02}:00Z", 45 + i % 10),
+            BookingStatus::Confirmed,
+        );
+        tasks.push(tokio::spawn(async move { store.insert_booking(&b).await }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(()) => ok += 1,
+            Err(Error::Overlap) => {}
+            Err(e) => panic!("unexpected {e:?}"),
+        }
+    }
+    assert_eq!(ok, 1);
+}
+
+async fn bookings_in_window_filters_time_and_status(store: Arc<dyn Store>) {
+    let (s, _, conn) = site(&*store).await;
+    use BookingStatus::*;
+    let before = booking(&s, conn, "2030-01-01T08:00:00Z", "2030-01-01T09:00:00Z", Confirmed);
+    let touching = booking(&s, conn, "2030-01-01T09:00:00Z", "2030-01-01T10:00:00Z", Confirmed);
+    let inside = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", Active);
+    let cancelled = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", Cancelled);
+    for b in [&before, &touching, &inside, &cancelled] {
+        store.insert_booking(b).await.unwrap();
+    }
+    let found = store
+        .bookings_in_window(&[conn], t("2030-01-01T09:30:00Z"), t("2030-01-01T12:00:00Z"), &[Confirmed, Active, Pending])
+        .await
+        .unwrap();
+    assert_eq!(found.iter().map(|b| b.id).collect::<Vec<_>>(), [touching.id, inside.id]);
+    assert_eq!(found[1], inside);
+    let none = store
+        .bookings_in_window(&[Uuid::new_v4()], t("2030-01-01T00:00:00Z"), t("2030-01-02T00:00:00Z"), &[Confirmed])
+        .await
+        .unwrap();
+    assert!(none.is_empty());
+}
+
+async fn hold_tokens_are_used_once(store: Arc<dyn Store>) {
+    let (s, _, conn) = site(&*store).await;
+    let mut a = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", BookingStatus::Confirmed);
+    a.hold_token = Some("hold_abc".into());
+    store.insert_booking(&a).await.unwrap();
+    let mut b = booking(&s, conn, "2030-01-02T10:00:00Z", "2030-01-02T11:00:00Z", BookingStatus::Confirmed);
+    b.hold_token = Some("hold_abc".into());
+    assert!(matches!(store.insert_booking(&b).await, Err(Error::Conflict(_))));
+}
+
+async fn sessions_are_keyed_by_charger_protocol_and_transaction(store: Arc<dyn Store>) {
+    let (_, charger, conn) = site(&*store).await;
+    let session = |key: TransactionKey| ChargingSession {
+        id: Uuid::new_v4(),
+        booking_id: None,
+        connector_id: conn,
+        charger_id: charger.id,
+        transaction: key,
+        id_tag: Some("TAG1".into()),
+        started_at: t("2030-01-01T10:00:00.123Z"),
+        ended_at: None,
+        meter_start_wh: Some(1234.5),
+        meter_stop_wh: None,
+        energy_kwh: None,
+        cost_amount: None,
+        status: SessionStatus::Charging,
+        stop_reason: None,
+    };
+    let v16 = session(TransactionKey::Ocpp(OcppVersion::V16, "17".into()));
+    store.insert_session(&v16).await.unwrap();
+    assert!(matches!(
+        store.insert_session(&session(TransactionKey::Ocpp(OcppVersion::V16, "17".into()))).await,
+        Err(Error::Conflict(_))
+    ));
+    // The same text under another protocol is another transaction.
+    store.insert_session(&session(TransactionKey::Vendor("17".into()))).await.unwrap();
+    let got = store
+        .session_by_transaction(charger.id, &TransactionKey::Ocpp(OcppVersion::V16, "17".into()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(got, v16);
+    assert!(store
+        .session_by_transaction(charger.id, &TransactionKey::Ocpp(OcppVersion::V201, "17".into()))
+        .await
+        .unwrap()
+        .is_none());
+}
+
+async fn id_tags_upsert(store: Arc<dyn Store>) {
+    let mut tag = IdTag {
+        id_tag: "RFID-1".into(),
+        status: IdTagStatus::Accepted,
+        expiry_date: None,
+        parent_id_tag: None,
+        user_id: Some(42),
+    };
+    store.upsert_id_tag(&tag, Utc::now()).await.unwrap();
+    tag.status = IdTagStatus::Blocked;
+    tag.expiry_date = Some(t("2031-01-01T00:00:00Z"));
+    store.upsert_id_tag(&tag, Utc::now()).await.unwrap();
+    assert_eq!(store.id_tag("RFID-1").await.unwrap().unwrap(), tag);
+    assert!(store.id_tag("nope").await.unwrap().is_none());
+}
+
+async fn refunds_are_enqueued_once_and_come_due(store: Arc<dyn Store>) {
+    let (s, _, conn) = site(&*store).await;
+    let b = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", BookingStatus::Cancelled);
+    store.insert_booking(&b).await.unwrap();
+    let now = t("2030-01-01T09:00:00Z");
+    let refund = RefundRequest {
+        id: Uuid::new_v4(),
+        booking_id: b.id,
+        payment_id: b.payment_id.clone(),
+        reason: "CHARGER_REJECTED".into(),
+        state: RefundState::Pending,
+        attempts: 0,
+        next_attempt_at: now + TimeDelta::minutes(1),
+        created_at: now,
+    };
+    assert!(store.enqueue_refund(&refund).await.unwrap());
+    assert!(!store.enqueue_refund(&RefundRequest { id: Uuid::new_v4(), ..refund.clone() }).await.unwrap());
+    assert!(store.due_refunds(now, 10).await.unwrap().is_empty());
+    let due = store.due_refunds(now + TimeDelta::minutes(1), 10).await.unwrap();
+    assert_eq!(due, [refund]);
+}
+
+/// Runs each suite function once per backend.
+macro_rules! store_suite {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    let (store, _dir) = crate::common::store("sqlite").await;
+                    super::$name(store).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                #[ignore = "needs PostgreSQL (EVGATE_TEST_PG_URL); run by .ci/run"]
+                async fn $name() {
+                    let (store, _) = crate::common::store("postgres").await;
+                    super::$name(store).await;
+                }
+            )+
+        }
+    };
+}
+
+store_suite!(
+    stations_round_trip_and_page,
+    stations_in_box_handles_the_antimeridian,
+    charger_identity_is_unique,
+    connectors_are_numbered_and_unique,
+    reservation_ids_are_unique_per_charger,
+    live_bookings_never_overlap,
+    concurrent_overlapping_inserts_admit_exactly_one,
+    bookings_in_window_filters_time_and_status,
+    hold_tokens_are_used_once,
+    sessions_are_keyed_by_charger_protocol_and_transaction,
+    id_tags_upsert,
+    refunds_are_enqueued_once_and_come_due,
+);
