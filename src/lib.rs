@@ -1,4 +1,9 @@
-//! evgate: the server binary's library — configuration, the SQL adapters of
-//! the booking core's store, the HTTP API, and the wiring that starts them.
+//! evgate: the server binary's library — configuration, authentication, the
+//! SQL adapters of the booking core's store, the HTTP API, and the wiring
+//! that starts them. `main.rs` only parses the command line and calls in.
 
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod http;
 pub mod store;

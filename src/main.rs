@@ -1,1 +1,97 @@
-fn main() {}
+//! The `evgate` binary: parse the configuration, start logging, run.
+
+use std::process::ExitCode;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use evgate::app::{self, StartError};
+use evgate::auth::JwtKeys;
+use evgate::config::{Cli, Command, Config, LogFormat, TokenArgs, one_line};
+
+/// Exit code for a configuration the process cannot run with.
+const BAD_CONFIG: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            // --help and --version
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        Err(e) => {
+            eprintln!("evgate: {}", one_line(&e).trim_start_matches("error: "));
+            return ExitCode::from(BAD_CONFIG);
+        }
+    };
+    match cli.command {
+        Some(Command::Token(args)) => token(&cli.config, &args),
+        None | Some(Command::Serve) => serve(cli.config),
+    }
+}
+
+fn serve(config: Config) -> ExitCode {
+    init_tracing(config.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("evgate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(app::serve(config, app::shutdown_signal())) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(StartError::Config(e)) => {
+            eprintln!("evgate: {e}");
+            ExitCode::from(BAD_CONFIG)
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "evgate stopped");
+            eprintln!("evgate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `evgate token`: prints a token signed the way the server verifies.
+fn token(config: &Config, args: &TokenArgs) -> ExitCode {
+    if let Err(e) = config.validate() {
+        eprintln!("evgate: {e}");
+        return ExitCode::from(BAD_CONFIG);
+    }
+    let keys = match JwtKeys::from_config(config) {
+        Ok((keys, _)) => keys,
+        Err(e) => {
+            eprintln!("evgate: {e}");
+            return ExitCode::from(BAD_CONFIG);
+        }
+    };
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or_default();
+    match keys.issue(args.user, args.role, args.ttl, now) {
+        Ok(token) => {
+            println!("{token}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("evgate: {e}");
+            ExitCode::from(BAD_CONFIG)
+        }
+    }
+}
+
+fn init_tracing(format: LogFormat) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+}

@@ -43,26 +43,7 @@ impl StationQuery {
         lng: Option<f64>,
         radius_km: Option<f64>,
     ) -> Result<Self> {
-        let limit = match limit {
-            None => DEFAULT_LIMIT,
-            Some(l) if (1..=i64::from(MAX_LIMIT)).contains(&l) => l as u32,
-            Some(_) => {
-                return Err(Error::validation(
-                    "limit",
-                    format!("must be between 1 and {MAX_LIMIT}"),
-                ));
-            }
-        };
-        let offset = match offset {
-            None => 0,
-            Some(o) if (0..=MAX_OFFSET as i64).contains(&o) => o as u64,
-            Some(_) => {
-                return Err(Error::validation(
-                    "offset",
-                    format!("must be between 0 and {MAX_OFFSET}"),
-                ));
-            }
-        };
+        let page = page(limit, offset)?;
         let near = match (lat, lng) {
             (None, None) if radius_km.is_some() => {
                 return Err(Error::validation("radiusKm", "needs lat and lng"));
@@ -87,11 +68,32 @@ impl StationQuery {
                 Some((Point { latitude, longitude }, r))
             }
         };
-        Ok(Self {
-            page: Page { limit, offset },
-            near,
-        })
+        Ok(Self { page, near })
     }
+}
+
+/// Checks `limit` (1 to [`MAX_LIMIT`], default [`DEFAULT_LIMIT`]) and
+/// `offset` (0 to [`MAX_OFFSET`]) of any listing.
+pub fn page(limit: Option<i64>, offset: Option<i64>) -> Result<Page> {
+    let limit = match limit {
+        None => DEFAULT_LIMIT,
+        Some(l) => u32::try_from(l)
+            .ok()
+            .filter(|l| (1..=MAX_LIMIT).contains(l))
+            .ok_or_else(|| {
+                Error::validation("limit", format!("must be between 1 and {MAX_LIMIT}"))
+            })?,
+    };
+    let offset = match offset {
+        None => 0,
+        Some(o) => u64::try_from(o)
+            .ok()
+            .filter(|o| *o <= MAX_OFFSET)
+            .ok_or_else(|| {
+                Error::validation("offset", format!("must be between 0 and {MAX_OFFSET}"))
+            })?,
+    };
+    Ok(Page { limit, offset })
 }
 
 pub async fn station(store: &dyn Store, id: Uuid) -> Result<StationView> {

@@ -1,0 +1,115 @@
+//! Wiring: open the store, build the state, bind, serve until a shutdown
+//! signal, then drain.
+
+use std::future::Future;
+use std::sync::Arc;
+
+use booking::SystemClock;
+use tokio::net::TcpListener;
+
+use crate::auth::{JwtKeys, KeySource};
+use crate::config::{Config, ConfigError};
+use crate::http::{self, AppState};
+
+/// Why the server could not start (after configuration was accepted).
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error(transparent)]
+    Store(#[from] crate::store::OpenError),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        source: std::io::Error,
+    },
+    #[error("server error: {0}")]
+    Serve(std::io::Error),
+}
+
+/// Runs the gateway until `shutdown` resolves.
+pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+    config.validate()?;
+    let cors = config.cors_origins()?;
+    let (keys, source) = JwtKeys::from_config(&config)?;
+    match &source {
+        KeySource::Secret => tracing::info!("JWT: HS256 with JWT_SECRET"),
+        KeySource::PublicKeyFile(p) => tracing::info!(path = %p.display(), "JWT: RS256 with a public key"),
+        KeySource::DevelopmentSecret { path, created } => tracing::warn!(
+            path = %path.display(),
+            created,
+            "JWT: no JWT_SECRET set; using a development secret kept beside the database \
+             (`evgate token` signs with it). Set JWT_SECRET in production."
+        ),
+    }
+    let store = crate::store::open(&config.database_url).await?;
+    tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
+    if config.redis_url.is_some() {
+        tracing::info!("REDIS_URL is set; holds, caches and fan-out arrive with the cluster issues");
+    }
+    let state = AppState {
+        store,
+        clock: Arc::new(SystemClock),
+        jwt: Arc::new(keys),
+    };
+    let listener = TcpListener::bind(config.http_addr)
+        .await
+        .map_err(|source| StartError::Bind { addr: config.http_addr, source })?;
+    let addr = listener.local_addr().map_err(StartError::Serve)?;
+    tracing::info!(http.addr = %addr, "HTTP API listening on http://{addr}");
+    axum::serve(listener, http::router(state, &cors))
+        .with_graceful_shutdown(shutdown)
+        .await
+        .map_err(StartError::Serve)?;
+    tracing::info!("shut down cleanly");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = term => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}
+
+/// A database URL fit for logs: no password.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme_end + 3], &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn passwords_never_reach_the_log() {
+        assert_eq!(redact("postgres://evgate:s3cret@db:5432/ev"), "postgres://evgate:***@db:5432/ev");
+        assert_eq!(redact("postgres://db/ev"), "postgres://db/ev");
+        assert_eq!(redact("sqlite://evgate.db"), "sqlite://evgate.db");
+    }
+}

@@ -1,0 +1,242 @@
+//! Configuration: every setting by environment variable or CLI flag (the
+//! flag wins). A bad setting is reported in one line naming it, and the
+//! process exits with code 2.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(name = "evgate", version, about = "OCPP-native charge-point gateway with a booking service")]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the gateway (the default).
+    Serve,
+    /// Print a JWT signed with the configured secret, for development and tests.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Admin,
+}
+
+#[derive(Debug, Args)]
+pub struct TokenArgs {
+    /// User id (`sub`).
+    #[arg(long)]
+    pub user: i64,
+    #[arg(long, value_enum, default_value = "user")]
+    pub role: Role,
+    /// Lifetime, e.g. `30m`, `1h`, `7d`.
+    #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+    pub ttl: Duration,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// Settings shared by every subcommand. Value names are the environment
+/// variables, so an error message names the setting either way.
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// `sqlite://path` (embedded, created on first start) or `postgres://…`.
+    #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL", default_value = "sqlite://evgate.db", global = true)]
+    pub database_url: String,
+
+    /// `redis://…`; without it holds, caches and events stay in process.
+    #[arg(long, env = "REDIS_URL", value_name = "REDIS_URL", global = true)]
+    pub redis_url: Option<String>,
+
+    /// REST and Socket.IO listen address.
+    #[arg(long, env = "HTTP_ADDR", value_name = "HTTP_ADDR", default_value = "0.0.0.0:7103", global = true)]
+    pub http_addr: SocketAddr,
+
+    /// OCPP WebSocket listen address.
+    #[arg(long, env = "OCPP_ADDR", value_name = "OCPP_ADDR", default_value = "0.0.0.0:9000", global = true)]
+    pub ocpp_addr: SocketAddr,
+
+    /// HS256 secret (at least 32 characters). Without it and without
+    /// JWT_PUBLIC_KEY_FILE, an embedded (SQLite) setup generates one and keeps
+    /// it beside the database.
+    #[arg(long, env = "JWT_SECRET", value_name = "JWT_SECRET", hide_env_values = true, global = true)]
+    pub jwt_secret: Option<String>,
+
+    /// PEM RSA public key: verify RS256 tokens issued elsewhere instead of HS256.
+    #[arg(long, env = "JWT_PUBLIC_KEY_FILE", value_name = "JWT_PUBLIC_KEY_FILE", global = true)]
+    pub jwt_public_key_file: Option<PathBuf>,
+
+    /// How long a slot hold lives before it must be confirmed.
+    #[arg(long, env = "BOOKING_HOLD_TTL_SECONDS", value_name = "BOOKING_HOLD_TTL_SECONDS",
+          default_value_t = 600, value_parser = clap::value_parser!(u64).range(10..=86_400), global = true)]
+    pub booking_hold_ttl_seconds: u64,
+
+    /// How late a driver may arrive before the booking is a no-show.
+    #[arg(long, env = "BOOKING_NO_SHOW_GRACE_PERIOD_MINUTES", value_name = "BOOKING_NO_SHOW_GRACE_PERIOD_MINUTES",
+          default_value_t = 15, value_parser = clap::value_parser!(u64).range(0..=1440), global = true)]
+    pub booking_no_show_grace_period_minutes: u64,
+
+    /// How often the no-show worker runs.
+    #[arg(long, env = "NO_SHOW_WORKER_INTERVAL_MS", value_name = "NO_SHOW_WORKER_INTERVAL_MS",
+          default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(100..=86_400_000), global = true)]
+    pub no_show_worker_interval_ms: u64,
+
+    /// Allowed browser origins: `*` or a comma-separated list.
+    #[arg(long, env = "CORS_ORIGIN", value_name = "CORS_ORIGIN", default_value = "*", global = true)]
+    pub cors_origin: String,
+
+    /// `text` for people, `json` for log pipelines.
+    #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    pub log_format: LogFormat,
+}
+
+/// A setting that parsed but makes no sense; names the setting.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid {setting}: {message}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub message: String,
+}
+
+impl ConfigError {
+    pub fn new(setting: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            setting,
+            message: message.into(),
+        }
+    }
+}
+
+/// Which browser origins CORS lets through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    Any,
+    List(Vec<String>),
+}
+
+impl Config {
+    /// The checks clap cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::store::Backend::of_url(&self.database_url)
+            .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))?;
+        if let Some(url) = &self.redis_url {
+            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
+                return Err(ConfigError::new(
+                    "REDIS_URL",
+                    format!("must start with redis:// or rediss:// (got {url:?})"),
+                ));
+            }
+        }
+        self.cors_origins()?;
+        if let Some(secret) = &self.jwt_secret {
+            if secret.chars().count() < 32 {
+                return Err(ConfigError::new("JWT_SECRET", "must be at least 32 characters"));
+            }
+        }
+        if self.http_addr == self.ocpp_addr && self.http_addr.port() != 0 {
+            return Err(ConfigError::new("OCPP_ADDR", "must differ from HTTP_ADDR"));
+        }
+        Ok(())
+    }
+
+    pub fn cors_origins(&self) -> Result<CorsOrigins, ConfigError> {
+        let raw = self.cors_origin.trim();
+        if raw == "*" {
+            return Ok(CorsOrigins::Any);
+        }
+        let origins: Vec<String> = raw
+            .split(',')
+            .map(|o| o.trim().trim_end_matches('/').to_owned())
+            .filter(|o| !o.is_empty())
+            .collect();
+        if origins.is_empty() {
+            return Err(ConfigError::new("CORS_ORIGIN", "must be * or a list of origins"));
+        }
+        for o in &origins {
+            let ok = (o.starts_with("http://") || o.starts_with("https://"))
+                && o.parse::<axum::http::HeaderValue>().is_ok()
+                && !o["https://".len().min(o.len())..].contains('/');
+            if !ok {
+                return Err(ConfigError::new(
+                    "CORS_ORIGIN",
+                    format!("{o:?} is not an origin like https://app.example.com"),
+                ));
+            }
+        }
+        Ok(CorsOrigins::List(origins))
+    }
+
+    pub fn hold_ttl(&self) -> Duration {
+        Duration::from_secs(self.booking_hold_ttl_seconds)
+    }
+}
+
+/// Renders a clap error as one line: clap's own text, minus the usage hints.
+pub fn one_line(err: &clap::Error) -> String {
+    let text = err.render().to_string();
+    let head = text.split("\n\n").next().unwrap_or(&text);
+    head.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(args: &[&str]) -> Result<Cli, clap::Error> {
+        Cli::try_parse_from(std::iter::once("evgate").chain(args.iter().copied()))
+    }
+
+    #[test]
+    fn defaults_match_the_seed() {
+        let cli = parse(&[]).unwrap();
+        let c = cli.config;
+        assert_eq!(c.booking_hold_ttl_seconds, 600);
+        assert_eq!(c.booking_no_show_grace_period_minutes, 15);
+        assert_eq!(c.no_show_worker_interval_ms, 300_000);
+        assert_eq!(c.http_addr.port(), 7103);
+        assert_eq!(c.ocpp_addr.port(), 9000);
+        assert_eq!(c.cors_origins().unwrap(), CorsOrigins::Any);
+    }
+
+    #[test]
+    fn a_bad_number_is_one_line_naming_the_setting() {
+        let err = parse(&["--booking-hold-ttl-seconds", "ten"]).unwrap_err();
+        let line = one_line(&err);
+        assert!(line.contains("BOOKING_HOLD_TTL_SECONDS"), "{line}");
+        assert!(!line.contains('\n'));
+        let err = parse(&["token"]).unwrap_err();
+        assert!(one_line(&err).contains("--user"), "{}", one_line(&err));
+    }
+
+    #[test]
+    fn semantic_checks_name_the_setting() {
+        let mut c = parse(&[]).unwrap().config;
+        c.database_url = "mysql://x".into();
+        assert_eq!(c.validate().unwrap_err().setting, "DATABASE_URL");
+        let mut c = parse(&[]).unwrap().config;
+        c.jwt_secret = Some("short".into());
+        assert_eq!(c.validate().unwrap_err().setting, "JWT_SECRET");
+        let mut c = parse(&[]).unwrap().config;
+        c.cors_origin = "https://a.example.com, ftp://b".into();
+        assert_eq!(c.validate().unwrap_err().setting, "CORS_ORIGIN");
+        c.cors_origin = "https://a.example.com, http://localhost:3000/".into();
+        assert_eq!(
+            c.cors_origins().unwrap(),
+            CorsOrigins::List(vec!["https://a.example.com".into(), "http://localhost:3000".into()])
+        );
+    }
+}

@@ -1,0 +1,117 @@
+//! The one mapping from errors to HTTP: a status and the envelope
+//! `{"success": false, "error": {"code", "message", "field"?}}`. Internal
+//! details are logged here, once, and never shown to the caller.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use crate::auth::TokenError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    #[error("{message}")]
+    BadRequest { field: Option<String>, message: String },
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    Forbidden(String),
+    #[error("{0}")]
+    NotFound(String),
+    #[error("{0}")]
+    MethodNotAllowed(String),
+    #[error("{0}")]
+    Conflict(String),
+    #[error("{0}")]
+    PayloadTooLarge(String),
+    #[error("{0}")]
+    UnsupportedMediaType(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl ApiError {
+    pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::BadRequest {
+            field: Some(field.into()),
+            message: message.into(),
+        }
+    }
+
+    fn status_and_code(&self) -> (StatusCode, &'static str) {
+        match self {
+            ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),
+            ApiError::Unauthorized(_) => (StatusCode::UNAUTHORIZED, "UNAUTHORIZED"),
+            ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
+            ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
+            ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
+            ApiError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
+            ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            ApiError::UnsupportedMediaType(_) => {
+                (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
+            }
+            ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
+            ApiError::Internal(_) => (StatusCode::INTERNAL_SERVER_ERROR, "INTERNAL_ERROR"),
+        }
+    }
+}
+
+impl From<booking::Error> for ApiError {
+    fn from(e: booking::Error) -> Self {
+        use booking::Error as E;
+        match e {
+            E::Validation { field, message } => ApiError::BadRequest {
+                message: format!("{field}: {message}"),
+                field: Some(field),
+            },
+            E::NotFound { what, id } => ApiError::NotFound(format!("{what} {id} not found")),
+            E::Conflict(m) => ApiError::Conflict(m),
+            E::Overlap => ApiError::Conflict(E::Overlap.to_string()),
+            E::Unavailable(m) => ApiError::Unavailable(m),
+            E::Internal(m) => ApiError::Internal(m),
+        }
+    }
+}
+
+impl From<TokenError> for ApiError {
+    fn from(e: TokenError) -> Self {
+        ApiError::Unauthorized(e.to_string())
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code) = self.status_and_code();
+        let message = match &self {
+            ApiError::Internal(detail) => {
+                tracing::error!(error.detail = %detail, "internal error");
+                "internal error".to_owned()
+            }
+            ApiError::Unavailable(detail) => {
+                tracing::warn!(error.detail = %detail, "dependency unavailable");
+                "service temporarily unavailable".to_owned()
+            }
+            other => other.to_string(),
+        };
+        let mut error = json!({ "code": code, "message": message });
+        if let ApiError::BadRequest { field: Some(f), .. } = &self {
+            error["field"] = json!(f);
+        }
+        (status, Json(json!({ "success": false, "error": error }))).into_response()
+    }
+}
+
+/// The success envelope `{"success": true, "data": …}`.
+pub fn ok<T: serde::Serialize>(data: T) -> Json<serde_json::Value> {
+    Json(json!({ "success": true, "data": data }))
+}
+
+/// 201 with the success envelope.
+pub fn created<T: serde::Serialize>(data: T) -> (StatusCode, Json<serde_json::Value>) {
+    (StatusCode::CREATED, ok(data))
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;
