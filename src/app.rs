@@ -28,13 +28,18 @@ pub enum StartError {
 }
 
 /// Runs the gateway until `shutdown` resolves.
-pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + 'static) -> Result<(), StartError> {
+pub async fn serve(
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<(), StartError> {
     config.validate()?;
     let cors = config.cors_origins()?;
     let (keys, source) = JwtKeys::from_config(&config)?;
     match &source {
         KeySource::Secret => tracing::info!("JWT: HS256 with JWT_SECRET"),
-        KeySource::PublicKeyFile(p) => tracing::info!(path = %p.display(), "JWT: RS256 with a public key"),
+        KeySource::PublicKeyFile(p) => {
+            tracing::info!(path = %p.display(), "JWT: RS256 with a public key")
+        }
         KeySource::DevelopmentSecret { path, created } => tracing::warn!(
             path = %path.display(),
             created,
@@ -45,7 +50,9 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + '
     let store = crate::store::open(&config.database_url).await?;
     tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
     if config.redis_url.is_some() {
-        tracing::info!("REDIS_URL is set; holds, caches and fan-out arrive with the cluster issues");
+        tracing::info!(
+            "REDIS_URL is set; holds, caches and fan-out arrive with the cluster issues"
+        );
     }
     let state = AppState {
         store,
@@ -54,7 +61,10 @@ pub async fn serve(config: Config, shutdown: impl Future<Output = ()> + Send + '
     };
     let listener = TcpListener::bind(config.http_addr)
         .await
-        .map_err(|source| StartError::Bind { addr: config.http_addr, source })?;
+        .map_err(|source| StartError::Bind {
+            addr: config.http_addr,
+            source,
+        })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     tracing::info!(http.addr = %addr, "HTTP API listening on http://{addr}");
     axum::serve(listener, http::router(state, &cors))
@@ -108,7 +118,10 @@ mod tests {
 
     #[test]
     fn passwords_never_reach_the_log() {
-        assert_eq!(redact("postgres://evgate:s3cret@db:5432/ev"), "postgres://evgate:***@db:5432/ev");
+        assert_eq!(
+            redact("postgres://evgate:s3cret@db:5432/ev"),
+            "postgres://evgate:***@db:5432/ev"
+        );
         assert_eq!(redact("postgres://db/ev"), "postgres://db/ev");
         assert_eq!(redact("sqlite://evgate.db"), "sqlite://evgate.db");
     }

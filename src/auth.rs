@@ -37,7 +37,9 @@ pub struct JwtKeys {
 
 impl std::fmt::Debug for JwtKeys {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("JwtKeys").field("algorithm", &self.algorithm).finish_non_exhaustive()
+        f.debug_struct("JwtKeys")
+            .field("algorithm", &self.algorithm)
+            .finish_non_exhaustive()
     }
 }
 
@@ -47,7 +49,10 @@ pub enum KeySource {
     Secret,
     PublicKeyFile(PathBuf),
     /// Generated for an embedded setup; the path says where it is kept.
-    DevelopmentSecret { path: PathBuf, created: bool },
+    DevelopmentSecret {
+        path: PathBuf,
+        created: bool,
+    },
 }
 
 impl JwtKeys {
@@ -75,10 +80,16 @@ impl JwtKeys {
         }
         if let Some(path) = &config.jwt_public_key_file {
             let pem = std::fs::read(path).map_err(|e| {
-                ConfigError::new("JWT_PUBLIC_KEY_FILE", format!("cannot read {}: {e}", path.display()))
+                ConfigError::new(
+                    "JWT_PUBLIC_KEY_FILE",
+                    format!("cannot read {}: {e}", path.display()),
+                )
             })?;
             let keys = Self::rs256_public_pem(&pem).map_err(|e| {
-                ConfigError::new("JWT_PUBLIC_KEY_FILE", format!("not an RSA public key in PEM: {e}"))
+                ConfigError::new(
+                    "JWT_PUBLIC_KEY_FILE",
+                    format!("not an RSA public key in PEM: {e}"),
+                )
             })?;
             return Ok((keys, KeySource::PublicKeyFile(path.clone())));
         }
@@ -97,14 +108,21 @@ impl JwtKeys {
     }
 
     /// Signs a token; only possible with an HS256 secret.
-    pub fn issue(&self, user_id: i64, role: Role, ttl: Duration, now_unix: i64) -> Result<String, String> {
+    pub fn issue(
+        &self,
+        user_id: i64,
+        role: Role,
+        ttl: Duration,
+        now_unix: i64,
+    ) -> Result<String, String> {
         let Some(key) = &self.encoding else {
             return Err("tokens for RS256 are issued by your identity provider; \
                         set JWT_SECRET to issue HS256 tokens"
                 .to_owned());
         };
         let exp = now_unix.saturating_add(i64::try_from(ttl.as_secs()).unwrap_or(i64::MAX));
-        let claims = json!({ "sub": user_id.to_string(), "role": role, "iat": now_unix, "exp": exp });
+        let claims =
+            json!({ "sub": user_id.to_string(), "role": role, "iat": now_unix, "exp": exp });
         jsonwebtoken::encode(&Header::new(self.algorithm), &claims, key).map_err(|e| e.to_string())
     }
 
@@ -115,12 +133,12 @@ impl JwtKeys {
         validation.leeway = 30;
         // Decoded as a Value: robust to how the issuer typed `sub`, and to
         // serde_json's arbitrary_precision (see docs/STACK notes).
-        let data = jsonwebtoken::decode::<Value>(token, &self.decoding, &validation).map_err(|e| {
-            match e.kind() {
+        let data = jsonwebtoken::decode::<Value>(token, &self.decoding, &validation).map_err(
+            |e| match e.kind() {
                 jsonwebtoken::errors::ErrorKind::ExpiredSignature => TokenError::Expired,
                 _ => TokenError::Invalid(e.to_string()),
-            }
-        })?;
+            },
+        )?;
         let claims = data.claims;
         let user_id = match claims.get("sub") {
             Some(Value::String(s)) => s.parse::<i64>().ok(),
@@ -155,7 +173,8 @@ pub fn dev_secret_path(database_url: &str) -> Option<PathBuf> {
 /// concurrent first starts agree: whoever loses the race reads the winner's.
 fn load_or_create_secret(path: &Path) -> Result<(String, bool), String> {
     let read = |path: &Path| -> Result<String, String> {
-        let s = std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        let s = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
         let s = s.trim().to_owned();
         if s.len() < 32 {
             return Err(format!("{} holds no usable secret", path.display()));
@@ -200,36 +219,64 @@ mod tests {
     #[test]
     fn issued_tokens_verify_with_their_claims() {
         let keys = JwtKeys::hs256(SECRET);
-        let t = keys.issue(42, Role::Admin, Duration::from_secs(60), now()).unwrap();
-        assert_eq!(keys.verify(&t).unwrap(), Claims { user_id: 42, role: Role::Admin });
+        let t = keys
+            .issue(42, Role::Admin, Duration::from_secs(60), now())
+            .unwrap();
+        assert_eq!(
+            keys.verify(&t).unwrap(),
+            Claims {
+                user_id: 42,
+                role: Role::Admin
+            }
+        );
     }
 
     #[test]
     fn expired_wrong_key_and_garbage_are_refused() {
         let keys = JwtKeys::hs256(SECRET);
-        let old = keys.issue(1, Role::User, Duration::from_secs(60), now() - 3600).unwrap();
+        let old = keys
+            .issue(1, Role::User, Duration::from_secs(60), now() - 3600)
+            .unwrap();
         assert_eq!(keys.verify(&old), Err(TokenError::Expired));
         let other = JwtKeys::hs256(b"another secret of thirty-two chars!!");
-        let t = other.issue(1, Role::User, Duration::from_secs(60), now()).unwrap();
+        let t = other
+            .issue(1, Role::User, Duration::from_secs(60), now())
+            .unwrap();
         assert!(matches!(keys.verify(&t), Err(TokenError::Invalid(_))));
-        assert!(matches!(keys.verify("not.a.token"), Err(TokenError::Invalid(_))));
+        assert!(matches!(
+            keys.verify("not.a.token"),
+            Err(TokenError::Invalid(_))
+        ));
     }
 
     #[test]
     fn numeric_sub_is_accepted_and_exp_is_required() {
         let keys = JwtKeys::hs256(SECRET);
         let enc = EncodingKey::from_secret(SECRET);
-        let t = jsonwebtoken::encode(&Header::default(), &json!({"sub": 7, "exp": now() + 60}), &enc).unwrap();
+        let t = jsonwebtoken::encode(
+            &Header::default(),
+            &json!({"sub": 7, "exp": now() + 60}),
+            &enc,
+        )
+        .unwrap();
         assert_eq!(keys.verify(&t).unwrap().user_id, 7);
         let t = jsonwebtoken::encode(&Header::default(), &json!({"sub": "7"}), &enc).unwrap();
         assert!(keys.verify(&t).is_err());
-        let t = jsonwebtoken::encode(&Header::default(), &json!({"sub": "bob", "exp": now() + 60}), &enc).unwrap();
+        let t = jsonwebtoken::encode(
+            &Header::default(),
+            &json!({"sub": "bob", "exp": now() + 60}),
+            &enc,
+        )
+        .unwrap();
         assert!(keys.verify(&t).is_err());
     }
 
     #[test]
     fn dev_secret_lives_beside_the_database() {
-        assert_eq!(dev_secret_path("sqlite://evgate.db"), Some(PathBuf::from("evgate.db.jwt-secret")));
+        assert_eq!(
+            dev_secret_path("sqlite://evgate.db"),
+            Some(PathBuf::from("evgate.db.jwt-secret"))
+        );
         assert_eq!(
             dev_secret_path("sqlite:///var/lib/evgate/e.db?mode=rwc"),
             Some(PathBuf::from("/var/lib/evgate/e.db.jwt-secret"))

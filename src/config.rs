@@ -9,7 +9,11 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "evgate", version, about = "OCPP-native charge-point gateway with a booking service")]
+#[command(
+    name = "evgate",
+    version,
+    about = "OCPP-native charge-point gateway with a booking service"
+)]
 pub struct Cli {
     #[command(flatten)]
     pub config: Config,
@@ -55,7 +59,13 @@ pub enum LogFormat {
 #[derive(Debug, Clone, Args)]
 pub struct Config {
     /// `sqlite://path` (embedded, created on first start) or `postgres://…`.
-    #[arg(long, env = "DATABASE_URL", value_name = "DATABASE_URL", default_value = "sqlite://evgate.db", global = true)]
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        value_name = "DATABASE_URL",
+        default_value = "sqlite://evgate.db",
+        global = true
+    )]
     pub database_url: String,
 
     /// `redis://…`; without it holds, caches and events stay in process.
@@ -63,21 +73,44 @@ pub struct Config {
     pub redis_url: Option<String>,
 
     /// REST and Socket.IO listen address.
-    #[arg(long, env = "HTTP_ADDR", value_name = "HTTP_ADDR", default_value = "0.0.0.0:7103", global = true)]
+    #[arg(
+        long,
+        env = "HTTP_ADDR",
+        value_name = "HTTP_ADDR",
+        default_value = "0.0.0.0:7103",
+        global = true
+    )]
     pub http_addr: SocketAddr,
 
     /// OCPP WebSocket listen address.
-    #[arg(long, env = "OCPP_ADDR", value_name = "OCPP_ADDR", default_value = "0.0.0.0:9000", global = true)]
+    #[arg(
+        long,
+        env = "OCPP_ADDR",
+        value_name = "OCPP_ADDR",
+        default_value = "0.0.0.0:9000",
+        global = true
+    )]
     pub ocpp_addr: SocketAddr,
 
     /// HS256 secret (at least 32 characters). Without it and without
     /// JWT_PUBLIC_KEY_FILE, an embedded (SQLite) setup generates one and keeps
     /// it beside the database.
-    #[arg(long, env = "JWT_SECRET", value_name = "JWT_SECRET", hide_env_values = true, global = true)]
+    #[arg(
+        long,
+        env = "JWT_SECRET",
+        value_name = "JWT_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
     pub jwt_secret: Option<String>,
 
     /// PEM RSA public key: verify RS256 tokens issued elsewhere instead of HS256.
-    #[arg(long, env = "JWT_PUBLIC_KEY_FILE", value_name = "JWT_PUBLIC_KEY_FILE", global = true)]
+    #[arg(
+        long,
+        env = "JWT_PUBLIC_KEY_FILE",
+        value_name = "JWT_PUBLIC_KEY_FILE",
+        global = true
+    )]
     pub jwt_public_key_file: Option<PathBuf>,
 
     /// How long a slot hold lives before it must be confirmed.
@@ -96,11 +129,24 @@ pub struct Config {
     pub no_show_worker_interval_ms: u64,
 
     /// Allowed browser origins: `*` or a comma-separated list.
-    #[arg(long, env = "CORS_ORIGIN", value_name = "CORS_ORIGIN", default_value = "*", global = true)]
+    #[arg(
+        long,
+        env = "CORS_ORIGIN",
+        value_name = "CORS_ORIGIN",
+        default_value = "*",
+        global = true
+    )]
     pub cors_origin: String,
 
     /// `text` for people, `json` for log pipelines.
-    #[arg(long, env = "LOG_FORMAT", value_name = "LOG_FORMAT", value_enum, default_value = "text", global = true)]
+    #[arg(
+        long,
+        env = "LOG_FORMAT",
+        value_name = "LOG_FORMAT",
+        value_enum,
+        default_value = "text",
+        global = true
+    )]
     pub log_format: LogFormat,
 }
 
@@ -133,19 +179,22 @@ impl Config {
     pub fn validate(&self) -> Result<(), ConfigError> {
         crate::store::Backend::of_url(&self.database_url)
             .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))?;
-        if let Some(url) = &self.redis_url {
-            if !(url.starts_with("redis://") || url.starts_with("rediss://")) {
-                return Err(ConfigError::new(
-                    "REDIS_URL",
-                    format!("must start with redis:// or rediss:// (got {url:?})"),
-                ));
-            }
+        if let Some(url) = &self.redis_url
+            && !(url.starts_with("redis://") || url.starts_with("rediss://"))
+        {
+            return Err(ConfigError::new(
+                "REDIS_URL",
+                format!("must start with redis:// or rediss:// (got {url:?})"),
+            ));
         }
         self.cors_origins()?;
-        if let Some(secret) = &self.jwt_secret {
-            if secret.chars().count() < 32 {
-                return Err(ConfigError::new("JWT_SECRET", "must be at least 32 characters"));
-            }
+        if let Some(secret) = &self.jwt_secret
+            && secret.chars().count() < 32
+        {
+            return Err(ConfigError::new(
+                "JWT_SECRET",
+                "must be at least 32 characters",
+            ));
         }
         if self.http_addr == self.ocpp_addr && self.http_addr.port() != 0 {
             return Err(ConfigError::new("OCPP_ADDR", "must differ from HTTP_ADDR"));
@@ -164,7 +213,10 @@ impl Config {
             .filter(|o| !o.is_empty())
             .collect();
         if origins.is_empty() {
-            return Err(ConfigError::new("CORS_ORIGIN", "must be * or a list of origins"));
+            return Err(ConfigError::new(
+                "CORS_ORIGIN",
+                "must be * or a list of origins",
+            ));
         }
         for o in &origins {
             let ok = (o.starts_with("http://") || o.starts_with("https://"))
@@ -236,7 +288,10 @@ mod tests {
         c.cors_origin = "https://a.example.com, http://localhost:3000/".into();
         assert_eq!(
             c.cors_origins().unwrap(),
-            CorsOrigins::List(vec!["https://a.example.com".into(), "http://localhost:3000".into()])
+            CorsOrigins::List(vec![
+                "https://a.example.com".into(),
+                "http://localhost:3000".into()
+            ])
         );
     }
 }

@@ -2,13 +2,16 @@
 //! PostgreSQL server (the latter `--ignored` in a plain `cargo test`;
 //! `.ci/run` runs them).
 
+#![allow(clippy::unwrap_used)]
+
 mod common;
 
 use std::sync::Arc;
 
 use booking::model::{
-    Booking, BookingStatus, Charger, ChargingSession, IdTag, IdTagStatus, NewConnector, OcppVersion,
-    Page, RefundRequest, RefundState, SecurityProfile, SessionStatus, Station, TransactionKey,
+    Booking, BookingStatus, Charger, ChargingSession, IdTag, IdTagStatus, NewConnector,
+    OcppVersion, Page, RefundRequest, RefundState, SecurityProfile, SessionStatus, Station,
+    TransactionKey,
 };
 use booking::{Error, Store, geo};
 use chrono::{DateTime, TimeDelta, Utc};
@@ -67,7 +70,10 @@ async fn site(store: &dyn Store) -> (Station, Charger, Uuid) {
     let s = station(store, "Site", 17.47, 78.32).await;
     let c = charger_at(&s, &format!("CP-{}", Uuid::new_v4().simple()));
     store.insert_charger(&c).await.unwrap();
-    let conn = store.insert_connector(&new_connector(&c, 1, None)).await.unwrap();
+    let conn = store
+        .insert_connector(&new_connector(&c, 1, None))
+        .await
+        .unwrap();
     (s, c, conn.id)
 }
 
@@ -111,19 +117,37 @@ async fn stations_round_trip_and_page(store: Arc<dyn Store>) {
     assert_eq!(got, made[2]);
     assert!(store.station(Uuid::new_v4()).await.unwrap().is_none());
 
-    let (page, total) = store.stations(Page { limit: 2, offset: 3 }).await.unwrap();
+    let (page, total) = store
+        .stations(Page {
+            limit: 2,
+            offset: 3,
+        })
+        .await
+        .unwrap();
     assert_eq!(total, 5);
-    assert_eq!(page.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(), ["S3", "S4"]);
+    assert_eq!(
+        page.iter().map(|s| s.name.as_str()).collect::<Vec<_>>(),
+        ["S3", "S4"]
+    );
 }
 
 async fn stations_in_box_handles_the_antimeridian(store: Arc<dyn Store>) {
     let east = station(&*store, "east", -17.7, 179.95).await;
     let west = station(&*store, "west", -17.7, -179.95).await;
     let far = station(&*store, "far", -17.7, 170.0).await;
-    let center = geo::Point { latitude: -17.7, longitude: 179.99 };
-    let found = store.stations_in_box(geo::bounding_box(center, 30.0)).await.unwrap();
+    let center = geo::Point {
+        latitude: -17.7,
+        longitude: 179.99,
+    };
+    let found = store
+        .stations_in_box(geo::bounding_box(center, 30.0))
+        .await
+        .unwrap();
     let ids: Vec<_> = found.iter().map(|s| s.id).collect();
-    assert!(ids.contains(&east.id) && ids.contains(&west.id), "{found:?}");
+    assert!(
+        ids.contains(&east.id) && ids.contains(&west.id),
+        "{found:?}"
+    );
     assert!(!ids.contains(&far.id));
 }
 
@@ -137,8 +161,20 @@ async fn charger_identity_is_unique(store: Arc<dyn Store>) {
         other => panic!("expected Conflict, got {other:?}"),
     }
     let got = store.charger_by_identity("CP-DUP").await.unwrap().unwrap();
-    assert_eq!(got, Charger { created_at: booking::clock::to_millis(c.created_at), ..c });
-    let (all, total) = store.chargers(Page { limit: 10, offset: 0 }).await.unwrap();
+    assert_eq!(
+        got,
+        Charger {
+            created_at: booking::clock::to_millis(c.created_at),
+            ..c
+        }
+    );
+    let (all, total) = store
+        .chargers(Page {
+            limit: 10,
+            offset: 0,
+        })
+        .await
+        .unwrap();
     assert_eq!((all.len(), total), (1, 1));
 }
 
@@ -146,21 +182,42 @@ async fn connectors_are_numbered_and_unique(store: Arc<dyn Store>) {
     let s = station(&*store, "S", 1.0, 1.0).await;
     let c = charger_at(&s, "CP-1");
     store.insert_charger(&c).await.unwrap();
-    let first = store.insert_connector(&new_connector(&c, 1, None)).await.unwrap();
-    let second = store.insert_connector(&new_connector(&c, 2, None)).await.unwrap();
-    assert_eq!((first.connector_number.as_str(), second.connector_number.as_str()), ("1", "2"));
+    let first = store
+        .insert_connector(&new_connector(&c, 1, None))
+        .await
+        .unwrap();
+    let second = store
+        .insert_connector(&new_connector(&c, 2, None))
+        .await
+        .unwrap();
+    assert_eq!(
+        (
+            first.connector_number.as_str(),
+            second.connector_number.as_str()
+        ),
+        ("1", "2")
+    );
     assert_eq!(first.status, booking::model::ConnectorStatus::Offline);
-    let tenth = store.insert_connector(&new_connector(&c, 10, Some("10"))).await.unwrap();
+    let tenth = store
+        .insert_connector(&new_connector(&c, 10, Some("10")))
+        .await
+        .unwrap();
 
     match store.insert_connector(&new_connector(&c, 2, None)).await {
         Err(Error::Conflict(m)) => assert!(m.contains("evseId"), "{m}"),
         other => panic!("expected Conflict, got {other:?}"),
     }
-    match store.insert_connector(&new_connector(&c, 3, Some("1"))).await {
+    match store
+        .insert_connector(&new_connector(&c, 3, Some("1")))
+        .await
+    {
         Err(Error::Conflict(m)) => assert!(m.contains("connectorNumber"), "{m}"),
         other => panic!("expected Conflict, got {other:?}"),
     }
-    let listed = store.connectors_of_stations(&[s.id, Uuid::new_v4()]).await.unwrap();
+    let listed = store
+        .connectors_of_stations(&[s.id, Uuid::new_v4()])
+        .await
+        .unwrap();
     let numbers: Vec<_> = listed.iter().map(|c| c.connector_number.as_str()).collect();
     assert_eq!(numbers, ["1", "2", "10"]);
     assert_eq!(store.connector(tenth.id).await.unwrap().unwrap(), tenth);
@@ -172,7 +229,9 @@ async fn reservation_ids_are_unique_per_charger(store: Arc<dyn Store>) {
     let mut tasks = Vec::new();
     for _ in 0..20 {
         let store = store.clone();
-        tasks.push(tokio::spawn(async move { store.next_reservation_id(charger.id).await.unwrap() }));
+        tasks.push(tokio::spawn(async move {
+            store.next_reservation_id(charger.id).await.unwrap()
+        }));
     }
     let mut ids = Vec::new();
     for t in tasks {
@@ -189,17 +248,53 @@ async fn reservation_ids_are_unique_per_charger(store: Arc<dyn Store>) {
 async fn live_bookings_never_overlap(store: Arc<dyn Store>) {
     let (s, _, conn) = site(&*store).await;
     use BookingStatus::*;
-    let a = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", Confirmed);
+    let a = booking(
+        &s,
+        conn,
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+        Confirmed,
+    );
     store.insert_booking(&a).await.unwrap();
-    let clash = booking(&s, conn, "2030-01-01T10:30:00Z", "2030-01-01T11:30:00Z", Confirmed);
-    assert!(matches!(store.insert_booking(&clash).await, Err(Error::Overlap)));
-    let inside = booking(&s, conn, "2030-01-01T10:15:00Z", "2030-01-01T10:45:00Z", Active);
-    assert!(matches!(store.insert_booking(&inside).await, Err(Error::Overlap)));
+    let clash = booking(
+        &s,
+        conn,
+        "2030-01-01T10:30:00Z",
+        "2030-01-01T11:30:00Z",
+        Confirmed,
+    );
+    assert!(matches!(
+        store.insert_booking(&clash).await,
+        Err(Error::Overlap)
+    ));
+    let inside = booking(
+        &s,
+        conn,
+        "2030-01-01T10:15:00Z",
+        "2030-01-01T10:45:00Z",
+        Active,
+    );
+    assert!(matches!(
+        store.insert_booking(&inside).await,
+        Err(Error::Overlap)
+    ));
     // Half-open intervals: back to back is fine.
-    let next = booking(&s, conn, "2030-01-01T11:00:00Z", "2030-01-01T12:00:00Z", Confirmed);
+    let next = booking(
+        &s,
+        conn,
+        "2030-01-01T11:00:00Z",
+        "2030-01-01T12:00:00Z",
+        Confirmed,
+    );
     store.insert_booking(&next).await.unwrap();
     // Dead bookings do not claim the connector...
-    let old = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", Cancelled);
+    let old = booking(
+        &s,
+        conn,
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+        Cancelled,
+    );
     store.insert_booking(&old).await.unwrap();
     // ...and cannot be brought back over a live one.
     let now = Utc::now();
@@ -213,11 +308,26 @@ async fn live_bookings_never_overlap(store: Arc<dyn Store>) {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((cancelled.status, cancelled.cancel_reason.as_deref()), (Cancelled, Some("user")));
-    store.set_booking_status(old.id, Confirmed, None, now).await.unwrap();
+    assert_eq!(
+        (cancelled.status, cancelled.cancel_reason.as_deref()),
+        (Cancelled, Some("user"))
+    );
+    store
+        .set_booking_status(old.id, Confirmed, None, now)
+        .await
+        .unwrap();
     // Confirmed -> Active keeps its own interval without clashing with itself.
-    store.set_booking_status(old.id, Active, None, now).await.unwrap();
-    assert!(store.set_booking_status(Uuid::new_v4(), Active, None, now).await.unwrap().is_none());
+    store
+        .set_booking_status(old.id, Active, None, now)
+        .await
+        .unwrap();
+    assert!(
+        store
+            .set_booking_status(Uuid::new_v4(), Active, None, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn concurrent_overlapping_inserts_admit_exactly_one(store: Arc<dyn Store>) {
@@ -249,21 +359,58 @@ async fn concurrent_overlapping_inserts_admit_exactly_one(store: Arc<dyn Store>)
 async fn bookings_in_window_filters_time_and_status(store: Arc<dyn Store>) {
     let (s, _, conn) = site(&*store).await;
     use BookingStatus::*;
-    let before = booking(&s, conn, "2030-01-01T08:00:00Z", "2030-01-01T09:00:00Z", Confirmed);
-    let touching = booking(&s, conn, "2030-01-01T09:00:00Z", "2030-01-01T10:00:00Z", Confirmed);
-    let inside = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", Active);
-    let cancelled = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", Cancelled);
+    let before = booking(
+        &s,
+        conn,
+        "2030-01-01T08:00:00Z",
+        "2030-01-01T09:00:00Z",
+        Confirmed,
+    );
+    let touching = booking(
+        &s,
+        conn,
+        "2030-01-01T09:00:00Z",
+        "2030-01-01T10:00:00Z",
+        Confirmed,
+    );
+    let inside = booking(
+        &s,
+        conn,
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+        Active,
+    );
+    let cancelled = booking(
+        &s,
+        conn,
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+        Cancelled,
+    );
     for b in [&before, &touching, &inside, &cancelled] {
         store.insert_booking(b).await.unwrap();
     }
     let found = store
-        .bookings_in_window(&[conn], t("2030-01-01T09:30:00Z"), t("2030-01-01T12:00:00Z"), &[Confirmed, Active, Pending])
+        .bookings_in_window(
+            &[conn],
+            t("2030-01-01T09:30:00Z"),
+            t("2030-01-01T12:00:00Z"),
+            &[Confirmed, Active, Pending],
+        )
         .await
         .unwrap();
-    assert_eq!(found.iter().map(|b| b.id).collect::<Vec<_>>(), [touching.id, inside.id]);
+    assert_eq!(
+        found.iter().map(|b| b.id).collect::<Vec<_>>(),
+        [touching.id, inside.id]
+    );
     assert_eq!(found[1], inside);
     let none = store
-        .bookings_in_window(&[Uuid::new_v4()], t("2030-01-01T00:00:00Z"), t("2030-01-02T00:00:00Z"), &[Confirmed])
+        .bookings_in_window(
+            &[Uuid::new_v4()],
+            t("2030-01-01T00:00:00Z"),
+            t("2030-01-02T00:00:00Z"),
+            &[Confirmed],
+        )
         .await
         .unwrap();
     assert!(none.is_empty());
@@ -271,12 +418,27 @@ async fn bookings_in_window_filters_time_and_status(store: Arc<dyn Store>) {
 
 async fn hold_tokens_are_used_once(store: Arc<dyn Store>) {
     let (s, _, conn) = site(&*store).await;
-    let mut a = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", BookingStatus::Confirmed);
+    let mut a = booking(
+        &s,
+        conn,
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+        BookingStatus::Confirmed,
+    );
     a.hold_token = Some("hold_abc".into());
     store.insert_booking(&a).await.unwrap();
-    let mut b = booking(&s, conn, "2030-01-02T10:00:00Z", "2030-01-02T11:00:00Z", BookingStatus::Confirmed);
+    let mut b = booking(
+        &s,
+        conn,
+        "2030-01-02T10:00:00Z",
+        "2030-01-02T11:00:00Z",
+        BookingStatus::Confirmed,
+    );
     b.hold_token = Some("hold_abc".into());
-    assert!(matches!(store.insert_booking(&b).await, Err(Error::Conflict(_))));
+    assert!(matches!(
+        store.insert_booking(&b).await,
+        Err(Error::Conflict(_))
+    ));
 }
 
 async fn sessions_are_keyed_by_charger_protocol_and_transaction(store: Arc<dyn Store>) {
@@ -300,22 +462,38 @@ async fn sessions_are_keyed_by_charger_protocol_and_transaction(store: Arc<dyn S
     let v16 = session(TransactionKey::Ocpp(OcppVersion::V16, "17".into()));
     store.insert_session(&v16).await.unwrap();
     assert!(matches!(
-        store.insert_session(&session(TransactionKey::Ocpp(OcppVersion::V16, "17".into()))).await,
+        store
+            .insert_session(&session(TransactionKey::Ocpp(
+                OcppVersion::V16,
+                "17".into()
+            )))
+            .await,
         Err(Error::Conflict(_))
     ));
     // The same text under another protocol is another transaction.
-    store.insert_session(&session(TransactionKey::Vendor("17".into()))).await.unwrap();
+    store
+        .insert_session(&session(TransactionKey::Vendor("17".into())))
+        .await
+        .unwrap();
     let got = store
-        .session_by_transaction(charger.id, &TransactionKey::Ocpp(OcppVersion::V16, "17".into()))
+        .session_by_transaction(
+            charger.id,
+            &TransactionKey::Ocpp(OcppVersion::V16, "17".into()),
+        )
         .await
         .unwrap()
         .unwrap();
     assert_eq!(got, v16);
-    assert!(store
-        .session_by_transaction(charger.id, &TransactionKey::Ocpp(OcppVersion::V201, "17".into()))
-        .await
-        .unwrap()
-        .is_none());
+    assert!(
+        store
+            .session_by_transaction(
+                charger.id,
+                &TransactionKey::Ocpp(OcppVersion::V201, "17".into())
+            )
+            .await
+            .unwrap()
+            .is_none()
+    );
 }
 
 async fn id_tags_upsert(store: Arc<dyn Store>) {
@@ -336,7 +514,13 @@ async fn id_tags_upsert(store: Arc<dyn Store>) {
 
 async fn refunds_are_enqueued_once_and_come_due(store: Arc<dyn Store>) {
     let (s, _, conn) = site(&*store).await;
-    let b = booking(&s, conn, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z", BookingStatus::Cancelled);
+    let b = booking(
+        &s,
+        conn,
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+        BookingStatus::Cancelled,
+    );
     store.insert_booking(&b).await.unwrap();
     let now = t("2030-01-01T09:00:00Z");
     let refund = RefundRequest {
@@ -350,9 +534,20 @@ async fn refunds_are_enqueued_once_and_come_due(store: Arc<dyn Store>) {
         created_at: now,
     };
     assert!(store.enqueue_refund(&refund).await.unwrap());
-    assert!(!store.enqueue_refund(&RefundRequest { id: Uuid::new_v4(), ..refund.clone() }).await.unwrap());
+    assert!(
+        !store
+            .enqueue_refund(&RefundRequest {
+                id: Uuid::new_v4(),
+                ..refund.clone()
+            })
+            .await
+            .unwrap()
+    );
     assert!(store.due_refunds(now, 10).await.unwrap().is_empty());
-    let due = store.due_refunds(now + TimeDelta::minutes(1), 10).await.unwrap();
+    let due = store
+        .due_refunds(now + TimeDelta::minutes(1), 10)
+        .await
+        .unwrap();
     assert_eq!(due, [refund]);
 }
 

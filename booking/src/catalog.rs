@@ -65,7 +65,13 @@ impl StationQuery {
                         format!("must be greater than 0 and at most {MAX_RADIUS_KM}"),
                     ));
                 }
-                Some((Point { latitude, longitude }, r))
+                Some((
+                    Point {
+                        latitude,
+                        longitude,
+                    },
+                    r,
+                ))
             }
         };
         Ok(Self { page, near })
@@ -162,7 +168,13 @@ mod tests {
     #[test]
     fn paging_bounds() {
         let q = StationQuery::new(None, None, None, None, None).unwrap();
-        assert_eq!(q.page, Page { limit: 50, offset: 0 });
+        assert_eq!(
+            q.page,
+            Page {
+                limit: 50,
+                offset: 0
+            }
+        );
         assert!(StationQuery::new(Some(0), None, None, None, None).is_err());
         assert!(StationQuery::new(Some(201), None, None, None, None).is_err());
         assert!(StationQuery::new(None, Some(-1), None, None, None).is_err());

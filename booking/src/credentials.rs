@@ -4,8 +4,8 @@
 //! Hashing is deliberately slow (tens of milliseconds); async callers run it
 //! on a blocking thread.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rand::RngCore;
 
 use crate::error::{Error, Result};
@@ -27,7 +27,10 @@ pub fn validate_password(field: &str, password: &str) -> Result<()> {
         ));
     }
     if password.chars().any(|c| c.is_control()) {
-        return Err(Error::validation(field, "must not contain control characters"));
+        return Err(Error::validation(
+            field,
+            "must not contain control characters",
+        ));
     }
     Ok(())
 }

@@ -82,15 +82,24 @@ mod tests {
 
     #[test]
     fn hyderabad_to_bangalore_is_about_500_km() {
-        let hyd = Point { latitude: 17.385, longitude: 78.4867 };
-        let blr = Point { latitude: 12.9716, longitude: 77.5946 };
+        let hyd = Point {
+            latitude: 17.385,
+            longitude: 78.4867,
+        };
+        let blr = Point {
+            latitude: 12.9716,
+            longitude: 77.5946,
+        };
         let d = distance_km(hyd, blr);
         assert!((495.0..505.0).contains(&d), "{d}");
     }
 
     #[test]
     fn box_across_the_antimeridian_wraps() {
-        let fiji = Point { latitude: -17.7, longitude: 179.9 };
+        let fiji = Point {
+            latitude: -17.7,
+            longitude: 179.9,
+        };
         let b = bounding_box(fiji, 50.0);
         assert!(b.crosses_antimeridian());
     }

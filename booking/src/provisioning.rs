@@ -184,10 +184,7 @@ pub fn validate_identity(field: &str, id: &str) -> Result<()> {
         .chars()
         .find(|c| matches!(c, ':' | '/' | '?' | '#' | '%') || c.is_whitespace() || c.is_control())
     {
-        return Err(Error::validation(
-            field,
-            format!("must not contain {c:?}"),
-        ));
+        return Err(Error::validation(field, format!("must not contain {c:?}")));
     }
     Ok(())
 }

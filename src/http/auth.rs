@@ -34,7 +34,9 @@ impl FromRequestParts<AppState> for AuthUser {
                 scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
             })
             .filter(|t| !t.is_empty())
-            .ok_or_else(|| ApiError::Unauthorized("Authorization must be `Bearer <token>`".into()))?;
+            .ok_or_else(|| {
+                ApiError::Unauthorized("Authorization must be `Bearer <token>`".into())
+            })?;
         Ok(AuthUser(state.jwt.verify(token)?))
     }
 }

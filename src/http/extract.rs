@@ -36,11 +36,15 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge("request body too large".into())
             } else {
-                ApiError::BadRequest { field: None, message: e.body_text() }
+                ApiError::BadRequest {
+                    field: None,
+                    message: e.body_text(),
+                }
             }
         })?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
-        let value = serde_path_to_error::deserialize(&mut de).map_err(|e| deser_error(e, "body"))?;
+        let value =
+            serde_path_to_error::deserialize(&mut de).map_err(|e| deser_error(e, "body"))?;
         de.end().map_err(|e| ApiError::BadRequest {
             field: None,
             message: format!("malformed JSON: {e}"),
@@ -73,9 +77,13 @@ impl<S: Send + Sync> FromRequestParts<S> for UuidPath {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, ApiError> {
-        let axum::extract::Path(raw) = axum::extract::Path::<String>::from_request_parts(parts, state)
-            .await
-            .map_err(|e| ApiError::BadRequest { field: Some("id".into()), message: e.body_text() })?;
+        let axum::extract::Path(raw) =
+            axum::extract::Path::<String>::from_request_parts(parts, state)
+                .await
+                .map_err(|e| ApiError::BadRequest {
+                    field: Some("id".into()),
+                    message: e.body_text(),
+                })?;
         raw.parse()
             .map(UuidPath)
             .map_err(|_| ApiError::bad_request("id", format!("id: {raw:?} is not a UUID")))

@@ -79,9 +79,7 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
 fn cors_layer(origins: &CorsOrigins) -> CorsLayer {
     let origin = match origins {
         CorsOrigins::Any => AllowOrigin::any(),
-        CorsOrigins::List(list) => {
-            AllowOrigin::list(list.iter().filter_map(|o| o.parse().ok()))
-        }
+        CorsOrigins::List(list) => AllowOrigin::list(list.iter().filter_map(|o| o.parse().ok())),
     };
     CorsLayer::new()
         .allow_origin(origin)

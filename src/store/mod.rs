@@ -19,7 +19,7 @@ pub use sqlite::SqliteStore;
 /// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
-    #[error("DATABASE_URL must start with sqlite: or postgres:// (got {0:?})")]
+    #[error("must start with sqlite: or postgres:// (got {0:?})")]
     UnsupportedUrl(String),
     #[error("cannot open the database: {0}")]
     Connect(#[source] sqlx::Error),

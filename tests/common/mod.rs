@@ -41,12 +41,110 @@ pub async fn store(backend: &str) -> (Arc<dyn Store>, Option<tempfile::TempDir>)
     match backend {
         "sqlite" => {
             let (url, dir) = fresh_sqlite_url();
-            (evgate::store::open(&url).await.expect("open sqlite"), Some(dir))
+            (
+                evgate::store::open(&url).await.expect("open sqlite"),
+                Some(dir),
+            )
         }
         "postgres" => {
             let url = fresh_pg_database().await;
-            (evgate::store::open(&url).await.expect("open postgres"), None)
+            (
+                evgate::store::open(&url).await.expect("open postgres"),
+                None,
+            )
         }
         other => panic!("unknown backend {other}"),
+    }
+}
+
+/// The HTTP API over a fresh SQLite store, driven in process with
+/// `Router::oneshot`.
+pub struct TestApp {
+    pub router: axum::Router,
+    pub keys: Arc<evgate::auth::JwtKeys>,
+    _dir: tempfile::TempDir,
+}
+
+pub const TEST_SECRET: &str = "test-secret-test-secret-test-secret!";
+
+impl TestApp {
+    pub async fn new() -> Self {
+        Self::with_cors(&evgate::config::CorsOrigins::Any).await
+    }
+
+    pub async fn with_cors(cors: &evgate::config::CorsOrigins) -> Self {
+        let (url, dir) = fresh_sqlite_url();
+        let store = evgate::store::open(&url).await.expect("open sqlite");
+        let keys = Arc::new(evgate::auth::JwtKeys::hs256(TEST_SECRET.as_bytes()));
+        let state = evgate::http::AppState {
+            store,
+            clock: Arc::new(booking::SystemClock),
+            jwt: keys.clone(),
+        };
+        Self {
+            router: evgate::http::router(state, cors),
+            keys,
+            _dir: dir,
+        }
+    }
+
+    pub fn token(&self, user: i64, role: evgate::config::Role) -> String {
+        let now = chrono::Utc::now().timestamp();
+        self.keys
+            .issue(user, role, std::time::Duration::from_secs(600), now)
+            .expect("issue token")
+    }
+
+    pub fn admin(&self) -> String {
+        self.token(1, evgate::config::Role::Admin)
+    }
+
+    pub fn user(&self) -> String {
+        self.token(42, evgate::config::Role::User)
+    }
+
+    /// Sends a request; `body` is sent verbatim as JSON when given.
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&str>,
+    ) -> (u16, serde_json::Value) {
+        let mut req = axum::http::Request::builder().method(method).uri(path);
+        if let Some(t) = token {
+            req = req.header("authorization", format!("Bearer {t}"));
+        }
+        let req = match body {
+            Some(b) => req
+                .header("content-type", "application/json")
+                .body(axum::body::Body::from(b.to_owned())),
+            None => req.body(axum::body::Body::empty()),
+        }
+        .expect("request");
+        self.raw(req).await
+    }
+
+    pub async fn raw(
+        &self,
+        req: axum::http::Request<axum::body::Body>,
+    ) -> (u16, serde_json::Value) {
+        use tower::ServiceExt;
+        let resp = self.router.clone().oneshot(req).await.expect("infallible");
+        let status = resp.status().as_u16();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .expect("body");
+        let json = if bytes.is_empty() {
+            serde_json::Value::Null
+        } else {
+            serde_json::from_slice(&bytes).unwrap_or_else(|_| {
+                panic!(
+                    "non-JSON body for {status}: {}",
+                    String::from_utf8_lossy(&bytes)
+                )
+            })
+        };
+        (status, json)
     }
 }

@@ -1,0 +1,294 @@
+//! The real `evgate` binary, as an operator runs it: zero-setup start,
+//! `evgate token` agreeing with the server, graceful shutdown, and bad
+//! configuration refused in one line with exit code 2.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_evgate");
+
+/// A running evgate and the HTTP address it logged.
+struct Running {
+    child: Child,
+    base: String,
+}
+
+impl Running {
+    // The child is reaped by `terminate` or by `Drop`.
+    #[allow(clippy::zombie_processes)]
+    fn start(dir: &Path, env: &[(&str, &str)]) -> Running {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(dir)
+            .env_clear()
+            .env("HTTP_ADDR", "127.0.0.1:0")
+            .env("OCPP_ADDR", "127.0.0.1:0")
+            .env("LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn evgate");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("evgate did not log its HTTP address within 30 s")
+            });
+            let Ok(log) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if let Some(addr) = log["fields"]["http.addr"].as_str() {
+                // Keep draining so the child never blocks on a full pipe.
+                std::thread::spawn(move || for _ in rx {});
+                return Running {
+                    child,
+                    base: format!("http://{addr}"),
+                };
+            }
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM, then the exit status.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        panic!("evgate did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn token(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().copied())
+        .arg("token")
+        .args(args)
+        .output()
+        .expect("run evgate token");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test]
+async fn zero_setup_start_serves_and_agrees_with_evgate_token() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(dir.path(), &[]);
+    let http = reqwest::Client::new();
+
+    let health: serde_json::Value = http
+        .get(server.url("/health"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["data"]["status"], "ok");
+    // The embedded defaults: a SQLite file and a development secret beside it.
+    assert!(dir.path().join("evgate.db").exists());
+    assert!(dir.path().join("evgate.db.jwt-secret").exists());
+
+    let admin = token(
+        dir.path(),
+        &[],
+        &["--user", "7", "--role", "admin", "--ttl", "5m"],
+    );
+    let resp = http
+        .post(server.url("/v1/admin/stations"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"name": "Depot", "latitude": 52.52, "longitude": 13.405}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let user = token(dir.path(), &[], &["--user", "8"]);
+    let resp = http
+        .get(server.url("/v1/admin/chargers"))
+        .bearer_auth(&user)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 403);
+    let resp = http
+        .get(server.url("/v1/stations"))
+        .bearer_auth(&user)
+        .send()
+        .await
+        .unwrap();
+    let body: serde_json::Value = resp.json().await.unwrap();
+    assert_eq!(body["data"]["stations"][0]["name"], "Depot");
+
+    let status = server.terminate();
+    assert!(
+        status.success(),
+        "graceful shutdown exits 0, got {status:?}"
+    );
+}
+
+#[test]
+fn bad_configuration_is_one_line_naming_the_setting_and_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    // (environment, arguments, the setting the one line must name)
+    type Case<'a> = (&'a [(&'a str, &'a str)], &'a [&'a str], &'a str);
+    let cases: &[Case] = &[
+        (
+            &[("BOOKING_HOLD_TTL_SECONDS", "ten")],
+            &[],
+            "BOOKING_HOLD_TTL_SECONDS",
+        ),
+        (
+            &[("BOOKING_HOLD_TTL_SECONDS", "0")],
+            &[],
+            "BOOKING_HOLD_TTL_SECONDS",
+        ),
+        (
+            &[("NO_SHOW_WORKER_INTERVAL_MS", "-5")],
+            &[],
+            "NO_SHOW_WORKER_INTERVAL_MS",
+        ),
+        (
+            &[("BOOKING_NO_SHOW_GRACE_PERIOD_MINUTES", "1e3")],
+            &[],
+            "BOOKING_NO_SHOW_GRACE_PERIOD_MINUTES",
+        ),
+        (&[("HTTP_ADDR", "localhost")], &[], "HTTP_ADDR"),
+        (&[("OCPP_ADDR", "0.0.0.0:99999")], &[], "OCPP_ADDR"),
+        (&[("DATABASE_URL", "mysql://db/ev")], &[], "DATABASE_URL"),
+        (&[("REDIS_URL", "http://cache")], &[], "REDIS_URL"),
+        (&[("JWT_SECRET", "too-short")], &[], "JWT_SECRET"),
+        (
+            &[("CORS_ORIGIN", "ftp://files.example.com")],
+            &[],
+            "CORS_ORIGIN",
+        ),
+        (&[("LOG_FORMAT", "xml")], &[], "LOG_FORMAT"),
+        (
+            &[("JWT_PUBLIC_KEY_FILE", "/nonexistent/key.pem")],
+            &[],
+            "JWT_PUBLIC_KEY_FILE",
+        ),
+        (
+            &[("DATABASE_URL", "postgres://127.0.0.1:1/none")],
+            &[],
+            "JWT_SECRET",
+        ),
+        (&[], &["--no-such-flag"], "--no-such-flag"),
+        (&[], &["token"], "--user"),
+    ];
+    for (env, args, named) in cases {
+        let out = Command::new(BIN)
+            .current_dir(dir.path())
+            .env_clear()
+            .env("HTTP_ADDR", "127.0.0.1:0")
+            .env("OCPP_ADDR", "127.0.0.1:0")
+            .envs(env.iter().copied())
+            .args(*args)
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
+        assert_eq!(out.status.code(), Some(2), "{env:?} {args:?}: {stderr}");
+        assert_eq!(lines.len(), 1, "{env:?} {args:?}: one line, got {stderr:?}");
+        assert!(
+            lines[0].contains(named),
+            "{env:?} {args:?}: {:?} should name {named}",
+            lines[0]
+        );
+        assert!(!stderr.contains("panicked") && !stderr.contains("backtrace"));
+    }
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL (EVGATE_TEST_PG_URL); run by .ci/run"]
+async fn runs_on_postgresql() {
+    let url = common::fresh_pg_database().await;
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("JWT_SECRET", common::TEST_SECRET),
+    ];
+    let server = Running::start(dir.path(), &env);
+    let http = reqwest::Client::new();
+    let ready = http.get(server.url("/ready")).send().await.unwrap();
+    assert_eq!(ready.status(), 200);
+    let admin = token(dir.path(), &env, &["--user", "1", "--role", "admin"]);
+    let resp = http
+        .post(server.url("/v1/admin/stations"))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"name": "PG Depot", "latitude": 1.25, "longitude": 2.5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let id = resp.json::<serde_json::Value>().await.unwrap()["data"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let resp = http
+        .post(server.url(&format!("/v1/admin/stations/{id}/chargers")))
+        .bearer_auth(&admin)
+        .json(&serde_json::json!({"chargePointId": "PG-1", "securityProfile": 0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    // A second instance on the same database sees the same data.
+    let second = Running::start(dir.path(), &env);
+    let body: serde_json::Value = http
+        .get(second.url("/v1/admin/chargers"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(body["data"]["chargers"][0]["chargePointId"], "PG-1");
+    assert!(
+        dir.path().read_dir().unwrap().next().is_none(),
+        "no SQLite file or secret on PostgreSQL"
+    );
+    assert!(server.terminate().success());
+    assert!(second.terminate().success());
+}
