@@ -1,0 +1,13 @@
+# Build: docker build -t evgate .
+FROM rust:1.95-slim-bookworm AS build
+WORKDIR /src
+COPY . .
+RUN cargo build --release --locked --bin evgate
+
+FROM debian:bookworm-slim
+RUN useradd --system --home /var/lib/evgate --create-home evgate
+COPY --from=build /src/target/release/evgate /usr/local/bin/evgate
+USER evgate
+WORKDIR /var/lib/evgate
+EXPOSE 7103 9000 9443
+ENTRYPOINT ["/usr/local/bin/evgate"]
