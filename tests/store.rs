@@ -92,6 +92,8 @@ fn booking(s: &Station, connector: Uuid, start: &str, end: &str, status: Booking
         vendor_booking_id: None,
         reservation_id: None,
         cancel_reason: None,
+        reserved_on_charger: false,
+        id_tag: Some("EVG1234".into()),
         created_at: now,
         updated_at: now,
     }
@@ -299,12 +301,14 @@ async fn live_bookings_never_overlap(store: Arc<dyn Store>) {
     // ...and cannot be brought back over a live one.
     let now = Utc::now();
     assert!(matches!(
-        store.set_booking_status(old.id, Confirmed, None, now).await,
+        store
+            .transition_booking(old.id, &[Cancelled], Confirmed, None, now)
+            .await,
         Err(Error::Overlap)
     ));
     // Once `a` is cancelled, the slot is free again.
     let cancelled = store
-        .set_booking_status(a.id, Cancelled, Some("user"), now)
+        .transition_booking(a.id, &[Confirmed], Cancelled, Some("user"), now)
         .await
         .unwrap()
         .unwrap();
@@ -313,20 +317,224 @@ async fn live_bookings_never_overlap(store: Arc<dyn Store>) {
         (Cancelled, Some("user"))
     );
     store
-        .set_booking_status(old.id, Confirmed, None, now)
+        .transition_booking(old.id, &[Cancelled], Confirmed, None, now)
         .await
         .unwrap();
     // Confirmed -> Active keeps its own interval without clashing with itself.
     store
-        .set_booking_status(old.id, Active, None, now)
+        .transition_booking(old.id, &[Confirmed], Active, None, now)
         .await
         .unwrap();
     assert!(
         store
-            .set_booking_status(Uuid::new_v4(), Active, None, now)
+            .transition_booking(Uuid::new_v4(), &[Confirmed], Active, None, now)
             .await
             .unwrap()
             .is_none()
+    );
+}
+
+async fn transitions_are_conditional_and_happen_once(store: Arc<dyn Store>) {
+    let (s, _, conn) = site(&*store).await;
+    use BookingStatus::*;
+    let b = booking(
+        &s,
+        conn,
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+        Confirmed,
+    );
+    store.insert_booking(&b).await.unwrap();
+    let now = Utc::now();
+    let mut tasks = Vec::new();
+    for _ in 0..8 {
+        let store = store.clone();
+        let id = b.id;
+        tasks.push(tokio::spawn(async move {
+            store
+                .transition_booking(id, &[Confirmed], NoShow, Some("NO_SHOW"), now)
+                .await
+                .unwrap()
+        }));
+    }
+    let mut won = 0;
+    for t in tasks {
+        won += usize::from(t.await.unwrap().is_some());
+    }
+    assert_eq!(won, 1, "exactly one worker records the no-show");
+    let got = store.booking(b.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.status, got.cancel_reason.as_deref()),
+        (NoShow, Some("NO_SHOW"))
+    );
+    assert!(
+        store
+            .transition_booking(b.id, &[], Cancelled, None, now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn reservation_claims_and_worker_queries(store: Arc<dyn Store>) {
+    let (s, _, conn) = site(&*store).await;
+    use BookingStatus::*;
+    let soon = booking(
+        &s,
+        conn,
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+        Confirmed,
+    );
+    let later = booking(
+        &s,
+        conn,
+        "2030-01-01T14:00:00Z",
+        "2030-01-01T15:00:00Z",
+        Confirmed,
+    );
+    let gone = booking(
+        &s,
+        conn,
+        "2030-01-01T11:00:00Z",
+        "2030-01-01T12:00:00Z",
+        Cancelled,
+    );
+    for b in [&soon, &later, &gone] {
+        store.insert_booking(b).await.unwrap();
+    }
+    let now = t("2030-01-01T09:50:00Z");
+    let due = store
+        .bookings_due_for_reservation(t("2030-01-01T10:05:00Z"), now, 10)
+        .await
+        .unwrap();
+    assert_eq!(due.iter().map(|b| b.id).collect::<Vec<_>>(), [soon.id]);
+    assert!(store.claim_reservation(soon.id, 7).await.unwrap());
+    assert!(
+        !store.claim_reservation(soon.id, 8).await.unwrap(),
+        "claimed once"
+    );
+    assert!(
+        !store.claim_reservation(gone.id, 9).await.unwrap(),
+        "not CONFIRMED"
+    );
+    assert!(
+        store
+            .bookings_due_for_reservation(t("2030-01-01T10:05:00Z"), now, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    store
+        .set_reserved_on_charger(soon.id, true, now)
+        .await
+        .unwrap();
+    let got = store.booking(soon.id).await.unwrap().unwrap();
+    assert_eq!(
+        (got.reservation_id, got.reserved_on_charger),
+        (Some(7), true)
+    );
+
+    let started = store
+        .confirmed_bookings_started_by(t("2030-01-01T10:15:00Z"), 10)
+        .await
+        .unwrap();
+    assert_eq!(started.iter().map(|b| b.id).collect::<Vec<_>>(), [soon.id]);
+
+    let mut held = booking(
+        &s,
+        conn,
+        "2030-01-02T10:00:00Z",
+        "2030-01-02T11:00:00Z",
+        Confirmed,
+    );
+    held.hold_token = Some("hold_xyz".into());
+    held.user_id = 7;
+    store.insert_booking(&held).await.unwrap();
+    assert_eq!(
+        store
+            .booking_by_hold_token("hold_xyz")
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        held.id
+    );
+    assert!(
+        store
+            .booking_by_hold_token("hold_none")
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    let page = Page {
+        limit: 10,
+        offset: 0,
+    };
+    let (mine, total) = store.bookings_of(Some(7), None, page).await.unwrap();
+    assert_eq!((mine.len(), total), (1, 1));
+    let (all, total) = store.bookings_of(None, None, page).await.unwrap();
+    assert_eq!((all.len(), total), (4, 4));
+    let (cancelled, total) = store
+        .bookings_of(Some(42), Some(Cancelled), page)
+        .await
+        .unwrap();
+    assert_eq!((cancelled[0].id, total), (gone.id, 1));
+    let (two, total) = store
+        .bookings_of(
+            None,
+            Some(Confirmed),
+            Page {
+                limit: 2,
+                offset: 1,
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!((two.len(), total), (2, 3));
+}
+
+async fn connector_status_ignores_stale_reports(store: Arc<dyn Store>) {
+    let (_, charger, conn) = site(&*store).await;
+    use booking::model::ConnectorStatus::*;
+    let later = Utc::now() + TimeDelta::seconds(10);
+    let c = store
+        .set_connector_status(conn, Available, later)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (c.status, c.status_updated_at),
+        (Available, booking::clock::to_millis(later))
+    );
+    // An older report arriving late does not overwrite the newer one.
+    assert!(
+        store
+            .set_connector_status(conn, Faulted, later - TimeDelta::seconds(5))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store.connector(conn).await.unwrap().unwrap().status,
+        Available
+    );
+    assert!(
+        store
+            .set_connector_status(Uuid::new_v4(), Available, later)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(
+        store
+            .charger(charger.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .charge_point_id,
+        charger.charge_point_id
     );
 }
 
@@ -583,6 +791,9 @@ store_suite!(
     connectors_are_numbered_and_unique,
     reservation_ids_are_unique_per_charger,
     live_bookings_never_overlap,
+    transitions_are_conditional_and_happen_once,
+    reservation_claims_and_worker_queries,
+    connector_status_ignores_stale_reports,
     concurrent_overlapping_inserts_admit_exactly_one,
     bookings_in_window_filters_time_and_status,
     hold_tokens_are_used_once,

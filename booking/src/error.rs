@@ -17,8 +17,21 @@ pub enum Error {
     Conflict(String),
 
     /// Two live claims would overlap on one connector.
-    #[error("the connector is already booked for an overlapping time")]
+    #[error("the slot is already held or booked on this connector")]
     Overlap,
+
+    /// The hold exists but its time ran out before it was confirmed.
+    #[error("the hold has expired; create a new one")]
+    HoldExpired,
+
+    /// The connector cannot take the booking right now: its status, or the
+    /// charger's answer to ReserveNow, says so.
+    #[error("{0}")]
+    ConnectorUnavailable(String),
+
+    /// The booking is in a state that does not allow this.
+    #[error("{0}")]
+    InvalidState(String),
 
     /// The store cannot be reached right now; retrying later may work.
     #[error("store unavailable: {0}")]

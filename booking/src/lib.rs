@@ -8,12 +8,16 @@
 //! WebSockets or HTTP frameworks.
 
 pub mod catalog;
+pub mod charger_control;
 pub mod clock;
 pub mod credentials;
 pub mod error;
+pub mod events;
 pub mod geo;
+pub mod holds;
 pub mod model;
 pub mod provisioning;
+pub mod service;
 pub mod store;
 
 pub use clock::{Clock, ManualClock, SystemClock};

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::geo::BoundingBox;
 use crate::model::{
-    Booking, BookingStatus, Charger, ChargingSession, Connector, IdTag, NewConnector, Page,
-    RefundRequest, Station, TransactionKey,
+    Booking, BookingStatus, Charger, ChargingSession, Connector, ConnectorStatus, IdTag,
+    NewConnector, Page, RefundRequest, Station, TransactionKey,
 };
 
 #[async_trait]
@@ -37,12 +37,22 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Fails with `Conflict` when the charge point identity is taken.
     async fn insert_charger(&self, charger: &Charger) -> Result<()>;
     async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>>;
+    async fn charger(&self, id: Uuid) -> Result<Option<Charger>>;
     async fn chargers(&self, page: Page) -> Result<(Vec<Charger>, u64)>;
     /// Inserts the connector and returns it as stored. Fails with `Conflict`
     /// when the charger already has that EVSE/connector, or the station that
     /// connector number.
     async fn insert_connector(&self, connector: &NewConnector) -> Result<Connector>;
     async fn connector(&self, id: Uuid) -> Result<Option<Connector>>;
+    /// Records a connector's live status as of `at`, unless a newer one is
+    /// already recorded (reports can arrive out of order). Returns the
+    /// connector when the status was written.
+    async fn set_connector_status(
+        &self,
+        id: Uuid,
+        status: ConnectorStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Connector>>;
     /// The next OCPP reservation id for this charger: positive, fits in an
     /// i32, unique per charger until the sequence wraps after 2^31 - 1.
     async fn next_reservation_id(&self, charger_id: Uuid) -> Result<i32>;
@@ -52,15 +62,52 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// another on the same connector, `Conflict` on a reused hold token.
     async fn insert_booking(&self, booking: &Booking) -> Result<()>;
     async fn booking(&self, id: Uuid) -> Result<Option<Booking>>;
-    /// Moves a booking to `status`; `Overlap` when that would make it
-    /// collide. Returns the updated booking, or `None` when unknown.
-    async fn set_booking_status(
+    async fn booking_by_hold_token(&self, token: &str) -> Result<Option<Booking>>;
+    /// A user's bookings (everyone's with `None`), newest first, optionally
+    /// of one status, and how many match in all.
+    async fn bookings_of(
+        &self,
+        user_id: Option<i64>,
+        status: Option<BookingStatus>,
+        page: Page,
+    ) -> Result<(Vec<Booking>, u64)>;
+    /// Moves a booking to `to` only if its status is one of `from`: the
+    /// conditional write that makes each transition happen once, whichever
+    /// worker or instance tries it. `None` when the booking is unknown or
+    /// was not in `from`; `Overlap` when `to` would collide.
+    async fn transition_booking(
         &self,
         id: Uuid,
-        status: BookingStatus,
+        from: &[BookingStatus],
+        to: BookingStatus,
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Booking>>;
+    /// Gives a CONFIRMED booking without one the reservation id it will be
+    /// reserved under on the charger. `false` when another worker got there
+    /// first (or the booking is no longer CONFIRMED).
+    async fn claim_reservation(&self, booking_id: Uuid, reservation_id: i32) -> Result<bool>;
+    /// Records whether the charger holds the booking's reservation.
+    async fn set_reserved_on_charger(
+        &self,
+        booking_id: Uuid,
+        reserved: bool,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// CONFIRMED bookings with no reservation id yet that start at or before
+    /// `starts_by` and have not ended by `now`, soonest first.
+    async fn bookings_due_for_reservation(
+        &self,
+        starts_by: DateTime<Utc>,
+        now: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Booking>>;
+    /// CONFIRMED bookings that started at or before `started_by`, oldest first.
+    async fn confirmed_bookings_started_by(
+        &self,
+        started_by: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<Booking>>;
     /// Bookings with one of `statuses` on these connectors that intersect
     /// `[from, to)`, ordered by start.
     async fn bookings_in_window(

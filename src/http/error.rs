@@ -24,8 +24,11 @@ pub enum ApiError {
     NotFound(String),
     #[error("{0}")]
     MethodNotAllowed(String),
-    #[error("{0}")]
-    Conflict(String),
+    /// 409 with a code that says which conflict: `CONFLICT` (already
+    /// exists), `SLOT_UNAVAILABLE`, `HOLD_EXPIRED`, `CONNECTOR_UNAVAILABLE`,
+    /// `INVALID_STATE`.
+    #[error("{1}")]
+    Conflict(&'static str, String),
     #[error("{0}")]
     PayloadTooLarge(String),
     #[error("{0}")]
@@ -51,7 +54,7 @@ impl ApiError {
             ApiError::Forbidden(_) => (StatusCode::FORBIDDEN, "FORBIDDEN"),
             ApiError::NotFound(_) => (StatusCode::NOT_FOUND, "NOT_FOUND"),
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
-            ApiError::Conflict(_) => (StatusCode::CONFLICT, "CONFLICT"),
+            ApiError::Conflict(code, _) => (StatusCode::CONFLICT, code),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
@@ -71,8 +74,11 @@ impl From<booking::Error> for ApiError {
                 field: Some(field),
             },
             E::NotFound { what, id } => ApiError::NotFound(format!("{what} {id} not found")),
-            E::Conflict(m) => ApiError::Conflict(m),
-            E::Overlap => ApiError::Conflict(E::Overlap.to_string()),
+            E::Conflict(m) => ApiError::Conflict("CONFLICT", m),
+            E::Overlap => ApiError::Conflict("SLOT_UNAVAILABLE", E::Overlap.to_string()),
+            E::HoldExpired => ApiError::Conflict("HOLD_EXPIRED", E::HoldExpired.to_string()),
+            E::ConnectorUnavailable(m) => ApiError::Conflict("CONNECTOR_UNAVAILABLE", m),
+            E::InvalidState(m) => ApiError::Conflict("INVALID_STATE", m),
             E::Unavailable(m) => ApiError::Unavailable(m),
             E::Internal(m) => ApiError::Internal(m),
         }

@@ -25,7 +25,8 @@ macro_rules! connector_cols {
 macro_rules! booking_cols {
     () => {
         "id, user_id, station_id, connector_id, start_ts, end_ts, status, hold_token, \
-         payment_id, vendor_booking_id, reservation_id, cancel_reason, created_at, updated_at"
+         payment_id, vendor_booking_id, reservation_id, cancel_reason, created_at, updated_at, \
+         reserved_on_charger, id_tag"
     };
 }
 macro_rules! session_cols {
@@ -53,8 +54,8 @@ macro_rules! sql_store {
         use booking::clock::to_millis;
         use booking::geo::BoundingBox;
         use booking::model::{
-            Booking, BookingStatus, Charger, ChargingSession, Connector, IdTag, NewConnector,
-            Page, RefundRequest, SecurityProfile, Station, TransactionKey,
+            Booking, BookingStatus, Charger, ChargingSession, Connector, ConnectorStatus, IdTag,
+            NewConnector, Page, RefundRequest, SecurityProfile, Station, TransactionKey,
         };
         use booking::{Error, Result, Store};
         use chrono::{DateTime, Utc};
@@ -156,6 +157,8 @@ macro_rules! sql_store {
                 cancel_reason: get(row, "cancel_reason")?,
                 created_at: get(row, "created_at")?,
                 updated_at: get(row, "updated_at")?,
+                reserved_on_charger: get(row, "reserved_on_charger")?,
+                id_tag: get(row, "id_tag")?,
             })
         }
 
@@ -351,6 +354,16 @@ macro_rules! sql_store {
                 .transpose()
             }
 
+            async fn charger(&self, id: Uuid) -> Result<Option<Charger>> {
+                sqlx::query(concat!("SELECT ", charger_cols!(), " FROM chargers WHERE id = $1"))
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .map(|r| charger_of(&r))
+                    .transpose()
+            }
+
             async fn chargers(&self, page: Page) -> Result<(Vec<Charger>, u64)> {
                 let (limit, offset) = page_binds(page);
                 let rows = sqlx::query(concat!(
@@ -404,6 +417,26 @@ macro_rules! sql_store {
                     .transpose()
             }
 
+            async fn set_connector_status(
+                &self,
+                id: Uuid,
+                status: ConnectorStatus,
+                at: DateTime<Utc>,
+            ) -> Result<Option<Connector>> {
+                sqlx::query(concat!(
+                    "UPDATE connectors SET status = $2, status_updated_at = $3",
+                    " WHERE id = $1 AND status_updated_at <= $3 RETURNING ", connector_cols!()
+                ))
+                .bind(id)
+                .bind(status.as_str())
+                .bind(to_millis(at))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| connector_of(&r))
+                .transpose()
+            }
+
             async fn next_reservation_id(&self, charger_id: Uuid) -> Result<i32> {
                 // One statement: atomic on both backends, so concurrent
                 // callers never get the same id.
@@ -422,7 +455,7 @@ macro_rules! sql_store {
             async fn insert_booking(&self, b: &Booking) -> Result<()> {
                 sqlx::query(concat!(
                     "INSERT INTO bookings (", booking_cols!(), ")",
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)"
                 ))
                 .bind(b.id)
                 .bind(b.user_id)
@@ -438,6 +471,8 @@ macro_rules! sql_store {
                 .bind(&b.cancel_reason)
                 .bind(to_millis(b.created_at))
                 .bind(to_millis(b.updated_at))
+                .bind(b.reserved_on_charger)
+                .bind(&b.id_tag)
                 .execute(&self.pool)
                 .await
                 .map_err(db_error)?;
@@ -454,26 +489,151 @@ macro_rules! sql_store {
                     .transpose()
             }
 
-            async fn set_booking_status(
+            async fn booking_by_hold_token(&self, token: &str) -> Result<Option<Booking>> {
+                sqlx::query(concat!("SELECT ", booking_cols!(), " FROM bookings WHERE hold_token = $1"))
+                    .bind(token)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .map(|r| booking_of(&r))
+                    .transpose()
+            }
+
+            async fn bookings_of(
+                &self,
+                user_id: Option<i64>,
+                status: Option<BookingStatus>,
+                page: Page,
+            ) -> Result<(Vec<Booking>, u64)> {
+                let (limit, offset) = page_binds(page);
+                // NULL parameters switch a filter off; one statement for all four cases.
+                let status = status.map(|s| s.as_str());
+                let rows = sqlx::query(concat!(
+                    "SELECT ", booking_cols!(), " FROM bookings",
+                    " WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2)",
+                    " ORDER BY created_at DESC, id LIMIT $3 OFFSET $4"
+                ))
+                .bind(user_id)
+                .bind(status)
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                let total: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM bookings \
+                     WHERE ($1 IS NULL OR user_id = $1) AND ($2 IS NULL OR status = $2)",
+                )
+                .bind(user_id)
+                .bind(status)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+                let bookings = rows.iter().map(booking_of).collect::<Result<_>>()?;
+                Ok((bookings, u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn transition_booking(
                 &self,
                 id: Uuid,
-                status: BookingStatus,
+                from: &[BookingStatus],
+                to: BookingStatus,
                 reason: Option<&str>,
                 now: DateTime<Utc>,
             ) -> Result<Option<Booking>> {
+                if from.is_empty() {
+                    return Ok(None);
+                }
+                let mut q = QueryBuilder::<$db>::new("UPDATE bookings SET status = ");
+                q.push_bind(to.as_str());
+                q.push(", cancel_reason = COALESCE(");
+                q.push_bind(reason);
+                q.push(", cancel_reason), updated_at = ");
+                q.push_bind(to_millis(now));
+                q.push(" WHERE id = ");
+                q.push_bind(id);
+                q.push(" AND status IN (");
+                let mut list = q.separated(", ");
+                for s in from {
+                    list.push_bind(s.as_str());
+                }
+                q.push(concat!(") RETURNING ", booking_cols!()));
+                q.build()
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .map(|r| booking_of(&r))
+                    .transpose()
+            }
+
+            async fn claim_reservation(&self, booking_id: Uuid, reservation_id: i32) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE bookings SET reservation_id = $2 \
+                     WHERE id = $1 AND status = 'CONFIRMED' AND reservation_id IS NULL",
+                )
+                .bind(booking_id)
+                .bind(reservation_id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn set_reserved_on_charger(
+                &self,
+                booking_id: Uuid,
+                reserved: bool,
+                now: DateTime<Utc>,
+            ) -> Result<()> {
+                sqlx::query("UPDATE bookings SET reserved_on_charger = $2, updated_at = $3 WHERE id = $1")
+                    .bind(booking_id)
+                    .bind(reserved)
+                    .bind(to_millis(now))
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn bookings_due_for_reservation(
+                &self,
+                starts_by: DateTime<Utc>,
+                now: DateTime<Utc>,
+                limit: u32,
+            ) -> Result<Vec<Booking>> {
                 sqlx::query(concat!(
-                    "UPDATE bookings SET status = $2, cancel_reason = COALESCE($3, cancel_reason),",
-                    " updated_at = $4 WHERE id = $1 RETURNING ", booking_cols!()
+                    "SELECT ", booking_cols!(), " FROM bookings",
+                    " WHERE status = 'CONFIRMED' AND reservation_id IS NULL",
+                    " AND start_ts <= $1 AND end_ts > $2 ORDER BY start_ts, id LIMIT $3"
                 ))
-                .bind(id)
-                .bind(status.as_str())
-                .bind(reason)
+                .bind(to_millis(starts_by))
                 .bind(to_millis(now))
-                .fetch_optional(&self.pool)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
                 .await
                 .map_err(db_error)?
-                .map(|r| booking_of(&r))
-                .transpose()
+                .iter()
+                .map(booking_of)
+                .collect()
+            }
+
+            async fn confirmed_bookings_started_by(
+                &self,
+                started_by: DateTime<Utc>,
+                limit: u32,
+            ) -> Result<Vec<Booking>> {
+                sqlx::query(concat!(
+                    "SELECT ", booking_cols!(), " FROM bookings",
+                    " WHERE status = 'CONFIRMED' AND start_ts <= $1 ORDER BY start_ts, id LIMIT $2"
+                ))
+                .bind(to_millis(started_by))
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(booking_of)
+                .collect()
             }
 
             async fn bookings_in_window(

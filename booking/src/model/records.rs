@@ -18,8 +18,13 @@ pub struct Booking {
     pub hold_token: Option<String>,
     pub payment_id: Option<String>,
     pub vendor_booking_id: Option<String>,
-    /// The OCPP reservation id used for it on the charger, once reserved.
+    /// The OCPP reservation id allocated for it on the charger.
     pub reservation_id: Option<i32>,
+    /// Whether the charger accepted that reservation (ReserveNow Accepted)
+    /// and it has not been cancelled since.
+    pub reserved_on_charger: bool,
+    /// What the driver's app or card presents at the charger (OCPP idTag).
+    pub id_tag: Option<String>,
     pub cancel_reason: Option<String>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,

@@ -1,0 +1,82 @@
+//! The charger-control port: how the booking core asks a charger to hold or
+//! free a connector. The CSMS implements it over OCPP (ReserveNow and
+//! CancelReservation in either version); the booking core only sees the
+//! typed outcome, which is the commit point — not a later StatusNotification.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+/// Reserve one connector of a charger for an id tag until `expires_at`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReserveRequest {
+    pub charge_point_id: String,
+    /// 2.0.1 `evseId`; 1.6 chargers use `connector_id`.
+    pub evse_id: i32,
+    pub connector_id: i32,
+    pub connector_type: String,
+    pub reservation_id: i32,
+    pub id_tag: String,
+    pub expires_at: DateTime<Utc>,
+}
+
+/// Why a charger did not take (or drop) a reservation.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("the connector is occupied")]
+    Occupied,
+    #[error("the connector is faulted")]
+    Faulted,
+    #[error("the connector is unavailable")]
+    Unavailable,
+    #[error("the charger rejected the request")]
+    Rejected,
+    #[error("the charger answered with an error: {0}")]
+    CallError(String),
+    #[error("the charger did not answer in time")]
+    Timeout,
+    #[error("the charger is offline")]
+    Offline,
+}
+
+impl Refusal {
+    /// A stable, typed reason for booking records and refunds.
+    pub fn reason_code(&self) -> &'static str {
+        match self {
+            Refusal::Occupied => "CHARGER_OCCUPIED",
+            Refusal::Faulted => "CHARGER_FAULTED",
+            Refusal::Unavailable => "CHARGER_UNAVAILABLE",
+            Refusal::Rejected => "CHARGER_REJECTED",
+            Refusal::CallError(_) => "CHARGER_ERROR",
+            Refusal::Timeout => "CHARGER_TIMEOUT",
+            Refusal::Offline => "CHARGER_OFFLINE",
+        }
+    }
+}
+
+#[async_trait]
+pub trait ChargerControl: Send + Sync + std::fmt::Debug + 'static {
+    /// ReserveNow; `Ok` only when the charger answered Accepted.
+    async fn reserve_now(&self, request: &ReserveRequest) -> Result<(), Refusal>;
+    /// CancelReservation; `Ok` when the charger answered Accepted.
+    async fn cancel_reservation(
+        &self,
+        charge_point_id: &str,
+        reservation_id: i32,
+    ) -> Result<(), Refusal>;
+}
+
+/// Until the CSMS serves OCPP, no charger is connected: every request is
+/// refused as `Offline`, as it would be for a charger that is not online.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct NoChargersConnected;
+
+#[async_trait]
+impl ChargerControl for NoChargersConnected {
+    async fn reserve_now(&self, _: &ReserveRequest) -> Result<(), Refusal> {
+        Err(Refusal::Offline)
+    }
+
+    async fn cancel_reservation(&self, _: &str, _: i32) -> Result<(), Refusal> {
+        Err(Refusal::Offline)
+    }
+}

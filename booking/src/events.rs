@@ -1,0 +1,71 @@
+//! What the booking core tells the world: one event per change that apps
+//! watch. The realtime layer fans them out; station events carry no personal
+//! data (no user ids, id tags or payment ids) — only `BookingChanged` names
+//! its user, and is meant for that user alone.
+
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::model::{Booking, ConnectorStatus};
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    HoldCreated {
+        station_id: Uuid,
+        connector_id: Uuid,
+        start_ts: DateTime<Utc>,
+        end_ts: DateTime<Utc>,
+    },
+    HoldReleased {
+        station_id: Uuid,
+        connector_id: Uuid,
+        start_ts: DateTime<Utc>,
+        end_ts: DateTime<Utc>,
+    },
+    /// A booking's status changed (confirmed, cancelled, no-show, active, completed).
+    BookingChanged { booking: Booking },
+    ConnectorStatusChanged {
+        station_id: Uuid,
+        connector_id: Uuid,
+        status: ConnectorStatus,
+        updated_at: DateTime<Utc>,
+    },
+}
+
+impl Event {
+    pub fn station_id(&self) -> Uuid {
+        match self {
+            Event::HoldCreated { station_id, .. }
+            | Event::HoldReleased { station_id, .. }
+            | Event::ConnectorStatusChanged { station_id, .. } => *station_id,
+            Event::BookingChanged { booking } => booking.station_id,
+        }
+    }
+}
+
+/// Where events go. Publishing never blocks and never fails the change that
+/// caused it: events are notifications, the store is the truth.
+pub trait EventSink: Send + Sync + std::fmt::Debug + 'static {
+    fn publish(&self, event: Event);
+}
+
+/// Keeps every event; for tests.
+#[derive(Debug, Default)]
+pub struct RecordedEvents {
+    events: std::sync::Mutex<Vec<Event>>,
+}
+
+impl RecordedEvents {
+    pub fn take(&self) -> Vec<Event> {
+        std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+}
+
+impl EventSink for RecordedEvents {
+    fn publish(&self, event: Event) {
+        self.events
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(event);
+    }
+}

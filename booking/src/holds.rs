@@ -1,0 +1,173 @@
+//! Holds: a slot kept for one user for a few minutes while they pay. The
+//! hold store is a port with an in-process adapter (here) and a Redis one
+//! (in the server crate); one test suite runs against both.
+//!
+//! Expiry is judged against the `now` the caller passes, never the store's
+//! own clock, so tests move time instead of sleeping.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::Mutex;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::Result;
+
+/// A slot held for a user.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Hold {
+    /// `hold_` followed by 128 random bits; the only handle on the hold.
+    pub token: String,
+    pub user_id: i64,
+    pub station_id: Uuid,
+    pub connector_id: Uuid,
+    pub start_ts: DateTime<Utc>,
+    pub end_ts: DateTime<Utc>,
+    pub expires_at: DateTime<Utc>,
+    /// The id tag the booking will carry; the charger reservation names it.
+    pub id_tag: String,
+    /// Set when the slot starts inside the lead window: the reservation id
+    /// sent to the charger with ReserveNow at hold time.
+    pub reservation_id: Option<i32>,
+}
+
+impl Hold {
+    pub fn is_live(&self, now: DateTime<Utc>) -> bool {
+        now < self.expires_at
+    }
+
+    pub fn overlaps(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
+        self.start_ts < end && start < self.end_ts
+    }
+}
+
+#[async_trait]
+pub trait HoldStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores `hold` unless a live hold on the same connector overlaps it;
+    /// atomically, so of two racing overlapping holds at most one is stored.
+    async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool>;
+    /// The hold with this token, live or expired but not yet swept.
+    async fn get(&self, token: &str) -> Result<Option<Hold>>;
+    /// Removes the hold; returns it if it was there.
+    async fn release(&self, token: &str) -> Result<Option<Hold>>;
+    /// Live holds on these connectors that intersect `[from, to)`.
+    async fn live_holds(
+        &self,
+        connector_ids: &[Uuid],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Hold>>;
+    /// Removes and returns up to `limit` holds that expired at or before
+    /// `expired_by`. Each hold is handed to exactly one caller, however many
+    /// workers sweep at once.
+    async fn take_expired(&self, expired_by: DateTime<Utc>, limit: usize) -> Result<Vec<Hold>>;
+}
+
+/// The embedded hold store: a map per connector behind one mutex. Holds per
+/// connector are few, so a linear overlap scan is cheaper than an interval
+/// tree; the mutex is never held across an await.
+#[derive(Debug, Default)]
+pub struct InProcessHolds {
+    inner: Mutex<Holds>,
+}
+
+#[derive(Debug, Default)]
+struct Holds {
+    by_token: HashMap<String, Hold>,
+    by_connector: HashMap<Uuid, Vec<String>>,
+    /// (expires_at, token): the sweep pops from the front.
+    expiry: BTreeSet<(DateTime<Utc>, String)>,
+}
+
+impl Holds {
+    fn remove(&mut self, token: &str) -> Option<Hold> {
+        let hold = self.by_token.remove(token)?;
+        if let Some(tokens) = self.by_connector.get_mut(&hold.connector_id) {
+            tokens.retain(|t| t != token);
+            if tokens.is_empty() {
+                self.by_connector.remove(&hold.connector_id);
+            }
+        }
+        self.expiry.remove(&(hold.expires_at, hold.token.clone()));
+        Some(hold)
+    }
+
+    fn on_connector(&self, connector: &Uuid) -> impl Iterator<Item = &Hold> {
+        self.by_connector
+            .get(connector)
+            .into_iter()
+            .flatten()
+            .filter_map(|t| self.by_token.get(t))
+    }
+}
+
+impl InProcessHolds {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Holds> {
+        self.inner.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[async_trait]
+impl HoldStore for InProcessHolds {
+    async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool> {
+        let mut holds = self.lock();
+        let clash = holds
+            .on_connector(&hold.connector_id)
+            .any(|h| h.is_live(now) && h.overlaps(hold.start_ts, hold.end_ts));
+        if clash || holds.by_token.contains_key(&hold.token) {
+            return Ok(false);
+        }
+        holds
+            .by_connector
+            .entry(hold.connector_id)
+            .or_default()
+            .push(hold.token.clone());
+        holds.expiry.insert((hold.expires_at, hold.token.clone()));
+        holds.by_token.insert(hold.token.clone(), hold.clone());
+        Ok(true)
+    }
+
+    async fn get(&self, token: &str) -> Result<Option<Hold>> {
+        Ok(self.lock().by_token.get(token).cloned())
+    }
+
+    async fn release(&self, token: &str) -> Result<Option<Hold>> {
+        Ok(self.lock().remove(token))
+    }
+
+    async fn live_holds(
+        &self,
+        connector_ids: &[Uuid],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Hold>> {
+        let holds = self.lock();
+        Ok(connector_ids
+            .iter()
+            .flat_map(|c| holds.on_connector(c))
+            .filter(|h| h.is_live(now) && h.overlaps(from, to))
+            .cloned()
+            .collect())
+    }
+
+    async fn take_expired(&self, expired_by: DateTime<Utc>, limit: usize) -> Result<Vec<Hold>> {
+        let mut holds = self.lock();
+        let due: Vec<String> = holds
+            .expiry
+            .iter()
+            .take_while(|(at, _)| *at <= expired_by)
+            .take(limit)
+            .map(|(_, t)| t.clone())
+            .collect();
+        Ok(due.iter().filter_map(|t| holds.remove(t)).collect())
+    }
+}

@@ -1,0 +1,218 @@
+//! Holding a slot and confirming it into a booking.
+
+use chrono::{DateTime, Timelike, Utc};
+use uuid::Uuid;
+
+use super::{BookingService, Caller, new_hold_token, new_id_tag};
+use crate::charger_control::ReserveRequest;
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::holds::Hold;
+use crate::model::{Booking, BookingStatus, ConnectorStatus};
+
+/// What an app asks to hold.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HoldRequest {
+    pub station_id: Uuid,
+    pub connector_id: Uuid,
+    pub start_ts: DateTime<Utc>,
+    pub end_ts: DateTime<Utc>,
+}
+
+fn whole_minute(field: &str, t: DateTime<Utc>) -> Result<()> {
+    if t.second() == 0 && t.nanosecond() == 0 {
+        Ok(())
+    } else {
+        Err(Error::validation(field, "must be on a whole minute"))
+    }
+}
+
+impl BookingService {
+    /// Holds a slot for `caller`. The hold store's atomic check-and-set
+    /// claims the slot against other holds first; the booked intervals are
+    /// checked after that, so a booking confirmed concurrently (inserted
+    /// before its hold is released) is always seen. A slot starting inside
+    /// the reservation lead window is reserved on the charger at once, and
+    /// the charger's answer decides.
+    pub async fn create_hold(&self, caller: Caller, req: HoldRequest) -> Result<Hold> {
+        let now = self.clock.now();
+        whole_minute("startTs", req.start_ts)?;
+        whole_minute("endTs", req.end_ts)?;
+        if req.end_ts <= req.start_ts {
+            return Err(Error::validation("endTs", "must be after startTs"));
+        }
+        if req.start_ts < now {
+            return Err(Error::validation("startTs", "must not be in the past"));
+        }
+        if req.end_ts - req.start_ts > self.rules.max_duration {
+            return Err(Error::validation(
+                "endTs",
+                format!(
+                    "a booking may last at most {} minutes",
+                    self.rules.max_duration.num_minutes()
+                ),
+            ));
+        }
+        if self.store.station(req.station_id).await?.is_none() {
+            return Err(Error::not_found("station", req.station_id));
+        }
+        let connector = self
+            .store
+            .connector(req.connector_id)
+            .await?
+            .filter(|c| c.station_id == req.station_id)
+            .ok_or_else(|| {
+                Error::validation(
+                    "connectorId",
+                    format!("is not a connector of station {}", req.station_id),
+                )
+            })?;
+        if matches!(
+            connector.status,
+            ConnectorStatus::Faulted | ConnectorStatus::Maintenance | ConnectorStatus::Offline
+        ) {
+            return Err(Error::ConnectorUnavailable(format!(
+                "the connector is {}",
+                connector.status
+            )));
+        }
+        let charger = self
+            .store
+            .charger(connector.charger_id)
+            .await?
+            .ok_or_else(|| Error::Internal(format!("connector {} has no charger", connector.id)))?;
+        let reserve_now = req.start_ts - now <= self.rules.reservation_lead;
+        let reservation_id = if reserve_now {
+            Some(self.store.next_reservation_id(charger.id).await?)
+        } else {
+            None
+        };
+        let hold = Hold {
+            token: new_hold_token(),
+            user_id: caller.user_id,
+            station_id: req.station_id,
+            connector_id: req.connector_id,
+            start_ts: req.start_ts,
+            end_ts: req.end_ts,
+            expires_at: now + self.rules.hold_ttl,
+            id_tag: new_id_tag(),
+            reservation_id,
+        };
+        if !self.holds.try_hold(&hold, now).await? {
+            return Err(Error::Overlap);
+        }
+        let booked = self
+            .store
+            .bookings_in_window(
+                &[hold.connector_id],
+                hold.start_ts,
+                hold.end_ts,
+                &[
+                    BookingStatus::Pending,
+                    BookingStatus::Confirmed,
+                    BookingStatus::Active,
+                ],
+            )
+            .await;
+        match booked {
+            Ok(b) if b.is_empty() => {}
+            Ok(_) => {
+                self.holds.release(&hold.token).await?;
+                return Err(Error::Overlap);
+            }
+            Err(e) => {
+                self.holds.release(&hold.token).await?;
+                return Err(e);
+            }
+        }
+        if let Some(reservation_id) = reservation_id {
+            let request = ReserveRequest {
+                charge_point_id: charger.charge_point_id.clone(),
+                evse_id: connector.evse_id,
+                connector_id: connector.ocpp_connector_id,
+                connector_type: connector.connector_type.clone(),
+                reservation_id,
+                id_tag: hold.id_tag.clone(),
+                expires_at: hold.start_ts + self.rules.no_show_grace,
+            };
+            if let Err(refusal) = self.chargers.reserve_now(&request).await {
+                self.holds.release(&hold.token).await?;
+                return Err(Error::ConnectorUnavailable(format!(
+                    "the charger did not reserve the connector: {refusal}"
+                )));
+            }
+        }
+        self.events.publish(Event::HoldCreated {
+            station_id: hold.station_id,
+            connector_id: hold.connector_id,
+            start_ts: hold.start_ts,
+            end_ts: hold.end_ts,
+        });
+        Ok(hold)
+    }
+
+    /// Turns a live hold into a CONFIRMED booking and releases the hold.
+    /// Idempotent: confirming the same token again returns the same booking
+    /// (`false` in the second field).
+    pub async fn confirm(
+        &self,
+        caller: Caller,
+        token: &str,
+        payment_id: &str,
+    ) -> Result<(Booking, bool)> {
+        let payment_id = payment_id.trim();
+        if payment_id.is_empty() || payment_id.chars().count() > 200 {
+            return Err(Error::validation(
+                "paymentId",
+                "must be 1 to 200 characters",
+            ));
+        }
+        let now = self.clock.now();
+        let Some(hold) = self.holds.get(token).await? else {
+            return self.already_confirmed(caller, token).await;
+        };
+        if hold.user_id != caller.user_id {
+            return Err(Error::not_found("hold", token));
+        }
+        if !hold.is_live(now) {
+            return Err(Error::HoldExpired);
+        }
+        let booking = Booking {
+            id: Uuid::new_v4(),
+            user_id: hold.user_id,
+            station_id: hold.station_id,
+            connector_id: hold.connector_id,
+            start_ts: hold.start_ts,
+            end_ts: hold.end_ts,
+            status: BookingStatus::Confirmed,
+            hold_token: Some(hold.token.clone()),
+            payment_id: Some(payment_id.to_owned()),
+            vendor_booking_id: None,
+            reservation_id: hold.reservation_id,
+            reserved_on_charger: hold.reservation_id.is_some(),
+            cancel_reason: None,
+            id_tag: Some(hold.id_tag.clone()),
+            created_at: now,
+            updated_at: now,
+        };
+        match self.store.insert_booking(&booking).await {
+            Ok(()) => {}
+            // A concurrent confirm of the same token won: answer with its booking.
+            Err(Error::Conflict(_)) => return self.already_confirmed(caller, token).await,
+            Err(e) => return Err(e),
+        }
+        // The booking now holds the slot (and any charger reservation).
+        self.holds.release(token).await?;
+        self.events.publish(Event::BookingChanged {
+            booking: booking.clone(),
+        });
+        Ok((booking, true))
+    }
+
+    async fn already_confirmed(&self, caller: Caller, token: &str) -> Result<(Booking, bool)> {
+        match self.store.booking_by_hold_token(token).await? {
+            Some(b) if b.user_id == caller.user_id => Ok((b, false)),
+            _ => Err(Error::not_found("hold", token)),
+        }
+    }
+}

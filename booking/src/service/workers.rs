@@ -1,0 +1,179 @@
+//! The background work of the booking service, as plain functions of "now"
+//! that a scheduler calls on a timer (and tests call with a manual clock).
+//! Every state change is a conditional write, so with several workers or
+//! instances each item is processed once.
+
+use uuid::Uuid;
+
+use super::BookingService;
+use crate::charger_control::{Refusal, ReserveRequest};
+use crate::error::Result;
+use crate::events::Event;
+use crate::model::{Booking, BookingStatus, RefundRequest, RefundState};
+
+/// Items one pass handles at most; the next pass takes the rest.
+const BATCH: u32 = 100;
+
+/// A hold is swept this long after it expired, so a confirm that read it
+/// just before expiry finishes before its reservation is cancelled.
+const SWEEP_DELAY: chrono::TimeDelta = chrono::TimeDelta::seconds(30);
+
+impl BookingService {
+    /// Removes expired holds and cancels the charger reservations they made.
+    pub async fn expire_holds(&self) -> Result<usize> {
+        let expired = self
+            .holds
+            .take_expired(self.clock.now() - SWEEP_DELAY, BATCH as usize)
+            .await?;
+        for hold in &expired {
+            if let Some(reservation_id) = hold.reservation_id {
+                if let Err(e) = self
+                    .cancel_reservation(hold.connector_id, reservation_id)
+                    .await
+                {
+                    tracing::warn!(reservation.id = reservation_id, error = %e,
+                        "CancelReservation for an expired hold failed");
+                }
+            }
+            self.events.publish(Event::HoldReleased {
+                station_id: hold.station_id,
+                connector_id: hold.connector_id,
+                start_ts: hold.start_ts,
+                end_ts: hold.end_ts,
+            });
+        }
+        Ok(expired.len())
+    }
+
+    /// Reserves on the charger every confirmed booking that entered the lead
+    /// window. A charger that refuses (or cannot be reached) cancels the
+    /// booking with a typed reason and a refund request.
+    pub async fn reserve_due_bookings(&self) -> Result<usize> {
+        let now = self.clock.now();
+        let due = self
+            .store
+            .bookings_due_for_reservation(now + self.rules.reservation_lead, now, BATCH)
+            .await?;
+        let mut reserved = 0;
+        for booking in due {
+            match self.reserve_booking(&booking).await {
+                Ok(true) => reserved += 1,
+                Ok(false) => {}
+                Err(e) => {
+                    tracing::warn!(booking.id = %booking.id, error = %e, "reservation failed")
+                }
+            }
+        }
+        Ok(reserved)
+    }
+
+    async fn reserve_booking(&self, booking: &Booking) -> Result<bool> {
+        let Some(connector) = self.store.connector(booking.connector_id).await? else {
+            return Ok(false);
+        };
+        let Some(charger) = self.store.charger(connector.charger_id).await? else {
+            return Ok(false);
+        };
+        let reservation_id = self.store.next_reservation_id(charger.id).await?;
+        if !self
+            .store
+            .claim_reservation(booking.id, reservation_id)
+            .await?
+        {
+            return Ok(false); // another worker has it
+        }
+        let request = ReserveRequest {
+            charge_point_id: charger.charge_point_id,
+            evse_id: connector.evse_id,
+            connector_id: connector.ocpp_connector_id,
+            connector_type: connector.connector_type,
+            reservation_id,
+            id_tag: booking.id_tag.clone().unwrap_or_default(),
+            expires_at: booking.start_ts + self.rules.no_show_grace,
+        };
+        match self.chargers.reserve_now(&request).await {
+            Ok(()) => {
+                self.store
+                    .set_reserved_on_charger(booking.id, true, self.clock.now())
+                    .await?;
+                Ok(true)
+            }
+            Err(refusal) => {
+                self.cancel_for(booking.id, &refusal).await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Cancels a confirmed booking the charger would not take, and owes
+    /// the driver a refund.
+    async fn cancel_for(&self, booking_id: Uuid, refusal: &Refusal) -> Result<()> {
+        let now = self.clock.now();
+        let cancelled = self
+            .store
+            .transition_booking(
+                booking_id,
+                &[BookingStatus::Confirmed],
+                BookingStatus::Cancelled,
+                Some(refusal.reason_code()),
+                now,
+            )
+            .await?;
+        if let Some(booking) = cancelled {
+            tracing::info!(booking.id = %booking.id, reason = refusal.reason_code(),
+                "booking cancelled: the charger did not reserve the connector");
+            self.enqueue_refund(&booking, refusal.reason_code()).await?;
+            self.events.publish(Event::BookingChanged { booking });
+        }
+        Ok(())
+    }
+
+    /// CONFIRMED bookings whose start plus the grace period passed without a
+    /// session become NO_SHOW: the charger's reservation is cancelled and a
+    /// refund is owed.
+    pub async fn record_no_shows(&self) -> Result<usize> {
+        let now = self.clock.now();
+        let late = self
+            .store
+            .confirmed_bookings_started_by(now - self.rules.no_show_grace, BATCH)
+            .await?;
+        let mut recorded = 0;
+        for candidate in late {
+            let Some(booking) = self
+                .store
+                .transition_booking(
+                    candidate.id,
+                    &[BookingStatus::Confirmed],
+                    BookingStatus::NoShow,
+                    Some("NO_SHOW"),
+                    now,
+                )
+                .await?
+            else {
+                continue; // another worker, or the driver arrived
+            };
+            recorded += 1;
+            self.release_on_charger(&booking).await;
+            self.enqueue_refund(&booking, "NO_SHOW").await?;
+            self.events.publish(Event::BookingChanged { booking });
+        }
+        Ok(recorded)
+    }
+
+    async fn enqueue_refund(&self, booking: &Booking, reason: &str) -> Result<()> {
+        let now = self.clock.now();
+        self.store
+            .enqueue_refund(&RefundRequest {
+                id: Uuid::new_v4(),
+                booking_id: booking.id,
+                payment_id: booking.payment_id.clone(),
+                reason: reason.to_owned(),
+                state: RefundState::Pending,
+                attempts: 0,
+                next_attempt_at: now,
+                created_at: now,
+            })
+            .await?;
+        Ok(())
+    }
+}
