@@ -5,5 +5,6 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod holds;
 pub mod http;
 pub mod store;

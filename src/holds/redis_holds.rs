@@ -1,0 +1,243 @@
+//! Holds in Redis, shared by every instance. Layout, under a prefix:
+//!
+//! - `hold:{token}`: the hold as JSON; kept an hour past its expiry so a late
+//!   confirm hears "expired" rather than "unknown", and the sweep finds it;
+//! - `holds:conn:{connectorId}`: hash token → `start:end:expires` (ms), the
+//!   index the atomic overlap check scans;
+//! - `holds:expiry`: sorted set token → expiry (ms), for the sweep.
+//!
+//! Every script names all the keys it touches, as Redis requires.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use booking::holds::{Hold, HoldStore};
+use booking::{Error, Result};
+use chrono::{DateTime, Utc};
+use redis::aio::ConnectionManager;
+use uuid::Uuid;
+
+/// How long an expired hold stays readable.
+const KEEP_EXPIRED: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
+/// Claims the slot if no live hold on the connector overlaps it; drops
+/// expired index entries on the way. KEYS: connector hash, expiry set, hold
+/// key. ARGV: token, start, end, now, hold JSON, key TTL, expires (ms).
+const TRY_HOLD: &str = r"
+local now = tonumber(ARGV[4])
+local s = tonumber(ARGV[2])
+local e = tonumber(ARGV[3])
+local entries = redis.call('HGETALL', KEYS[1])
+for i = 1, #entries, 2 do
+  local hs, he, hx = string.match(entries[i + 1], '^(-?%d+):(-?%d+):(-?%d+)$')
+  if hx == nil or tonumber(hx) <= now then
+    redis.call('HDEL', KEYS[1], entries[i])
+  elseif tonumber(hs) < e and s < tonumber(he) then
+    return 0
+  end
+end
+if redis.call('EXISTS', KEYS[3]) == 1 then
+  return 0
+end
+redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. ARGV[3] .. ':' .. ARGV[7])
+redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
+redis.call('ZADD', KEYS[2], ARGV[7], ARGV[1])
+return 1
+";
+
+/// Removes a hold; returns 1 only to the one caller that deleted it.
+/// KEYS: connector hash, expiry set, hold key. ARGV: token.
+const RELEASE: &str = r"
+local gone = redis.call('DEL', KEYS[3])
+redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[2], ARGV[1])
+return gone
+";
+
+#[derive(Clone)]
+pub struct RedisHolds {
+    conn: ConnectionManager,
+    prefix: String,
+    try_hold: redis::Script,
+    release: redis::Script,
+}
+
+impl std::fmt::Debug for RedisHolds {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RedisHolds").field("prefix", &self.prefix).finish_non_exhaustive()
+    }
+}
+
+fn redis_error(e: redis::RedisError) -> Error {
+    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
+        Error::Unavailable(format!("redis: {e}"))
+    } else {
+        Error::Internal(format!("redis: {e}"))
+    }
+}
+
+impl RedisHolds {
+    /// Connects (with automatic reconnection); `prefix` namespaces the keys.
+    pub async fn connect(url: &str, prefix: &str) -> redis::RedisResult<Self> {
+        let client = redis::Client::open(url)?;
+        let config = redis::aio::ConnectionManagerConfig::new()
+            .set_connection_timeout(Some(Duration::from_secs(2)))
+            .set_response_timeout(Some(Duration::from_secs(2)));
+        let conn = ConnectionManager::new_with_config(client, config).await?;
+        Ok(Self {
+            conn,
+            prefix: prefix.to_owned(),
+            try_hold: redis::Script::new(TRY_HOLD),
+            release: redis::Script::new(RELEASE),
+        })
+    }
+
+    fn hold_key(&self, token: &str) -> String {
+        format!("{}hold:{token}", self.prefix)
+    }
+
+    fn connector_key(&self, connector: Uuid) -> String {
+        format!("{}holds:conn:{connector}", self.prefix)
+    }
+
+    fn expiry_key(&self) -> String {
+        format!("{}holds:expiry", self.prefix)
+    }
+
+    async fn release_known(&self, hold: &Hold) -> Result<bool> {
+        let mut conn = self.conn.clone();
+        let gone: i64 = self
+            .release
+            .key(self.connector_key(hold.connector_id))
+            .key(self.expiry_key())
+            .key(self.hold_key(&hold.token))
+            .arg(&hold.token)
+            .invoke_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        Ok(gone == 1)
+    }
+}
+
+fn decode(raw: &str) -> Result<Hold> {
+    serde_json::from_str(raw).map_err(|e| Error::Internal(format!("a hold in redis is malformed: {e}")))
+}
+
+#[async_trait]
+impl HoldStore for RedisHolds {
+    async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool> {
+        let json = serde_json::to_string(hold).map_err(|e| Error::Internal(e.to_string()))?;
+        let ttl_ms = ((hold.expires_at - now) + KEEP_EXPIRED).num_milliseconds().max(1);
+        let mut conn = self.conn.clone();
+        let stored: i64 = self
+            .try_hold
+            .key(self.connector_key(hold.connector_id))
+            .key(self.expiry_key())
+            .key(self.hold_key(&hold.token))
+            .arg(&hold.token)
+            .arg(hold.start_ts.timestamp_millis())
+            .arg(hold.end_ts.timestamp_millis())
+            .arg(now.timestamp_millis())
+            .arg(json)
+            .arg(ttl_ms)
+            .arg(hold.expires_at.timestamp_millis())
+            .invoke_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        Ok(stored == 1)
+    }
+
+    async fn get(&self, token: &str) -> Result<Option<Hold>> {
+        let mut conn = self.conn.clone();
+        let raw: Option<String> = redis::cmd("GET")
+            .arg(self.hold_key(token))
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        raw.as_deref().map(decode).transpose()
+    }
+
+    async fn release(&self, token: &str) -> Result<Option<Hold>> {
+        let Some(hold) = self.get(token).await? else {
+            return Ok(None);
+        };
+        Ok(self.release_known(&hold).await?.then_some(hold))
+    }
+
+    async fn live_holds(
+        &self,
+        connector_ids: &[Uuid],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Hold>> {
+        if connector_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut conn = self.conn.clone();
+        let mut pipe = redis::pipe();
+        for c in connector_ids {
+            pipe.cmd("HGETALL").arg(self.connector_key(*c));
+        }
+        let indexes: Vec<Vec<(String, String)>> =
+            pipe.query_async(&mut conn).await.map_err(redis_error)?;
+        let (now, from, to) = (now.timestamp_millis(), from.timestamp_millis(), to.timestamp_millis());
+        let tokens: Vec<String> = indexes
+            .into_iter()
+            .flatten()
+            .filter(|(_, span)| {
+                let mut parts = span.split(':').map(|p| p.parse::<i64>().unwrap_or(i64::MIN));
+                match (parts.next(), parts.next(), parts.next()) {
+                    (Some(s), Some(e), Some(x)) => x > now && s < to && from < e,
+                    _ => false,
+                }
+            })
+            .map(|(token, _)| token)
+            .collect();
+        if tokens.is_empty() {
+            return Ok(Vec::new());
+        }
+        let keys: Vec<String> = tokens.iter().map(|t| self.hold_key(t)).collect();
+        let raws: Vec<Option<String>> = redis::cmd("MGET")
+            .arg(keys)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        raws.iter().flatten().map(|r| decode(r)).collect()
+    }
+
+    async fn take_expired(&self, expired_by: DateTime<Utc>, limit: usize) -> Result<Vec<Hold>> {
+        let mut conn = self.conn.clone();
+        let due: Vec<String> = redis::cmd("ZRANGEBYSCORE")
+            .arg(self.expiry_key())
+            .arg("-inf")
+            .arg(expired_by.timestamp_millis())
+            .arg("LIMIT")
+            .arg(0)
+            .arg(limit)
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
+        let mut taken = Vec::new();
+        for token in due {
+            match self.get(&token).await? {
+                // The release script's DEL decides which sweeper owns it.
+                Some(hold) => {
+                    if self.release_known(&hold).await? {
+                        taken.push(hold);
+                    }
+                }
+                // Its key outlived KEEP_EXPIRED: only the index entry is left.
+                None => {
+                    let _: i64 = redis::cmd("ZREM")
+                        .arg(self.expiry_key())
+                        .arg(&token)
+                        .query_async(&mut conn)
+                        .await
+                        .map_err(redis_error)?;
+                }
+            }
+        }
+        Ok(taken)
+    }
+}

@@ -1,0 +1,168 @@
+//! The hold-store suite: every test runs against the in-process adapter and
+//! against a real Redis (the latter `--ignored` in a plain `cargo test`;
+//! `.ci/run` runs them with EVGATE_TEST_REDIS_URL).
+
+#![allow(clippy::unwrap_used)]
+
+use std::sync::Arc;
+
+use booking::holds::{Hold, HoldStore, InProcessHolds};
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+fn t(s: &str) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
+}
+
+const NOW: &str = "2030-01-01T09:00:00Z";
+
+fn hold(connector: Uuid, start: &str, end: &str) -> Hold {
+    Hold {
+        token: format!("hold_{}", Uuid::new_v4().simple()),
+        user_id: 42,
+        station_id: Uuid::nil(),
+        connector_id: connector,
+        start_ts: t(start),
+        end_ts: t(end),
+        expires_at: t(NOW) + TimeDelta::minutes(10),
+        id_tag: "EVTEST".into(),
+        reservation_id: None,
+    }
+}
+
+async fn overlapping_holds_are_refused(holds: Arc<dyn HoldStore>) {
+    let now = t(NOW);
+    let c = Uuid::new_v4();
+    let a = hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z");
+    assert!(holds.try_hold(&a, now).await.unwrap());
+    let clash = hold(c, "2030-01-01T10:59:00Z", "2030-01-01T12:00:00Z");
+    assert!(!holds.try_hold(&clash, now).await.unwrap());
+    let after = hold(c, "2030-01-01T11:00:00Z", "2030-01-01T12:00:00Z");
+    assert!(holds.try_hold(&after, now).await.unwrap(), "back to back is fine");
+    let elsewhere = hold(Uuid::new_v4(), "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z");
+    assert!(holds.try_hold(&elsewhere, now).await.unwrap());
+    // Once `a` has expired, its slot can be held again.
+    let later = now + TimeDelta::minutes(10);
+    let again = Hold { expires_at: later + TimeDelta::minutes(10), ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T10:30:00Z") };
+    assert!(holds.try_hold(&again, later).await.unwrap());
+    // The expired hold is still readable (to say "expired" on confirm).
+    assert_eq!(holds.get(&a.token).await.unwrap().unwrap(), a);
+}
+
+async fn release_hands_the_hold_back_once(holds: Arc<dyn HoldStore>) {
+    let now = t(NOW);
+    let c = Uuid::new_v4();
+    let a = Hold { reservation_id: Some(17), ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z") };
+    assert!(holds.try_hold(&a, now).await.unwrap());
+    assert_eq!(holds.release(&a.token).await.unwrap(), Some(a.clone()));
+    assert_eq!(holds.release(&a.token).await.unwrap(), None);
+    assert_eq!(holds.get(&a.token).await.unwrap(), None);
+    let same_slot = hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z");
+    assert!(holds.try_hold(&same_slot, now).await.unwrap());
+}
+
+async fn live_holds_in_a_window(holds: Arc<dyn HoldStore>) {
+    let now = t(NOW);
+    let (c1, c2) = (Uuid::new_v4(), Uuid::new_v4());
+    let a = hold(c1, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z");
+    let b = hold(c2, "2030-01-01T12:00:00Z", "2030-01-01T13:00:00Z");
+    let short = Hold { expires_at: now + TimeDelta::minutes(1), ..hold(c2, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z") };
+    for h in [&a, &b, &short] {
+        assert!(holds.try_hold(h, now).await.unwrap());
+    }
+    let mut got = holds
+        .live_holds(&[c1, c2], t("2030-01-01T10:30:00Z"), t("2030-01-01T12:30:00Z"), now)
+        .await
+        .unwrap();
+    got.sort_by_key(|h| h.start_ts);
+    assert_eq!(got, [a.clone(), short.clone(), b.clone()]);
+    let later = now + TimeDelta::minutes(2);
+    let got = holds.live_holds(&[c2], t("2030-01-01T09:00:00Z"), t("2030-01-01T11:00:00Z"), later).await.unwrap();
+    assert!(got.is_empty(), "expired holds are not live: {got:?}");
+    assert!(holds.live_holds(&[], now, later, now).await.unwrap().is_empty());
+}
+
+async fn expired_holds_are_taken_exactly_once(holds: Arc<dyn HoldStore>) {
+    let now = t(NOW);
+    let mut made = Vec::new();
+    for i in 0..10 {
+        let h = Hold {
+            expires_at: now + TimeDelta::minutes(i),
+            ..hold(Uuid::new_v4(), "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
+        };
+        assert!(holds.try_hold(&h, now).await.unwrap());
+        made.push(h);
+    }
+    // Holds expiring at +0..+4 minutes are due at +4.
+    let by = now + TimeDelta::minutes(4);
+    let mut sweepers = Vec::new();
+    for _ in 0..4 {
+        let holds = holds.clone();
+        sweepers.push(tokio::spawn(async move { holds.take_expired(by, 100).await.unwrap() }));
+    }
+    let mut taken = Vec::new();
+    for s in sweepers {
+        taken.extend(s.await.unwrap());
+    }
+    taken.sort_by_key(|h| h.expires_at);
+    assert_eq!(taken, made[..5], "each due hold handed to exactly one sweeper");
+    let rest = holds.take_expired(now + TimeDelta::hours(1), 2).await.unwrap();
+    assert_eq!(rest.len(), 2, "limit respected");
+}
+
+async fn two_hundred_racing_holds_one_winner(holds: Arc<dyn HoldStore>) {
+    let now = t(NOW);
+    let c = Uuid::new_v4();
+    let mut tasks = Vec::new();
+    for user in 0..200 {
+        let holds = holds.clone();
+        let h = Hold { user_id: user, ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z") };
+        tasks.push(tokio::spawn(async move { holds.try_hold(&h, now).await.unwrap() }));
+    }
+    let mut won = 0;
+    for task in tasks {
+        won += usize::from(task.await.unwrap());
+    }
+    assert_eq!(won, 1);
+}
+
+async fn in_process() -> Arc<dyn HoldStore> {
+    Arc::new(InProcessHolds::new())
+}
+
+async fn redis() -> Arc<dyn HoldStore> {
+    let url = std::env::var("EVGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    // A prefix per test keeps concurrent tests apart.
+    let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
+    Arc::new(evgate::holds::RedisHolds::connect(&url, &prefix).await.expect("Redis reachable"))
+}
+
+macro_rules! hold_suite {
+    ($($name:ident),+ $(,)?) => {
+        mod in_process {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name(super::in_process().await).await;
+                }
+            )+
+        }
+        mod redis {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs Redis (EVGATE_TEST_REDIS_URL); run by .ci/run"]
+                async fn $name() {
+                    super::$name(super::redis().await).await;
+                }
+            )+
+        }
+    };
+}
+
+hold_suite!(
+    overlapping_holds_are_refused,
+    release_hands_the_hold_back_once,
+    live_holds_in_a_window,
+    expired_holds_are_taken_exactly_once,
+    two_hundred_racing_holds_one_winner,
+);
