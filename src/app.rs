@@ -5,10 +5,13 @@ use std::future::Future;
 use std::sync::Arc;
 
 use booking::SystemClock;
+use booking::charger_control::NoChargersConnected;
+use booking::service::BookingService;
 use tokio::net::TcpListener;
 
 use crate::auth::{JwtKeys, KeySource};
 use crate::config::{Config, ConfigError};
+use crate::events::EventBus;
 use crate::http::{self, AppState};
 
 /// Why the server could not start (after configuration was accepted).
@@ -23,6 +26,8 @@ pub enum StartError {
         addr: std::net::SocketAddr,
         source: std::io::Error,
     },
+    #[error("cannot connect to REDIS_URL: {0}")]
+    Redis(redis::RedisError),
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
@@ -49,15 +54,33 @@ pub async fn serve(
     }
     let store = crate::store::open(&config.database_url).await?;
     tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
-    if config.redis_url.is_some() {
-        tracing::info!(
-            "REDIS_URL is set; holds, caches and fan-out arrive with the cluster issues"
-        );
-    }
+    let holds = crate::holds::open(config.redis_url.as_deref())
+        .await
+        .map_err(StartError::Redis)?;
+    tracing::info!(
+        holds = if config.redis_url.is_some() {
+            "redis"
+        } else {
+            "in process"
+        },
+        "hold store ready"
+    );
+    let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
+    let bookings = BookingService::new(
+        store.clone(),
+        holds,
+        // The CSMS issue replaces this with the OCPP adapter.
+        Arc::new(NoChargersConnected),
+        Arc::new(EventBus::default()),
+        clock.clone(),
+        config.booking_rules(),
+    );
+    let _workers = crate::workers::spawn(bookings.clone(), config.no_show_interval());
     let state = AppState {
         store,
-        clock: Arc::new(SystemClock),
+        clock,
         jwt: Arc::new(keys),
+        bookings,
     };
     let listener = TcpListener::bind(config.http_addr)
         .await

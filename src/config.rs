@@ -128,6 +128,16 @@ pub struct Config {
           default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(100..=86_400_000), global = true)]
     pub no_show_worker_interval_ms: u64,
 
+    /// Longest booking allowed.
+    #[arg(long, env = "BOOKING_MAX_DURATION_MINUTES", value_name = "BOOKING_MAX_DURATION_MINUTES",
+          default_value_t = 240, value_parser = clap::value_parser!(u64).range(5..=1440), global = true)]
+    pub booking_max_duration_minutes: u64,
+
+    /// How long before its start a booking is reserved on the charger (ReserveNow).
+    #[arg(long, env = "RESERVATION_LEAD_MINUTES", value_name = "RESERVATION_LEAD_MINUTES",
+          default_value_t = 15, value_parser = clap::value_parser!(u64).range(0..=1440), global = true)]
+    pub reservation_lead_minutes: u64,
+
     /// Allowed browser origins: `*` or a comma-separated list.
     #[arg(
         long,
@@ -232,8 +242,21 @@ impl Config {
         Ok(CorsOrigins::List(origins))
     }
 
-    pub fn hold_ttl(&self) -> Duration {
-        Duration::from_secs(self.booking_hold_ttl_seconds)
+    /// The booking rules these settings describe.
+    pub fn booking_rules(&self) -> booking::service::BookingRules {
+        let minutes = |m: u64| chrono::TimeDelta::minutes(i64::try_from(m).unwrap_or(i64::MAX));
+        booking::service::BookingRules {
+            hold_ttl: chrono::TimeDelta::seconds(
+                i64::try_from(self.booking_hold_ttl_seconds).unwrap_or(i64::MAX),
+            ),
+            no_show_grace: minutes(self.booking_no_show_grace_period_minutes),
+            max_duration: minutes(self.booking_max_duration_minutes),
+            reservation_lead: minutes(self.reservation_lead_minutes),
+        }
+    }
+
+    pub fn no_show_interval(&self) -> Duration {
+        Duration::from_millis(self.no_show_worker_interval_ms)
     }
 }
 

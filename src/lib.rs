@@ -5,6 +5,8 @@
 pub mod app;
 pub mod auth;
 pub mod config;
+pub mod events;
 pub mod holds;
 pub mod http;
 pub mod store;
+pub mod workers;

@@ -38,12 +38,22 @@ async fn overlapping_holds_are_refused(holds: Arc<dyn HoldStore>) {
     let clash = hold(c, "2030-01-01T10:59:00Z", "2030-01-01T12:00:00Z");
     assert!(!holds.try_hold(&clash, now).await.unwrap());
     let after = hold(c, "2030-01-01T11:00:00Z", "2030-01-01T12:00:00Z");
-    assert!(holds.try_hold(&after, now).await.unwrap(), "back to back is fine");
-    let elsewhere = hold(Uuid::new_v4(), "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z");
+    assert!(
+        holds.try_hold(&after, now).await.unwrap(),
+        "back to back is fine"
+    );
+    let elsewhere = hold(
+        Uuid::new_v4(),
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+    );
     assert!(holds.try_hold(&elsewhere, now).await.unwrap());
     // Once `a` has expired, its slot can be held again.
     let later = now + TimeDelta::minutes(10);
-    let again = Hold { expires_at: later + TimeDelta::minutes(10), ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T10:30:00Z") };
+    let again = Hold {
+        expires_at: later + TimeDelta::minutes(10),
+        ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T10:30:00Z")
+    };
     assert!(holds.try_hold(&again, later).await.unwrap());
     // The expired hold is still readable (to say "expired" on confirm).
     assert_eq!(holds.get(&a.token).await.unwrap().unwrap(), a);
@@ -52,7 +62,10 @@ async fn overlapping_holds_are_refused(holds: Arc<dyn HoldStore>) {
 async fn release_hands_the_hold_back_once(holds: Arc<dyn HoldStore>) {
     let now = t(NOW);
     let c = Uuid::new_v4();
-    let a = Hold { reservation_id: Some(17), ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z") };
+    let a = Hold {
+        reservation_id: Some(17),
+        ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
+    };
     assert!(holds.try_hold(&a, now).await.unwrap());
     assert_eq!(holds.release(&a.token).await.unwrap(), Some(a.clone()));
     assert_eq!(holds.release(&a.token).await.unwrap(), None);
@@ -66,20 +79,42 @@ async fn live_holds_in_a_window(holds: Arc<dyn HoldStore>) {
     let (c1, c2) = (Uuid::new_v4(), Uuid::new_v4());
     let a = hold(c1, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z");
     let b = hold(c2, "2030-01-01T12:00:00Z", "2030-01-01T13:00:00Z");
-    let short = Hold { expires_at: now + TimeDelta::minutes(1), ..hold(c2, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z") };
+    let short = Hold {
+        expires_at: now + TimeDelta::minutes(1),
+        ..hold(c2, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
+    };
     for h in [&a, &b, &short] {
         assert!(holds.try_hold(h, now).await.unwrap());
     }
     let mut got = holds
-        .live_holds(&[c1, c2], t("2030-01-01T10:30:00Z"), t("2030-01-01T12:30:00Z"), now)
+        .live_holds(
+            &[c1, c2],
+            t("2030-01-01T10:30:00Z"),
+            t("2030-01-01T12:30:00Z"),
+            now,
+        )
         .await
         .unwrap();
     got.sort_by_key(|h| h.start_ts);
     assert_eq!(got, [a.clone(), short.clone(), b.clone()]);
     let later = now + TimeDelta::minutes(2);
-    let got = holds.live_holds(&[c2], t("2030-01-01T09:00:00Z"), t("2030-01-01T11:00:00Z"), later).await.unwrap();
+    let got = holds
+        .live_holds(
+            &[c2],
+            t("2030-01-01T09:00:00Z"),
+            t("2030-01-01T11:00:00Z"),
+            later,
+        )
+        .await
+        .unwrap();
     assert!(got.is_empty(), "expired holds are not live: {got:?}");
-    assert!(holds.live_holds(&[], now, later, now).await.unwrap().is_empty());
+    assert!(
+        holds
+            .live_holds(&[], now, later, now)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn expired_holds_are_taken_exactly_once(holds: Arc<dyn HoldStore>) {
@@ -88,7 +123,11 @@ async fn expired_holds_are_taken_exactly_once(holds: Arc<dyn HoldStore>) {
     for i in 0..10 {
         let h = Hold {
             expires_at: now + TimeDelta::minutes(i),
-            ..hold(Uuid::new_v4(), "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
+            ..hold(
+                Uuid::new_v4(),
+                "2030-01-01T10:00:00Z",
+                "2030-01-01T11:00:00Z",
+            )
         };
         assert!(holds.try_hold(&h, now).await.unwrap());
         made.push(h);
@@ -98,15 +137,24 @@ async fn expired_holds_are_taken_exactly_once(holds: Arc<dyn HoldStore>) {
     let mut sweepers = Vec::new();
     for _ in 0..4 {
         let holds = holds.clone();
-        sweepers.push(tokio::spawn(async move { holds.take_expired(by, 100).await.unwrap() }));
+        sweepers.push(tokio::spawn(async move {
+            holds.take_expired(by, 100).await.unwrap()
+        }));
     }
     let mut taken = Vec::new();
     for s in sweepers {
         taken.extend(s.await.unwrap());
     }
     taken.sort_by_key(|h| h.expires_at);
-    assert_eq!(taken, made[..5], "each due hold handed to exactly one sweeper");
-    let rest = holds.take_expired(now + TimeDelta::hours(1), 2).await.unwrap();
+    assert_eq!(
+        taken,
+        made[..5],
+        "each due hold handed to exactly one sweeper"
+    );
+    let rest = holds
+        .take_expired(now + TimeDelta::hours(1), 2)
+        .await
+        .unwrap();
     assert_eq!(rest.len(), 2, "limit respected");
 }
 
@@ -116,8 +164,13 @@ async fn two_hundred_racing_holds_one_winner(holds: Arc<dyn HoldStore>) {
     let mut tasks = Vec::new();
     for user in 0..200 {
         let holds = holds.clone();
-        let h = Hold { user_id: user, ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z") };
-        tasks.push(tokio::spawn(async move { holds.try_hold(&h, now).await.unwrap() }));
+        let h = Hold {
+            user_id: user,
+            ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
+        };
+        tasks.push(tokio::spawn(async move {
+            holds.try_hold(&h, now).await.unwrap()
+        }));
     }
     let mut won = 0;
     for task in tasks {
@@ -131,10 +184,15 @@ async fn in_process() -> Arc<dyn HoldStore> {
 }
 
 async fn redis() -> Arc<dyn HoldStore> {
-    let url = std::env::var("EVGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let url =
+        std::env::var("EVGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     // A prefix per test keeps concurrent tests apart.
     let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
-    Arc::new(evgate::holds::RedisHolds::connect(&url, &prefix).await.expect("Redis reachable"))
+    Arc::new(
+        evgate::holds::RedisHolds::connect(&url, &prefix)
+            .await
+            .expect("Redis reachable"),
+    )
 }
 
 macro_rules! hold_suite {

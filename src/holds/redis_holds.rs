@@ -64,7 +64,9 @@ pub struct RedisHolds {
 
 impl std::fmt::Debug for RedisHolds {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisHolds").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisHolds")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 
@@ -120,14 +122,17 @@ impl RedisHolds {
 }
 
 fn decode(raw: &str) -> Result<Hold> {
-    serde_json::from_str(raw).map_err(|e| Error::Internal(format!("a hold in redis is malformed: {e}")))
+    serde_json::from_str(raw)
+        .map_err(|e| Error::Internal(format!("a hold in redis is malformed: {e}")))
 }
 
 #[async_trait]
 impl HoldStore for RedisHolds {
     async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool> {
         let json = serde_json::to_string(hold).map_err(|e| Error::Internal(e.to_string()))?;
-        let ttl_ms = ((hold.expires_at - now) + KEEP_EXPIRED).num_milliseconds().max(1);
+        let ttl_ms = ((hold.expires_at - now) + KEEP_EXPIRED)
+            .num_milliseconds()
+            .max(1);
         let mut conn = self.conn.clone();
         let stored: i64 = self
             .try_hold
@@ -181,12 +186,18 @@ impl HoldStore for RedisHolds {
         }
         let indexes: Vec<Vec<(String, String)>> =
             pipe.query_async(&mut conn).await.map_err(redis_error)?;
-        let (now, from, to) = (now.timestamp_millis(), from.timestamp_millis(), to.timestamp_millis());
+        let (now, from, to) = (
+            now.timestamp_millis(),
+            from.timestamp_millis(),
+            to.timestamp_millis(),
+        );
         let tokens: Vec<String> = indexes
             .into_iter()
             .flatten()
             .filter(|(_, span)| {
-                let mut parts = span.split(':').map(|p| p.parse::<i64>().unwrap_or(i64::MIN));
+                let mut parts = span
+                    .split(':')
+                    .map(|p| p.parse::<i64>().unwrap_or(i64::MIN));
                 match (parts.next(), parts.next(), parts.next()) {
                     (Some(s), Some(e), Some(x)) => x > now && s < to && from < e,
                     _ => false,

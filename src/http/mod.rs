@@ -4,6 +4,7 @@
 
 mod admin;
 mod auth;
+mod bookings;
 mod error;
 mod extract;
 mod health;
@@ -16,6 +17,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::{HeaderName, Method, header};
 use axum::response::IntoResponse;
+use booking::service::BookingService;
 use booking::{Clock, Store};
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -38,6 +40,7 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub clock: Arc<dyn Clock>,
     pub jwt: Arc<JwtKeys>,
+    pub bookings: BookingService,
 }
 
 /// The whole API with its layers.
@@ -47,6 +50,7 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
         .merge(health::router())
         .merge(stations::router())
         .merge(admin::router())
+        .merge(bookings::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

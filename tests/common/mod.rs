@@ -62,6 +62,11 @@ pub async fn store(backend: &str) -> (Arc<dyn Store>, Option<tempfile::TempDir>)
 pub struct TestApp {
     pub router: axum::Router,
     pub keys: Arc<evgate::auth::JwtKeys>,
+    pub store: Arc<dyn Store>,
+    pub bookings: booking::service::BookingService,
+    /// Starts at the wall clock's now; tests move it.
+    pub clock: Arc<booking::ManualClock>,
+    pub events: evgate::events::EventBus,
     _dir: tempfile::TempDir,
 }
 
@@ -73,17 +78,49 @@ impl TestApp {
     }
 
     pub async fn with_cors(cors: &evgate::config::CorsOrigins) -> Self {
+        Self::build(
+            cors,
+            Arc::new(booking::charger_control::NoChargersConnected),
+        )
+        .await
+    }
+
+    pub async fn with_chargers(
+        chargers: Arc<dyn booking::charger_control::ChargerControl>,
+    ) -> Self {
+        Self::build(&evgate::config::CorsOrigins::Any, chargers).await
+    }
+
+    async fn build(
+        cors: &evgate::config::CorsOrigins,
+        chargers: Arc<dyn booking::charger_control::ChargerControl>,
+    ) -> Self {
         let (url, dir) = fresh_sqlite_url();
         let store = evgate::store::open(&url).await.expect("open sqlite");
         let keys = Arc::new(evgate::auth::JwtKeys::hs256(TEST_SECRET.as_bytes()));
+        let clock = Arc::new(booking::ManualClock::new(chrono::Utc::now()));
+        let events = evgate::events::EventBus::default();
+        let bookings = booking::service::BookingService::new(
+            store.clone(),
+            Arc::new(booking::holds::InProcessHolds::new()),
+            chargers,
+            Arc::new(events.clone()),
+            clock.clone(),
+            booking::service::BookingRules::default(),
+        );
         let state = evgate::http::AppState {
-            store,
-            clock: Arc::new(booking::SystemClock),
+            store: store.clone(),
+            clock: clock.clone(),
             jwt: keys.clone(),
+            bookings: bookings.clone(),
         };
         Self {
             router: evgate::http::router(state, cors),
             keys,
+            store,
+            bookings,
+            clock,
+            events,
             _dir: dir,
         }
     }

@@ -1,0 +1,76 @@
+//! The booking service's background loops: the hold sweep and lead-window
+//! scheduler, and the no-show worker. Each pass is a plain booking-service
+//! call; this module only owns the timers. Dropping [`Workers`] stops them.
+
+use std::time::Duration;
+
+use booking::service::BookingService;
+use tokio::task::JoinHandle;
+use tokio::time::MissedTickBehavior;
+
+/// How often expired holds are swept and due bookings reserved: well below
+/// the lead window, so a booking is reserved within seconds of entering it.
+pub const SCHEDULER_INTERVAL: Duration = Duration::from_secs(5);
+
+/// The running loops; aborted when dropped.
+#[derive(Debug)]
+pub struct Workers {
+    handles: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Workers {
+    fn drop(&mut self) {
+        for h in &self.handles {
+            h.abort();
+        }
+    }
+}
+
+pub fn spawn(service: BookingService, no_show_interval: Duration) -> Workers {
+    let scheduler = {
+        let service = service.clone();
+        every(SCHEDULER_INTERVAL, move || {
+            let service = service.clone();
+            async move {
+                match service.expire_holds().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(holds = n, "expired holds released"),
+                    Err(e) => tracing::warn!(error = %e, "hold sweep failed"),
+                }
+                match service.reserve_due_bookings().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(bookings = n, "bookings reserved on their chargers"),
+                    Err(e) => tracing::warn!(error = %e, "lead-window scheduler failed"),
+                }
+            }
+        })
+    };
+    let no_shows = every(no_show_interval, move || {
+        let service = service.clone();
+        async move {
+            match service.record_no_shows().await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(bookings = n, "no-shows recorded"),
+                Err(e) => tracing::warn!(error = %e, "no-show worker failed"),
+            }
+        }
+    });
+    Workers {
+        handles: vec![scheduler, no_shows],
+    }
+}
+
+fn every<F, Fut>(period: Duration, mut pass: F) -> JoinHandle<()>
+where
+    F: FnMut() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    tokio::spawn(async move {
+        let mut ticks = tokio::time::interval(period);
+        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            ticks.tick().await;
+            pass().await;
+        }
+    })
+}
