@@ -26,14 +26,13 @@ impl BookingService {
             .take_expired(self.clock.now() - SWEEP_DELAY, BATCH as usize)
             .await?;
         for hold in &expired {
-            if let Some(reservation_id) = hold.reservation_id {
-                if let Err(e) = self
+            if let Some(reservation_id) = hold.reservation_id
+                && let Err(e) = self
                     .cancel_reservation(hold.connector_id, reservation_id)
                     .await
-                {
-                    tracing::warn!(reservation.id = reservation_id, error = %e,
-                        "CancelReservation for an expired hold failed");
-                }
+            {
+                tracing::warn!(reservation.id = reservation_id, error = %e,
+                    "CancelReservation for an expired hold failed");
             }
             self.events.publish(Event::HoldReleased {
                 station_id: hold.station_id,
