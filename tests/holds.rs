@@ -59,6 +59,35 @@ async fn overlapping_holds_are_refused(holds: Arc<dyn HoldStore>) {
     assert_eq!(holds.get(&a.token).await.unwrap().unwrap(), a);
 }
 
+async fn a_long_hold_blocks_slots_far_after_its_start(holds: Arc<dyn HoldStore>) {
+    let now = t(NOW);
+    let c = Uuid::new_v4();
+    // Many short holds, then one four hours long among them.
+    for h in 0..20 {
+        let start = t("2030-01-02T00:00:00Z") + TimeDelta::hours(h);
+        let short = Hold {
+            start_ts: start,
+            end_ts: start + TimeDelta::minutes(30),
+            ..hold(c, NOW, NOW)
+        };
+        assert!(holds.try_hold(&short, now).await.unwrap());
+    }
+    let long = hold(c, "2030-01-01T10:00:00Z", "2030-01-01T14:00:00Z");
+    assert!(holds.try_hold(&long, now).await.unwrap());
+    let late_clash = hold(c, "2030-01-01T13:30:00Z", "2030-01-01T13:45:00Z");
+    assert!(!holds.try_hold(&late_clash, now).await.unwrap());
+    let seen = holds
+        .live_holds(
+            &[c],
+            t("2030-01-01T13:50:00Z"),
+            t("2030-01-01T13:55:00Z"),
+            now,
+        )
+        .await
+        .unwrap();
+    assert_eq!(seen, [long]);
+}
+
 async fn release_hands_the_hold_back_once(holds: Arc<dyn HoldStore>) {
     let now = t(NOW);
     let c = Uuid::new_v4();
@@ -220,6 +249,7 @@ macro_rules! hold_suite {
 hold_suite!(
     overlapping_holds_are_refused,
     release_hands_the_hold_back_once,
+    a_long_hold_blocks_slots_far_after_its_start,
     live_holds_in_a_window,
     expired_holds_are_taken_exactly_once,
     two_hundred_racing_holds_one_winner,

@@ -67,9 +67,11 @@ pub trait HoldStore: Send + Sync + std::fmt::Debug + 'static {
     async fn take_expired(&self, expired_by: DateTime<Utc>, limit: usize) -> Result<Vec<Hold>>;
 }
 
-/// The embedded hold store: a map per connector behind one mutex. Holds per
-/// connector are few, so a linear overlap scan is cheaper than an interval
-/// tree; the mutex is never held across an await.
+/// The embedded hold store. Per connector, holds are kept ordered by start;
+/// since no hold is longer than the longest seen so far, only those starting
+/// within that span before a slot can overlap it, so a check reads a handful
+/// of entries however many holds a connector has. One mutex, never held
+/// across an await.
 #[derive(Debug, Default)]
 pub struct InProcessHolds {
     inner: Mutex<Holds>,
@@ -78,17 +80,20 @@ pub struct InProcessHolds {
 #[derive(Debug, Default)]
 struct Holds {
     by_token: HashMap<String, Hold>,
-    by_connector: HashMap<Uuid, Vec<String>>,
+    /// connector → (start, token)
+    by_connector: HashMap<Uuid, BTreeSet<(DateTime<Utc>, String)>>,
     /// (expires_at, token): the sweep pops from the front.
     expiry: BTreeSet<(DateTime<Utc>, String)>,
+    /// The longest hold ever stored; bounds the overlap scan.
+    longest: chrono::TimeDelta,
 }
 
 impl Holds {
     fn remove(&mut self, token: &str) -> Option<Hold> {
         let hold = self.by_token.remove(token)?;
-        if let Some(tokens) = self.by_connector.get_mut(&hold.connector_id) {
-            tokens.retain(|t| t != token);
-            if tokens.is_empty() {
+        if let Some(starts) = self.by_connector.get_mut(&hold.connector_id) {
+            starts.remove(&(hold.start_ts, hold.token.clone()));
+            if starts.is_empty() {
                 self.by_connector.remove(&hold.connector_id);
             }
         }
@@ -96,12 +101,21 @@ impl Holds {
         Some(hold)
     }
 
-    fn on_connector(&self, connector: &Uuid) -> impl Iterator<Item = &Hold> {
+    /// Holds on `connector` that intersect `[from, to)`, live or not.
+    fn overlapping(
+        &self,
+        connector: &Uuid,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> impl Iterator<Item = &Hold> {
+        let low = (from - self.longest, String::new());
+        let high = (to, String::new());
         self.by_connector
             .get(connector)
             .into_iter()
-            .flatten()
-            .filter_map(|t| self.by_token.get(t))
+            .flat_map(move |starts| starts.range(low.clone()..high.clone()))
+            .filter_map(|(_, t)| self.by_token.get(t))
+            .filter(move |h| h.overlaps(from, to))
     }
 }
 
@@ -120,16 +134,17 @@ impl HoldStore for InProcessHolds {
     async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool> {
         let mut holds = self.lock();
         let clash = holds
-            .on_connector(&hold.connector_id)
-            .any(|h| h.is_live(now) && h.overlaps(hold.start_ts, hold.end_ts));
+            .overlapping(&hold.connector_id, hold.start_ts, hold.end_ts)
+            .any(|h| h.is_live(now));
         if clash || holds.by_token.contains_key(&hold.token) {
             return Ok(false);
         }
+        holds.longest = holds.longest.max(hold.end_ts - hold.start_ts);
         holds
             .by_connector
             .entry(hold.connector_id)
             .or_default()
-            .push(hold.token.clone());
+            .insert((hold.start_ts, hold.token.clone()));
         holds.expiry.insert((hold.expires_at, hold.token.clone()));
         holds.by_token.insert(hold.token.clone(), hold.clone());
         Ok(true)
@@ -153,8 +168,8 @@ impl HoldStore for InProcessHolds {
         let holds = self.lock();
         Ok(connector_ids
             .iter()
-            .flat_map(|c| holds.on_connector(c))
-            .filter(|h| h.is_live(now) && h.overlaps(from, to))
+            .flat_map(|c| holds.overlapping(c, from, to))
+            .filter(|h| h.is_live(now))
             .cloned()
             .collect())
     }

@@ -2,8 +2,11 @@
 //!
 //! - `hold:{token}`: the hold as JSON; kept an hour past its expiry so a late
 //!   confirm hears "expired" rather than "unknown", and the sweep finds it;
-//! - `holds:conn:{connectorId}`: hash token → `start:end:expires` (ms), the
-//!   index the atomic overlap check scans;
+//! - `holds:conn:{connectorId}`: sorted set of `token|end|expires` (ms)
+//!   scored by start (ms): the index the atomic overlap check reads. Only
+//!   entries starting within the longest hold's span before a slot can
+//!   overlap it, so a check reads a handful of entries, not all of them;
+//! - `holds:longest`: that span (ms);
 //! - `holds:expiry`: sorted set token → expiry (ms), for the sweep.
 //!
 //! Every script names all the keys it touches, as Redis requires.
@@ -21,35 +24,40 @@ use uuid::Uuid;
 const KEEP_EXPIRED: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
 /// Claims the slot if no live hold on the connector overlaps it; drops
-/// expired index entries on the way. KEYS: connector hash, expiry set, hold
-/// key. ARGV: token, start, end, now, hold JSON, key TTL, expires (ms).
+/// expired index entries it meets. KEYS: connector index, expiry set, hold
+/// key, longest span. ARGV: token, start, end, now, hold JSON, key TTL,
+/// expires (ms).
 const TRY_HOLD: &str = r"
-local now = tonumber(ARGV[4])
 local s = tonumber(ARGV[2])
 local e = tonumber(ARGV[3])
-local entries = redis.call('HGETALL', KEYS[1])
-for i = 1, #entries, 2 do
-  local hs, he, hx = string.match(entries[i + 1], '^(-?%d+):(-?%d+):(-?%d+)$')
+local now = tonumber(ARGV[4])
+local longest = tonumber(redis.call('GET', KEYS[4]) or '0')
+local near = redis.call('ZRANGEBYSCORE', KEYS[1], '(' .. (s - longest), '(' .. e)
+for _, m in ipairs(near) do
+  local he, hx = string.match(m, '|(-?%d+)|(-?%d+)$')
   if hx == nil or tonumber(hx) <= now then
-    redis.call('HDEL', KEYS[1], entries[i])
-  elseif tonumber(hs) < e and s < tonumber(he) then
+    redis.call('ZREM', KEYS[1], m)
+  elseif tonumber(he) > s then
     return 0
   end
 end
 if redis.call('EXISTS', KEYS[3]) == 1 then
   return 0
 end
-redis.call('HSET', KEYS[1], ARGV[1], ARGV[2] .. ':' .. ARGV[3] .. ':' .. ARGV[7])
+redis.call('ZADD', KEYS[1], s, ARGV[1] .. '|' .. ARGV[3] .. '|' .. ARGV[7])
 redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[7], ARGV[1])
+if e - s > longest then
+  redis.call('SET', KEYS[4], e - s)
+end
 return 1
 ";
 
 /// Removes a hold; returns 1 only to the one caller that deleted it.
-/// KEYS: connector hash, expiry set, hold key. ARGV: token.
+/// KEYS: connector index, expiry set, hold key. ARGV: token, index member.
 const RELEASE: &str = r"
 local gone = redis.call('DEL', KEYS[3])
-redis.call('HDEL', KEYS[1], ARGV[1])
+redis.call('ZREM', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
 return gone
 ";
@@ -106,6 +114,20 @@ impl RedisHolds {
         format!("{}holds:expiry", self.prefix)
     }
 
+    fn longest_key(&self) -> String {
+        format!("{}holds:longest", self.prefix)
+    }
+
+    /// The connector index entry of a hold.
+    fn member(hold: &Hold) -> String {
+        format!(
+            "{}|{}|{}",
+            hold.token,
+            hold.end_ts.timestamp_millis(),
+            hold.expires_at.timestamp_millis()
+        )
+    }
+
     async fn release_known(&self, hold: &Hold) -> Result<bool> {
         let mut conn = self.conn.clone();
         let gone: i64 = self
@@ -114,6 +136,7 @@ impl RedisHolds {
             .key(self.expiry_key())
             .key(self.hold_key(&hold.token))
             .arg(&hold.token)
+            .arg(Self::member(hold))
             .invoke_async(&mut conn)
             .await
             .map_err(redis_error)?;
@@ -139,6 +162,7 @@ impl HoldStore for RedisHolds {
             .key(self.connector_key(hold.connector_id))
             .key(self.expiry_key())
             .key(self.hold_key(&hold.token))
+            .key(self.longest_key())
             .arg(&hold.token)
             .arg(hold.start_ts.timestamp_millis())
             .arg(hold.end_ts.timestamp_millis())
@@ -180,30 +204,34 @@ impl HoldStore for RedisHolds {
             return Ok(Vec::new());
         }
         let mut conn = self.conn.clone();
-        let mut pipe = redis::pipe();
-        for c in connector_ids {
-            pipe.cmd("HGETALL").arg(self.connector_key(*c));
-        }
-        let indexes: Vec<Vec<(String, String)>> =
-            pipe.query_async(&mut conn).await.map_err(redis_error)?;
+        let longest: Option<i64> = redis::cmd("GET")
+            .arg(self.longest_key())
+            .query_async(&mut conn)
+            .await
+            .map_err(redis_error)?;
         let (now, from, to) = (
             now.timestamp_millis(),
             from.timestamp_millis(),
             to.timestamp_millis(),
         );
+        let mut pipe = redis::pipe();
+        for c in connector_ids {
+            pipe.cmd("ZRANGEBYSCORE")
+                .arg(self.connector_key(*c))
+                .arg(format!("({}", from - longest.unwrap_or(0)))
+                .arg(format!("({to}"));
+        }
+        let indexes: Vec<Vec<String>> = pipe.query_async(&mut conn).await.map_err(redis_error)?;
         let tokens: Vec<String> = indexes
             .into_iter()
             .flatten()
-            .filter(|(_, span)| {
-                let mut parts = span
-                    .split(':')
-                    .map(|p| p.parse::<i64>().unwrap_or(i64::MIN));
-                match (parts.next(), parts.next(), parts.next()) {
-                    (Some(s), Some(e), Some(x)) => x > now && s < to && from < e,
-                    _ => false,
-                }
+            .filter_map(|member| {
+                let mut parts = member.rsplitn(3, '|');
+                let expires = parts.next()?.parse::<i64>().ok()?;
+                let end = parts.next()?.parse::<i64>().ok()?;
+                let token = parts.next()?;
+                (expires > now && end > from).then(|| token.to_owned())
             })
-            .map(|(token, _)| token)
             .collect();
         if tokens.is_empty() {
             return Ok(Vec::new());
