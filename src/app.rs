@@ -6,12 +6,18 @@ use std::sync::Arc;
 
 use booking::SystemClock;
 use booking::charger_control::NoChargersConnected;
-use booking::service::BookingService;
+use booking::cache::{LocalVersions, StationVersions};
+use booking::holds::{HoldStore, InProcessHolds};
+use booking::service::{BookingService, Ports};
 use tokio::net::TcpListener;
 
 use crate::auth::{JwtKeys, KeySource};
 use crate::config::{Config, ConfigError};
+use crate::cluster::{RedisHolds, RedisVersions};
 use crate::events::EventBus;
+
+/// Namespace of evgate's keys in Redis.
+const REDIS_PREFIX: &str = "evgate:";
 use crate::http::{self, AppState};
 
 /// Why the server could not start (after configuration was accepted).
@@ -54,25 +60,28 @@ pub async fn serve(
     }
     let store = crate::store::open(&config.database_url).await?;
     tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
-    let holds = crate::holds::open(config.redis_url.as_deref())
-        .await
-        .map_err(StartError::Redis)?;
-    tracing::info!(
-        holds = if config.redis_url.is_some() {
-            "redis"
-        } else {
-            "in process"
-        },
-        "hold store ready"
-    );
     let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
+    let (holds, versions): (Arc<dyn HoldStore>, Arc<dyn StationVersions>) = match &config.redis_url {
+        Some(url) => {
+            let conn = crate::cluster::connect(url).await.map_err(StartError::Redis)?;
+            tracing::info!("Redis connected: holds and cache versions shared by all instances");
+            (
+                Arc::new(RedisHolds::new(conn.clone(), REDIS_PREFIX)),
+                Arc::new(RedisVersions::new(conn, REDIS_PREFIX)),
+            )
+        }
+        None => (Arc::new(InProcessHolds::new()), Arc::new(LocalVersions::default())),
+    };
     let bookings = BookingService::new(
-        store.clone(),
-        holds,
-        // The CSMS issue replaces this with the OCPP adapter.
-        Arc::new(NoChargersConnected),
-        Arc::new(EventBus::default()),
-        clock.clone(),
+        Ports {
+            store: store.clone(),
+            holds,
+            // The CSMS issue replaces this with the OCPP adapter.
+            chargers: Arc::new(NoChargersConnected),
+            events: Arc::new(EventBus::default()),
+            clock: clock.clone(),
+            versions,
+        },
         config.booking_rules(),
     );
     let _workers = crate::workers::spawn(bookings.clone(), config.no_show_interval());

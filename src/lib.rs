@@ -6,7 +6,7 @@ pub mod app;
 pub mod auth;
 pub mod config;
 pub mod events;
-pub mod holds;
 pub mod http;
+pub mod cluster;
 pub mod store;
 pub mod workers;

@@ -174,6 +174,7 @@ async fn create_connector(
     )
     .await?;
     tracing::info!(admin.sub = admin.user_id, connector.id = %connector.id, "connector created");
+    state.bookings.invalidate_station(station_id).await;
     Ok(created(AdminConnectorJson {
         public: ConnectorJson::from(&connector),
         station_id: connector.station_id,

@@ -96,7 +96,7 @@ async fn get_station(
     _user: AuthUser,
     UuidPath(id): UuidPath,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
-    let view = catalog::station(&*state.store, id).await?;
+    let view = state.bookings.station(id).await?;
     Ok(ok(StationJson::from(view)))
 }
 

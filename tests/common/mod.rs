@@ -101,11 +101,14 @@ impl TestApp {
         let clock = Arc::new(booking::ManualClock::new(chrono::Utc::now()));
         let events = evgate::events::EventBus::default();
         let bookings = booking::service::BookingService::new(
-            store.clone(),
-            Arc::new(booking::holds::InProcessHolds::new()),
-            chargers,
-            Arc::new(events.clone()),
-            clock.clone(),
+            booking::service::Ports {
+                store: store.clone(),
+                holds: Arc::new(booking::holds::InProcessHolds::new()),
+                chargers,
+                events: Arc::new(events.clone()),
+                clock: clock.clone(),
+                versions: Arc::new(booking::cache::LocalVersions::default()),
+            },
             booking::service::BookingRules::default(),
         );
         let state = evgate::http::AppState {

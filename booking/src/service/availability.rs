@@ -3,10 +3,12 @@
 //! bookings. Two range reads (bookings, holds) for the whole station, then
 //! one sweep per connector.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
-use super::BookingService;
+use super::{AVAILABILITY_TTL, BookingService};
 use crate::error::{Error, Result};
 use crate::model::{BookingStatus, ConnectorStatus};
 
@@ -52,7 +54,7 @@ impl BookingService {
         start: DateTime<Utc>,
         end: DateTime<Utc>,
         slot_minutes: Option<i64>,
-    ) -> Result<Availability> {
+    ) -> Result<Arc<Availability>> {
         let slot_minutes = slot_minutes.unwrap_or(DEFAULT_SLOT_MINUTES);
         if !SLOT_MINUTES.contains(&slot_minutes) {
             return Err(Error::validation(
@@ -79,13 +81,37 @@ impl BookingService {
         let now = self.clock.now();
         let slot = TimeDelta::minutes(slot_minutes);
         let first = align_up(start.max(now), slot);
+        // Exact for as long as it is kept: the version changes with every
+        // hold, booking and status change of the station, `first` with the
+        // passing of time, and the entry dies when a hold in it expires.
+        let key = (station_id, self.versions.version(station_id).await?, first, end, slot_minutes);
+        if let Some(hit) = self.caches.availability.get(&key, now) {
+            return Ok(hit);
+        }
+        let (computed, holds_expire) = self.compute_availability(station_id, first, end, slot_minutes, now).await?;
+        let computed = Arc::new(computed);
+        let until = holds_expire.map_or(now + AVAILABILITY_TTL, |t| t.min(now + AVAILABILITY_TTL));
+        self.caches.availability.insert(key, computed.clone(), until, now);
+        Ok(computed)
+    }
+
+    /// The availability itself, and when the first hold it counted expires.
+    async fn compute_availability(
+        &self,
+        station_id: Uuid,
+        first: DateTime<Utc>,
+        end: DateTime<Utc>,
+        slot_minutes: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(Availability, Option<DateTime<Utc>>)> {
+        let slot = TimeDelta::minutes(slot_minutes);
         let mut available = Availability {
             station_id,
             slot_minutes,
             slots: Vec::new(),
         };
         if first + slot > end {
-            return Ok(available);
+            return Ok((available, None));
         }
         let connectors: Vec<_> = self
             .store
@@ -102,13 +128,9 @@ impl BookingService {
             .into_iter()
             .map(|b| (b.connector_id, b.start_ts, b.end_ts))
             .collect();
-        busy.extend(
-            self.holds
-                .live_holds(&ids, first, end, now)
-                .await?
-                .into_iter()
-                .map(|h| (h.connector_id, h.start_ts, h.end_ts)),
-        );
+        let holds = self.holds.live_holds(&ids, first, end, now).await?;
+        let holds_expire = holds.iter().map(|h| h.expires_at).min();
+        busy.extend(holds.into_iter().map(|h| (h.connector_id, h.start_ts, h.end_ts)));
         busy.sort_unstable();
         for c in &connectors {
             let taken: Vec<_> = busy
@@ -127,7 +149,7 @@ impl BookingService {
         }
         // Connectors come in display order already; a stable sort keeps it.
         available.slots.sort_by_key(|s| s.start);
-        Ok(available)
+        Ok((available, holds_expire))
     }
 }
 
@@ -145,14 +167,14 @@ fn align_up(t: DateTime<Utc>, step: TimeDelta) -> DateTime<Utc> {
     DateTime::from_timestamp_millis(aligned).unwrap_or(t)
 }
 
-/// Calls `emit` for every slot `[s, s + step)` from `first` that ends by
+/// Calls `found` for every slot `[s, s + step)` from `first` that ends by
 /// `end` and overlaps none of `taken` (sorted by start).
 fn free_slots(
     first: DateTime<Utc>,
     end: DateTime<Utc>,
     step: TimeDelta,
     taken: &[(DateTime<Utc>, DateTime<Utc>)],
-    mut emit: impl FnMut(DateTime<Utc>, DateTime<Utc>),
+    mut found: impl FnMut(DateTime<Utc>, DateTime<Utc>),
 ) {
     let mut next_taken = 0;
     let mut s = first;
@@ -167,7 +189,7 @@ fn free_slots(
             .take_while(|(ts, _)| *ts < e)
             .any(|(ts, te)| *ts < e && s < *te);
         if !clash {
-            emit(s, e);
+            found(s, e);
         }
         s = e;
     }

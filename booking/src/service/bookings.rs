@@ -57,9 +57,9 @@ impl BookingService {
             };
         };
         self.release_on_charger(&cancelled).await;
-        self.events.publish(Event::BookingChanged {
+        self.emit(Event::BookingChanged {
             booking: cancelled.clone(),
-        });
+        }).await;
         Ok(cancelled)
     }
 

@@ -142,12 +142,12 @@ impl BookingService {
                 )));
             }
         }
-        self.events.publish(Event::HoldCreated {
+        self.emit(Event::HoldCreated {
             station_id: hold.station_id,
             connector_id: hold.connector_id,
             start_ts: hold.start_ts,
             end_ts: hold.end_ts,
-        });
+        }).await;
         Ok(hold)
     }
 
@@ -203,9 +203,9 @@ impl BookingService {
         }
         // The booking now holds the slot (and any charger reservation).
         self.holds.release(token).await?;
-        self.events.publish(Event::BookingChanged {
+        self.emit(Event::BookingChanged {
             booking: booking.clone(),
-        });
+        }).await;
         Ok((booking, true))
     }
 

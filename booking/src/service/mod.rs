@@ -9,12 +9,16 @@ mod workers;
 
 use std::sync::Arc;
 
-use chrono::TimeDelta;
+use chrono::{DateTime, TimeDelta, Utc};
 use rand::RngCore;
+use uuid::Uuid;
 
+use crate::cache::{StationVersions, TtlCache};
+use crate::catalog::{self, StationView};
 use crate::charger_control::ChargerControl;
 use crate::clock::Clock;
-use crate::events::EventSink;
+use crate::error::Result;
+use crate::events::{Event, EventSink};
 use crate::holds::HoldStore;
 use crate::store::Store;
 
@@ -52,30 +56,53 @@ pub struct Caller {
 
 /// The ports the service works through.
 #[derive(Debug, Clone)]
+pub struct Ports {
+    pub store: Arc<dyn Store>,
+    pub holds: Arc<dyn HoldStore>,
+    pub chargers: Arc<dyn ChargerControl>,
+    pub events: Arc<dyn EventSink>,
+    pub clock: Arc<dyn Clock>,
+    pub versions: Arc<dyn StationVersions>,
+}
+
+/// Entries each read cache keeps at most.
+const CACHE_ENTRIES: usize = 10_000;
+
+#[derive(Debug)]
+struct Caches {
+    stations: TtlCache<(Uuid, u64), StationView>,
+    availability: TtlCache<AvailabilityKey, Arc<Availability>>,
+}
+
+/// station, version, first slot start, window end, slot minutes
+type AvailabilityKey = (Uuid, u64, DateTime<Utc>, DateTime<Utc>, i64);
+
+/// The booking service; cheap to clone (ports and caches are shared).
+#[derive(Debug, Clone)]
 pub struct BookingService {
     store: Arc<dyn Store>,
     holds: Arc<dyn HoldStore>,
     chargers: Arc<dyn ChargerControl>,
     events: Arc<dyn EventSink>,
     clock: Arc<dyn Clock>,
+    versions: Arc<dyn StationVersions>,
+    caches: Arc<Caches>,
     rules: BookingRules,
 }
 
 impl BookingService {
-    pub fn new(
-        store: Arc<dyn Store>,
-        holds: Arc<dyn HoldStore>,
-        chargers: Arc<dyn ChargerControl>,
-        events: Arc<dyn EventSink>,
-        clock: Arc<dyn Clock>,
-        rules: BookingRules,
-    ) -> Self {
+    pub fn new(ports: Ports, rules: BookingRules) -> Self {
         Self {
-            store,
-            holds,
-            chargers,
-            events,
-            clock,
+            store: ports.store,
+            holds: ports.holds,
+            chargers: ports.chargers,
+            events: ports.events,
+            clock: ports.clock,
+            versions: ports.versions,
+            caches: Arc::new(Caches {
+                stations: TtlCache::new(CACHE_ENTRIES),
+                availability: TtlCache::new(CACHE_ENTRIES),
+            }),
             rules,
         }
     }
@@ -83,7 +110,41 @@ impl BookingService {
     pub fn rules(&self) -> BookingRules {
         self.rules
     }
+
+    /// Publishes a change, first making every cached read of its station
+    /// stale. A failed bump is logged: the caches' TTLs still bound staleness.
+    async fn emit(&self, event: Event) {
+        self.invalidate_station(event.station_id()).await;
+        self.events.publish(event);
+    }
+
+    /// Marks everything cached about a station stale (e.g. after an admin
+    /// added a connector).
+    pub async fn invalidate_station(&self, station_id: Uuid) {
+        if let Err(e) = self.versions.bump(station_id).await {
+            tracing::warn!(station.id = %station_id, error = %e, "cannot invalidate cached reads");
+        }
+    }
+
+    /// A station with its connectors' live status, cached for 600 s per
+    /// station version.
+    pub async fn station(&self, id: Uuid) -> Result<StationView> {
+        let now = self.clock.now();
+        let version = self.versions.version(id).await?;
+        if let Some(view) = self.caches.stations.get(&(id, version), now) {
+            return Ok(view);
+        }
+        let view = catalog::station(&*self.store, id).await?;
+        self.caches
+            .stations
+            .insert((id, version), view.clone(), now + STATION_TTL, now);
+        Ok(view)
+    }
 }
+
+/// The seed's cache lifetimes.
+const STATION_TTL: TimeDelta = TimeDelta::seconds(600);
+const AVAILABILITY_TTL: TimeDelta = TimeDelta::seconds(60);
 
 /// `hold_` and 128 random bits in hex.
 fn new_hold_token() -> String {

@@ -34,12 +34,12 @@ impl BookingService {
                 tracing::warn!(reservation.id = reservation_id, error = %e,
                     "CancelReservation for an expired hold failed");
             }
-            self.events.publish(Event::HoldReleased {
+            self.emit(Event::HoldReleased {
                 station_id: hold.station_id,
                 connector_id: hold.connector_id,
                 start_ts: hold.start_ts,
                 end_ts: hold.end_ts,
-            });
+            }).await;
         }
         Ok(expired.len())
     }
@@ -122,7 +122,7 @@ impl BookingService {
             tracing::info!(booking.id = %booking.id, reason = refusal.reason_code(),
                 "booking cancelled: the charger did not reserve the connector");
             self.enqueue_refund(&booking, refusal.reason_code()).await?;
-            self.events.publish(Event::BookingChanged { booking });
+            self.emit(Event::BookingChanged { booking }).await;
         }
         Ok(())
     }
@@ -154,7 +154,7 @@ impl BookingService {
             recorded += 1;
             self.release_on_charger(&booking).await;
             self.enqueue_refund(&booking, "NO_SHOW").await?;
-            self.events.publish(Event::BookingChanged { booking });
+            self.emit(Event::BookingChanged { booking }).await;
         }
         Ok(recorded)
     }

@@ -11,14 +11,14 @@
 //!
 //! Every script names all the keys it touches, as Redis requires.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
 use booking::holds::{Hold, HoldStore};
 use booking::{Error, Result};
 use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
 use uuid::Uuid;
+
+use super::redis_error;
 
 /// How long an expired hold stays readable.
 const KEEP_EXPIRED: chrono::TimeDelta = chrono::TimeDelta::hours(1);
@@ -78,28 +78,15 @@ impl std::fmt::Debug for RedisHolds {
     }
 }
 
-fn redis_error(e: redis::RedisError) -> Error {
-    if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
-        Error::Unavailable(format!("redis: {e}"))
-    } else {
-        Error::Internal(format!("redis: {e}"))
-    }
-}
-
 impl RedisHolds {
-    /// Connects (with automatic reconnection); `prefix` namespaces the keys.
-    pub async fn connect(url: &str, prefix: &str) -> redis::RedisResult<Self> {
-        let client = redis::Client::open(url)?;
-        let config = redis::aio::ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_secs(2)))
-            .set_response_timeout(Some(Duration::from_secs(2)));
-        let conn = ConnectionManager::new_with_config(client, config).await?;
-        Ok(Self {
+    /// Holds under `prefix` (which namespaces the keys).
+    pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
+        Self {
             conn,
             prefix: prefix.to_owned(),
             try_hold: redis::Script::new(TRY_HOLD),
             release: redis::Script::new(RELEASE),
-        })
+        }
     }
 
     fn hold_key(&self, token: &str) -> String {
