@@ -5,15 +5,15 @@ use std::future::Future;
 use std::sync::Arc;
 
 use booking::SystemClock;
-use booking::charger_control::NoChargersConnected;
 use booking::cache::{LocalVersions, StationVersions};
+use booking::charger_control::NoChargersConnected;
 use booking::holds::{HoldStore, InProcessHolds};
 use booking::service::{BookingService, Ports};
 use tokio::net::TcpListener;
 
 use crate::auth::{JwtKeys, KeySource};
-use crate::config::{Config, ConfigError};
 use crate::cluster::{RedisHolds, RedisVersions};
+use crate::config::{Config, ConfigError};
 use crate::events::EventBus;
 
 /// Namespace of evgate's keys in Redis.
@@ -61,16 +61,22 @@ pub async fn serve(
     let store = crate::store::open(&config.database_url).await?;
     tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
     let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
-    let (holds, versions): (Arc<dyn HoldStore>, Arc<dyn StationVersions>) = match &config.redis_url {
+    let (holds, versions): (Arc<dyn HoldStore>, Arc<dyn StationVersions>) = match &config.redis_url
+    {
         Some(url) => {
-            let conn = crate::cluster::connect(url).await.map_err(StartError::Redis)?;
+            let conn = crate::cluster::connect(url)
+                .await
+                .map_err(StartError::Redis)?;
             tracing::info!("Redis connected: holds and cache versions shared by all instances");
             (
                 Arc::new(RedisHolds::new(conn.clone(), REDIS_PREFIX)),
                 Arc::new(RedisVersions::new(conn, REDIS_PREFIX)),
             )
         }
-        None => (Arc::new(InProcessHolds::new()), Arc::new(LocalVersions::default())),
+        None => (
+            Arc::new(InProcessHolds::new()),
+            Arc::new(LocalVersions::default()),
+        ),
     };
     let bookings = BookingService::new(
         Ports {

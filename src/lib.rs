@@ -4,9 +4,9 @@
 
 pub mod app;
 pub mod auth;
+pub mod cluster;
 pub mod config;
 pub mod events;
 pub mod http;
-pub mod cluster;
 pub mod store;
 pub mod workers;

@@ -93,8 +93,8 @@ async fn site(app: &TestApp) -> Site {
             .await;
         let id = c["data"]["id"].as_str().unwrap().to_owned();
         // As a StatusNotification Available from the charger would.
-        app.store
-            .set_connector_status(
+        app.bookings
+            .apply_connector_status(
                 id.parse().unwrap(),
                 ConnectorStatus::Available,
                 app.clock.now(),
@@ -385,8 +385,8 @@ async fn bad_holds_and_windows_are_refused_with_the_field_named() {
         ConnectorStatus::Offline,
     ] {
         app.clock.advance(TimeDelta::seconds(1));
-        app.store
-            .set_connector_status(c0.parse().unwrap(), status, app.clock.now())
+        app.bookings
+            .apply_connector_status(c0.parse().unwrap(), status, app.clock.now())
             .await
             .unwrap();
         assert_eq!(
@@ -668,31 +668,30 @@ async fn the_scheduler_reserves_bookings_entering_the_lead_window() {
     );
     assert_eq!(chargers.reserved().len(), 2);
 
-    let (_, first) = app
-        .send(
-            "GET",
-            &format!("/v1/bookings/{}", ids[0]),
-            Some(&user),
-            None,
-        )
-        .await;
+    // The charger accepted the first ReserveNow and refused the second.
+    let asks = chargers.reserved();
+    let mut accepted = None;
+    let mut refused = None;
+    for id in &ids {
+        let b = booking_status(&app, id).await;
+        if b["idTag"] == json!(asks[0].id_tag) {
+            accepted = Some(b);
+        } else if b["idTag"] == json!(asks[1].id_tag) {
+            refused = Some(b);
+        }
+    }
+    let (accepted, refused) = (accepted.unwrap(), refused.unwrap());
     assert_eq!(
         (
-            first["data"]["status"].as_str(),
-            first["data"]["reservedOnCharger"].as_bool()
+            accepted["status"].as_str(),
+            accepted["reservedOnCharger"].as_bool()
         ),
         (Some("CONFIRMED"), Some(true))
     );
-    let (_, second) = app
-        .send(
-            "GET",
-            &format!("/v1/bookings/{}", ids[1]),
-            Some(&user),
-            None,
-        )
-        .await;
-    assert_eq!(second["data"]["status"], "CANCELLED");
-    assert_eq!(second["data"]["cancelReason"], "CHARGER_OCCUPIED");
+    assert_eq!(
+        (refused["status"].as_str(), refused["cancelReason"].as_str()),
+        (Some("CANCELLED"), Some("CHARGER_OCCUPIED"))
+    );
     let refunds = app.store.due_refunds(app.clock.now(), 10).await.unwrap();
     assert_eq!(refunds.len(), 1);
     assert_eq!(
@@ -701,7 +700,11 @@ async fn the_scheduler_reserves_bookings_entering_the_lead_window() {
             refunds[0].payment_id.as_deref(),
             refunds[0].reason.as_str()
         ),
-        (ids[1].clone(), Some("pay_123"), "CHARGER_OCCUPIED")
+        (
+            refused["id"].as_str().unwrap().to_owned(),
+            Some("pay_123"),
+            "CHARGER_OCCUPIED"
+        )
     );
 }
 
@@ -797,4 +800,227 @@ async fn an_unconfirmed_hold_expires_and_frees_the_charger() {
         })
         .collect();
     assert_eq!(kinds, ["created", "released"]);
+}
+
+#[tokio::test]
+async fn status_changes_reach_cached_reads_at_once() {
+    let app = TestApp::new().await;
+    let site = site(&app).await;
+    let user = app.user();
+    let start = hour_from_now(&app, 3);
+    let path = format!("/v1/stations/{}", site.station);
+    let (_, before) = app.send("GET", &path, Some(&user), None).await;
+    assert_eq!(before["data"]["connectors"][0]["status"], "AVAILABLE");
+    assert_eq!(slots(&app, &user, &site, start, 1).await.len(), 2);
+    app.clock.advance(TimeDelta::seconds(1));
+    app.bookings
+        .apply_connector_status(
+            site.connectors[0].parse().unwrap(),
+            ConnectorStatus::Faulted,
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let (_, after) = app.send("GET", &path, Some(&user), None).await;
+    assert_eq!(after["data"]["connectors"][0]["status"], "FAULTED");
+    assert_eq!(slots(&app, &user, &site, start, 1).await.len(), 1);
+    // A report older than the one on record changes nothing.
+    let stale = app
+        .bookings
+        .apply_connector_status(
+            site.connectors[0].parse().unwrap(),
+            ConnectorStatus::Available,
+            app.clock.now() - TimeDelta::seconds(30),
+        )
+        .await
+        .unwrap();
+    assert!(stale.is_none());
+    let (_, still) = app.send("GET", &path, Some(&user), None).await;
+    assert_eq!(still["data"]["connectors"][0]["status"], "FAULTED");
+}
+
+#[tokio::test]
+async fn an_unswept_expired_hold_stops_blocking_availability() {
+    let app = TestApp::new().await;
+    let site = site(&app).await;
+    let user = app.user();
+    let start = hour_from_now(&app, 3);
+    assert_eq!(hold(&app, &user, &site, 0, start, 60).await.0, 201);
+    assert_eq!(slots(&app, &user, &site, start, 1).await.len(), 1);
+    app.clock.advance(TimeDelta::seconds(600));
+    assert_eq!(
+        slots(&app, &user, &site, start, 1).await.len(),
+        2,
+        "cached result dies with the hold"
+    );
+}
+
+/// A confirmed booking on connector 0 that the charger has reserved.
+async fn reserved_booking(
+    app: &TestApp,
+    chargers: &ScriptedChargers,
+    site: &Site,
+) -> (Value, DateTime<Utc>) {
+    let user = app.user();
+    let start = hour_from_now(app, 1);
+    let (_, held) = hold(app, &user, site, 0, start, 60).await;
+    let (_, b) = confirm(app, &user, held["data"]["token"].as_str().unwrap()).await;
+    app.clock.set(start - TimeDelta::minutes(10));
+    assert_eq!(app.bookings.reserve_due_bookings().await.unwrap(), 1);
+    assert!(!chargers.reserved().is_empty());
+    (b["data"].clone(), start)
+}
+
+async fn booking_status(app: &TestApp, id: &str) -> Value {
+    app.send(
+        "GET",
+        &format!("/v1/bookings/{id}"),
+        Some(&app.admin()),
+        None,
+    )
+    .await
+    .1["data"]
+        .clone()
+}
+
+#[tokio::test]
+async fn a_transaction_with_the_reservation_id_activates_and_completes_the_booking() {
+    use booking::model::{OcppVersion, TransactionKey};
+    use booking::service::{SessionStart, SessionStop};
+    let chargers = Arc::new(ScriptedChargers::default());
+    let app = TestApp::with_chargers(chargers.clone()).await;
+    let site = site(&app).await;
+    let (booking, start) = reserved_booking(&app, &chargers, &site).await;
+    let id = booking["id"].as_str().unwrap();
+    let reservation_id = chargers.reserved()[0].reservation_id;
+    let connector: Uuid = site.connectors[0].parse().unwrap();
+    let key = TransactionKey::Ocpp(OcppVersion::V16, "1".into());
+    let started = SessionStart {
+        connector_id: connector,
+        transaction: key.clone(),
+        id_tag: booking["idTag"].as_str().map(Into::into),
+        reservation_id: Some(reservation_id),
+        booking_id: None,
+        started_at: start + TimeDelta::minutes(2),
+        meter_start_wh: Some(1000.0),
+    };
+    let session = app.bookings.session_started(started.clone()).await.unwrap();
+    assert_eq!(
+        session.booking_id.map(|b| b.to_string()).as_deref(),
+        Some(id)
+    );
+    assert_eq!(booking_status(&app, id).await["status"], "ACTIVE");
+    // A replayed start is the same session.
+    assert_eq!(
+        app.bookings.session_started(started).await.unwrap().id,
+        session.id
+    );
+    // An ACTIVE booking is no no-show.
+    app.clock.set(start + TimeDelta::minutes(20));
+    assert_eq!(app.bookings.record_no_shows().await.unwrap(), 0);
+
+    let charger_id = session.charger_id;
+    let stop = SessionStop {
+        charger_id,
+        transaction: key.clone(),
+        ended_at: start + TimeDelta::minutes(50),
+        meter_stop_wh: Some(26_500.0),
+        energy_kwh: None,
+        cost_amount: None,
+        reason: Some("Local".into()),
+    };
+    let ended = app
+        .bookings
+        .session_ended(stop.clone())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(ended.energy_kwh, Some(25.5));
+    assert_eq!(booking_status(&app, id).await["status"], "COMPLETED");
+    assert!(
+        app.bookings
+            .session_ended(stop.clone())
+            .await
+            .unwrap()
+            .is_none(),
+        "a retried end counts once"
+    );
+    let unknown = SessionStop {
+        transaction: TransactionKey::Ocpp(OcppVersion::V16, "999".into()),
+        ..stop
+    };
+    assert!(app.bookings.session_ended(unknown).await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn firmware_without_reservation_id_is_matched_by_the_booking_id_tag() {
+    use booking::model::{OcppVersion, TransactionKey};
+    use booking::service::SessionStart;
+    let chargers = Arc::new(ScriptedChargers::default());
+    let app = TestApp::with_chargers(chargers.clone()).await;
+    let site = site(&app).await;
+    let (booking, start) = reserved_booking(&app, &chargers, &site).await;
+    let start_with = |tag: &str, key: &str| SessionStart {
+        connector_id: site.connectors[0].parse().unwrap(),
+        transaction: TransactionKey::Ocpp(OcppVersion::V201, key.into()),
+        id_tag: Some(tag.into()),
+        reservation_id: None,
+        booking_id: None,
+        started_at: start + TimeDelta::minutes(1),
+        meter_start_wh: None,
+    };
+    let stranger = app
+        .bookings
+        .session_started(start_with("SOMEONE-ELSE", "tx-a"))
+        .await
+        .unwrap();
+    assert_eq!(stranger.booking_id, None);
+    assert_eq!(
+        booking_status(&app, booking["id"].as_str().unwrap()).await["status"],
+        "CONFIRMED"
+    );
+    let driver = app
+        .bookings
+        .session_started(start_with(booking["idTag"].as_str().unwrap(), "tx-b"))
+        .await
+        .unwrap();
+    assert_eq!(
+        driver.booking_id.map(|b| b.to_string()).as_deref(),
+        booking["id"].as_str()
+    );
+    assert_eq!(
+        booking_status(&app, booking["id"].as_str().unwrap()).await["status"],
+        "ACTIVE"
+    );
+}
+
+#[tokio::test]
+async fn a_fault_on_a_reserved_connector_voids_the_reservation_and_tells_the_owner() {
+    let chargers = Arc::new(ScriptedChargers::default());
+    let app = TestApp::with_chargers(chargers.clone()).await;
+    let site = site(&app).await;
+    let (booking, _) = reserved_booking(&app, &chargers, &site).await;
+    let id = booking["id"].as_str().unwrap();
+    assert_eq!(booking_status(&app, id).await["reservedOnCharger"], true);
+    let mut events = app.events.subscribe();
+    app.bookings
+        .apply_connector_status(
+            site.connectors[0].parse().unwrap(),
+            ConnectorStatus::Faulted,
+            app.clock.now(),
+        )
+        .await
+        .unwrap();
+    let got = booking_status(&app, id).await;
+    assert_eq!(
+        (got["status"].as_str(), got["reservedOnCharger"].as_bool()),
+        (Some("CONFIRMED"), Some(false))
+    );
+    let told: Vec<_> = std::iter::from_fn(|| events.try_recv().ok())
+        .filter_map(|e| match e {
+            booking::events::Event::BookingChanged { booking } => Some(booking.reserved_on_charger),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(told, [false]);
 }

@@ -217,7 +217,9 @@ async fn redis() -> Arc<dyn HoldStore> {
         std::env::var("EVGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
     // A prefix per test keeps concurrent tests apart.
     let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
-    let conn = evgate::cluster::connect(&url).await.expect("Redis reachable");
+    let conn = evgate::cluster::connect(&url)
+        .await
+        .expect("Redis reachable");
     Arc::new(evgate::cluster::RedisHolds::new(conn, &prefix))
 }
 

@@ -704,6 +704,98 @@ async fn sessions_are_keyed_by_charger_protocol_and_transaction(store: Arc<dyn S
     );
 }
 
+async fn sessions_end_once_and_bookings_are_found_by_reservation_or_tag(store: Arc<dyn Store>) {
+    let (s, charger, conn) = site(&*store).await;
+    let mut b = booking(
+        &s,
+        conn,
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+        BookingStatus::Confirmed,
+    );
+    b.reservation_id = Some(5);
+    store.insert_booking(&b).await.unwrap();
+    assert_eq!(
+        store
+            .booking_by_reservation(charger.id, 5)
+            .await
+            .unwrap()
+            .unwrap()
+            .id,
+        b.id
+    );
+    assert!(
+        store
+            .booking_by_reservation(charger.id, 6)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert!(
+        store
+            .booking_by_reservation(Uuid::new_v4(), 5)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let found = store
+        .confirmed_booking_for_id_tag(
+            conn,
+            "EVG1234",
+            t("2030-01-01T09:45:00Z"),
+            t("2030-01-01T10:15:00Z"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(found.unwrap().id, b.id);
+    let late = store
+        .confirmed_booking_for_id_tag(
+            conn,
+            "EVG1234",
+            t("2030-01-01T10:01:00Z"),
+            t("2030-01-01T10:30:00Z"),
+        )
+        .await
+        .unwrap();
+    assert!(late.is_none());
+
+    let session = ChargingSession {
+        id: Uuid::new_v4(),
+        booking_id: Some(b.id),
+        connector_id: conn,
+        charger_id: charger.id,
+        transaction: TransactionKey::Vendor("v-1".into()),
+        id_tag: None,
+        started_at: t("2030-01-01T10:02:00Z"),
+        ended_at: None,
+        meter_start_wh: Some(100.0),
+        meter_stop_wh: None,
+        energy_kwh: None,
+        cost_amount: None,
+        status: SessionStatus::Charging,
+        stop_reason: None,
+    };
+    store.insert_session(&session).await.unwrap();
+    let end = booking::store::SessionEnd {
+        session_id: session.id,
+        ended_at: t("2030-01-01T10:50:00Z"),
+        meter_stop_wh: Some(25_600.0),
+        energy_kwh: Some(25.5),
+        cost_amount: Some(250.0),
+        status: SessionStatus::Completed,
+        stop_reason: Some("EVDisconnected".into()),
+    };
+    let ended = store.end_session(&end).await.unwrap().unwrap();
+    assert_eq!(
+        (ended.energy_kwh, ended.cost_amount, ended.status),
+        (Some(25.5), Some(250.0), SessionStatus::Completed)
+    );
+    assert!(
+        store.end_session(&end).await.unwrap().is_none(),
+        "ends once"
+    );
+}
+
 async fn id_tags_upsert(store: Arc<dyn Store>) {
     let mut tag = IdTag {
         id_tag: "RFID-1".into(),
@@ -799,5 +891,6 @@ store_suite!(
     hold_tokens_are_used_once,
     sessions_are_keyed_by_charger_protocol_and_transaction,
     id_tags_upsert,
+    sessions_end_once_and_bookings_are_found_by_reservation_or_tag,
     refunds_are_enqueued_once_and_come_due,
 );

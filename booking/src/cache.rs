@@ -98,5 +98,4 @@ mod tests {
         assert_eq!(cache.get(&3, later), Some("c"));
         assert_eq!(cache.get(&1, later), Some("a"));
     }
-
 }

@@ -14,8 +14,20 @@ use crate::error::Result;
 use crate::geo::BoundingBox;
 use crate::model::{
     Booking, BookingStatus, Charger, ChargingSession, Connector, ConnectorStatus, IdTag,
-    NewConnector, Page, RefundRequest, Station, TransactionKey,
+    NewConnector, Page, RefundRequest, SessionStatus, Station, TransactionKey,
 };
+
+/// How a session ended, as the store records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionEnd {
+    pub session_id: Uuid,
+    pub ended_at: DateTime<Utc>,
+    pub meter_stop_wh: Option<f64>,
+    pub energy_kwh: Option<f64>,
+    pub cost_amount: Option<f64>,
+    pub status: SessionStatus,
+    pub stop_reason: Option<String>,
+}
 
 #[async_trait]
 pub trait Store: Send + Sync + std::fmt::Debug + 'static {
@@ -102,6 +114,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         now: DateTime<Utc>,
         limit: u32,
     ) -> Result<Vec<Booking>>;
+    /// The booking reserved on this charger under `reservation_id`.
+    async fn booking_by_reservation(
+        &self,
+        charger_id: Uuid,
+        reservation_id: i32,
+    ) -> Result<Option<Booking>>;
+    /// The CONFIRMED booking on this connector for this id tag whose start
+    /// lies in `[earliest_start, latest_start]`.
+    async fn confirmed_booking_for_id_tag(
+        &self,
+        connector_id: Uuid,
+        id_tag: &str,
+        earliest_start: DateTime<Utc>,
+        latest_start: DateTime<Utc>,
+    ) -> Result<Option<Booking>>;
     /// CONFIRMED bookings that started at or before `started_by`, oldest first.
     async fn confirmed_bookings_started_by(
         &self,
@@ -122,6 +149,9 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Fails with `Conflict` when the charger already has a session with this
     /// transaction key.
     async fn insert_session(&self, session: &ChargingSession) -> Result<()>;
+    /// Ends a session that has not ended yet; `None` when it already has
+    /// (a retried end is counted once) or is unknown.
+    async fn end_session(&self, end: &SessionEnd) -> Result<Option<ChargingSession>>;
     async fn session_by_transaction(
         &self,
         charger_id: Uuid,

@@ -17,7 +17,9 @@ pub struct RedisVersions {
 
 impl std::fmt::Debug for RedisVersions {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RedisVersions").field("prefix", &self.prefix).finish_non_exhaustive()
+        f.debug_struct("RedisVersions")
+            .field("prefix", &self.prefix)
+            .finish_non_exhaustive()
     }
 }
 

@@ -57,6 +57,7 @@ macro_rules! sql_store {
             Booking, BookingStatus, Charger, ChargingSession, Connector, ConnectorStatus, IdTag,
             NewConnector, Page, RefundRequest, SecurityProfile, Station, TransactionKey,
         };
+        use booking::store::SessionEnd;
         use booking::{Error, Result, Store};
         use chrono::{DateTime, Utc};
         use sqlx::{QueryBuilder, Row};
@@ -617,6 +618,49 @@ macro_rules! sql_store {
                 .collect()
             }
 
+            async fn booking_by_reservation(
+                &self,
+                charger_id: Uuid,
+                reservation_id: i32,
+            ) -> Result<Option<Booking>> {
+                sqlx::query(concat!(
+                    "SELECT ", booking_cols!(), " FROM bookings",
+                    " WHERE reservation_id = $2 AND connector_id IN",
+                    " (SELECT id FROM connectors WHERE charger_id = $1)",
+                    " ORDER BY created_at DESC LIMIT 1"
+                ))
+                .bind(charger_id)
+                .bind(reservation_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| booking_of(&r))
+                .transpose()
+            }
+
+            async fn confirmed_booking_for_id_tag(
+                &self,
+                connector_id: Uuid,
+                id_tag: &str,
+                earliest_start: DateTime<Utc>,
+                latest_start: DateTime<Utc>,
+            ) -> Result<Option<Booking>> {
+                sqlx::query(concat!(
+                    "SELECT ", booking_cols!(), " FROM bookings",
+                    " WHERE connector_id = $1 AND id_tag = $2 AND status = 'CONFIRMED'",
+                    " AND start_ts >= $3 AND start_ts <= $4 ORDER BY start_ts LIMIT 1"
+                ))
+                .bind(connector_id)
+                .bind(id_tag)
+                .bind(to_millis(earliest_start))
+                .bind(to_millis(latest_start))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| booking_of(&r))
+                .transpose()
+            }
+
             async fn confirmed_bookings_started_by(
                 &self,
                 started_by: DateTime<Utc>,
@@ -696,6 +740,27 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_error)?;
                 Ok(())
+            }
+
+            async fn end_session(&self, end: &SessionEnd) -> Result<Option<ChargingSession>> {
+                sqlx::query(concat!(
+                    "UPDATE charging_sessions SET ended_at = $2, meter_stop_wh = $3,",
+                    " energy_kwh = COALESCE($4, energy_kwh), cost_amount = COALESCE($5, cost_amount),",
+                    " status = $6, stop_reason = $7, updated_at = $2",
+                    " WHERE id = $1 AND ended_at IS NULL RETURNING ", session_cols!()
+                ))
+                .bind(end.session_id)
+                .bind(to_millis(end.ended_at))
+                .bind(end.meter_stop_wh)
+                .bind(end.energy_kwh)
+                .bind(end.cost_amount)
+                .bind(end.status.as_str())
+                .bind(&end.stop_reason)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| session_of(&r))
+                .transpose()
             }
 
             async fn session_by_transaction(

@@ -84,14 +84,24 @@ impl BookingService {
         // Exact for as long as it is kept: the version changes with every
         // hold, booking and status change of the station, `first` with the
         // passing of time, and the entry dies when a hold in it expires.
-        let key = (station_id, self.versions.version(station_id).await?, first, end, slot_minutes);
+        let key = (
+            station_id,
+            self.versions.version(station_id).await?,
+            first,
+            end,
+            slot_minutes,
+        );
         if let Some(hit) = self.caches.availability.get(&key, now) {
             return Ok(hit);
         }
-        let (computed, holds_expire) = self.compute_availability(station_id, first, end, slot_minutes, now).await?;
+        let (computed, holds_expire) = self
+            .compute_availability(station_id, first, end, slot_minutes, now)
+            .await?;
         let computed = Arc::new(computed);
         let until = holds_expire.map_or(now + AVAILABILITY_TTL, |t| t.min(now + AVAILABILITY_TTL));
-        self.caches.availability.insert(key, computed.clone(), until, now);
+        self.caches
+            .availability
+            .insert(key, computed.clone(), until, now);
         Ok(computed)
     }
 
@@ -130,7 +140,11 @@ impl BookingService {
             .collect();
         let holds = self.holds.live_holds(&ids, first, end, now).await?;
         let holds_expire = holds.iter().map(|h| h.expires_at).min();
-        busy.extend(holds.into_iter().map(|h| (h.connector_id, h.start_ts, h.end_ts)));
+        busy.extend(
+            holds
+                .into_iter()
+                .map(|h| (h.connector_id, h.start_ts, h.end_ts)),
+        );
         busy.sort_unstable();
         for c in &connectors {
             let taken: Vec<_> = busy

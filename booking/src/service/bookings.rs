@@ -59,7 +59,8 @@ impl BookingService {
         self.release_on_charger(&cancelled).await;
         self.emit(Event::BookingChanged {
             booking: cancelled.clone(),
-        }).await;
+        })
+        .await;
         Ok(cancelled)
     }
 

@@ -147,7 +147,8 @@ impl BookingService {
             connector_id: hold.connector_id,
             start_ts: hold.start_ts,
             end_ts: hold.end_ts,
-        }).await;
+        })
+        .await;
         Ok(hold)
     }
 
@@ -205,7 +206,8 @@ impl BookingService {
         self.holds.release(token).await?;
         self.emit(Event::BookingChanged {
             booking: booking.clone(),
-        }).await;
+        })
+        .await;
         Ok((booking, true))
     }
 

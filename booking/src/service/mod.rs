@@ -5,6 +5,7 @@
 mod availability;
 mod bookings;
 mod holding;
+mod updates;
 mod workers;
 
 use std::sync::Arc;
@@ -24,6 +25,7 @@ use crate::store::Store;
 
 pub use availability::{Availability, Slot};
 pub use holding::HoldRequest;
+pub use updates::{SessionStart, SessionStop};
 
 /// The tunable rules, from configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

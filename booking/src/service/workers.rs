@@ -39,7 +39,8 @@ impl BookingService {
                 connector_id: hold.connector_id,
                 start_ts: hold.start_ts,
                 end_ts: hold.end_ts,
-            }).await;
+            })
+            .await;
         }
         Ok(expired.len())
     }

@@ -1,0 +1,251 @@
+//! The one update path: connector status and charging sessions, whether a
+//! charger reported them over OCPP or a vendor cloud through a webhook. The
+//! CSMS and the webhooks map their messages to these calls; the same
+//! real-world sequence therefore leaves the same rows and the same events.
+
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use super::BookingService;
+use crate::error::{Error, Result};
+use crate::events::Event;
+use crate::model::{
+    Booking, BookingStatus, ChargingSession, Connector, ConnectorStatus, SessionStatus,
+    TransactionKey,
+};
+use crate::store::SessionEnd;
+
+/// A charging session that began on a connector.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionStart {
+    pub connector_id: Uuid,
+    pub transaction: TransactionKey,
+    pub id_tag: Option<String>,
+    /// OCPP `reservationId` the transaction claims, if any.
+    pub reservation_id: Option<i32>,
+    /// A vendor may name the booking outright.
+    pub booking_id: Option<Uuid>,
+    pub started_at: DateTime<Utc>,
+    pub meter_start_wh: Option<f64>,
+}
+
+/// How a session on a charger ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionStop {
+    pub charger_id: Uuid,
+    pub transaction: TransactionKey,
+    pub ended_at: DateTime<Utc>,
+    pub meter_stop_wh: Option<f64>,
+    /// When the reporter states it; otherwise derived from the meter.
+    pub energy_kwh: Option<f64>,
+    pub cost_amount: Option<f64>,
+    pub reason: Option<String>,
+}
+
+/// A driver may start charging up to this long before the booked start.
+const EARLY_ARRIVAL: TimeDelta = TimeDelta::minutes(15);
+
+impl BookingService {
+    /// Records a connector's status as of `at`; a report older than the one
+    /// on record changes nothing (`None`). Faulted or Unavailable on a
+    /// connector the charger had reserved voids that reservation on our
+    /// side too, and the booking's owner is told.
+    pub async fn apply_connector_status(
+        &self,
+        connector_id: Uuid,
+        status: ConnectorStatus,
+        at: DateTime<Utc>,
+    ) -> Result<Option<Connector>> {
+        let Some(connector) = self
+            .store
+            .set_connector_status(connector_id, status, at)
+            .await?
+        else {
+            return Ok(None);
+        };
+        self.emit(Event::ConnectorStatusChanged {
+            station_id: connector.station_id,
+            connector_id,
+            status,
+            updated_at: connector.status_updated_at,
+        })
+        .await;
+        if matches!(
+            status,
+            ConnectorStatus::Faulted | ConnectorStatus::Maintenance
+        ) {
+            self.void_reservations(&connector).await?;
+        }
+        Ok(Some(connector))
+    }
+
+    async fn void_reservations(&self, connector: &Connector) -> Result<()> {
+        let now = self.clock.now();
+        let horizon = now + self.rules.reservation_lead + self.rules.max_duration;
+        let reserved = self
+            .store
+            .bookings_in_window(&[connector.id], now, horizon, &[BookingStatus::Confirmed])
+            .await?;
+        for booking in reserved.into_iter().filter(|b| b.reserved_on_charger) {
+            self.store
+                .set_reserved_on_charger(booking.id, false, now)
+                .await?;
+            tracing::info!(booking.id = %booking.id, connector.id = %connector.id,
+                "connector faulted or unavailable: hardware reservation void");
+            let booking = Booking {
+                reserved_on_charger: false,
+                ..booking
+            };
+            self.emit(Event::BookingChanged { booking }).await;
+        }
+        Ok(())
+    }
+
+    /// Records a started session, once per transaction (a replay returns the
+    /// session already recorded). The booking it fulfils — named by the
+    /// vendor, found by the reservation id, or by the booking's id tag on
+    /// the reserved connector around its start — becomes ACTIVE.
+    pub async fn session_started(&self, start: SessionStart) -> Result<ChargingSession> {
+        let connector = self
+            .store
+            .connector(start.connector_id)
+            .await?
+            .ok_or_else(|| Error::not_found("connector", start.connector_id))?;
+        if let Some(known) = self
+            .store
+            .session_by_transaction(connector.charger_id, &start.transaction)
+            .await?
+        {
+            return Ok(known);
+        }
+        let booking = self.booking_for(&connector, &start).await?;
+        let session = ChargingSession {
+            id: Uuid::new_v4(),
+            booking_id: booking.as_ref().map(|b| b.id),
+            connector_id: connector.id,
+            charger_id: connector.charger_id,
+            transaction: start.transaction.clone(),
+            id_tag: start.id_tag.clone(),
+            started_at: start.started_at,
+            ended_at: None,
+            meter_start_wh: start.meter_start_wh,
+            meter_stop_wh: None,
+            energy_kwh: None,
+            cost_amount: None,
+            status: SessionStatus::Charging,
+            stop_reason: None,
+        };
+        match self.store.insert_session(&session).await {
+            Ok(()) => {}
+            // The same start, reported twice at once: the first one stands.
+            Err(Error::Conflict(_)) => {
+                return self
+                    .store
+                    .session_by_transaction(connector.charger_id, &start.transaction)
+                    .await?
+                    .ok_or_else(|| Error::Internal("session vanished after a conflict".into()));
+            }
+            Err(e) => return Err(e),
+        }
+        if let Some(booking) = booking {
+            let active = self
+                .store
+                .transition_booking(
+                    booking.id,
+                    &[BookingStatus::Confirmed],
+                    BookingStatus::Active,
+                    None,
+                    self.clock.now(),
+                )
+                .await?;
+            if let Some(booking) = active {
+                self.emit(Event::BookingChanged { booking }).await;
+            }
+        }
+        Ok(session)
+    }
+
+    async fn booking_for(
+        &self,
+        connector: &Connector,
+        start: &SessionStart,
+    ) -> Result<Option<Booking>> {
+        let on_this_connector =
+            |b: &Booking| b.connector_id == connector.id && b.status == BookingStatus::Confirmed;
+        if let Some(id) = start.booking_id {
+            return Ok(self.store.booking(id).await?.filter(on_this_connector));
+        }
+        if let Some(reservation_id) = start.reservation_id
+            && let Some(b) = self
+                .store
+                .booking_by_reservation(connector.charger_id, reservation_id)
+                .await?
+                .filter(on_this_connector)
+        {
+            return Ok(Some(b));
+        }
+        // Firmware that omits reservationId: the booking's id tag on its
+        // connector, between a little before its start and the no-show cutoff.
+        match &start.id_tag {
+            Some(tag) => {
+                self.store
+                    .confirmed_booking_for_id_tag(
+                        connector.id,
+                        tag,
+                        start.started_at - self.rules.no_show_grace,
+                        start.started_at + EARLY_ARRIVAL,
+                    )
+                    .await
+            }
+            None => Ok(None),
+        }
+    }
+
+    /// Ends a session; a retried end changes nothing and returns `None`, as
+    /// does an unknown transaction (the caller still acknowledges it). The
+    /// booking the session fulfilled becomes COMPLETED.
+    pub async fn session_ended(&self, stop: SessionStop) -> Result<Option<ChargingSession>> {
+        let Some(session) = self
+            .store
+            .session_by_transaction(stop.charger_id, &stop.transaction)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let energy_kwh = stop.energy_kwh.or_else(|| {
+            let (from, to) = (session.meter_start_wh?, stop.meter_stop_wh?);
+            Some(((to - from) / 1000.0).max(0.0))
+        });
+        let Some(ended) = self
+            .store
+            .end_session(&SessionEnd {
+                session_id: session.id,
+                ended_at: stop.ended_at,
+                meter_stop_wh: stop.meter_stop_wh,
+                energy_kwh,
+                cost_amount: stop.cost_amount,
+                status: SessionStatus::Completed,
+                stop_reason: stop.reason,
+            })
+            .await?
+        else {
+            return Ok(None);
+        };
+        if let Some(booking_id) = ended.booking_id {
+            let completed = self
+                .store
+                .transition_booking(
+                    booking_id,
+                    &[BookingStatus::Active],
+                    BookingStatus::Completed,
+                    None,
+                    self.clock.now(),
+                )
+                .await?;
+            if let Some(booking) = completed {
+                self.emit(Event::BookingChanged { booking }).await;
+            }
+        }
+        Ok(Some(ended))
+    }
+}
