@@ -52,7 +52,8 @@ case "$mode" in
 esac
 
 start=$(date -u -d '+1 day' +%Y-%m-%dT00:00:00Z)
-end=$(date -u -d '+2 day' +%Y-%m-%dT00:00:00Z)
+end6=$(date -u -d "$start + 6 hours" +%Y-%m-%dT%H:%M:%SZ)
+end24=$(date -u -d "$start + 24 hours" +%Y-%m-%dT%H:%M:%SZ)
 export STATION=$station CONNECTORS=$connectors BASE_EPOCH=$(date -u -d '+3 day 00:00' +%s)
 
 run() {
@@ -64,8 +65,10 @@ run() {
 echo "mode=$mode duration=$duration connections=$connections $(date -u +%FT%TZ) $(nproc) cores"
 run "GET /health (baseline)" "http://$HTTP_ADDR/health"
 run "GET /v1/stations/:id" "http://$HTTP_ADDR/v1/stations/$station"
-run "GET /v1/stations/:id/availability (10 connectors, 24 h, 60-min slots)" \
-  "http://$HTTP_ADDR/v1/stations/$station/availability?startDate=$start&endDate=$end"
+run "GET /v1/stations/:id/availability (10 connectors, 6 h, 60-min slots: 60 slots)" \
+  "http://$HTTP_ADDR/v1/stations/$station/availability?startDate=$start&endDate=$end6"
+run "GET /v1/stations/:id/availability (10 connectors, 24 h, 60-min slots: 240 slots)" \
+  "http://$HTTP_ADDR/v1/stations/$station/availability?startDate=$start&endDate=$end24"
 run "POST /v1/bookings/holds (each a new slot)" -s bench/holds.lua \
   -H 'Content-Type: application/json' "http://$HTTP_ADDR/v1/bookings/holds"
 echo "server RSS after run: $(ps -o rss= -p $server) KiB"

@@ -3,8 +3,10 @@
 //! calls and back; the rules live in `booking::service`.
 
 use axum::Router;
+use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use booking::catalog;
 use booking::model::{Booking, BookingStatus};
@@ -93,6 +95,16 @@ impl From<&Booking> for BookingJson {
     }
 }
 
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct SlotJson<'a> {
+    connector_id: Uuid,
+    connector_number: &'a str,
+    start: String,
+    end: String,
+    duration_minutes: i64,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct AvailabilityQuery {
@@ -107,7 +119,7 @@ async fn get_availability(
     _user: AuthUser,
     UuidPath(station_id): UuidPath,
     ApiQuery(q): ApiQuery<AvailabilityQuery>,
-) -> ApiResult<Json> {
+) -> ApiResult<Response> {
     let start = match q.start_date.as_deref() {
         Some(raw) => parse_time("startDate", raw)?,
         None => state.clock.now(),
@@ -120,24 +132,33 @@ async fn get_availability(
         .bookings
         .availability(station_id, start, end, q.slot_duration_minutes)
         .await?;
-    let slots: Vec<_> = available
-        .slots
-        .iter()
-        .map(|s| {
-            serde_json::json!({
-                "connectorId": s.connector_id,
-                "connectorNumber": s.connector_number,
-                "start": iso(s.start),
-                "end": iso(s.end),
-                "durationMinutes": available.slot_minutes,
+    let body = available.encoded.get_or_init(|| {
+        let slots: Vec<SlotJson> = available
+            .slots
+            .iter()
+            .map(|s| SlotJson {
+                connector_id: s.connector_id,
+                connector_number: &s.connector_number,
+                start: iso(s.start),
+                end: iso(s.end),
+                duration_minutes: available.slot_minutes,
             })
-        })
-        .collect();
-    Ok(ok(serde_json::json!({
-        "stationId": station_id,
-        "availableSlots": slots,
-        "total": slots.len(),
-    })))
+            .collect();
+        let envelope = serde_json::json!({
+            "success": true,
+            "data": {
+                "stationId": station_id,
+                "availableSlots": slots,
+                "total": slots.len(),
+            },
+        });
+        serde_json::to_vec(&envelope).unwrap_or_default().into()
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Bytes::from_owner(body.clone()),
+    )
+        .into_response())
 }
 
 #[derive(Debug, Deserialize)]

@@ -24,12 +24,23 @@ pub struct Slot {
     pub end: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Default)]
 pub struct Availability {
     pub station_id: Uuid,
     pub slot_minutes: i64,
     /// Ordered by start, then connector number.
     pub slots: Vec<Slot>,
+    /// The encoded response, made once by whichever edge serves this value
+    /// first: a cached availability is served many times unchanged, and
+    /// encoding a few hundred slots costs more than everything else.
+    pub encoded: std::sync::OnceLock<Arc<[u8]>>,
+}
+
+impl PartialEq for Availability {
+    fn eq(&self, other: &Self) -> bool {
+        (self.station_id, self.slot_minutes, &self.slots)
+            == (other.station_id, other.slot_minutes, &other.slots)
+    }
 }
 
 /// Bookings in these states keep a slot from being offered.
@@ -75,9 +86,6 @@ impl BookingService {
                 "the window may span at most 7 days",
             ));
         }
-        if self.store.station(station_id).await?.is_none() {
-            return Err(Error::not_found("station", station_id));
-        }
         let now = self.clock.now();
         let slot = TimeDelta::minutes(slot_minutes);
         let first = align_up(start.max(now), slot);
@@ -114,11 +122,14 @@ impl BookingService {
         slot_minutes: i64,
         now: DateTime<Utc>,
     ) -> Result<(Availability, Option<DateTime<Utc>>)> {
+        if self.store.station(station_id).await?.is_none() {
+            return Err(Error::not_found("station", station_id));
+        }
         let slot = TimeDelta::minutes(slot_minutes);
         let mut available = Availability {
             station_id,
             slot_minutes,
-            slots: Vec::new(),
+            ..Availability::default()
         };
         if first + slot > end {
             return Ok((available, None));

@@ -53,20 +53,20 @@ impl BookingService {
                 ),
             ));
         }
-        if self.store.station(req.station_id).await?.is_none() {
-            return Err(Error::not_found("station", req.station_id));
-        }
-        let connector = self
-            .store
-            .connector(req.connector_id)
-            .await?
-            .filter(|c| c.station_id == req.station_id)
-            .ok_or_else(|| {
-                Error::validation(
+        // A connector of the station proves the station exists; only a
+        // mismatch needs the station looked up, to tell 404 from 400.
+        let connector = match self.store.connector(req.connector_id).await? {
+            Some(c) if c.station_id == req.station_id => c,
+            _ if self.store.station(req.station_id).await?.is_none() => {
+                return Err(Error::not_found("station", req.station_id));
+            }
+            _ => {
+                return Err(Error::validation(
                     "connectorId",
                     format!("is not a connector of station {}", req.station_id),
-                )
-            })?;
+                ));
+            }
+        };
         if matches!(
             connector.status,
             ConnectorStatus::Faulted | ConnectorStatus::Maintenance | ConnectorStatus::Offline
@@ -76,14 +76,9 @@ impl BookingService {
                 connector.status
             )));
         }
-        let charger = self
-            .store
-            .charger(connector.charger_id)
-            .await?
-            .ok_or_else(|| Error::Internal(format!("connector {} has no charger", connector.id)))?;
         let reserve_now = req.start_ts - now <= self.rules.reservation_lead;
         let reservation_id = if reserve_now {
-            Some(self.store.next_reservation_id(charger.id).await?)
+            Some(self.store.next_reservation_id(connector.charger_id).await?)
         } else {
             None
         };
@@ -126,8 +121,22 @@ impl BookingService {
             }
         }
         if let Some(reservation_id) = reservation_id {
+            let charger = match self.store.charger(connector.charger_id).await {
+                Ok(Some(c)) => c,
+                Ok(None) => {
+                    self.holds.release(&hold.token).await?;
+                    return Err(Error::Internal(format!(
+                        "connector {} has no charger",
+                        connector.id
+                    )));
+                }
+                Err(e) => {
+                    self.holds.release(&hold.token).await?;
+                    return Err(e);
+                }
+            };
             let request = ReserveRequest {
-                charge_point_id: charger.charge_point_id.clone(),
+                charge_point_id: charger.charge_point_id,
                 evse_id: connector.evse_id,
                 connector_id: connector.ocpp_connector_id,
                 connector_type: connector.connector_type.clone(),
