@@ -8,6 +8,7 @@ use booking::SystemClock;
 use booking::cache::{LocalVersions, StationVersions};
 use booking::charger_control::NoChargersConnected;
 use booking::holds::{HoldStore, InProcessHolds};
+use booking::refunds::RefundOutbox;
 use booking::service::{BookingService, Ports};
 use tokio::net::TcpListener;
 
@@ -90,7 +91,27 @@ pub async fn serve(
         },
         config.booking_rules(),
     );
-    let _workers = crate::workers::spawn(bookings.clone(), config.no_show_interval());
+    let refunds = match &config.payment_webhook_url {
+        Some(url) => {
+            let gateway =
+                crate::refunds::HttpRefunds::new(url, config.payment_webhook_secret.as_deref())
+                    .map_err(|e| {
+                        StartError::Config(ConfigError::new("PAYMENT_WEBHOOK_URL", e.to_string()))
+                    })?;
+            tracing::info!(url = %url, "refunds are delivered to PAYMENT_WEBHOOK_URL");
+            Some(RefundOutbox {
+                store: store.clone(),
+                gateway: Arc::new(gateway),
+                clock: clock.clone(),
+                max_attempts: config.refund_max_attempts,
+            })
+        }
+        None => {
+            tracing::info!("PAYMENT_WEBHOOK_URL unset: refunds wait in the refund_requests table");
+            None
+        }
+    };
+    let _workers = crate::workers::spawn(bookings.clone(), config.no_show_interval(), refunds);
     let state = AppState {
         store,
         clock,

@@ -138,6 +138,31 @@ pub struct Config {
           default_value_t = 15, value_parser = clap::value_parser!(u64).range(0..=1440), global = true)]
     pub reservation_lead_minutes: u64,
 
+    /// Where refunds are POSTed (the payment side); unset keeps them in the
+    /// outbox table.
+    #[arg(
+        long,
+        env = "PAYMENT_WEBHOOK_URL",
+        value_name = "PAYMENT_WEBHOOK_URL",
+        global = true
+    )]
+    pub payment_webhook_url: Option<String>,
+
+    /// Signs refund POSTs (HMAC-SHA256) when set.
+    #[arg(
+        long,
+        env = "PAYMENT_WEBHOOK_SECRET",
+        value_name = "PAYMENT_WEBHOOK_SECRET",
+        hide_env_values = true,
+        global = true
+    )]
+    pub payment_webhook_secret: Option<String>,
+
+    /// Delivery attempts before a refund is marked FAILED.
+    #[arg(long, env = "REFUND_MAX_ATTEMPTS", value_name = "REFUND_MAX_ATTEMPTS",
+          default_value_t = 10, value_parser = clap::value_parser!(i32).range(1..=100), global = true)]
+    pub refund_max_attempts: i32,
+
     /// Allowed browser origins: `*` or a comma-separated list.
     #[arg(
         long,
@@ -195,6 +220,14 @@ impl Config {
             return Err(ConfigError::new(
                 "REDIS_URL",
                 format!("must start with redis:// or rediss:// (got {url:?})"),
+            ));
+        }
+        if let Some(url) = &self.payment_webhook_url
+            && !(url.starts_with("http://") || url.starts_with("https://"))
+        {
+            return Err(ConfigError::new(
+                "PAYMENT_WEBHOOK_URL",
+                format!("must start with http:// or https:// (got {url:?})"),
             ));
         }
         self.cors_origins()?;

@@ -8,5 +8,6 @@ pub mod cluster;
 pub mod config;
 pub mod events;
 pub mod http;
+pub mod refunds;
 pub mod store;
 pub mod workers;

@@ -1,9 +1,10 @@
 //! The booking service's background loops: the hold sweep and lead-window
-//! scheduler, and the no-show worker. Each pass is a plain booking-service
+//! scheduler, the no-show worker, and refund delivery. Each pass is a plain booking-service
 //! call; this module only owns the timers. Dropping [`Workers`] stops them.
 
 use std::time::Duration;
 
+use booking::refunds::RefundOutbox;
 use booking::service::BookingService;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
@@ -26,7 +27,11 @@ impl Drop for Workers {
     }
 }
 
-pub fn spawn(service: BookingService, no_show_interval: Duration) -> Workers {
+pub fn spawn(
+    service: BookingService,
+    no_show_interval: Duration,
+    refunds: Option<RefundOutbox>,
+) -> Workers {
     let scheduler = {
         let service = service.clone();
         every(SCHEDULER_INTERVAL, move || {
@@ -55,9 +60,20 @@ pub fn spawn(service: BookingService, no_show_interval: Duration) -> Workers {
             }
         }
     });
-    Workers {
-        handles: vec![scheduler, no_shows],
+    let mut handles = vec![scheduler, no_shows];
+    if let Some(outbox) = refunds {
+        handles.push(every(SCHEDULER_INTERVAL, move || {
+            let outbox = outbox.clone();
+            async move {
+                match outbox.deliver_due().await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(refunds = n, "refunds delivered"),
+                    Err(e) => tracing::warn!(error = %e, "refund delivery pass failed"),
+                }
+            }
+        }));
     }
+    Workers { handles }
 }
 
 fn every<F, Fut>(period: Duration, mut pass: F) -> JoinHandle<()>

@@ -18,6 +18,7 @@ pub mod geo;
 pub mod holds;
 pub mod model;
 pub mod provisioning;
+pub mod refunds;
 pub mod service;
 pub mod store;
 

@@ -17,6 +17,14 @@ use crate::model::{
     NewConnector, Page, RefundRequest, SessionStatus, Station, TransactionKey,
 };
 
+/// The result of one refund delivery attempt.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RefundAttempt {
+    Delivered,
+    Retry { at: DateTime<Utc>, error: String },
+    GiveUp { error: String },
+}
+
 /// How a session ended, as the store records it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionEnd {
@@ -167,4 +175,21 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn enqueue_refund(&self, refund: &RefundRequest) -> Result<bool>;
     /// Pending refunds whose next attempt is due, oldest first.
     async fn due_refunds(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<RefundRequest>>;
+    /// Takes a due refund for delivery until `lease_until` (pushing its next
+    /// attempt there), so no other worker or instance sends it meanwhile.
+    /// `false` when someone else took it first.
+    async fn lease_refund(
+        &self,
+        id: Uuid,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Records a delivery attempt: `next_attempt_at` `None` means delivered
+    /// (SENT); otherwise PENDING again from then, or FAILED when `give_up`.
+    async fn record_refund_attempt(
+        &self,
+        id: Uuid,
+        attempts: i32,
+        outcome: RefundAttempt,
+    ) -> Result<()>;
 }

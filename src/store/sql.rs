@@ -57,7 +57,7 @@ macro_rules! sql_store {
             Booking, BookingStatus, Charger, ChargingSession, Connector, ConnectorStatus, IdTag,
             NewConnector, Page, RefundRequest, SecurityProfile, Station, TransactionKey,
         };
-        use booking::store::SessionEnd;
+        use booking::store::{RefundAttempt, SessionEnd};
         use booking::{Error, Result, Store};
         use chrono::{DateTime, Utc};
         use sqlx::{QueryBuilder, Row};
@@ -831,6 +831,52 @@ macro_rules! sql_store {
                 .await
                 .map_err(db_error)?;
                 Ok(done.rows_affected() == 1)
+            }
+
+            async fn lease_refund(
+                &self,
+                id: Uuid,
+                now: DateTime<Utc>,
+                lease_until: DateTime<Utc>,
+            ) -> Result<bool> {
+                let done = sqlx::query(
+                    "UPDATE refund_requests SET next_attempt_at = $3 \
+                     WHERE id = $1 AND state = 'PENDING' AND next_attempt_at <= $2",
+                )
+                .bind(id)
+                .bind(to_millis(now))
+                .bind(to_millis(lease_until))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            async fn record_refund_attempt(
+                &self,
+                id: Uuid,
+                attempts: i32,
+                outcome: RefundAttempt,
+            ) -> Result<()> {
+                let (state, next, error) = match outcome {
+                    RefundAttempt::Delivered => ("SENT", None, None),
+                    RefundAttempt::Retry { at, error } => ("PENDING", Some(to_millis(at)), Some(error)),
+                    RefundAttempt::GiveUp { error } => ("FAILED", None, Some(error)),
+                };
+                sqlx::query(
+                    "UPDATE refund_requests SET state = $2, attempts = $3, \
+                       next_attempt_at = COALESCE($4, next_attempt_at), last_error = $5 \
+                     WHERE id = $1",
+                )
+                .bind(id)
+                .bind(state)
+                .bind(attempts)
+                .bind(next)
+                .bind(error)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
             }
 
             async fn due_refunds(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<RefundRequest>> {
