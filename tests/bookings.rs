@@ -182,9 +182,8 @@ fn code(resp: &(u16, Value)) -> (u16, &str) {
     (resp.0, resp.1["error"]["code"].as_str().unwrap_or(""))
 }
 
-#[tokio::test]
-async fn the_seed_flow_find_hold_confirm_cancel() {
-    let app = TestApp::new().await;
+async fn the_seed_flow_find_hold_confirm_cancel(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app).await;
     let user = app.user();
     let start = hour_from_now(&app, 3);
@@ -280,9 +279,8 @@ async fn the_seed_flow_find_hold_confirm_cancel() {
     );
 }
 
-#[tokio::test]
-async fn bookings_are_private_to_their_user() {
-    let app = TestApp::new().await;
+async fn bookings_are_private_to_their_user(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app).await;
     let (alice, bob) = (
         app.token(1001, evgate::config::Role::User),
@@ -336,9 +334,8 @@ async fn bookings_are_private_to_their_user() {
     assert_eq!(status, 200);
 }
 
-#[tokio::test]
-async fn bad_holds_and_windows_are_refused_with_the_field_named() {
-    let app = TestApp::new().await;
+async fn bad_holds_and_windows_are_refused_with_the_field_named(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app).await;
     let other = {
         let (_, s) = app
@@ -486,9 +483,8 @@ async fn bad_holds_and_windows_are_refused_with_the_field_named() {
     assert_eq!(resp.1["error"]["field"], "paymentId");
 }
 
-#[tokio::test]
-async fn availability_excludes_the_past_and_aligns_slots() {
-    let app = TestApp::new().await;
+async fn availability_excludes_the_past_and_aligns_slots(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app).await;
     let now = app.clock.now();
     let free = slots(&app, &app.user(), &site, now - TimeDelta::hours(5), 7).await;
@@ -503,9 +499,8 @@ async fn availability_excludes_the_past_and_aligns_slots() {
     );
 }
 
-#[tokio::test]
-async fn an_expired_hold_cannot_be_confirmed() {
-    let app = TestApp::new().await;
+async fn an_expired_hold_cannot_be_confirmed(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app).await;
     let user = app.user();
     let (_, held) = hold(&app, &user, &site, 0, hour_from_now(&app, 3), 60).await;
@@ -525,9 +520,8 @@ async fn an_expired_hold_cannot_be_confirmed() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn two_hundred_users_race_for_one_slot_and_one_wins() {
-    let app = Arc::new(TestApp::new().await);
+async fn two_hundred_users_race_for_one_slot_and_one_wins(backend: &str) {
+    let app = Arc::new(TestApp::on(backend, None).await);
     let site = Arc::new(site(&app).await);
     let start = hour_from_now(&app, 3);
     let mut tasks = Vec::new();
@@ -553,10 +547,11 @@ async fn two_hundred_users_race_for_one_slot_and_one_wins() {
     assert_eq!(won, 1);
 }
 
-#[tokio::test]
-async fn a_hold_inside_the_lead_window_reserves_the_connector_and_the_charger_decides() {
+async fn a_hold_inside_the_lead_window_reserves_the_connector_and_the_charger_decides(
+    backend: &str,
+) {
     let chargers = Arc::new(ScriptedChargers::default());
-    let app = TestApp::with_chargers(chargers.clone()).await;
+    let app = TestApp::on(backend, Some(chargers.clone())).await;
     let site = site(&app).await;
     let user = app.user();
     // Starts within the 15-minute lead window.
@@ -636,10 +631,9 @@ async fn a_hold_inside_the_lead_window_reserves_the_connector_and_the_charger_de
     );
 }
 
-#[tokio::test]
-async fn the_scheduler_reserves_bookings_entering_the_lead_window() {
+async fn the_scheduler_reserves_bookings_entering_the_lead_window(backend: &str) {
     let chargers = Arc::new(ScriptedChargers::default());
-    let app = TestApp::with_chargers(chargers.clone()).await;
+    let app = TestApp::on(backend, Some(chargers.clone())).await;
     let site = site(&app).await;
     let user = app.user();
     let start = hour_from_now(&app, 2);
@@ -708,10 +702,9 @@ async fn the_scheduler_reserves_bookings_entering_the_lead_window() {
     );
 }
 
-#[tokio::test]
-async fn a_no_show_is_recorded_once_released_and_refunded() {
+async fn a_no_show_is_recorded_once_released_and_refunded(backend: &str) {
     let chargers = Arc::new(ScriptedChargers::default());
-    let app = TestApp::with_chargers(chargers.clone()).await;
+    let app = TestApp::on(backend, Some(chargers.clone())).await;
     let site = site(&app).await;
     let user = app.user();
     let mut events = app.events.subscribe();
@@ -767,10 +760,9 @@ async fn a_no_show_is_recorded_once_released_and_refunded() {
     assert_eq!(statuses, ["CONFIRMED", "NO_SHOW"]);
 }
 
-#[tokio::test]
-async fn an_unconfirmed_hold_expires_and_frees_the_charger() {
+async fn an_unconfirmed_hold_expires_and_frees_the_charger(backend: &str) {
     let chargers = Arc::new(ScriptedChargers::default());
-    let app = TestApp::with_chargers(chargers.clone()).await;
+    let app = TestApp::on(backend, Some(chargers.clone())).await;
     let site = site(&app).await;
     let mut events = app.events.subscribe();
     let start = app
@@ -802,9 +794,8 @@ async fn an_unconfirmed_hold_expires_and_frees_the_charger() {
     assert_eq!(kinds, ["created", "released"]);
 }
 
-#[tokio::test]
-async fn status_changes_reach_cached_reads_at_once() {
-    let app = TestApp::new().await;
+async fn status_changes_reach_cached_reads_at_once(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app).await;
     let user = app.user();
     let start = hour_from_now(&app, 3);
@@ -839,9 +830,8 @@ async fn status_changes_reach_cached_reads_at_once() {
     assert_eq!(still["data"]["connectors"][0]["status"], "FAULTED");
 }
 
-#[tokio::test]
-async fn an_unswept_expired_hold_stops_blocking_availability() {
-    let app = TestApp::new().await;
+async fn an_unswept_expired_hold_stops_blocking_availability(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app).await;
     let user = app.user();
     let start = hour_from_now(&app, 3);
@@ -883,12 +873,11 @@ async fn booking_status(app: &TestApp, id: &str) -> Value {
         .clone()
 }
 
-#[tokio::test]
-async fn a_transaction_with_the_reservation_id_activates_and_completes_the_booking() {
+async fn a_transaction_with_the_reservation_id_activates_and_completes_the_booking(backend: &str) {
     use booking::model::{OcppVersion, TransactionKey};
     use booking::service::{SessionStart, SessionStop};
     let chargers = Arc::new(ScriptedChargers::default());
-    let app = TestApp::with_chargers(chargers.clone()).await;
+    let app = TestApp::on(backend, Some(chargers.clone())).await;
     let site = site(&app).await;
     let (booking, start) = reserved_booking(&app, &chargers, &site).await;
     let id = booking["id"].as_str().unwrap();
@@ -952,12 +941,11 @@ async fn a_transaction_with_the_reservation_id_activates_and_completes_the_booki
     assert!(app.bookings.session_ended(unknown).await.unwrap().is_none());
 }
 
-#[tokio::test]
-async fn firmware_without_reservation_id_is_matched_by_the_booking_id_tag() {
+async fn firmware_without_reservation_id_is_matched_by_the_booking_id_tag(backend: &str) {
     use booking::model::{OcppVersion, TransactionKey};
     use booking::service::SessionStart;
     let chargers = Arc::new(ScriptedChargers::default());
-    let app = TestApp::with_chargers(chargers.clone()).await;
+    let app = TestApp::on(backend, Some(chargers.clone())).await;
     let site = site(&app).await;
     let (booking, start) = reserved_booking(&app, &chargers, &site).await;
     let start_with = |tag: &str, key: &str| SessionStart {
@@ -994,10 +982,9 @@ async fn firmware_without_reservation_id_is_matched_by_the_booking_id_tag() {
     );
 }
 
-#[tokio::test]
-async fn a_fault_on_a_reserved_connector_voids_the_reservation_and_tells_the_owner() {
+async fn a_fault_on_a_reserved_connector_voids_the_reservation_and_tells_the_owner(backend: &str) {
     let chargers = Arc::new(ScriptedChargers::default());
-    let app = TestApp::with_chargers(chargers.clone()).await;
+    let app = TestApp::on(backend, Some(chargers.clone())).await;
     let site = site(&app).await;
     let (booking, _) = reserved_booking(&app, &chargers, &site).await;
     let id = booking["id"].as_str().unwrap();
@@ -1024,3 +1011,45 @@ async fn a_fault_on_a_reserved_connector_voids_the_reservation_and_tells_the_own
         .collect();
     assert_eq!(told, [false]);
 }
+
+/// Every test above, on SQLite with in-process holds, and on PostgreSQL with
+/// Redis holds and cache versions (cluster mode; run by `.ci/run`).
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name("sqlite").await;
+                }
+            )+
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL and Redis; run by .ci/run"]
+                async fn $name() {
+                    super::$name("cluster").await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    the_seed_flow_find_hold_confirm_cancel,
+    bookings_are_private_to_their_user,
+    bad_holds_and_windows_are_refused_with_the_field_named,
+    availability_excludes_the_past_and_aligns_slots,
+    an_expired_hold_cannot_be_confirmed,
+    two_hundred_users_race_for_one_slot_and_one_wins,
+    a_hold_inside_the_lead_window_reserves_the_connector_and_the_charger_decides,
+    the_scheduler_reserves_bookings_entering_the_lead_window,
+    a_no_show_is_recorded_once_released_and_refunded,
+    an_unconfirmed_hold_expires_and_frees_the_charger,
+    status_changes_reach_cached_reads_at_once,
+    an_unswept_expired_hold_stops_blocking_availability,
+    a_transaction_with_the_reservation_id_activates_and_completes_the_booking,
+    firmware_without_reservation_id_is_matched_by_the_booking_id_tag,
+    a_fault_on_a_reserved_connector_voids_the_reservation_and_tells_the_owner,
+);

@@ -4,6 +4,8 @@
 
 #![allow(clippy::unwrap_used)]
 
+mod common;
+
 use std::sync::Arc;
 
 use booking::holds::{Hold, HoldStore, InProcessHolds};
@@ -213,8 +215,7 @@ async fn in_process() -> Arc<dyn HoldStore> {
 }
 
 async fn redis() -> Arc<dyn HoldStore> {
-    let url =
-        std::env::var("EVGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".into());
+    let url = common::redis_url();
     // A prefix per test keeps concurrent tests apart.
     let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
     let conn = evgate::cluster::connect(&url)

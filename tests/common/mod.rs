@@ -11,6 +11,10 @@ pub fn pg_admin_url() -> String {
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
 }
 
+pub fn redis_url() -> String {
+    std::env::var("EVGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
 /// A new, empty PostgreSQL database (named `evgate_test_…`; `.ci/run` drops
 /// them) and its URL.
 pub async fn fresh_pg_database() -> String {
@@ -78,36 +82,64 @@ impl TestApp {
     }
 
     pub async fn with_cors(cors: &evgate::config::CorsOrigins) -> Self {
-        Self::build(
-            cors,
-            Arc::new(booking::charger_control::NoChargersConnected),
-        )
-        .await
+        Self::build("sqlite", cors, None).await
     }
 
-    pub async fn with_chargers(
-        chargers: Arc<dyn booking::charger_control::ChargerControl>,
+    /// `backend`: "sqlite" (in-process holds and versions) or "cluster"
+    /// (PostgreSQL, Redis holds and versions); `chargers` defaults to none
+    /// connected.
+    pub async fn on(
+        backend: &str,
+        chargers: Option<Arc<dyn booking::charger_control::ChargerControl>>,
     ) -> Self {
-        Self::build(&evgate::config::CorsOrigins::Any, chargers).await
+        Self::build(backend, &evgate::config::CorsOrigins::Any, chargers).await
     }
 
     async fn build(
+        backend: &str,
         cors: &evgate::config::CorsOrigins,
-        chargers: Arc<dyn booking::charger_control::ChargerControl>,
+        chargers: Option<Arc<dyn booking::charger_control::ChargerControl>>,
     ) -> Self {
+        let chargers =
+            chargers.unwrap_or_else(|| Arc::new(booking::charger_control::NoChargersConnected));
         let (url, dir) = fresh_sqlite_url();
-        let store = evgate::store::open(&url).await.expect("open sqlite");
+        let (store, holds, versions): (
+            Arc<dyn Store>,
+            Arc<dyn booking::holds::HoldStore>,
+            Arc<dyn booking::cache::StationVersions>,
+        ) = match backend {
+            "sqlite" => (
+                evgate::store::open(&url).await.expect("open sqlite"),
+                Arc::new(booking::holds::InProcessHolds::new()),
+                Arc::new(booking::cache::LocalVersions::default()),
+            ),
+            "cluster" => {
+                let store = evgate::store::open(&fresh_pg_database().await)
+                    .await
+                    .expect("open postgres");
+                let conn = evgate::cluster::connect(&redis_url())
+                    .await
+                    .expect("Redis reachable");
+                let prefix = format!("evgate-test:{}:", uuid::Uuid::new_v4().simple());
+                (
+                    store,
+                    Arc::new(evgate::cluster::RedisHolds::new(conn.clone(), &prefix)),
+                    Arc::new(evgate::cluster::RedisVersions::new(conn, &prefix)),
+                )
+            }
+            other => panic!("unknown backend {other}"),
+        };
         let keys = Arc::new(evgate::auth::JwtKeys::hs256(TEST_SECRET.as_bytes()));
         let clock = Arc::new(booking::ManualClock::new(chrono::Utc::now()));
         let events = evgate::events::EventBus::default();
         let bookings = booking::service::BookingService::new(
             booking::service::Ports {
                 store: store.clone(),
-                holds: Arc::new(booking::holds::InProcessHolds::new()),
+                holds,
                 chargers,
                 events: Arc::new(events.clone()),
                 clock: clock.clone(),
-                versions: Arc::new(booking::cache::LocalVersions::default()),
+                versions,
             },
             booking::service::BookingRules::default(),
         );
