@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use booking::SystemClock;
 use booking::cache::{LocalVersions, StationVersions};
-use booking::charger_control::NoChargersConnected;
 use booking::holds::{HoldStore, InProcessHolds};
 use booking::refunds::RefundOutbox;
 use booking::service::{BookingService, Ports};
@@ -62,6 +61,7 @@ pub async fn serve(
     let store = crate::store::open(&config.database_url).await?;
     tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
     let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
+    let registry = Arc::new(csms::Registry::default());
     let (holds, versions): (Arc<dyn HoldStore>, Arc<dyn StationVersions>) = match &config.redis_url
     {
         Some(url) => {
@@ -83,8 +83,9 @@ pub async fn serve(
         Ports {
             store: store.clone(),
             holds,
-            // The CSMS issue replaces this with the OCPP adapter.
-            chargers: Arc::new(NoChargersConnected),
+            chargers: Arc::new(csms::OcppChargers {
+                registry: registry.clone(),
+            }),
             events: Arc::new(EventBus::default()),
             clock: clock.clone(),
             versions,
@@ -112,6 +113,27 @@ pub async fn serve(
         }
     };
     let _workers = crate::workers::spawn(bookings.clone(), config.no_show_interval(), refunds);
+    let ocpp_listener = TcpListener::bind(config.ocpp_addr)
+        .await
+        .map_err(|source| StartError::Bind {
+            addr: config.ocpp_addr,
+            source,
+        })?;
+    let ocpp_addr = ocpp_listener.local_addr().map_err(StartError::Serve)?;
+    let csms = csms::Csms::new(
+        csms::Deps {
+            store: store.clone(),
+            bookings: bookings.clone(),
+            clock: clock.clone(),
+            config: csms::CsmsConfig::default(),
+        },
+        registry,
+    );
+    let (stop_ocpp, ocpp_stopped) = tokio::sync::oneshot::channel::<()>();
+    let ocpp = tokio::spawn(csms::serve(ocpp_listener, csms, async {
+        let _ = ocpp_stopped.await;
+    }));
+    tracing::info!(ocpp.addr = %ocpp_addr, "OCPP listening on ws://{ocpp_addr}/ocpp/{{chargePointId}}");
     let state = AppState {
         store,
         clock,
@@ -130,6 +152,8 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartError::Serve)?;
+    let _ = stop_ocpp.send(());
+    let _ = ocpp.await;
     tracing::info!("shut down cleanly");
     Ok(())
 }

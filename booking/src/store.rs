@@ -14,8 +14,18 @@ use crate::error::Result;
 use crate::geo::BoundingBox;
 use crate::model::{
     Booking, BookingStatus, Charger, ChargingSession, Connector, ConnectorStatus, IdTag,
-    NewConnector, Page, RefundRequest, SessionStatus, Station, TransactionKey,
+    NewConnector, OcppVersion, Page, RefundRequest, SessionStatus, Station, TransactionKey,
 };
+
+/// What a charger tells about itself at boot.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct BootInfo {
+    pub version: Option<OcppVersion>,
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    pub firmware_version: Option<String>,
+    pub serial_number: Option<String>,
+}
 
 /// The result of one refund delivery attempt.
 #[derive(Debug, Clone, PartialEq)]
@@ -59,6 +69,27 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>>;
     async fn charger(&self, id: Uuid) -> Result<Option<Charger>>;
     async fn chargers(&self, page: Page) -> Result<(Vec<Charger>, u64)>;
+    /// What a BootNotification says about the charger.
+    async fn record_boot(&self, charger_id: Uuid, boot: &BootInfo, at: DateTime<Utc>) -> Result<()>;
+    /// Online or not, the version it speaks, and when it was last heard.
+    async fn set_charger_presence(
+        &self,
+        charger_id: Uuid,
+        online: bool,
+        version: Option<OcppVersion>,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// The connector an OCPP message names: EVSE and connector id on a charger.
+    async fn connector_by_ocpp(
+        &self,
+        charger_id: Uuid,
+        evse_id: i32,
+        connector_id: i32,
+    ) -> Result<Option<Connector>>;
+    /// The next OCPP 1.6 transaction id for this charger (positive i32).
+    async fn next_transaction_id(&self, charger_id: Uuid) -> Result<i32>;
+    /// Whether a CONFIRMED or ACTIVE booking carries this id tag.
+    async fn id_tag_has_live_booking(&self, id_tag: &str) -> Result<bool>;
     /// Inserts the connector and returns it as stored. Fails with `Conflict`
     /// when the charger already has that EVSE/connector, or the station that
     /// connector number.
@@ -160,6 +191,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Ends a session that has not ended yet; `None` when it already has
     /// (a retried end is counted once) or is unknown.
     async fn end_session(&self, end: &SessionEnd) -> Result<Option<ChargingSession>>;
+    /// The session that started on this connector at `started_at` with this
+    /// meter reading (how a replayed OCPP 1.6 StartTransaction is recognised).
+    async fn session_started_at(
+        &self,
+        connector_id: Uuid,
+        started_at: DateTime<Utc>,
+        meter_start_wh: f64,
+    ) -> Result<Option<ChargingSession>>;
     async fn session_by_transaction(
         &self,
         charger_id: Uuid,

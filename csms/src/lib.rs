@@ -3,4 +3,18 @@
 //! map charger messages onto the booking core's one update path, and the
 //! charger-control adapter the booking core reserves connectors through.
 
+pub mod connection;
+pub mod control;
+pub mod context;
+pub mod domain;
+pub mod handshake;
+pub mod registry;
 pub mod rpc;
+pub mod server;
+pub mod v16;
+pub mod v201;
+
+pub use context::{CsmsConfig, Deps};
+pub use control::OcppChargers;
+pub use registry::Registry;
+pub use server::{Csms, serve};

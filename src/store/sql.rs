@@ -55,9 +55,9 @@ macro_rules! sql_store {
         use booking::geo::BoundingBox;
         use booking::model::{
             Booking, BookingStatus, Charger, ChargingSession, Connector, ConnectorStatus, IdTag,
-            NewConnector, Page, RefundRequest, SecurityProfile, Station, TransactionKey,
+            NewConnector, OcppVersion, Page, RefundRequest, SecurityProfile, Station, TransactionKey,
         };
-        use booking::store::{RefundAttempt, SessionEnd};
+        use booking::store::{BootInfo, RefundAttempt, SessionEnd};
         use booking::{Error, Result, Store};
         use chrono::{DateTime, Utc};
         use sqlx::{QueryBuilder, Row};
@@ -418,6 +418,90 @@ macro_rules! sql_store {
                     .transpose()
             }
 
+            async fn record_boot(&self, charger_id: Uuid, boot: &BootInfo, at: DateTime<Utc>) -> Result<()> {
+                sqlx::query(
+                    "UPDATE chargers SET vendor = $2, model = $3, firmware_version = $4, \
+                       serial_number = $5, ocpp_version = COALESCE($6, ocpp_version), \
+                       online = TRUE, last_seen_at = $7 WHERE id = $1",
+                )
+                .bind(charger_id)
+                .bind(&boot.vendor)
+                .bind(&boot.model)
+                .bind(&boot.firmware_version)
+                .bind(&boot.serial_number)
+                .bind(boot.version.map(|v| v.as_str()))
+                .bind(to_millis(at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn set_charger_presence(
+                &self,
+                charger_id: Uuid,
+                online: bool,
+                version: Option<OcppVersion>,
+                at: DateTime<Utc>,
+            ) -> Result<()> {
+                sqlx::query(
+                    "UPDATE chargers SET online = $2, ocpp_version = COALESCE($3, ocpp_version), \
+                       last_seen_at = $4 WHERE id = $1",
+                )
+                .bind(charger_id)
+                .bind(online)
+                .bind(version.map(|v| v.as_str()))
+                .bind(to_millis(at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn connector_by_ocpp(
+                &self,
+                charger_id: Uuid,
+                evse_id: i32,
+                connector_id: i32,
+            ) -> Result<Option<Connector>> {
+                sqlx::query(concat!(
+                    "SELECT ", connector_cols!(), " FROM connectors",
+                    " WHERE charger_id = $1 AND evse_id = $2 AND ocpp_connector_id = $3"
+                ))
+                .bind(charger_id)
+                .bind(evse_id)
+                .bind(connector_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| connector_of(&r))
+                .transpose()
+            }
+
+            async fn next_transaction_id(&self, charger_id: Uuid) -> Result<i32> {
+                sqlx::query_scalar(
+                    "UPDATE chargers SET transaction_seq = CASE \
+                       WHEN transaction_seq >= 2147483647 THEN 1 ELSE transaction_seq + 1 END \
+                     WHERE id = $1 RETURNING transaction_seq",
+                )
+                .bind(charger_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .ok_or_else(|| Error::not_found("charger", charger_id))
+            }
+
+            async fn id_tag_has_live_booking(&self, id_tag: &str) -> Result<bool> {
+                let n: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM bookings WHERE id_tag = $1 AND status IN ('CONFIRMED', 'ACTIVE')",
+                )
+                .bind(id_tag)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(n > 0)
+            }
+
             async fn set_connector_status(
                 &self,
                 id: Uuid,
@@ -756,6 +840,26 @@ macro_rules! sql_store {
                 .bind(end.cost_amount)
                 .bind(end.status.as_str())
                 .bind(&end.stop_reason)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| session_of(&r))
+                .transpose()
+            }
+
+            async fn session_started_at(
+                &self,
+                connector_id: Uuid,
+                started_at: DateTime<Utc>,
+                meter_start_wh: f64,
+            ) -> Result<Option<ChargingSession>> {
+                sqlx::query(concat!(
+                    "SELECT ", session_cols!(), " FROM charging_sessions",
+                    " WHERE connector_id = $1 AND started_at = $2 AND meter_start_wh = $3 LIMIT 1"
+                ))
+                .bind(connector_id)
+                .bind(to_millis(started_at))
+                .bind(meter_start_wh)
                 .fetch_optional(&self.pool)
                 .await
                 .map_err(db_error)?

@@ -1,6 +1,8 @@
 //! Fixtures shared by the integration tests: fresh stores on both backends.
 #![allow(dead_code)]
 
+pub mod process;
+
 use std::sync::Arc;
 
 use booking::Store;

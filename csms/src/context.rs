@@ -1,0 +1,152 @@
+//! What a handler may use: the charger it speaks for and the booking core.
+//! Handlers take a `&Context` and return a payload or an `RpcError`; they
+//! never see the socket.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use booking::model::{Charger, OcppVersion};
+use booking::service::BookingService;
+use booking::{Clock, Store};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::rpc::RpcError;
+
+/// Settings of the OCPP side.
+#[derive(Debug, Clone)]
+pub struct CsmsConfig {
+    /// Sent in BootNotification answers.
+    pub heartbeat_interval: Duration,
+    /// How long a CSMS-initiated call waits for its answer.
+    pub call_timeout: Duration,
+    /// WebSocket ping period; a connection silent for three periods is dropped.
+    pub ping_interval: Duration,
+    /// Largest frame accepted, in bytes.
+    pub max_message_bytes: usize,
+}
+
+impl Default for CsmsConfig {
+    fn default() -> Self {
+        Self {
+            heartbeat_interval: Duration::from_secs(300),
+            call_timeout: Duration::from_secs(30),
+            ping_interval: Duration::from_secs(60),
+            max_message_bytes: 64 * 1024,
+        }
+    }
+}
+
+/// Shared by every connection.
+#[derive(Debug, Clone)]
+pub struct Deps {
+    pub store: Arc<dyn Store>,
+    pub bookings: BookingService,
+    pub clock: Arc<dyn Clock>,
+    pub config: CsmsConfig,
+}
+
+/// One connection's view.
+#[derive(Debug, Clone)]
+pub struct Context {
+    pub charger: Charger,
+    pub version: OcppVersion,
+    pub deps: Deps,
+}
+
+impl Context {
+    pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
+        self.deps.clock.now()
+    }
+}
+
+/// Decodes a request payload into its typed form. Timestamps some chargers
+/// send without an offset (or with a short one) are read as UTC first.
+pub fn decode<T: DeserializeOwned>(mut payload: Value) -> Result<T, RpcError> {
+    normalise_timestamps(&mut payload);
+    serde_json::from_value(payload).map_err(|e| {
+        let text = e.to_string();
+        if text.starts_with("missing field") {
+            RpcError::OccurrenceConstraint(text)
+        } else if text.starts_with("invalid type") {
+            RpcError::TypeConstraint(text)
+        } else if text.starts_with("unknown variant") || text.starts_with("invalid value") {
+            RpcError::PropertyConstraint(text)
+        } else {
+            RpcError::Format(text)
+        }
+    })
+}
+
+/// Encodes a response payload.
+pub fn encode<T: serde::Serialize>(response: &T) -> Result<Value, RpcError> {
+    serde_json::to_value(response).map_err(|e| RpcError::Internal(e.to_string()))
+}
+
+/// `2024-05-01T12:00:00` → `…Z`; `…+02` → `…+02:00`. Anything else is left
+/// for the decoder to judge.
+pub fn normalise_timestamps(value: &mut Value) {
+    match value {
+        Value::String(s) => {
+            if let Some(fixed) = fix_timestamp(s) {
+                *s = fixed;
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(normalise_timestamps),
+        Value::Object(map) => map.values_mut().for_each(normalise_timestamps),
+        _ => {}
+    }
+}
+
+fn fix_timestamp(s: &str) -> Option<String> {
+    let b = s.as_bytes();
+    let looks_like_datetime = b.len() >= 19
+        && b[4] == b'-'
+        && b[7] == b'-'
+        && b[10] == b'T'
+        && b[13] == b':'
+        && b[16] == b':'
+        && b[..4].iter().all(u8::is_ascii_digit);
+    if !looks_like_datetime {
+        return None;
+    }
+    let tail = &s[19..];
+    let frac_len = if tail.starts_with('.') {
+        1 + tail[1..].bytes().take_while(u8::is_ascii_digit).count()
+    } else {
+        0
+    };
+    let zone = &tail[frac_len..];
+    match zone.len() {
+        0 => Some(format!("{s}Z")),
+        3 if zone.starts_with('+') || zone.starts_with('-') => Some(format!("{s}:00")),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_without_offsets_are_read_as_utc() {
+        let mut v = serde_json::json!({"a": "2024-05-01T12:00:00", "b": ["2024-05-01T12:00:00.5+02"],
+            "c": "2024-05-01T12:00:00Z", "d": "hello"});
+        normalise_timestamps(&mut v);
+        assert_eq!(v["a"], "2024-05-01T12:00:00Z");
+        assert_eq!(v["b"][0], "2024-05-01T12:00:00.5+02:00");
+        assert_eq!(v["c"], "2024-05-01T12:00:00Z");
+        assert_eq!(v["d"], "hello");
+    }
+
+    #[test]
+    fn decode_errors_map_to_constraint_codes() {
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            n: i32,
+        }
+        assert!(matches!(decode::<T>(serde_json::json!({})), Err(RpcError::OccurrenceConstraint(_))));
+        assert!(matches!(decode::<T>(serde_json::json!({"n": "x"})), Err(RpcError::TypeConstraint(_))));
+    }
+}

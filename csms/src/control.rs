@@ -1,0 +1,71 @@
+//! The booking core's charger-control port over OCPP: ReserveNow and
+//! CancelReservation in whichever version the charger speaks, through its
+//! connection task, with the typed answer as the outcome.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use booking::charger_control::{ChargerControl, Refusal, ReserveRequest};
+use booking::model::OcppVersion;
+
+use crate::registry::{CallFailure, Registry};
+use crate::{v16, v201};
+
+#[derive(Debug, Clone)]
+pub struct OcppChargers {
+    pub registry: Arc<Registry>,
+}
+
+fn refusal(failure: CallFailure) -> Refusal {
+    match failure {
+        CallFailure::Error(e) => Refusal::CallError(e.to_string()),
+        CallFailure::Timeout => Refusal::Timeout,
+        CallFailure::Offline | CallFailure::Busy => Refusal::Offline,
+    }
+}
+
+#[async_trait]
+impl ChargerControl for OcppChargers {
+    async fn reserve_now(&self, request: &ReserveRequest) -> Result<(), Refusal> {
+        let version = self
+            .registry
+            .version(&request.charge_point_id)
+            .ok_or(Refusal::Offline)?;
+        let payload = match version {
+            OcppVersion::V16 => v16::reservation::reserve_now(request),
+            OcppVersion::V201 => v201::reservation::reserve_now(request),
+        }
+        .map_err(|e| Refusal::CallError(e.to_string()))?;
+        let answer = self
+            .registry
+            .call(&request.charge_point_id, "ReserveNow", payload)
+            .await
+            .map_err(refusal)?;
+        match version {
+            OcppVersion::V16 => v16::reservation::reserve_now_answer(answer),
+            OcppVersion::V201 => v201::reservation::reserve_now_answer(answer),
+        }
+    }
+
+    async fn cancel_reservation(
+        &self,
+        charge_point_id: &str,
+        reservation_id: i32,
+    ) -> Result<(), Refusal> {
+        let version = self.registry.version(charge_point_id).ok_or(Refusal::Offline)?;
+        let payload = match version {
+            OcppVersion::V16 => v16::reservation::cancel_reservation(reservation_id),
+            OcppVersion::V201 => v201::reservation::cancel_reservation(reservation_id),
+        }
+        .map_err(|e| Refusal::CallError(e.to_string()))?;
+        let answer = self
+            .registry
+            .call(charge_point_id, "CancelReservation", payload)
+            .await
+            .map_err(refusal)?;
+        match version {
+            OcppVersion::V16 => v16::reservation::cancel_reservation_answer(answer),
+            OcppVersion::V201 => v201::reservation::cancel_reservation_answer(answer),
+        }
+    }
+}

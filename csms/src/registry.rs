@@ -1,0 +1,166 @@
+//! Which chargers are connected, and how to reach each one's connection
+//! task. The newest authenticated connection of an identity wins: the older
+//! one is told to close, and since entries are keyed by a per-connection id,
+//! the old socket's clean-up can never remove the new one.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use booking::model::OcppVersion;
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+use crate::rpc::RpcError;
+
+/// A CSMS-initiated CALL waiting for its connection task.
+#[derive(Debug)]
+pub struct OutboundCall {
+    pub action: &'static str,
+    pub payload: Value,
+    pub reply: oneshot::Sender<Result<Value, CallFailure>>,
+}
+
+/// Why a CSMS-initiated call got no result.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CallFailure {
+    #[error("the charger answered with an error: {0}")]
+    Error(RpcError),
+    #[error("the charger did not answer in time")]
+    Timeout,
+    #[error("the charger is not connected")]
+    Offline,
+    #[error("the charger's command queue is full")]
+    Busy,
+}
+
+#[derive(Debug)]
+struct Entry {
+    connection: u64,
+    version: OcppVersion,
+    calls: mpsc::Sender<OutboundCall>,
+    close: Option<oneshot::Sender<()>>,
+}
+
+#[derive(Debug, Default)]
+pub struct Registry {
+    next: AtomicU64,
+    entries: Mutex<HashMap<String, Entry>>,
+}
+
+/// What a new connection holds: its id, and the receivers its task reads.
+#[derive(Debug)]
+pub struct Registration {
+    pub connection: u64,
+    pub calls: mpsc::Receiver<OutboundCall>,
+    pub close: oneshot::Receiver<()>,
+}
+
+/// Outbound calls queued per charger at most; more is "busy".
+const QUEUE: usize = 16;
+
+impl Registry {
+    /// Registers a connection for `identity`, closing any older one.
+    pub fn register(&self, identity: &str, version: OcppVersion) -> Registration {
+        let connection = self.next.fetch_add(1, Ordering::Relaxed);
+        let (calls_tx, calls) = mpsc::channel(QUEUE);
+        let (close_tx, close) = oneshot::channel();
+        let old = self.lock().insert(
+            identity.to_owned(),
+            Entry {
+                connection,
+                version,
+                calls: calls_tx,
+                close: Some(close_tx),
+            },
+        );
+        if let Some(mut old) = old
+            && let Some(close) = old.close.take()
+        {
+            tracing::info!(charger.id = identity, "a newer connection replaces this charger's socket");
+            let _ = close.send(());
+        }
+        Registration {
+            connection,
+            calls,
+            close,
+        }
+    }
+
+    /// Removes the entry if it still belongs to `connection`; `true` when it did.
+    pub fn unregister(&self, identity: &str, connection: u64) -> bool {
+        let mut entries = self.lock();
+        if entries.get(identity).is_some_and(|e| e.connection == connection) {
+            entries.remove(identity);
+            true
+        } else {
+            false
+        }
+    }
+
+    pub fn is_connected(&self, identity: &str) -> bool {
+        self.lock().contains_key(identity)
+    }
+
+    pub fn version(&self, identity: &str) -> Option<OcppVersion> {
+        self.lock().get(identity).map(|e| e.version)
+    }
+
+    /// Queues a CALL for the charger and waits for its result.
+    pub async fn call(
+        &self,
+        identity: &str,
+        action: &'static str,
+        payload: Value,
+    ) -> Result<Value, CallFailure> {
+        let sender = self
+            .lock()
+            .get(identity)
+            .map(|e| e.calls.clone())
+            .ok_or(CallFailure::Offline)?;
+        let (reply, answer) = oneshot::channel();
+        sender
+            .try_send(OutboundCall {
+                action,
+                payload,
+                reply,
+            })
+            .map_err(|e| match e {
+                mpsc::error::TrySendError::Full(_) => CallFailure::Busy,
+                mpsc::error::TrySendError::Closed(_) => CallFailure::Offline,
+            })?;
+        // The connection task enforces the call timeout; a dropped reply
+        // means the socket went away.
+        answer.await.unwrap_or(Err(CallFailure::Offline))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_newest_connection_wins_and_the_old_cleanup_is_harmless() {
+        let registry = Registry::default();
+        let first = registry.register("CP-1", OcppVersion::V16);
+        let second = registry.register("CP-1", OcppVersion::V201);
+        assert!(first.close.await.is_ok(), "the old connection is told to close");
+        assert!(!registry.unregister("CP-1", first.connection), "old cleanup removes nothing");
+        assert_eq!(registry.version("CP-1"), Some(OcppVersion::V201));
+        assert!(registry.unregister("CP-1", second.connection));
+        assert!(!registry.is_connected("CP-1"));
+    }
+
+    #[tokio::test]
+    async fn calls_to_absent_or_gone_chargers_fail_as_offline() {
+        let registry = Registry::default();
+        assert_eq!(registry.call("nobody", "Reset", Value::Null).await, Err(CallFailure::Offline));
+        let reg = registry.register("CP-2", OcppVersion::V16);
+        drop(reg);
+        assert_eq!(registry.call("CP-2", "Reset", Value::Null).await, Err(CallFailure::Offline));
+    }
+}

@@ -1,0 +1,227 @@
+//! The OCPP listener: accepts TCP, performs the WebSocket handshake itself
+//! (so the OCPP checks — subprotocol, identity, credentials — can consult
+//! the store before anything is upgraded), then hands the socket to its
+//! connection task.
+//!
+//! Refusals: 400 without a subprotocol we speak, 404 for an unknown
+//! identity, 401 for missing or wrong Basic credentials, 403 for a charger
+//! whose security profile needs TLS (this listener is plain `ws://`).
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use booking::credentials;
+use booking::model::{Charger, OcppVersion};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::{TcpListener, TcpStream};
+use tokio_tungstenite::WebSocketStream;
+use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
+use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
+
+use crate::context::{Context, Deps};
+use crate::handshake;
+use crate::registry::Registry;
+
+/// The request head is small; anything larger is refused.
+const MAX_HEAD_BYTES: usize = 8 * 1024;
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The CSMS: its dependencies and the registry of connected chargers.
+#[derive(Debug, Clone)]
+pub struct Csms {
+    pub deps: Deps,
+    pub registry: Arc<Registry>,
+}
+
+impl Csms {
+    /// `registry` is shared with the [`crate::OcppChargers`] the booking
+    /// core was built with.
+    pub fn new(deps: Deps, registry: Arc<Registry>) -> Self {
+        Self { deps, registry }
+    }
+}
+
+/// Serves chargers on `listener` until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, csms: Csms, shutdown: impl Future<Output = ()>) {
+    tokio::pin!(shutdown);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    let csms = csms.clone();
+                    tokio::spawn(async move {
+                        if let Err(e) = connect(stream, csms).await {
+                            tracing::debug!(peer = %peer, error = %e, "OCPP connection ended early");
+                        }
+                    });
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+            },
+            () = &mut shutdown => break,
+        }
+    }
+}
+
+/// The parts of the upgrade request the OCPP rules look at.
+#[derive(Debug, Default)]
+struct Head {
+    path: String,
+    key: Option<String>,
+    protocols: Option<String>,
+    authorization: Option<String>,
+    upgrade: bool,
+}
+
+async fn read_head(stream: &mut TcpStream) -> std::io::Result<(Head, Vec<u8>)> {
+    let mut buf = Vec::with_capacity(1024);
+    let mut chunk = [0u8; 1024];
+    loop {
+        let n = stream.read(&mut chunk).await?;
+        if n == 0 {
+            return Err(std::io::ErrorKind::UnexpectedEof.into());
+        }
+        buf.extend_from_slice(&chunk[..n]);
+        if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
+            let rest = buf.split_off(end + 4);
+            return parse_head(&buf).map(|h| (h, rest));
+        }
+        if buf.len() > MAX_HEAD_BYTES {
+            return Err(std::io::Error::other("request head too large"));
+        }
+    }
+}
+
+fn parse_head(bytes: &[u8]) -> std::io::Result<Head> {
+    let mut headers = [httparse::EMPTY_HEADER; 32];
+    let mut req = httparse::Request::new(&mut headers);
+    req.parse(bytes).map_err(std::io::Error::other)?;
+    let mut head = Head {
+        path: req.path.unwrap_or("/").to_owned(),
+        ..Head::default()
+    };
+    for h in req.headers.iter() {
+        let value = String::from_utf8_lossy(h.value).trim().to_owned();
+        match h.name.to_ascii_lowercase().as_str() {
+            "sec-websocket-key" => head.key = Some(value),
+            "sec-websocket-protocol" => head.protocols = Some(value),
+            "authorization" => head.authorization = Some(value),
+            "upgrade" => head.upgrade = value.eq_ignore_ascii_case("websocket"),
+            _ => {}
+        }
+    }
+    Ok(head)
+}
+
+async fn refuse(stream: &mut TcpStream, status: &str, reason: &str) -> std::io::Result<()> {
+    let extra = if status.starts_with("401") {
+        "WWW-Authenticate: Basic realm=\"evgate\"\r\n"
+    } else {
+        ""
+    };
+    let response = format!(
+        "HTTP/1.1 {status}\r\n{extra}Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reason}",
+        reason.len()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    stream.shutdown().await
+}
+
+/// Why a charger may not connect: an HTTP status line and a reason.
+type Refusal = (&'static str, String);
+
+async fn admit(head: &Head, csms: &Csms) -> Result<(Charger, OcppVersion), Refusal> {
+    if !head.upgrade || head.key.is_none() {
+        return Err(("400 Bad Request", "not a WebSocket upgrade".into()));
+    }
+    let version = handshake::negotiate(head.protocols.as_deref()).ok_or((
+        "400 Bad Request",
+        "Sec-WebSocket-Protocol must offer ocpp1.6 or ocpp2.0.1".to_owned(),
+    ))?;
+    let identity = handshake::identity(&head.path).map_err(|e| ("400 Bad Request", e))?;
+    let charger = csms
+        .deps
+        .store
+        .charger_by_identity(&identity)
+        .await
+        .map_err(|e| ("503 Service Unavailable", e.to_string()))?
+        .ok_or(("404 Not Found", format!("unknown charge point {identity}")))?;
+    match charger.security_profile.get() {
+        0 => {}
+        1 => {
+            let unauthorized = || ("401 Unauthorized", "Basic credentials required".to_owned());
+            let (user, password) = head
+                .authorization
+                .as_deref()
+                .and_then(handshake::basic_credentials)
+                .ok_or_else(unauthorized)?;
+            let hash = charger.password_hash.clone().ok_or_else(unauthorized)?;
+            let ok = user == identity
+                && tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
+                    .await
+                    .unwrap_or(false);
+            if !ok {
+                return Err(unauthorized());
+            }
+        }
+        p => {
+            return Err((
+                "403 Forbidden",
+                format!("security profile {p} requires TLS (wss://)"),
+            ));
+        }
+    }
+    Ok((charger, version))
+}
+
+async fn connect(mut stream: TcpStream, csms: Csms) -> std::io::Result<()> {
+    let _ = stream.set_nodelay(true);
+    let (head, rest) = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_head(&mut stream))
+        .await
+        .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    let (charger, version) = match admit(&head, &csms).await {
+        Ok(admitted) => admitted,
+        Err((status, reason)) => {
+            tracing::info!(path = %head.path, status, reason = %reason, "OCPP connection refused");
+            return refuse(&mut stream, status, &reason).await;
+        }
+    };
+    let accept = derive_accept_key(head.key.as_deref().unwrap_or_default().as_bytes());
+    let response = format!(
+        "HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Accept: {accept}\r\nSec-WebSocket-Protocol: {}\r\n\r\n",
+        version.as_str()
+    );
+    stream.write_all(response.as_bytes()).await?;
+    let config = WebSocketConfig::default()
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(0)
+        .max_message_size(Some(csms.deps.config.max_message_bytes))
+        .max_frame_size(Some(csms.deps.config.max_message_bytes));
+    let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
+
+    let registration = csms.registry.register(&charger.charge_point_id, version);
+    let connection = registration.connection;
+    let now = csms.deps.clock.now();
+    if let Err(e) = csms.deps.store.set_charger_presence(charger.id, true, Some(version), now).await {
+        tracing::warn!(error = %e, "cannot record the charger online");
+    }
+    tracing::info!(charger.id = %charger.charge_point_id, ocpp.version = version.as_str(), "charger connected");
+    let ctx = Context {
+        charger: charger.clone(),
+        version,
+        deps: csms.deps.clone(),
+    };
+    crate::connection::run(ctx, ws, registration).await;
+    if csms.registry.unregister(&charger.charge_point_id, connection) {
+        let now = csms.deps.clock.now();
+        if let Err(e) = csms.deps.store.set_charger_presence(charger.id, false, None, now).await {
+            tracing::warn!(error = %e, "cannot record the charger offline");
+        }
+    }
+    tracing::info!(charger.id = %charger.charge_point_id, "charger disconnected");
+    Ok(())
+}

@@ -1,0 +1,18 @@
+//! Authorize, and the idTagInfo every transaction answer carries.
+
+use rust_ocpp::v1_6::messages::authorize::AuthorizeRequest;
+use serde_json::{Value, json};
+
+use crate::context::{Context, decode};
+use crate::domain;
+use crate::rpc::RpcError;
+
+pub async fn authorize(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
+    let req: AuthorizeRequest = decode(payload)?;
+    Ok(json!({ "idTagInfo": id_tag_info(ctx, &req.id_tag).await? }))
+}
+
+pub async fn id_tag_info(ctx: &Context, id_tag: &str) -> Result<Value, RpcError> {
+    let status = domain::authorize(ctx, id_tag).await?;
+    Ok(json!({ "status": status.as_str() }))
+}

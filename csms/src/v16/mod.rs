@@ -1,0 +1,37 @@
+//! OCPP 1.6J: one routing table for charger-initiated actions, one file per
+//! action (or per close family), and the CSMS-initiated requests the
+//! booking core needs.
+
+mod acks;
+mod authorize;
+mod boot;
+pub mod reservation;
+mod status;
+mod transactions;
+
+pub use boot::iso as boot_iso;
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::rpc::RpcError;
+
+/// Answers one CALL from a 1.6 charger.
+pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Value, RpcError> {
+    match action {
+        "BootNotification" => boot::boot_notification(ctx, payload).await,
+        "Heartbeat" => boot::heartbeat(ctx).await,
+        "StatusNotification" => status::status_notification(ctx, payload).await,
+        "Authorize" => authorize::authorize(ctx, payload).await,
+        "StartTransaction" => transactions::start_transaction(ctx, payload).await,
+        "StopTransaction" => transactions::stop_transaction(ctx, payload).await,
+        "MeterValues" => acks::meter_values(payload),
+        "DataTransfer" => acks::data_transfer(payload),
+        "DiagnosticsStatusNotification"
+        | "FirmwareStatusNotification"
+        | "SecurityEventNotification"
+        | "LogStatusNotification"
+        | "SignedFirmwareStatusNotification" => acks::notification(action, payload),
+        "SignCertificate" => acks::sign_certificate(payload),
+        other => Err(RpcError::NotImplemented(format!("unknown action {other}"))),
+    }
+}

@@ -1,0 +1,41 @@
+//! OCPP 2.0.1: one routing table for charger-initiated actions, one file per
+//! action (or close family), and the CSMS-initiated requests the booking
+//! core needs.
+
+mod acks;
+mod authorize;
+mod boot;
+pub mod reservation;
+mod status;
+mod transaction_event;
+
+use serde_json::Value;
+
+use crate::context::Context;
+use crate::rpc::RpcError;
+
+/// Answers one CALL from a 2.0.1 charging station.
+pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Value, RpcError> {
+    match action {
+        "BootNotification" => boot::boot_notification(ctx, payload).await,
+        "Heartbeat" => boot::heartbeat(ctx).await,
+        "StatusNotification" => status::status_notification(ctx, payload).await,
+        "Authorize" => authorize::authorize(ctx, payload).await,
+        "TransactionEvent" => transaction_event::transaction_event(ctx, payload).await,
+        "MeterValues" => acks::meter_values(payload),
+        "ReservationStatusUpdate" => acks::reservation_status_update(payload),
+        "DataTransfer" => acks::data_transfer(payload),
+        "NotifyReport" | "NotifyEvent" | "SecurityEventNotification"
+        | "FirmwareStatusNotification" | "LogStatusNotification" | "NotifyChargingLimit"
+        | "ClearedChargingLimit" | "NotifyMonitoringReport" | "NotifyCustomerInformation"
+        | "NotifyDisplayMessages" | "PublishFirmwareStatusNotification"
+        | "ReportChargingProfiles" => acks::notification(action, payload),
+        "NotifyEVChargingNeeds" => acks::status_answer(action, payload, "Rejected"),
+        "NotifyEVChargingSchedule" => acks::status_answer(action, payload, "Accepted"),
+        "SignCertificate" => acks::status_answer(action, payload, "Rejected"),
+        "Get15118EVCertificate" | "GetCertificateStatus" => {
+            acks::status_answer(action, payload, "Failed")
+        }
+        other => Err(RpcError::NotImplemented(format!("unknown action {other}"))),
+    }
+}

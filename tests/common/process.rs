@@ -1,0 +1,113 @@
+//! The real `evgate` binary as a child process, for end-to-end tests.
+
+use std::io::{BufRead, BufReader};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_evgate");
+
+/// A running evgate and the HTTP address it logged.
+pub struct Running {
+    child: Child,
+    pub base: String,
+    /// `ws://127.0.0.1:port`
+    pub ocpp: String,
+}
+
+impl Running {
+    // The child is reaped by `terminate` or by `Drop`.
+    #[allow(clippy::zombie_processes)]
+    pub fn start(dir: &Path, env: &[(&str, &str)]) -> Running {
+        let mut cmd = Command::new(BIN);
+        cmd.current_dir(dir)
+            .env_clear()
+            .env("HTTP_ADDR", "127.0.0.1:0")
+            .env("OCPP_ADDR", "127.0.0.1:0")
+            .env("LOG_FORMAT", "json")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("spawn evgate");
+        let stderr = child.stderr.take().expect("stderr");
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let mut ocpp = String::new();
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            let line = rx.recv_timeout(left).unwrap_or_else(|_| {
+                let _ = child.kill();
+                panic!("evgate did not log its HTTP address within 30 s")
+            });
+            let Ok(log) = serde_json::from_str::<serde_json::Value>(&line) else {
+                continue;
+            };
+            if let Some(addr) = log["fields"]["ocpp.addr"].as_str() {
+                ocpp = format!("ws://{addr}");
+            }
+            if let Some(addr) = log["fields"]["http.addr"].as_str() {
+                // Keep draining so the child never blocks on a full pipe.
+                std::thread::spawn(move || for _ in rx {});
+                return Running {
+                    child,
+                    base: format!("http://{addr}"),
+                    ocpp,
+                };
+            }
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// SIGTERM, then the exit status.
+    pub fn terminate(mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .expect("kill");
+        for _ in 0..100 {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        let _ = self.child.kill();
+        panic!("evgate did not stop within 10 s of SIGTERM");
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub fn token(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
+    let out = Command::new(BIN)
+        .current_dir(dir)
+        .env_clear()
+        .envs(env.iter().copied())
+        .arg("token")
+        .args(args)
+        .output()
+        .expect("run evgate token");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_owned()
+}
+
