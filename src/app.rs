@@ -125,7 +125,7 @@ pub async fn serve(
             store: store.clone(),
             bookings: bookings.clone(),
             clock: clock.clone(),
-            config: csms::CsmsConfig::default(),
+            config: config.csms(),
         },
         registry,
     );

@@ -128,6 +128,16 @@ pub struct Config {
           default_value_t = 300_000, value_parser = clap::value_parser!(u64).range(100..=86_400_000), global = true)]
     pub no_show_worker_interval_ms: u64,
 
+    /// Heartbeat interval told to chargers at boot.
+    #[arg(long, env = "OCPP_HEARTBEAT_INTERVAL_SECONDS", value_name = "OCPP_HEARTBEAT_INTERVAL_SECONDS",
+          default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=86_400), global = true)]
+    pub ocpp_heartbeat_interval_seconds: u64,
+
+    /// How long a command to a charger (ReserveNow, …) waits for its answer.
+    #[arg(long, env = "OCPP_CALL_TIMEOUT_SECONDS", value_name = "OCPP_CALL_TIMEOUT_SECONDS",
+          default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
+    pub ocpp_call_timeout_seconds: u64,
+
     /// Longest booking allowed.
     #[arg(long, env = "BOOKING_MAX_DURATION_MINUTES", value_name = "BOOKING_MAX_DURATION_MINUTES",
           default_value_t = 240, value_parser = clap::value_parser!(u64).range(5..=1440), global = true)]
@@ -285,6 +295,14 @@ impl Config {
             no_show_grace: minutes(self.booking_no_show_grace_period_minutes),
             max_duration: minutes(self.booking_max_duration_minutes),
             reservation_lead: minutes(self.reservation_lead_minutes),
+        }
+    }
+
+    pub fn csms(&self) -> csms::CsmsConfig {
+        csms::CsmsConfig {
+            heartbeat_interval: Duration::from_secs(self.ocpp_heartbeat_interval_seconds),
+            call_timeout: Duration::from_secs(self.ocpp_call_timeout_seconds),
+            ..csms::CsmsConfig::default()
         }
     }
 

@@ -48,7 +48,12 @@ impl Site {
             .await
             .unwrap();
         let station = station["data"]["id"].as_str().unwrap().to_owned();
-        let site = Site { server, admin, station, _dir: dir };
+        let site = Site {
+            server,
+            admin,
+            station,
+            _dir: dir,
+        };
         site.charger("CP-0", 0, None).await;
         site.charger("CP-1", 1, Some(PASSWORD)).await;
         site.charger("CP-2", 2, Some(PASSWORD)).await;
@@ -70,7 +75,10 @@ impl Site {
             .send()
             .await
             .unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap_or(Value::Null))
+        (
+            resp.status().as_u16(),
+            resp.json().await.unwrap_or(Value::Null),
+        )
     }
 
     async fn get(&self, path: &str) -> Value {
@@ -90,23 +98,40 @@ impl Site {
         if let Some(p) = password {
             body["password"] = json!(p);
         }
-        let (status, _) = self.post(&format!("/v1/admin/stations/{}/chargers", self.station), body).await;
+        let (status, _) = self
+            .post(
+                &format!("/v1/admin/stations/{}/chargers", self.station),
+                body,
+            )
+            .await;
         assert_eq!(status, 201);
     }
 
     /// Opens a WebSocket; `Err(status)` when the upgrade is refused.
-    async fn connect(&self, path: &str, protocols: Option<&str>, auth: Option<(&str, &str)>) -> Result<(Ws, Option<String>), u16> {
-        let mut req = format!("{}{path}", self.server.ocpp).into_client_request().unwrap();
+    async fn connect(
+        &self,
+        path: &str,
+        protocols: Option<&str>,
+        auth: Option<(&str, &str)>,
+    ) -> Result<(Ws, Option<String>), u16> {
+        let mut req = format!("{}{path}", self.server.ocpp)
+            .into_client_request()
+            .unwrap();
         if let Some(p) = protocols {
-            req.headers_mut().insert("Sec-WebSocket-Protocol", p.parse().unwrap());
+            req.headers_mut()
+                .insert("Sec-WebSocket-Protocol", p.parse().unwrap());
         }
         if let Some((user, pass)) = auth {
             let creds = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"));
-            req.headers_mut().insert("Authorization", format!("Basic {creds}").parse().unwrap());
+            req.headers_mut()
+                .insert("Authorization", format!("Basic {creds}").parse().unwrap());
         }
         match tokio_tungstenite::connect_async(req).await {
             Ok((ws, resp)) => {
-                let proto = resp.headers().get("sec-websocket-protocol").map(|v| v.to_str().unwrap().to_owned());
+                let proto = resp
+                    .headers()
+                    .get("sec-websocket-protocol")
+                    .map(|v| v.to_str().unwrap().to_owned());
                 Ok((ws, proto))
             }
             Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => Err(resp.status().as_u16()),
@@ -117,13 +142,19 @@ impl Site {
 
 /// Sends a CALL and returns the frame answering it (skipping pings).
 async fn call(ws: &mut Ws, id: &str, action: &str, payload: Value) -> Value {
-    ws.send(Message::text(json!([2, id, action, payload]).to_string())).await.unwrap();
+    ws.send(Message::text(json!([2, id, action, payload]).to_string()))
+        .await
+        .unwrap();
     next_frame(ws).await
 }
 
 async fn next_frame(ws: &mut Ws) -> Value {
     loop {
-        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next()).await.unwrap().unwrap().unwrap();
+        let msg = tokio::time::timeout(Duration::from_secs(10), ws.next())
+            .await
+            .unwrap()
+            .unwrap()
+            .unwrap();
         if let Message::Text(t) = msg {
             return serde_json::from_str(&t).unwrap();
         }
@@ -138,12 +169,36 @@ fn boot16() -> Value {
 #[allow(non_snake_case)]
 async fn TC_088_and_TC_B_58_subprotocol_negotiation() {
     let site = Site::start().await;
-    assert_eq!(site.connect("/ocpp/CP-0", None, None).await.err(), Some(400), "header missing");
-    assert_eq!(site.connect("/ocpp/CP-0", Some("ocpp0.1"), None).await.err(), Some(400), "nothing we speak");
-    let (_, proto) = site.connect("/ocpp/CP-0", Some("ocpp2.0.1, ocpp1.6"), None).await.unwrap();
-    assert_eq!(proto.as_deref(), Some("ocpp2.0.1"), "the charger's first choice, echoed alone");
-    let (_, proto) = site.connect("/CP-0", Some("ocpp1.6, ocpp2.0.1"), None).await.unwrap();
-    assert_eq!(proto.as_deref(), Some("ocpp1.6"), "a bare base URL works too");
+    assert_eq!(
+        site.connect("/ocpp/CP-0", None, None).await.err(),
+        Some(400),
+        "header missing"
+    );
+    assert_eq!(
+        site.connect("/ocpp/CP-0", Some("ocpp0.1"), None)
+            .await
+            .err(),
+        Some(400),
+        "nothing we speak"
+    );
+    let (_, proto) = site
+        .connect("/ocpp/CP-0", Some("ocpp2.0.1, ocpp1.6"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        proto.as_deref(),
+        Some("ocpp2.0.1"),
+        "the charger's first choice, echoed alone"
+    );
+    let (_, proto) = site
+        .connect("/CP-0", Some("ocpp1.6, ocpp2.0.1"), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        proto.as_deref(),
+        Some("ocpp1.6"),
+        "a bare base URL works too"
+    );
 }
 
 #[tokio::test]
@@ -152,18 +207,46 @@ async fn TC_085_TC_A_02_TC_A_03_basic_auth_and_unknown_identities() {
     let site = Site::start().await;
     let v = Some("ocpp1.6");
     assert_eq!(site.connect("/ocpp/NOBODY", v, None).await.err(), Some(404));
-    assert_eq!(site.connect("/ocpp/CP-1", v, None).await.err(), Some(401), "no credentials");
-    assert_eq!(site.connect("/ocpp/CP-1", v, Some(("CP-1", "wrong-password-1234"))).await.err(), Some(401));
-    assert_eq!(site.connect("/ocpp/CP-1", v, Some(("CP-0", PASSWORD))).await.err(), Some(401), "user must be the identity");
-    assert!(site.connect("/ocpp/CP-1", v, Some(("CP-1", PASSWORD))).await.is_ok());
-    assert_eq!(site.connect("/ocpp/CP-2", v, Some(("CP-2", PASSWORD))).await.err(), Some(403), "profile 2 needs TLS");
+    assert_eq!(
+        site.connect("/ocpp/CP-1", v, None).await.err(),
+        Some(401),
+        "no credentials"
+    );
+    assert_eq!(
+        site.connect("/ocpp/CP-1", v, Some(("CP-1", "wrong-password-1234")))
+            .await
+            .err(),
+        Some(401)
+    );
+    assert_eq!(
+        site.connect("/ocpp/CP-1", v, Some(("CP-0", PASSWORD)))
+            .await
+            .err(),
+        Some(401),
+        "user must be the identity"
+    );
+    assert!(
+        site.connect("/ocpp/CP-1", v, Some(("CP-1", PASSWORD)))
+            .await
+            .is_ok()
+    );
+    assert_eq!(
+        site.connect("/ocpp/CP-2", v, Some(("CP-2", PASSWORD)))
+            .await
+            .err(),
+        Some(403),
+        "profile 2 needs TLS"
+    );
 }
 
 #[tokio::test]
 #[allow(non_snake_case)]
 async fn TC_001_and_TC_B_01_boot_records_the_charger() {
     let site = Site::start().await;
-    let (mut ws, _) = site.connect("/ocpp/CP-0", Some("ocpp1.6"), None).await.unwrap();
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
     let answer = call(&mut ws, "boot-1", "BootNotification", boot16()).await;
     assert_eq!(answer[0], 3);
     assert_eq!(answer[1], "boot-1", "the CALL's id echoed");
@@ -171,14 +254,33 @@ async fn TC_001_and_TC_B_01_boot_records_the_charger() {
     assert_eq!(answer[2]["interval"], 300);
     assert!(answer[2]["currentTime"].as_str().unwrap().ends_with('Z'));
     let chargers = site.get("/v1/admin/chargers").await;
-    let cp0 = chargers["data"]["chargers"].as_array().unwrap().iter().find(|c| c["chargePointId"] == "CP-0").unwrap().clone();
-    assert_eq!((cp0["online"].as_bool(), cp0["ocppVersion"].as_str(), cp0["vendor"].as_str()), (Some(true), Some("ocpp1.6"), Some("ACME")));
+    let cp0 = chargers["data"]["chargers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["chargePointId"] == "CP-0")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (
+            cp0["online"].as_bool(),
+            cp0["ocppVersion"].as_str(),
+            cp0["vendor"].as_str()
+        ),
+        (Some(true), Some("ocpp1.6"), Some("ACME"))
+    );
     drop(ws);
 
-    let (mut ws, _) = site.connect("/ocpp/CP-0", Some("ocpp2.0.1"), None).await.unwrap();
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp2.0.1"), None)
+        .await
+        .unwrap();
     let boot = json!({"reason": "PowerUp", "chargingStation": {"vendorName": "ACME", "model": "Wallbox 2"}});
     let answer = call(&mut ws, "b2", "BootNotification", boot).await;
-    assert_eq!((answer[0].as_i64(), answer[2]["status"].as_str()), (Some(3), Some("Accepted")));
+    assert_eq!(
+        (answer[0].as_i64(), answer[2]["status"].as_str()),
+        (Some(3), Some("Accepted"))
+    );
     let hb = call(&mut ws, "h", "Heartbeat", json!({})).await;
     assert!(hb[2]["currentTime"].is_string());
 }
@@ -186,21 +288,47 @@ async fn TC_001_and_TC_B_01_boot_records_the_charger() {
 #[tokio::test]
 async fn status_notifications_reach_the_station_and_unknown_connectors_are_acknowledged() {
     let site = Site::start().await;
-    let (mut ws, _) = site.connect("/ocpp/CP-0", Some("ocpp1.6"), None).await.unwrap();
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
     call(&mut ws, "1", "BootNotification", boot16()).await;
-    for (id, connector, status) in [("2", 1, "Available"), ("3", 2, "Charging"), ("4", 9, "Faulted"), ("5", 0, "Available")] {
-        let answer = call(&mut ws, id, "StatusNotification", json!({"connectorId": connector, "errorCode": "NoError", "status": status})).await;
+    for (id, connector, status) in [
+        ("2", 1, "Available"),
+        ("3", 2, "Charging"),
+        ("4", 9, "Faulted"),
+        ("5", 0, "Available"),
+    ] {
+        let answer = call(
+            &mut ws,
+            id,
+            "StatusNotification",
+            json!({"connectorId": connector, "errorCode": "NoError", "status": status}),
+        )
+        .await;
         assert_eq!(answer, json!([3, id, {}]));
     }
     let station = site.get(&format!("/v1/stations/{}", site.station)).await;
-    let statuses: Vec<_> = station["data"]["connectors"].as_array().unwrap().iter().map(|c| c["status"].as_str().unwrap().to_owned()).collect();
+    let statuses: Vec<_> = station["data"]["connectors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["status"].as_str().unwrap().to_owned())
+        .collect();
     assert_eq!(statuses, ["AVAILABLE", "OCCUPIED"]);
     drop(ws);
 
-    let (mut ws, _) = site.connect("/ocpp/CP-0", Some("ocpp2.0.1"), None).await.unwrap();
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp2.0.1"), None)
+        .await
+        .unwrap();
     let answer = call(&mut ws, "s", "StatusNotification",
         json!({"timestamp": "2030-01-01T10:00:00", "connectorStatus": "Unavailable", "evseId": 1, "connectorId": 1})).await;
-    assert_eq!(answer, json!([3, "s", {}]), "a timestamp without offset is read as UTC");
+    assert_eq!(
+        answer,
+        json!([3, "s", {}]),
+        "a timestamp without offset is read as UTC"
+    );
     let station = site.get(&format!("/v1/stations/{}", site.station)).await;
     assert_eq!(station["data"]["connectors"][0]["status"], "MAINTENANCE");
 }
@@ -209,18 +337,38 @@ async fn status_notifications_reach_the_station_and_unknown_connectors_are_ackno
 async fn malformed_frames_get_the_right_callerror_per_version() {
     let site = Site::start().await;
     for (version, format, occurrence) in [
-        ("ocpp1.6", "FormationViolation", "OccurenceConstraintViolation"),
-        ("ocpp2.0.1", "FormatViolation", "OccurrenceConstraintViolation"),
+        (
+            "ocpp1.6",
+            "FormationViolation",
+            "OccurenceConstraintViolation",
+        ),
+        (
+            "ocpp2.0.1",
+            "FormatViolation",
+            "OccurrenceConstraintViolation",
+        ),
     ] {
-        let (mut ws, _) = site.connect("/ocpp/CP-0", Some(version), None).await.unwrap();
+        let (mut ws, _) = site
+            .connect("/ocpp/CP-0", Some(version), None)
+            .await
+            .unwrap();
         let a = call(&mut ws, "m1", "Heartbeat", json!([])).await;
         // A payload that is not an object cannot be sent through `call`; send raw.
         assert_eq!(a[0], 4);
-        ws.send(Message::text(r#"[2,"m2","Heartbeat",null]"#)).await.unwrap();
+        ws.send(Message::text(r#"[2,"m2","Heartbeat",null]"#))
+            .await
+            .unwrap();
         let a = next_frame(&mut ws).await;
-        assert_eq!((a[0].as_i64(), a[1].as_str(), a[2].as_str()), (Some(4), Some("m2"), Some(format)), "{version}");
+        assert_eq!(
+            (a[0].as_i64(), a[1].as_str(), a[2].as_str()),
+            (Some(4), Some("m2"), Some(format)),
+            "{version}"
+        );
         let a = call(&mut ws, "m3", "Dance", json!({})).await;
-        assert_eq!((a[1].as_str(), a[2].as_str()), (Some("m3"), Some("NotImplemented")));
+        assert_eq!(
+            (a[1].as_str(), a[2].as_str()),
+            (Some("m3"), Some("NotImplemented"))
+        );
         let a = call(&mut ws, "m4", "BootNotification", json!({})).await;
         assert_eq!(a[2], occurrence, "{version}: {a}");
         // Garbage without an id gets no answer; the next CALL still works.
@@ -233,8 +381,14 @@ async fn malformed_frames_get_the_right_callerror_per_version() {
 #[tokio::test]
 async fn the_newest_connection_wins() {
     let site = Site::start().await;
-    let (mut first, _) = site.connect("/ocpp/CP-0", Some("ocpp1.6"), None).await.unwrap();
-    let (mut second, _) = site.connect("/ocpp/CP-0", Some("ocpp1.6"), None).await.unwrap();
+    let (mut first, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
+    let (mut second, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
     // The first socket is closed by the server.
     let closed = tokio::time::timeout(Duration::from_secs(5), async {
         loop {
@@ -251,6 +405,15 @@ async fn the_newest_connection_wins() {
     assert_eq!(a[0], 3);
     tokio::time::sleep(Duration::from_millis(200)).await;
     let chargers = site.get("/v1/admin/chargers").await;
-    let cp0 = chargers["data"]["chargers"].as_array().unwrap().iter().find(|c| c["chargePointId"] == "CP-0").unwrap().clone();
-    assert_eq!(cp0["online"], true, "the old socket's close did not mark the charger offline");
+    let cp0 = chargers["data"]["chargers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["chargePointId"] == "CP-0")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        cp0["online"], true,
+        "the old socket's close did not mark the charger offline"
+    );
 }

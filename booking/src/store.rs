@@ -70,7 +70,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     async fn charger(&self, id: Uuid) -> Result<Option<Charger>>;
     async fn chargers(&self, page: Page) -> Result<(Vec<Charger>, u64)>;
     /// What a BootNotification says about the charger.
-    async fn record_boot(&self, charger_id: Uuid, boot: &BootInfo, at: DateTime<Utc>) -> Result<()>;
+    async fn record_boot(&self, charger_id: Uuid, boot: &BootInfo, at: DateTime<Utc>)
+    -> Result<()>;
     /// Online or not, the version it speaks, and when it was last heard.
     async fn set_charger_presence(
         &self,

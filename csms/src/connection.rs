@@ -143,7 +143,10 @@ async fn answer(ctx: &Context, id: &str, action: &str, payload: Value) -> Frame 
     .await;
     let _enter = span.enter();
     match result {
-        Ok(payload) => Frame::CallResult { id: id.to_owned(), payload },
+        Ok(payload) => Frame::CallResult {
+            id: id.to_owned(),
+            payload,
+        },
         Err(error) => {
             tracing::info!(error = %error, "answered with CALLERROR");
             Frame::error(id, &error, ctx.version)

@@ -111,10 +111,9 @@ fn fix_timestamp(s: &str) -> Option<String> {
         return None;
     }
     let tail = &s[19..];
-    let frac_len = if tail.starts_with('.') {
-        1 + tail[1..].bytes().take_while(u8::is_ascii_digit).count()
-    } else {
-        0
+    let frac_len = match tail.strip_prefix('.') {
+        Some(frac) => 1 + frac.bytes().take_while(u8::is_ascii_digit).count(),
+        None => 0,
     };
     let zone = &tail[frac_len..];
     match zone.len() {
@@ -146,7 +145,13 @@ mod tests {
         struct T {
             n: i32,
         }
-        assert!(matches!(decode::<T>(serde_json::json!({})), Err(RpcError::OccurrenceConstraint(_))));
-        assert!(matches!(decode::<T>(serde_json::json!({"n": "x"})), Err(RpcError::TypeConstraint(_))));
+        assert!(matches!(
+            decode::<T>(serde_json::json!({})),
+            Err(RpcError::OccurrenceConstraint(_))
+        ));
+        assert!(matches!(
+            decode::<T>(serde_json::json!({"n": "x"})),
+            Err(RpcError::TypeConstraint(_))
+        ));
     }
 }

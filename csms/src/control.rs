@@ -52,7 +52,10 @@ impl ChargerControl for OcppChargers {
         charge_point_id: &str,
         reservation_id: i32,
     ) -> Result<(), Refusal> {
-        let version = self.registry.version(charge_point_id).ok_or(Refusal::Offline)?;
+        let version = self
+            .registry
+            .version(charge_point_id)
+            .ok_or(Refusal::Offline)?;
         let payload = match version {
             OcppVersion::V16 => v16::reservation::cancel_reservation(reservation_id),
             OcppVersion::V201 => v201::reservation::cancel_reservation(reservation_id),

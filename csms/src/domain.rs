@@ -62,7 +62,9 @@ pub async fn status(
     at: DateTime<Utc>,
 ) -> Result<(), RpcError> {
     let Some(status) = connector_status(ocpp_status) else {
-        return Err(RpcError::PropertyConstraint(format!("unknown status {ocpp_status:?}")));
+        return Err(RpcError::PropertyConstraint(format!(
+            "unknown status {ocpp_status:?}"
+        )));
     };
     let connector = ctx
         .deps
@@ -100,9 +102,15 @@ mod tests {
     fn both_vocabularies_map_as_the_design_says() {
         use ConnectorStatus::*;
         for (ocpp, ours) in [
-            ("Available", Available), ("Preparing", Occupied), ("Charging", Occupied),
-            ("SuspendedEV", Occupied), ("SuspendedEVSE", Occupied), ("Finishing", Occupied),
-            ("Occupied", Occupied), ("Reserved", Reserved), ("Unavailable", Maintenance),
+            ("Available", Available),
+            ("Preparing", Occupied),
+            ("Charging", Occupied),
+            ("SuspendedEV", Occupied),
+            ("SuspendedEVSE", Occupied),
+            ("Finishing", Occupied),
+            ("Occupied", Occupied),
+            ("Reserved", Reserved),
+            ("Unavailable", Maintenance),
             ("Faulted", Faulted),
         ] {
             assert_eq!(connector_status(ocpp), Some(ours), "{ocpp}");

@@ -4,8 +4,8 @@
 //! charger-control adapter the booking core reserves connectors through.
 
 pub mod connection;
-pub mod control;
 pub mod context;
+pub mod control;
 pub mod domain;
 pub mod handshake;
 pub mod registry;

@@ -77,7 +77,10 @@ impl Registry {
         if let Some(mut old) = old
             && let Some(close) = old.close.take()
         {
-            tracing::info!(charger.id = identity, "a newer connection replaces this charger's socket");
+            tracing::info!(
+                charger.id = identity,
+                "a newer connection replaces this charger's socket"
+            );
             let _ = close.send(());
         }
         Registration {
@@ -90,7 +93,10 @@ impl Registry {
     /// Removes the entry if it still belongs to `connection`; `true` when it did.
     pub fn unregister(&self, identity: &str, connection: u64) -> bool {
         let mut entries = self.lock();
-        if entries.get(identity).is_some_and(|e| e.connection == connection) {
+        if entries
+            .get(identity)
+            .is_some_and(|e| e.connection == connection)
+        {
             entries.remove(identity);
             true
         } else {
@@ -148,8 +154,14 @@ mod tests {
         let registry = Registry::default();
         let first = registry.register("CP-1", OcppVersion::V16);
         let second = registry.register("CP-1", OcppVersion::V201);
-        assert!(first.close.await.is_ok(), "the old connection is told to close");
-        assert!(!registry.unregister("CP-1", first.connection), "old cleanup removes nothing");
+        assert!(
+            first.close.await.is_ok(),
+            "the old connection is told to close"
+        );
+        assert!(
+            !registry.unregister("CP-1", first.connection),
+            "old cleanup removes nothing"
+        );
         assert_eq!(registry.version("CP-1"), Some(OcppVersion::V201));
         assert!(registry.unregister("CP-1", second.connection));
         assert!(!registry.is_connected("CP-1"));
@@ -158,9 +170,15 @@ mod tests {
     #[tokio::test]
     async fn calls_to_absent_or_gone_chargers_fail_as_offline() {
         let registry = Registry::default();
-        assert_eq!(registry.call("nobody", "Reset", Value::Null).await, Err(CallFailure::Offline));
+        assert_eq!(
+            registry.call("nobody", "Reset", Value::Null).await,
+            Err(CallFailure::Offline)
+        );
         let reg = registry.register("CP-2", OcppVersion::V16);
         drop(reg);
-        assert_eq!(registry.call("CP-2", "Reset", Value::Null).await, Err(CallFailure::Offline));
+        assert_eq!(
+            registry.call("CP-2", "Reset", Value::Null).await,
+            Err(CallFailure::Offline)
+        );
     }
 }

@@ -160,9 +160,11 @@ async fn admit(head: &Head, csms: &Csms) -> Result<(Charger, OcppVersion), Refus
                 .ok_or_else(unauthorized)?;
             let hash = charger.password_hash.clone().ok_or_else(unauthorized)?;
             let ok = user == identity
-                && tokio::task::spawn_blocking(move || credentials::verify_password(&password, &hash))
-                    .await
-                    .unwrap_or(false);
+                && tokio::task::spawn_blocking(move || {
+                    credentials::verify_password(&password, &hash)
+                })
+                .await
+                .unwrap_or(false);
             if !ok {
                 return Err(unauthorized());
             }
@@ -206,7 +208,12 @@ async fn connect(mut stream: TcpStream, csms: Csms) -> std::io::Result<()> {
     let registration = csms.registry.register(&charger.charge_point_id, version);
     let connection = registration.connection;
     let now = csms.deps.clock.now();
-    if let Err(e) = csms.deps.store.set_charger_presence(charger.id, true, Some(version), now).await {
+    if let Err(e) = csms
+        .deps
+        .store
+        .set_charger_presence(charger.id, true, Some(version), now)
+        .await
+    {
         tracing::warn!(error = %e, "cannot record the charger online");
     }
     tracing::info!(charger.id = %charger.charge_point_id, ocpp.version = version.as_str(), "charger connected");
@@ -216,9 +223,17 @@ async fn connect(mut stream: TcpStream, csms: Csms) -> std::io::Result<()> {
         deps: csms.deps.clone(),
     };
     crate::connection::run(ctx, ws, registration).await;
-    if csms.registry.unregister(&charger.charge_point_id, connection) {
+    if csms
+        .registry
+        .unregister(&charger.charge_point_id, connection)
+    {
         let now = csms.deps.clock.now();
-        if let Err(e) = csms.deps.store.set_charger_presence(charger.id, false, None, now).await {
+        if let Err(e) = csms
+            .deps
+            .store
+            .set_charger_presence(charger.id, false, None, now)
+            .await
+        {
             tracing::warn!(error = %e, "cannot record the charger offline");
         }
     }

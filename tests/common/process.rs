@@ -110,4 +110,3 @@ pub fn token(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
-

@@ -109,22 +109,43 @@ mod tests {
     #[test]
     fn each_version_gets_its_own_spelling() {
         let format = RpcError::Format("x".into());
-        assert_eq!((format.code(V16), format.code(V201)), ("FormationViolation", "FormatViolation"));
+        assert_eq!(
+            (format.code(V16), format.code(V201)),
+            ("FormationViolation", "FormatViolation")
+        );
         let occ = RpcError::OccurrenceConstraint("x".into());
         assert_eq!(
             (occ.code(V16), occ.code(V201)),
-            ("OccurenceConstraintViolation", "OccurrenceConstraintViolation")
+            (
+                "OccurenceConstraintViolation",
+                "OccurrenceConstraintViolation"
+            )
         );
         let rpc = RpcError::RpcFramework("x".into());
-        assert_eq!((rpc.code(V16), rpc.code(V201)), ("FormationViolation", "RpcFrameworkError"));
-        assert_eq!(RpcError::NotImplemented("x".into()).code(V16), "NotImplemented");
+        assert_eq!(
+            (rpc.code(V16), rpc.code(V201)),
+            ("FormationViolation", "RpcFrameworkError")
+        );
+        assert_eq!(
+            RpcError::NotImplemented("x".into()).code(V16),
+            "NotImplemented"
+        );
     }
 
     #[test]
     fn both_spellings_are_read() {
-        for code in ["OccurenceConstraintViolation", "OccurrenceConstraintViolation"] {
-            assert!(matches!(RpcError::from_code(code, ""), RpcError::OccurrenceConstraint(_)));
+        for code in [
+            "OccurenceConstraintViolation",
+            "OccurrenceConstraintViolation",
+        ] {
+            assert!(matches!(
+                RpcError::from_code(code, ""),
+                RpcError::OccurrenceConstraint(_)
+            ));
         }
-        assert!(matches!(RpcError::from_code("Whatever", ""), RpcError::Generic(_)));
+        assert!(matches!(
+            RpcError::from_code("Whatever", ""),
+            RpcError::Generic(_)
+        ));
     }
 }

@@ -45,9 +45,8 @@ impl FrameError {
 
 impl Frame {
     pub fn parse(text: &str) -> Result<Frame, FrameError> {
-        let value: Value = serde_json::from_str(text).map_err(|e| {
-            FrameError::new(None, RpcError::RpcFramework(format!("not JSON: {e}")))
-        })?;
+        let value: Value = serde_json::from_str(text)
+            .map_err(|e| FrameError::new(None, RpcError::RpcFramework(format!("not JSON: {e}"))))?;
         let Value::Array(items) = value else {
             return Err(FrameError::new(
                 None,
@@ -56,13 +55,17 @@ impl Frame {
         };
         let kind = items.first().and_then(Value::as_u64);
         let id = match items.get(1) {
-            Some(Value::String(id)) if !id.is_empty() && id.chars().count() <= MAX_MESSAGE_ID_CHARS => {
+            Some(Value::String(id))
+                if !id.is_empty() && id.chars().count() <= MAX_MESSAGE_ID_CHARS =>
+            {
                 id.clone()
             }
             _ => {
                 return Err(FrameError::new(
                     None,
-                    RpcError::RpcFramework("message id must be a string of 1 to 36 characters".into()),
+                    RpcError::RpcFramework(
+                        "message id must be a string of 1 to 36 characters".into(),
+                    ),
                 ));
             }
         };
@@ -91,7 +94,10 @@ impl Frame {
                     id,
                     payload: payload.clone(),
                 }),
-                _ => Err(FrameError::new(None, RpcError::RpcFramework("malformed CALLRESULT".into()))),
+                _ => Err(FrameError::new(
+                    None,
+                    RpcError::RpcFramework("malformed CALLRESULT".into()),
+                )),
             },
             Some(4) => {
                 let code = items.get(2).and_then(Value::as_str);
@@ -103,7 +109,10 @@ impl Frame {
                         description: description.to_owned(),
                         details: items.get(4).cloned().unwrap_or_else(|| json!({})),
                     }),
-                    None => Err(FrameError::new(None, RpcError::RpcFramework("malformed CALLERROR".into()))),
+                    None => Err(FrameError::new(
+                        None,
+                        RpcError::RpcFramework("malformed CALLERROR".into()),
+                    )),
                 }
             }
             _ => Err(FrameError::new(
@@ -115,7 +124,11 @@ impl Frame {
 
     pub fn encode(&self) -> String {
         let value = match self {
-            Frame::Call { id, action, payload } => json!([2, id, action, payload]),
+            Frame::Call {
+                id,
+                action,
+                payload,
+            } => json!([2, id, action, payload]),
             Frame::CallResult { id, payload } => json!([3, id, payload]),
             Frame::CallError {
                 id,
@@ -155,7 +168,10 @@ mod tests {
         );
         assert_eq!(
             Frame::parse(r#"[3,"a",{"status":"Accepted"}]"#).unwrap(),
-            Frame::CallResult { id: "a".into(), payload: json!({"status":"Accepted"}) }
+            Frame::CallResult {
+                id: "a".into(),
+                payload: json!({"status":"Accepted"})
+            }
         );
         let e = Frame::parse(r#"[4,"a","NotImplemented","no",{}]"#).unwrap();
         assert!(matches!(e, Frame::CallError { ref code, .. } if code == "NotImplemented"));

@@ -9,7 +9,9 @@ use crate::rpc::RpcError;
 
 pub fn meter_values(payload: Value) -> Result<Value, RpcError> {
     if payload.get("connectorId").and_then(Value::as_u64).is_none() {
-        return Err(RpcError::OccurrenceConstraint("connectorId is required".into()));
+        return Err(RpcError::OccurrenceConstraint(
+            "connectorId is required".into(),
+        ));
     }
     Ok(json!({}))
 }
@@ -17,7 +19,9 @@ pub fn meter_values(payload: Value) -> Result<Value, RpcError> {
 pub fn data_transfer(payload: Value) -> Result<Value, RpcError> {
     let vendor = payload.get("vendorId").and_then(Value::as_str);
     if vendor.is_none() {
-        return Err(RpcError::OccurrenceConstraint("vendorId is required".into()));
+        return Err(RpcError::OccurrenceConstraint(
+            "vendorId is required".into(),
+        ));
     }
     Ok(json!({ "status": "UnknownVendorId" }))
 }

@@ -30,7 +30,10 @@ pub async fn start_transaction(ctx: &Context, payload: Value) -> Result<Value, R
         // nothing to record it against.
         tracing::warn!(charger.id = %ctx.charger.charge_point_id, connector.id = connector_id,
             "StartTransaction on a connector evgate does not know");
-        let id = store.next_transaction_id(ctx.charger.id).await.map_err(internal)?;
+        let id = store
+            .next_transaction_id(ctx.charger.id)
+            .await
+            .map_err(internal)?;
         return Ok(json!({ "transactionId": id, "idTagInfo": info }));
     };
     // A replay carries the same connector, meterStart and timestamp: it gets
@@ -44,7 +47,10 @@ pub async fn start_transaction(ctx: &Context, payload: Value) -> Result<Value, R
         let id: i64 = id.parse().unwrap_or_default();
         return Ok(json!({ "transactionId": id, "idTagInfo": info }));
     }
-    let transaction_id = store.next_transaction_id(ctx.charger.id).await.map_err(internal)?;
+    let transaction_id = store
+        .next_transaction_id(ctx.charger.id)
+        .await
+        .map_err(internal)?;
     let session = ctx
         .deps
         .bookings
@@ -59,7 +65,11 @@ pub async fn start_transaction(ctx: &Context, payload: Value) -> Result<Value, R
         })
         .await
         .map_err(internal)?;
-    let id: i64 = session.transaction.key().parse().unwrap_or(i64::from(transaction_id));
+    let id: i64 = session
+        .transaction
+        .key()
+        .parse()
+        .unwrap_or(i64::from(transaction_id));
     Ok(json!({ "transactionId": id, "idTagInfo": info }))
 }
 

@@ -16,10 +16,16 @@ pub fn meter_values(payload: Value) -> Result<Value, RpcError> {
 /// scheduler own what happens next.
 pub fn reservation_status_update(payload: Value) -> Result<Value, RpcError> {
     let id = payload.get("reservationId").and_then(Value::as_i64);
-    let status = payload.get("reservationUpdateStatus").and_then(Value::as_str);
+    let status = payload
+        .get("reservationUpdateStatus")
+        .and_then(Value::as_str);
     match (id, status) {
         (Some(id), Some(status @ ("Expired" | "Removed"))) => {
-            tracing::info!(reservation.id = id, status, "charger reports a reservation ended");
+            tracing::info!(
+                reservation.id = id,
+                status,
+                "charger reports a reservation ended"
+            );
             Ok(json!({}))
         }
         (Some(_), Some(other)) => Err(RpcError::PropertyConstraint(format!(
@@ -33,7 +39,9 @@ pub fn reservation_status_update(payload: Value) -> Result<Value, RpcError> {
 
 pub fn data_transfer(payload: Value) -> Result<Value, RpcError> {
     if payload.get("vendorId").and_then(Value::as_str).is_none() {
-        return Err(RpcError::OccurrenceConstraint("vendorId is required".into()));
+        return Err(RpcError::OccurrenceConstraint(
+            "vendorId is required".into(),
+        ));
     }
     Ok(json!({ "status": "UnknownVendorId" }))
 }

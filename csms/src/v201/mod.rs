@@ -25,10 +25,17 @@ pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Val
         "MeterValues" => acks::meter_values(payload),
         "ReservationStatusUpdate" => acks::reservation_status_update(payload),
         "DataTransfer" => acks::data_transfer(payload),
-        "NotifyReport" | "NotifyEvent" | "SecurityEventNotification"
-        | "FirmwareStatusNotification" | "LogStatusNotification" | "NotifyChargingLimit"
-        | "ClearedChargingLimit" | "NotifyMonitoringReport" | "NotifyCustomerInformation"
-        | "NotifyDisplayMessages" | "PublishFirmwareStatusNotification"
+        "NotifyReport"
+        | "NotifyEvent"
+        | "SecurityEventNotification"
+        | "FirmwareStatusNotification"
+        | "LogStatusNotification"
+        | "NotifyChargingLimit"
+        | "ClearedChargingLimit"
+        | "NotifyMonitoringReport"
+        | "NotifyCustomerInformation"
+        | "NotifyDisplayMessages"
+        | "PublishFirmwareStatusNotification"
         | "ReportChargingProfiles" => acks::notification(action, payload),
         "NotifyEVChargingNeeds" => acks::status_answer(action, payload, "Rejected"),
         "NotifyEVChargingSchedule" => acks::status_answer(action, payload, "Accepted"),

@@ -19,7 +19,12 @@ fn energy_register_wh(payload: &Value) -> Option<f64> {
         .get("meterValue")?
         .as_array()?
         .iter()
-        .flat_map(|mv| mv.get("sampledValue").and_then(Value::as_array).into_iter().flatten())
+        .flat_map(|mv| {
+            mv.get("sampledValue")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
         .filter(|sv| {
             sv.get("measurand")
                 .and_then(Value::as_str)
@@ -39,12 +44,17 @@ fn energy_register_wh(payload: &Value) -> Option<f64> {
 pub async fn transaction_event(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let energy = energy_register_wh(&payload);
     let req: TransactionEventRequest = decode(payload)?;
-    let key = TransactionKey::Ocpp(OcppVersion::V201, req.transaction_info.transaction_id.clone());
+    let key = TransactionKey::Ocpp(
+        OcppVersion::V201,
+        req.transaction_info.transaction_id.clone(),
+    );
     let token = req.id_token.as_ref().map(|t| t.id_token.clone());
     match wire(&req.event_type).as_str() {
         "Started" => {
             let Some(evse) = req.evse else {
-                return Err(RpcError::OccurrenceConstraint("evse is required when Started".into()));
+                return Err(RpcError::OccurrenceConstraint(
+                    "evse is required when Started".into(),
+                ));
             };
             let connector_id = evse.connector_id.unwrap_or(1);
             let connector = ctx
@@ -69,8 +79,10 @@ pub async fn transaction_event(ctx: &Context, payload: Value) -> Result<Value, R
                         .await
                         .map_err(internal)?;
                 }
-                None => tracing::warn!(charger.id = %ctx.charger.charge_point_id, evse.id = evse.id,
-                    "transaction on an EVSE evgate does not know"),
+                None => {
+                    tracing::warn!(charger.id = %ctx.charger.charge_point_id, evse.id = evse.id,
+                    "transaction on an EVSE evgate does not know")
+                }
             }
         }
         "Ended" => {

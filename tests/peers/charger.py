@@ -1,0 +1,97 @@
+"""A real OCPP charge point (PyPI `ocpp` 2.1.0) for evgate's end-to-end tests.
+
+    python3 charger.py URL VERSION RESERVE_ANSWER SECONDS
+
+Connects with subprotocol ocpp1.6 or ocpp2.0.1, boots, reports connectors 1
+and 2 Available, prints READY, then answers ReserveNow with RESERVE_ANSWER
+(Accepted, Occupied, Faulted, Rejected, Unavailable, or Silent: never
+answer) and CancelReservation with Accepted for SECONDS seconds. Every
+request it receives is printed as one JSON line: {"action": ..., "payload": ...}.
+The library validates each frame evgate sends against the official OCA
+schemas it ships, and answers a violation with a CALLERROR.
+"""
+import asyncio
+import json
+import sys
+from datetime import datetime, timezone
+
+import websockets
+from ocpp.routing import on
+
+URL, VERSION, ANSWER, SECONDS = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+
+
+def report(action, payload):
+    print(json.dumps({"action": action, "payload": payload}, default=str), flush=True)
+
+
+async def answer_reserve():
+    if ANSWER == "Silent":
+        await asyncio.sleep(3600)
+    return ANSWER
+
+
+if VERSION == "1.6":
+    from ocpp.v16 import ChargePoint as Base
+    from ocpp.v16 import call, call_result
+    from ocpp.v16.enums import ChargePointErrorCode, ChargePointStatus
+
+    class Charger(Base):
+        @on("ReserveNow")
+        async def on_reserve_now(self, connector_id, expiry_date, id_tag, reservation_id, **kw):
+            report("ReserveNow", {"connectorId": connector_id, "expiryDate": expiry_date,
+                                  "idTag": id_tag, "reservationId": reservation_id, **kw})
+            return call_result.ReserveNow(status=await answer_reserve())
+
+        @on("CancelReservation")
+        async def on_cancel(self, reservation_id):
+            report("CancelReservation", {"reservationId": reservation_id})
+            return call_result.CancelReservation(status="Accepted")
+
+        async def boot(self):
+            boot = await self.call(call.BootNotification(
+                charge_point_vendor="PyOCPP", charge_point_model="TestCharger"))
+            assert boot.status == "Accepted", boot
+            for connector in (1, 2):
+                await self.call(call.StatusNotification(
+                    connector_id=connector, error_code=ChargePointErrorCode.no_error,
+                    status=ChargePointStatus.available))
+else:
+    from ocpp.v201 import ChargePoint as Base
+    from ocpp.v201 import call, call_result
+
+    class Charger(Base):
+        @on("ReserveNow")
+        async def on_reserve_now(self, id, expiry_date_time, id_token, **kw):
+            report("ReserveNow", {"id": id, "expiryDateTime": expiry_date_time, "idToken": id_token, **kw})
+            return call_result.ReserveNow(status=await answer_reserve())
+
+        @on("CancelReservation")
+        async def on_cancel(self, reservation_id):
+            report("CancelReservation", {"reservationId": reservation_id})
+            return call_result.CancelReservation(status="Accepted")
+
+        async def boot(self):
+            boot = await self.call(call.BootNotification(
+                charging_station={"vendor_name": "PyOCPP", "model": "TestStation"}, reason="PowerUp"))
+            assert boot.status == "Accepted", boot
+            now = datetime.now(timezone.utc).isoformat()
+            for evse in (1, 2):
+                await self.call(call.StatusNotification(
+                    timestamp=now, connector_status="Available", evse_id=evse, connector_id=1))
+
+
+async def main():
+    protocol = "ocpp1.6" if VERSION == "1.6" else "ocpp2.0.1"
+    async with websockets.connect(URL, subprotocols=[protocol]) as ws:
+        assert ws.subprotocol == protocol, ws.subprotocol
+        cp = Charger(URL.rsplit("/", 1)[-1], ws)
+        listener = asyncio.create_task(cp.start())
+        runner = asyncio.create_task(cp.boot())
+        await runner
+        print("READY", flush=True)
+        await asyncio.sleep(SECONDS)
+        listener.cancel()
+
+
+asyncio.run(main())
