@@ -2,6 +2,11 @@
 
     python3 charger.py URL VERSION RESERVE_ANSWER SECONDS
 
+Commands on standard input, one per line, each answered with one JSON line
+{"result": ...}:
+    start CONNECTOR ID_TAG RESERVATION_ID   (RESERVATION_ID may be "-")
+    stop TRANSACTION_ID METER_WH
+
 Connects with subprotocol ocpp1.6 or ocpp2.0.1, boots, reports connectors 1
 and 2 Available, prints READY, then answers ReserveNow with RESERVE_ANSWER
 (Accepted, Occupied, Faulted, Rejected, Unavailable, or Silent: never
@@ -56,6 +61,18 @@ if VERSION == "1.6":
                 await self.call(call.StatusNotification(
                     connector_id=connector, error_code=ChargePointErrorCode.no_error,
                     status=ChargePointStatus.available))
+
+        async def start_charging(self, connector, id_tag, reservation_id):
+            res = await self.call(call.StartTransaction(
+                connector_id=connector, id_tag=id_tag, meter_start=1000,
+                timestamp=datetime.now(timezone.utc).isoformat(), reservation_id=reservation_id))
+            return {"transactionId": res.transaction_id, "idTagInfo": res.id_tag_info}
+
+        async def stop_charging(self, transaction_id, meter):
+            res = await self.call(call.StopTransaction(
+                transaction_id=int(transaction_id), meter_stop=meter,
+                timestamp=datetime.now(timezone.utc).isoformat()))
+            return {"idTagInfo": res.id_tag_info}
 else:
     from ocpp.v201 import ChargePoint as Base
     from ocpp.v201 import call, call_result
@@ -80,6 +97,27 @@ else:
                 await self.call(call.StatusNotification(
                     timestamp=now, connector_status="Available", evse_id=evse, connector_id=1))
 
+        async def start_charging(self, evse, id_tag, reservation_id):
+            self.tx = getattr(self, "tx", 0) + 1
+            tx_id = f"py-tx-{self.tx}"
+            res = await self.call(call.TransactionEvent(
+                event_type="Started", timestamp=datetime.now(timezone.utc).isoformat(),
+                trigger_reason="Authorized", seq_no=0, transaction_info={"transaction_id": tx_id},
+                evse={"id": evse, "connector_id": 1}, id_token={"id_token": id_tag, "type": "Central"},
+                reservation_id=reservation_id,
+                meter_value=[{"timestamp": datetime.now(timezone.utc).isoformat(),
+                              "sampled_value": [{"value": 1000.0}]}]))
+            return {"transactionId": tx_id, "idTokenInfo": res.id_token_info}
+
+        async def stop_charging(self, transaction_id, meter):
+            res = await self.call(call.TransactionEvent(
+                event_type="Ended", timestamp=datetime.now(timezone.utc).isoformat(),
+                trigger_reason="EVDeparted", seq_no=1,
+                transaction_info={"transaction_id": transaction_id, "stopped_reason": "EVDisconnected"},
+                meter_value=[{"timestamp": datetime.now(timezone.utc).isoformat(),
+                              "sampled_value": [{"value": float(meter)}]}]))
+            return {}
+
 
 async def main():
     protocol = "ocpp1.6" if VERSION == "1.6" else "ocpp2.0.1"
@@ -90,8 +128,29 @@ async def main():
         runner = asyncio.create_task(cp.boot())
         await runner
         print("READY", flush=True)
-        await asyncio.sleep(SECONDS)
+        try:
+            await asyncio.wait_for(commands(cp), SECONDS)
+        except asyncio.TimeoutError:
+            pass
         listener.cancel()
+
+
+async def commands(cp):
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, sys.stdin.readline)
+        if not line:
+            await asyncio.sleep(SECONDS)
+            return
+        words = line.split()
+        if words[0] == "start":
+            reservation = None if words[3] == "-" else int(words[3])
+            result = await cp.start_charging(int(words[1]), words[2], reservation)
+        elif words[0] == "stop":
+            result = await cp.stop_charging(words[1], int(words[2]))
+        else:
+            result = {"error": f"unknown command {words[0]}"}
+        print(json.dumps({"result": result}, default=str), flush=True)
 
 
 asyncio.run(main())
