@@ -62,6 +62,9 @@ pub async fn serve(
     tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
     let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
     let registry = Arc::new(csms::Registry::default());
+    let chargers = csms::OcppChargers {
+        registry: registry.clone(),
+    };
     let (holds, versions): (Arc<dyn HoldStore>, Arc<dyn StationVersions>) = match &config.redis_url
     {
         Some(url) => {
@@ -83,9 +86,7 @@ pub async fn serve(
         Ports {
             store: store.clone(),
             holds,
-            chargers: Arc::new(csms::OcppChargers {
-                registry: registry.clone(),
-            }),
+            chargers: Arc::new(chargers.clone()),
             events: Arc::new(EventBus::default()),
             clock: clock.clone(),
             versions,
@@ -139,6 +140,7 @@ pub async fn serve(
         clock,
         jwt: Arc::new(keys),
         bookings,
+        chargers,
     };
     let listener = TcpListener::bind(config.http_addr)
         .await

@@ -33,7 +33,10 @@ struct Site {
 impl Site {
     async fn start() -> Site {
         let dir = tempfile::tempdir().unwrap();
-        let env = [("JWT_SECRET", common::TEST_SECRET)];
+        let env = [
+            ("JWT_SECRET", common::TEST_SECRET),
+            ("OCPP_CALL_TIMEOUT_SECONDS", "1"),
+        ];
         let server = Running::start(dir.path(), &env);
         let admin = token(dir.path(), &env, &["--user", "1", "--role", "admin"]);
         let http = reqwest::Client::new();
@@ -416,4 +419,94 @@ async fn the_newest_connection_wins() {
         cp0["online"], true,
         "the old socket's close did not mark the charger offline"
     );
+}
+
+#[tokio::test]
+async fn operators_send_commands_and_get_the_chargers_answer() {
+    let site = Site::start().await;
+    let command = |action: &str, payload: Value| {
+        let body = json!({"action": action, "payload": payload});
+        let req = reqwest::Client::new()
+            .post(site.server.url("/v1/admin/chargers/CP-0/commands"))
+            .bearer_auth(&site.admin)
+            .json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = command("Reset", json!({"type": "Soft"})).await;
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (409, Some("CHARGER_OFFLINE"))
+    );
+
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
+    call(&mut ws, "1", "BootNotification", boot16()).await;
+    let pending = tokio::spawn(command("Reset", json!({"type": "Soft"})));
+    let asked = next_frame(&mut ws).await;
+    assert_eq!(
+        (asked[0].as_i64(), asked[2].as_str(), &asked[3]),
+        (Some(2), Some("Reset"), &json!({"type": "Soft"}))
+    );
+    // The charger answers; a CALL of its own first is still served meanwhile.
+    let hb = call(&mut ws, "hb", "Heartbeat", json!({})).await;
+    assert_eq!(hb[1], "hb");
+    ws.send(Message::text(
+        json!([3, asked[1], {"status": "Accepted"}]).to_string(),
+    ))
+    .await
+    .unwrap();
+    let (status, body) = pending.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["response"], json!({"status": "Accepted"}));
+
+    // Not valid for 1.6, or not a command at all: refused before sending.
+    let (status, body) = command("Reset", json!({"type": "Sideways"})).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("payload")),
+        "{body}"
+    );
+    let (status, _) = command("GetVariables", json!({"getVariableData": []})).await;
+    assert_eq!(status, 400);
+
+    // A CALLERROR is passed on; silence times out.
+    let pending = tokio::spawn(command("UnlockConnector", json!({"connectorId": 1})));
+    let asked = next_frame(&mut ws).await;
+    ws.send(Message::text(
+        json!([4, asked[1], "NotSupported", "no", {}]).to_string(),
+    ))
+    .await
+    .unwrap();
+    let (status, body) = pending.await.unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (502, Some("CHARGER_ERROR")),
+        "{body}"
+    );
+    let pending = tokio::spawn(command(
+        "TriggerMessage",
+        json!({"requestedMessage": "Heartbeat"}),
+    ));
+    let _ignored = next_frame(&mut ws).await;
+    let (status, body) = pending.await.unwrap();
+    assert_eq!(
+        (status, body["error"]["code"].as_str()),
+        (504, Some("CHARGER_TIMEOUT")),
+        "{body}"
+    );
+
+    let (status, _) = reqwest::Client::new()
+        .post(site.server.url("/v1/admin/chargers/NOBODY/commands"))
+        .bearer_auth(&site.admin)
+        .json(&json!({"action": "Reset", "payload": {"type": "Soft"}}))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(status, 404);
 }

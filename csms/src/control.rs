@@ -8,12 +8,30 @@ use async_trait::async_trait;
 use booking::charger_control::{ChargerControl, Refusal, ReserveRequest};
 use booking::model::OcppVersion;
 
+use crate::commands::{self, CommandError};
 use crate::registry::{CallFailure, Registry};
 use crate::{v16, v201};
 
 #[derive(Debug, Clone)]
 pub struct OcppChargers {
     pub registry: Arc<Registry>,
+}
+
+impl OcppChargers {
+    /// Sends an operator command and returns the charger's answer.
+    pub async fn command(
+        &self,
+        charge_point_id: &str,
+        action: &str,
+        payload: serde_json::Value,
+    ) -> Result<serde_json::Value, CommandError> {
+        let version = self
+            .registry
+            .version(charge_point_id)
+            .ok_or(CommandError::Offline)?;
+        let (action, payload) = commands::validate(version, action, payload)?;
+        Ok(self.registry.call(charge_point_id, action, payload).await?)
+    }
 }
 
 fn refusal(failure: CallFailure) -> Refusal {

@@ -5,6 +5,7 @@
 mod admin;
 mod auth;
 mod bookings;
+mod chargers;
 mod error;
 mod extract;
 mod health;
@@ -41,6 +42,8 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub jwt: Arc<JwtKeys>,
     pub bookings: BookingService,
+    /// Connected chargers, for operator commands.
+    pub chargers: csms::OcppChargers,
 }
 
 /// The whole API with its layers.
@@ -51,6 +54,7 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
         .merge(stations::router())
         .merge(admin::router())
         .merge(bookings::router())
+        .merge(chargers::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -150,6 +150,9 @@ impl TestApp {
             clock: clock.clone(),
             jwt: keys.clone(),
             bookings: bookings.clone(),
+            chargers: csms::OcppChargers {
+                registry: Arc::new(csms::Registry::default()),
+            },
         };
         Self {
             router: evgate::http::router(state, cors),

@@ -1,0 +1,161 @@
+//! Operator commands: the CSMS-initiated actions an admin may send to a
+//! charger, checked against the charger's OCPP version (by decoding them
+//! into that version's typed request) before anything goes out.
+
+use booking::model::OcppVersion;
+use rust_ocpp::v1_6::messages as v16m;
+use rust_ocpp::v2_0_1::messages as v201m;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+use crate::context::{decode, encode};
+use crate::registry::CallFailure;
+use crate::rpc::RpcError;
+
+/// Why a command got no answer, or could not be sent.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CommandError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("the charger is not connected")]
+    Offline,
+    #[error("the charger did not answer in time")]
+    Timeout,
+    #[error("the charger's command queue is full; try again")]
+    Busy,
+    #[error("the charger answered with an error: {0}")]
+    Charger(RpcError),
+}
+
+impl From<CallFailure> for CommandError {
+    fn from(f: CallFailure) -> Self {
+        match f {
+            CallFailure::Error(e) => CommandError::Charger(e),
+            CallFailure::Timeout => CommandError::Timeout,
+            CallFailure::Offline => CommandError::Offline,
+            CallFailure::Busy => CommandError::Busy,
+        }
+    }
+}
+
+/// Decodes into the typed request and encodes it back: what goes out is
+/// exactly what the version's schema allows.
+fn checked<T: DeserializeOwned + Serialize>(
+    action: &'static str,
+    payload: Value,
+) -> Result<(&'static str, Value), CommandError> {
+    let typed: T = decode(payload)
+        .map_err(|e| CommandError::Invalid(format!("{action} payload: {}", e.description())))?;
+    let value = encode(&typed).map_err(|e| CommandError::Invalid(e.to_string()))?;
+    Ok((action, value))
+}
+
+/// The action and payload to send, or why they cannot be sent to a charger
+/// of `version`.
+pub fn validate(
+    version: OcppVersion,
+    action: &str,
+    payload: Value,
+) -> Result<(&'static str, Value), CommandError> {
+    use OcppVersion::*;
+    match (version, action) {
+        (V16, "ReserveNow") => {
+            checked::<v16m::reserve_now::ReserveNowRequest>("ReserveNow", payload)
+        }
+        (V16, "CancelReservation") => {
+            checked::<v16m::cancel_reservation::CancelReservationRequest>(
+                "CancelReservation",
+                payload,
+            )
+        }
+        (V16, "RemoteStartTransaction") => checked::<
+            v16m::remote_start_transaction::RemoteStartTransactionRequest,
+        >("RemoteStartTransaction", payload),
+        (V16, "RemoteStopTransaction") => checked::<
+            v16m::remote_stop_transaction::RemoteStopTransactionRequest,
+        >("RemoteStopTransaction", payload),
+        (V16, "Reset") => checked::<v16m::reset::ResetRequest>("Reset", payload),
+        (V16, "ChangeAvailability") => checked::<
+            v16m::change_availability::ChangeAvailabilityRequest,
+        >("ChangeAvailability", payload),
+        (V16, "TriggerMessage") => {
+            checked::<v16m::trigger_message::TriggerMessageRequest>("TriggerMessage", payload)
+        }
+        (V16, "UnlockConnector") => {
+            checked::<v16m::unlock_connector::UnlockConnectorRequest>("UnlockConnector", payload)
+        }
+        (V16, "GetConfiguration") => {
+            checked::<v16m::get_configuration::GetConfigurationRequest>("GetConfiguration", payload)
+        }
+        (V16, "ChangeConfiguration") => checked::<
+            v16m::change_configuration::ChangeConfigurationRequest,
+        >("ChangeConfiguration", payload),
+        (V201, "ReserveNow") => {
+            checked::<v201m::reserve_now::ReserveNowRequest>("ReserveNow", payload)
+        }
+        (V201, "CancelReservation") => {
+            checked::<v201m::cancel_reservation::CancelReservationRequest>(
+                "CancelReservation",
+                payload,
+            )
+        }
+        (V201, "RequestStartTransaction") => checked::<
+            v201m::request_start_transaction::RequestStartTransactionRequest,
+        >("RequestStartTransaction", payload),
+        (V201, "RequestStopTransaction") => checked::<
+            v201m::request_stop_transaction::RequestStopTransactionRequest,
+        >("RequestStopTransaction", payload),
+        (V201, "Reset") => checked::<v201m::reset::ResetRequest>("Reset", payload),
+        (V201, "ChangeAvailability") => checked::<
+            v201m::change_availability::ChangeAvailabilityRequest,
+        >("ChangeAvailability", payload),
+        (V201, "TriggerMessage") => {
+            checked::<v201m::trigger_message::TriggerMessageRequest>("TriggerMessage", payload)
+        }
+        (V201, "UnlockConnector") => {
+            checked::<v201m::unlock_connector::UnlockConnectorRequest>("UnlockConnector", payload)
+        }
+        (V201, "GetVariables") => {
+            checked::<v201m::get_variables::GetVariablesRequest>("GetVariables", payload)
+        }
+        (V201, "SetVariables") => {
+            checked::<v201m::set_variables::SetVariablesRequest>("SetVariables", payload)
+        }
+        (v, other) => Err(CommandError::Invalid(format!(
+            "{other} is not a command evgate sends to an {} charger",
+            v.as_str()
+        ))),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn commands_are_checked_against_the_chargers_version() {
+        use OcppVersion::*;
+        assert!(validate(V16, "Reset", json!({"type": "Soft"})).is_ok());
+        assert!(matches!(
+            validate(V16, "Reset", json!({"type": "Sideways"})),
+            Err(CommandError::Invalid(_))
+        ));
+        assert!(validate(V201, "Reset", json!({"type": "Immediate"})).is_ok());
+        assert!(matches!(
+            validate(V201, "RemoteStartTransaction", json!({})),
+            Err(CommandError::Invalid(_))
+        ));
+        assert!(matches!(
+            validate(V16, "GetVariables", json!({})),
+            Err(CommandError::Invalid(_))
+        ));
+        let (action, payload) =
+            validate(V16, "UnlockConnector", json!({"connectorId": 1})).unwrap();
+        assert_eq!(
+            (action, payload),
+            ("UnlockConnector", json!({"connectorId": 1}))
+        );
+    }
+}
