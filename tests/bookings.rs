@@ -909,6 +909,25 @@ async fn a_transaction_with_the_reservation_id_activates_and_completes_the_booki
     assert_eq!(app.bookings.record_no_shows().await.unwrap(), 0);
 
     let charger_id = session.charger_id;
+    // Live meter readings give the session's energy so far, as an event.
+    let mut events = app.events.subscribe();
+    let live = app
+        .bookings
+        .meter_sample(charger_id, &key, 13_500.0, start + TimeDelta::minutes(20))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(live.energy_kwh, Some(12.5));
+    match events.try_recv().unwrap() {
+        booking::events::Event::MeterUpdate {
+            energy_kwh,
+            connector_id,
+            ..
+        } => {
+            assert_eq!((energy_kwh, connector_id), (12.5, connector));
+        }
+        other => panic!("expected a meter update, got {other:?}"),
+    }
     let stop = SessionStop {
         charger_id,
         transaction: key.clone(),
@@ -926,6 +945,12 @@ async fn a_transaction_with_the_reservation_id_activates_and_completes_the_booki
         .unwrap();
     assert_eq!(ended.energy_kwh, Some(25.5));
     assert_eq!(booking_status(&app, id).await["status"], "COMPLETED");
+    let late = app
+        .bookings
+        .meter_sample(charger_id, &key, 99_000.0, start + TimeDelta::minutes(55))
+        .await
+        .unwrap();
+    assert!(late.is_none(), "an ended session takes no more readings");
     assert!(
         app.bookings
             .session_ended(stop.clone())

@@ -372,6 +372,11 @@ async fn malformed_frames_get_the_right_callerror_per_version() {
             (a[1].as_str(), a[2].as_str()),
             (Some("m3"), Some("NotImplemented"))
         );
+        let a = call(&mut ws, "mv", "MeterValues", json!({"meterValue": []})).await;
+        assert_eq!(
+            a[2], occurrence,
+            "{version}: MeterValues without its connector/EVSE: {a}"
+        );
         let a = call(&mut ws, "m4", "BootNotification", json!({})).await;
         assert_eq!(a[2], occurrence, "{version}: {a}");
         // Garbage without an id gets no answer; the next CALL still works.

@@ -24,6 +24,13 @@ pub enum Event {
     },
     /// A booking's status changed (confirmed, cancelled, no-show, active, completed).
     BookingChanged { booking: Booking },
+    /// Live energy of the session on a connector.
+    MeterUpdate {
+        station_id: Uuid,
+        connector_id: Uuid,
+        energy_kwh: f64,
+        at: DateTime<Utc>,
+    },
     ConnectorStatusChanged {
         station_id: Uuid,
         connector_id: Uuid,
@@ -37,6 +44,7 @@ impl Event {
         match self {
             Event::HoldCreated { station_id, .. }
             | Event::HoldReleased { station_id, .. }
+            | Event::MeterUpdate { station_id, .. }
             | Event::ConnectorStatusChanged { station_id, .. } => *station_id,
             Event::BookingChanged { booking } => booking.station_id,
         }

@@ -189,6 +189,17 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Fails with `Conflict` when the charger already has a session with this
     /// transaction key.
     async fn insert_session(&self, session: &ChargingSession) -> Result<()>;
+    /// Records a live meter reading (Wh) on an open session: its energy so
+    /// far. `None` when no open session has this key.
+    async fn record_meter(
+        &self,
+        charger_id: Uuid,
+        key: &TransactionKey,
+        meter_wh: f64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ChargingSession>>;
+    /// The session still open on a connector, if any.
+    async fn open_session_on(&self, connector_id: Uuid) -> Result<Option<ChargingSession>>;
     /// Ends a session that has not ended yet; `None` when it already has
     /// (a retried end is counted once) or is unknown.
     async fn end_session(&self, end: &SessionEnd) -> Result<Option<ChargingSession>>;

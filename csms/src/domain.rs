@@ -2,9 +2,10 @@
 //! OCPP's vocabulary to the domain's, and the calls both versions make.
 //! Per-version handlers decode their messages and call these.
 
-use booking::model::{ConnectorStatus, IdTagStatus};
+use booking::model::{ConnectorStatus, IdTagStatus, TransactionKey};
 use booking::store::BootInfo;
 use chrono::{DateTime, Utc};
+use serde_json::Value;
 
 use crate::context::Context;
 use crate::rpc::RpcError;
@@ -88,6 +89,76 @@ pub async fn status(
     Ok(())
 }
 
+/// The last Energy.Active.Import.Register reading in a `meterValue` array,
+/// in Wh. 1.6 sends values as strings with `unit`, 2.0.1 as numbers with
+/// `unitOfMeasure.unit`; the measurand defaults to the energy register.
+pub fn energy_register_wh(meter_values: &Value) -> Option<f64> {
+    meter_values
+        .as_array()?
+        .iter()
+        .flat_map(|mv| {
+            mv.get("sampledValue")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+        })
+        .filter(|sv| {
+            sv.get("measurand")
+                .and_then(Value::as_str)
+                .is_none_or(|m| m == "Energy.Active.Import.Register")
+        })
+        .filter_map(|sv| {
+            let raw = sv.get("value")?;
+            let v = raw.as_f64().or_else(|| raw.as_str()?.trim().parse().ok())?;
+            let unit = sv
+                .get("unit")
+                .or_else(|| sv.pointer("/unitOfMeasure/unit"))
+                .and_then(Value::as_str);
+            Some(if unit == Some("kWh") { v * 1000.0 } else { v })
+        })
+        .next_back()
+}
+
+/// A meter reading for the session on a connector: the transaction the
+/// charger named, or else the session open there.
+pub async fn meter_values(
+    ctx: &Context,
+    evse_id: i32,
+    connector_id: i32,
+    transaction: Option<TransactionKey>,
+    meter_values: &Value,
+) -> Result<(), RpcError> {
+    let Some(wh) = energy_register_wh(meter_values) else {
+        return Ok(());
+    };
+    let key = match transaction {
+        Some(key) => Some(key),
+        None => {
+            let store = &ctx.deps.store;
+            match store
+                .connector_by_ocpp(ctx.charger.id, evse_id, connector_id)
+                .await
+                .map_err(internal)?
+            {
+                Some(c) => store
+                    .open_session_on(c.id)
+                    .await
+                    .map_err(internal)?
+                    .map(|s| s.transaction),
+                None => None,
+            }
+        }
+    };
+    if let Some(key) = key {
+        ctx.deps
+            .bookings
+            .meter_sample(ctx.charger.id, &key, wh, ctx.now())
+            .await
+            .map_err(internal)?;
+    }
+    Ok(())
+}
+
 pub async fn authorize(ctx: &Context, id_tag: &str) -> Result<IdTagStatus, RpcError> {
     booking::authorization::authorize(&*ctx.deps.store, id_tag, ctx.now())
         .await
@@ -116,5 +187,16 @@ mod tests {
             assert_eq!(connector_status(ocpp), Some(ours), "{ocpp}");
         }
         assert_eq!(connector_status("Dancing"), None);
+    }
+
+    #[test]
+    fn the_energy_register_is_read_in_both_versions_shapes() {
+        let v16 = serde_json::json!([{"timestamp": "t", "sampledValue": [
+            {"value": "230", "measurand": "Voltage"}, {"value": "1234.5"}]}]);
+        assert_eq!(energy_register_wh(&v16), Some(1234.5));
+        let v201 = serde_json::json!([{"timestamp": "t", "sampledValue": [
+            {"value": 2.5, "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "kWh"}}]}]);
+        assert_eq!(energy_register_wh(&v201), Some(2500.0));
+        assert_eq!(energy_register_wh(&serde_json::json!([])), None);
     }
 }

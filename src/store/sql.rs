@@ -826,6 +826,45 @@ macro_rules! sql_store {
                 Ok(())
             }
 
+            async fn record_meter(
+                &self,
+                charger_id: Uuid,
+                key: &TransactionKey,
+                meter_wh: f64,
+                at: DateTime<Utc>,
+            ) -> Result<Option<ChargingSession>> {
+                sqlx::query(concat!(
+                    "UPDATE charging_sessions SET energy_kwh = CASE",
+                    " WHEN meter_start_wh IS NULL OR $4 < meter_start_wh THEN energy_kwh",
+                    " ELSE ($4 - meter_start_wh) / 1000.0 END, updated_at = $5",
+                    " WHERE charger_id = $1 AND protocol = $2 AND transaction_key = $3 AND ended_at IS NULL",
+                    " RETURNING ", session_cols!()
+                ))
+                .bind(charger_id)
+                .bind(key.protocol())
+                .bind(key.key())
+                .bind(meter_wh)
+                .bind(to_millis(at))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| session_of(&r))
+                .transpose()
+            }
+
+            async fn open_session_on(&self, connector_id: Uuid) -> Result<Option<ChargingSession>> {
+                sqlx::query(concat!(
+                    "SELECT ", session_cols!(), " FROM charging_sessions",
+                    " WHERE connector_id = $1 AND ended_at IS NULL ORDER BY started_at DESC LIMIT 1"
+                ))
+                .bind(connector_id)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| session_of(&r))
+                .transpose()
+            }
+
             async fn end_session(&self, end: &SessionEnd) -> Result<Option<ChargingSession>> {
                 sqlx::query(concat!(
                     "UPDATE charging_sessions SET ended_at = $2, meter_stop_wh = $3,",

@@ -201,6 +201,38 @@ impl BookingService {
         }
     }
 
+    /// A meter reading (Wh, the energy register) during a session: the
+    /// session's energy so far, published as a meter update. Readings for
+    /// unknown or ended sessions change nothing (`None`).
+    pub async fn meter_sample(
+        &self,
+        charger_id: Uuid,
+        transaction: &TransactionKey,
+        meter_wh: f64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ChargingSession>> {
+        let Some(session) = self
+            .store
+            .record_meter(charger_id, transaction, meter_wh, at)
+            .await?
+        else {
+            return Ok(None);
+        };
+        if let (Some(energy_kwh), Some(connector)) = (
+            session.energy_kwh,
+            self.store.connector(session.connector_id).await?,
+        ) {
+            // A meter update changes no cached read: publish without a bump.
+            self.events.publish(Event::MeterUpdate {
+                station_id: connector.station_id,
+                connector_id: connector.id,
+                energy_kwh,
+                at,
+            });
+        }
+        Ok(Some(session))
+    }
+
     /// Ends a session; a retried end changes nothing and returns `None`, as
     /// does an unknown transaction (the caller still acknowledges it). The
     /// booking the session fulfilled becomes COMPLETED.

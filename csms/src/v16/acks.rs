@@ -1,20 +1,10 @@
-//! Messages that are acknowledged and logged: meter values (the live energy
-//! of a session arrives with the meter-values work), firmware, diagnostics
-//! and security notifications, and DataTransfer for vendors we have no
-//! handler for.
+//! Messages that are acknowledged and logged: firmware, diagnostics and
+//! security notifications, and DataTransfer for vendors we have no handler
+//! for.
 
 use serde_json::{Value, json};
 
 use crate::rpc::RpcError;
-
-pub fn meter_values(payload: Value) -> Result<Value, RpcError> {
-    if payload.get("connectorId").and_then(Value::as_u64).is_none() {
-        return Err(RpcError::OccurrenceConstraint(
-            "connectorId is required".into(),
-        ));
-    }
-    Ok(json!({}))
-}
 
 pub fn data_transfer(payload: Value) -> Result<Value, RpcError> {
     let vendor = payload.get("vendorId").and_then(Value::as_str);

@@ -5,6 +5,7 @@
 mod acks;
 mod authorize;
 mod boot;
+mod meter_values;
 pub mod reservation;
 mod status;
 mod transactions;
@@ -24,7 +25,7 @@ pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Val
         "Authorize" => authorize::authorize(ctx, payload).await,
         "StartTransaction" => transactions::start_transaction(ctx, payload).await,
         "StopTransaction" => transactions::stop_transaction(ctx, payload).await,
-        "MeterValues" => acks::meter_values(payload),
+        "MeterValues" => meter_values::meter_values(ctx, payload).await,
         "DataTransfer" => acks::data_transfer(payload),
         "DiagnosticsStatusNotification"
         | "FirmwareStatusNotification"

@@ -4,13 +4,6 @@ use serde_json::{Value, json};
 
 use crate::rpc::RpcError;
 
-pub fn meter_values(payload: Value) -> Result<Value, RpcError> {
-    if payload.get("evseId").and_then(Value::as_i64).is_none() {
-        return Err(RpcError::OccurrenceConstraint("evseId is required".into()));
-    }
-    Ok(json!({}))
-}
-
 /// Expired or Removed: the charger dropped a reservation on its own. The
 /// booking keeps its slot in evgate; the no-show worker and the lead-window
 /// scheduler own what happens next.

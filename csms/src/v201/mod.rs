@@ -5,6 +5,7 @@
 mod acks;
 mod authorize;
 mod boot;
+mod meter_values;
 pub mod reservation;
 mod status;
 mod transaction_event;
@@ -22,7 +23,7 @@ pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Val
         "StatusNotification" => status::status_notification(ctx, payload).await,
         "Authorize" => authorize::authorize(ctx, payload).await,
         "TransactionEvent" => transaction_event::transaction_event(ctx, payload).await,
-        "MeterValues" => acks::meter_values(payload),
+        "MeterValues" => meter_values::meter_values(ctx, payload).await,
         "ReservationStatusUpdate" => acks::reservation_status_update(payload),
         "DataTransfer" => acks::data_transfer(payload),
         "NotifyReport"

@@ -10,39 +10,13 @@ use serde_json::{Value, json};
 
 use super::authorize::id_token_info;
 use crate::context::{Context, decode};
-use crate::domain::{internal, wire};
+use crate::domain::{self, internal, wire};
 use crate::rpc::RpcError;
 
-/// The Energy.Active.Import.Register reading (Wh) in the event's meter values.
-fn energy_register_wh(payload: &Value) -> Option<f64> {
-    payload
-        .get("meterValue")?
-        .as_array()?
-        .iter()
-        .flat_map(|mv| {
-            mv.get("sampledValue")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-        })
-        .filter(|sv| {
-            sv.get("measurand")
-                .and_then(Value::as_str)
-                .is_none_or(|m| m == "Energy.Active.Import.Register")
-        })
-        .filter_map(|sv| {
-            let v = sv.get("value")?.as_f64()?;
-            let kwh = sv
-                .pointer("/unitOfMeasure/unit")
-                .and_then(Value::as_str)
-                .is_some_and(|u| u == "kWh");
-            Some(if kwh { v * 1000.0 } else { v })
-        })
-        .next_back()
-}
-
 pub async fn transaction_event(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
-    let energy = energy_register_wh(&payload);
+    let energy = payload
+        .get("meterValue")
+        .and_then(domain::energy_register_wh);
     let req: TransactionEventRequest = decode(payload)?;
     let key = TransactionKey::Ocpp(
         OcppVersion::V201,
@@ -100,7 +74,15 @@ pub async fn transaction_event(ctx: &Context, payload: Value) -> Result<Value, R
                 .await
                 .map_err(internal)?;
         }
-        _ => {}
+        _ => {
+            if let Some(wh) = energy {
+                ctx.deps
+                    .bookings
+                    .meter_sample(ctx.charger.id, &key, wh, req.timestamp)
+                    .await
+                    .map_err(internal)?;
+            }
+        }
     }
     // idTokenInfo only when an idToken was sent.
     match token {
