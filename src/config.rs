@@ -138,6 +138,11 @@ pub struct Config {
           default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=600), global = true)]
     pub ocpp_call_timeout_seconds: u64,
 
+    /// How long a charger may be away before its connectors show OFFLINE.
+    #[arg(long, env = "OCPP_OFFLINE_GRACE_SECONDS", value_name = "OCPP_OFFLINE_GRACE_SECONDS",
+          default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
+    pub ocpp_offline_grace_seconds: u64,
+
     /// Longest booking allowed.
     #[arg(long, env = "BOOKING_MAX_DURATION_MINUTES", value_name = "BOOKING_MAX_DURATION_MINUTES",
           default_value_t = 240, value_parser = clap::value_parser!(u64).range(5..=1440), global = true)]
@@ -302,6 +307,7 @@ impl Config {
         csms::CsmsConfig {
             heartbeat_interval: Duration::from_secs(self.ocpp_heartbeat_interval_seconds),
             call_timeout: Duration::from_secs(self.ocpp_call_timeout_seconds),
+            offline_grace: Duration::from_secs(self.ocpp_offline_grace_seconds),
             ..csms::CsmsConfig::default()
         }
     }

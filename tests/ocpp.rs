@@ -36,6 +36,7 @@ impl Site {
         let env = [
             ("JWT_SECRET", common::TEST_SECRET),
             ("OCPP_CALL_TIMEOUT_SECONDS", "1"),
+            ("OCPP_OFFLINE_GRACE_SECONDS", "1"),
         ];
         let server = Running::start(dir.path(), &env);
         let admin = token(dir.path(), &env, &["--user", "1", "--role", "admin"]);
@@ -143,12 +144,23 @@ impl Site {
     }
 }
 
-/// Sends a CALL and returns the frame answering it (skipping pings).
+/// Sends a CALL and returns the frame answering it (skipping pings and the
+/// server's own CALLs, such as a resynchronising TriggerMessage).
 async fn call(ws: &mut Ws, id: &str, action: &str, payload: Value) -> Value {
     ws.send(Message::text(json!([2, id, action, payload]).to_string()))
         .await
         .unwrap();
-    next_frame(ws).await
+    next_answer(ws).await
+}
+
+/// The next frame that is not one of the server's own CALLs.
+async fn next_answer(ws: &mut Ws) -> Value {
+    loop {
+        let frame = next_frame(ws).await;
+        if frame[0] != 2 {
+            return frame;
+        }
+    }
 }
 
 async fn next_frame(ws: &mut Ws) -> Value {
@@ -285,7 +297,7 @@ async fn TC_001_and_TC_B_01_boot_records_the_charger() {
         (Some(3), Some("Accepted"))
     );
     let hb = call(&mut ws, "h", "Heartbeat", json!({})).await;
-    assert!(hb[2]["currentTime"].is_string());
+    assert!(hb[2]["currentTime"].is_string(), "{hb}");
 }
 
 #[tokio::test]
@@ -361,7 +373,7 @@ async fn malformed_frames_get_the_right_callerror_per_version() {
         ws.send(Message::text(r#"[2,"m2","Heartbeat",null]"#))
             .await
             .unwrap();
-        let a = next_frame(&mut ws).await;
+        let a = next_answer(&mut ws).await;
         assert_eq!(
             (a[0].as_i64(), a[1].as_str(), a[2].as_str()),
             (Some(4), Some("m2"), Some(format)),
@@ -514,4 +526,69 @@ async fn operators_send_commands_and_get_the_chargers_answer() {
         .map(|r| (r.status().as_u16(), ()))
         .unwrap();
     assert_eq!(status, 404);
+}
+
+#[tokio::test]
+async fn a_charger_away_past_the_grace_goes_offline_and_is_asked_to_resynchronise() {
+    let site = Site::start().await;
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
+    call(&mut ws, "1", "BootNotification", boot16()).await;
+    call(
+        &mut ws,
+        "2",
+        "StatusNotification",
+        json!({"connectorId": 1, "errorCode": "NoError", "status": "Charging"}),
+    )
+    .await;
+    drop(ws);
+    let path = format!("/v1/stations/{}", site.station);
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let station = site.get(&path).await;
+        let c = &station["data"]["connectors"][0];
+        if c["status"] == "OFFLINE" {
+            assert_eq!(
+                c["lastKnownStatus"], "OCCUPIED",
+                "the last status is kept for display"
+            );
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "not OFFLINE after the grace: {c}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    // Back: evgate asks for the statuses again.
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
+    let asked = next_frame(&mut ws).await;
+    assert_eq!(
+        (asked[0].as_i64(), asked[2].as_str()),
+        (Some(2), Some("TriggerMessage"))
+    );
+    assert_eq!(asked[3], json!({"requestedMessage": "StatusNotification"}));
+    ws.send(Message::text(
+        json!([3, asked[1], {"status": "Accepted"}]).to_string(),
+    ))
+    .await
+    .unwrap();
+    call(
+        &mut ws,
+        "3",
+        "StatusNotification",
+        json!({"connectorId": 1, "errorCode": "NoError", "status": "Available"}),
+    )
+    .await;
+    let station = site.get(&path).await;
+    let c = &station["data"]["connectors"][0];
+    assert_eq!(
+        (c["status"].as_str(), c.get("lastKnownStatus")),
+        (Some("AVAILABLE"), None)
+    );
 }

@@ -96,6 +96,14 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// connector number.
     async fn insert_connector(&self, connector: &NewConnector) -> Result<Connector>;
     async fn connector(&self, id: Uuid) -> Result<Option<Connector>>;
+    /// Every connector of a charger that is not OFFLINE becomes OFFLINE as of
+    /// `at`, keeping its status as the last known one. Returns those changed.
+    async fn mark_charger_offline(
+        &self,
+        charger_id: Uuid,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<Connector>>;
+    async fn connectors_of_charger(&self, charger_id: Uuid) -> Result<Vec<Connector>>;
     /// Records a connector's live status as of `at`, unless a newer one is
     /// already recorded (reports can arrive out of order). Returns the
     /// connector when the status was written.

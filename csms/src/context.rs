@@ -24,6 +24,8 @@ pub struct CsmsConfig {
     pub ping_interval: Duration,
     /// Largest frame accepted, in bytes.
     pub max_message_bytes: usize,
+    /// How long a charger may be away before its connectors turn OFFLINE.
+    pub offline_grace: Duration,
 }
 
 impl Default for CsmsConfig {
@@ -33,6 +35,7 @@ impl Default for CsmsConfig {
             call_timeout: Duration::from_secs(30),
             ping_interval: Duration::from_secs(60),
             max_message_bytes: 64 * 1024,
+            offline_grace: Duration::from_secs(60),
         }
     }
 }

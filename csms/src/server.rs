@@ -217,6 +217,7 @@ async fn connect(mut stream: TcpStream, csms: Csms) -> std::io::Result<()> {
         tracing::warn!(error = %e, "cannot record the charger online");
     }
     tracing::info!(charger.id = %charger.charge_point_id, ocpp.version = version.as_str(), "charger connected");
+    resynchronise_if_it_was_away(&csms, &charger);
     let ctx = Context {
         charger: charger.clone(),
         version,
@@ -236,7 +237,57 @@ async fn connect(mut stream: TcpStream, csms: Csms) -> std::io::Result<()> {
         {
             tracing::warn!(error = %e, "cannot record the charger offline");
         }
+        offline_after_grace(csms.clone(), charger.clone());
     }
     tracing::info!(charger.id = %charger.charge_point_id, "charger disconnected");
     Ok(())
+}
+
+/// If the charger does not come back within the grace period, its
+/// connectors turn OFFLINE.
+fn offline_after_grace(csms: Csms, charger: Charger) {
+    tokio::spawn(async move {
+        tokio::time::sleep(csms.deps.config.offline_grace).await;
+        if csms.registry.is_connected(&charger.charge_point_id) {
+            return;
+        }
+        let now = csms.deps.clock.now();
+        match csms.deps.bookings.charger_offline(charger.id, now).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(charger.id = %charger.charge_point_id, connectors = n,
+                "charger away past the grace period: connectors OFFLINE"),
+            Err(e) => tracing::warn!(error = %e, "cannot mark the charger's connectors OFFLINE"),
+        }
+    });
+}
+
+/// A charger back from being away (it connected before, and some of its
+/// connectors show OFFLINE) may not re-send its statuses on its own: ask.
+fn resynchronise_if_it_was_away(csms: &Csms, charger: &Charger) {
+    if charger.last_seen_at.is_none() {
+        return;
+    }
+    let csms = csms.clone();
+    let charger = charger.clone();
+    tokio::spawn(async move {
+        let away = match csms.deps.store.connectors_of_charger(charger.id).await {
+            Ok(connectors) => connectors
+                .iter()
+                .any(|c| c.status == booking::model::ConnectorStatus::Offline),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read the charger's connectors");
+                return;
+            }
+        };
+        if !away {
+            return;
+        }
+        let payload = serde_json::json!({ "requestedMessage": "StatusNotification" });
+        let answer = csms
+            .registry
+            .call(&charger.charge_point_id, "TriggerMessage", payload)
+            .await;
+        tracing::info!(charger.id = %charger.charge_point_id, ok = answer.is_ok(),
+            "asked the charger to resend its statuses (TriggerMessage)");
+    });
 }

@@ -36,6 +36,9 @@ pub struct ConnectorJson {
     pub status: &'static str,
     pub updated_at: String,
     pub evse_id: i32,
+    /// While OFFLINE, the status the charger last reported.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_known_status: Option<&'static str>,
 }
 
 impl From<&Connector> for ConnectorJson {
@@ -48,6 +51,7 @@ impl From<&Connector> for ConnectorJson {
             status: c.status.as_str(),
             updated_at: iso(c.status_updated_at),
             evse_id: c.evse_id,
+            last_known_status: c.last_known_status.map(|s| s.as_str()),
         }
     }
 }

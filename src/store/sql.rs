@@ -19,7 +19,7 @@ macro_rules! connector_cols {
     () => {
         "id, station_id, charger_id, evse_id, ocpp_connector_id, connector_number, \
          connector_type, power_kw, status, status_updated_at, current_booking_id, \
-         vendor_connector_id"
+         vendor_connector_id, last_known_status"
     };
 }
 macro_rules! booking_cols {
@@ -139,6 +139,7 @@ macro_rules! sql_store {
                 status_updated_at: get(row, "status_updated_at")?,
                 current_booking_id: get(row, "current_booking_id")?,
                 vendor_connector_id: get(row, "vendor_connector_id")?,
+                last_known_status: parse_opt(row, "last_known_status")?,
             })
         }
 
@@ -502,6 +503,35 @@ macro_rules! sql_store {
                 Ok(n > 0)
             }
 
+            async fn mark_charger_offline(&self, charger_id: Uuid, at: DateTime<Utc>) -> Result<Vec<Connector>> {
+                sqlx::query(concat!(
+                    "UPDATE connectors SET last_known_status = status, status = 'OFFLINE', status_updated_at = $2",
+                    " WHERE charger_id = $1 AND status <> 'OFFLINE' RETURNING ", connector_cols!()
+                ))
+                .bind(charger_id)
+                .bind(to_millis(at))
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(connector_of)
+                .collect()
+            }
+
+            async fn connectors_of_charger(&self, charger_id: Uuid) -> Result<Vec<Connector>> {
+                sqlx::query(concat!(
+                    "SELECT ", connector_cols!(), " FROM connectors WHERE charger_id = $1",
+                    " ORDER BY evse_id, ocpp_connector_id"
+                ))
+                .bind(charger_id)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?
+                .iter()
+                .map(connector_of)
+                .collect()
+            }
+
             async fn set_connector_status(
                 &self,
                 id: Uuid,
@@ -509,7 +539,7 @@ macro_rules! sql_store {
                 at: DateTime<Utc>,
             ) -> Result<Option<Connector>> {
                 sqlx::query(concat!(
-                    "UPDATE connectors SET status = $2, status_updated_at = $3",
+                    "UPDATE connectors SET status = $2, status_updated_at = $3, last_known_status = NULL",
                     " WHERE id = $1 AND status_updated_at <= $3 RETURNING ", connector_cols!()
                 ))
                 .bind(id)

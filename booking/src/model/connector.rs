@@ -24,6 +24,8 @@ pub struct Connector {
     pub status_updated_at: DateTime<Utc>,
     pub current_booking_id: Option<Uuid>,
     pub vendor_connector_id: Option<String>,
+    /// While OFFLINE: the status reported before the charger went away.
+    pub last_known_status: Option<ConnectorStatus>,
 }
 
 /// A connector about to be created. The store numbers it when

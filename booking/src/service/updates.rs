@@ -79,6 +79,22 @@ impl BookingService {
         Ok(Some(connector))
     }
 
+    /// The charger stayed away past the grace period: its connectors are
+    /// OFFLINE (their last status kept for display) and apps are told.
+    pub async fn charger_offline(&self, charger_id: Uuid, at: DateTime<Utc>) -> Result<usize> {
+        let changed = self.store.mark_charger_offline(charger_id, at).await?;
+        for c in &changed {
+            self.emit(Event::ConnectorStatusChanged {
+                station_id: c.station_id,
+                connector_id: c.id,
+                status: ConnectorStatus::Offline,
+                updated_at: c.status_updated_at,
+            })
+            .await;
+        }
+        Ok(changed.len())
+    }
+
     async fn void_reservations(&self, connector: &Connector) -> Result<()> {
         let now = self.clock.now();
         let horizon = now + self.rules.reservation_lead + self.rules.max_duration;
