@@ -732,3 +732,92 @@ async fn responses_carry_a_request_id() {
         .unwrap();
     assert!(uuid::Uuid::parse_str(id).is_ok(), "{id}");
 }
+
+#[tokio::test]
+async fn operators_register_and_change_id_tags() {
+    let app = TestApp::new().await;
+    let admin = app.admin();
+    let (s, body) = app
+        .send("POST", "/v1/admin/id-tags", Some(&admin), Some(r#"{"idTag":"RFID-42","status":"Accepted","expiryDate":"2031-01-01T00:00:00Z","userId":42}"#))
+        .await;
+    assert_eq!(s, 201, "{body}");
+    assert_eq!(body["data"]["expiryDate"], "2031-01-01T00:00:00.000Z");
+    assert_error(
+        &app.send(
+            "POST",
+            "/v1/admin/id-tags",
+            Some(&admin),
+            Some(r#"{"idTag":"RFID-42","status":"Accepted"}"#),
+        )
+        .await,
+        409,
+        "CONFLICT",
+    );
+    let bad = app
+        .send(
+            "POST",
+            "/v1/admin/id-tags",
+            Some(&admin),
+            Some(r#"{"idTag":"RFID-43","status":"Maybe"}"#),
+        )
+        .await;
+    assert_eq!(
+        assert_error(&bad, 400, "VALIDATION_ERROR")["field"],
+        "status"
+    );
+    let bad = app
+        .send(
+            "POST",
+            "/v1/admin/id-tags",
+            Some(&admin),
+            Some(r#"{"idTag":"has space","status":"Accepted"}"#),
+        )
+        .await;
+    assert_eq!(
+        assert_error(&bad, 400, "VALIDATION_ERROR")["field"],
+        "idTag"
+    );
+    let (s, body) = app
+        .send(
+            "PUT",
+            "/v1/admin/id-tags/RFID-42",
+            Some(&admin),
+            Some(r#"{"status":"Blocked","expiryDate":null}"#),
+        )
+        .await;
+    assert_eq!(
+        (
+            s,
+            body["data"]["status"].as_str(),
+            &body["data"]["expiryDate"]
+        ),
+        (200, Some("Blocked"), &Value::Null)
+    );
+    assert_error(
+        &app.send(
+            "PUT",
+            "/v1/admin/id-tags/NOPE",
+            Some(&admin),
+            Some(r#"{"status":"Blocked"}"#),
+        )
+        .await,
+        404,
+        "NOT_FOUND",
+    );
+    let (_, list) = app
+        .send("GET", "/v1/admin/id-tags", Some(&admin), None)
+        .await;
+    assert_eq!(
+        (
+            list["data"]["total"].as_u64(),
+            list["data"]["idTags"][0]["userId"].as_i64()
+        ),
+        (Some(1), Some(42))
+    );
+    assert_error(
+        &app.send("GET", "/v1/admin/id-tags", Some(&app.user()), None)
+            .await,
+        403,
+        "FORBIDDEN",
+    );
+}

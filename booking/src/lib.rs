@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod geo;
 pub mod holds;
+pub mod id_tags;
 pub mod model;
 pub mod provisioning;
 pub mod refunds;

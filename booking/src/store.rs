@@ -228,6 +228,10 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     // Id tags
     async fn upsert_id_tag(&self, tag: &IdTag, now: DateTime<Utc>) -> Result<()>;
     async fn id_tag(&self, id_tag: &str) -> Result<Option<IdTag>>;
+    /// Fails with `Conflict` when the tag is registered already.
+    async fn insert_id_tag(&self, tag: &IdTag, now: DateTime<Utc>) -> Result<()>;
+    /// Registered id tags by name, and how many there are.
+    async fn id_tags(&self, page: Page) -> Result<(Vec<IdTag>, u64)>;
 
     // Refund outbox
     /// Enqueues a refund; `false` when the booking already has one.

@@ -9,6 +9,7 @@ mod chargers;
 mod error;
 mod extract;
 mod health;
+mod id_tags;
 mod stations;
 
 use std::sync::Arc;
@@ -55,6 +56,7 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
         .merge(admin::router())
         .merge(bookings::router())
         .merge(chargers::router())
+        .merge(id_tags::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -34,6 +34,11 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
         "this charger already has a session with that transaction id",
     ),
     (
+        "id_tags_pkey",
+        "id_tags.id_tag",
+        "this id tag is registered already",
+    ),
+    (
         "stations_pkey",
         "stations.id",
         "a station with this id already exists",

@@ -987,6 +987,42 @@ macro_rules! sql_store {
                 .transpose()
             }
 
+            async fn insert_id_tag(&self, t: &IdTag, now: DateTime<Utc>) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO id_tags (id_tag, status, expiry_date, parent_id_tag, user_id, created_at, updated_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $6)",
+                )
+                .bind(&t.id_tag)
+                .bind(t.status.as_str())
+                .bind(opt_ms(t.expiry_date))
+                .bind(&t.parent_id_tag)
+                .bind(t.user_id)
+                .bind(to_millis(now))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn id_tags(&self, page: Page) -> Result<(Vec<IdTag>, u64)> {
+                let (limit, offset) = page_binds(page);
+                let rows = sqlx::query(
+                    "SELECT id_tag, status, expiry_date, parent_id_tag, user_id FROM id_tags \
+                     ORDER BY id_tag LIMIT $1 OFFSET $2",
+                )
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM id_tags")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                let tags = rows.iter().map(id_tag_of).collect::<Result<_>>()?;
+                Ok((tags, u64::try_from(total).unwrap_or(0)))
+            }
+
             async fn enqueue_refund(&self, r: &RefundRequest) -> Result<bool> {
                 let done = sqlx::query(concat!(
                     "INSERT INTO refund_requests (", refund_cols!(), ")",

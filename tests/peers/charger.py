@@ -6,6 +6,7 @@ Commands on standard input, one per line, each answered with one JSON line
 {"result": ...}:
     start CONNECTOR ID_TAG RESERVATION_ID   (RESERVATION_ID may be "-")
     stop TRANSACTION_ID METER_WH
+    authorize ID_TAG
 
 Connects with subprotocol ocpp1.6 or ocpp2.0.1, boots, reports connectors 1
 and 2 Available, prints READY, then answers ReserveNow with RESERVE_ANSWER
@@ -68,6 +69,10 @@ if VERSION == "1.6":
                 timestamp=datetime.now(timezone.utc).isoformat(), reservation_id=reservation_id))
             return {"transactionId": res.transaction_id, "idTagInfo": res.id_tag_info}
 
+        async def authorize(self, id_tag):
+            res = await self.call(call.Authorize(id_tag=id_tag))
+            return {"idTagInfo": res.id_tag_info}
+
         async def stop_charging(self, transaction_id, meter):
             res = await self.call(call.StopTransaction(
                 transaction_id=int(transaction_id), meter_stop=meter,
@@ -109,6 +114,10 @@ else:
                               "sampled_value": [{"value": 1000.0}]}]))
             return {"transactionId": tx_id, "idTokenInfo": res.id_token_info}
 
+        async def authorize(self, id_tag):
+            res = await self.call(call.Authorize(id_token={"id_token": id_tag, "type": "Central"}))
+            return {"idTokenInfo": res.id_token_info}
+
         async def stop_charging(self, transaction_id, meter):
             res = await self.call(call.TransactionEvent(
                 event_type="Ended", timestamp=datetime.now(timezone.utc).isoformat(),
@@ -146,6 +155,8 @@ async def commands(cp):
         if words[0] == "start":
             reservation = None if words[3] == "-" else int(words[3])
             result = await cp.start_charging(int(words[1]), words[2], reservation)
+        elif words[0] == "authorize":
+            result = await cp.authorize(words[1])
         elif words[0] == "stop":
             result = await cp.stop_charging(words[1], int(words[2]))
         else:

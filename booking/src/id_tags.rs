@@ -1,0 +1,55 @@
+//! Registering the id tags (RFID cards, app tokens) that may charge, with
+//! their status and expiry; chargers hear the verdict at Authorize and at
+//! the start of every transaction.
+
+use chrono::{DateTime, Utc};
+
+use crate::clock::Clock;
+use crate::error::{Error, Result};
+use crate::model::{IdTag, IdTagStatus};
+use crate::store::Store;
+
+/// OCPP 2.0.1 idToken: at most 36 characters (1.6 idTag: 20).
+pub const MAX_ID_TAG_CHARS: usize = 36;
+
+fn check_tag(field: &str, tag: &str) -> Result<()> {
+    let n = tag.chars().count();
+    if n == 0 || n > MAX_ID_TAG_CHARS || tag.chars().any(|c| c.is_control() || c.is_whitespace()) {
+        return Err(Error::validation(
+            field,
+            format!("must be 1 to {MAX_ID_TAG_CHARS} printable characters without spaces"),
+        ));
+    }
+    Ok(())
+}
+
+pub async fn register(store: &dyn Store, clock: &dyn Clock, tag: IdTag) -> Result<IdTag> {
+    check_tag("idTag", &tag.id_tag)?;
+    if let Some(parent) = &tag.parent_id_tag {
+        check_tag("parentIdTag", parent)?;
+    }
+    store.insert_id_tag(&tag, clock.now()).await?;
+    Ok(tag)
+}
+
+/// Changes status and/or expiry; the next Authorize or transaction hears it.
+pub async fn update(
+    store: &dyn Store,
+    clock: &dyn Clock,
+    id_tag: &str,
+    status: Option<IdTagStatus>,
+    expiry_date: Option<Option<DateTime<Utc>>>,
+) -> Result<IdTag> {
+    let mut tag = store
+        .id_tag(id_tag)
+        .await?
+        .ok_or_else(|| Error::not_found("id tag", id_tag))?;
+    if let Some(status) = status {
+        tag.status = status;
+    }
+    if let Some(expiry) = expiry_date {
+        tag.expiry_date = expiry;
+    }
+    store.upsert_id_tag(&tag, clock.now()).await?;
+    Ok(tag)
+}

@@ -1,0 +1,140 @@
+//! `/v1/admin/id-tags`: the id tags that may charge, as operators register
+//! them. (Auditing and telling chargers' local caches are the operator
+//! controls issue.)
+
+use axum::Router;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use axum::routing::{get, put};
+use booking::catalog;
+use booking::model::{IdTag, IdTagStatus};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::AppState;
+use super::auth::AdminUser;
+use super::error::{ApiError, ApiResult, created, ok};
+use super::extract::{ApiJson, ApiQuery};
+use super::stations::iso;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/v1/admin/id-tags", get(list_id_tags).post(create_id_tag))
+        .route("/v1/admin/id-tags/{id_tag}", put(update_id_tag))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IdTagJson {
+    id_tag: String,
+    status: IdTagStatus,
+    expiry_date: Option<String>,
+    parent_id_tag: Option<String>,
+    user_id: Option<i64>,
+}
+
+impl From<&IdTag> for IdTagJson {
+    fn from(t: &IdTag) -> Self {
+        Self {
+            id_tag: t.id_tag.clone(),
+            status: t.status,
+            expiry_date: t.expiry_date.map(iso),
+            parent_id_tag: t.parent_id_tag.clone(),
+            user_id: t.user_id,
+        }
+    }
+}
+
+fn parse_status(raw: &str) -> Result<IdTagStatus, ApiError> {
+    raw.parse()
+        .map_err(|e: String| ApiError::bad_request("status", format!("status: {e}")))
+}
+
+fn parse_expiry(raw: &str) -> Result<DateTime<Utc>, ApiError> {
+    DateTime::parse_from_rfc3339(raw)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| {
+            ApiError::bad_request(
+                "expiryDate",
+                format!("expiryDate: {raw:?} is not an ISO 8601 timestamp"),
+            )
+        })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateIdTag {
+    id_tag: String,
+    status: String,
+    expiry_date: Option<String>,
+    parent_id_tag: Option<String>,
+    user_id: Option<i64>,
+}
+
+async fn create_id_tag(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    ApiJson(body): ApiJson<CreateIdTag>,
+) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
+    let tag = IdTag {
+        id_tag: body.id_tag,
+        status: parse_status(&body.status)?,
+        expiry_date: body.expiry_date.as_deref().map(parse_expiry).transpose()?,
+        parent_id_tag: body.parent_id_tag,
+        user_id: body.user_id,
+    };
+    let tag = booking::id_tags::register(&*state.store, &*state.clock, tag).await?;
+    tracing::info!(admin.sub = admin.user_id, id_tag = %tag.id_tag, status = %tag.status, "id tag registered");
+    Ok(created(IdTagJson::from(&tag)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UpdateIdTag {
+    status: Option<String>,
+    /// `null` clears the expiry; absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    expiry_date: Option<Option<String>>,
+}
+
+/// Tells an explicit `null` from an absent field.
+fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<String>>, D::Error> {
+    Option::<String>::deserialize(d).map(Some)
+}
+
+async fn update_id_tag(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(id_tag): Path<String>,
+    ApiJson(body): ApiJson<UpdateIdTag>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let status = body.status.as_deref().map(parse_status).transpose()?;
+    let expiry = match body.expiry_date {
+        None => None,
+        Some(None) => Some(None),
+        Some(Some(raw)) => Some(Some(parse_expiry(&raw)?)),
+    };
+    let tag =
+        booking::id_tags::update(&*state.store, &*state.clock, &id_tag, status, expiry).await?;
+    tracing::info!(admin.sub = admin.user_id, id_tag = %tag.id_tag, status = %tag.status, "id tag changed");
+    Ok(ok(IdTagJson::from(&tag)))
+}
+
+#[derive(Debug, Deserialize)]
+struct PageQuery {
+    limit: Option<i64>,
+    offset: Option<i64>,
+}
+
+async fn list_id_tags(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let page = catalog::page(q.limit, q.offset)?;
+    let (tags, total) = state.store.id_tags(page).await?;
+    let tags: Vec<IdTagJson> = tags.iter().map(IdTagJson::from).collect();
+    Ok(ok(
+        serde_json::json!({ "idTags": tags, "total": total, "limit": page.limit, "offset": page.offset }),
+    ))
+}
