@@ -24,7 +24,13 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 type Ws = tokio_tungstenite::WebSocketStream<tokio::net::TcpStream>;
 
-async fn register(http: &reqwest::Client, base: &str, token: &str, count: usize, prefix: &str) -> String {
+async fn register(
+    http: &reqwest::Client,
+    base: &str,
+    token: &str,
+    count: usize,
+    prefix: &str,
+) -> String {
     let station: Value = http
         .post(format!("{base}/v1/admin/stations"))
         .bearer_auth(token)
@@ -35,11 +41,20 @@ async fn register(http: &reqwest::Client, base: &str, token: &str, count: usize,
         .json()
         .await
         .expect("station json");
-    let station = station["data"]["id"].as_str().expect("station id").to_owned();
+    let station = station["data"]["id"]
+        .as_str()
+        .expect("station id")
+        .to_owned();
     let gate = Arc::new(Semaphore::new(32));
     let mut tasks = Vec::new();
     for i in 0..count {
-        let (http, base, token, station, gate) = (http.clone(), base.to_owned(), token.to_owned(), station.clone(), gate.clone());
+        let (http, base, token, station, gate) = (
+            http.clone(),
+            base.to_owned(),
+            token.to_owned(),
+            station.clone(),
+            gate.clone(),
+        );
         let id = format!("{prefix}{i}");
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire().await;
@@ -62,16 +77,26 @@ async fn register(http: &reqwest::Client, base: &str, token: &str, count: usize,
 
 async fn connect(ocpp: &str, id: &str, source: Ipv4Addr) -> Result<Ws, String> {
     let url = format!("{ocpp}/ocpp/{id}");
-    let mut req = url.as_str().into_client_request().map_err(|e| e.to_string())?;
-    req.headers_mut().insert("Sec-WebSocket-Protocol", "ocpp1.6".parse().map_err(|_| "header")?);
+    let mut req = url
+        .as_str()
+        .into_client_request()
+        .map_err(|e| e.to_string())?;
+    req.headers_mut().insert(
+        "Sec-WebSocket-Protocol",
+        "ocpp1.6".parse().map_err(|_| "header")?,
+    );
     let host: SocketAddr = ocpp
         .trim_start_matches("ws://")
         .parse()
         .map_err(|e| format!("{e}"))?;
     let socket = TcpSocket::new_v4().map_err(|e| e.to_string())?;
-    socket.bind(SocketAddr::new(IpAddr::V4(source), 0)).map_err(|e| e.to_string())?;
+    socket
+        .bind(SocketAddr::new(IpAddr::V4(source), 0))
+        .map_err(|e| e.to_string())?;
     let stream = socket.connect(host).await.map_err(|e| e.to_string())?;
-    let (mut ws, _) = tokio_tungstenite::client_async(req, stream).await.map_err(|e| e.to_string())?;
+    let (mut ws, _) = tokio_tungstenite::client_async(req, stream)
+        .await
+        .map_err(|e| e.to_string())?;
     ws.send(Message::text(json!([2, "boot", "BootNotification", {"chargePointVendor": "Fleet", "chargePointModel": "Idle"}]).to_string()))
         .await
         .map_err(|e| e.to_string())?;
@@ -169,7 +194,8 @@ async fn main() {
                 let sent = Instant::now();
                 k += 1;
                 let frame = json!([2, format!("hb{k}"), "Heartbeat", {}]).to_string();
-                let ok = ws.send(Message::text(frame)).await.is_ok() && answer(&mut ws).await.is_ok();
+                let ok =
+                    ws.send(Message::text(frame)).await.is_ok() && answer(&mut ws).await.is_ok();
                 if ok {
                     rtts.lock().expect("rtts").push(sent.elapsed().as_micros());
                 } else {
