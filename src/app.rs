@@ -45,6 +45,7 @@ pub async fn serve(
 ) -> Result<(), StartError> {
     config.validate()?;
     let cors = config.cors_origins()?;
+    let ocpp_tls = config.ocpp_tls()?;
     let (keys, source) = JwtKeys::from_config(&config)?;
     match &source {
         KeySource::Secret => tracing::info!("JWT: HS256 with JWT_SECRET"),
@@ -130,10 +131,31 @@ pub async fn serve(
         },
         registry,
     );
-    let (stop_ocpp, ocpp_stopped) = tokio::sync::oneshot::channel::<()>();
-    let ocpp = tokio::spawn(csms::serve(ocpp_listener, csms, async {
-        let _ = ocpp_stopped.await;
-    }));
+    let (stop_ocpp, ocpp_stopped) = tokio::sync::watch::channel(false);
+    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let mut ocpp = vec![tokio::spawn(csms::serve(
+        ocpp_listener,
+        csms.clone(),
+        stopped(ocpp_stopped.clone()),
+    ))];
+    if let Some(acceptor) = ocpp_tls {
+        let listener = TcpListener::bind(config.ocpp_tls_addr)
+            .await
+            .map_err(|source| StartError::Bind {
+                addr: config.ocpp_tls_addr,
+                source,
+            })?;
+        let addr = listener.local_addr().map_err(StartError::Serve)?;
+        tracing::info!(ocpp.tls_addr = %addr, "OCPP over TLS listening on wss://{addr}/ocpp/{{chargePointId}}");
+        ocpp.push(tokio::spawn(csms::serve_tls(
+            listener,
+            acceptor,
+            csms,
+            stopped(ocpp_stopped),
+        )));
+    }
     tracing::info!(ocpp.addr = %ocpp_addr, "OCPP listening on ws://{ocpp_addr}/ocpp/{{chargePointId}}");
     let state = AppState {
         store,
@@ -154,8 +176,10 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartError::Serve)?;
-    let _ = stop_ocpp.send(());
-    let _ = ocpp.await;
+    let _ = stop_ocpp.send(true);
+    for listener in ocpp {
+        let _ = listener.await;
+    }
     tracing::info!("shut down cleanly");
     Ok(())
 }

@@ -92,6 +92,38 @@ pub struct Config {
     )]
     pub ocpp_addr: SocketAddr,
 
+    /// OCPP over TLS (`wss://`), served when OCPP_TLS_CERT and OCPP_TLS_KEY are set.
+    #[arg(
+        long,
+        env = "OCPP_TLS_ADDR",
+        value_name = "OCPP_TLS_ADDR",
+        default_value = "0.0.0.0:9443",
+        global = true
+    )]
+    pub ocpp_tls_addr: SocketAddr,
+
+    /// PEM certificate chain of the OCPP TLS listener.
+    #[arg(
+        long,
+        env = "OCPP_TLS_CERT",
+        value_name = "OCPP_TLS_CERT",
+        global = true
+    )]
+    pub ocpp_tls_cert: Option<PathBuf>,
+
+    /// PEM private key of the OCPP TLS listener.
+    #[arg(long, env = "OCPP_TLS_KEY", value_name = "OCPP_TLS_KEY", global = true)]
+    pub ocpp_tls_key: Option<PathBuf>,
+
+    /// PEM CA that signs chargers' client certificates (security profile 3).
+    #[arg(
+        long,
+        env = "OCPP_TLS_CLIENT_CA",
+        value_name = "OCPP_TLS_CLIENT_CA",
+        global = true
+    )]
+    pub ocpp_tls_client_ca: Option<PathBuf>,
+
     /// HS256 secret (at least 32 characters). Without it and without
     /// JWT_PUBLIC_KEY_FILE, an embedded (SQLite) setup generates one and keeps
     /// it beside the database.
@@ -254,6 +286,27 @@ impl Config {
                 "must be at least 32 characters",
             ));
         }
+        match (&self.ocpp_tls_cert, &self.ocpp_tls_key) {
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "OCPP_TLS_KEY",
+                    "is required with OCPP_TLS_CERT",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "OCPP_TLS_CERT",
+                    "is required with OCPP_TLS_KEY",
+                ));
+            }
+            (None, None) if self.ocpp_tls_client_ca.is_some() => {
+                return Err(ConfigError::new(
+                    "OCPP_TLS_CLIENT_CA",
+                    "needs OCPP_TLS_CERT and OCPP_TLS_KEY",
+                ));
+            }
+            _ => {}
+        }
         if self.http_addr == self.ocpp_addr && self.http_addr.port() != 0 {
             return Err(ConfigError::new("OCPP_ADDR", "must differ from HTTP_ADDR"));
         }
@@ -310,6 +363,37 @@ impl Config {
             offline_grace: Duration::from_secs(self.ocpp_offline_grace_seconds),
             ..csms::CsmsConfig::default()
         }
+    }
+
+    /// The OCPP TLS acceptor, when OCPP_TLS_CERT/KEY are set.
+    pub fn ocpp_tls(&self) -> Result<Option<tokio_rustls::TlsAcceptor>, ConfigError> {
+        let (Some(cert), Some(key)) = (&self.ocpp_tls_cert, &self.ocpp_tls_key) else {
+            return Ok(None);
+        };
+        let read = |setting: &'static str, path: &PathBuf| {
+            std::fs::read(path).map_err(|e| {
+                ConfigError::new(setting, format!("cannot read {}: {e}", path.display()))
+            })
+        };
+        let cert_pem = read("OCPP_TLS_CERT", cert)?;
+        let key_pem = read("OCPP_TLS_KEY", key)?;
+        let ca_pem = self
+            .ocpp_tls_client_ca
+            .as_ref()
+            .map(|p| read("OCPP_TLS_CLIENT_CA", p))
+            .transpose()?;
+        csms::tls::acceptor(&cert_pem, &key_pem, ca_pem.as_deref())
+            .map(Some)
+            .map_err(|e| {
+                let setting = if e.starts_with("client CA") {
+                    "OCPP_TLS_CLIENT_CA"
+                } else if e.starts_with("key") {
+                    "OCPP_TLS_KEY"
+                } else {
+                    "OCPP_TLS_CERT"
+                };
+                ConfigError::new(setting, e)
+            })
     }
 
     pub fn no_show_interval(&self) -> Duration {

@@ -114,6 +114,15 @@ fn bad_configuration_is_one_line_naming_the_setting_and_exit_2() {
             "JWT_SECRET",
         ),
         (&[], &["--no-such-flag"], "--no-such-flag"),
+        (&[("OCPP_TLS_CERT", "/tmp/cert.pem")], &[], "OCPP_TLS_KEY"),
+        (
+            &[
+                ("OCPP_TLS_CERT", "/nonexistent/c.pem"),
+                ("OCPP_TLS_KEY", "/nonexistent/k.pem"),
+            ],
+            &[],
+            "OCPP_TLS_CERT",
+        ),
         (&[], &["token"], "--user"),
     ];
     for (env, args, named) in cases {

@@ -111,7 +111,8 @@ async fn site(app: &TestApp) -> Site {
 
 use booking::Clock as _;
 
-/// The next whole hour at least `hours` from the test clock's now.
+/// The start of the hour `hours` after the current one (so at least `hours - 1`
+/// hours ahead of the test clock).
 fn hour_from_now(app: &TestApp, hours: i64) -> DateTime<Utc> {
     app.clock.now().duration_trunc(TimeDelta::hours(1)).unwrap() + TimeDelta::hours(hours)
 }
@@ -708,7 +709,7 @@ async fn a_no_show_is_recorded_once_released_and_refunded(backend: &str) {
     let site = site(&app).await;
     let user = app.user();
     let mut events = app.events.subscribe();
-    let start = hour_from_now(&app, 1);
+    let start = hour_from_now(&app, 2);
     let (_, held) = hold(&app, &user, &site, 0, start, 60).await;
     let (_, b) = confirm(&app, &user, held["data"]["token"].as_str().unwrap()).await;
     let id = b["data"]["id"].as_str().unwrap().to_owned();
@@ -852,7 +853,7 @@ async fn reserved_booking(
     site: &Site,
 ) -> (Value, DateTime<Utc>) {
     let user = app.user();
-    let start = hour_from_now(app, 1);
+    let start = hour_from_now(app, 2);
     let (_, held) = hold(app, &user, site, 0, start, 60).await;
     let (_, b) = confirm(app, &user, held["data"]["token"].as_str().unwrap()).await;
     app.clock.set(start - TimeDelta::minutes(10));

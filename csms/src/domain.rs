@@ -2,6 +2,7 @@
 //! OCPP's vocabulary to the domain's, and the calls both versions make.
 //! Per-version handlers decode their messages and call these.
 
+use booking::charger_control::Refusal;
 use booking::model::{ConnectorStatus, IdTagStatus, TransactionKey};
 use booking::store::BootInfo;
 use chrono::{DateTime, Utc};
@@ -24,6 +25,17 @@ pub fn connector_status(ocpp: &str) -> Option<ConnectorStatus> {
     })
 }
 
+/// ReserveNow answers: Accepted, Faulted, Occupied, Rejected, Unavailable — the same words in 2.0.1.
+pub fn refusal_of(status: &str) -> Result<(), Refusal> {
+    match status {
+        "Accepted" => Ok(()),
+        "Occupied" => Err(Refusal::Occupied),
+        "Faulted" => Err(Refusal::Faulted),
+        "Unavailable" => Err(Refusal::Unavailable),
+        _ => Err(Refusal::Rejected),
+    }
+}
+
 /// The wire text of a serialisable OCPP enum value.
 pub fn wire<T: serde::Serialize>(value: &T) -> String {
     serde_json::to_value(value)
@@ -37,12 +49,25 @@ pub fn internal(e: booking::Error) -> RpcError {
     RpcError::Internal("the central system could not process the message".into())
 }
 
-pub async fn boot(ctx: &Context, info: BootInfo) -> Result<(), RpcError> {
+/// Records the boot and answers it: both versions accept with the same
+/// fields (`status`, `currentTime`, `interval`).
+pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Value, RpcError> {
     ctx.deps
         .store
         .record_boot(ctx.charger.id, &info, ctx.now())
         .await
-        .map_err(internal)
+        .map_err(internal)?;
+    Ok(serde_json::json!({
+        "status": "Accepted",
+        "currentTime": iso(ctx.now()),
+        "interval": ctx.deps.config.heartbeat_interval.as_secs(),
+    }))
+}
+
+/// Heartbeat in either version: last seen, and the time.
+pub async fn heartbeat(ctx: &Context) -> Result<Value, RpcError> {
+    heard_from(ctx).await?;
+    Ok(serde_json::json!({ "currentTime": iso(ctx.now()) }))
 }
 
 pub async fn heard_from(ctx: &Context) -> Result<(), RpcError> {
@@ -51,6 +76,11 @@ pub async fn heard_from(ctx: &Context) -> Result<(), RpcError> {
         .set_charger_presence(ctx.charger.id, true, Some(ctx.version), ctx.now())
         .await
         .map_err(internal)
+}
+
+/// UTC with a `Z`, millisecond precision.
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A status report for EVSE/connector; an unknown connector is logged and

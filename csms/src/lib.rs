@@ -12,10 +12,11 @@ pub mod handshake;
 pub mod registry;
 pub mod rpc;
 pub mod server;
+pub mod tls;
 pub mod v16;
 pub mod v201;
 
 pub use context::{CsmsConfig, Deps};
 pub use control::OcppChargers;
 pub use registry::Registry;
-pub use server::{Csms, serve};
+pub use server::{Csms, serve, serve_tls};

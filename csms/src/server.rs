@@ -4,8 +4,9 @@
 //! connection task.
 //!
 //! Refusals: 400 without a subprotocol we speak, 404 for an unknown
-//! identity, 401 for missing or wrong Basic credentials, 403 for a charger
-//! whose security profile needs TLS (this listener is plain `ws://`).
+//! identity, 401 for missing or wrong credentials (Basic for profiles 1 and
+//! 2, a client certificate naming the charger for profile 3), 403 for a
+//! charger whose profile needs TLS arriving on plain `ws://`.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -13,8 +14,9 @@ use std::time::Duration;
 
 use booking::credentials;
 use booking::model::{Charger, OcppVersion};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -42,16 +44,61 @@ impl Csms {
     }
 }
 
-/// Serves chargers on `listener` until `shutdown` resolves.
+/// How the charger reached us.
+#[derive(Debug, Clone, Default)]
+struct Transport {
+    tls: bool,
+    /// Subject CN of a client certificate the TLS layer verified.
+    client_cn: Option<String>,
+}
+
+/// Serves chargers on plain `ws://` until `shutdown` resolves.
 pub async fn serve(listener: TcpListener, csms: Csms, shutdown: impl Future<Output = ()>) {
+    accept_loop(listener, csms, None, shutdown).await;
+}
+
+/// Serves chargers on `wss://` until `shutdown` resolves.
+pub async fn serve_tls(
+    listener: TcpListener,
+    acceptor: TlsAcceptor,
+    csms: Csms,
+    shutdown: impl Future<Output = ()>,
+) {
+    accept_loop(listener, csms, Some(acceptor), shutdown).await;
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    csms: Csms,
+    tls: Option<TlsAcceptor>,
+    shutdown: impl Future<Output = ()>,
+) {
     tokio::pin!(shutdown);
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let csms = csms.clone();
+                    let tls = tls.clone();
                     tokio::spawn(async move {
-                        if let Err(e) = connect(stream, csms).await {
+                        let _ = stream.set_nodelay(true);
+                        let ended = match tls {
+                            None => connect(stream, csms, Transport::default()).await,
+                            Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
+                                Ok(Ok(tls)) => {
+                                    let client_cn = tls
+                                        .get_ref()
+                                        .1
+                                        .peer_certificates()
+                                        .and_then(|certs| certs.first())
+                                        .and_then(|c| crate::tls::common_name(c));
+                                    connect(tls, csms, Transport { tls: true, client_cn }).await
+                                }
+                                Ok(Err(e)) => Err(e),
+                                Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
+                            },
+                        };
+                        if let Err(e) = ended {
                             tracing::debug!(peer = %peer, error = %e, "OCPP connection ended early");
                         }
                     });
@@ -76,7 +123,7 @@ struct Head {
     upgrade: bool,
 }
 
-async fn read_head(stream: &mut TcpStream) -> std::io::Result<(Head, Vec<u8>)> {
+async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<(Head, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {
@@ -116,7 +163,11 @@ fn parse_head(bytes: &[u8]) -> std::io::Result<Head> {
     Ok(head)
 }
 
-async fn refuse(stream: &mut TcpStream, status: &str, reason: &str) -> std::io::Result<()> {
+async fn refuse<S: AsyncWrite + Unpin>(
+    stream: &mut S,
+    status: &str,
+    reason: &str,
+) -> std::io::Result<()> {
     let extra = if status.starts_with("401") {
         "WWW-Authenticate: Basic realm=\"evgate\"\r\n"
     } else {
@@ -133,7 +184,11 @@ async fn refuse(stream: &mut TcpStream, status: &str, reason: &str) -> std::io::
 /// Why a charger may not connect: an HTTP status line and a reason.
 type Refusal = (&'static str, String);
 
-async fn admit(head: &Head, csms: &Csms) -> Result<(Charger, OcppVersion), Refusal> {
+async fn admit(
+    head: &Head,
+    transport: &Transport,
+    csms: &Csms,
+) -> Result<(Charger, OcppVersion), Refusal> {
     if !head.upgrade || head.key.is_none() {
         return Err(("400 Bad Request", "not a WebSocket upgrade".into()));
     }
@@ -149,9 +204,16 @@ async fn admit(head: &Head, csms: &Csms) -> Result<(Charger, OcppVersion), Refus
         .await
         .map_err(|e| ("503 Service Unavailable", e.to_string()))?
         .ok_or(("404 Not Found", format!("unknown charge point {identity}")))?;
-    match charger.security_profile.get() {
+    let profile = charger.security_profile.get();
+    if profile >= 2 && !transport.tls {
+        return Err((
+            "403 Forbidden",
+            format!("security profile {profile} requires TLS (wss://)"),
+        ));
+    }
+    match profile {
         0 => {}
-        1 => {
+        1 | 2 => {
             let unauthorized = || ("401 Unauthorized", "Basic credentials required".to_owned());
             let (user, password) = head
                 .authorization
@@ -169,22 +231,27 @@ async fn admit(head: &Head, csms: &Csms) -> Result<(Charger, OcppVersion), Refus
                 return Err(unauthorized());
             }
         }
-        p => {
-            return Err((
-                "403 Forbidden",
-                format!("security profile {p} requires TLS (wss://)"),
-            ));
+        _ => {
+            if transport.client_cn.as_deref() != Some(identity.as_str()) {
+                return Err((
+                    "401 Unauthorized",
+                    "security profile 3 needs a client certificate whose subject names the charger"
+                        .to_owned(),
+                ));
+            }
         }
     }
     Ok((charger, version))
 }
 
-async fn connect(mut stream: TcpStream, csms: Csms) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
+async fn connect<S>(mut stream: S, csms: Csms, transport: Transport) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
     let (head, rest) = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_head(&mut stream))
         .await
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-    let (charger, version) = match admit(&head, &csms).await {
+    let (charger, version) = match admit(&head, &transport, &csms).await {
         Ok(admitted) => admitted,
         Err((status, reason)) => {
             tracing::info!(path = %head.path, status, reason = %reason, "OCPP connection refused");

@@ -70,7 +70,7 @@ pub struct TestApp {
     pub keys: Arc<evgate::auth::JwtKeys>,
     pub store: Arc<dyn Store>,
     pub bookings: booking::service::BookingService,
-    /// Starts at the wall clock's now; tests move it.
+    /// Starts twenty minutes into the current hour; tests move it.
     pub clock: Arc<booking::ManualClock>,
     pub events: evgate::events::EventBus,
     _dir: tempfile::TempDir,
@@ -132,7 +132,13 @@ impl TestApp {
             other => panic!("unknown backend {other}"),
         };
         let keys = Arc::new(evgate::auth::JwtKeys::hs256(TEST_SECRET.as_bytes()));
-        let clock = Arc::new(booking::ManualClock::new(chrono::Utc::now()));
+        // Twenty minutes into the current hour, whenever the tests run: where
+        // "the next hour" falls relative to the lead window is then the same.
+        let start =
+            chrono::DurationRound::duration_trunc(chrono::Utc::now(), chrono::TimeDelta::hours(1))
+                .expect("truncate to the hour")
+                + chrono::TimeDelta::minutes(20);
+        let clock = Arc::new(booking::ManualClock::new(start));
         let events = evgate::events::EventBus::default();
         let bookings = booking::service::BookingService::new(
             booking::service::Ports {

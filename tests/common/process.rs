@@ -14,6 +14,8 @@ pub struct Running {
     pub base: String,
     /// `ws://127.0.0.1:port`
     pub ocpp: String,
+    /// `127.0.0.1:port` of the TLS listener, when configured.
+    pub ocpp_tls: Option<String>,
 }
 
 impl Running {
@@ -41,6 +43,7 @@ impl Running {
         });
         let deadline = std::time::Instant::now() + Duration::from_secs(30);
         let mut ocpp = String::new();
+        let mut ocpp_tls = None;
         loop {
             let left = deadline.saturating_duration_since(std::time::Instant::now());
             let line = rx.recv_timeout(left).unwrap_or_else(|_| {
@@ -50,6 +53,9 @@ impl Running {
             let Ok(log) = serde_json::from_str::<serde_json::Value>(&line) else {
                 continue;
             };
+            if let Some(addr) = log["fields"]["ocpp.tls_addr"].as_str() {
+                ocpp_tls = Some(addr.replace("0.0.0.0", "127.0.0.1"));
+            }
             if let Some(addr) = log["fields"]["ocpp.addr"].as_str() {
                 ocpp = format!("ws://{addr}");
             }
@@ -60,6 +66,7 @@ impl Running {
                     child,
                     base: format!("http://{addr}"),
                     ocpp,
+                    ocpp_tls,
                 };
             }
         }

@@ -2,7 +2,7 @@
 
 use booking::store::BootInfo;
 use rust_ocpp::v1_6::messages::boot_notification::BootNotificationRequest;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::context::{Context, decode};
 use crate::domain;
@@ -20,20 +20,5 @@ pub async fn boot_notification(ctx: &Context, payload: Value) -> Result<Value, R
             serial_number: req.charge_point_serial_number,
         },
     )
-    .await?;
-    Ok(json!({
-        "status": "Accepted",
-        "currentTime": iso(ctx.now()),
-        "interval": ctx.deps.config.heartbeat_interval.as_secs(),
-    }))
-}
-
-pub async fn heartbeat(ctx: &Context) -> Result<Value, RpcError> {
-    domain::heard_from(ctx).await?;
-    Ok(json!({ "currentTime": iso(ctx.now()) }))
-}
-
-/// UTC with a `Z`, millisecond precision.
-pub fn iso(t: chrono::DateTime<chrono::Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+    .await
 }

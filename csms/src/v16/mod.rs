@@ -10,7 +10,6 @@ pub mod reservation;
 mod status;
 mod transactions;
 
-pub use boot::iso as boot_iso;
 use serde_json::Value;
 
 use crate::context::Context;
@@ -20,7 +19,7 @@ use crate::rpc::RpcError;
 pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Value, RpcError> {
     match action {
         "BootNotification" => boot::boot_notification(ctx, payload).await,
-        "Heartbeat" => boot::heartbeat(ctx).await,
+        "Heartbeat" => crate::domain::heartbeat(ctx).await,
         "StatusNotification" => status::status_notification(ctx, payload).await,
         "Authorize" => authorize::authorize(ctx, payload).await,
         "StartTransaction" => transactions::start_transaction(ctx, payload).await,

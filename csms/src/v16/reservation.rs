@@ -9,7 +9,7 @@ use rust_ocpp::v1_6::messages::reserve_now::{ReserveNowRequest, ReserveNowRespon
 use serde_json::Value;
 
 use crate::context::{decode, encode};
-use crate::domain::wire;
+use crate::domain::{refusal_of, wire};
 use crate::rpc::RpcError;
 
 pub fn reserve_now(req: &ReserveRequest) -> Result<Value, RpcError> {
@@ -27,17 +27,6 @@ pub fn reserve_now_answer(payload: Value) -> Result<(), Refusal> {
     let answer: ReserveNowResponse =
         decode(payload).map_err(|e| Refusal::CallError(format!("unreadable answer: {e}")))?;
     refusal_of(&wire(&answer.status))
-}
-
-/// Accepted, Faulted, Occupied, Rejected, Unavailable — the same words in 2.0.1.
-pub fn refusal_of(status: &str) -> Result<(), Refusal> {
-    match status {
-        "Accepted" => Ok(()),
-        "Occupied" => Err(Refusal::Occupied),
-        "Faulted" => Err(Refusal::Faulted),
-        "Unavailable" => Err(Refusal::Unavailable),
-        _ => Err(Refusal::Rejected),
-    }
 }
 
 pub fn cancel_reservation(reservation_id: i32) -> Result<Value, RpcError> {

@@ -1,13 +1,12 @@
-//! BootNotification and Heartbeat.
+//! BootNotification.
 
 use booking::store::BootInfo;
 use rust_ocpp::v2_0_1::messages::boot_notification::BootNotificationRequest;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use crate::context::{Context, decode};
 use crate::domain;
 use crate::rpc::RpcError;
-use crate::v16::boot_iso as iso;
 
 pub async fn boot_notification(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let req: BootNotificationRequest = decode(payload)?;
@@ -22,15 +21,5 @@ pub async fn boot_notification(ctx: &Context, payload: Value) -> Result<Value, R
             serial_number: station.serial_number,
         },
     )
-    .await?;
-    Ok(json!({
-        "status": "Accepted",
-        "currentTime": iso(ctx.now()),
-        "interval": ctx.deps.config.heartbeat_interval.as_secs(),
-    }))
-}
-
-pub async fn heartbeat(ctx: &Context) -> Result<Value, RpcError> {
-    domain::heard_from(ctx).await?;
-    Ok(json!({ "currentTime": iso(ctx.now()) }))
+    .await
 }

@@ -19,7 +19,7 @@ use crate::rpc::RpcError;
 pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Value, RpcError> {
     match action {
         "BootNotification" => boot::boot_notification(ctx, payload).await,
-        "Heartbeat" => boot::heartbeat(ctx).await,
+        "Heartbeat" => crate::domain::heartbeat(ctx).await,
         "StatusNotification" => status::status_notification(ctx, payload).await,
         "Authorize" => authorize::authorize(ctx, payload).await,
         "TransactionEvent" => transaction_event::transaction_event(ctx, payload).await,

@@ -4,8 +4,8 @@ use booking::charger_control::{Refusal, ReserveRequest};
 use serde_json::{Value, json};
 
 use crate::context::decode;
+use crate::domain::refusal_of;
 use crate::rpc::RpcError;
-use crate::v16::reservation::refusal_of;
 
 #[derive(serde::Deserialize)]
 struct StatusAnswer {
