@@ -54,6 +54,36 @@ if VERSION == "1.6":
             report("CancelReservation", {"reservationId": reservation_id})
             return call_result.CancelReservation(status="Accepted")
 
+        @on("RemoteStartTransaction")
+        async def on_remote_start(self, id_tag, **kw):
+            report("RemoteStartTransaction", {"idTag": id_tag, **kw})
+            return call_result.RemoteStartTransaction(status="Accepted")
+
+        @on("RemoteStopTransaction")
+        async def on_remote_stop(self, transaction_id):
+            report("RemoteStopTransaction", {"transactionId": transaction_id})
+            return call_result.RemoteStopTransaction(status="Accepted")
+
+        @on("Reset")
+        async def on_reset(self, type):
+            report("Reset", {"type": type})
+            return call_result.Reset(status="Accepted")
+
+        @on("TriggerMessage")
+        async def on_trigger(self, requested_message, **kw):
+            report("TriggerMessage", {"requestedMessage": requested_message, **kw})
+            return call_result.TriggerMessage(status="Accepted")
+
+        @on("UnlockConnector")
+        async def on_unlock(self, connector_id):
+            report("UnlockConnector", {"connectorId": connector_id})
+            return call_result.UnlockConnector(status="Unlocked")
+
+        @on("ChangeAvailability")
+        async def on_availability(self, connector_id, type):
+            report("ChangeAvailability", {"connectorId": connector_id, "type": type})
+            return call_result.ChangeAvailability(status="Accepted")
+
         async def boot(self):
             boot = await self.call(call.BootNotification(
                 charge_point_vendor="PyOCPP", charge_point_model="TestCharger"))
@@ -92,6 +122,36 @@ else:
         async def on_cancel(self, reservation_id):
             report("CancelReservation", {"reservationId": reservation_id})
             return call_result.CancelReservation(status="Accepted")
+
+        @on("RequestStartTransaction")
+        async def on_request_start(self, id_token, remote_start_id, **kw):
+            report("RequestStartTransaction", {"idToken": id_token, "remoteStartId": remote_start_id, **kw})
+            return call_result.RequestStartTransaction(status="Accepted")
+
+        @on("RequestStopTransaction")
+        async def on_request_stop(self, transaction_id):
+            report("RequestStopTransaction", {"transactionId": transaction_id})
+            return call_result.RequestStopTransaction(status="Accepted")
+
+        @on("Reset")
+        async def on_reset(self, type, **kw):
+            report("Reset", {"type": type, **kw})
+            return call_result.Reset(status="Accepted")
+
+        @on("TriggerMessage")
+        async def on_trigger(self, requested_message, **kw):
+            report("TriggerMessage", {"requestedMessage": requested_message, **kw})
+            return call_result.TriggerMessage(status="Accepted")
+
+        @on("UnlockConnector")
+        async def on_unlock(self, evse_id, connector_id):
+            report("UnlockConnector", {"evseId": evse_id, "connectorId": connector_id})
+            return call_result.UnlockConnector(status="Unlocked")
+
+        @on("ChangeAvailability")
+        async def on_availability(self, operational_status, **kw):
+            report("ChangeAvailability", {"operationalStatus": operational_status, **kw})
+            return call_result.ChangeAvailability(status="Accepted")
 
         async def boot(self):
             boot = await self.call(call.BootNotification(
