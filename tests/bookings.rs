@@ -1038,6 +1038,45 @@ async fn a_fault_on_a_reserved_connector_voids_the_reservation_and_tells_the_own
     assert_eq!(told, [false]);
 }
 
+async fn a_reservation_the_charger_drops_is_no_longer_on_the_hardware(backend: &str) {
+    let chargers = Arc::new(ScriptedChargers::default());
+    let app = TestApp::on(backend, Some(chargers.clone())).await;
+    let site = site(&app).await;
+    let (booking, _) = reserved_booking(&app, &chargers, &site).await;
+    let id = booking["id"].as_str().unwrap();
+    let reservation = chargers.reserved()[0].reservation_id;
+    let charger = app
+        .store
+        .charger_by_identity("CP-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        !app.bookings
+            .reservation_ended_on_charger(charger.id, reservation + 1000)
+            .await
+            .unwrap()
+    );
+    assert!(
+        app.bookings
+            .reservation_ended_on_charger(charger.id, reservation)
+            .await
+            .unwrap()
+    );
+    let got = booking_status(&app, id).await;
+    assert_eq!(
+        (got["status"].as_str(), got["reservedOnCharger"].as_bool()),
+        (Some("CONFIRMED"), Some(false))
+    );
+    assert!(
+        !app.bookings
+            .reservation_ended_on_charger(charger.id, reservation)
+            .await
+            .unwrap(),
+        "once"
+    );
+}
+
 /// Every test above, on SQLite with in-process holds, and on PostgreSQL with
 /// Redis holds and cache versions (cluster mode; run by `.ci/run`).
 macro_rules! on_both_backends {
@@ -1078,4 +1117,5 @@ on_both_backends!(
     a_transaction_with_the_reservation_id_activates_and_completes_the_booking,
     firmware_without_reservation_id_is_matched_by_the_booking_id_tag,
     a_fault_on_a_reserved_connector_voids_the_reservation_and_tells_the_owner,
+    a_reservation_the_charger_drops_is_no_longer_on_the_hardware,
 );

@@ -592,3 +592,49 @@ async fn a_charger_away_past_the_grace_goes_offline_and_is_asked_to_resynchronis
         (Some("AVAILABLE"), None)
     );
 }
+
+#[tokio::test]
+async fn pipelined_calls_are_answered_in_order_and_garbage_closes_the_socket() {
+    let site = Site::start().await;
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
+    // Three CALLs without waiting for answers.
+    for (id, action, payload) in [
+        ("p1", "BootNotification", boot16()),
+        ("p2", "Heartbeat", json!({})),
+        (
+            "p3",
+            "StatusNotification",
+            json!({"connectorId": 1, "errorCode": "NoError", "status": "Available"}),
+        ),
+    ] {
+        ws.send(Message::text(json!([2, id, action, payload]).to_string()))
+            .await
+            .unwrap();
+    }
+    let ids: Vec<Value> = vec![
+        next_answer(&mut ws).await[1].clone(),
+        next_answer(&mut ws).await[1].clone(),
+        next_answer(&mut ws).await[1].clone(),
+    ];
+    assert_eq!(ids, [json!("p1"), json!("p2"), json!("p3")]);
+    // A charger that keeps sending garbage is disconnected.
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        for _ in 0..20 {
+            if ws.send(Message::text("garbage")).await.is_err() {
+                return true;
+            }
+        }
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return true,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(closed);
+}

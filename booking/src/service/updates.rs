@@ -95,6 +95,34 @@ impl BookingService {
         Ok(changed.len())
     }
 
+    /// The charger dropped a reservation on its own (2.0.1
+    /// ReservationStatusUpdate Expired/Removed): the booking no longer holds
+    /// the connector on the hardware, and its owner is told. `false` when no
+    /// booking had that reservation.
+    pub async fn reservation_ended_on_charger(
+        &self,
+        charger_id: Uuid,
+        reservation_id: i32,
+    ) -> Result<bool> {
+        let Some(booking) = self
+            .store
+            .booking_by_reservation(charger_id, reservation_id)
+            .await?
+            .filter(|b| b.reserved_on_charger)
+        else {
+            return Ok(false);
+        };
+        self.store
+            .set_reserved_on_charger(booking.id, false, self.clock.now())
+            .await?;
+        let booking = Booking {
+            reserved_on_charger: false,
+            ..booking
+        };
+        self.emit(Event::BookingChanged { booking }).await;
+        Ok(true)
+    }
+
     async fn void_reservations(&self, connector: &Connector) -> Result<()> {
         let now = self.clock.now();
         let horizon = now + self.rules.reservation_lead + self.rules.max_duration;

@@ -7,6 +7,7 @@ mod authorize;
 mod boot;
 mod meter_values;
 pub mod reservation;
+mod reservation_status;
 mod status;
 mod transaction_event;
 
@@ -24,7 +25,9 @@ pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Val
         "Authorize" => authorize::authorize(ctx, payload).await,
         "TransactionEvent" => transaction_event::transaction_event(ctx, payload).await,
         "MeterValues" => meter_values::meter_values(ctx, payload).await,
-        "ReservationStatusUpdate" => acks::reservation_status_update(payload),
+        "ReservationStatusUpdate" => {
+            reservation_status::reservation_status_update(ctx, payload).await
+        }
         "DataTransfer" => acks::data_transfer(payload),
         "NotifyReport"
         | "NotifyEvent"
