@@ -49,6 +49,13 @@ pub struct TokenArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Admission {
+    Accepted,
+    Pending,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
     Text,
     Json,
@@ -174,6 +181,18 @@ pub struct Config {
     #[arg(long, env = "OCPP_OFFLINE_GRACE_SECONDS", value_name = "OCPP_OFFLINE_GRACE_SECONDS",
           default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
     pub ocpp_offline_grace_seconds: u64,
+
+    /// How BootNotifications are answered: Accepted, or Pending/Rejected to
+    /// admit chargers deliberately (they may only boot until accepted).
+    #[arg(
+        long,
+        env = "OCPP_DEFAULT_ADMISSION",
+        value_name = "OCPP_DEFAULT_ADMISSION",
+        value_enum,
+        default_value = "accepted",
+        global = true
+    )]
+    pub ocpp_default_admission: Admission,
 
     /// Longest booking allowed.
     #[arg(long, env = "BOOKING_MAX_DURATION_MINUTES", value_name = "BOOKING_MAX_DURATION_MINUTES",
@@ -361,6 +380,11 @@ impl Config {
             heartbeat_interval: Duration::from_secs(self.ocpp_heartbeat_interval_seconds),
             call_timeout: Duration::from_secs(self.ocpp_call_timeout_seconds),
             offline_grace: Duration::from_secs(self.ocpp_offline_grace_seconds),
+            admission: match self.ocpp_default_admission {
+                Admission::Accepted => csms::admission::RegistrationStatus::Accepted,
+                Admission::Pending => csms::admission::RegistrationStatus::Pending,
+                Admission::Rejected => csms::admission::RegistrationStatus::Rejected,
+            },
             ..csms::CsmsConfig::default()
         }
     }

@@ -32,12 +32,17 @@ struct Site {
 
 impl Site {
     async fn start() -> Site {
+        Site::start_with(&[]).await
+    }
+
+    async fn start_with(extra: &[(&str, &str)]) -> Site {
         let dir = tempfile::tempdir().unwrap();
-        let env = [
+        let mut env = vec![
             ("JWT_SECRET", common::TEST_SECRET),
             ("OCPP_CALL_TIMEOUT_SECONDS", "1"),
             ("OCPP_OFFLINE_GRACE_SECONDS", "1"),
         ];
+        env.extend_from_slice(extra);
         let server = Running::start(dir.path(), &env);
         let admin = token(dir.path(), &env, &["--user", "1", "--role", "admin"]);
         let http = reqwest::Client::new();
@@ -637,4 +642,53 @@ async fn pipelined_calls_are_answered_in_order_and_garbage_closes_the_socket() {
     .await
     .unwrap();
     assert!(closed);
+}
+
+#[tokio::test]
+#[allow(non_snake_case)]
+async fn TC_B_02_TC_B_30_TC_B_31_a_pending_station_may_only_boot_and_answer_what_we_trigger() {
+    let site = Site::start_with(&[("OCPP_DEFAULT_ADMISSION", "pending")]).await;
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp2.0.1"), None)
+        .await
+        .unwrap();
+    let boot =
+        json!({"reason": "PowerUp", "chargingStation": {"vendorName": "ACME", "model": "W2"}});
+    let answer = call(&mut ws, "b", "BootNotification", boot.clone()).await;
+    assert_eq!(
+        (answer[2]["status"].as_str(), answer[2]["interval"].as_u64()),
+        (Some("Pending"), Some(300))
+    );
+    let refused = call(&mut ws, "h", "Heartbeat", json!({})).await;
+    assert_eq!(
+        (refused[0].as_i64(), refused[2].as_str()),
+        (Some(4), Some("SecurityError"))
+    );
+    // The operator asks for a status: that one message is let through.
+    let trigger = {
+        let req = reqwest::Client::new()
+            .post(site.server.url("/v1/admin/chargers/CP-0/commands"))
+            .bearer_auth(&site.admin)
+            .json(&json!({"action": "TriggerMessage", "payload": {"requestedMessage": "StatusNotification"}}));
+        tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
+    };
+    let asked = next_frame(&mut ws).await;
+    assert_eq!(asked[2], "TriggerMessage");
+    ws.send(Message::text(
+        json!([3, asked[1], {"status": "Accepted"}]).to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(trigger.await.unwrap(), 200);
+    let status = json!({"timestamp": "2030-01-01T10:00:00Z", "connectorStatus": "Available", "evseId": 1, "connectorId": 1});
+    assert_eq!(
+        call(&mut ws, "s1", "StatusNotification", status.clone()).await[0],
+        3,
+        "triggered: allowed"
+    );
+    assert_eq!(
+        call(&mut ws, "s2", "StatusNotification", status).await[2],
+        "SecurityError",
+        "only once"
+    );
 }

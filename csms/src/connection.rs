@@ -15,6 +15,7 @@ use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
 use tracing::Instrument;
 
+use crate::admission::{Admission, RegistrationStatus};
 use crate::context::Context;
 use crate::registry::{CallFailure, Registration};
 use crate::rpc::{Frame, RpcError};
@@ -39,6 +40,7 @@ where
     } = registration;
     let config = ctx.deps.config.clone();
     let mut in_flight: Option<InFlight> = None;
+    let mut admission = Admission::new(config.admission);
     let mut next_id: u64 = 1;
     let mut bad_frames = 0;
     let mut pings = tokio::time::interval(config.ping_interval);
@@ -68,8 +70,16 @@ where
                     break;
                 }
                 let reply = match Frame::parse(&text) {
+                    Ok(Frame::Call { id, action, .. }) if !admission.allows(&action) => {
+                        let refused = RpcError::Security(format!("{action} before the boot was accepted"));
+                        Some(Frame::error(&id, &refused, ctx.version))
+                    }
                     Ok(Frame::Call { id, action, payload }) => {
-                        Some(answer(&ctx, &id, &action, payload).await)
+                        let frame = answer(&ctx, &id, &action, payload).await;
+                        if let (Frame::CallResult { payload, .. }, "BootNotification") = (&frame, action.as_str()) {
+                            admission.booted(registration_of(payload));
+                        }
+                        Some(frame)
                     }
                     Ok(Frame::CallResult { id, payload }) => {
                         settle(&mut in_flight, &id, Ok(payload));
@@ -93,6 +103,11 @@ where
                 }
             }
             Some(call) = calls.recv(), if in_flight.is_none() => {
+                if call.action == "TriggerMessage"
+                    && let Some(requested) = call.payload.get("requestedMessage").and_then(Value::as_str)
+                {
+                    admission.triggering(requested);
+                }
                 let id = next_id.to_string();
                 next_id += 1;
                 let frame = Frame::Call { id: id.clone(), action: call.action.to_owned(), payload: call.payload };
@@ -151,6 +166,14 @@ async fn answer(ctx: &Context, id: &str, action: &str, payload: Value) -> Frame 
             tracing::info!(error = %error, "answered with CALLERROR");
             Frame::error(id, &error, ctx.version)
         }
+    }
+}
+
+fn registration_of(boot_answer: &Value) -> RegistrationStatus {
+    match boot_answer.get("status").and_then(Value::as_str) {
+        Some("Accepted") => RegistrationStatus::Accepted,
+        Some("Rejected") => RegistrationStatus::Rejected,
+        _ => RegistrationStatus::Pending,
     }
 }
 

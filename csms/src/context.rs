@@ -26,6 +26,9 @@ pub struct CsmsConfig {
     pub max_message_bytes: usize,
     /// How long a charger may be away before its connectors turn OFFLINE.
     pub offline_grace: Duration,
+    /// How BootNotifications are answered (per-charger policy is the
+    /// operator-controls work).
+    pub admission: crate::admission::RegistrationStatus,
 }
 
 impl Default for CsmsConfig {
@@ -36,6 +39,7 @@ impl Default for CsmsConfig {
             ping_interval: Duration::from_secs(60),
             max_message_bytes: 64 * 1024,
             offline_grace: Duration::from_secs(60),
+            admission: crate::admission::RegistrationStatus::Accepted,
         }
     }
 }

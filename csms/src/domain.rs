@@ -49,8 +49,9 @@ pub fn internal(e: booking::Error) -> RpcError {
     RpcError::Internal("the central system could not process the message".into())
 }
 
-/// Records the boot and answers it: both versions accept with the same
-/// fields (`status`, `currentTime`, `interval`).
+/// Records the boot and answers it, with the admission policy's status:
+/// both versions answer with the same fields (`status`, `currentTime`,
+/// `interval`; a charger not Accepted retries after `interval`).
 pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Value, RpcError> {
     ctx.deps
         .store
@@ -58,7 +59,7 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Value, RpcError> {
         .await
         .map_err(internal)?;
     Ok(serde_json::json!({
-        "status": "Accepted",
+        "status": ctx.deps.config.admission.as_str(),
         "currentTime": iso(ctx.now()),
         "interval": ctx.deps.config.heartbeat_interval.as_secs(),
     }))
