@@ -570,3 +570,82 @@ async fn v201_operator_commands_on_a_real_charging_station() {
     ])
     .await;
 }
+
+impl Site {
+    async fn connector_status(&self) -> String {
+        let (_, station) = self
+            .send("GET", &format!("/v1/stations/{}", self.station), None)
+            .await;
+        station["data"]["connectors"][0]["status"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    }
+}
+
+/// A walk-up session without a booking: statuses move the connector
+/// OCCUPIED and back AVAILABLE; the registered tag is accepted throughout.
+async fn walk_up_session(version: &str, plug_in_first: bool) {
+    let site = site().await;
+    let resp = reqwest::Client::new()
+        .post(site.server.url("/v1/admin/id-tags"))
+        .bearer_auth(&site.admin)
+        .json(&json!({"idTag": "DRIVER-1", "status": "Accepted"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 201);
+    let mut charger = Charger::start(
+        &format!("{}/ocpp/PY-1", site.server.ocpp),
+        version,
+        "Accepted",
+    );
+    let (occupied, available) = if version == "1.6" {
+        ("Preparing", "Available")
+    } else {
+        ("Occupied", "Available")
+    };
+    let key = if version == "1.6" {
+        "idTagInfo"
+    } else {
+        "idTokenInfo"
+    };
+    if plug_in_first {
+        charger.command(&format!("status 1 {occupied}"));
+        assert_eq!(site.connector_status().await, "OCCUPIED");
+    }
+    assert_eq!(
+        charger.command("authorize DRIVER-1")[key]["status"],
+        "Accepted"
+    );
+    let started = charger.command("start 1 DRIVER-1 -");
+    assert_eq!(started[key]["status"], "Accepted", "{started}");
+    if version == "1.6" {
+        charger.command("status 1 Charging");
+    }
+    assert_eq!(site.connector_status().await, "OCCUPIED");
+    let tx = started["transactionId"]
+        .as_str()
+        .map_or_else(|| started["transactionId"].to_string(), str::to_owned);
+    charger.command(&format!("stop {tx} 9000"));
+    charger.command(&format!("status 1 {available}"));
+    assert_eq!(site.connector_status().await, "AVAILABLE");
+}
+
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_003_v16_regular_charging_session_plug_in_first() {
+    walk_up_session("1.6", true).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_004_1_v16_regular_charging_session_identification_first() {
+    walk_up_session("1.6", false).await;
+}
+
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn v201_regular_charging_session_with_transaction_events() {
+    walk_up_session("2.0.1", true).await;
+}

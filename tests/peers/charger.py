@@ -7,6 +7,7 @@ Commands on standard input, one per line, each answered with one JSON line
     start CONNECTOR ID_TAG RESERVATION_ID   (RESERVATION_ID may be "-")
     stop TRANSACTION_ID METER_WH
     authorize ID_TAG
+    status CONNECTOR STATUS                 (1.6 status names; 2.0.1 connector status)
 
 Connects with subprotocol ocpp1.6 or ocpp2.0.1, boots, reports connectors 1
 and 2 Available, prints READY, then answers ReserveNow with RESERVE_ANSWER
@@ -103,6 +104,11 @@ if VERSION == "1.6":
             res = await self.call(call.Authorize(id_tag=id_tag))
             return {"idTagInfo": res.id_tag_info}
 
+        async def status(self, connector, status):
+            await self.call(call.StatusNotification(
+                connector_id=connector, error_code=ChargePointErrorCode.no_error, status=status))
+            return {}
+
         async def stop_charging(self, transaction_id, meter):
             res = await self.call(call.StopTransaction(
                 transaction_id=int(transaction_id), meter_stop=meter,
@@ -178,6 +184,12 @@ else:
             res = await self.call(call.Authorize(id_token={"id_token": id_tag, "type": "Central"}))
             return {"idTokenInfo": res.id_token_info}
 
+        async def status(self, evse, status):
+            await self.call(call.StatusNotification(
+                timestamp=datetime.now(timezone.utc).isoformat(), connector_status=status,
+                evse_id=evse, connector_id=1))
+            return {}
+
         async def stop_charging(self, transaction_id, meter):
             res = await self.call(call.TransactionEvent(
                 event_type="Ended", timestamp=datetime.now(timezone.utc).isoformat(),
@@ -215,6 +227,8 @@ async def commands(cp):
         if words[0] == "start":
             reservation = None if words[3] == "-" else int(words[3])
             result = await cp.start_charging(int(words[1]), words[2], reservation)
+        elif words[0] == "status":
+            result = await cp.status(int(words[1]), words[2])
         elif words[0] == "authorize":
             result = await cp.authorize(words[1])
         elif words[0] == "stop":
