@@ -432,12 +432,7 @@ async fn a_no_show_with_a_real_charger_is_released_and_refunded() {
 /// and an unknown tag are refused, a good one accepted.
 async fn authorize(version: &str) {
     let site = site().await;
-    let admin_env = [("JWT_SECRET", common::TEST_SECRET)];
-    let admin = token(
-        site._dir.path(),
-        &admin_env,
-        &["--user", "1", "--role", "admin"],
-    );
+    let admin = &site.admin;
     let http = reqwest::Client::new();
     for (tag, status, expiry) in [
         ("GOOD-1", "Accepted", None),
@@ -450,7 +445,7 @@ async fn authorize(version: &str) {
         }
         let resp = http
             .post(site.server.url("/v1/admin/id-tags"))
-            .bearer_auth(&admin)
+            .bearer_auth(admin)
             .json(&body)
             .send()
             .await
@@ -479,7 +474,7 @@ async fn authorize(version: &str) {
     // Blocking takes effect from the next message on.
     let resp = http
         .put(site.server.url("/v1/admin/id-tags/GOOD-1"))
-        .bearer_auth(&admin)
+        .bearer_auth(admin)
         .json(&json!({"status": "Blocked"}))
         .send()
         .await
