@@ -63,9 +63,9 @@ impl Site {
             station,
             _dir: dir,
         };
-        site.charger("CP-0", 0, None).await;
-        site.charger("CP-1", 1, Some(PASSWORD)).await;
-        site.charger("CP-2", 2, Some(PASSWORD)).await;
+        site.register("CP-0", 0, None).await;
+        site.register("CP-1", 1, Some(PASSWORD)).await;
+        site.register("CP-2", 2, Some(PASSWORD)).await;
         for n in 1..=2 {
             site.post(
                 &format!("/v1/admin/stations/{}/connectors", site.station),
@@ -102,7 +102,19 @@ impl Site {
             .unwrap()
     }
 
-    async fn charger(&self, id: &str, profile: u8, password: Option<&str>) {
+    /// A charger as `GET /v1/admin/chargers` lists it.
+    async fn charger(&self, id: &str) -> Value {
+        let chargers = self.get("/v1/admin/chargers").await;
+        chargers["data"]["chargers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["chargePointId"] == id)
+            .unwrap()
+            .clone()
+    }
+
+    async fn register(&self, id: &str, profile: u8, password: Option<&str>) {
         let mut body = json!({"chargePointId": id, "securityProfile": profile});
         if let Some(p) = password {
             body["password"] = json!(p);
@@ -156,6 +168,20 @@ async fn call(ws: &mut Ws, id: &str, action: &str, payload: Value) -> Value {
         .await
         .unwrap();
     next_answer(ws).await
+}
+
+/// Whether the server closes the socket within 5 s.
+async fn closed_by_server(ws: &mut Ws) -> bool {
+    tokio::time::timeout(Duration::from_secs(5), async {
+        loop {
+            match ws.next().await {
+                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return true,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap_or(false)
 }
 
 /// The next frame that is not one of the server's own CALLs.
@@ -273,14 +299,7 @@ async fn TC_001_and_TC_B_01_boot_records_the_charger() {
     assert_eq!(answer[2]["status"], "Accepted");
     assert_eq!(answer[2]["interval"], 300);
     assert!(answer[2]["currentTime"].as_str().unwrap().ends_with('Z'));
-    let chargers = site.get("/v1/admin/chargers").await;
-    let cp0 = chargers["data"]["chargers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["chargePointId"] == "CP-0")
-        .unwrap()
-        .clone();
+    let cp0 = site.charger("CP-0").await;
     assert_eq!(
         (
             cp0["online"].as_bool(),
@@ -415,28 +434,11 @@ async fn the_newest_connection_wins() {
         .await
         .unwrap();
     // The first socket is closed by the server.
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
-        loop {
-            match first.next().await {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return true,
-                _ => {}
-            }
-        }
-    })
-    .await
-    .unwrap();
-    assert!(closed);
+    assert!(closed_by_server(&mut first).await);
     let a = call(&mut second, "x", "Heartbeat", json!({})).await;
     assert_eq!(a[0], 3);
     tokio::time::sleep(Duration::from_millis(200)).await;
-    let chargers = site.get("/v1/admin/chargers").await;
-    let cp0 = chargers["data"]["chargers"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["chargePointId"] == "CP-0")
-        .unwrap()
-        .clone();
+    let cp0 = site.charger("CP-0").await;
     assert_eq!(
         cp0["online"], true,
         "the old socket's close did not mark the charger offline"
@@ -626,22 +628,12 @@ async fn pipelined_calls_are_answered_in_order_and_garbage_closes_the_socket() {
     ];
     assert_eq!(ids, [json!("p1"), json!("p2"), json!("p3")]);
     // A charger that keeps sending garbage is disconnected.
-    let closed = tokio::time::timeout(Duration::from_secs(5), async {
-        for _ in 0..20 {
-            if ws.send(Message::text("garbage")).await.is_err() {
-                return true;
-            }
+    for _ in 0..20 {
+        if ws.send(Message::text("garbage")).await.is_err() {
+            break;
         }
-        loop {
-            match ws.next().await {
-                None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return true,
-                _ => {}
-            }
-        }
-    })
-    .await
-    .unwrap();
-    assert!(closed);
+    }
+    assert!(closed_by_server(&mut ws).await);
 }
 
 #[tokio::test]
