@@ -7,6 +7,7 @@ mod authorize;
 mod boot;
 mod meter_values;
 pub mod reservation;
+mod security;
 mod status;
 mod transactions;
 
@@ -26,12 +27,15 @@ pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Val
         "StopTransaction" => transactions::stop_transaction(ctx, payload).await,
         "MeterValues" => meter_values::meter_values(ctx, payload).await,
         "DataTransfer" => acks::data_transfer(payload),
-        "DiagnosticsStatusNotification"
-        | "FirmwareStatusNotification"
-        | "SecurityEventNotification"
-        | "LogStatusNotification"
-        | "SignedFirmwareStatusNotification" => acks::notification(action, payload),
-        "SignCertificate" => acks::sign_certificate(payload),
+        "DiagnosticsStatusNotification" | "FirmwareStatusNotification" => {
+            acks::notification(action, payload)
+        }
+        "SecurityEventNotification" => security::security_event_notification(payload),
+        "SignCertificate" => security::sign_certificate(payload),
+        "LogStatusNotification" => security::log_status_notification(payload),
+        "SignedFirmwareStatusNotification" => {
+            security::signed_firmware_status_notification(payload)
+        }
         other => Err(RpcError::NotImplemented(format!("unknown action {other}"))),
     }
 }
