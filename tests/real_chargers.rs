@@ -279,6 +279,31 @@ async fn booking(site: &Site, id: &str) -> Value {
 async fn reserved_booking(site: &Site, version: &str) -> (Value, Charger) {
     let url = format!("{}/ocpp/PY-1", site.server.ocpp);
     let mut charger = Charger::start(&url, version, "Accepted");
+    // The app finds the station near it, and sees free slots on the
+    // connector the charger just reported Available.
+    let (_, near) = site
+        .send("GET", "/v1/stations?lat=52.51&lng=13.41&radiusKm=5", None)
+        .await;
+    assert_eq!(
+        near["data"]["stations"][0]["id"],
+        site.station.as_str(),
+        "{near}"
+    );
+    let start = Utc::now().duration_trunc(TimeDelta::minutes(5)).unwrap() + TimeDelta::minutes(5);
+    let path = format!(
+        "/v1/stations/{}/availability?startDate={}&endDate={}&slotDurationMinutes=15",
+        site.station,
+        start.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        (start + TimeDelta::hours(2)).to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    );
+    let (_, free) = site.send("GET", &path, None).await;
+    let slots = free["data"]["availableSlots"].as_array().unwrap();
+    assert!(
+        slots
+            .iter()
+            .any(|s| s["connectorId"] == site.connector.as_str()),
+        "{free}"
+    );
     let (status, hold) = site.hold_soon().await;
     assert_eq!(status, 201, "{hold}");
     assert_eq!(charger.received()["action"], "ReserveNow");
