@@ -129,8 +129,9 @@ pub async fn serve(
             clock: clock.clone(),
             config: config.csms(),
         },
-        registry,
+        registry.clone(),
     );
+    let csms_registry = registry;
     let (stop_ocpp, ocpp_stopped) = tokio::sync::watch::channel(false);
     let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
         let _ = rx.wait_for(|stop| *stop).await;
@@ -176,6 +177,10 @@ pub async fn serve(
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartError::Serve)?;
+    let closed = csms_registry.close_all();
+    if closed > 0 {
+        tracing::info!(chargers = closed, "closed charger connections");
+    }
     let _ = stop_ocpp.send(true);
     for listener in ocpp {
         let _ = listener.await;

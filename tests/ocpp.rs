@@ -684,3 +684,28 @@ async fn TC_B_02_TC_B_30_TC_B_31_a_pending_station_may_only_boot_and_answer_what
         "only once"
     );
 }
+
+#[tokio::test]
+async fn shutdown_closes_charger_connections_cleanly() {
+    let site = Site::start().await;
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
+    call(&mut ws, "1", "BootNotification", boot16()).await;
+    let Site { server, _dir, .. } = site;
+    let stopping = tokio::task::spawn_blocking(move || server.terminate());
+    let closed = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            match ws.next().await {
+                Some(Ok(Message::Close(_))) => return true,
+                None | Some(Err(_)) => return false,
+                _ => {}
+            }
+        }
+    })
+    .await
+    .unwrap();
+    assert!(closed, "a Close frame, not a dropped socket");
+    assert!(stopping.await.unwrap().success());
+}

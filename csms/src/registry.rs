@@ -104,6 +104,19 @@ impl Registry {
         }
     }
 
+    /// Tells every connection to close (shutdown): chargers see a clean
+    /// close and reconnect, to another instance if there is one.
+    pub fn close_all(&self) -> usize {
+        let mut entries = self.lock();
+        let mut told = 0;
+        for entry in entries.values_mut() {
+            if let Some(close) = entry.close.take() {
+                told += usize::from(close.send(()).is_ok());
+            }
+        }
+        told
+    }
+
     pub fn is_connected(&self, identity: &str) -> bool {
         self.lock().contains_key(identity)
     }
@@ -165,6 +178,16 @@ mod tests {
         assert_eq!(registry.version("CP-1"), Some(OcppVersion::V201));
         assert!(registry.unregister("CP-1", second.connection));
         assert!(!registry.is_connected("CP-1"));
+    }
+
+    #[tokio::test]
+    async fn close_all_tells_every_connection() {
+        let registry = Registry::default();
+        let a = registry.register("CP-A", OcppVersion::V16);
+        let b = registry.register("CP-B", OcppVersion::V201);
+        assert_eq!(registry.close_all(), 2);
+        assert!(a.close.await.is_ok() && b.close.await.is_ok());
+        assert_eq!(registry.close_all(), 0, "told once");
     }
 
     #[tokio::test]

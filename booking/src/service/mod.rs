@@ -128,6 +128,12 @@ impl BookingService {
         }
     }
 
+    /// Whether the state shared between instances (cache versions; in
+    /// cluster mode, Redis) answers: part of readiness.
+    pub async fn shared_state_ok(&self) -> Result<()> {
+        self.versions.version(Uuid::nil()).await.map(|_| ())
+    }
+
     /// A station with its connectors' live status, cached for 600 s per
     /// station version.
     pub async fn station(&self, id: Uuid) -> Result<StationView> {
