@@ -6,6 +6,7 @@
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::holds::Hold;
 use crate::model::{Booking, ConnectorStatus};
 
 #[derive(Debug, Clone, PartialEq)]
@@ -40,6 +41,24 @@ pub enum Event {
 }
 
 impl Event {
+    pub fn hold_created(hold: &Hold) -> Self {
+        Event::HoldCreated {
+            station_id: hold.station_id,
+            connector_id: hold.connector_id,
+            start_ts: hold.start_ts,
+            end_ts: hold.end_ts,
+        }
+    }
+
+    pub fn hold_released(hold: &Hold) -> Self {
+        Event::HoldReleased {
+            station_id: hold.station_id,
+            connector_id: hold.connector_id,
+            start_ts: hold.start_ts,
+            end_ts: hold.end_ts,
+        }
+    }
+
     pub fn station_id(&self) -> Uuid {
         match self {
             Event::HoldCreated { station_id, .. }

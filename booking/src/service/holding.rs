@@ -151,13 +151,7 @@ impl BookingService {
                 )));
             }
         }
-        self.emit(Event::HoldCreated {
-            station_id: hold.station_id,
-            connector_id: hold.connector_id,
-            start_ts: hold.start_ts,
-            end_ts: hold.end_ts,
-        })
-        .await;
+        self.emit(Event::hold_created(&hold)).await;
         Ok(hold)
     }
 

@@ -34,13 +34,7 @@ impl BookingService {
                 tracing::warn!(reservation.id = reservation_id, error = %e,
                     "CancelReservation for an expired hold failed");
             }
-            self.emit(Event::HoldReleased {
-                station_id: hold.station_id,
-                connector_id: hold.connector_id,
-                start_ts: hold.start_ts,
-                end_ts: hold.end_ts,
-            })
-            .await;
+            self.emit(Event::hold_released(hold)).await;
         }
         Ok(expired.len())
     }

@@ -2,7 +2,6 @@
 //! action (or close family), and the CSMS-initiated requests the booking
 //! core needs.
 
-mod acks;
 mod authorize;
 mod boot;
 mod meter_values;
@@ -13,6 +12,7 @@ mod transaction_event;
 
 use serde_json::Value;
 
+use crate::acks;
 use crate::context::Context;
 use crate::rpc::RpcError;
 

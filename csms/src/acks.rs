@@ -1,4 +1,7 @@
-//! Messages acknowledged and logged.
+//! Messages either version's chargers send that evgate acknowledges and
+//! logs: notifications, DataTransfer for vendors it has no handler for, and
+//! requests it answers with a fixed status (no certificate authority, no
+//! smart charging configured).
 
 use serde_json::{Value, json};
 
@@ -14,7 +17,7 @@ pub fn data_transfer(payload: Value) -> Result<Value, RpcError> {
 }
 
 pub fn notification(action: &str, payload: Value) -> Result<Value, RpcError> {
-    tracing::info!(ocpp.action = action, payload = %payload, "station notification");
+    tracing::info!(ocpp.action = action, payload = %payload, "charger notification");
     Ok(json!({}))
 }
 
