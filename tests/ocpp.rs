@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use common::process::{Running, token};
+use common::process::{Admin, Running, token};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -25,7 +25,7 @@ const PASSWORD: &str = "a-charger-password-16+";
 
 struct Site {
     server: Running,
-    admin: String,
+    admin: Admin,
     station: String,
     _dir: tempfile::TempDir,
 }
@@ -44,62 +44,27 @@ impl Site {
         ];
         env.extend_from_slice(extra);
         let server = Running::start(dir.path(), &env);
-        let admin = token(dir.path(), &env, &["--user", "1", "--role", "admin"]);
-        let http = reqwest::Client::new();
-        let station: Value = http
-            .post(server.url("/v1/admin/stations"))
-            .bearer_auth(&admin)
-            .json(&json!({"name": "Depot", "latitude": 52.5, "longitude": 13.4}))
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
-        let station = station["data"]["id"].as_str().unwrap().to_owned();
-        let site = Site {
+        let admin = Admin::new(
+            &server,
+            token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
+        );
+        let station = admin.station().await;
+        admin.charger(&station, "CP-0", 0, None).await;
+        admin.charger(&station, "CP-1", 1, Some(PASSWORD)).await;
+        admin.charger(&station, "CP-2", 2, Some(PASSWORD)).await;
+        for n in 1..=2 {
+            admin.connector(&station, "CP-0", n).await;
+        }
+        Site {
             server,
             admin,
             station,
             _dir: dir,
-        };
-        site.register("CP-0", 0, None).await;
-        site.register("CP-1", 1, Some(PASSWORD)).await;
-        site.register("CP-2", 2, Some(PASSWORD)).await;
-        for n in 1..=2 {
-            site.post(
-                &format!("/v1/admin/stations/{}/connectors", site.station),
-                json!({"chargePointId": "CP-0", "connectorId": n, "connectorType": "CCS", "powerKw": 50.5}),
-            )
-            .await;
         }
-        site
-    }
-
-    async fn post(&self, path: &str, body: Value) -> (u16, Value) {
-        let resp = reqwest::Client::new()
-            .post(self.server.url(path))
-            .bearer_auth(&self.admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        (
-            resp.status().as_u16(),
-            resp.json().await.unwrap_or(Value::Null),
-        )
     }
 
     async fn get(&self, path: &str) -> Value {
-        reqwest::Client::new()
-            .get(self.server.url(path))
-            .bearer_auth(&self.admin)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap()
+        self.admin.get(path).await
     }
 
     /// A charger as `GET /v1/admin/chargers` lists it.
@@ -112,20 +77,6 @@ impl Site {
             .find(|c| c["chargePointId"] == id)
             .unwrap()
             .clone()
-    }
-
-    async fn register(&self, id: &str, profile: u8, password: Option<&str>) {
-        let mut body = json!({"chargePointId": id, "securityProfile": profile});
-        if let Some(p) = password {
-            body["password"] = json!(p);
-        }
-        let (status, _) = self
-            .post(
-                &format!("/v1/admin/stations/{}/chargers", self.station),
-                body,
-            )
-            .await;
-        assert_eq!(status, 201);
     }
 
     /// Opens a WebSocket; `Err(status)` when the upgrade is refused.
@@ -452,7 +403,7 @@ async fn operators_send_commands_and_get_the_chargers_answer() {
         let body = json!({"action": action, "payload": payload});
         let req = reqwest::Client::new()
             .post(site.server.url("/v1/admin/chargers/CP-0/commands"))
-            .bearer_auth(&site.admin)
+            .bearer_auth(&site.admin.token)
             .json(&body);
         async move {
             let resp = req.send().await.unwrap();
@@ -524,14 +475,13 @@ async fn operators_send_commands_and_get_the_chargers_answer() {
         "{body}"
     );
 
-    let (status, _) = reqwest::Client::new()
-        .post(site.server.url("/v1/admin/chargers/NOBODY/commands"))
-        .bearer_auth(&site.admin)
-        .json(&json!({"action": "Reset", "payload": {"type": "Soft"}}))
-        .send()
-        .await
-        .map(|r| (r.status().as_u16(), ()))
-        .unwrap();
+    let (status, _) = site
+        .admin
+        .post(
+            "/v1/admin/chargers/NOBODY/commands",
+            json!({"action": "Reset", "payload": {"type": "Soft"}}),
+        )
+        .await;
     assert_eq!(status, 404);
 }
 
@@ -660,7 +610,7 @@ async fn TC_B_02_TC_B_30_TC_B_31_a_pending_station_may_only_boot_and_answer_what
     let trigger = {
         let req = reqwest::Client::new()
             .post(site.server.url("/v1/admin/chargers/CP-0/commands"))
-            .bearer_auth(&site.admin)
+            .bearer_auth(&site.admin.token)
             .json(&json!({"action": "TriggerMessage", "payload": {"requestedMessage": "StatusNotification"}}));
         tokio::spawn(async move { req.send().await.unwrap().status().as_u16() })
     };

@@ -10,14 +10,13 @@ mod common;
 use std::sync::Arc;
 
 use base64::Engine;
-use common::process::{Running, token};
+use common::process::{Admin, Running, token};
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair,
 };
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer, ServerName};
-use serde_json::json;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const PASSWORD: &str = "a-charger-password-16+";
@@ -80,32 +79,13 @@ async fn site(server_ca: &Ca, client_ca: &Ca) -> Site {
         ("OCPP_TLS_CLIENT_CA", client_ca.as_str()),
     ];
     let server = Running::start(dir.path(), &env);
-    let admin = token(dir.path(), &env, &["--user", "1", "--role", "admin"]);
-    let http = reqwest::Client::new();
-    let station: serde_json::Value = http
-        .post(server.url("/v1/admin/stations"))
-        .bearer_auth(&admin)
-        .json(&json!({"name": "TLS depot", "latitude": 1.5, "longitude": 1.5}))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let station = station["data"]["id"].as_str().unwrap().to_owned();
-    for body in [
-        json!({"chargePointId": "CP-2", "securityProfile": 2, "password": PASSWORD}),
-        json!({"chargePointId": "CP-3", "securityProfile": 3}),
-    ] {
-        let resp = http
-            .post(server.url(&format!("/v1/admin/stations/{station}/chargers")))
-            .bearer_auth(&admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
-    }
+    let admin = Admin::new(
+        &server,
+        token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
+    );
+    let station = admin.station().await;
+    admin.charger(&station, "CP-2", 2, Some(PASSWORD)).await;
+    admin.charger(&station, "CP-3", 3, None).await;
     Site {
         server,
         ca_pem: server_ca.cert.pem(),

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use chrono::{DurationRound, TimeDelta, Utc};
-use common::process::{Running, token};
+use common::process::{Admin, Running, token};
 use serde_json::{Value, json};
 
 struct Charger {
@@ -92,7 +92,7 @@ impl Charger {
 
 struct Site {
     server: Running,
-    admin: String,
+    admin: Admin,
     user: String,
     station: String,
     connector: String,
@@ -111,35 +111,15 @@ async fn site_with(extra: &[(&str, &str)]) -> Site {
     ];
     env.extend_from_slice(extra);
     let server = Running::start(dir.path(), &env);
-    let admin = token(dir.path(), &env, &["--user", "1", "--role", "admin"]);
+    let admin = Admin::new(
+        &server,
+        token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
+    );
     let user = token(dir.path(), &env, &["--user", "42"]);
-    let http = reqwest::Client::new();
-    let post = |path: String, body: Value| {
-        let req = http.post(server.url(&path)).bearer_auth(&admin).json(&body);
-        async move { req.send().await.unwrap().json::<Value>().await.unwrap() }
-    };
-    let station = post(
-        "/v1/admin/stations".into(),
-        json!({"name": "Depot", "latitude": 52.5, "longitude": 13.4}),
-    )
-    .await;
-    let station = station["data"]["id"].as_str().unwrap().to_owned();
-    post(
-        format!("/v1/admin/stations/{station}/chargers"),
-        json!({"chargePointId": "PY-1", "securityProfile": 0}),
-    )
-    .await;
-    let mut connector = String::new();
-    for n in 1..=2 {
-        let c = post(
-            format!("/v1/admin/stations/{station}/connectors"),
-            json!({"chargePointId": "PY-1", "connectorId": n, "connectorType": "CCS", "powerKw": 50.5}),
-        )
-        .await;
-        if n == 1 {
-            connector = c["data"]["id"].as_str().unwrap().to_owned();
-        }
-    }
+    let station = admin.station().await;
+    admin.charger(&station, "PY-1", 0, None).await;
+    let connector = admin.connector(&station, "PY-1", 1).await;
+    admin.connector(&station, "PY-1", 2).await;
     Site {
         server,
         admin,
@@ -457,8 +437,6 @@ async fn a_no_show_with_a_real_charger_is_released_and_refunded() {
 /// and an unknown tag are refused, a good one accepted.
 async fn authorize(version: &str) {
     let site = site().await;
-    let admin = &site.admin;
-    let http = reqwest::Client::new();
     for (tag, status, expiry) in [
         ("GOOD-1", "Accepted", None),
         ("BLOCKED-1", "Blocked", None),
@@ -468,14 +446,7 @@ async fn authorize(version: &str) {
         if let Some(e) = expiry {
             body["expiryDate"] = json!(e);
         }
-        let resp = http
-            .post(site.server.url("/v1/admin/id-tags"))
-            .bearer_auth(admin)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(resp.status(), 201);
+        assert_eq!(site.admin.post("/v1/admin/id-tags", body).await.0, 201);
     }
     let mut charger = Charger::start(
         &format!("{}/ocpp/PY-1", site.server.ocpp),
@@ -497,14 +468,15 @@ async fn authorize(version: &str) {
         assert_eq!(answer[key]["status"], expected, "{tag}: {answer}");
     }
     // Blocking takes effect from the next message on.
-    let resp = http
-        .put(site.server.url("/v1/admin/id-tags/GOOD-1"))
-        .bearer_auth(admin)
-        .json(&json!({"status": "Blocked"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 200);
+    let (status, _) = site
+        .admin
+        .send(
+            "PUT",
+            "/v1/admin/id-tags/GOOD-1",
+            Some(json!({"status": "Blocked"})),
+        )
+        .await;
+    assert_eq!(status, 200);
     assert_eq!(
         charger.command("authorize GOOD-1")[key]["status"],
         "Blocked"
@@ -525,14 +497,10 @@ async fn v201_authorize_invalid_expired_blocked() {
 
 impl Site {
     async fn command(&self, action: &str, payload: Value) -> (u16, Value) {
-        let resp = reqwest::Client::new()
-            .post(self.server.url("/v1/admin/chargers/PY-1/commands"))
-            .bearer_auth(&self.admin)
-            .json(&json!({"action": action, "payload": payload}))
-            .send()
+        let body = json!({"action": action, "payload": payload});
+        self.admin
+            .post("/v1/admin/chargers/PY-1/commands", body)
             .await
-            .unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap())
     }
 }
 
@@ -607,14 +575,8 @@ impl Site {
 /// OCCUPIED and back AVAILABLE; the registered tag is accepted throughout.
 async fn walk_up_session(version: &str, plug_in_first: bool) {
     let site = site().await;
-    let resp = reqwest::Client::new()
-        .post(site.server.url("/v1/admin/id-tags"))
-        .bearer_auth(&site.admin)
-        .json(&json!({"idTag": "DRIVER-1", "status": "Accepted"}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    let body = json!({"idTag": "DRIVER-1", "status": "Accepted"});
+    assert_eq!(site.admin.post("/v1/admin/id-tags", body).await.0, 201);
     let mut charger = Charger::start(
         &format!("{}/ocpp/PY-1", site.server.ocpp),
         version,

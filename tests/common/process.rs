@@ -117,3 +117,79 @@ pub fn token(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     );
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
+
+/// The admin API of a running evgate, for setting a site up.
+pub struct Admin {
+    pub base: String,
+    pub token: String,
+    http: reqwest::Client,
+}
+
+impl Admin {
+    pub fn new(server: &Running, token: String) -> Admin {
+        Admin {
+            base: server.base.clone(),
+            token,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        body: Option<serde_json::Value>,
+    ) -> (u16, serde_json::Value) {
+        let method = method.parse().expect("HTTP method");
+        let mut req = self
+            .http
+            .request(method, format!("{}{path}", self.base))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let resp = req.send().await.expect("evgate answers");
+        let status = resp.status().as_u16();
+        (status, resp.json().await.unwrap_or(serde_json::Value::Null))
+    }
+
+    pub async fn post(&self, path: &str, body: serde_json::Value) -> (u16, serde_json::Value) {
+        self.send("POST", path, Some(body)).await
+    }
+
+    pub async fn get(&self, path: &str) -> serde_json::Value {
+        self.send("GET", path, None).await.1
+    }
+
+    /// A station at (52.5, 13.4); returns its id.
+    pub async fn station(&self) -> String {
+        let body = serde_json::json!({"name": "Depot", "latitude": 52.5, "longitude": 13.4});
+        let (status, station) = self.post("/v1/admin/stations", body).await;
+        assert_eq!(status, 201, "{station}");
+        station["data"]["id"]
+            .as_str()
+            .expect("station id")
+            .to_owned()
+    }
+
+    pub async fn charger(&self, station: &str, id: &str, profile: u8, password: Option<&str>) {
+        let mut body = serde_json::json!({"chargePointId": id, "securityProfile": profile});
+        if let Some(p) = password {
+            body["password"] = serde_json::json!(p);
+        }
+        let (status, answer) = self
+            .post(&format!("/v1/admin/stations/{station}/chargers"), body)
+            .await;
+        assert_eq!(status, 201, "{answer}");
+    }
+
+    /// Connector `n` of charger `id` (CCS, 50.5 kW); returns its id.
+    pub async fn connector(&self, station: &str, id: &str, n: u32) -> String {
+        let body = serde_json::json!({"chargePointId": id, "connectorId": n, "connectorType": "CCS", "powerKw": 50.5});
+        let (status, c) = self
+            .post(&format!("/v1/admin/stations/{station}/connectors"), body)
+            .await;
+        assert_eq!(status, 201, "{c}");
+        c["data"]["id"].as_str().expect("connector id").to_owned()
+    }
+}
