@@ -8,7 +8,7 @@ mod common;
 
 use std::process::Command;
 
-use common::process::{BIN, Running, token};
+use common::process::{Api, BIN, Running, token};
 
 #[tokio::test]
 async fn zero_setup_start_serves_and_agrees_with_evgate_token() {
@@ -29,34 +29,18 @@ async fn zero_setup_start_serves_and_agrees_with_evgate_token() {
     assert!(dir.path().join("evgate.db").exists());
     assert!(dir.path().join("evgate.db.jwt-secret").exists());
 
-    let admin = token(
-        dir.path(),
-        &[],
-        &["--user", "7", "--role", "admin", "--ttl", "5m"],
+    let admin = Api::new(
+        &server,
+        token(
+            dir.path(),
+            &[],
+            &["--user", "7", "--role", "admin", "--ttl", "5m"],
+        ),
     );
-    let resp = http
-        .post(server.url("/v1/admin/stations"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({"name": "Depot", "latitude": 52.52, "longitude": 13.405}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let user = token(dir.path(), &[], &["--user", "8"]);
-    let resp = http
-        .get(server.url("/v1/admin/chargers"))
-        .bearer_auth(&user)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 403);
-    let resp = http
-        .get(server.url("/v1/stations"))
-        .bearer_auth(&user)
-        .send()
-        .await
-        .unwrap();
-    let body: serde_json::Value = resp.json().await.unwrap();
+    admin.station().await;
+    let user = Api::new(&server, token(dir.path(), &[], &["--user", "8"]));
+    assert_eq!(user.send("GET", "/v1/admin/chargers", None).await.0, 403);
+    let body = user.get("/v1/stations").await;
     assert_eq!(body["data"]["stations"][0]["name"], "Depot");
 
     let status = server.terminate();
@@ -161,38 +145,17 @@ async fn runs_on_postgresql() {
     let http = reqwest::Client::new();
     let ready = http.get(server.url("/ready")).send().await.unwrap();
     assert_eq!(ready.status(), 200);
-    let admin = token(dir.path(), &env, &["--user", "1", "--role", "admin"]);
-    let resp = http
-        .post(server.url("/v1/admin/stations"))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({"name": "PG Depot", "latitude": 1.25, "longitude": 2.5}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
-    let id = resp.json::<serde_json::Value>().await.unwrap()["data"]["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
-    let resp = http
-        .post(server.url(&format!("/v1/admin/stations/{id}/chargers")))
-        .bearer_auth(&admin)
-        .json(&serde_json::json!({"chargePointId": "PG-1", "securityProfile": 0}))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(resp.status(), 201);
+    let admin = Api::new(
+        &server,
+        token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
+    );
+    let station = admin.station().await;
+    admin.charger(&station, "PG-1", 0, None).await;
     // A second instance on the same database sees the same data.
     let second = Running::start(dir.path(), &env);
-    let body: serde_json::Value = http
-        .get(second.url("/v1/admin/chargers"))
-        .bearer_auth(&admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let body = Api::new(&second, admin.token.clone())
+        .get("/v1/admin/chargers")
+        .await;
     assert_eq!(body["data"]["chargers"][0]["chargePointId"], "PG-1");
     assert!(
         dir.path().read_dir().unwrap().next().is_none(),

@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use base64::Engine;
-use common::process::{Admin, Running, token};
+use common::process::{Api, Running, token};
 use futures_util::{SinkExt, StreamExt};
 use serde_json::{Value, json};
 use tokio::net::TcpStream;
@@ -25,7 +25,7 @@ const PASSWORD: &str = "a-charger-password-16+";
 
 struct Site {
     server: Running,
-    admin: Admin,
+    admin: Api,
     station: String,
     _dir: tempfile::TempDir,
 }
@@ -44,7 +44,7 @@ impl Site {
         ];
         env.extend_from_slice(extra);
         let server = Running::start(dir.path(), &env);
-        let admin = Admin::new(
+        let admin = Api::new(
             &server,
             token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
         );

@@ -10,7 +10,7 @@ mod common;
 use std::sync::Arc;
 
 use base64::Engine;
-use common::process::{Admin, Running, token};
+use common::process::{Api, Running, token};
 use rcgen::{
     BasicConstraints, Certificate, CertificateParams, DnType, ExtendedKeyUsagePurpose, IsCa,
     KeyPair,
@@ -79,7 +79,7 @@ async fn site(server_ca: &Ca, client_ca: &Ca) -> Site {
         ("OCPP_TLS_CLIENT_CA", client_ca.as_str()),
     ];
     let server = Running::start(dir.path(), &env);
-    let admin = Admin::new(
+    let admin = Api::new(
         &server,
         token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
     );

@@ -17,7 +17,7 @@ use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
 use chrono::{DurationRound, TimeDelta, Utc};
-use common::process::{Admin, Running, token};
+use common::process::{Api, Running, token};
 use serde_json::{Value, json};
 
 struct Charger {
@@ -92,7 +92,7 @@ impl Charger {
 
 struct Site {
     server: Running,
-    admin: Admin,
+    admin: Api,
     user: String,
     station: String,
     connector: String,
@@ -111,7 +111,7 @@ async fn site_with(extra: &[(&str, &str)]) -> Site {
     ];
     env.extend_from_slice(extra);
     let server = Running::start(dir.path(), &env);
-    let admin = Admin::new(
+    let admin = Api::new(
         &server,
         token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
     );

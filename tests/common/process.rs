@@ -118,16 +118,17 @@ pub fn token(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
     String::from_utf8(out.stdout).unwrap().trim().to_owned()
 }
 
-/// The admin API of a running evgate, for setting a site up.
-pub struct Admin {
+/// The HTTP API of a running evgate as one caller (an admin setting a
+/// site up, or a user).
+pub struct Api {
     pub base: String,
     pub token: String,
     http: reqwest::Client,
 }
 
-impl Admin {
-    pub fn new(server: &Running, token: String) -> Admin {
-        Admin {
+impl Api {
+    pub fn new(server: &Running, token: String) -> Api {
+        Api {
             base: server.base.clone(),
             token,
             http: reqwest::Client::new(),
