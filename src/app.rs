@@ -59,7 +59,8 @@ pub async fn serve(
              (`evgate token` signs with it). Set JWT_SECRET in production."
         ),
     }
-    let store = crate::store::open(&config.database_url).await?;
+    let database = crate::store::open_database(&config.database_url).await?;
+    let store: Arc<dyn booking::Store> = database.clone();
     tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
     let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
     let registry = Arc::new(csms::Registry::default());
@@ -114,7 +115,21 @@ pub async fn serve(
             None
         }
     };
-    let _workers = crate::workers::spawn(bookings.clone(), config.no_show_interval(), refunds);
+    let webhooks = webhooks::VendorWebhooks::new(
+        webhooks::WebhookPorts {
+            store: database,
+            core: store.clone(),
+            bookings: bookings.clone(),
+            clock: clock.clone(),
+        },
+        config.webhook_max_attempts,
+    );
+    let _workers = crate::workers::spawn(
+        bookings.clone(),
+        config.no_show_interval(),
+        refunds,
+        webhooks.clone(),
+    );
     let ocpp_listener = TcpListener::bind(config.ocpp_addr)
         .await
         .map_err(|source| StartError::Bind {
@@ -164,6 +179,7 @@ pub async fn serve(
         jwt: Arc::new(keys),
         bookings,
         chargers,
+        webhooks,
     };
     let listener = TcpListener::bind(config.http_addr)
         .await

@@ -229,6 +229,12 @@ pub struct Config {
           default_value_t = 10, value_parser = clap::value_parser!(i32).range(1..=100), global = true)]
     pub refund_max_attempts: i32,
 
+    /// Attempts at applying a vendor webhook (transient failures, retried
+    /// with exponential backoff) before it is dead-lettered.
+    #[arg(long, env = "WEBHOOK_MAX_ATTEMPTS", value_name = "WEBHOOK_MAX_ATTEMPTS",
+          default_value_t = 8, value_parser = clap::value_parser!(u32).range(1..=100), global = true)]
+    pub webhook_max_attempts: u32,
+
     /// Allowed browser origins: `*` or a comma-separated list.
     #[arg(
         long,

@@ -9,8 +9,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use booking::model::RefundRequest;
 use booking::refunds::RefundGateway;
-use hmac::{Hmac, Mac};
-use sha2::Sha256;
+use webhooks::signature::sign;
 
 #[derive(Debug, Clone)]
 pub struct HttpRefunds {
@@ -29,22 +28,6 @@ impl HttpRefunds {
             secret: secret.map(str::to_owned),
         })
     }
-}
-
-/// `sha256=<hex>` of HMAC-SHA256(secret, "<timestamp>.<body>").
-pub fn signature(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    // HMAC takes keys of any length.
-    let mut mac = Hmac::<Sha256>::new_from_slice(secret).unwrap_or_else(|_| unreachable!());
-    mac.update(timestamp.to_string().as_bytes());
-    mac.update(b".");
-    mac.update(body);
-    let hex: String = mac
-        .finalize()
-        .into_bytes()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
-    format!("sha256={hex}")
 }
 
 #[async_trait]
@@ -67,7 +50,7 @@ impl RefundGateway for HttpRefunds {
             let ts = chrono::Utc::now().timestamp();
             request = request.header("x-evgate-timestamp", ts.to_string()).header(
                 "x-evgate-signature",
-                signature(secret.as_bytes(), ts, &body),
+                sign(secret.as_bytes(), ts, &body),
             );
         }
         let response = request.body(body).send().await.map_err(|e| e.to_string())?;

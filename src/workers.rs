@@ -8,6 +8,7 @@ use booking::refunds::RefundOutbox;
 use booking::service::BookingService;
 use tokio::task::JoinHandle;
 use tokio::time::MissedTickBehavior;
+use webhooks::VendorWebhooks;
 
 /// How often expired holds are swept and due bookings reserved: well below
 /// the lead window, so a booking is reserved within seconds of entering it.
@@ -27,10 +28,15 @@ impl Drop for Workers {
     }
 }
 
+/// Other instances' webhooks are picked up at least this often; this
+/// instance's at once (the inbox rings the worker).
+pub const WEBHOOK_POLL: Duration = Duration::from_millis(500);
+
 pub fn spawn(
     service: BookingService,
     no_show_interval: Duration,
     refunds: Option<RefundOutbox>,
+    webhooks: VendorWebhooks,
 ) -> Workers {
     let scheduler = {
         let service = service.clone();
@@ -60,7 +66,7 @@ pub fn spawn(
             }
         }
     });
-    let mut handles = vec![scheduler, no_shows];
+    let mut handles = vec![scheduler, no_shows, tokio::spawn(apply_webhooks(webhooks))];
     if let Some(outbox) = refunds {
         handles.push(every(SCHEDULER_INTERVAL, move || {
             let outbox = outbox.clone();
@@ -74,6 +80,26 @@ pub fn spawn(
         }));
     }
     Workers { handles }
+}
+
+/// Applies inbox entries as they arrive: drains what is due, then waits
+/// for the next arrival or poll.
+async fn apply_webhooks(webhooks: VendorWebhooks) {
+    loop {
+        match webhooks.process_due().await {
+            Ok(0) => {
+                tokio::select! {
+                    () = webhooks.arrived() => {}
+                    () = tokio::time::sleep(WEBHOOK_POLL) => {}
+                }
+            }
+            Ok(_) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "webhook inbox pass failed");
+                tokio::time::sleep(WEBHOOK_POLL).await;
+            }
+        }
+    }
 }
 
 fn every<F, Fut>(period: Duration, mut pass: F) -> JoinHandle<()>

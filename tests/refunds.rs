@@ -175,7 +175,7 @@ async fn a_refund_is_retried_with_backoff_until_delivered_signed_and_idempotent(
             .unwrap()
             .parse()
             .unwrap();
-        let expected = evgate::refunds::signature(b"payment-secret", ts, body.as_bytes());
+        let expected = webhooks::signature::sign(b"payment-secret", ts, body.as_bytes());
         assert_eq!(headers["x-evgate-signature"], expected.as_str());
     }
 }

@@ -38,6 +38,21 @@ pub enum Event {
         status: ConnectorStatus,
         updated_at: DateTime<Utc>,
     },
+    /// Charging began on a connector (OCPP transaction or vendor session).
+    SessionStarted {
+        station_id: Uuid,
+        connector_id: Uuid,
+        session_id: Uuid,
+        started_at: DateTime<Utc>,
+    },
+    /// Charging ended on a connector.
+    SessionEnded {
+        station_id: Uuid,
+        connector_id: Uuid,
+        session_id: Uuid,
+        ended_at: DateTime<Utc>,
+        energy_kwh: Option<f64>,
+    },
 }
 
 impl Event {
@@ -64,7 +79,9 @@ impl Event {
             Event::HoldCreated { station_id, .. }
             | Event::HoldReleased { station_id, .. }
             | Event::MeterUpdate { station_id, .. }
-            | Event::ConnectorStatusChanged { station_id, .. } => *station_id,
+            | Event::ConnectorStatusChanged { station_id, .. }
+            | Event::SessionStarted { station_id, .. }
+            | Event::SessionEnded { station_id, .. } => *station_id,
             Event::BookingChanged { booking } => booking.station_id,
         }
     }

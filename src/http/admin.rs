@@ -14,7 +14,7 @@ use uuid::Uuid;
 use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiResult, created, ok};
-use super::extract::{ApiJson, ApiQuery, UuidPath};
+use super::extract::{ApiJson, ApiQuery, PageQuery, UuidPath};
 use super::stations::{ConnectorJson, StationJson, iso};
 
 pub fn router() -> Router<AppState> {
@@ -182,12 +182,6 @@ async fn create_connector(
         charge_point_id,
         ocpp_connector_id: connector.ocpp_connector_id,
     }))
-}
-
-#[derive(Debug, Deserialize)]
-struct PageQuery {
-    limit: Option<i64>,
-    offset: Option<i64>,
 }
 
 async fn list_chargers(

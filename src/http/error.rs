@@ -93,6 +93,21 @@ impl From<booking::Error> for ApiError {
     }
 }
 
+impl From<webhooks::WebhookError> for ApiError {
+    fn from(e: webhooks::WebhookError) -> Self {
+        use webhooks::WebhookError as E;
+        match e {
+            E::Unauthorized(m) => ApiError::Unauthorized(m),
+            E::Forbidden(m) => ApiError::Forbidden(m),
+            E::Validation { field, message } => ApiError::BadRequest {
+                message: format!("{field}: {message}"),
+                field: Some(field),
+            },
+            E::Core(e) => e.into(),
+        }
+    }
+}
+
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         ApiError::Unauthorized(e.to_string())

@@ -109,3 +109,10 @@ fn deser_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>, what: &st
     };
     ApiError::BadRequest { field, message }
 }
+
+/// `?limit=&offset=` on the list endpoints (checked by `catalog::page`).
+#[derive(Debug, serde::Deserialize)]
+pub struct PageQuery {
+    pub limit: Option<i64>,
+    pub offset: Option<i64>,
+}

@@ -14,7 +14,7 @@ use serde::{Deserialize, Serialize};
 use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, created, ok};
-use super::extract::{ApiJson, ApiQuery};
+use super::extract::{ApiJson, ApiQuery, PageQuery};
 use super::stations::iso;
 
 pub fn router() -> Router<AppState> {
@@ -118,12 +118,6 @@ async fn update_id_tag(
         booking::id_tags::update(&*state.store, &*state.clock, &id_tag, status, expiry).await?;
     tracing::info!(admin.sub = admin.user_id, id_tag = %tag.id_tag, status = %tag.status, "id tag changed");
     Ok(ok(IdTagJson::from(&tag)))
-}
-
-#[derive(Debug, Deserialize)]
-struct PageQuery {
-    limit: Option<i64>,
-    offset: Option<i64>,
 }
 
 async fn list_id_tags(

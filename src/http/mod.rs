@@ -11,6 +11,7 @@ mod extract;
 mod health;
 mod id_tags;
 mod stations;
+mod vendors;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -45,6 +46,7 @@ pub struct AppState {
     pub bookings: BookingService,
     /// Connected chargers, for operator commands.
     pub chargers: csms::OcppChargers,
+    pub webhooks: webhooks::VendorWebhooks,
 }
 
 /// The whole API with its layers.
@@ -57,6 +59,7 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
         .merge(bookings::router())
         .merge(chargers::router())
         .merge(id_tags::router())
+        .merge(vendors::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

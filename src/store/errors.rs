@@ -34,6 +34,16 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
         "this charger already has a session with that transaction id",
     ),
     (
+        "vendors_name_key",
+        "vendors.name",
+        "a vendor with this name already exists",
+    ),
+    (
+        "connectors_vendor_connector_key",
+        "connectors.vendor_id, connectors.vendor_connector_id",
+        "this vendor already uses that vendorConnectorId for another connector",
+    ),
+    (
         "id_tags_pkey",
         "id_tags.id_tag",
         "this id tag is registered already",

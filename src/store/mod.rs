@@ -5,6 +5,8 @@
 // `sql` defines the macro the adapters expand, so it comes first.
 #[macro_use]
 mod sql;
+#[macro_use]
+mod webhooks_sql;
 mod errors;
 mod postgres;
 mod sqlite;
@@ -12,6 +14,7 @@ mod sqlite;
 use std::sync::Arc;
 
 use booking::Store;
+use webhooks::WebhookStore;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -46,10 +49,20 @@ impl Backend {
     }
 }
 
-/// Opens the store the URL names and applies pending migrations.
-pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
+/// One database behind every storage port: the booking core's and the
+/// webhooks'.
+pub trait Database: Store + WebhookStore {}
+impl<T: Store + WebhookStore> Database for T {}
+
+/// Opens the database the URL names and applies pending migrations.
+pub async fn open_database(url: &str) -> Result<Arc<dyn Database>, OpenError> {
     Ok(match Backend::of_url(url)? {
         Backend::Sqlite => Arc::new(SqliteStore::open(url).await?),
         Backend::Postgres => Arc::new(PgStore::open(url).await?),
     })
+}
+
+/// The booking core's store on the database the URL names.
+pub async fn open(url: &str) -> Result<Arc<dyn Store>, OpenError> {
+    Ok(open_database(url).await?)
 }

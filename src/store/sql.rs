@@ -19,7 +19,7 @@ macro_rules! connector_cols {
     () => {
         "id, station_id, charger_id, evse_id, ocpp_connector_id, connector_number, \
          connector_type, power_kw, status, status_updated_at, current_booking_id, \
-         vendor_connector_id, last_known_status"
+         vendor_connector_id, last_known_status, vendor_id"
     };
 }
 macro_rules! booking_cols {
@@ -140,6 +140,7 @@ macro_rules! sql_store {
                 current_booking_id: get(row, "current_booking_id")?,
                 vendor_connector_id: get(row, "vendor_connector_id")?,
                 last_known_status: parse_opt(row, "last_known_status")?,
+                vendor_id: get(row, "vendor_id")?,
             })
         }
 
@@ -719,7 +720,10 @@ macro_rules! sql_store {
                 sqlx::query(concat!(
                     "SELECT ", booking_cols!(), " FROM bookings",
                     " WHERE status = 'CONFIRMED' AND reservation_id IS NULL",
-                    " AND start_ts <= $1 AND end_ts > $2 ORDER BY start_ts, id LIMIT $3"
+                    " AND start_ts <= $1 AND end_ts > $2",
+                    // Vendor-managed connectors take no ReserveNow from us.
+                    " AND connector_id IN (SELECT id FROM connectors WHERE vendor_id IS NULL)",
+                    " ORDER BY start_ts, id LIMIT $3"
                 ))
                 .bind(to_millis(starts_by))
                 .bind(to_millis(now))

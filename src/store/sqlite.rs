@@ -41,3 +41,4 @@ impl SqliteStore {
 }
 
 sql_store!(SqliteStore, sqlx::Sqlite);
+sql_webhook_store!(SqliteStore);

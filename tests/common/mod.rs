@@ -73,6 +73,11 @@ pub struct TestApp {
     /// Starts twenty minutes into the current hour; tests move it.
     pub clock: Arc<booking::ManualClock>,
     pub events: evgate::events::EventBus,
+    /// At most 3 attempts before the dead letter.
+    pub webhooks: webhooks::VendorWebhooks,
+    pub database_url: String,
+    /// The same database as `store`, behind every port.
+    pub database: Arc<dyn evgate::store::Database>,
     _dir: tempfile::TempDir,
 }
 
@@ -105,18 +110,22 @@ impl TestApp {
         let chargers =
             chargers.unwrap_or_else(|| Arc::new(booking::charger_control::NoChargersConnected));
         let (url, dir) = fresh_sqlite_url();
-        let (store, holds, versions): (
-            Arc<dyn Store>,
+        let mut database_url = url.clone();
+        let (database, holds, versions): (
+            Arc<dyn evgate::store::Database>,
             Arc<dyn booking::holds::HoldStore>,
             Arc<dyn booking::cache::StationVersions>,
         ) = match backend {
             "sqlite" => (
-                evgate::store::open(&url).await.expect("open sqlite"),
+                evgate::store::open_database(&url)
+                    .await
+                    .expect("open sqlite"),
                 Arc::new(booking::holds::InProcessHolds::new()),
                 Arc::new(booking::cache::LocalVersions::default()),
             ),
             "cluster" => {
-                let store = evgate::store::open(&fresh_pg_database().await)
+                database_url = fresh_pg_database().await;
+                let store = evgate::store::open_database(&database_url)
                     .await
                     .expect("open postgres");
                 let conn = evgate::cluster::connect(&redis_url())
@@ -131,6 +140,7 @@ impl TestApp {
             }
             other => panic!("unknown backend {other}"),
         };
+        let store: Arc<dyn Store> = database.clone();
         let keys = Arc::new(evgate::auth::JwtKeys::hs256(TEST_SECRET.as_bytes()));
         // Twenty minutes into the current hour, whenever the tests run: where
         // "the next hour" falls relative to the lead window is then the same.
@@ -151,6 +161,16 @@ impl TestApp {
             },
             booking::service::BookingRules::default(),
         );
+        // No worker runs: tests apply the inbox with `webhooks.process_due()`.
+        let webhooks = webhooks::VendorWebhooks::new(
+            webhooks::WebhookPorts {
+                store: database.clone(),
+                core: store.clone(),
+                bookings: bookings.clone(),
+                clock: clock.clone(),
+            },
+            3,
+        );
         let state = evgate::http::AppState {
             store: store.clone(),
             clock: clock.clone(),
@@ -159,6 +179,7 @@ impl TestApp {
             chargers: csms::OcppChargers {
                 registry: Arc::new(csms::Registry::default()),
             },
+            webhooks: webhooks.clone(),
         };
         Self {
             router: evgate::http::router(state, cors),
@@ -167,6 +188,9 @@ impl TestApp {
             bookings,
             clock,
             events,
+            webhooks,
+            database_url,
+            database,
             _dir: dir,
         }
     }

@@ -1,4 +1,27 @@
-//! Vendor webhooks: signature checks, validation, the inbox and its worker.
-//! They feed the same booking-core update path as the CSMS.
+//! Vendor webhooks: a vendor cloud reports what its chargers do, signed
+//! with its secret; evgate acknowledges once the report is durable in the
+//! inbox, then applies it through the booking core's update path — the same
+//! calls the CSMS makes — so the same facts leave the same rows and events
+//! whichever way they arrived.
 //!
-//! Empty until the webhooks issue (#5) lands.
+//! Framework-free: the HTTP adapter in the root crate hands over headers and
+//! the raw body ([`SignedRequest`]) and maps [`WebhookError`] to a status.
+
+mod accept;
+mod apply;
+mod error;
+pub mod inbox;
+pub mod report;
+mod service;
+pub mod signature;
+pub mod store;
+pub mod vendor;
+
+pub use accept::SignedRequest;
+pub use apply::transaction;
+pub use error::{Result, WebhookError};
+pub use inbox::{InboxEntry, InboxState, Outcome};
+pub use report::Kind;
+pub use service::{VendorWebhooks, WebhookPorts};
+pub use store::WebhookStore;
+pub use vendor::Vendor;

@@ -24,6 +24,11 @@ pub struct Connector {
     pub status_updated_at: DateTime<Utc>,
     pub current_booking_id: Option<Uuid>,
     pub vendor_connector_id: Option<String>,
+    /// The vendor cloud that reports for this connector through webhooks;
+    /// `None` for a connector evgate talks to over OCPP. Evgate cannot send
+    /// a vendor-managed charger ReserveNow, so its bookings are enforced in
+    /// evgate only.
+    pub vendor_id: Option<Uuid>,
     /// While OFFLINE: the status reported before the charger went away.
     pub last_known_status: Option<ConnectorStatus>,
 }

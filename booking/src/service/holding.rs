@@ -76,7 +76,9 @@ impl BookingService {
                 connector.status
             )));
         }
-        let reserve_now = req.start_ts - now <= self.rules.reservation_lead;
+        // A vendor-managed charger is not ours to send ReserveNow.
+        let reserve_now =
+            connector.vendor_id.is_none() && req.start_ts - now <= self.rules.reservation_lead;
         let reservation_id = if reserve_now {
             Some(self.store.next_reservation_id(connector.charger_id).await?)
         } else {

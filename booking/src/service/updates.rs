@@ -191,6 +191,13 @@ impl BookingService {
             }
             Err(e) => return Err(e),
         }
+        // Charging changes no cached read: published without a bump.
+        self.events.publish(Event::SessionStarted {
+            station_id: connector.station_id,
+            connector_id: connector.id,
+            session_id: session.id,
+            started_at: session.started_at,
+        });
         if let Some(booking) = booking {
             let active = self
                 .store
@@ -307,6 +314,15 @@ impl BookingService {
         else {
             return Ok(None);
         };
+        if let Some(connector) = self.store.connector(ended.connector_id).await? {
+            self.events.publish(Event::SessionEnded {
+                station_id: connector.station_id,
+                connector_id: connector.id,
+                session_id: ended.id,
+                ended_at: stop.ended_at,
+                energy_kwh: ended.energy_kwh,
+            });
+        }
         if let Some(booking_id) = ended.booking_id {
             let completed = self
                 .store

@@ -1,0 +1,46 @@
+-- Vendor webhooks: vendors and their signing secrets, the connectors each
+-- vendor reports for, and the inbox that makes acknowledgement fast and
+-- processing durable.
+--
+-- Secrets are kept as issued: verifying an HMAC needs the key itself. During
+-- a rotation the previous secret stays valid until previous_secret_expires_at.
+CREATE TABLE vendors (
+    id                          uuid PRIMARY KEY,
+    name                        text NOT NULL CONSTRAINT vendors_name_key UNIQUE,
+    secret                      text NOT NULL,
+    previous_secret             text,
+    previous_secret_expires_at  timestamptz,
+    created_at                  timestamptz NOT NULL
+);
+
+ALTER TABLE connectors ADD COLUMN vendor_id uuid REFERENCES vendors (id);
+CREATE UNIQUE INDEX connectors_vendor_connector_key
+    ON connectors (vendor_id, vendor_connector_id) WHERE vendor_id IS NOT NULL;
+
+-- seq orders entries: within one ordering_key (a connector, or a vendor
+-- session) they are applied in arrival order.
+CREATE TABLE webhook_inbox (
+    seq              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    id               uuid NOT NULL CONSTRAINT webhook_inbox_id_key UNIQUE,
+    vendor_id        uuid NOT NULL REFERENCES vendors (id),
+    kind             text NOT NULL
+        CHECK (kind IN ('connector-status', 'session-start', 'meter-update', 'session-end')),
+    ordering_key     text NOT NULL,
+    payload          text NOT NULL,
+    idempotency_key  text,
+    state            text NOT NULL CHECK (state IN ('PENDING', 'WAITING', 'DONE', 'DEAD')),
+    attempts         integer NOT NULL DEFAULT 0,
+    next_attempt_at  timestamptz NOT NULL,
+    lease_until      timestamptz,
+    last_error       text,
+    received_at      timestamptz NOT NULL,
+    processed_at     timestamptz,
+    CONSTRAINT webhook_inbox_idempotency_key UNIQUE (vendor_id, idempotency_key)
+);
+CREATE INDEX webhook_inbox_pending_idx ON webhook_inbox (ordering_key, seq) WHERE state = 'PENDING';
+CREATE INDEX webhook_inbox_due_idx ON webhook_inbox (next_attempt_at) WHERE state = 'PENDING';
+CREATE INDEX webhook_inbox_state_idx ON webhook_inbox (state, seq);
+
+-- A vendor's session ends and meter updates name it by its transaction key alone.
+CREATE INDEX charging_sessions_vendor_key_idx
+    ON charging_sessions (transaction_key) WHERE protocol = 'vendor';

@@ -1,0 +1,513 @@
+//! Vendor webhooks end to end in process: signatures (missing, wrong,
+//! expired, another vendor's, rotated), ownership, validation, the inbox
+//! (idempotency, out-of-order delivery, stale statuses, backoff and the dead
+//! letter), several vendors at once, and bookings a vendor session fulfils.
+//! Time is the manual clock; the inbox is applied with `process_due()`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use booking::Clock;
+use booking::model::{BookingStatus, ChargingSession, ConnectorStatus, SessionStatus};
+use chrono::{TimeDelta, Utc};
+use common::TestApp;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+struct Vendor {
+    id: String,
+    secret: String,
+}
+
+struct Site {
+    station: String,
+    /// Connector ids, assigned to `vendors[i]` as `V-<i>`.
+    connectors: Vec<String>,
+    vendors: Vec<Vendor>,
+}
+
+/// A station with one vendor-managed charger and one connector per vendor.
+async fn site(app: &TestApp, vendors: usize) -> Site {
+    let admin = app.admin();
+    let (_, s) = app
+        .send(
+            "POST",
+            "/v1/admin/stations",
+            Some(&admin),
+            Some(r#"{"name":"Vendor hub","latitude":52.5,"longitude":13.4}"#),
+        )
+        .await;
+    let station = s["data"]["id"].as_str().unwrap().to_owned();
+    let (code, _) = app
+        .send(
+            "POST",
+            &format!("/v1/admin/stations/{station}/chargers"),
+            Some(&admin),
+            Some(r#"{"chargePointId":"VENDOR-CP","securityProfile":0}"#),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let mut site = Site {
+        station: station.clone(),
+        connectors: vec![],
+        vendors: vec![],
+    };
+    for i in 0..vendors {
+        let (code, v) = app
+            .send(
+                "POST",
+                "/v1/admin/vendors",
+                Some(&admin),
+                Some(&json!({"name": format!("vendor-{i}")}).to_string()),
+            )
+            .await;
+        assert_eq!(code, 201, "{v}");
+        let vendor = Vendor {
+            id: v["data"]["id"].as_str().unwrap().to_owned(),
+            secret: v["data"]["secret"].as_str().unwrap().to_owned(),
+        };
+        let body = json!({"chargePointId": "VENDOR-CP", "connectorId": i + 1,
+            "connectorType": "Type2", "powerKw": 22.0})
+        .to_string();
+        let (code, c) = app
+            .send(
+                "POST",
+                &format!("/v1/admin/stations/{station}/connectors"),
+                Some(&admin),
+                Some(&body),
+            )
+            .await;
+        assert_eq!(code, 201, "{c}");
+        let connector = c["data"]["id"].as_str().unwrap().to_owned();
+        let (code, a) = app
+            .send(
+                "PUT",
+                &format!("/v1/admin/connectors/{connector}/vendor"),
+                Some(&admin),
+                Some(&json!({"vendorId": vendor.id, "vendorConnectorId": format!("V-{i}")}).to_string()),
+            )
+            .await;
+        assert_eq!(code, 200, "{a}");
+        site.connectors.push(connector);
+        site.vendors.push(vendor);
+    }
+    site
+}
+
+/// Posts a webhook signed by `vendor` with the clock's time.
+async fn post(app: &TestApp, vendor: &Vendor, kind: &str, body: &Value) -> (u16, Value) {
+    let ts = app.clock.now().timestamp();
+    post_signed(app, &vendor.id, &vendor.secret, ts, kind, body, None).await
+}
+
+async fn post_signed(
+    app: &TestApp,
+    vendor_id: &str,
+    secret: &str,
+    ts: i64,
+    kind: &str,
+    body: &Value,
+    idempotency_key: Option<&str>,
+) -> (u16, Value) {
+    let body = body.to_string();
+    let sig = webhooks::signature::sign(secret.as_bytes(), ts, body.as_bytes());
+    let mut req = axum::http::Request::builder()
+        .method("POST")
+        .uri(format!("/v1/vendor/webhooks/{kind}"))
+        .header("content-type", "application/json")
+        .header("x-evgate-vendor", vendor_id)
+        .header("x-evgate-timestamp", ts.to_string())
+        .header("x-evgate-signature", sig);
+    if let Some(k) = idempotency_key {
+        req = req.header("idempotency-key", k);
+    }
+    app.raw(req.body(axum::body::Body::from(body)).unwrap())
+        .await
+}
+
+/// Applies everything due, as the worker would.
+async fn drain(app: &TestApp) {
+    while app.webhooks.process_due().await.unwrap() > 0 {}
+}
+
+async fn inbox(app: &TestApp, state: &str) -> Vec<Value> {
+    let (code, v) = app
+        .send(
+            "GET",
+            &format!("/v1/admin/webhooks?state={state}&limit=100"),
+            Some(&app.admin()),
+            None,
+        )
+        .await;
+    assert_eq!(code, 200, "{v}");
+    v["data"]["webhooks"].as_array().unwrap().clone()
+}
+
+async fn connector_status(app: &TestApp, id: &str) -> ConnectorStatus {
+    app.store
+        .connector(id.parse().unwrap())
+        .await
+        .unwrap()
+        .unwrap()
+        .status
+}
+
+async fn vendor_session(app: &TestApp, vendor: &Vendor, session: &str) -> Option<ChargingSession> {
+    let booking::model::TransactionKey::Vendor(key) =
+        webhooks::transaction(vendor.id.parse().unwrap(), session)
+    else {
+        unreachable!()
+    };
+    app.database.vendor_session(&key).await.unwrap()
+}
+
+fn status(connector: &str, status: &str) -> Value {
+    json!({"connectorId": connector, "status": status})
+}
+
+#[tokio::test]
+async fn webhooks_without_a_valid_signature_are_refused_and_write_nothing() {
+    let app = TestApp::new().await;
+    let site = site(&app, 2).await;
+    let (a, b) = (&site.vendors[0], &site.vendors[1]);
+    let body = status(&site.connectors[0], "OCCUPIED");
+    let now = app.clock.now().timestamp();
+    let raw = |headers: &[(&str, &str)]| {
+        let mut req = axum::http::Request::builder()
+            .method("POST")
+            .uri("/v1/vendor/webhooks/connector-status")
+            .header("content-type", "application/json");
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        req.body(axum::body::Body::from(body.to_string())).unwrap()
+    };
+    let sig = webhooks::signature::sign(a.secret.as_bytes(), now, body.to_string().as_bytes());
+    let ts = now.to_string();
+    for (what, headers) in [
+        ("no headers", vec![]),
+        ("no signature", vec![("x-evgate-vendor", a.id.as_str()), ("x-evgate-timestamp", ts.as_str())]),
+        ("no timestamp", vec![("x-evgate-vendor", a.id.as_str()), ("x-evgate-signature", sig.as_str())]),
+        ("no vendor", vec![("x-evgate-timestamp", ts.as_str()), ("x-evgate-signature", sig.as_str())]),
+        ("bad vendor id", vec![("x-evgate-vendor", "acme"), ("x-evgate-timestamp", ts.as_str()), ("x-evgate-signature", sig.as_str())]),
+        ("unknown vendor", vec![("x-evgate-vendor", "0191d6c4-0000-7000-8000-000000000000"), ("x-evgate-timestamp", ts.as_str()), ("x-evgate-signature", sig.as_str())]),
+        ("garbage signature", vec![("x-evgate-vendor", a.id.as_str()), ("x-evgate-timestamp", ts.as_str()), ("x-evgate-signature", "sha256=00")]),
+    ] {
+        let (code, v) = app.raw(raw(&headers)).await;
+        assert_eq!(code, 401, "{what}: {v}");
+        assert_eq!(v["error"]["code"], "UNAUTHORIZED", "{what}");
+    }
+    // Signed by B, claiming to be A; and B's own signature on A's connector.
+    let (code, _) = post_signed(&app, &a.id, &b.secret, now, "connector-status", &body, None).await;
+    assert_eq!(code, 401);
+    let (code, v) = post(&app, b, "connector-status", &body).await;
+    assert_eq!(code, 403, "another vendor's connector: {v}");
+    assert_eq!(v["error"]["code"], "FORBIDDEN");
+    // Replays outside ±300 s, either way.
+    for skew in [-301, 301] {
+        let (code, v) =
+            post_signed(&app, &a.id, &a.secret, now + skew, "connector-status", &body, None).await;
+        assert_eq!(code, 401, "skew {skew}: {v}");
+    }
+    // A body changed after signing.
+    let sig = webhooks::signature::sign(a.secret.as_bytes(), now, b"{}");
+    let (code, _) = app
+        .raw(raw(&[("x-evgate-vendor", &a.id), ("x-evgate-timestamp", &ts), ("x-evgate-signature", &sig)]))
+        .await;
+    assert_eq!(code, 401);
+    assert!(inbox(&app, "pending").await.is_empty(), "nothing was written");
+    drain(&app).await;
+    assert_eq!(connector_status(&app, &site.connectors[0]).await, ConnectorStatus::Offline);
+    // Within the window, signed right: accepted.
+    let (code, v) =
+        post_signed(&app, &a.id, &a.secret, now - 299, "connector-status", &body, None).await;
+    assert_eq!(code, 202, "{v}");
+}
+
+#[tokio::test]
+async fn a_rotated_secret_overlaps_with_the_old_one_until_it_expires() {
+    let app = TestApp::new().await;
+    let site = site(&app, 1).await;
+    let old = &site.vendors[0];
+    let (code, v) = app
+        .send(
+            "POST",
+            &format!("/v1/admin/vendors/{}/rotate-secret", old.id),
+            Some(&app.admin()),
+            Some(r#"{"previousSecretValidSeconds":3600}"#),
+        )
+        .await;
+    assert_eq!(code, 200, "{v}");
+    let new = Vendor {
+        id: old.id.clone(),
+        secret: v["data"]["secret"].as_str().unwrap().to_owned(),
+    };
+    assert_ne!(new.secret, old.secret);
+    let body = status(&site.connectors[0], "AVAILABLE");
+    assert_eq!(post(&app, old, "connector-status", &body).await.0, 202);
+    assert_eq!(post(&app, &new, "connector-status", &body).await.0, 202);
+    app.clock.advance(TimeDelta::minutes(61));
+    assert_eq!(post(&app, old, "connector-status", &body).await.0, 401);
+    assert_eq!(post(&app, &new, "connector-status", &body).await.0, 202);
+    // Bad rotation input is a 400, an unknown vendor a 404.
+    let (code, _) = app
+        .send(
+            "POST",
+            &format!("/v1/admin/vendors/{}/rotate-secret", old.id),
+            Some(&app.admin()),
+            Some(r#"{"previousSecretValidSeconds":-1}"#),
+        )
+        .await;
+    assert_eq!(code, 400);
+    let (code, _) = app
+        .send(
+            "POST",
+            &format!("/v1/admin/vendors/{}/rotate-secret", Uuid::new_v4()),
+            Some(&app.admin()),
+            None,
+        )
+        .await;
+    assert_eq!(code, 404);
+}
+
+#[tokio::test]
+async fn bad_bodies_and_unknown_connectors_get_the_envelope() {
+    let app = TestApp::new().await;
+    let site = site(&app, 1).await;
+    let v = &site.vendors[0];
+    let cases = [
+        ("connector-status", json!({"connectorId": site.connectors[0], "status": "CHARGING"}), 400, "status"),
+        ("connector-status", json!({"connectorId": "nope", "status": "AVAILABLE"}), 400, "connectorId"),
+        ("connector-status", json!({"status": "AVAILABLE"}), 400, "connectorId"),
+        ("connector-status", json!({"vendorConnectorId": "V-0", "stationId": Uuid::new_v4(), "status": "AVAILABLE"}), 400, "stationId"),
+        ("connector-status", json!({"connectorId": site.connectors[0], "status": "AVAILABLE",
+            "timestamp": (Utc::now() + TimeDelta::days(1)).to_rfc3339()}), 400, "timestamp"),
+        ("session-start", json!({"vendorSessionId": "", "vendorConnectorId": "V-0"}), 400, "vendorSessionId"),
+        ("session-start", json!({"vendorSessionId": "s", "vendorConnectorId": "V-0", "startMeterReading": -1.5}), 400, "startMeterReading"),
+        ("session-end", json!({"vendorSessionId": "s", "energyKwh": "lots"}), 400, "energyKwh"),
+        ("meter-update", json!({"vendorSessionId": "s"}), 400, "body"),
+    ];
+    for (kind, body, want, field) in cases {
+        let (code, resp) = post(&app, v, kind, &body).await;
+        assert_eq!(code, want, "{kind} {body}: {resp}");
+        assert_eq!(resp["error"]["field"], field, "{kind} {body}: {resp}");
+    }
+    for body in [
+        json!({"connectorId": Uuid::new_v4(), "status": "AVAILABLE"}),
+        json!({"vendorConnectorId": "V-404", "status": "AVAILABLE"}),
+    ] {
+        let (code, resp) = post(&app, v, "connector-status", &body).await;
+        assert_eq!(code, 404, "{resp}");
+        assert_eq!(resp["error"]["code"], "NOT_FOUND");
+    }
+    let (code, resp) = post(&app, v, "session-start",
+        &json!({"vendorSessionId": "s", "vendorConnectorId": "V-0", "bookingId": Uuid::new_v4()})).await;
+    assert_eq!((code, resp["error"]["code"].as_str()), (404, Some("NOT_FOUND")));
+    let (code, _) = post(&app, v, "nonsense", &json!({})).await;
+    assert_eq!(code, 404);
+    assert!(inbox(&app, "pending").await.is_empty());
+}
+
+#[tokio::test]
+async fn status_by_either_id_and_a_stale_status_does_not_win() {
+    let app = TestApp::new().await;
+    let site = site(&app, 1).await;
+    let v = &site.vendors[0];
+    let c = &site.connectors[0];
+    // Reports are later than the connector's creation (its first status).
+    app.clock.advance(TimeDelta::minutes(10));
+    let t = app.clock.now();
+    let at = |m: i64| (t - TimeDelta::minutes(m)).to_rfc3339();
+    let (code, r) = post(&app, v, "connector-status",
+        &json!({"vendorConnectorId": "V-0", "status": "OCCUPIED", "timestamp": at(1)})).await;
+    assert_eq!(code, 202, "{r}");
+    assert_eq!(r["data"]["state"], "PENDING");
+    // Older than the one before it: arrives later, changes nothing.
+    post(&app, v, "connector-status",
+        &json!({"connectorId": c, "status": "AVAILABLE", "timestamp": at(5)})).await;
+    drain(&app).await;
+    assert_eq!(connector_status(&app, c).await, ConnectorStatus::Occupied);
+    assert_eq!(inbox(&app, "done").await.len(), 2);
+    post(&app, v, "connector-status",
+        &json!({"connectorId": c, "vendorConnectorId": "V-0", "status": "faulted"})).await;
+    drain(&app).await;
+    assert_eq!(connector_status(&app, c).await, ConnectorStatus::Faulted);
+}
+
+#[tokio::test]
+async fn redeliveries_change_nothing_and_an_end_before_its_start_waits_for_it() {
+    let app = TestApp::new().await;
+    let site = site(&app, 1).await;
+    let v = &site.vendors[0];
+    let start = json!({"vendorSessionId": "S-1", "vendorConnectorId": "V-0", "startMeterReading": 100.0});
+    let end = json!({"vendorSessionId": "S-1", "endMeterReading": 125.5, "costAmount": 250.0});
+    // The end first: parked, not failed.
+    assert_eq!(post(&app, v, "session-end", &end).await.0, 202);
+    assert_eq!(post(&app, v, "meter-update", &json!({"vendorSessionId": "S-1", "meterReading": 110.0})).await.0, 202);
+    drain(&app).await;
+    assert_eq!(inbox(&app, "waiting").await.len(), 2);
+    assert!(vendor_session(&app, v, "S-1").await.is_none());
+    // The start, twice; the end again.
+    assert_eq!(post(&app, v, "session-start", &start).await.0, 202);
+    assert_eq!(post(&app, v, "session-start", &start).await.0, 202);
+    drain(&app).await;
+    assert_eq!(post(&app, v, "session-end", &end).await.0, 202);
+    drain(&app).await;
+    assert!(inbox(&app, "waiting").await.is_empty());
+    assert_eq!(inbox(&app, "done").await.len(), 5);
+    let session = vendor_session(&app, v, "S-1").await.unwrap();
+    assert_eq!(session.status, SessionStatus::Completed);
+    assert_eq!(session.meter_start_wh, Some(100_000.0));
+    assert_eq!(session.meter_stop_wh, Some(125_500.0));
+    assert_eq!(session.energy_kwh, Some(25.5));
+    assert_eq!(session.cost_amount, Some(250.0));
+    // With an Idempotency-Key, a redelivery is not even stored twice.
+    let now = app.clock.now().timestamp();
+    let body = status(&site.connectors[0], "AVAILABLE");
+    let (_, first) = post_signed(&app, &v.id, &v.secret, now, "connector-status", &body, Some("d-1")).await;
+    let (code, again) = post_signed(&app, &v.id, &v.secret, now, "connector-status", &body, Some("d-1")).await;
+    assert_eq!(code, 202);
+    assert_eq!(again["data"]["id"], first["data"]["id"]);
+    assert_eq!(again["data"]["duplicate"], true);
+    assert_eq!(inbox(&app, "pending").await.len(), 1);
+}
+
+#[tokio::test]
+async fn a_vendor_session_with_a_booking_makes_it_active_then_completed() {
+    let app = TestApp::new().await;
+    let site = site(&app, 1).await;
+    let v = &site.vendors[0];
+    post(&app, v, "connector-status", &status(&site.connectors[0], "AVAILABLE")).await;
+    drain(&app).await;
+    // A booking starting in ten minutes: inside the lead window, yet no
+    // ReserveNow — evgate cannot send one to a vendor-managed charger.
+    let start = app.clock.now() + TimeDelta::minutes(10);
+    let (code, hold) = app
+        .send("POST", "/v1/bookings/holds", Some(&app.user()), Some(&json!({
+            "stationId": site.station, "connectorId": site.connectors[0],
+            "startTs": start.to_rfc3339(), "endTs": (start + TimeDelta::hours(1)).to_rfc3339(),
+        }).to_string()))
+        .await;
+    assert_eq!(code, 201, "{hold}");
+    let (code, booked) = app
+        .send("POST", "/v1/bookings/confirm", Some(&app.user()), Some(&json!({
+            "holdToken": hold["data"]["token"], "paymentId": "pay_1"}).to_string()))
+        .await;
+    assert_eq!(code, 201, "{booked}");
+    let booking_id = booked["data"]["id"].as_str().unwrap().to_owned();
+    app.bookings.reserve_due_bookings().await.unwrap();
+    let booking = |app: &TestApp| {
+        let id: Uuid = booking_id.parse().unwrap();
+        let store = app.store.clone();
+        async move { store.booking(id).await.unwrap().unwrap() }
+    };
+    assert_eq!(booking(&app).await.status, BookingStatus::Confirmed, "not cancelled as offline");
+    post(&app, v, "session-start", &json!({"vendorSessionId": "S-9", "vendorConnectorId": "V-0",
+        "bookingId": booking_id, "startMeterReading": 0.0})).await;
+    drain(&app).await;
+    assert_eq!(booking(&app).await.status, BookingStatus::Active);
+    post(&app, v, "session-end", &json!({"vendorSessionId": "S-9", "energyKwh": 12.25})).await;
+    drain(&app).await;
+    assert_eq!(booking(&app).await.status, BookingStatus::Completed);
+}
+
+#[tokio::test]
+async fn repeated_failures_end_in_the_dead_letter_and_an_operator_requeues() {
+    let app = TestApp::new().await;
+    let site = site(&app, 1).await;
+    let v = &site.vendors[0];
+    // A real fault: the table a session start writes to is gone.
+    let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+    sqlx::query("ALTER TABLE charging_sessions RENAME TO charging_sessions_away")
+        .execute(&db).await.unwrap();
+    let (_, accepted) = post(&app, v, "session-start",
+        &json!({"vendorSessionId": "S-X", "vendorConnectorId": "V-0"})).await;
+    let id = accepted["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/admin/webhooks/{id}");
+    let entry_id: Uuid = id.parse().unwrap();
+    let webhooks = app.webhooks.clone();
+    let entry = |_: &TestApp| {
+        let webhooks = webhooks.clone();
+        async move { webhooks.entry(entry_id).await }
+    };
+    drain(&app).await;
+    let (_, e) = app.send("GET", &path, Some(&app.admin()), None).await;
+    let e = &e["data"];
+    assert_eq!((e["state"].as_str(), e["attempts"].as_i64()), (Some("PENDING"), Some(1)), "{e}");
+    assert!(e["lastError"].as_str().unwrap().contains("charging_sessions"), "{e}");
+    // Not due before its backoff (1 s, then 2 s).
+    drain(&app).await;
+    assert_eq!(entry(&app).await.unwrap().attempts, 1);
+    app.clock.advance(TimeDelta::seconds(1));
+    drain(&app).await;
+    assert_eq!(entry(&app).await.unwrap().attempts, 2);
+    app.clock.advance(TimeDelta::seconds(2));
+    drain(&app).await;
+    let e = entry(&app).await.unwrap();
+    assert_eq!((e.state, e.attempts), (webhooks::InboxState::Dead, 3), "{e:?}");
+    let dead = inbox(&app, "dead").await;
+    assert_eq!(dead.len(), 1);
+    assert_eq!(dead[0]["kind"], "session-start");
+    // Fixed; the operator requeues it, and it applies.
+    sqlx::query("ALTER TABLE charging_sessions_away RENAME TO charging_sessions")
+        .execute(&db).await.unwrap();
+    let (code, r) = app
+        .send("POST", &format!("/v1/admin/webhooks/{id}/retry"), Some(&app.admin()), None)
+        .await;
+    assert_eq!(code, 200, "{r}");
+    drain(&app).await;
+    assert_eq!(entry(&app).await.unwrap().state, webhooks::InboxState::Done);
+    assert!(vendor_session(&app, v, "S-X").await.is_some());
+    let (code, r) = app
+        .send("POST", &format!("/v1/admin/webhooks/{id}/retry"), Some(&app.admin()), None)
+        .await;
+    assert_eq!((code, r["error"]["code"].as_str()), (409, Some("INVALID_STATE")));
+    let (code, _) = app
+        .send("GET", "/v1/admin/webhooks?state=lost", Some(&app.admin()), None)
+        .await;
+    assert_eq!(code, 400);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_vendors_at_once_each_in_order() {
+    let app = std::sync::Arc::new(TestApp::new().await);
+    let site = std::sync::Arc::new(site(&app, 4).await);
+    const METERS: usize = 15;
+    let mut tasks = Vec::new();
+    for i in 0..site.vendors.len() {
+        let (app, site) = (app.clone(), site.clone());
+        tasks.push(tokio::spawn(async move {
+            let v = &site.vendors[i];
+            let s = format!("S-{i}");
+            let ok = |r: (u16, Value)| assert_eq!(r.0, 202, "{}", r.1);
+            ok(post(&app, v, "session-start", &json!({"vendorSessionId": s, "vendorConnectorId": format!("V-{i}"), "startMeterReading": 0.0})).await);
+            for m in 1..=METERS {
+                ok(post(&app, v, "meter-update", &json!({"vendorSessionId": s, "meterReading": m as f64})).await);
+            }
+            ok(post(&app, v, "session-end", &json!({"vendorSessionId": s, "endMeterReading": METERS as f64 + 0.5})).await);
+        }));
+    }
+    // Apply while they arrive, as the worker does.
+    let applier = {
+        let app = app.clone();
+        tokio::spawn(async move {
+            for _ in 0..200 {
+                app.webhooks.process_due().await.unwrap();
+                tokio::task::yield_now().await;
+            }
+        })
+    };
+    for t in tasks {
+        t.await.unwrap();
+    }
+    applier.await.unwrap();
+    drain(&app).await;
+    assert_eq!(inbox(&app, "done").await.len(), site.vendors.len() * (METERS + 2));
+    for (i, v) in site.vendors.iter().enumerate() {
+        let s = vendor_session(&app, v, &format!("S-{i}")).await.unwrap();
+        assert_eq!(s.status, SessionStatus::Completed);
+        assert_eq!(s.energy_kwh, Some(METERS as f64 + 0.5));
+        assert_eq!(s.connector_id.to_string(), site.connectors[i]);
+    }
+}

@@ -1,0 +1,259 @@
+//! Accepting a webhook: authenticate, validate, resolve the connector, and
+//! store it in the inbox — all before answering, so a 202 means the report
+//! is durable and will be applied; anything else means nothing was written.
+
+use booking::Error;
+use booking::model::Connector;
+use chrono::{DateTime, TimeDelta, Utc};
+use uuid::Uuid;
+
+use crate::error::{Result, WebhookError};
+use crate::inbox::{self, InboxEntry, InboxState};
+use crate::report::{self, ConnectorRef, Kind, Report};
+use crate::service::VendorWebhooks;
+use crate::signature::TOLERANCE_SECONDS;
+use crate::vendor::Vendor;
+
+/// A webhook as it arrived: the authentication headers and the raw body
+/// (the signature covers its exact bytes).
+#[derive(Debug, Clone, Copy)]
+pub struct SignedRequest<'a> {
+    /// `X-Evgate-Vendor`
+    pub vendor: Option<&'a str>,
+    /// `X-Evgate-Timestamp`, unix seconds
+    pub timestamp: Option<&'a str>,
+    /// `X-Evgate-Signature`
+    pub signature: Option<&'a str>,
+    /// `Idempotency-Key`, optional: a redelivery with the same key is
+    /// acknowledged with the first entry and not stored again.
+    pub idempotency_key: Option<&'a str>,
+    pub body: &'a [u8],
+}
+
+/// A report's own time may run this far ahead of ours (clock skew); later
+/// would make every true report after it look stale.
+const FUTURE_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+impl VendorWebhooks {
+    /// Authenticates, validates and stores one webhook. Returns the inbox
+    /// entry and whether it is new (`false` for a redelivery).
+    pub async fn accept(&self, kind: Kind, req: SignedRequest<'_>) -> Result<(InboxEntry, bool)> {
+        let now = self.ports.clock.now();
+        let vendor = self.authenticate(&req, now).await?;
+        let (report, ordering_key) = self.validate(&vendor, kind, req.body, now).await?;
+        let idempotency_key = match req.idempotency_key.map(str::trim) {
+            Some(k) if k.is_empty() || k.len() > 200 => {
+                return Err(WebhookError::validation(
+                    "Idempotency-Key",
+                    "must be 1 to 200 characters",
+                ));
+            }
+            other => other.map(str::to_owned),
+        };
+        let entry = InboxEntry {
+            id: Uuid::now_v7(),
+            vendor_id: vendor.id,
+            report,
+            ordering_key,
+            idempotency_key,
+            state: InboxState::Pending,
+            attempts: 0,
+            next_attempt_at: now,
+            last_error: None,
+            received_at: now,
+            processed_at: None,
+        };
+        let (stored, new) = self.ports.store.enqueue(&entry).await?;
+        if new {
+            self.arrived.notify_one();
+        }
+        Ok((stored, new))
+    }
+
+    async fn authenticate(&self, req: &SignedRequest<'_>, now: DateTime<Utc>) -> Result<Vendor> {
+        let unauthorized = |m: &str| WebhookError::Unauthorized(m.to_owned());
+        let vendor_id = req
+            .vendor
+            .ok_or_else(|| unauthorized("X-Evgate-Vendor is missing"))?;
+        let vendor_id = Uuid::parse_str(vendor_id.trim())
+            .map_err(|_| unauthorized("X-Evgate-Vendor is not a vendor id"))?;
+        let timestamp: i64 = req
+            .timestamp
+            .ok_or_else(|| unauthorized("X-Evgate-Timestamp is missing"))?
+            .trim()
+            .parse()
+            .map_err(|_| unauthorized("X-Evgate-Timestamp is not unix seconds"))?;
+        if (now.timestamp() - timestamp).abs() > TOLERANCE_SECONDS {
+            return Err(unauthorized(
+                "X-Evgate-Timestamp is more than 300 seconds from the server's clock",
+            ));
+        }
+        let signature = req
+            .signature
+            .ok_or_else(|| unauthorized("X-Evgate-Signature is missing"))?;
+        // An unknown vendor and a bad signature read the same to the caller.
+        let bad = || unauthorized("the signature does not match");
+        let vendor = self
+            .ports
+            .store
+            .vendor(vendor_id)
+            .await?
+            .ok_or_else(bad)?;
+        if !vendor.signed(timestamp, req.body, signature, now) {
+            return Err(bad());
+        }
+        Ok(vendor)
+    }
+
+    async fn validate(
+        &self,
+        vendor: &Vendor,
+        kind: Kind,
+        body: &[u8],
+        now: DateTime<Utc>,
+    ) -> Result<(Report, String)> {
+        let at = |t: Option<DateTime<Utc>>| match t {
+            Some(t) if t > now + FUTURE_SKEW => Err(WebhookError::validation(
+                "timestamp",
+                "is in the future",
+            )),
+            Some(t) => Ok(booking::clock::to_millis(t)),
+            None => Ok(now),
+        };
+        Ok(match kind {
+            Kind::ConnectorStatus => {
+                let b: report::ConnectorStatusBody = report::decode(body)?;
+                let status = report::status(&b.status)?;
+                let connector = self
+                    .connector(
+                        vendor,
+                        ConnectorRef {
+                            connector_id: b.connector_id,
+                            vendor_connector_id: b.vendor_connector_id,
+                            station_id: b.station_id,
+                        },
+                    )
+                    .await?;
+                let r = report::StatusReport {
+                    connector_id: connector.id,
+                    status,
+                    at: at(b.timestamp)?,
+                };
+                (Report::ConnectorStatus(r), inbox::connector_key(connector.id))
+            }
+            Kind::SessionStart => {
+                let b: report::SessionStartBody = report::decode(body)?;
+                let vendor_session_id = report::session_id(&b.vendor_session_id)?;
+                let connector = self
+                    .connector(
+                        vendor,
+                        ConnectorRef {
+                            connector_id: b.connector_id,
+                            vendor_connector_id: b.vendor_connector_id,
+                            station_id: b.station_id,
+                        },
+                    )
+                    .await?;
+                if let Some(id) = b.booking_id {
+                    let booking = self
+                        .ports
+                        .core
+                        .booking(id)
+                        .await?
+                        .ok_or_else(|| Error::not_found("booking", id))?;
+                    if booking.connector_id != connector.id {
+                        return Err(WebhookError::validation(
+                            "bookingId",
+                            "is a booking on another connector",
+                        ));
+                    }
+                }
+                let r = report::StartReport {
+                    connector_id: connector.id,
+                    vendor_session_id,
+                    booking_id: b.booking_id,
+                    id_tag: b.id_tag.filter(|t| !t.trim().is_empty()),
+                    meter_start_wh: report::kwh_to_wh("startMeterReading", b.start_meter_reading)?,
+                    started_at: at(b.timestamp)?,
+                };
+                (Report::SessionStart(r), inbox::connector_key(connector.id))
+            }
+            Kind::MeterUpdate => {
+                let b: report::MeterUpdateBody = report::decode(body)?;
+                let vendor_session_id = report::session_id(&b.vendor_session_id)?;
+                let meter_wh = report::kwh_to_wh("meterReading", Some(b.meter_reading))?
+                    .unwrap_or_default();
+                let key = inbox::session_key(vendor.id, &vendor_session_id);
+                let r = report::MeterReport {
+                    vendor_session_id,
+                    meter_wh,
+                    at: at(b.timestamp)?,
+                };
+                (Report::MeterUpdate(r), key)
+            }
+            Kind::SessionEnd => {
+                let b: report::SessionEndBody = report::decode(body)?;
+                let vendor_session_id = report::session_id(&b.vendor_session_id)?;
+                let key = inbox::session_key(vendor.id, &vendor_session_id);
+                let r = report::EndReport {
+                    vendor_session_id,
+                    meter_stop_wh: report::kwh_to_wh("endMeterReading", b.end_meter_reading)?,
+                    energy_kwh: report::non_negative("energyKwh", b.energy_kwh)?,
+                    cost_amount: report::non_negative("costAmount", b.cost_amount)?,
+                    reason: b.reason.filter(|r| !r.trim().is_empty()),
+                    ended_at: at(b.timestamp)?,
+                };
+                (Report::SessionEnd(r), key)
+            }
+        })
+    }
+
+    /// The connector a body names, which must be this vendor's.
+    async fn connector(&self, vendor: &Vendor, r: ConnectorRef) -> Result<Connector> {
+        let connector = match (r.connector_id, &r.vendor_connector_id) {
+            (Some(id), _) => {
+                let c = self
+                    .ports
+                    .core
+                    .connector(id)
+                    .await?
+                    .ok_or_else(|| Error::not_found("connector", id))?;
+                if c.vendor_id != Some(vendor.id) {
+                    return Err(WebhookError::Forbidden(format!(
+                        "connector {id} is not managed by this vendor"
+                    )));
+                }
+                if let Some(vcid) = &r.vendor_connector_id
+                    && c.vendor_connector_id.as_deref() != Some(vcid.as_str())
+                {
+                    return Err(WebhookError::validation(
+                        "vendorConnectorId",
+                        "does not name the connector connectorId names",
+                    ));
+                }
+                c
+            }
+            (None, Some(vcid)) => self
+                .ports
+                .store
+                .vendor_connector(vendor.id, vcid)
+                .await?
+                .ok_or_else(|| Error::not_found("vendor connector", vcid))?,
+            (None, None) => {
+                return Err(WebhookError::validation(
+                    "connectorId",
+                    "connectorId or vendorConnectorId is required",
+                ));
+            }
+        };
+        if let Some(station_id) = r.station_id
+            && station_id != connector.station_id
+        {
+            return Err(WebhookError::validation(
+                "stationId",
+                "is not the connector's station",
+            ));
+        }
+        Ok(connector)
+    }
+}

@@ -1,0 +1,193 @@
+//! Applying inbox entries through the booking core's update path — the same
+//! calls the CSMS makes for OCPP messages — with leases (several instances
+//! may run this), per-key order, backoff and a dead letter.
+
+use booking::Error;
+use booking::model::{ChargingSession, TransactionKey};
+use booking::service::{SessionStart, SessionStop};
+use chrono::TimeDelta;
+use futures_util::future::join_all;
+use uuid::Uuid;
+
+use crate::inbox::{self, InboxEntry, Outcome};
+use crate::report::Report;
+use crate::service::VendorWebhooks;
+
+/// Entries leased per round; each is the head of its own ordering key, so
+/// they are applied concurrently.
+const BATCH: u32 = 64;
+/// An instance that dies mid-entry gives it up after this long.
+const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// First retry after one second, doubling, at most five minutes apart.
+const BACKOFF_BASE: TimeDelta = TimeDelta::seconds(1);
+const BACKOFF_CAP: TimeDelta = TimeDelta::minutes(5);
+
+/// What applying a report came to, before backoff bookkeeping.
+enum Applied {
+    Done,
+    /// The session it refers to has not started (yet).
+    NoSessionYet,
+}
+
+impl VendorWebhooks {
+    /// Applies what is due; returns how many entries were handled (zero
+    /// when there was nothing to do).
+    pub async fn process_due(&self) -> booking::Result<usize> {
+        let now = self.ports.clock.now();
+        let entries = self.ports.store.claim_due(now, now + LEASE, BATCH).await?;
+        let n = entries.len();
+        for result in join_all(entries.into_iter().map(|e| self.process(e))).await {
+            result?;
+        }
+        Ok(n)
+    }
+
+    async fn process(&self, entry: InboxEntry) -> booking::Result<()> {
+        let attempts = entry.attempts + 1;
+        let now = self.ports.clock.now();
+        let outcome = match self.apply(&entry).await {
+            Ok(Applied::Done) => Outcome::Done,
+            Ok(Applied::NoSessionYet) => Outcome::Wait,
+            Err(e @ (Error::Unavailable(_) | Error::Internal(_))) if attempts < self.max_attempts => {
+                Outcome::Retry {
+                    at: now + backoff(attempts),
+                    error: e.to_string(),
+                }
+            }
+            Err(e) => Outcome::Dead {
+                error: e.to_string(),
+            },
+        };
+        match &outcome {
+            Outcome::Retry { error, at } => tracing::warn!(webhook.id = %entry.id,
+                attempts, retry_at = %at, error = %error, "webhook failed; will retry"),
+            Outcome::Dead { error } => tracing::error!(webhook.id = %entry.id,
+                attempts, error = %error, "webhook dead-lettered"),
+            _ => {}
+        }
+        // Parking is not a failed attempt.
+        let counted = if outcome == Outcome::Wait {
+            entry.attempts
+        } else {
+            attempts
+        };
+        self.ports
+            .store
+            .finish(entry.id, counted, &outcome, now)
+            .await?;
+        match (&entry.report, &outcome) {
+            (Report::SessionStart(r), Outcome::Done) => {
+                let key = inbox::session_key(entry.vendor_id, &r.vendor_session_id);
+                if self.ports.store.wake(&key, now).await? > 0 {
+                    self.arrived.notify_one();
+                }
+            }
+            // The start may have been applied between our lookup and the
+            // parking: look again, or this entry would wait forever.
+            (Report::MeterUpdate(_) | Report::SessionEnd(_), Outcome::Wait) => {
+                if self.session(&entry).await?.is_some()
+                    && self.ports.store.wake(&entry.ordering_key, now).await? > 0
+                {
+                    self.arrived.notify_one();
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    async fn apply(&self, entry: &InboxEntry) -> booking::Result<Applied> {
+        let bookings = &self.ports.bookings;
+        match &entry.report {
+            Report::ConnectorStatus(r) => {
+                // A stale report (older than the status on record) is a no-op.
+                bookings
+                    .apply_connector_status(r.connector_id, r.status, r.at)
+                    .await?;
+            }
+            Report::SessionStart(r) => {
+                bookings
+                    .session_started(SessionStart {
+                        connector_id: r.connector_id,
+                        transaction: transaction(entry.vendor_id, &r.vendor_session_id),
+                        id_tag: r.id_tag.clone(),
+                        reservation_id: None,
+                        booking_id: r.booking_id,
+                        started_at: r.started_at,
+                        meter_start_wh: r.meter_start_wh,
+                    })
+                    .await?;
+            }
+            Report::MeterUpdate(r) => {
+                let Some(session) = self.session(entry).await? else {
+                    return Ok(Applied::NoSessionYet);
+                };
+                bookings
+                    .meter_sample(session.charger_id, &session.transaction, r.meter_wh, r.at)
+                    .await?;
+            }
+            Report::SessionEnd(r) => {
+                let Some(session) = self.session(entry).await? else {
+                    return Ok(Applied::NoSessionYet);
+                };
+                // A second end changes nothing: counted once.
+                bookings
+                    .session_ended(SessionStop {
+                        charger_id: session.charger_id,
+                        transaction: session.transaction,
+                        ended_at: r.ended_at,
+                        meter_stop_wh: r.meter_stop_wh,
+                        energy_kwh: r.energy_kwh,
+                        cost_amount: r.cost_amount,
+                        reason: r.reason.clone(),
+                    })
+                    .await?;
+            }
+        }
+        Ok(Applied::Done)
+    }
+
+    /// The session a meter update or end refers to, if it has started.
+    async fn session(&self, entry: &InboxEntry) -> booking::Result<Option<ChargingSession>> {
+        let vendor_session_id = match &entry.report {
+            Report::MeterUpdate(r) => &r.vendor_session_id,
+            Report::SessionEnd(r) => &r.vendor_session_id,
+            _ => return Ok(None),
+        };
+        let TransactionKey::Vendor(key) = transaction(entry.vendor_id, vendor_session_id) else {
+            unreachable!("vendor transactions are vendor keys")
+        };
+        self.ports.store.vendor_session(&key).await
+    }
+}
+
+/// A vendor session's transaction key: vendors name sessions in their own
+/// namespace, so the vendor's id is part of it.
+pub fn transaction(vendor_id: Uuid, vendor_session_id: &str) -> TransactionKey {
+    TransactionKey::Vendor(format!("{vendor_id}:{vendor_session_id}"))
+}
+
+fn backoff(attempts: i32) -> TimeDelta {
+    let exp = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(16);
+    (BACKOFF_BASE * 2i32.pow(exp)).min(BACKOFF_CAP)
+}
+
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_up_to_the_cap() {
+        assert_eq!(backoff(1), TimeDelta::seconds(1));
+        assert_eq!(backoff(2), TimeDelta::seconds(2));
+        assert_eq!(backoff(5), TimeDelta::seconds(16));
+        assert_eq!(backoff(30), BACKOFF_CAP);
+    }
+
+    #[test]
+    fn vendors_sessions_do_not_collide() {
+        let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
+        assert_ne!(transaction(a, "s1"), transaction(b, "s1"));
+    }
+}

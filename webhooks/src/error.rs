@@ -1,0 +1,29 @@
+//! The webhooks crate's one error type; the HTTP layer maps it once to a
+//! status and the error envelope.
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    /// Missing, malformed or wrong authentication: nothing was written.
+    #[error("{0}")]
+    Unauthorized(String),
+    /// Authenticated, but the connector is another vendor's.
+    #[error("{0}")]
+    Forbidden(String),
+    /// The body breaks the contract; `field` names the input.
+    #[error("{field}: {message}")]
+    Validation { field: String, message: String },
+    /// From the booking core or its store (not found, conflicts, outages).
+    #[error(transparent)]
+    Core(#[from] booking::Error),
+}
+
+impl WebhookError {
+    pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
+        Self::Validation {
+            field: field.into(),
+            message: message.into(),
+        }
+    }
+}
+
+pub type Result<T, E = WebhookError> = std::result::Result<T, E>;

@@ -1,0 +1,274 @@
+//! What vendors post (the seed's request bodies, plus an optional
+//! `timestamp` on each and a meter update the seed lacked), and the report
+//! each becomes once validated: connectors resolved to ids, readings in the
+//! domain's units (Wh), times fixed. Reports are what the inbox stores.
+//!
+//! Plain structs only: the binary enables `serde_json/arbitrary_precision`,
+//! under which tagged or flattened types holding floats fail to decode.
+
+use booking::model::ConnectorStatus;
+use chrono::{DateTime, Utc};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::error::{Result, WebhookError};
+
+/// The four webhooks, by the last segment of their path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Kind {
+    ConnectorStatus,
+    SessionStart,
+    MeterUpdate,
+    SessionEnd,
+}
+
+impl Kind {
+    pub const ALL: [Kind; 4] = [
+        Kind::ConnectorStatus,
+        Kind::SessionStart,
+        Kind::MeterUpdate,
+        Kind::SessionEnd,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::ConnectorStatus => "connector-status",
+            Kind::SessionStart => "session-start",
+            Kind::MeterUpdate => "meter-update",
+            Kind::SessionEnd => "session-end",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+/// How a body names its connector: by evgate's id, the vendor's, or both
+/// (then they must agree).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectorRef {
+    pub connector_id: Option<Uuid>,
+    pub vendor_connector_id: Option<String>,
+    pub station_id: Option<Uuid>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ConnectorStatusBody {
+    pub station_id: Option<Uuid>,
+    pub connector_id: Option<Uuid>,
+    pub vendor_connector_id: Option<String>,
+    pub status: String,
+    pub timestamp: Option<DateTime<Utc>>,
+    /// Kept by the seed for vendor extras; evgate ignores it.
+    pub metadata: Option<serde_json::Value>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionStartBody {
+    pub vendor_session_id: String,
+    pub station_id: Option<Uuid>,
+    pub connector_id: Option<Uuid>,
+    pub vendor_connector_id: Option<String>,
+    /// kWh on the connector's meter.
+    pub start_meter_reading: Option<f64>,
+    pub booking_id: Option<Uuid>,
+    pub id_tag: Option<String>,
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeterUpdateBody {
+    pub vendor_session_id: String,
+    /// kWh on the connector's meter.
+    pub meter_reading: f64,
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SessionEndBody {
+    pub vendor_session_id: String,
+    /// kWh on the connector's meter.
+    pub end_meter_reading: Option<f64>,
+    pub energy_kwh: Option<f64>,
+    pub cost_amount: Option<f64>,
+    pub reason: Option<String>,
+    pub timestamp: Option<DateTime<Utc>>,
+}
+
+/// A validated webhook, ready for the inbox.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Report {
+    ConnectorStatus(StatusReport),
+    SessionStart(StartReport),
+    MeterUpdate(MeterReport),
+    SessionEnd(EndReport),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StatusReport {
+    pub connector_id: Uuid,
+    pub status: ConnectorStatus,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct StartReport {
+    pub connector_id: Uuid,
+    pub vendor_session_id: String,
+    pub booking_id: Option<Uuid>,
+    pub id_tag: Option<String>,
+    pub meter_start_wh: Option<f64>,
+    pub started_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct MeterReport {
+    pub vendor_session_id: String,
+    pub meter_wh: f64,
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EndReport {
+    pub vendor_session_id: String,
+    pub meter_stop_wh: Option<f64>,
+    pub energy_kwh: Option<f64>,
+    pub cost_amount: Option<f64>,
+    pub reason: Option<String>,
+    pub ended_at: DateTime<Utc>,
+}
+
+impl Report {
+    pub fn kind(&self) -> Kind {
+        match self {
+            Report::ConnectorStatus(_) => Kind::ConnectorStatus,
+            Report::SessionStart(_) => Kind::SessionStart,
+            Report::MeterUpdate(_) => Kind::MeterUpdate,
+            Report::SessionEnd(_) => Kind::SessionEnd,
+        }
+    }
+
+    /// The stored form: the kind lives in its own column.
+    pub fn to_json(&self) -> String {
+        let encoded = match self {
+            Report::ConnectorStatus(r) => serde_json::to_string(r),
+            Report::SessionStart(r) => serde_json::to_string(r),
+            Report::MeterUpdate(r) => serde_json::to_string(r),
+            Report::SessionEnd(r) => serde_json::to_string(r),
+        };
+        // Plain structs of strings, numbers and ids always serialize.
+        encoded.unwrap_or_else(|e| unreachable!("report serializes: {e}"))
+    }
+
+    pub fn from_json(kind: Kind, json: &str) -> Result<Report, serde_json::Error> {
+        Ok(match kind {
+            Kind::ConnectorStatus => Report::ConnectorStatus(serde_json::from_str(json)?),
+            Kind::SessionStart => Report::SessionStart(serde_json::from_str(json)?),
+            Kind::MeterUpdate => Report::MeterUpdate(serde_json::from_str(json)?),
+            Kind::SessionEnd => Report::SessionEnd(serde_json::from_str(json)?),
+        })
+    }
+}
+
+/// Decodes a body, naming the field that broke the contract.
+pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
+    let mut de = serde_json::Deserializer::from_slice(body);
+    serde_path_to_error::deserialize(&mut de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "body".to_owned() } else { path };
+        WebhookError::validation(field, e.into_inner().to_string())
+    })
+}
+
+/// A connector status in the seed's vocabulary (case-insensitive).
+pub fn status(s: &str) -> Result<ConnectorStatus> {
+    s.to_ascii_uppercase()
+        .parse()
+        .map_err(|e: String| WebhookError::validation("status", e))
+}
+
+pub fn session_id(s: &str) -> Result<String> {
+    let s = s.trim();
+    if s.is_empty() || s.chars().count() > 255 {
+        return Err(WebhookError::validation(
+            "vendorSessionId",
+            "must be 1 to 255 characters",
+        ));
+    }
+    Ok(s.to_owned())
+}
+
+/// A meter register in kWh, as Wh.
+pub fn kwh_to_wh(field: &str, kwh: Option<f64>) -> Result<Option<f64>> {
+    match kwh {
+        Some(v) if !v.is_finite() || v < 0.0 => Err(WebhookError::validation(
+            field,
+            "must be a non-negative number of kWh",
+        )),
+        other => Ok(other.map(|v| v * 1000.0)),
+    }
+}
+
+pub fn non_negative(field: &str, v: Option<f64>) -> Result<Option<f64>> {
+    match v {
+        Some(x) if !x.is_finite() || x < 0.0 => {
+            Err(WebhookError::validation(field, "must be a non-negative number"))
+        }
+        other => Ok(other),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_decode_with_floats_and_name_the_broken_field() {
+        let b: SessionEndBody = decode(
+            br#"{"vendorSessionId":"s1","endMeterReading":25.5,"energyKwh":25.5,"costAmount":250.0}"#,
+        )
+        .unwrap();
+        assert_eq!(b.energy_kwh, Some(25.5));
+        match decode::<ConnectorStatusBody>(br#"{"connectorId":"nope","status":"AVAILABLE"}"#) {
+            Err(WebhookError::Validation { field, .. }) => assert_eq!(field, "connectorId"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        match decode::<ConnectorStatusBody>(b"{") {
+            Err(WebhookError::Validation { field, .. }) => assert_eq!(field, "body"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
+        assert!(decode::<MeterUpdateBody>(br#"{"vendorSessionId":"s"}"#).is_err());
+    }
+
+    #[test]
+    fn reports_round_trip_through_their_stored_form() {
+        let r = Report::SessionEnd(EndReport {
+            vendor_session_id: "s".into(),
+            meter_stop_wh: Some(25_500.0),
+            energy_kwh: Some(25.5),
+            cost_amount: Some(250.0),
+            reason: None,
+            ended_at: Utc::now(),
+        });
+        assert_eq!(Report::from_json(r.kind(), &r.to_json()).unwrap(), r);
+    }
+
+    #[test]
+    fn statuses_and_readings_are_checked() {
+        assert_eq!(status("available").unwrap(), ConnectorStatus::Available);
+        assert!(status("CHARGING").is_err());
+        assert_eq!(kwh_to_wh("m", Some(1.5)).unwrap(), Some(1500.0));
+        assert!(kwh_to_wh("m", Some(-1.0)).is_err());
+        assert!(session_id("  ").is_err());
+    }
+}

@@ -1,0 +1,165 @@
+//! `VendorWebhooks`: accepting signed webhooks into the inbox, and what an
+//! operator does with vendors (create, rotate a secret, assign connectors)
+//! and with the inbox (list, retry the dead).
+
+use std::sync::Arc;
+
+use booking::model::{Connector, Page};
+use booking::service::BookingService;
+use booking::{Clock, Error};
+use chrono::TimeDelta;
+use tokio::sync::Notify;
+use uuid::Uuid;
+
+use crate::error::{Result, WebhookError};
+use crate::inbox::{InboxEntry, InboxState};
+use crate::store::WebhookStore;
+use crate::vendor::{self, DEFAULT_ROTATION_OVERLAP, Vendor};
+
+/// Longest a previous secret may stay valid after a rotation.
+const MAX_ROTATION_OVERLAP: TimeDelta = TimeDelta::days(7);
+
+/// What the webhooks need from the rest of evgate.
+#[derive(Debug, Clone)]
+pub struct WebhookPorts {
+    pub store: Arc<dyn WebhookStore>,
+    /// The booking core's store, to look connectors, bookings and sessions up.
+    pub core: Arc<dyn booking::Store>,
+    /// The update path the CSMS uses too.
+    pub bookings: BookingService,
+    pub clock: Arc<dyn Clock>,
+}
+
+#[derive(Debug, Clone)]
+pub struct VendorWebhooks {
+    pub(crate) ports: WebhookPorts,
+    pub(crate) max_attempts: i32,
+    /// Rung on every accepted entry, so the local worker starts at once.
+    pub(crate) arrived: Arc<Notify>,
+}
+
+impl VendorWebhooks {
+    /// `max_attempts`: transient failures tolerated before an entry is dead.
+    pub fn new(ports: WebhookPorts, max_attempts: u32) -> Self {
+        Self {
+            ports,
+            max_attempts: i32::try_from(max_attempts.max(1)).unwrap_or(i32::MAX),
+            arrived: Arc::new(Notify::new()),
+        }
+    }
+
+    /// Resolves when an entry was accepted since the last call.
+    pub async fn arrived(&self) {
+        self.arrived.notified().await;
+    }
+
+    pub async fn create_vendor(&self, name: &str) -> Result<Vendor> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(WebhookError::validation("name", "must be 1 to 100 characters"));
+        }
+        let vendor = Vendor::new(name.to_owned(), self.ports.clock.now());
+        self.ports.store.insert_vendor(&vendor).await?;
+        tracing::info!(vendor.id = %vendor.id, vendor.name = %vendor.name, "vendor created");
+        Ok(vendor)
+    }
+
+    pub async fn vendors(&self, page: Page) -> Result<(Vec<Vendor>, u64)> {
+        Ok(self.ports.store.vendors(page).await?)
+    }
+
+    /// Issues a new secret; the old one keeps working for `overlap_seconds`
+    /// (default a day, at most a week; 0 revokes it at once).
+    pub async fn rotate_secret(&self, id: Uuid, overlap_seconds: Option<i64>) -> Result<Vendor> {
+        let overlap = match overlap_seconds {
+            None => DEFAULT_ROTATION_OVERLAP,
+            Some(s) if (0..=MAX_ROTATION_OVERLAP.num_seconds()).contains(&s) => {
+                TimeDelta::seconds(s)
+            }
+            Some(_) => {
+                return Err(WebhookError::validation(
+                    "previousSecretValidSeconds",
+                    "must be between 0 and 604800 (a week)",
+                ));
+            }
+        };
+        let until = self.ports.clock.now() + overlap;
+        let vendor = self
+            .ports
+            .store
+            .rotate_vendor_secret(id, &vendor::new_secret(), until)
+            .await?
+            .ok_or_else(|| Error::not_found("vendor", id))?;
+        tracing::info!(vendor.id = %id, previous_valid_until = %until, "vendor secret rotated");
+        Ok(vendor)
+    }
+
+    /// Puts a connector under a vendor (`Some((vendor, its connector id))`),
+    /// or back under OCPP (`None`).
+    pub async fn assign_connector(
+        &self,
+        connector_id: Uuid,
+        vendor: Option<(Uuid, &str)>,
+    ) -> Result<Connector> {
+        if let Some((vendor_id, vendor_connector_id)) = vendor {
+            let len = vendor_connector_id.trim().chars().count();
+            if len == 0 || len > 100 || len != vendor_connector_id.chars().count() {
+                return Err(WebhookError::validation(
+                    "vendorConnectorId",
+                    "must be 1 to 100 characters without surrounding spaces",
+                ));
+            }
+            if self.ports.store.vendor(vendor_id).await?.is_none() {
+                return Err(Error::not_found("vendor", vendor_id).into());
+            }
+        }
+        let connector = self
+            .ports
+            .store
+            .assign_connector(connector_id, vendor)
+            .await?
+            .ok_or_else(|| Error::not_found("connector", connector_id))?;
+        self.ports
+            .bookings
+            .invalidate_station(connector.station_id)
+            .await;
+        Ok(connector)
+    }
+
+    pub async fn entries(
+        &self,
+        state: Option<InboxState>,
+        page: Page,
+    ) -> Result<(Vec<InboxEntry>, u64)> {
+        Ok(self.ports.store.inbox_entries(state, page).await?)
+    }
+
+    pub async fn entry(&self, id: Uuid) -> Result<InboxEntry> {
+        Ok(self
+            .ports
+            .store
+            .inbox_entry(id)
+            .await?
+            .ok_or_else(|| Error::not_found("webhook", id))?)
+    }
+
+    /// Requeues a dead entry: it is applied again, in its place in the
+    /// order of its connector or session.
+    pub async fn retry(&self, id: Uuid) -> Result<InboxEntry> {
+        let now = self.ports.clock.now();
+        match self.ports.store.requeue(id, now).await? {
+            Some(entry) => {
+                self.arrived.notify_one();
+                Ok(entry)
+            }
+            None => {
+                let entry = self.entry(id).await?;
+                Err(Error::InvalidState(format!(
+                    "only DEAD entries can be retried; this one is {}",
+                    entry.state.as_str()
+                ))
+                .into())
+            }
+        }
+    }
+}

@@ -1,0 +1,74 @@
+//! The webhooks' storage port. The root crate implements it next to the
+//! booking core's store, on the same database: SQL written once for SQLite
+//! and PostgreSQL.
+
+use async_trait::async_trait;
+use booking::Result;
+use booking::model::{ChargingSession, Connector, Page};
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::inbox::{InboxEntry, InboxState, Outcome};
+use crate::vendor::Vendor;
+
+#[async_trait]
+pub trait WebhookStore: Send + Sync + std::fmt::Debug + 'static {
+    /// `Conflict` when the name is taken.
+    async fn insert_vendor(&self, vendor: &Vendor) -> Result<()>;
+    async fn vendor(&self, id: Uuid) -> Result<Option<Vendor>>;
+    async fn vendors(&self, page: Page) -> Result<(Vec<Vendor>, u64)>;
+    /// The current secret becomes the previous one, valid until
+    /// `previous_valid_until`; `None` for an unknown vendor.
+    async fn rotate_vendor_secret(
+        &self,
+        id: Uuid,
+        new_secret: &str,
+        previous_valid_until: DateTime<Utc>,
+    ) -> Result<Option<Vendor>>;
+
+    /// Hands a connector to a vendor (or back to OCPP with `None`).
+    /// `Conflict` when the vendor already uses that `vendor_connector_id`.
+    async fn assign_connector(
+        &self,
+        connector_id: Uuid,
+        vendor: Option<(Uuid, &str)>,
+    ) -> Result<Option<Connector>>;
+    async fn vendor_connector(
+        &self,
+        vendor_id: Uuid,
+        vendor_connector_id: &str,
+    ) -> Result<Option<Connector>>;
+    /// The session a vendor started, by its transaction key.
+    async fn vendor_session(&self, transaction_key: &str) -> Result<Option<ChargingSession>>;
+
+    /// Stores a new entry. With an idempotency key the vendor already used,
+    /// nothing is written and the first entry is returned (`false`).
+    async fn enqueue(&self, entry: &InboxEntry) -> Result<(InboxEntry, bool)>;
+    /// Leases up to `limit` due entries, each the oldest unfinished one of
+    /// its ordering key, until `lease_until`. Safe with several instances:
+    /// an entry is leased by one of them at a time.
+    async fn claim_due(
+        &self,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+        limit: u32,
+    ) -> Result<Vec<InboxEntry>>;
+    async fn finish(
+        &self,
+        id: Uuid,
+        attempts: i32,
+        outcome: &Outcome,
+        now: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Makes the parked entries of an ordering key due now.
+    async fn wake(&self, ordering_key: &str, now: DateTime<Utc>) -> Result<u64>;
+    async fn inbox_entry(&self, id: Uuid) -> Result<Option<InboxEntry>>;
+    async fn inbox_entries(
+        &self,
+        state: Option<InboxState>,
+        page: Page,
+    ) -> Result<(Vec<InboxEntry>, u64)>;
+    /// A DEAD entry becomes PENDING again with its attempts reset; `None`
+    /// when the entry is unknown or not dead.
+    async fn requeue(&self, id: Uuid, now: DateTime<Utc>) -> Result<Option<InboxEntry>>;
+}
