@@ -48,10 +48,9 @@ impl RefundGateway for HttpRefunds {
             .header("idempotency-key", refund.id.to_string());
         if let Some(secret) = &self.secret {
             let ts = chrono::Utc::now().timestamp();
-            request = request.header("x-evgate-timestamp", ts.to_string()).header(
-                "x-evgate-signature",
-                sign(secret.as_bytes(), ts, &body),
-            );
+            request = request
+                .header("x-evgate-timestamp", ts.to_string())
+                .header("x-evgate-signature", sign(secret.as_bytes(), ts, &body));
         }
         let response = request.body(body).send().await.map_err(|e| e.to_string())?;
         if response.status().is_success() {

@@ -85,7 +85,10 @@ async fn site(app: &TestApp, vendors: usize) -> Site {
                 "PUT",
                 &format!("/v1/admin/connectors/{connector}/vendor"),
                 Some(&admin),
-                Some(&json!({"vendorId": vendor.id, "vendorConnectorId": format!("V-{i}")}).to_string()),
+                Some(
+                    &json!({"vendorId": vendor.id, "vendorConnectorId": format!("V-{i}")})
+                        .to_string(),
+                ),
             )
             .await;
         assert_eq!(code, 200, "{a}");
@@ -124,6 +127,17 @@ async fn post_signed(
     }
     app.raw(req.body(axum::body::Body::from(body)).unwrap())
         .await
+}
+
+/// Runs one statement on the test's database, behind the app's back.
+async fn sql(app: &TestApp, statement: &'static str) {
+    if app.database_url.starts_with("sqlite:") {
+        let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+        sqlx::query(statement).execute(&db).await.unwrap();
+    } else {
+        let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+        sqlx::query(statement).execute(&db).await.unwrap();
+    }
 }
 
 /// Applies everything due, as the worker would.
@@ -166,9 +180,8 @@ fn status(connector: &str, status: &str) -> Value {
     json!({"connectorId": connector, "status": status})
 }
 
-#[tokio::test]
-async fn webhooks_without_a_valid_signature_are_refused_and_write_nothing() {
-    let app = TestApp::new().await;
+async fn webhooks_without_a_valid_signature_are_refused_and_write_nothing(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app, 2).await;
     let (a, b) = (&site.vendors[0], &site.vendors[1]);
     let body = status(&site.connectors[0], "OCCUPIED");
@@ -187,12 +200,51 @@ async fn webhooks_without_a_valid_signature_are_refused_and_write_nothing() {
     let ts = now.to_string();
     for (what, headers) in [
         ("no headers", vec![]),
-        ("no signature", vec![("x-evgate-vendor", a.id.as_str()), ("x-evgate-timestamp", ts.as_str())]),
-        ("no timestamp", vec![("x-evgate-vendor", a.id.as_str()), ("x-evgate-signature", sig.as_str())]),
-        ("no vendor", vec![("x-evgate-timestamp", ts.as_str()), ("x-evgate-signature", sig.as_str())]),
-        ("bad vendor id", vec![("x-evgate-vendor", "acme"), ("x-evgate-timestamp", ts.as_str()), ("x-evgate-signature", sig.as_str())]),
-        ("unknown vendor", vec![("x-evgate-vendor", "0191d6c4-0000-7000-8000-000000000000"), ("x-evgate-timestamp", ts.as_str()), ("x-evgate-signature", sig.as_str())]),
-        ("garbage signature", vec![("x-evgate-vendor", a.id.as_str()), ("x-evgate-timestamp", ts.as_str()), ("x-evgate-signature", "sha256=00")]),
+        (
+            "no signature",
+            vec![
+                ("x-evgate-vendor", a.id.as_str()),
+                ("x-evgate-timestamp", ts.as_str()),
+            ],
+        ),
+        (
+            "no timestamp",
+            vec![
+                ("x-evgate-vendor", a.id.as_str()),
+                ("x-evgate-signature", sig.as_str()),
+            ],
+        ),
+        (
+            "no vendor",
+            vec![
+                ("x-evgate-timestamp", ts.as_str()),
+                ("x-evgate-signature", sig.as_str()),
+            ],
+        ),
+        (
+            "bad vendor id",
+            vec![
+                ("x-evgate-vendor", "acme"),
+                ("x-evgate-timestamp", ts.as_str()),
+                ("x-evgate-signature", sig.as_str()),
+            ],
+        ),
+        (
+            "unknown vendor",
+            vec![
+                ("x-evgate-vendor", "0191d6c4-0000-7000-8000-000000000000"),
+                ("x-evgate-timestamp", ts.as_str()),
+                ("x-evgate-signature", sig.as_str()),
+            ],
+        ),
+        (
+            "garbage signature",
+            vec![
+                ("x-evgate-vendor", a.id.as_str()),
+                ("x-evgate-timestamp", ts.as_str()),
+                ("x-evgate-signature", "sha256=00"),
+            ],
+        ),
     ] {
         let (code, v) = app.raw(raw(&headers)).await;
         assert_eq!(code, 401, "{what}: {v}");
@@ -206,28 +258,53 @@ async fn webhooks_without_a_valid_signature_are_refused_and_write_nothing() {
     assert_eq!(v["error"]["code"], "FORBIDDEN");
     // Replays outside ±300 s, either way.
     for skew in [-301, 301] {
-        let (code, v) =
-            post_signed(&app, &a.id, &a.secret, now + skew, "connector-status", &body, None).await;
+        let (code, v) = post_signed(
+            &app,
+            &a.id,
+            &a.secret,
+            now + skew,
+            "connector-status",
+            &body,
+            None,
+        )
+        .await;
         assert_eq!(code, 401, "skew {skew}: {v}");
     }
     // A body changed after signing.
     let sig = webhooks::signature::sign(a.secret.as_bytes(), now, b"{}");
     let (code, _) = app
-        .raw(raw(&[("x-evgate-vendor", &a.id), ("x-evgate-timestamp", &ts), ("x-evgate-signature", &sig)]))
+        .raw(raw(&[
+            ("x-evgate-vendor", &a.id),
+            ("x-evgate-timestamp", &ts),
+            ("x-evgate-signature", &sig),
+        ]))
         .await;
     assert_eq!(code, 401);
-    assert!(inbox(&app, "pending").await.is_empty(), "nothing was written");
+    assert!(
+        inbox(&app, "pending").await.is_empty(),
+        "nothing was written"
+    );
     drain(&app).await;
-    assert_eq!(connector_status(&app, &site.connectors[0]).await, ConnectorStatus::Offline);
+    assert_eq!(
+        connector_status(&app, &site.connectors[0]).await,
+        ConnectorStatus::Offline
+    );
     // Within the window, signed right: accepted.
-    let (code, v) =
-        post_signed(&app, &a.id, &a.secret, now - 299, "connector-status", &body, None).await;
+    let (code, v) = post_signed(
+        &app,
+        &a.id,
+        &a.secret,
+        now - 299,
+        "connector-status",
+        &body,
+        None,
+    )
+    .await;
     assert_eq!(code, 202, "{v}");
 }
 
-#[tokio::test]
-async fn a_rotated_secret_overlaps_with_the_old_one_until_it_expires() {
-    let app = TestApp::new().await;
+async fn a_rotated_secret_overlaps_with_the_old_one_until_it_expires(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app, 1).await;
     let old = &site.vendors[0];
     let (code, v) = app
@@ -271,21 +348,60 @@ async fn a_rotated_secret_overlaps_with_the_old_one_until_it_expires() {
     assert_eq!(code, 404);
 }
 
-#[tokio::test]
-async fn bad_bodies_and_unknown_connectors_get_the_envelope() {
-    let app = TestApp::new().await;
+async fn bad_bodies_and_unknown_connectors_get_the_envelope(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app, 1).await;
     let v = &site.vendors[0];
     let cases = [
-        ("connector-status", json!({"connectorId": site.connectors[0], "status": "CHARGING"}), 400, "status"),
-        ("connector-status", json!({"connectorId": "nope", "status": "AVAILABLE"}), 400, "connectorId"),
-        ("connector-status", json!({"status": "AVAILABLE"}), 400, "connectorId"),
-        ("connector-status", json!({"vendorConnectorId": "V-0", "stationId": Uuid::new_v4(), "status": "AVAILABLE"}), 400, "stationId"),
-        ("connector-status", json!({"connectorId": site.connectors[0], "status": "AVAILABLE",
-            "timestamp": (Utc::now() + TimeDelta::days(1)).to_rfc3339()}), 400, "timestamp"),
-        ("session-start", json!({"vendorSessionId": "", "vendorConnectorId": "V-0"}), 400, "vendorSessionId"),
-        ("session-start", json!({"vendorSessionId": "s", "vendorConnectorId": "V-0", "startMeterReading": -1.5}), 400, "startMeterReading"),
-        ("session-end", json!({"vendorSessionId": "s", "energyKwh": "lots"}), 400, "energyKwh"),
+        (
+            "connector-status",
+            json!({"connectorId": site.connectors[0], "status": "CHARGING"}),
+            400,
+            "status",
+        ),
+        (
+            "connector-status",
+            json!({"connectorId": "nope", "status": "AVAILABLE"}),
+            400,
+            "connectorId",
+        ),
+        (
+            "connector-status",
+            json!({"status": "AVAILABLE"}),
+            400,
+            "connectorId",
+        ),
+        (
+            "connector-status",
+            json!({"vendorConnectorId": "V-0", "stationId": Uuid::new_v4(), "status": "AVAILABLE"}),
+            400,
+            "stationId",
+        ),
+        (
+            "connector-status",
+            json!({"connectorId": site.connectors[0], "status": "AVAILABLE",
+            "timestamp": (Utc::now() + TimeDelta::days(1)).to_rfc3339()}),
+            400,
+            "timestamp",
+        ),
+        (
+            "session-start",
+            json!({"vendorSessionId": "", "vendorConnectorId": "V-0"}),
+            400,
+            "vendorSessionId",
+        ),
+        (
+            "session-start",
+            json!({"vendorSessionId": "s", "vendorConnectorId": "V-0", "startMeterReading": -1.5}),
+            400,
+            "startMeterReading",
+        ),
+        (
+            "session-end",
+            json!({"vendorSessionId": "s", "energyKwh": "lots"}),
+            400,
+            "energyKwh",
+        ),
         ("meter-update", json!({"vendorSessionId": "s"}), 400, "body"),
     ];
     for (kind, body, want, field) in cases {
@@ -301,17 +417,24 @@ async fn bad_bodies_and_unknown_connectors_get_the_envelope() {
         assert_eq!(code, 404, "{resp}");
         assert_eq!(resp["error"]["code"], "NOT_FOUND");
     }
-    let (code, resp) = post(&app, v, "session-start",
-        &json!({"vendorSessionId": "s", "vendorConnectorId": "V-0", "bookingId": Uuid::new_v4()})).await;
-    assert_eq!((code, resp["error"]["code"].as_str()), (404, Some("NOT_FOUND")));
+    let (code, resp) = post(
+        &app,
+        v,
+        "session-start",
+        &json!({"vendorSessionId": "s", "vendorConnectorId": "V-0", "bookingId": Uuid::new_v4()}),
+    )
+    .await;
+    assert_eq!(
+        (code, resp["error"]["code"].as_str()),
+        (404, Some("NOT_FOUND"))
+    );
     let (code, _) = post(&app, v, "nonsense", &json!({})).await;
     assert_eq!(code, 404);
     assert!(inbox(&app, "pending").await.is_empty());
 }
 
-#[tokio::test]
-async fn status_by_either_id_and_a_stale_status_does_not_win() {
-    let app = TestApp::new().await;
+async fn status_by_either_id_and_a_stale_status_does_not_win(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app, 1).await;
     let v = &site.vendors[0];
     let c = &site.connectors[0];
@@ -319,32 +442,57 @@ async fn status_by_either_id_and_a_stale_status_does_not_win() {
     app.clock.advance(TimeDelta::minutes(10));
     let t = app.clock.now();
     let at = |m: i64| (t - TimeDelta::minutes(m)).to_rfc3339();
-    let (code, r) = post(&app, v, "connector-status",
-        &json!({"vendorConnectorId": "V-0", "status": "OCCUPIED", "timestamp": at(1)})).await;
+    let (code, r) = post(
+        &app,
+        v,
+        "connector-status",
+        &json!({"vendorConnectorId": "V-0", "status": "OCCUPIED", "timestamp": at(1)}),
+    )
+    .await;
     assert_eq!(code, 202, "{r}");
     assert_eq!(r["data"]["state"], "PENDING");
     // Older than the one before it: arrives later, changes nothing.
-    post(&app, v, "connector-status",
-        &json!({"connectorId": c, "status": "AVAILABLE", "timestamp": at(5)})).await;
+    post(
+        &app,
+        v,
+        "connector-status",
+        &json!({"connectorId": c, "status": "AVAILABLE", "timestamp": at(5)}),
+    )
+    .await;
     drain(&app).await;
     assert_eq!(connector_status(&app, c).await, ConnectorStatus::Occupied);
     assert_eq!(inbox(&app, "done").await.len(), 2);
-    post(&app, v, "connector-status",
-        &json!({"connectorId": c, "vendorConnectorId": "V-0", "status": "faulted"})).await;
+    post(
+        &app,
+        v,
+        "connector-status",
+        &json!({"connectorId": c, "vendorConnectorId": "V-0", "status": "faulted"}),
+    )
+    .await;
     drain(&app).await;
     assert_eq!(connector_status(&app, c).await, ConnectorStatus::Faulted);
 }
 
-#[tokio::test]
-async fn redeliveries_change_nothing_and_an_end_before_its_start_waits_for_it() {
-    let app = TestApp::new().await;
+async fn redeliveries_change_nothing_and_an_end_before_its_start_waits_for_it(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app, 1).await;
     let v = &site.vendors[0];
-    let start = json!({"vendorSessionId": "S-1", "vendorConnectorId": "V-0", "startMeterReading": 100.0});
+    let start =
+        json!({"vendorSessionId": "S-1", "vendorConnectorId": "V-0", "startMeterReading": 100.0});
     let end = json!({"vendorSessionId": "S-1", "endMeterReading": 125.5, "costAmount": 250.0});
     // The end first: parked, not failed.
     assert_eq!(post(&app, v, "session-end", &end).await.0, 202);
-    assert_eq!(post(&app, v, "meter-update", &json!({"vendorSessionId": "S-1", "meterReading": 110.0})).await.0, 202);
+    assert_eq!(
+        post(
+            &app,
+            v,
+            "meter-update",
+            &json!({"vendorSessionId": "S-1", "meterReading": 110.0})
+        )
+        .await
+        .0,
+        202
+    );
     drain(&app).await;
     assert_eq!(inbox(&app, "waiting").await.len(), 2);
     assert!(vendor_session(&app, v, "S-1").await.is_none());
@@ -365,20 +513,43 @@ async fn redeliveries_change_nothing_and_an_end_before_its_start_waits_for_it() 
     // With an Idempotency-Key, a redelivery is not even stored twice.
     let now = app.clock.now().timestamp();
     let body = status(&site.connectors[0], "AVAILABLE");
-    let (_, first) = post_signed(&app, &v.id, &v.secret, now, "connector-status", &body, Some("d-1")).await;
-    let (code, again) = post_signed(&app, &v.id, &v.secret, now, "connector-status", &body, Some("d-1")).await;
+    let (_, first) = post_signed(
+        &app,
+        &v.id,
+        &v.secret,
+        now,
+        "connector-status",
+        &body,
+        Some("d-1"),
+    )
+    .await;
+    let (code, again) = post_signed(
+        &app,
+        &v.id,
+        &v.secret,
+        now,
+        "connector-status",
+        &body,
+        Some("d-1"),
+    )
+    .await;
     assert_eq!(code, 202);
     assert_eq!(again["data"]["id"], first["data"]["id"]);
     assert_eq!(again["data"]["duplicate"], true);
     assert_eq!(inbox(&app, "pending").await.len(), 1);
 }
 
-#[tokio::test]
-async fn a_vendor_session_with_a_booking_makes_it_active_then_completed() {
-    let app = TestApp::new().await;
+async fn a_vendor_session_with_a_booking_makes_it_active_then_completed(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app, 1).await;
     let v = &site.vendors[0];
-    post(&app, v, "connector-status", &status(&site.connectors[0], "AVAILABLE")).await;
+    post(
+        &app,
+        v,
+        "connector-status",
+        &status(&site.connectors[0], "AVAILABLE"),
+    )
+    .await;
     drain(&app).await;
     // A booking starting in ten minutes: inside the lead window, yet no
     // ReserveNow — evgate cannot send one to a vendor-managed charger.
@@ -391,8 +562,16 @@ async fn a_vendor_session_with_a_booking_makes_it_active_then_completed() {
         .await;
     assert_eq!(code, 201, "{hold}");
     let (code, booked) = app
-        .send("POST", "/v1/bookings/confirm", Some(&app.user()), Some(&json!({
-            "holdToken": hold["data"]["token"], "paymentId": "pay_1"}).to_string()))
+        .send(
+            "POST",
+            "/v1/bookings/confirm",
+            Some(&app.user()),
+            Some(
+                &json!({
+            "holdToken": hold["data"]["token"], "paymentId": "pay_1"})
+                .to_string(),
+            ),
+        )
         .await;
     assert_eq!(code, 201, "{booked}");
     let booking_id = booked["data"]["id"].as_str().unwrap().to_owned();
@@ -402,27 +581,49 @@ async fn a_vendor_session_with_a_booking_makes_it_active_then_completed() {
         let store = app.store.clone();
         async move { store.booking(id).await.unwrap().unwrap() }
     };
-    assert_eq!(booking(&app).await.status, BookingStatus::Confirmed, "not cancelled as offline");
-    post(&app, v, "session-start", &json!({"vendorSessionId": "S-9", "vendorConnectorId": "V-0",
-        "bookingId": booking_id, "startMeterReading": 0.0})).await;
+    assert_eq!(
+        booking(&app).await.status,
+        BookingStatus::Confirmed,
+        "not cancelled as offline"
+    );
+    post(
+        &app,
+        v,
+        "session-start",
+        &json!({"vendorSessionId": "S-9", "vendorConnectorId": "V-0",
+        "bookingId": booking_id, "startMeterReading": 0.0}),
+    )
+    .await;
     drain(&app).await;
     assert_eq!(booking(&app).await.status, BookingStatus::Active);
-    post(&app, v, "session-end", &json!({"vendorSessionId": "S-9", "energyKwh": 12.25})).await;
+    post(
+        &app,
+        v,
+        "session-end",
+        &json!({"vendorSessionId": "S-9", "energyKwh": 12.25}),
+    )
+    .await;
     drain(&app).await;
     assert_eq!(booking(&app).await.status, BookingStatus::Completed);
 }
 
-#[tokio::test]
-async fn repeated_failures_end_in_the_dead_letter_and_an_operator_requeues() {
-    let app = TestApp::new().await;
+async fn repeated_failures_end_in_the_dead_letter_and_an_operator_requeues(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let site = site(&app, 1).await;
     let v = &site.vendors[0];
     // A real fault: the table a session start writes to is gone.
-    let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-    sqlx::query("ALTER TABLE charging_sessions RENAME TO charging_sessions_away")
-        .execute(&db).await.unwrap();
-    let (_, accepted) = post(&app, v, "session-start",
-        &json!({"vendorSessionId": "S-X", "vendorConnectorId": "V-0"})).await;
+    sql(
+        &app,
+        "ALTER TABLE charging_sessions RENAME TO charging_sessions_away",
+    )
+    .await;
+    let (_, accepted) = post(
+        &app,
+        v,
+        "session-start",
+        &json!({"vendorSessionId": "S-X", "vendorConnectorId": "V-0"}),
+    )
+    .await;
     let id = accepted["data"]["id"].as_str().unwrap().to_owned();
     let path = format!("/v1/admin/webhooks/{id}");
     let entry_id: Uuid = id.parse().unwrap();
@@ -434,8 +635,18 @@ async fn repeated_failures_end_in_the_dead_letter_and_an_operator_requeues() {
     drain(&app).await;
     let (_, e) = app.send("GET", &path, Some(&app.admin()), None).await;
     let e = &e["data"];
-    assert_eq!((e["state"].as_str(), e["attempts"].as_i64()), (Some("PENDING"), Some(1)), "{e}");
-    assert!(e["lastError"].as_str().unwrap().contains("charging_sessions"), "{e}");
+    assert_eq!(
+        (e["state"].as_str(), e["attempts"].as_i64()),
+        (Some("PENDING"), Some(1)),
+        "{e}"
+    );
+    assert!(
+        e["lastError"]
+            .as_str()
+            .unwrap()
+            .contains("charging_sessions"),
+        "{e}"
+    );
     // Not due before its backoff (1 s, then 2 s).
     drain(&app).await;
     assert_eq!(entry(&app).await.unwrap().attempts, 1);
@@ -445,33 +656,57 @@ async fn repeated_failures_end_in_the_dead_letter_and_an_operator_requeues() {
     app.clock.advance(TimeDelta::seconds(2));
     drain(&app).await;
     let e = entry(&app).await.unwrap();
-    assert_eq!((e.state, e.attempts), (webhooks::InboxState::Dead, 3), "{e:?}");
+    assert_eq!(
+        (e.state, e.attempts),
+        (webhooks::InboxState::Dead, 3),
+        "{e:?}"
+    );
     let dead = inbox(&app, "dead").await;
     assert_eq!(dead.len(), 1);
     assert_eq!(dead[0]["kind"], "session-start");
     // Fixed; the operator requeues it, and it applies.
-    sqlx::query("ALTER TABLE charging_sessions_away RENAME TO charging_sessions")
-        .execute(&db).await.unwrap();
+    sql(
+        &app,
+        "ALTER TABLE charging_sessions_away RENAME TO charging_sessions",
+    )
+    .await;
     let (code, r) = app
-        .send("POST", &format!("/v1/admin/webhooks/{id}/retry"), Some(&app.admin()), None)
+        .send(
+            "POST",
+            &format!("/v1/admin/webhooks/{id}/retry"),
+            Some(&app.admin()),
+            None,
+        )
         .await;
     assert_eq!(code, 200, "{r}");
     drain(&app).await;
     assert_eq!(entry(&app).await.unwrap().state, webhooks::InboxState::Done);
     assert!(vendor_session(&app, v, "S-X").await.is_some());
     let (code, r) = app
-        .send("POST", &format!("/v1/admin/webhooks/{id}/retry"), Some(&app.admin()), None)
+        .send(
+            "POST",
+            &format!("/v1/admin/webhooks/{id}/retry"),
+            Some(&app.admin()),
+            None,
+        )
         .await;
-    assert_eq!((code, r["error"]["code"].as_str()), (409, Some("INVALID_STATE")));
+    assert_eq!(
+        (code, r["error"]["code"].as_str()),
+        (409, Some("INVALID_STATE"))
+    );
     let (code, _) = app
-        .send("GET", "/v1/admin/webhooks?state=lost", Some(&app.admin()), None)
+        .send(
+            "GET",
+            "/v1/admin/webhooks?state=lost",
+            Some(&app.admin()),
+            None,
+        )
         .await;
     assert_eq!(code, 400);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn several_vendors_at_once_each_in_order() {
-    let app = std::sync::Arc::new(TestApp::new().await);
+async fn several_vendors_at_once_each_in_order(backend: &str) {
+    let app = std::sync::Arc::new(TestApp::on(backend, None).await);
     let site = std::sync::Arc::new(site(&app, 4).await);
     const METERS: usize = 15;
     let mut tasks = Vec::new();
@@ -488,22 +723,27 @@ async fn several_vendors_at_once_each_in_order() {
             ok(post(&app, v, "session-end", &json!({"vendorSessionId": s, "endMeterReading": METERS as f64 + 0.5})).await);
         }));
     }
-    // Apply while they arrive, as the worker does.
-    let applier = {
-        let app = app.clone();
-        tokio::spawn(async move {
-            for _ in 0..200 {
-                app.webhooks.process_due().await.unwrap();
-                tokio::task::yield_now().await;
-            }
+    // Two appliers race for the same inbox while it fills, as two
+    // instances' workers would.
+    let appliers: Vec<_> = (0..2)
+        .map(|_| {
+            let app = app.clone();
+            tokio::spawn(async move {
+                for _ in 0..200 {
+                    app.webhooks.process_due().await.unwrap();
+                    tokio::task::yield_now().await;
+                }
+            })
         })
-    };
-    for t in tasks {
+        .collect();
+    for t in tasks.into_iter().chain(appliers) {
         t.await.unwrap();
     }
-    applier.await.unwrap();
     drain(&app).await;
-    assert_eq!(inbox(&app, "done").await.len(), site.vendors.len() * (METERS + 2));
+    assert_eq!(
+        inbox(&app, "done").await.len(),
+        site.vendors.len() * (METERS + 2)
+    );
     for (i, v) in site.vendors.iter().enumerate() {
         let s = vendor_session(&app, v, &format!("S-{i}")).await.unwrap();
         assert_eq!(s.status, SessionStatus::Completed);
@@ -511,3 +751,36 @@ async fn several_vendors_at_once_each_in_order() {
         assert_eq!(s.connector_id.to_string(), site.connectors[i]);
     }
 }
+
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name("sqlite").await;
+                }
+            )+
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL and Redis; run by .ci/run"]
+                async fn $name() {
+                    super::$name("cluster").await;
+                }
+            )+
+        }
+    };
+}
+
+on_both_backends!(
+    webhooks_without_a_valid_signature_are_refused_and_write_nothing,
+    a_rotated_secret_overlaps_with_the_old_one_until_it_expires,
+    bad_bodies_and_unknown_connectors_get_the_envelope,
+    status_by_either_id_and_a_stale_status_does_not_win,
+    redeliveries_change_nothing_and_an_end_before_its_start_waits_for_it,
+    a_vendor_session_with_a_booking_makes_it_active_then_completed,
+    repeated_failures_end_in_the_dead_letter_and_an_operator_requeues,
+    several_vendors_at_once_each_in_order
+);

@@ -6,6 +6,7 @@ Commands on standard input, one per line, each answered with one JSON line
 {"result": ...}:
     start CONNECTOR ID_TAG RESERVATION_ID   (RESERVATION_ID may be "-")
     stop TRANSACTION_ID METER_WH
+    meter CONNECTOR TRANSACTION_ID METER_WH (1.6 MeterValues, energy register)
     authorize ID_TAG
     status CONNECTOR STATUS                 (1.6 status names; 2.0.1 connector status)
 
@@ -107,6 +108,14 @@ if VERSION == "1.6":
         async def status(self, connector, status):
             await self.call(call.StatusNotification(
                 connector_id=connector, error_code=ChargePointErrorCode.no_error, status=status))
+            return {}
+
+        async def meter(self, connector, transaction_id, meter):
+            await self.call(call.MeterValues(
+                connector_id=connector, transaction_id=int(transaction_id),
+                meter_value=[{"timestamp": datetime.now(timezone.utc).isoformat(),
+                              "sampled_value": [{"value": str(meter), "unit": "Wh",
+                                                "measurand": "Energy.Active.Import.Register"}]}]))
             return {}
 
         async def stop_charging(self, transaction_id, meter):
@@ -231,6 +240,8 @@ async def commands(cp):
             result = await cp.status(int(words[1]), words[2])
         elif words[0] == "authorize":
             result = await cp.authorize(words[1])
+        elif words[0] == "meter" and hasattr(cp, "meter"):
+            result = await cp.meter(int(words[1]), words[2], int(words[3]))
         elif words[0] == "stop":
             result = await cp.stop_charging(words[1], int(words[2]))
         else:

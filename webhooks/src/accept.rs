@@ -93,12 +93,7 @@ impl VendorWebhooks {
             .ok_or_else(|| unauthorized("X-Evgate-Signature is missing"))?;
         // An unknown vendor and a bad signature read the same to the caller.
         let bad = || unauthorized("the signature does not match");
-        let vendor = self
-            .ports
-            .store
-            .vendor(vendor_id)
-            .await?
-            .ok_or_else(bad)?;
+        let vendor = self.ports.store.vendor(vendor_id).await?.ok_or_else(bad)?;
         if !vendor.signed(timestamp, req.body, signature, now) {
             return Err(bad());
         }
@@ -113,10 +108,9 @@ impl VendorWebhooks {
         now: DateTime<Utc>,
     ) -> Result<(Report, String)> {
         let at = |t: Option<DateTime<Utc>>| match t {
-            Some(t) if t > now + FUTURE_SKEW => Err(WebhookError::validation(
-                "timestamp",
-                "is in the future",
-            )),
+            Some(t) if t > now + FUTURE_SKEW => {
+                Err(WebhookError::validation("timestamp", "is in the future"))
+            }
             Some(t) => Ok(booking::clock::to_millis(t)),
             None => Ok(now),
         };
@@ -139,7 +133,10 @@ impl VendorWebhooks {
                     status,
                     at: at(b.timestamp)?,
                 };
-                (Report::ConnectorStatus(r), inbox::connector_key(connector.id))
+                (
+                    Report::ConnectorStatus(r),
+                    inbox::connector_key(connector.id),
+                )
             }
             Kind::SessionStart => {
                 let b: report::SessionStartBody = report::decode(body)?;
@@ -181,8 +178,8 @@ impl VendorWebhooks {
             Kind::MeterUpdate => {
                 let b: report::MeterUpdateBody = report::decode(body)?;
                 let vendor_session_id = report::session_id(&b.vendor_session_id)?;
-                let meter_wh = report::kwh_to_wh("meterReading", Some(b.meter_reading))?
-                    .unwrap_or_default();
+                let meter_wh =
+                    report::kwh_to_wh("meterReading", Some(b.meter_reading))?.unwrap_or_default();
                 let key = inbox::session_key(vendor.id, &vendor_session_id);
                 let r = report::MeterReport {
                     vendor_session_id,

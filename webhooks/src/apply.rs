@@ -48,7 +48,9 @@ impl VendorWebhooks {
         let outcome = match self.apply(&entry).await {
             Ok(Applied::Done) => Outcome::Done,
             Ok(Applied::NoSessionYet) => Outcome::Wait,
-            Err(e @ (Error::Unavailable(_) | Error::Internal(_))) if attempts < self.max_attempts => {
+            Err(e @ (Error::Unavailable(_) | Error::Internal(_)))
+                if attempts < self.max_attempts =>
+            {
                 Outcome::Retry {
                     at: now + backoff(attempts),
                     error: e.to_string(),
@@ -168,10 +170,11 @@ pub fn transaction(vendor_id: Uuid, vendor_session_id: &str) -> TransactionKey {
 }
 
 fn backoff(attempts: i32) -> TimeDelta {
-    let exp = u32::try_from(attempts.saturating_sub(1)).unwrap_or(0).min(16);
+    let exp = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(16);
     (BACKOFF_BASE * 2i32.pow(exp)).min(BACKOFF_CAP)
 }
-
 
 #[cfg(test)]
 mod tests {

@@ -221,9 +221,10 @@ pub fn kwh_to_wh(field: &str, kwh: Option<f64>) -> Result<Option<f64>> {
 
 pub fn non_negative(field: &str, v: Option<f64>) -> Result<Option<f64>> {
     match v {
-        Some(x) if !x.is_finite() || x < 0.0 => {
-            Err(WebhookError::validation(field, "must be a non-negative number"))
-        }
+        Some(x) if !x.is_finite() || x < 0.0 => Err(WebhookError::validation(
+            field,
+            "must be a non-negative number",
+        )),
         other => Ok(other),
     }
 }

@@ -56,7 +56,10 @@ impl VendorWebhooks {
     pub async fn create_vendor(&self, name: &str) -> Result<Vendor> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
-            return Err(WebhookError::validation("name", "must be 1 to 100 characters"));
+            return Err(WebhookError::validation(
+                "name",
+                "must be 1 to 100 characters",
+            ));
         }
         let vendor = Vendor::new(name.to_owned(), self.ports.clock.now());
         self.ports.store.insert_vendor(&vendor).await?;
