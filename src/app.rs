@@ -84,12 +84,13 @@ pub async fn serve(
             Arc::new(LocalVersions::default()),
         ),
     };
+    let events = EventBus::default();
     let bookings = BookingService::new(
         Ports {
             store: store.clone(),
             holds,
             chargers: Arc::new(chargers.clone()),
-            events: Arc::new(EventBus::default()),
+            events: Arc::new(events.clone()),
             clock: clock.clone(),
             versions,
         },
@@ -173,10 +174,21 @@ pub async fn serve(
         )));
     }
     tracing::info!(ocpp.addr = %ocpp_addr, "OCPP listening on ws://{ocpp_addr}/ocpp/{{chargePointId}}");
+    let jwt = Arc::new(keys);
+    let (realtime, io) = crate::realtime::layer(crate::realtime::Realtime {
+        jwt: jwt.clone(),
+        store: store.clone(),
+    });
+    let _relay = crate::realtime::spawn_relay(&events, io, config.redis_url.as_deref())
+        .await
+        .map_err(StartError::Redis)?;
+    if config.redis_url.is_some() {
+        tracing::info!("Socket.IO: updates shared across instances through Redis");
+    }
     let state = AppState {
         store,
         clock,
-        jwt: Arc::new(keys),
+        jwt,
         bookings,
         chargers,
         webhooks,
@@ -189,7 +201,7 @@ pub async fn serve(
         })?;
     let addr = listener.local_addr().map_err(StartError::Serve)?;
     tracing::info!(http.addr = %addr, "HTTP API listening on http://{addr}");
-    axum::serve(listener, http::router(state, &cors))
+    axum::serve(listener, http::with_realtime(state, &cors, Some(realtime)))
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartError::Serve)?;

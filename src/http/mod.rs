@@ -4,13 +4,13 @@
 
 mod admin;
 mod auth;
-mod bookings;
+pub(crate) mod bookings;
 mod chargers;
 mod error;
 mod extract;
 mod health;
 mod id_tags;
-mod stations;
+pub(crate) mod stations;
 mod vendors;
 
 use std::sync::Arc;
@@ -51,8 +51,18 @@ pub struct AppState {
 
 /// The whole API with its layers.
 pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
+    with_realtime(state, cors, None)
+}
+
+/// The API with Socket.IO (`/socket.io/`) served beside it, inside the same
+/// CORS, tracing and request-id layers.
+pub fn with_realtime(
+    state: AppState,
+    cors: &CorsOrigins,
+    realtime: Option<socketioxide::layer::SocketIoLayer>,
+) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
-    Router::new()
+    let api = Router::new()
         .merge(health::router())
         .merge(stations::router())
         .merge(admin::router())
@@ -62,8 +72,12 @@ pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
         .merge(vendors::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state)
-        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .with_state(state);
+    let api = match realtime {
+        Some(layer) => api.layer(layer),
+        None => api,
+    };
+    api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("handler panicked".into()).into_response()
         }))

@@ -1,0 +1,89 @@
+//! Fan-out: booking-core events become Socket.IO emits. Alone, an instance
+//! emits its own events to its own sockets. With Redis, every instance
+//! publishes its events' emits on one channel and emits what it hears
+//! there to its local sockets — so a change made on any instance reaches
+//! subscribers on all of them, once.
+
+use futures_util::StreamExt;
+use socketioxide::SocketIo;
+use tokio::sync::broadcast::error::RecvError;
+use tokio::task::JoinHandle;
+
+use super::updates::{Outbound, outbound};
+use crate::events::EventBus;
+
+/// The Redis channel the instances share.
+pub const CHANNEL: &str = "evgate:realtime";
+
+/// Starts the fan-out; the tasks end when the bus is dropped.
+pub async fn spawn(
+    bus: &EventBus,
+    io: SocketIo,
+    redis_url: Option<&str>,
+) -> redis::RedisResult<Vec<JoinHandle<()>>> {
+    let mut events = bus.subscribe();
+    let Some(url) = redis_url else {
+        return Ok(vec![tokio::spawn(async move {
+            while let Some(event) = next(&mut events).await {
+                for o in outbound(&event) {
+                    emit(&io, o).await;
+                }
+            }
+        })]);
+    };
+    let client = redis::Client::open(url)?;
+    let mut pubsub = client.get_async_pubsub().await?;
+    pubsub.subscribe(CHANNEL).await?;
+    let publisher = crate::cluster::connect(url).await?;
+    let publish = tokio::spawn(async move {
+        use redis::AsyncCommands;
+        let mut conn = publisher;
+        while let Some(event) = next(&mut events).await {
+            for o in outbound(&event) {
+                let Ok(payload) = serde_json::to_string(&o) else {
+                    continue;
+                };
+                if let Err(e) = conn.publish::<_, _, ()>(CHANNEL, payload).await {
+                    tracing::warn!(error = %e, "realtime: cannot publish to Redis; update lost");
+                }
+            }
+        }
+    });
+    let deliver = tokio::spawn(async move {
+        let mut messages = pubsub.on_message();
+        while let Some(msg) = messages.next().await {
+            match msg
+                .get_payload::<String>()
+                .ok()
+                .and_then(|p| serde_json::from_str::<Outbound>(&p).ok())
+            {
+                Some(o) => emit(&io, o).await,
+                None => tracing::warn!("realtime: unreadable message on {CHANNEL}"),
+            }
+        }
+        tracing::error!("realtime: Redis subscription ended; updates from other instances stop");
+    });
+    Ok(vec![publish, deliver])
+}
+
+async fn next(
+    events: &mut tokio::sync::broadcast::Receiver<booking::events::Event>,
+) -> Option<booking::events::Event> {
+    loop {
+        match events.recv().await {
+            Ok(e) => return Some(e),
+            Err(RecvError::Lagged(n)) => {
+                tracing::warn!(missed = n, "realtime: fan-out fell behind; events skipped")
+            }
+            Err(RecvError::Closed) => return None,
+        }
+    }
+}
+
+async fn emit(io: &SocketIo, o: Outbound) {
+    // A full buffer drops the emit for that one slow socket; the others
+    // have received it.
+    if let Err(e) = io.to(o.room).emit(&o.event, &o.data).await {
+        tracing::debug!(error = %e, "realtime: some sockets did not take an update");
+    }
+}
