@@ -77,23 +77,22 @@ impl VendorWebhooks {
             .store
             .finish(entry.id, counted, &outcome, now)
             .await?;
-        match (&entry.report, &outcome) {
+        let wake = match (&entry.report, &outcome) {
             (Report::SessionStart(r), Outcome::Done) => {
-                let key = inbox::session_key(entry.vendor_id, &r.vendor_session_id);
-                if self.ports.store.wake(&key, now).await? > 0 {
-                    self.arrived.notify_one();
-                }
+                Some(inbox::session_key(entry.vendor_id, &r.vendor_session_id))
             }
             // The start may have been applied between our lookup and the
             // parking: look again, or this entry would wait forever.
-            (Report::MeterUpdate(_) | Report::SessionEnd(_), Outcome::Wait) => {
-                if self.session(&entry).await?.is_some()
-                    && self.ports.store.wake(&entry.ordering_key, now).await? > 0
-                {
-                    self.arrived.notify_one();
-                }
-            }
-            _ => {}
+            (Report::MeterUpdate(_) | Report::SessionEnd(_), Outcome::Wait) => self
+                .session(&entry)
+                .await?
+                .map(|_| entry.ordering_key.clone()),
+            _ => None,
+        };
+        if let Some(key) = wake
+            && self.ports.store.wake(&key, now).await? > 0
+        {
+            self.arrived.notify_one();
         }
         Ok(())
     }
