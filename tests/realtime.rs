@@ -386,3 +386,42 @@ async fn an_update_caused_on_one_instance_reaches_a_client_on_another() {
             .is_none()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Node; run by .ci/run"]
+async fn limits_subscriptions_per_socket_and_message_size() {
+    let site = Site::start(&[]);
+    let mut stations = Vec::new();
+    for _ in 0..=evgate::realtime::MAX_SUBSCRIPTIONS {
+        stations.push(site.admin.station().await);
+    }
+    let mut app = tokio::task::block_in_place(|| site.app(3, "websocket"));
+    for s in &stations[..evgate::realtime::MAX_SUBSCRIPTIONS] {
+        tokio::task::block_in_place(|| app.subscribe(s));
+    }
+    let last = stations.last().unwrap();
+    let refused = tokio::task::block_in_place(|| app.command(&format!("sub {last}")));
+    assert_eq!(refused["error"]["code"], "LIMIT_EXCEEDED", "{refused}");
+    // Subscribing again to one it holds is fine; freeing one makes room.
+    let again = tokio::task::block_in_place(|| app.command(&format!("sub {}", stations[0])));
+    assert_eq!(again["success"], true);
+    tokio::task::block_in_place(|| app.command(&format!("unsub {}", stations[0])));
+    tokio::task::block_in_place(|| app.subscribe(last));
+    // A message over the limit closes that client's connection, and only its.
+    let mut other = tokio::task::block_in_place(|| site.app(4, "websocket"));
+    let big = evgate::realtime::MAX_PAYLOAD_BYTES as usize + 1024;
+    let stdin = app.child.stdin.as_mut().unwrap();
+    writeln!(stdin, "big {big}").unwrap();
+    stdin.flush().unwrap();
+    let gone = tokio::task::block_in_place(|| {
+        app.try_next(
+            &|v: &Value| v.get("disconnected").is_some(),
+            Duration::from_secs(5),
+        )
+    });
+    assert!(
+        gone.is_some(),
+        "the oversized message closed the connection"
+    );
+    tokio::task::block_in_place(|| other.subscribe(last));
+}

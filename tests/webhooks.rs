@@ -129,6 +129,19 @@ async fn post_signed(
         .await
 }
 
+/// Another instance's webhooks on the same database.
+fn second_instance(app: &TestApp) -> webhooks::VendorWebhooks {
+    webhooks::VendorWebhooks::new(
+        webhooks::WebhookPorts {
+            store: app.database.clone(),
+            core: app.store.clone(),
+            bookings: app.bookings.clone(),
+            clock: app.clock.clone(),
+        },
+        3,
+    )
+}
+
 /// Runs one statement on the test's database, behind the app's back.
 async fn sql(app: &TestApp, statement: &'static str) {
     if app.database_url.starts_with("sqlite:") {
@@ -723,14 +736,14 @@ async fn several_vendors_at_once_each_in_order(backend: &str) {
             ok(post(&app, v, "session-end", &json!({"vendorSessionId": s, "endMeterReading": METERS as f64 + 0.5})).await);
         }));
     }
-    // Two appliers race for the same inbox while it fills, as two
-    // instances' workers would.
-    let appliers: Vec<_> = (0..2)
-        .map(|_| {
-            let app = app.clone();
+    // Two instances' workers race for the inbox while it fills: one holds
+    // the lease and applies, the other stands by.
+    let appliers: Vec<_> = [app.webhooks.clone(), second_instance(&app)]
+        .into_iter()
+        .map(|webhooks| {
             tokio::spawn(async move {
                 for _ in 0..200 {
-                    app.webhooks.process_due().await.unwrap();
+                    webhooks.process_due().await.unwrap();
                     tokio::task::yield_now().await;
                 }
             })
@@ -750,6 +763,46 @@ async fn several_vendors_at_once_each_in_order(backend: &str) {
         assert_eq!(s.energy_kwh, Some(METERS as f64 + 0.5));
         assert_eq!(s.connector_id.to_string(), site.connectors[i]);
     }
+}
+
+async fn one_instance_applies_and_another_takes_over_when_it_stops(backend: &str) {
+    let app = TestApp::on(backend, None).await;
+    let site = site(&app, 1).await;
+    let v = &site.vendors[0];
+    app.clock.advance(TimeDelta::minutes(1));
+    post(
+        &app,
+        v,
+        "connector-status",
+        &status(&site.connectors[0], "OCCUPIED"),
+    )
+    .await;
+    assert_eq!(
+        app.webhooks.process_due().await.unwrap(),
+        1,
+        "the first instance takes the lease"
+    );
+    let other = second_instance(&app);
+    post(
+        &app,
+        v,
+        "connector-status",
+        &status(&site.connectors[0], "AVAILABLE"),
+    )
+    .await;
+    assert_eq!(other.process_due().await.unwrap(), 0, "the lease is held");
+    assert_eq!(
+        connector_status(&app, &site.connectors[0]).await,
+        ConnectorStatus::Occupied
+    );
+    // The first instance stops renewing; past the lease the other applies.
+    app.clock.advance(TimeDelta::seconds(11));
+    assert_eq!(other.process_due().await.unwrap(), 1);
+    assert_eq!(
+        connector_status(&app, &site.connectors[0]).await,
+        ConnectorStatus::Available
+    );
+    assert_eq!(app.webhooks.process_due().await.unwrap(), 0, "and keeps it");
 }
 
 macro_rules! on_both_backends {
@@ -775,6 +828,7 @@ macro_rules! on_both_backends {
 }
 
 on_both_backends!(
+    one_instance_applies_and_another_takes_over_when_it_stops,
     webhooks_without_a_valid_signature_are_refused_and_write_nothing,
     a_rotated_secret_overlaps_with_the_old_one_until_it_expires,
     bad_bodies_and_unknown_connectors_get_the_envelope,

@@ -31,16 +31,25 @@ CREATE TABLE webhook_inbox (
     state            TEXT NOT NULL CHECK (state IN ('PENDING', 'WAITING', 'DONE', 'DEAD')),
     attempts         INTEGER NOT NULL DEFAULT 0,
     next_attempt_at  TEXT NOT NULL,
-    lease_until      TEXT,
     last_error       TEXT,
     received_at      TEXT NOT NULL,
     processed_at     TEXT,
     CONSTRAINT webhook_inbox_idempotency_key UNIQUE (vendor_id, idempotency_key)
 );
-CREATE INDEX webhook_inbox_pending_idx ON webhook_inbox (ordering_key, seq) WHERE state = 'PENDING';
-CREATE INDEX webhook_inbox_due_idx ON webhook_inbox (next_attempt_at) WHERE state = 'PENDING';
+-- The worker reads the oldest pending entries in arrival order.
+CREATE INDEX webhook_inbox_pending_idx ON webhook_inbox (seq) WHERE state = 'PENDING';
+CREATE INDEX webhook_inbox_waiting_idx ON webhook_inbox (ordering_key) WHERE state = 'WAITING';
 CREATE INDEX webhook_inbox_state_idx ON webhook_inbox (state, seq);
 
 -- A vendor's session ends and meter updates name it by its transaction key alone.
 CREATE INDEX charging_sessions_vendor_key_idx
     ON charging_sessions (transaction_key) WHERE protocol = 'vendor';
+
+-- One instance at a time applies the inbox (so per-key order needs no
+-- per-entry locks): it holds this lease and renews it every round; another
+-- takes over when it lapses.
+CREATE TABLE worker_leases (
+    name         TEXT PRIMARY KEY,
+    owner        BLOB NOT NULL,
+    lease_until  TEXT NOT NULL
+);

@@ -42,7 +42,10 @@ pub struct Realtime {
 /// The Socket.IO layer for the HTTP router, and the handle that emits.
 pub fn layer(realtime: Realtime) -> (SocketIoLayer, SocketIo) {
     let (layer, io) = SocketIo::builder()
+        // Polling bodies and websocket messages alike.
         .max_payload(MAX_PAYLOAD_BYTES)
+        .ws_max_message_size(MAX_PAYLOAD_BYTES as usize)
+        .ws_max_frame_size(MAX_PAYLOAD_BYTES as usize)
         .max_buffer_size(MAX_BUFFERED)
         .ping_interval(PING_INTERVAL)
         .ping_timeout(PING_TIMEOUT)

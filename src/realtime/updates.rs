@@ -162,7 +162,13 @@ mod tests {
         assert_eq!(out[0].room, station_room(b.station_id));
         assert_eq!(out[0].data["type"], "booking_confirmed");
         let public = out[0].data.to_string();
-        for secret in ["pay_secret", "TAG-SECRET", "42", &b.id.to_string()] {
+        for secret in [
+            "pay_secret",
+            "TAG-SECRET",
+            "userId",
+            "user",
+            &b.id.to_string(),
+        ] {
             assert!(!public.contains(secret), "{secret} leaked: {public}");
         }
         assert_eq!(out[1].room, "user:42");

@@ -31,4 +31,4 @@ impl PgStore {
 }
 
 sql_store!(PgStore, sqlx::Postgres);
-sql_webhook_store!(PgStore);
+sql_webhook_store!(PgStore, sqlx::Postgres);

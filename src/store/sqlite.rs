@@ -41,4 +41,4 @@ impl SqliteStore {
 }
 
 sql_store!(SqliteStore, sqlx::Sqlite);
-sql_webhook_store!(SqliteStore);
+sql_webhook_store!(SqliteStore, sqlx::Sqlite);

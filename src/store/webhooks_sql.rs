@@ -14,7 +14,7 @@ macro_rules! inbox_cols {
 }
 
 macro_rules! sql_webhook_store {
-    ($store:ident) => {
+    ($store:ident, $db:ty) => {
         use webhooks::{InboxEntry, InboxState, Outcome, Vendor, WebhookStore};
 
         fn vendor_of(row: &DbRow) -> Result<Vendor> {
@@ -165,75 +165,109 @@ macro_rules! sql_webhook_store {
                 .transpose()
             }
 
-            async fn enqueue(&self, e: &InboxEntry) -> Result<(InboxEntry, bool)> {
-                let inserted = sqlx::query(concat!(
-                    "INSERT INTO webhook_inbox (", inbox_cols!(), ")",
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-                    " ON CONFLICT (vendor_id, idempotency_key) DO NOTHING"
-                ))
-                .bind(e.id)
-                .bind(e.vendor_id)
-                .bind(e.kind().as_str())
-                .bind(&e.ordering_key)
-                .bind(e.report.to_json())
-                .bind(&e.idempotency_key)
-                .bind(e.state.as_str())
-                .bind(e.attempts)
-                .bind(to_millis(e.next_attempt_at))
-                .bind(&e.last_error)
-                .bind(to_millis(e.received_at))
-                .bind(opt_ms(e.processed_at))
+            async fn enqueue_many(&self, entries: &[InboxEntry]) -> Result<Vec<(InboxEntry, bool)>> {
+                if entries.is_empty() {
+                    return Ok(vec![]);
+                }
+                let mut q = QueryBuilder::<$db>::new(concat!(
+                    "INSERT INTO webhook_inbox (", inbox_cols!(), ") "
+                ));
+                q.push_values(entries, |mut row, e| {
+                    row.push_bind(e.id)
+                        .push_bind(e.vendor_id)
+                        .push_bind(e.kind().as_str())
+                        .push_bind(e.ordering_key.clone())
+                        .push_bind(e.report.to_json())
+                        .push_bind(e.idempotency_key.clone())
+                        .push_bind(e.state.as_str())
+                        .push_bind(e.attempts)
+                        .push_bind(to_millis(e.next_attempt_at))
+                        .push_bind(e.last_error.clone())
+                        .push_bind(to_millis(e.received_at))
+                        .push_bind(opt_ms(e.processed_at));
+                });
+                q.push(" ON CONFLICT (vendor_id, idempotency_key) DO NOTHING RETURNING id");
+                let inserted: std::collections::HashSet<Uuid> = q
+                    .build()
+                    .fetch_all(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .iter()
+                    .map(|r| get::<Uuid>(r, "id"))
+                    .collect::<Result<_>>()?;
+                let mut out = Vec::with_capacity(entries.len());
+                for e in entries {
+                    if inserted.contains(&e.id) {
+                        out.push((e.clone(), true));
+                        continue;
+                    }
+                    // A redelivery: the entry first stored under that key.
+                    let first = sqlx::query(concat!(
+                        "SELECT ", inbox_cols!(), " FROM webhook_inbox",
+                        " WHERE vendor_id = $1 AND idempotency_key = $2"
+                    ))
+                    .bind(e.vendor_id)
+                    .bind(&e.idempotency_key)
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                    out.push((inbox_entry_of(&first)?, false));
+                }
+                Ok(out)
+            }
+
+            async fn lease(
+                &self,
+                name: &str,
+                owner: Uuid,
+                now: DateTime<Utc>,
+                until: DateTime<Utc>,
+            ) -> Result<bool> {
+                let taken = sqlx::query(
+                    "INSERT INTO worker_leases (name, owner, lease_until) VALUES ($1, $2, $4) \
+                     ON CONFLICT (name) DO UPDATE SET owner = $2, lease_until = $4 \
+                     WHERE worker_leases.owner = $2 OR worker_leases.lease_until <= $3",
+                )
+                .bind(name)
+                .bind(owner)
+                .bind(to_millis(now))
+                .bind(to_millis(until))
                 .execute(&self.pool)
                 .await
                 .map_err(db_error)?;
-                if inserted.rows_affected() == 1 {
-                    return Ok((e.clone(), true));
-                }
-                let first = sqlx::query(concat!(
-                    "SELECT ", inbox_cols!(), " FROM webhook_inbox",
-                    " WHERE vendor_id = $1 AND idempotency_key = $2"
-                ))
-                .bind(e.vendor_id)
-                .bind(&e.idempotency_key)
-                .fetch_one(&self.pool)
-                .await
-                .map_err(db_error)?;
-                Ok((inbox_entry_of(&first)?, false))
+                Ok(taken.rows_affected() == 1)
             }
 
-            async fn claim_due(
-                &self,
-                now: DateTime<Utc>,
-                lease_until: DateTime<Utc>,
-                limit: u32,
-            ) -> Result<Vec<InboxEntry>> {
-                // The outer conditions are checked again on the row itself,
-                // so two instances racing for one entry cannot both win.
+            async fn pending(&self, limit: u32) -> Result<Vec<InboxEntry>> {
                 sqlx::query(concat!(
-                    "UPDATE webhook_inbox SET lease_until = $2",
-                    " WHERE state = 'PENDING' AND (lease_until IS NULL OR lease_until <= $1)",
-                    " AND id IN (SELECT i.id FROM webhook_inbox i",
-                    "   WHERE i.state = 'PENDING' AND i.next_attempt_at <= $1",
-                    "   AND (i.lease_until IS NULL OR i.lease_until <= $1)",
-                    "   AND NOT EXISTS (SELECT 1 FROM webhook_inbox e",
-                    "     WHERE e.state = 'PENDING' AND e.ordering_key = i.ordering_key",
-                    "     AND e.seq < i.seq)",
-                    "   ORDER BY i.seq LIMIT $3)",
-                    " RETURNING ", inbox_cols!(), ", seq"
+                    "SELECT ", inbox_cols!(), " FROM webhook_inbox",
+                    " WHERE state = 'PENDING' ORDER BY seq LIMIT $1"
                 ))
-                .bind(to_millis(now))
-                .bind(to_millis(lease_until))
                 .bind(i64::from(limit))
                 .fetch_all(&self.pool)
                 .await
                 .map_err(db_error)?
                 .iter()
-                .map(|r| Ok((get::<i64>(r, "seq")?, inbox_entry_of(r)?)))
-                .collect::<Result<Vec<_>>>()
-                .map(|mut v| {
-                    v.sort_by_key(|(seq, _)| *seq);
-                    v.into_iter().map(|(_, e)| e).collect()
-                })
+                .map(inbox_entry_of)
+                .collect()
+            }
+
+            async fn finish_done(&self, ids: &[Uuid], now: DateTime<Utc>) -> Result<()> {
+                if ids.is_empty() {
+                    return Ok(());
+                }
+                let mut q = QueryBuilder::<$db>::new(
+                    "UPDATE webhook_inbox SET state = 'DONE', attempts = attempts + 1, processed_at = ",
+                );
+                q.push_bind(to_millis(now));
+                q.push(" WHERE id IN (");
+                let mut list = q.separated(", ");
+                for id in ids {
+                    list.push_bind(*id);
+                }
+                q.push(")");
+                q.build().execute(&self.pool).await.map_err(db_error)?;
+                Ok(())
             }
 
             async fn finish(
@@ -253,8 +287,8 @@ macro_rules! sql_webhook_store {
                 sqlx::query(
                     "UPDATE webhook_inbox SET state = $2, attempts = $3, \
                        next_attempt_at = COALESCE($4, next_attempt_at), \
-                       last_error = COALESCE($5, last_error), processed_at = $6, \
-                       lease_until = NULL WHERE id = $1",
+                       last_error = COALESCE($5, last_error), processed_at = $6 \
+                     WHERE id = $1",
                 )
                 .bind(id)
                 .bind(state)
@@ -323,7 +357,7 @@ macro_rules! sql_webhook_store {
             async fn requeue(&self, id: Uuid, now: DateTime<Utc>) -> Result<Option<InboxEntry>> {
                 sqlx::query(concat!(
                     "UPDATE webhook_inbox SET state = 'PENDING', attempts = 0, next_attempt_at = $2,",
-                    " lease_until = NULL, processed_at = NULL WHERE id = $1 AND state = 'DEAD'",
+                    " processed_at = NULL WHERE id = $1 AND state = 'DEAD'",
                     " RETURNING ", inbox_cols!()
                 ))
                 .bind(id)

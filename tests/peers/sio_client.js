@@ -7,9 +7,11 @@
 // Authorization header instead of the `auth` payload (polling only, as in
 // browsers). Commands on stdin, one per line:
 //   sub STATION_ID | unsub STATION_ID | raw EVENT JSON   (acknowledged)
+//   big BYTES   (a subscribe_station carrying BYTES of junk)
 // Everything that happens is printed as one JSON line:
 //   {"connected": {...}, "transport": ...} | {"connect_error": message}
-//   {"ack": ...} | {"event": name, "data": ...} | {"upgraded": transport}
+//   {"ack": ...} | {"ack_error": ...} | {"event": name, "data": ...}
+//   {"upgraded": transport} | {"disconnected": reason}
 const { io } = require("socket.io-client");
 const readline = require("readline");
 
@@ -30,6 +32,7 @@ const socket = io(url, options);
 socket.on("connected", (data) => out({ connected: data, transport: socket.io.engine.transport.name }));
 socket.io.engine.on("upgrade", (t) => out({ upgraded: t.name }));
 socket.on("connect_error", (err) => out({ connect_error: err.message }));
+socket.on("disconnect", (reason) => out({ disconnected: reason }));
 socket.onAny((event, data) => {
   if (event !== "connected") out({ event, data });
 });
@@ -40,6 +43,7 @@ readline.createInterface({ input: process.stdin }).on("line", async (line) => {
   if (cmd === "sub") [event, payload] = ["subscribe_station", { stationId: arg }];
   else if (cmd === "unsub") [event, payload] = ["unsubscribe_station", { stationId: arg }];
   else if (cmd === "raw") [event, payload] = [arg, JSON.parse(rest.join(" "))];
+  else if (cmd === "big") [event, payload] = ["subscribe_station", { stationId: "x".repeat(Number(arg)) }];
   else return out({ error: `unknown command ${cmd}` });
   try {
     out({ ack: await socket.timeout(5000).emitWithAck(event, payload) });

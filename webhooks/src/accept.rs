@@ -2,9 +2,12 @@
 //! store it in the inbox — all before answering, so a 202 means the report
 //! is durable and will be applied; anything else means nothing was written.
 
+use std::sync::Arc;
+
 use booking::Error;
 use booking::model::Connector;
 use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::error::{Result, WebhookError};
@@ -12,7 +15,53 @@ use crate::inbox::{self, InboxEntry, InboxState};
 use crate::report::{self, ConnectorRef, Kind, Report};
 use crate::service::VendorWebhooks;
 use crate::signature::TOLERANCE_SECONDS;
+use crate::store::WebhookStore;
 use crate::vendor::Vendor;
+
+/// Most entries committed in one transaction. Under load, requests that
+/// arrive while a batch is written go into the next: one commit serves
+/// many acknowledgements (group commit), and the database sees a few
+/// writes a second instead of one per webhook.
+const MAX_BATCH: usize = 256;
+
+/// An accepted entry waiting for its batch to commit.
+#[derive(Debug)]
+pub(crate) struct Commit {
+    entry: InboxEntry,
+    reply: oneshot::Sender<booking::Result<(InboxEntry, bool)>>,
+}
+
+/// The one task that writes accepted entries to the inbox; it ends when
+/// every sender is gone.
+pub(crate) fn spawn_committer(store: Arc<dyn WebhookStore>) -> mpsc::Sender<Commit> {
+    let (tx, mut rx) = mpsc::channel::<Commit>(4 * MAX_BATCH);
+    tokio::spawn(async move {
+        let mut batch = Vec::with_capacity(MAX_BATCH);
+        while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
+            let entries: Vec<InboxEntry> = batch.iter().map(|c| c.entry.clone()).collect();
+            match store.enqueue_many(&entries).await {
+                Ok(stored) => {
+                    for (commit, result) in batch.drain(..).zip(stored) {
+                        let _ = commit.reply.send(Ok(result));
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, entries = batch.len(), "inbox commit failed");
+                    let unavailable = matches!(e, Error::Unavailable(_));
+                    for commit in batch.drain(..) {
+                        let e = if unavailable {
+                            Error::Unavailable(e.to_string())
+                        } else {
+                            Error::Internal(e.to_string())
+                        };
+                        let _ = commit.reply.send(Err(e));
+                    }
+                }
+            }
+        }
+    });
+    tx
+}
 
 /// A webhook as it arrived: the authentication headers and the raw body
 /// (the signature covers its exact bytes).
@@ -63,7 +112,14 @@ impl VendorWebhooks {
             received_at: now,
             processed_at: None,
         };
-        let (stored, new) = self.ports.store.enqueue(&entry).await?;
+        let (reply, stored) = oneshot::channel();
+        self.commits
+            .send(Commit { entry, reply })
+            .await
+            .map_err(|_| Error::Unavailable("the inbox committer stopped".into()))?;
+        let (stored, new) = stored
+            .await
+            .map_err(|_| Error::Unavailable("the inbox committer stopped".into()))??;
         if new {
             self.arrived.notify_one();
         }

@@ -13,11 +13,12 @@ use crate::inbox::{self, InboxEntry, Outcome};
 use crate::report::Report;
 use crate::service::VendorWebhooks;
 
-/// Entries leased per round; each is the head of its own ordering key, so
-/// they are applied concurrently.
-const BATCH: u32 = 64;
-/// An instance that dies mid-entry gives it up after this long.
-const LEASE: TimeDelta = TimeDelta::seconds(60);
+/// Pending entries read per round, oldest first.
+const WINDOW: u32 = 512;
+/// The worker lease: renewed every round (at least every poll), so another
+/// instance takes over within this long of the holder's death.
+const LEASE: TimeDelta = TimeDelta::seconds(10);
+pub(crate) const LEASE_NAME: &str = "webhook-inbox";
 /// First retry after one second, doubling, at most five minutes apart.
 const BACKOFF_BASE: TimeDelta = TimeDelta::seconds(1);
 const BACKOFF_CAP: TimeDelta = TimeDelta::minutes(5);
@@ -30,19 +31,62 @@ enum Applied {
 }
 
 impl VendorWebhooks {
-    /// Applies what is due; returns how many entries were handled (zero
-    /// when there was nothing to do).
+    /// One round: if this instance holds the inbox lease, applies what is
+    /// due — each ordering key's entries in order, the keys concurrently.
+    /// Returns how many entries were handled (0: nothing to do, or another
+    /// instance is the applier).
     pub async fn process_due(&self) -> booking::Result<usize> {
+        let _round = self.round.lock().await;
         let now = self.ports.clock.now();
-        let entries = self.ports.store.claim_due(now, now + LEASE, BATCH).await?;
-        let n = entries.len();
-        for result in join_all(entries.into_iter().map(|e| self.process(e))).await {
-            result?;
+        let store = &self.ports.store;
+        if !store
+            .lease(LEASE_NAME, self.instance, now, now + LEASE)
+            .await?
+        {
+            return Ok(0);
         }
-        Ok(n)
+        // The oldest pending entries; the first of each key is its head.
+        let mut runs: Vec<Vec<InboxEntry>> = Vec::new();
+        let mut run_of: std::collections::HashMap<String, usize> = Default::default();
+        for entry in store.pending(WINDOW).await? {
+            match run_of.get(&entry.ordering_key) {
+                Some(&i) => runs[i].push(entry),
+                None => {
+                    run_of.insert(entry.ordering_key.clone(), runs.len());
+                    runs.push(vec![entry]);
+                }
+            }
+        }
+        // A head still backing off holds up its key.
+        runs.retain(|run| run[0].next_attempt_at <= now);
+        let handled: usize = runs.iter().map(Vec::len).sum();
+        let mut done = Vec::with_capacity(handled);
+        for result in join_all(runs.into_iter().map(|run| self.process_run(run))).await {
+            done.extend(result?);
+        }
+        store.finish_done(&done, self.ports.clock.now()).await?;
+        Ok(handled)
     }
 
-    async fn process(&self, entry: InboxEntry) -> booking::Result<()> {
+    /// Applies one key's entries in order, stopping at the first that must
+    /// be retried later; returns those applied (the caller marks them DONE
+    /// in one statement).
+    async fn process_run(&self, run: Vec<InboxEntry>) -> booking::Result<Vec<Uuid>> {
+        let mut done = Vec::with_capacity(run.len());
+        for entry in run {
+            let id = entry.id;
+            match self.process(entry).await? {
+                Outcome::Done => done.push(id),
+                Outcome::Retry { .. } => break,
+                Outcome::Wait | Outcome::Dead { .. } => {}
+            }
+        }
+        Ok(done)
+    }
+
+    /// Applies one entry and records what became of it — except DONE, which
+    /// the round records for all its entries at once.
+    async fn process(&self, entry: InboxEntry) -> booking::Result<Outcome> {
         let attempts = entry.attempts + 1;
         let now = self.ports.clock.now();
         let outcome = match self.apply(&entry).await {
@@ -65,18 +109,20 @@ impl VendorWebhooks {
                 attempts, retry_at = %at, error = %error, "webhook failed; will retry"),
             Outcome::Dead { error } => tracing::error!(webhook.id = %entry.id,
                 attempts, error = %error, "webhook dead-lettered"),
-            _ => {}
+            Outcome::Done | Outcome::Wait => {}
         }
-        // Parking is not a failed attempt.
-        let counted = if outcome == Outcome::Wait {
-            entry.attempts
-        } else {
-            attempts
-        };
-        self.ports
-            .store
-            .finish(entry.id, counted, &outcome, now)
-            .await?;
+        if outcome != Outcome::Done {
+            // Parking is not a failed attempt.
+            let counted = if outcome == Outcome::Wait {
+                entry.attempts
+            } else {
+                attempts
+            };
+            self.ports
+                .store
+                .finish(entry.id, counted, &outcome, now)
+                .await?;
+        }
         let wake = match (&entry.report, &outcome) {
             (Report::SessionStart(r), Outcome::Done) => {
                 Some(inbox::session_key(entry.vendor_id, &r.vendor_session_id))
@@ -94,7 +140,7 @@ impl VendorWebhooks {
         {
             self.arrived.notify_one();
         }
-        Ok(())
+        Ok(outcome)
     }
 
     async fn apply(&self, entry: &InboxEntry) -> booking::Result<Applied> {

@@ -8,9 +8,10 @@ use booking::model::{Connector, Page};
 use booking::service::BookingService;
 use booking::{Clock, Error};
 use chrono::TimeDelta;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 use uuid::Uuid;
 
+use crate::accept::{Commit, spawn_committer};
 use crate::error::{Result, WebhookError};
 use crate::inbox::{InboxEntry, InboxState};
 use crate::store::WebhookStore;
@@ -36,15 +37,26 @@ pub struct VendorWebhooks {
     pub(crate) max_attempts: i32,
     /// Rung on every accepted entry, so the local worker starts at once.
     pub(crate) arrived: Arc<Notify>,
+    /// Accepted entries go to the inbox through one committer, in batches.
+    pub(crate) commits: mpsc::Sender<Commit>,
+    /// Who holds the inbox lease, when this instance does.
+    pub(crate) instance: Uuid,
+    /// One round at a time in this process.
+    pub(crate) round: Arc<tokio::sync::Mutex<()>>,
 }
 
 impl VendorWebhooks {
     /// `max_attempts`: transient failures tolerated before an entry is dead.
+    /// Starts the inbox committer: call inside the Tokio runtime.
     pub fn new(ports: WebhookPorts, max_attempts: u32) -> Self {
+        let commits = spawn_committer(ports.store.clone());
         Self {
             ports,
             max_attempts: i32::try_from(max_attempts.max(1)).unwrap_or(i32::MAX),
             arrived: Arc::new(Notify::new()),
+            commits,
+            instance: Uuid::new_v4(),
+            round: Arc::new(tokio::sync::Mutex::new(())),
         }
     }
 

@@ -41,18 +41,23 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug + 'static {
     /// The session a vendor started, by its transaction key.
     async fn vendor_session(&self, transaction_key: &str) -> Result<Option<ChargingSession>>;
 
-    /// Stores a new entry. With an idempotency key the vendor already used,
-    /// nothing is written and the first entry is returned (`false`).
-    async fn enqueue(&self, entry: &InboxEntry) -> Result<(InboxEntry, bool)>;
-    /// Leases up to `limit` due entries, each the oldest unfinished one of
-    /// its ordering key, until `lease_until`. Safe with several instances:
-    /// an entry is leased by one of them at a time.
-    async fn claim_due(
+    /// Stores new entries in one transaction. An entry whose idempotency
+    /// key the vendor already used is not written: the first entry comes
+    /// back instead (`false`). Results are in the order given.
+    async fn enqueue_many(&self, entries: &[InboxEntry]) -> Result<Vec<(InboxEntry, bool)>>;
+    /// Takes or renews the lease `name` for `owner` until `until`; `false`
+    /// while another owner's lease runs.
+    async fn lease(
         &self,
+        name: &str,
+        owner: Uuid,
         now: DateTime<Utc>,
-        lease_until: DateTime<Utc>,
-        limit: u32,
-    ) -> Result<Vec<InboxEntry>>;
+        until: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// The oldest PENDING entries, in arrival order.
+    async fn pending(&self, limit: u32) -> Result<Vec<InboxEntry>>;
+    /// Marks entries applied (each one attempt more), in one statement.
+    async fn finish_done(&self, ids: &[Uuid], now: DateTime<Utc>) -> Result<()>;
     async fn finish(
         &self,
         id: Uuid,
