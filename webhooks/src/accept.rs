@@ -149,7 +149,7 @@ impl VendorWebhooks {
             .ok_or_else(|| unauthorized("X-Evgate-Signature is missing"))?;
         // An unknown vendor and a bad signature read the same to the caller.
         let bad = || unauthorized("the signature does not match");
-        let vendor = self.ports.store.vendor(vendor_id).await?.ok_or_else(bad)?;
+        let vendor = self.vendor(vendor_id, now).await?.ok_or_else(bad)?;
         if !vendor.signed(timestamp, req.body, signature, now) {
             return Err(bad());
         }
@@ -261,14 +261,57 @@ impl VendorWebhooks {
         })
     }
 
+    async fn vendor(&self, id: Uuid, now: DateTime<Utc>) -> booking::Result<Option<Vendor>> {
+        if let Some(known) = self.lookups.vendors.get(&id, now) {
+            return Ok(known);
+        }
+        let vendor = self.ports.store.vendor(id).await?;
+        let until = now + crate::lookups::TTL;
+        self.lookups.vendors.insert(id, vendor.clone(), until, now);
+        Ok(vendor)
+    }
+
+    async fn connector_by_id(&self, id: Uuid) -> booking::Result<Option<Connector>> {
+        let now = self.ports.clock.now();
+        if let Some(known) = self.lookups.connectors.get(&id, now) {
+            return Ok(known);
+        }
+        let connector = self.ports.core.connector(id).await?;
+        let until = now + crate::lookups::TTL;
+        self.lookups
+            .connectors
+            .insert(id, connector.clone(), until, now);
+        Ok(connector)
+    }
+
+    async fn connector_of_vendor(
+        &self,
+        vendor_id: Uuid,
+        vendor_connector_id: &str,
+    ) -> booking::Result<Option<Connector>> {
+        let now = self.ports.clock.now();
+        let key = (vendor_id, vendor_connector_id.to_owned());
+        if let Some(known) = self.lookups.vendor_connectors.get(&key, now) {
+            return Ok(known);
+        }
+        let connector = self
+            .ports
+            .store
+            .vendor_connector(vendor_id, vendor_connector_id)
+            .await?;
+        let until = now + crate::lookups::TTL;
+        self.lookups
+            .vendor_connectors
+            .insert(key, connector.clone(), until, now);
+        Ok(connector)
+    }
+
     /// The connector a body names, which must be this vendor's.
     async fn connector(&self, vendor: &Vendor, r: ConnectorRef) -> Result<Connector> {
         let connector = match (r.connector_id, &r.vendor_connector_id) {
             (Some(id), _) => {
                 let c = self
-                    .ports
-                    .core
-                    .connector(id)
+                    .connector_by_id(id)
                     .await?
                     .ok_or_else(|| Error::not_found("connector", id))?;
                 if c.vendor_id != Some(vendor.id) {
@@ -287,9 +330,7 @@ impl VendorWebhooks {
                 c
             }
             (None, Some(vcid)) => self
-                .ports
-                .store
-                .vendor_connector(vendor.id, vcid)
+                .connector_of_vendor(vendor.id, vcid)
                 .await?
                 .ok_or_else(|| Error::not_found("vendor connector", vcid))?,
             (None, None) => {

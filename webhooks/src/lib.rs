@@ -11,6 +11,7 @@ mod accept;
 mod apply;
 mod error;
 pub mod inbox;
+mod lookups;
 pub mod report;
 mod service;
 pub mod signature;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::accept::{Commit, spawn_committer};
 use crate::error::{Result, WebhookError};
 use crate::inbox::{InboxEntry, InboxState};
+use crate::lookups::Lookups;
 use crate::store::WebhookStore;
 use crate::vendor::{self, DEFAULT_ROTATION_OVERLAP, Vendor};
 
@@ -43,6 +44,7 @@ pub struct VendorWebhooks {
     pub(crate) instance: Uuid,
     /// One round at a time in this process.
     pub(crate) round: Arc<tokio::sync::Mutex<()>>,
+    pub(crate) lookups: Arc<Lookups>,
 }
 
 impl VendorWebhooks {
@@ -57,6 +59,7 @@ impl VendorWebhooks {
             commits,
             instance: Uuid::new_v4(),
             round: Arc::new(tokio::sync::Mutex::new(())),
+            lookups: Arc::new(Lookups::default()),
         }
     }
 
@@ -75,6 +78,8 @@ impl VendorWebhooks {
         }
         let vendor = Vendor::new(name.to_owned(), self.ports.clock.now());
         self.ports.store.insert_vendor(&vendor).await?;
+        self.lookups
+            .remember_vendor(&vendor, self.ports.clock.now());
         tracing::info!(vendor.id = %vendor.id, vendor.name = %vendor.name, "vendor created");
         Ok(vendor)
     }
@@ -105,6 +110,8 @@ impl VendorWebhooks {
             .rotate_vendor_secret(id, &vendor::new_secret(), until)
             .await?
             .ok_or_else(|| Error::not_found("vendor", id))?;
+        self.lookups
+            .remember_vendor(&vendor, self.ports.clock.now());
         tracing::info!(vendor.id = %id, previous_valid_until = %until, "vendor secret rotated");
         Ok(vendor)
     }
@@ -134,6 +141,8 @@ impl VendorWebhooks {
             .assign_connector(connector_id, vendor)
             .await?
             .ok_or_else(|| Error::not_found("connector", connector_id))?;
+        self.lookups
+            .remember_connector(&connector, self.ports.clock.now());
         self.ports
             .bookings
             .invalidate_station(connector.station_id)
