@@ -207,6 +207,12 @@ pub async fn serve(
         .map_err(StartError::Serve)?;
     let closed = csms_registry.close_all();
     if closed > 0 {
+        // Let the connections send their Close frames before the runtime
+        // goes away with them.
+        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
+        while csms_registry.connected() > 0 && tokio::time::Instant::now() < deadline {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
         tracing::info!(chargers = closed, "closed charger connections");
     }
     let _ = stop_ocpp.send(true);

@@ -117,6 +117,11 @@ impl Registry {
         told
     }
 
+    /// How many chargers hold a connection right now.
+    pub fn connected(&self) -> usize {
+        self.lock().len()
+    }
+
     pub fn is_connected(&self, identity: &str) -> bool {
         self.lock().contains_key(identity)
     }

@@ -185,7 +185,12 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { "body".to_owned() } else { path };
+        // "." is the whole body; "?" a place the parser could not reach.
+        let field = if path == "." || path == "?" {
+            "body".to_owned()
+        } else {
+            path
+        };
         WebhookError::validation(field, e.into_inner().to_string())
     })
 }
