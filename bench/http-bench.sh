@@ -9,33 +9,10 @@ cd "$(dirname "$0")/.."
 mode=${1:-embedded}
 duration=${2:-15s}
 connections=${3:-32}
-bin=target/release/evgate
-[ -x "$bin" ] || { echo "build first: cargo build --release" >&2; exit 2; }
 command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 2; }
-
-work=$(mktemp -d)
-port=$((20000 + RANDOM % 10000))
-export HTTP_ADDR=127.0.0.1:$port OCPP_ADDR=127.0.0.1:0 RUST_LOG=warn
-export JWT_SECRET=bench-secret-bench-secret-bench-secret
-case "$mode" in
-  embedded) export DATABASE_URL="sqlite://$work/evgate.db" ;;
-  cluster)
-    pg=${EVGATE_BENCH_PG:-postgres://postgres@127.0.0.1:5432}
-    psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS evgate_bench" -qc "CREATE DATABASE evgate_bench" >/dev/null
-    export DATABASE_URL="$pg/evgate_bench"
-    export REDIS_URL=redis://127.0.0.1:6379/15
-    redis-cli -n 15 flushdb >/dev/null ;;
-  *) echo "mode: embedded or cluster" >&2; exit 2 ;;
-esac
-
-"$bin" >"$work/server.log" 2>&1 &
-server=$!
-trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
-for _ in $(seq 1 100); do curl -sf "http://$HTTP_ADDR/health" >/dev/null && break; sleep 0.1; done
-
-token=$("$bin" token --user 1 --role admin --ttl 2h)
-api() { curl -sf -X "$1" "http://$HTTP_ADDR$2" -H "Authorization: Bearer $token" -H 'Content-Type: application/json' ${3:+-d "$3"}; }
-json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+. bench/lib.sh
+start_evgate "$mode"
+token=$admin
 
 station=$(api POST /v1/admin/stations '{"name":"Bench","latitude":17.4,"longitude":78.4}' | json "['data']['id']")
 api POST "/v1/admin/stations/$station/chargers" '{"chargePointId":"BENCH-1","securityProfile":0}' >/dev/null

@@ -1079,29 +1079,8 @@ async fn a_reservation_the_charger_drops_is_no_longer_on_the_hardware(backend: &
 
 /// Every test above, on SQLite with in-process holds, and on PostgreSQL with
 /// Redis holds and cache versions (cluster mode; run by `.ci/run`).
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name("sqlite").await;
-                }
-            )+
-        }
-        mod cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[ignore = "needs PostgreSQL and Redis; run by .ci/run"]
-                async fn $name() {
-                    super::$name("cluster").await;
-                }
-            )+
-        }
-    };
-}
 
-on_both_backends!(
+common::on_both_backends!(
     the_seed_flow_find_hold_confirm_cancel,
     bookings_are_private_to_their_user,
     bad_holds_and_windows_are_refused_with_the_field_named,

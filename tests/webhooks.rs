@@ -805,29 +805,7 @@ async fn one_instance_applies_and_another_takes_over_when_it_stops(backend: &str
     assert_eq!(app.webhooks.process_due().await.unwrap(), 0, "and keeps it");
 }
 
-macro_rules! on_both_backends {
-    ($($name:ident),+ $(,)?) => {
-        mod embedded {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn $name() {
-                    super::$name("sqlite").await;
-                }
-            )+
-        }
-        mod cluster {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[ignore = "needs PostgreSQL and Redis; run by .ci/run"]
-                async fn $name() {
-                    super::$name("cluster").await;
-                }
-            )+
-        }
-    };
-}
-
-on_both_backends!(
+common::on_both_backends!(
     one_instance_applies_and_another_takes_over_when_it_stops,
     webhooks_without_a_valid_signature_are_refused_and_write_nothing,
     a_rotated_secret_overlaps_with_the_old_one_until_it_expires,

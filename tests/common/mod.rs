@@ -256,3 +256,31 @@ impl TestApp {
         (status, json)
     }
 }
+
+/// Runs each named `async fn name(backend: &str)` twice: on SQLite with
+/// in-process holds (`embedded::name`), and on PostgreSQL with Redis
+/// (`cluster::name`, ignored unless `--ignored`, which `.ci/run` passes).
+#[allow(unused_macros)]
+macro_rules! on_both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn $name() {
+                    super::$name("sqlite").await;
+                }
+            )+
+        }
+        mod cluster {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL and Redis; run by .ci/run"]
+                async fn $name() {
+                    super::$name("cluster").await;
+                }
+            )+
+        }
+    };
+}
+#[allow(unused_imports)]
+pub(crate) use on_both_backends;

@@ -174,16 +174,7 @@ impl VendorWebhooks {
             Kind::ConnectorStatus => {
                 let b: report::ConnectorStatusBody = report::decode(body)?;
                 let status = report::status(&b.status)?;
-                let connector = self
-                    .connector(
-                        vendor,
-                        ConnectorRef {
-                            connector_id: b.connector_id,
-                            vendor_connector_id: b.vendor_connector_id,
-                            station_id: b.station_id,
-                        },
-                    )
-                    .await?;
+                let connector = self.connector(vendor, b.connector_ref()).await?;
                 let r = report::StatusReport {
                     connector_id: connector.id,
                     status,
@@ -197,16 +188,7 @@ impl VendorWebhooks {
             Kind::SessionStart => {
                 let b: report::SessionStartBody = report::decode(body)?;
                 let vendor_session_id = report::session_id(&b.vendor_session_id)?;
-                let connector = self
-                    .connector(
-                        vendor,
-                        ConnectorRef {
-                            connector_id: b.connector_id,
-                            vendor_connector_id: b.vendor_connector_id,
-                            station_id: b.station_id,
-                        },
-                    )
-                    .await?;
+                let connector = self.connector(vendor, b.connector_ref()).await?;
                 if let Some(id) = b.booking_id {
                     let booking = self
                         .ports

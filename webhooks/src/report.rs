@@ -101,6 +101,26 @@ pub struct SessionEndBody {
     pub timestamp: Option<DateTime<Utc>>,
 }
 
+impl ConnectorStatusBody {
+    pub fn connector_ref(&self) -> ConnectorRef {
+        ConnectorRef {
+            connector_id: self.connector_id,
+            vendor_connector_id: self.vendor_connector_id.clone(),
+            station_id: self.station_id,
+        }
+    }
+}
+
+impl SessionStartBody {
+    pub fn connector_ref(&self) -> ConnectorRef {
+        ConnectorRef {
+            connector_id: self.connector_id,
+            vendor_connector_id: self.vendor_connector_id.clone(),
+            station_id: self.station_id,
+        }
+    }
+}
+
 /// A validated webhook, ready for the inbox.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Report {

@@ -1,0 +1,38 @@
+# Shared by the bench scripts: start one release evgate and talk to its API.
+#   . bench/lib.sh; start_evgate embedded|cluster
+# Sets HTTP_ADDR, OCPP_ADDR, work (a temporary directory), server (the pid),
+# admin (an admin token); stops the server and removes `work` on exit.
+# Defines api METHOD PATH [BODY] and json PYTHON_SUBSCRIPT (reads stdin).
+
+bin=target/release/evgate
+
+start_evgate() {
+  local mode=${1:-embedded}
+  [ -x "$bin" ] || { echo "build first: cargo build --release --bin evgate" >&2; exit 2; }
+  work=$(mktemp -d)
+  local port=$((20000 + RANDOM % 10000))
+  export HTTP_ADDR=127.0.0.1:$port OCPP_ADDR=${OCPP_ADDR:-127.0.0.1:$((port + 1))} RUST_LOG=warn
+  export JWT_SECRET=bench-secret-bench-secret-bench-secret
+  case "$mode" in
+    embedded) export DATABASE_URL="sqlite://$work/evgate.db" ;;
+    cluster)
+      local pg=${EVGATE_BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+      psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS evgate_bench" -qc "CREATE DATABASE evgate_bench" >/dev/null
+      export DATABASE_URL="$pg/evgate_bench"
+      export REDIS_URL=redis://127.0.0.1:6379/15
+      redis-cli -n 15 flushdb >/dev/null ;;
+    *) echo "mode: embedded or cluster" >&2; exit 2 ;;
+  esac
+  "$bin" >"$work/server.log" 2>&1 &
+  server=$!
+  trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT
+  for _ in $(seq 1 100); do curl -sf "http://$HTTP_ADDR/health" >/dev/null && break; sleep 0.1; done
+  admin=$("$bin" token --user 1 --role admin --ttl 2h)
+}
+
+api() {
+  curl -sf -X "$1" "http://$HTTP_ADDR$2" -H "Authorization: Bearer $admin" \
+    -H 'Content-Type: application/json' ${3:+-d "$3"}
+}
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
