@@ -1077,9 +1077,8 @@ async fn a_reservation_the_charger_drops_is_no_longer_on_the_hardware(backend: &
     );
 }
 
-/// Every test above, on SQLite with in-process holds, and on PostgreSQL with
-/// Redis holds and cache versions (cluster mode; run by `.ci/run`).
-
+// Every test above, on SQLite with in-process holds, and on PostgreSQL with
+// Redis holds and cache versions (cluster mode; run by `.ci/run`).
 common::on_both_backends!(
     the_seed_flow_find_hold_confirm_cancel,
     bookings_are_private_to_their_user,
