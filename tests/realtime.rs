@@ -201,7 +201,7 @@ async fn webhook(base: &str, vendor: &str, secret: &str, body: Value) {
 }
 
 async fn updates_reach_subscribers_only(transport: &str) {
-    let site = Site::start(&[]);
+    let site = Site::start(&[("OCPP_OFFLINE_GRACE_SECONDS", "1".to_owned())]);
     let (a, b) = (site.admin.station().await, site.admin.station().await);
     site.admin.charger(&a, "CP-1", 0, None).await;
     let ocpp_connector = site.admin.connector(&a, "CP-1", 1).await;
@@ -218,7 +218,7 @@ async fn updates_reach_subscribers_only(transport: &str) {
     elsewhere.subscribe(&b);
     // A real charger boots and reports its connectors Available.
     let url = format!("{}/ocpp/CP-1", site.server.ocpp);
-    let _charger = tokio::task::spawn_blocking(move || Charger::start(&url, "1.6", "Accepted"))
+    let charger = tokio::task::spawn_blocking(move || Charger::start(&url, "1.6", "Accepted"))
         .await
         .unwrap();
     let update = tokio::task::block_in_place(|| here.update("connector_status_update")).unwrap();

@@ -37,6 +37,8 @@ pub enum Event {
         connector_id: Uuid,
         status: ConnectorStatus,
         updated_at: DateTime<Utc>,
+        /// While OFFLINE: the status the connector had before, for display.
+        last_known_status: Option<ConnectorStatus>,
     },
     /// Charging began on a connector (OCPP transaction or vendor session).
     SessionStarted {

@@ -4,7 +4,7 @@
 //! owner's own room. Pure mapping, unit-tested.
 
 use booking::events::Event;
-use booking::model::BookingStatus;
+use booking::model::{BookingStatus, ConnectorStatus};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -45,12 +45,16 @@ pub fn outbound(event: &Event) -> Vec<Outbound> {
             connector_id,
             status,
             updated_at,
+            last_known_status,
             ..
-        } => vec![station_update(
-            s,
-            "connector_status_update",
-            json!({ "connectorId": connector_id, "status": status, "updatedAt": iso(*updated_at) }),
-        )],
+        } => {
+            let mut data = json!({ "connectorId": connector_id, "status": status, "updatedAt": iso(*updated_at) });
+            // The seed's "station offline: show the stale status with its time".
+            if let Some(last) = last_known_status.filter(|_| *status == ConnectorStatus::Offline) {
+                data["lastKnownStatus"] = json!(last);
+            }
+            vec![station_update(s, "connector_status_update", data)]
+        }
         Event::HoldCreated {
             connector_id,
             start_ts,
@@ -197,11 +201,13 @@ mod tests {
         let status = outbound(&Event::ConnectorStatusChanged {
             station_id: Uuid::new_v4(),
             connector_id: Uuid::new_v4(),
-            status: booking::model::ConnectorStatus::Offline,
+            status: ConnectorStatus::Offline,
             updated_at: Utc::now(),
+            last_known_status: Some(ConnectorStatus::Occupied),
         });
         assert_eq!(status[0].data["type"], "connector_status_update");
         assert_eq!(status[0].data["data"]["status"], "OFFLINE");
+        assert_eq!(status[0].data["data"]["lastKnownStatus"], "OCCUPIED");
         assert!(status[0].data["data"]["updatedAt"].is_string());
     }
 }

@@ -77,3 +77,11 @@ impl Charger {
         self.next_with("result")["result"].clone()
     }
 }
+
+impl Drop for Charger {
+    /// The charger goes away as a real one would: its socket drops.
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

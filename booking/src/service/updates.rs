@@ -68,6 +68,7 @@ impl BookingService {
             connector_id,
             status,
             updated_at: connector.status_updated_at,
+            last_known_status: connector.last_known_status,
         })
         .await;
         if matches!(
@@ -89,6 +90,7 @@ impl BookingService {
                 connector_id: c.id,
                 status: ConnectorStatus::Offline,
                 updated_at: c.status_updated_at,
+                last_known_status: c.last_known_status,
             })
             .await;
         }
