@@ -247,6 +247,21 @@ async fn updates_reach_subscribers_only(transport: &str) {
         )
         .is_none()
     );
+    // The charger goes away: past the grace its connector is OFFLINE, with
+    // the status it had kept for display.
+    drop(charger);
+    let offline = tokio::task::block_in_place(|| {
+        here.try_next(
+            &|v: &Value| {
+                v["data"]["data"]["connectorId"] == ocpp_connector.as_str()
+                    && v["data"]["data"]["status"] == "OFFLINE"
+            },
+            Duration::from_secs(10),
+        )
+    })
+    .expect("an OFFLINE update");
+    assert_eq!(offline["data"]["data"]["lastKnownStatus"], "AVAILABLE");
+    assert!(offline["data"]["data"]["updatedAt"].is_string());
     // Unsubscribed: nothing more.
     let ack = tokio::task::block_in_place(|| here.command(&format!("unsub {a}")));
     assert_eq!(ack["success"], true);
