@@ -64,8 +64,22 @@ pub async fn serve(
     tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
     let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
     let registry = Arc::new(csms::Registry::default());
-    let chargers = csms::OcppChargers {
+    let local_chargers = csms::OcppChargers {
         registry: registry.clone(),
+    };
+    let chargers = match &config.redis_url {
+        Some(url) => {
+            let instance = config
+                .instance_id
+                .clone()
+                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+            tracing::info!(instance = %instance, "cluster: commands reach chargers on any instance");
+            let deadline = config.csms().call_timeout + std::time::Duration::from_secs(2);
+            crate::cluster::Chargers::clustered(local_chargers, url, instance, deadline)
+                .await
+                .map_err(StartError::Redis)?
+        }
+        None => crate::cluster::Chargers::local(local_chargers),
     };
     let (holds, versions): (Arc<dyn HoldStore>, Arc<dyn StationVersions>) = match &config.redis_url
     {

@@ -79,6 +79,11 @@ pub struct Config {
     #[arg(long, env = "REDIS_URL", value_name = "REDIS_URL", global = true)]
     pub redis_url: Option<String>,
 
+    /// This instance's name in the cluster (chargers it holds are
+    /// announced under it); generated at start when unset.
+    #[arg(long, env = "INSTANCE_ID", value_name = "INSTANCE_ID", global = true)]
+    pub instance_id: Option<String>,
+
     /// REST and Socket.IO listen address.
     #[arg(
         long,

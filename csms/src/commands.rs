@@ -26,6 +26,10 @@ pub enum CommandError {
     Busy,
     #[error("the charger answered with an error: {0}")]
     Charger(RpcError),
+    /// A charger held by another instance answered with an error (its
+    /// text, as relayed).
+    #[error("the charger answered with an error: {0}")]
+    Relayed(String),
 }
 
 impl From<CallFailure> for CommandError {

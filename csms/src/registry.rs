@@ -117,6 +117,11 @@ impl Registry {
         told
     }
 
+    /// The identities of the chargers connected here.
+    pub fn identities(&self) -> Vec<String> {
+        self.lock().keys().cloned().collect()
+    }
+
     /// How many chargers hold a connection right now.
     pub fn connected(&self) -> usize {
         self.lock().len()

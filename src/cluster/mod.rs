@@ -1,8 +1,10 @@
 //! Cluster adapters of the booking core's ports, in Redis, for when several
 //! instances share the work (`REDIS_URL`): the hold store (atomic Lua check-and-set)
-//! and the station versions that keep every instance's read caches exact.
+//! and the station versions that keep every instance's read caches exact;
+//! and command routing to whichever instance holds a charger's socket.
 
 mod holds;
+mod routing;
 mod versions;
 
 use std::time::Duration;
@@ -11,6 +13,7 @@ use booking::Error;
 use redis::aio::ConnectionManager;
 
 pub use holds::RedisHolds;
+pub use routing::Chargers;
 pub use versions::RedisVersions;
 
 /// One multiplexed connection that reconnects by itself; clones share it.

@@ -59,6 +59,8 @@ async fn send_command(
             Err(ApiError::Conflict("CHARGER_OFFLINE", e.to_string()))
         }
         Err(e @ CommandError::Timeout) => Err(ApiError::GatewayTimeout(e.to_string())),
-        Err(e @ CommandError::Charger(_)) => Err(ApiError::BadGateway(e.to_string())),
+        Err(e @ (CommandError::Charger(_) | CommandError::Relayed(_))) => {
+            Err(ApiError::BadGateway(e.to_string()))
+        }
     }
 }

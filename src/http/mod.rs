@@ -44,8 +44,9 @@ pub struct AppState {
     pub clock: Arc<dyn Clock>,
     pub jwt: Arc<JwtKeys>,
     pub bookings: BookingService,
-    /// Connected chargers, for operator commands.
-    pub chargers: csms::OcppChargers,
+    /// Chargers connected here or (cluster) to another instance, for
+    /// operator commands.
+    pub chargers: crate::cluster::Chargers,
     pub webhooks: webhooks::VendorWebhooks,
 }
 

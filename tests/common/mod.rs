@@ -177,9 +177,9 @@ impl TestApp {
             clock: clock.clone(),
             jwt: keys.clone(),
             bookings: bookings.clone(),
-            chargers: csms::OcppChargers {
+            chargers: evgate::cluster::Chargers::local(csms::OcppChargers {
                 registry: Arc::new(csms::Registry::default()),
-            },
+            }),
             webhooks: webhooks.clone(),
         };
         Self {
