@@ -158,6 +158,7 @@ pub async fn serve(
             bookings: bookings.clone(),
             clock: clock.clone(),
             config: config.csms(),
+            elsewhere: Arc::new(chargers.clone()),
         },
         registry.clone(),
     );

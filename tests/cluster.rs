@@ -62,6 +62,7 @@ async fn commands_and_reservations_reach_a_charger_on_another_instance() {
             ("DATABASE_URL", db.as_str()),
             ("REDIS_URL", redis.as_str()),
             ("INSTANCE_ID", name),
+            ("OCPP_OFFLINE_GRACE_SECONDS", "1"),
         ]
     };
     let a = node(&env("node-a"));
@@ -138,13 +139,40 @@ async fn commands_and_reservations_reach_a_charger_on_another_instance() {
         (409, Some("CHARGER_OFFLINE"))
     );
 
-    // A dies with the charger on it: B answers 409 at once, though A's
+    // The charger reconnects to B (newest wins across instances): A closes
+    // its old socket, commands through A now reach it on B, and its
+    // connectors do not go OFFLINE when A's socket ends.
+    let url_b = format!("{}/ocpp/{here}", b.server.ocpp);
+    let mut moved = Charger::start(&url_b, "1.6", "Accepted");
+    let mut answer = (0, Value::Null);
+    for _ in 0..50 {
+        answer = command(
+            &a,
+            &here,
+            "TriggerMessage",
+            json!({"requestedMessage": "Heartbeat"}),
+        )
+        .await;
+        if answer.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    assert_eq!(moved.received()["action"], "TriggerMessage");
+    tokio::time::sleep(Duration::from_millis(2500)).await; // past the 1 s grace
+    let seen = a.admin.get(&format!("/v1/stations/{station}")).await;
+    let status = seen["data"]["connectors"][0]["status"].clone();
+    assert!(status.is_string() && status != "OFFLINE", "{seen}");
+    drop(charger);
+
+    // B dies with the charger on it: A answers 409 at once, though B's
     // ownership lease has not run out.
     let before = std::time::Instant::now();
-    drop(charger);
-    a.server.terminate();
+    drop(moved);
+    b.server.terminate();
     let (code, gone) = command(
-        &b,
+        &a,
         &here,
         "TriggerMessage",
         json!({"requestedMessage": "Heartbeat"}),

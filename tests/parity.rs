@@ -181,6 +181,7 @@ async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
             bookings: app.bookings.clone(),
             clock: app.clock.clone(),
             config: csms::CsmsConfig::default(),
+            elsewhere: Arc::new(csms::OnlyHere),
         },
         Arc::new(csms::Registry::default()),
     );

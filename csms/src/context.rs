@@ -51,6 +51,26 @@ pub struct Deps {
     pub bookings: BookingService,
     pub clock: Arc<dyn Clock>,
     pub config: CsmsConfig,
+    /// Whether another instance holds a charger (cluster mode).
+    pub elsewhere: Arc<dyn HeldElsewhere>,
+}
+
+/// Presence across instances: a charger that left this instance may be
+/// connected to another, and then it is not offline.
+#[async_trait::async_trait]
+pub trait HeldElsewhere: Send + Sync + std::fmt::Debug + 'static {
+    async fn held_elsewhere(&self, charge_point_id: &str) -> bool;
+}
+
+/// One instance: a charger is held here or nowhere.
+#[derive(Debug, Default, Clone, Copy)]
+pub struct OnlyHere;
+
+#[async_trait::async_trait]
+impl HeldElsewhere for OnlyHere {
+    async fn held_elsewhere(&self, _: &str) -> bool {
+        false
+    }
 }
 
 /// One connection's view.

@@ -18,7 +18,7 @@ pub mod tls;
 pub mod v16;
 pub mod v201;
 
-pub use context::{CsmsConfig, Deps};
+pub use context::{CsmsConfig, Deps, HeldElsewhere, OnlyHere};
 pub use control::OcppChargers;
 pub use registry::Registry;
 pub use server::{Csms, serve, serve_tls};

@@ -42,10 +42,23 @@ struct Entry {
     close: Option<oneshot::Sender<()>>,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct Registry {
     next: AtomicU64,
     entries: Mutex<HashMap<String, Entry>>,
+    /// Identities as they connect, for whoever must know at once (cluster
+    /// ownership).
+    connects: tokio::sync::broadcast::Sender<String>,
+}
+
+impl Default for Registry {
+    fn default() -> Self {
+        Self {
+            next: AtomicU64::default(),
+            entries: Mutex::default(),
+            connects: tokio::sync::broadcast::channel(1024).0,
+        }
+    }
 }
 
 /// What a new connection holds: its id, and the receivers its task reads.
@@ -83,10 +96,27 @@ impl Registry {
             );
             let _ = close.send(());
         }
+        // Nobody listening (one instance) is fine.
+        let _ = self.connects.send(identity.to_owned());
         Registration {
             connection,
             calls,
             close,
+        }
+    }
+
+    /// Identities as chargers connect here.
+    pub fn connects(&self) -> tokio::sync::broadcast::Receiver<String> {
+        self.connects.subscribe()
+    }
+
+    /// Closes this charger's socket here (a newer one lives elsewhere);
+    /// `false` when it is not connected here.
+    pub fn close(&self, identity: &str) -> bool {
+        let mut entries = self.lock();
+        match entries.get_mut(identity).and_then(|e| e.close.take()) {
+            Some(close) => close.send(()).is_ok(),
+            None => false,
         }
     }
 

@@ -294,6 +294,11 @@ where
     if csms
         .registry
         .unregister(&charger.charge_point_id, connection)
+        && !csms
+            .deps
+            .elsewhere
+            .held_elsewhere(&charger.charge_point_id)
+            .await
     {
         let now = csms.deps.clock.now();
         if let Err(e) = csms
@@ -315,7 +320,13 @@ where
 fn offline_after_grace(csms: Csms, charger: Charger) {
     tokio::spawn(async move {
         tokio::time::sleep(csms.deps.config.offline_grace).await;
-        if csms.registry.is_connected(&charger.charge_point_id) {
+        if csms.registry.is_connected(&charger.charge_point_id)
+            || csms
+                .deps
+                .elsewhere
+                .held_elsewhere(&charger.charge_point_id)
+                .await
+        {
             return;
         }
         let now = csms.deps.clock.now();

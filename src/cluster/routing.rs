@@ -93,6 +93,7 @@ impl Chargers {
             cluster: Some(cluster.clone()),
         };
         tokio::spawn(announce(chargers.local.clone(), cluster.clone()));
+        tokio::spawn(claim_on_connect(chargers.local.clone(), cluster.clone()));
         let server = chargers.clone();
         tokio::spawn(async move {
             let mut messages = pubsub.on_message();
@@ -149,6 +150,15 @@ impl Chargers {
     /// Runs another instance's command on a charger held here, and answers.
     async fn serve(&self, message: Value) {
         let Some(cluster) = &self.cluster else { return };
+        if message["op"] == "close" {
+            if let Some(cp) = message["chargePointId"].as_str()
+                && self.local.registry.close(cp)
+            {
+                tracing::info!(charger.id = %cp,
+                    "cluster: the charger reconnected to another instance; closing it here");
+            }
+            return;
+        }
         let (Some(id), Some(from), Some(cp)) = (
             message["id"].as_str(),
             message["from"].as_str(),
@@ -240,10 +250,26 @@ impl Cluster {
     }
 }
 
+/// Renews or takes a lease only where it is ours or nobody's; answers the
+/// 1-based positions of the keys another instance owns.
+const RENEW: &str = r"
+local lost = {}
+for i, k in ipairs(KEYS) do
+  local owner = redis.call('GET', k)
+  if (not owner) or owner == ARGV[1] then
+    redis.call('SET', k, ARGV[1], 'PX', ARGV[2])
+  else
+    table.insert(lost, i)
+  end
+end
+return lost
+";
+
 /// Renews, every `REFRESH`, the ownership lease of each charger held here.
-/// A charger that reconnects elsewhere is taken over by that instance's
-/// next renewal (its socket is the newer one).
+/// A charger another instance has taken (it reconnected there: the newer
+/// socket wins) is closed here.
 async fn announce(local: OcppChargers, cluster: Arc<Cluster>) {
+    let script = redis::Script::new(RENEW);
     let mut ticks = tokio::time::interval(REFRESH);
     loop {
         ticks.tick().await;
@@ -251,19 +277,68 @@ async fn announce(local: OcppChargers, cluster: Arc<Cluster>) {
         if held.is_empty() {
             continue;
         }
-        let mut pipe = redis::pipe();
+        let mut invocation = script.prepare_invoke();
         for cp in &held {
-            pipe.cmd("SET")
-                .arg(owner_key(cp))
-                .arg(&cluster.instance)
-                .arg("PX")
-                .arg(LEASE_MS)
-                .ignore();
+            invocation.key(owner_key(cp));
         }
+        invocation.arg(&cluster.instance).arg(LEASE_MS);
         let mut conn = cluster.conn.clone();
-        if let Err(e) = pipe.query_async::<()>(&mut conn).await {
-            tracing::warn!(error = %e, "cluster: cannot renew charger ownership");
+        match invocation.invoke_async::<Vec<usize>>(&mut conn).await {
+            Ok(lost) => {
+                for i in lost {
+                    if let Some(cp) = held.get(i.wrapping_sub(1)) {
+                        tracing::info!(charger.id = %cp,
+                            "cluster: the charger reconnected to another instance; closing it here");
+                        local.registry.close(cp);
+                    }
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "cluster: cannot renew charger ownership"),
         }
+    }
+}
+
+/// Takes ownership the moment a charger connects here, and tells the
+/// instance that held it to close its (older) socket.
+async fn claim_on_connect(local: OcppChargers, cluster: Arc<Cluster>) {
+    let mut connects = local.registry.connects();
+    loop {
+        let cp = match connects.recv().await {
+            Ok(cp) => cp,
+            Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        };
+        let mut conn = cluster.conn.clone();
+        let previous: redis::RedisResult<Option<String>> = redis::cmd("SET")
+            .arg(owner_key(&cp))
+            .arg(&cluster.instance)
+            .arg("PX")
+            .arg(LEASE_MS)
+            .arg("GET")
+            .query_async(&mut conn)
+            .await;
+        match previous {
+            Ok(Some(previous)) if previous != cluster.instance => {
+                let close = json!({ "op": "close", "chargePointId": cp });
+                let _ = conn
+                    .publish::<_, _, ()>(commands_channel(&previous), close.to_string())
+                    .await;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!(error = %e, "cluster: cannot take charger ownership"),
+        }
+    }
+}
+
+#[async_trait]
+impl csms::HeldElsewhere for Chargers {
+    async fn held_elsewhere(&self, charge_point_id: &str) -> bool {
+        let Some(cluster) = &self.cluster else {
+            return false;
+        };
+        let mut conn = cluster.conn.clone();
+        let owner: redis::RedisResult<Option<String>> = conn.get(owner_key(charge_point_id)).await;
+        matches!(owner, Ok(Some(o)) if o != cluster.instance)
     }
 }
 
