@@ -25,7 +25,7 @@ struct Site {
     user: String,
     station: String,
     connector: String,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 async fn site() -> Site {
@@ -55,7 +55,7 @@ async fn site_with(extra: &[(&str, &str)]) -> Site {
         user,
         station,
         connector,
-        _dir: dir,
+        dir,
     }
 }
 
@@ -559,4 +559,98 @@ async fn TC_004_1_v16_regular_charging_session_identification_first() {
 #[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
 async fn v201_regular_charging_session_with_transaction_events() {
     walk_up_session("2.0.1", true).await;
+}
+
+impl Site {
+    /// The sessions recorded on the binary's SQLite file, oldest first.
+    async fn sessions(&self) -> Vec<(String, String, Option<String>, Option<f64>, String)> {
+        let url = format!("sqlite://{}", self.dir.path().join("evgate.db").display());
+        let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+        sqlx::query_as(
+            "SELECT id_tag, status, stop_reason, energy_kwh, started_at \
+             FROM charging_sessions ORDER BY started_at",
+        )
+        .fetch_all(&db)
+        .await
+        .unwrap()
+    }
+}
+
+/// The charger was offline during a whole transaction and replays it when
+/// connected again: StartTransaction (past timestamp) then StopTransaction.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_039_v16_offline_transaction_replayed_on_reconnect() {
+    let site = site().await;
+    let (code, _) = site
+        .admin
+        .post(
+            "/v1/admin/id-tags",
+            json!({"idTag": "OFFLINE-OK", "status": "Accepted"}),
+        )
+        .await;
+    assert_eq!(code, 201);
+    let url = format!("{}/ocpp/PY-1", site.server.ocpp);
+    let mut charger = Charger::start(&url, "1.6", "Accepted");
+    let replay = charger.command("offline 1 OFFLINE-OK 90 2000 14500");
+    assert_eq!(replay["idTagInfo"]["status"], "Accepted", "{replay}");
+    assert!(replay["transactionId"].as_i64().unwrap() > 0);
+    let sessions = site.sessions().await;
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    let (tag, status, reason, energy, started) = &sessions[0];
+    assert_eq!((tag.as_str(), status.as_str()), ("OFFLINE-OK", "COMPLETED"));
+    assert_eq!(reason.as_deref(), Some("Local"));
+    assert_eq!(*energy, Some(12.5));
+    // Recorded at the charger's time, not the time of the replay.
+    let started: chrono::DateTime<Utc> = started.parse().unwrap();
+    assert!(Utc::now() - started > TimeDelta::minutes(89), "{started}");
+}
+
+/// An offline start with an id tag evgate does not know: the replayed
+/// StartTransaction is answered Invalid, and the charger ends it with
+/// reason DeAuthorized — a StopTransaction evgate answers and records.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_037_3_v16_offline_start_with_an_invalid_id_tag() {
+    let site = site().await;
+    let url = format!("{}/ocpp/PY-1", site.server.ocpp);
+    let mut charger = Charger::start(&url, "1.6", "Accepted");
+    let replay = charger.command("offline 1 NOBODY-KNOWS 30 1000 1200");
+    assert_eq!(replay["idTagInfo"]["status"], "Invalid", "{replay}");
+    assert_eq!(replay["stopReason"], "DeAuthorized");
+    let sessions = site.sessions().await;
+    assert_eq!(sessions.len(), 1, "{sessions:?}");
+    assert_eq!(sessions[0].1, "COMPLETED");
+    assert_eq!(sessions[0].2.as_deref(), Some("DeAuthorized"));
+}
+
+/// The driver cancels; the charger answers CancelReservation with
+/// Rejected. The driver's cancellation stands (the charger's reservation
+/// lapses at its expiry) and the slot is free again.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_052_v16_cancel_reservation_rejected_by_the_charger() {
+    let site = site().await;
+    let url = format!("{}/ocpp/PY-1", site.server.ocpp);
+    let mut charger = Charger::start(&url, "1.6", "Accepted:Rejected");
+    let (code, hold) = site.hold_soon().await;
+    assert_eq!(code, 201, "{hold}");
+    assert_eq!(charger.received()["action"], "ReserveNow");
+    let (code, booking) = site
+        .send(
+            "POST",
+            "/v1/bookings/confirm",
+            Some(json!({"holdToken": hold["data"]["token"], "paymentId": "pay_52"})),
+        )
+        .await;
+    assert_eq!(code, 201, "{booking}");
+    let id = booking["data"]["id"].as_str().unwrap();
+    let (code, cancelled) = site
+        .send("POST", &format!("/v1/bookings/{id}/cancel"), None)
+        .await;
+    assert_eq!(code, 200, "{cancelled}");
+    assert_eq!(cancelled["data"]["status"], "CANCELLED");
+    assert_eq!(charger.received()["action"], "CancelReservation");
+    let (code, again) = site.hold_soon().await;
+    assert_eq!(code, 201, "the slot is free again: {again}");
 }

@@ -7,13 +7,16 @@ Commands on standard input, one per line, each answered with one JSON line
     start CONNECTOR ID_TAG RESERVATION_ID   (RESERVATION_ID may be "-")
     stop TRANSACTION_ID METER_WH
     meter CONNECTOR TRANSACTION_ID METER_WH (1.6 MeterValues, energy register)
+    offline CONNECTOR ID_TAG MINUTES_AGO METER_START METER_STOP
+                                            (1.6: replay a transaction that ran offline)
     authorize ID_TAG
     status CONNECTOR STATUS                 (1.6 status names; 2.0.1 connector status)
 
 Connects with subprotocol ocpp1.6 or ocpp2.0.1, boots, reports connectors 1
 and 2 Available, prints READY, then answers ReserveNow with RESERVE_ANSWER
 (Accepted, Occupied, Faulted, Rejected, Unavailable, or Silent: never
-answer) and CancelReservation with Accepted for SECONDS seconds. Every
+answer) and CancelReservation with Accepted (or with what follows a colon:
+"Accepted:Rejected") for SECONDS seconds. Every
 request it receives is printed as one JSON line: {"action": ..., "payload": ...}.
 The library validates each frame evgate sends against the official OCA
 schemas it ships, and answers a violation with a CALLERROR.
@@ -21,12 +24,15 @@ schemas it ships, and answers a violation with a CALLERROR.
 import asyncio
 import json
 import sys
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import websockets
 from ocpp.routing import on
 
 URL, VERSION, ANSWER, SECONDS = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
+# "Accepted" answers ReserveNow; "Accepted:Rejected" also answers CancelReservation.
+ANSWER, _, CANCEL_ANSWER = ANSWER.partition(":")
+CANCEL_ANSWER = CANCEL_ANSWER or "Accepted"
 
 
 def report(action, payload):
@@ -54,7 +60,7 @@ if VERSION == "1.6":
         @on("CancelReservation")
         async def on_cancel(self, reservation_id):
             report("CancelReservation", {"reservationId": reservation_id})
-            return call_result.CancelReservation(status="Accepted")
+            return call_result.CancelReservation(status=CANCEL_ANSWER)
 
         @on("RemoteStartTransaction")
         async def on_remote_start(self, id_tag, **kw):
@@ -110,6 +116,22 @@ if VERSION == "1.6":
                 connector_id=connector, error_code=ChargePointErrorCode.no_error, status=status))
             return {}
 
+        async def offline(self, connector, id_tag, minutes_ago, meter_start, meter_stop):
+            # A transaction that ran while the charger was offline, replayed
+            # with its own past timestamps once connected (TC_037/TC_039).
+            started = datetime.now(timezone.utc) - timedelta(minutes=minutes_ago)
+            res = await self.call(call.StartTransaction(
+                connector_id=connector, id_tag=id_tag, meter_start=meter_start,
+                timestamp=started.isoformat()))
+            accepted = res.id_tag_info["status"] == "Accepted"
+            stopped = started + timedelta(minutes=1 if not accepted else minutes_ago // 2)
+            reason = "Local" if accepted else "DeAuthorized"
+            await self.call(call.StopTransaction(
+                transaction_id=res.transaction_id, meter_stop=meter_stop,
+                timestamp=stopped.isoformat(), reason=reason))
+            return {"transactionId": res.transaction_id, "idTagInfo": res.id_tag_info,
+                    "stopReason": reason}
+
         async def meter(self, connector, transaction_id, meter):
             await self.call(call.MeterValues(
                 connector_id=connector, transaction_id=int(transaction_id),
@@ -136,7 +158,7 @@ else:
         @on("CancelReservation")
         async def on_cancel(self, reservation_id):
             report("CancelReservation", {"reservationId": reservation_id})
-            return call_result.CancelReservation(status="Accepted")
+            return call_result.CancelReservation(status=CANCEL_ANSWER)
 
         @on("RequestStartTransaction")
         async def on_request_start(self, id_token, remote_start_id, **kw):
@@ -240,6 +262,9 @@ async def commands(cp):
             result = await cp.status(int(words[1]), words[2])
         elif words[0] == "authorize":
             result = await cp.authorize(words[1])
+        elif words[0] == "offline" and hasattr(cp, "offline"):
+            result = await cp.offline(int(words[1]), words[2], int(words[3]), int(words[4]),
+                                      int(words[5]))
         elif words[0] == "meter" and hasattr(cp, "meter"):
             result = await cp.meter(int(words[1]), words[2], int(words[3]))
         elif words[0] == "stop":
