@@ -440,3 +440,82 @@ async fn limits_subscriptions_per_socket_and_message_size() {
     );
     tokio::task::block_in_place(|| other.subscribe(last));
 }
+
+/// A Redis of the test's own, on its own port, so the test can stop it.
+struct PrivateRedis {
+    child: Child,
+    port: u16,
+}
+
+impl PrivateRedis {
+    fn start(port: u16) -> PrivateRedis {
+        let child = Command::new("redis-server")
+            .args([
+                "--port",
+                &port.to_string(),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ])
+            .stdout(Stdio::null())
+            .spawn()
+            .expect("redis-server");
+        let redis = PrivateRedis { child, port };
+        for _ in 0..100 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return redis;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        panic!("redis-server did not start on {port}");
+    }
+
+    fn url(&self) -> String {
+        format!("redis://127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for PrivateRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs Node, PostgreSQL and redis-server; run by .ci/run"]
+async fn updates_across_instances_resume_after_redis_restarts() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let redis = PrivateRedis::start(port);
+    let db = common::fresh_pg_database().await;
+    let shared = [("DATABASE_URL", db), ("REDIS_URL", redis.url())];
+    let one = Site::start(&shared);
+    let two = Site::start(&shared);
+    let station = one.admin.station().await;
+    let (vendor, secret, connector) = one.vendor_connector(&station).await;
+    let mut app = tokio::task::block_in_place(|| two.app(9, "websocket"));
+    tokio::task::block_in_place(|| app.subscribe(&station));
+    let report = |status: &str| json!({"connectorId": connector, "status": status});
+    webhook(&one.server.base, &vendor, &secret, report("OCCUPIED")).await;
+    let first = tokio::task::block_in_place(|| app.update("connector_status_update")).unwrap();
+    assert_eq!(first["data"]["status"], "OCCUPIED");
+    // Redis goes away and comes back on the same port.
+    drop(redis);
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _redis = PrivateRedis::start(port);
+    tokio::time::sleep(Duration::from_secs(3)).await; // resubscribe backoff
+    webhook(&one.server.base, &vendor, &secret, report("AVAILABLE")).await;
+    let update = tokio::task::block_in_place(|| {
+        app.try_next(
+            &|v: &Value| v["data"]["data"]["status"] == "AVAILABLE",
+            Duration::from_secs(10),
+        )
+    })
+    .expect("updates flow again once Redis is back");
+    assert_eq!(update["data"]["data"]["connectorId"], connector);
+}

@@ -25,6 +25,58 @@ pub async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
     ConnectionManager::new_with_config(client, config).await
 }
 
+/// Subscribes to `channels` and hands every message (channel, payload) to
+/// `handle`, for as long as the process lives. The first subscription is
+/// made before this returns (so start-up fails when Redis is unreachable);
+/// when it drops later — Redis restarted, the network flapped — it is made
+/// again with backoff (0.5 s doubling to 10 s). Pub/sub keeps nothing:
+/// messages published while disconnected are lost.
+pub async fn subscribe_forever<H, Fut>(
+    url: &str,
+    channels: Vec<String>,
+    handle: H,
+) -> redis::RedisResult<tokio::task::JoinHandle<()>>
+where
+    H: Fn(String, String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    use futures_util::StreamExt;
+    let client = redis::Client::open(url)?;
+    let subscribe = |client: redis::Client, channels: Vec<String>| async move {
+        let mut pubsub = client.get_async_pubsub().await?;
+        for c in &channels {
+            pubsub.subscribe(c).await?;
+        }
+        redis::RedisResult::Ok(pubsub)
+    };
+    let mut pubsub = subscribe(client.clone(), channels.clone()).await?;
+    Ok(tokio::spawn(async move {
+        loop {
+            {
+                let mut messages = pubsub.on_message();
+                while let Some(msg) = messages.next().await {
+                    if let Ok(payload) = msg.get_payload::<String>() {
+                        handle(msg.get_channel_name().to_owned(), payload).await;
+                    }
+                }
+            }
+            tracing::warn!(?channels, "Redis subscription lost; reconnecting");
+            let mut wait = Duration::from_millis(500);
+            pubsub = loop {
+                tokio::time::sleep(wait).await;
+                match subscribe(client.clone(), channels.clone()).await {
+                    Ok(p) => break p,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "Redis still unreachable");
+                        wait = (wait * 2).min(Duration::from_secs(10));
+                    }
+                }
+            };
+            tracing::info!(?channels, "Redis subscription restored");
+        }
+    }))
+}
+
 /// Connection trouble is "unavailable" (retry later); anything else is ours.
 pub(crate) fn redis_error(e: redis::RedisError) -> Error {
     if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {

@@ -15,7 +15,6 @@ use async_trait::async_trait;
 use booking::charger_control::{ChargerControl, Refusal, ReserveRequest};
 use csms::OcppChargers;
 use csms::commands::CommandError;
-use futures_util::StreamExt;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use serde_json::{Value, json};
@@ -79,9 +78,7 @@ impl Chargers {
         deadline: Duration,
     ) -> redis::RedisResult<Self> {
         let conn = super::connect(redis_url).await?;
-        let mut pubsub = redis::Client::open(redis_url)?.get_async_pubsub().await?;
-        pubsub.subscribe(commands_channel(&instance)).await?;
-        pubsub.subscribe(replies_channel(&instance)).await?;
+        let channels = vec![commands_channel(&instance), replies_channel(&instance)];
         let cluster = Arc::new(Cluster {
             instance,
             conn,
@@ -95,25 +92,21 @@ impl Chargers {
         tokio::spawn(announce(chargers.local.clone(), cluster.clone()));
         tokio::spawn(claim_on_connect(chargers.local.clone(), cluster.clone()));
         let server = chargers.clone();
-        tokio::spawn(async move {
-            let mut messages = pubsub.on_message();
-            while let Some(msg) = messages.next().await {
-                let Ok(payload) = msg.get_payload::<String>() else {
-                    continue;
-                };
+        super::subscribe_forever(redis_url, channels, move |channel, payload| {
+            let (server, cluster) = (server.clone(), cluster.clone());
+            async move {
                 let Ok(message) = serde_json::from_str::<Value>(&payload) else {
-                    tracing::warn!("cluster: unreadable message on {}", msg.get_channel_name());
-                    continue;
+                    tracing::warn!("cluster: unreadable message on {channel}");
+                    return;
                 };
                 if message.get("op").is_some() {
-                    let server = server.clone();
                     tokio::spawn(async move { server.serve(message).await });
                 } else {
                     cluster.deliver(message);
                 }
             }
-            tracing::error!("cluster: Redis subscription ended; commands between instances stop");
-        });
+        })
+        .await?;
         Ok(chargers)
     }
 
@@ -205,10 +198,15 @@ impl Chargers {
 impl Cluster {
     async fn call(&self, charge_point_id: &str, op: &str, args: Value) -> Result<Value, Relay> {
         let mut conn = self.conn.clone();
-        let owner: Option<String> = conn
-            .get(owner_key(charge_point_id))
-            .await
-            .map_err(|_| Relay::Offline)?;
+        let key = owner_key(charge_point_id);
+        // A connection Redis dropped fails once, then reconnects.
+        let owner: Option<String> = match conn.get(&key).await {
+            Ok(owner) => owner,
+            Err(_) => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                conn.get(&key).await.map_err(|_| Relay::Offline)?
+            }
+        };
         let Some(owner) = owner.filter(|o| *o != self.instance) else {
             return Err(Relay::Offline);
         };

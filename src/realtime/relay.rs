@@ -4,7 +4,6 @@
 //! there to its local sockets — so a change made on any instance reaches
 //! subscribers on all of them, once.
 
-use futures_util::StreamExt;
 use socketioxide::SocketIo;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
@@ -31,9 +30,17 @@ pub async fn spawn(
             }
         })]);
     };
-    let client = redis::Client::open(url)?;
-    let mut pubsub = client.get_async_pubsub().await?;
-    pubsub.subscribe(CHANNEL).await?;
+    let deliver =
+        crate::cluster::subscribe_forever(url, vec![CHANNEL.to_owned()], move |_, payload| {
+            let io = io.clone();
+            async move {
+                match serde_json::from_str::<Outbound>(&payload) {
+                    Ok(o) => emit(&io, o).await,
+                    Err(_) => tracing::warn!("realtime: unreadable message on {CHANNEL}"),
+                }
+            }
+        })
+        .await?;
     let publisher = crate::cluster::connect(url).await?;
     let publish = tokio::spawn(async move {
         use redis::AsyncCommands;
@@ -43,25 +50,16 @@ pub async fn spawn(
                 let Ok(payload) = serde_json::to_string(&o) else {
                     continue;
                 };
-                if let Err(e) = conn.publish::<_, _, ()>(CHANNEL, payload).await {
-                    tracing::warn!(error = %e, "realtime: cannot publish to Redis; update lost");
+                // A connection Redis dropped fails once, then reconnects:
+                // one retry covers a Redis restart.
+                if conn.publish::<_, _, ()>(CHANNEL, &payload).await.is_err() {
+                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+                    if let Err(e) = conn.publish::<_, _, ()>(CHANNEL, &payload).await {
+                        tracing::warn!(error = %e, "realtime: cannot publish to Redis; update lost");
+                    }
                 }
             }
         }
-    });
-    let deliver = tokio::spawn(async move {
-        let mut messages = pubsub.on_message();
-        while let Some(msg) = messages.next().await {
-            match msg
-                .get_payload::<String>()
-                .ok()
-                .and_then(|p| serde_json::from_str::<Outbound>(&p).ok())
-            {
-                Some(o) => emit(&io, o).await,
-                None => tracing::warn!("realtime: unreadable message on {CHANNEL}"),
-            }
-        }
-        tracing::error!("realtime: Redis subscription ended; updates from other instances stop");
     });
     Ok(vec![publish, deliver])
 }
