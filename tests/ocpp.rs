@@ -635,6 +635,105 @@ async fn TC_B_02_TC_B_30_TC_B_31_a_pending_station_may_only_boot_and_answer_what
     );
 }
 
+/// Operator controls: a charger held back (pending) is asked to boot again
+/// at once and answered Pending, may then send nothing but its boot, keeps
+/// that standing across reconnects, and is admitted the same way.
+#[tokio::test]
+async fn an_operator_holds_a_charger_back_and_admits_it() {
+    let site = Site::start().await;
+    let admission = |status: Value| {
+        let req = reqwest::Client::new()
+            .put(site.server.url("/v1/admin/chargers/CP-0/admission"))
+            .bearer_auth(&site.admin.token)
+            .json(&json!({ "status": status }));
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    let (status, body) = admission(json!("maybe")).await;
+    assert_eq!(
+        (status, body["error"]["field"].as_str()),
+        (400, Some("status"))
+    );
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
+    let booted = call(&mut ws, "1", "BootNotification", boot16()).await;
+    assert_eq!(booted[2]["status"], "Accepted");
+
+    // Held back: the charger is asked to boot again, and is told Pending.
+    let pending = tokio::spawn(admission(json!("pending")));
+    let asked = next_frame(&mut ws).await;
+    assert_eq!(asked[2], "TriggerMessage");
+    assert_eq!(asked[3], json!({"requestedMessage": "BootNotification"}));
+    ws.send(Message::text(
+        json!([3, asked[1], {"status": "Accepted"}]).to_string(),
+    ))
+    .await
+    .unwrap();
+    let (status, body) = pending.await.unwrap();
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        (
+            body["data"]["admission"].as_str(),
+            body["data"]["bootTriggered"].as_bool()
+        ),
+        (Some("PENDING"), Some(true))
+    );
+    assert_eq!(
+        call(&mut ws, "2", "BootNotification", boot16()).await[2]["status"],
+        "Pending"
+    );
+    let status_frame = json!({"connectorId": 1, "errorCode": "NoError", "status": "Available"});
+    let refused = call(&mut ws, "3", "StatusNotification", status_frame.clone()).await;
+    assert_eq!(refused[2], "SecurityError", "{refused}");
+    assert_eq!(site.charger("CP-0").await["admission"], "PENDING");
+
+    // A new connection starts where the operator left it.
+    drop(ws);
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
+    let refused = call(&mut ws, "4", "StatusNotification", status_frame.clone()).await;
+    assert_eq!(refused[2], "SecurityError", "{refused}");
+
+    // Admitted: asked to boot again, Accepted, and everything flows.
+    let accepted = tokio::spawn(admission(json!("accepted")));
+    let asked = next_frame(&mut ws).await;
+    assert_eq!(asked[2], "TriggerMessage");
+    ws.send(Message::text(
+        json!([3, asked[1], {"status": "Accepted"}]).to_string(),
+    ))
+    .await
+    .unwrap();
+    assert_eq!(accepted.await.unwrap().0, 200);
+    assert_eq!(
+        call(&mut ws, "5", "BootNotification", boot16()).await[2]["status"],
+        "Accepted"
+    );
+    let answered = call(&mut ws, "6", "StatusNotification", status_frame).await;
+    assert_eq!(answered[0], 3, "{answered}");
+    // Back to the default policy; unknown chargers are 404.
+    // Back to the default policy (the charger does not answer the trigger
+    // this time: the decision is recorded all the same).
+    let (status, body) = admission(Value::Null).await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body["data"]["admission"], Value::Null);
+    assert_eq!(body["data"]["bootTriggered"], false);
+    let (status, _) = reqwest::Client::new()
+        .put(site.server.url("/v1/admin/chargers/NOPE/admission"))
+        .bearer_auth(&site.admin.token)
+        .json(&json!({"status": "accepted"}))
+        .send()
+        .await
+        .map(|r| (r.status().as_u16(), ()))
+        .unwrap();
+    assert_eq!(status, 404);
+}
+
 #[tokio::test]
 async fn shutdown_closes_charger_connections_cleanly() {
     let site = Site::start().await;

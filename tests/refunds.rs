@@ -66,6 +66,7 @@ async fn owed(store: &dyn Store, now: chrono::DateTime<Utc>, n: usize) -> Vec<Re
         online: false,
         last_seen_at: None,
         created_at: now,
+        admission: None,
     };
     store.insert_charger(&charger).await.unwrap();
     let connector = store

@@ -48,6 +48,7 @@ fn charger_at(station: &Station, id: &str) -> Charger {
         online: false,
         last_seen_at: None,
         created_at: Utc::now(),
+        admission: Some(booking::model::ChargerAdmission::Pending),
     }
 }
 

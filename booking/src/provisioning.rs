@@ -111,6 +111,7 @@ pub async fn create_charger(
         online: false,
         last_seen_at: None,
         created_at: clock.now(),
+        admission: None,
     };
     store.insert_charger(&charger).await?;
     Ok(charger)

@@ -13,8 +13,8 @@ use uuid::Uuid;
 use crate::error::Result;
 use crate::geo::BoundingBox;
 use crate::model::{
-    Booking, BookingStatus, Charger, ChargingSession, Connector, ConnectorStatus, IdTag,
-    NewConnector, OcppVersion, Page, RefundRequest, SessionStatus, Station, TransactionKey,
+    Booking, BookingStatus, Charger, ChargerAdmission, ChargingSession, Connector, ConnectorStatus,
+    IdTag, NewConnector, OcppVersion, Page, RefundRequest, SessionStatus, Station, TransactionKey,
 };
 
 /// What a charger tells about itself at boot.
@@ -67,6 +67,12 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Fails with `Conflict` when the charge point identity is taken.
     async fn insert_charger(&self, charger: &Charger) -> Result<()>;
     async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>>;
+    /// The operator's admission decision (`None`: the default policy).
+    async fn set_charger_admission(
+        &self,
+        charger_id: Uuid,
+        admission: Option<ChargerAdmission>,
+    ) -> Result<Option<Charger>>;
     async fn charger(&self, id: Uuid) -> Result<Option<Charger>>;
     async fn chargers(&self, page: Page) -> Result<(Vec<Charger>, u64)>;
     /// What a BootNotification says about the charger.

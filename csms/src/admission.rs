@@ -22,6 +22,20 @@ impl RegistrationStatus {
     }
 }
 
+impl RegistrationStatus {
+    /// How this charger's boot is answered: the operator's decision for
+    /// it, else the default policy.
+    pub fn for_charger(charger: &booking::model::Charger, default: RegistrationStatus) -> Self {
+        use booking::model::ChargerAdmission as A;
+        match charger.admission {
+            Some(A::Accepted) => RegistrationStatus::Accepted,
+            Some(A::Pending) => RegistrationStatus::Pending,
+            Some(A::Rejected) => RegistrationStatus::Rejected,
+            None => default,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admission {
     status: RegistrationStatus,

@@ -40,7 +40,10 @@ where
     } = registration;
     let config = ctx.deps.config.clone();
     let mut in_flight: Option<InFlight> = None;
-    let mut admission = Admission::new(config.admission);
+    let mut admission = Admission::new(RegistrationStatus::for_charger(
+        &ctx.charger,
+        config.admission,
+    ));
     let mut next_id: u64 = 1;
     let mut bad_frames = 0;
     let mut pings = tokio::time::interval(config.ping_interval);

@@ -2,6 +2,7 @@
 //! OCPP's vocabulary to the domain's, and the calls both versions make.
 //! Per-version handlers decode their messages and call these.
 
+use crate::admission::RegistrationStatus;
 use booking::charger_control::Refusal;
 use booking::model::{ConnectorStatus, IdTagStatus, TransactionKey};
 use booking::store::BootInfo;
@@ -58,8 +59,17 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Value, RpcError> {
         .record_boot(ctx.charger.id, &info, ctx.now())
         .await
         .map_err(internal)?;
+    // Read again: the operator may have decided since the socket opened.
+    let default = ctx.deps.config.admission;
+    let status = ctx
+        .deps
+        .store
+        .charger(ctx.charger.id)
+        .await
+        .map_err(internal)?
+        .map_or(default, |c| RegistrationStatus::for_charger(&c, default));
     Ok(serde_json::json!({
-        "status": ctx.deps.config.admission.as_str(),
+        "status": status.as_str(),
         "currentTime": iso(ctx.now()),
         "interval": ctx.deps.config.heartbeat_interval.as_secs(),
     }))

@@ -82,6 +82,8 @@ struct ChargerJson {
     online: bool,
     last_seen_at: Option<String>,
     created_at: String,
+    /// The operator's admission decision; `null` follows the default policy.
+    admission: Option<booking::model::ChargerAdmission>,
 }
 
 impl From<&Charger> for ChargerJson {
@@ -99,6 +101,7 @@ impl From<&Charger> for ChargerJson {
             online: c.online,
             last_seen_at: c.last_seen_at.map(iso),
             created_at: iso(c.created_at),
+            admission: c.admission,
         }
     }
 }

@@ -1,9 +1,12 @@
 //! `POST /v1/admin/chargers/{chargePointId}/commands`: an operator sends an
 //! OCPP command to a connected charger and gets its answer.
+//! `PUT /v1/admin/chargers/{chargePointId}/admission`: admit a charger or
+//! hold it back (how its boot is answered), told at once if it is connected.
 
 use axum::Router;
 use axum::extract::{Path, State};
-use axum::routing::post;
+use axum::routing::{post, put};
+use booking::model::ChargerAdmission;
 use csms::commands::CommandError;
 use serde::Deserialize;
 use serde_json::Value;
@@ -14,7 +17,9 @@ use super::error::{ApiError, ApiResult, ok};
 use super::extract::ApiJson;
 
 pub fn router() -> Router<AppState> {
-    Router::new().route("/v1/admin/chargers/{id}/commands", post(send_command))
+    Router::new()
+        .route("/v1/admin/chargers/{id}/commands", post(send_command))
+        .route("/v1/admin/chargers/{id}/admission", put(set_admission))
 }
 
 #[derive(Debug, Deserialize)]
@@ -63,4 +68,56 @@ async fn send_command(
             Err(ApiError::BadGateway(e.to_string()))
         }
     }
+}
+
+#[derive(Debug, Deserialize)]
+struct AdmissionBody {
+    /// `accepted`, `pending`, `rejected`, or `null` for the default policy.
+    status: Option<String>,
+}
+
+/// Records the decision; a connected charger is asked to boot again
+/// (TriggerMessage BootNotification), so the new answer reaches it now.
+async fn set_admission(
+    State(state): State<AppState>,
+    AdminUser(admin): AdminUser,
+    Path(charge_point_id): Path<String>,
+    ApiJson(body): ApiJson<AdmissionBody>,
+) -> ApiResult<axum::Json<Value>> {
+    let admission = body
+        .status
+        .map(|s| {
+            s.to_ascii_uppercase()
+                .parse::<ChargerAdmission>()
+                .map_err(|_| {
+                    ApiError::bad_request(
+                        "status",
+                        "status must be accepted, pending, rejected or null",
+                    )
+                })
+        })
+        .transpose()?;
+    let charger = state
+        .store
+        .charger_by_identity(&charge_point_id)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))?;
+    let charger = state
+        .store
+        .set_charger_admission(charger.id, admission)
+        .await?
+        .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))?;
+    let trigger = serde_json::json!({ "requestedMessage": "BootNotification" });
+    let boot_triggered = state
+        .chargers
+        .command(&charge_point_id, "TriggerMessage", trigger)
+        .await
+        .is_ok_and(|answer| answer["status"] == "Accepted");
+    tracing::info!(admin.sub = admin.user_id, charger.id = %charge_point_id,
+        admission = ?admission, boot_triggered, "charger admission set");
+    Ok(ok(serde_json::json!({
+        "chargePointId": charger.charge_point_id,
+        "admission": charger.admission,
+        "bootTriggered": boot_triggered,
+    })))
 }

@@ -12,7 +12,7 @@ macro_rules! station_cols {
 macro_rules! charger_cols {
     () => {
         "id, station_id, charge_point_id, security_profile, password_hash, ocpp_version, \
-         vendor, model, firmware_version, online, last_seen_at, created_at"
+         vendor, model, firmware_version, online, last_seen_at, created_at, admission"
     };
 }
 macro_rules! connector_cols {
@@ -54,7 +54,7 @@ macro_rules! sql_store {
         use booking::clock::to_millis;
         use booking::geo::BoundingBox;
         use booking::model::{
-            Booking, BookingStatus, Charger, ChargingSession, Connector, ConnectorStatus, IdTag,
+            Booking, BookingStatus, Charger, ChargerAdmission, ChargingSession, Connector, ConnectorStatus, IdTag,
             NewConnector, OcppVersion, Page, RefundRequest, SecurityProfile, Station, TransactionKey,
         };
         use booking::store::{BootInfo, RefundAttempt, SessionEnd};
@@ -122,6 +122,7 @@ macro_rules! sql_store {
                 online: get(row, "online")?,
                 last_seen_at: get(row, "last_seen_at")?,
                 created_at: get(row, "created_at")?,
+                admission: parse_opt(row, "admission")?,
             })
         }
 
@@ -325,7 +326,7 @@ macro_rules! sql_store {
             async fn insert_charger(&self, c: &Charger) -> Result<()> {
                 sqlx::query(concat!(
                     "INSERT INTO chargers (", charger_cols!(), ")",
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
                 ))
                 .bind(c.id)
                 .bind(c.station_id)
@@ -339,10 +340,28 @@ macro_rules! sql_store {
                 .bind(c.online)
                 .bind(opt_ms(c.last_seen_at))
                 .bind(to_millis(c.created_at))
+                .bind(c.admission.map(|a| a.as_str()))
                 .execute(&self.pool)
                 .await
                 .map_err(db_error)?;
                 Ok(())
+            }
+
+            async fn set_charger_admission(
+                &self,
+                charger_id: Uuid,
+                admission: Option<ChargerAdmission>,
+            ) -> Result<Option<Charger>> {
+                sqlx::query(concat!(
+                    "UPDATE chargers SET admission = $2 WHERE id = $1 RETURNING ", charger_cols!()
+                ))
+                .bind(charger_id)
+                .bind(admission.map(|a| a.as_str()))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| charger_of(&r))
+                .transpose()
             }
 
             async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>> {

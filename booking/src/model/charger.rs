@@ -18,6 +18,16 @@ text_enum!(
     }
 );
 
+text_enum!(
+    /// Whether the operator admits a charger: how its BootNotification is
+    /// answered. Until it is accepted a charger may only boot.
+    ChargerAdmission {
+        Accepted => "ACCEPTED",
+        Pending => "PENDING",
+        Rejected => "REJECTED",
+    }
+);
+
 /// OCPP security profile: 0 none, 1 Basic auth over ws, 2 Basic auth over
 /// TLS, 3 TLS with a client certificate.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -88,4 +98,7 @@ pub struct Charger {
     pub online: bool,
     pub last_seen_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
+    /// The operator's decision for this charger; `None` follows the
+    /// default policy (`OCPP_DEFAULT_ADMISSION`).
+    pub admission: Option<ChargerAdmission>,
 }
