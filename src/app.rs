@@ -64,6 +64,7 @@ pub async fn serve(
     tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
     let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
     let registry = Arc::new(csms::Registry::default());
+    let csms_config = config.csms();
     let local_chargers = csms::OcppChargers {
         registry: registry.clone(),
     };
@@ -74,7 +75,7 @@ pub async fn serve(
                 .clone()
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             tracing::info!(instance = %instance, "cluster: commands reach chargers on any instance");
-            let deadline = config.csms().call_timeout + std::time::Duration::from_secs(2);
+            let deadline = csms_config.call_timeout + std::time::Duration::from_secs(2);
             crate::cluster::Chargers::clustered(local_chargers, url, instance, deadline)
                 .await
                 .map_err(StartError::Redis)?
@@ -157,7 +158,7 @@ pub async fn serve(
             store: store.clone(),
             bookings: bookings.clone(),
             clock: clock.clone(),
-            config: config.csms(),
+            config: csms_config,
             elsewhere: Arc::new(chargers.clone()),
         },
         registry.clone(),

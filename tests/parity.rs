@@ -300,9 +300,7 @@ async fn over_webhooks(app: &TestApp, station: &str) -> Facts {
     )
     .await;
     let vendor: Uuid = vendor.parse().unwrap();
-    let TransactionKey::Vendor(key) = webhooks::transaction(vendor, "S-1") else {
-        unreachable!()
-    };
+    let key = webhooks::transaction_key(vendor, "S-1");
     let session = app.database.vendor_session(&key).await.unwrap().unwrap();
     (
         drain_events(&mut events, connector, booking),

@@ -22,7 +22,8 @@ use serde_json::{Value, json};
 struct Site {
     server: Running,
     admin: Api,
-    user: String,
+    /// The API as a driver (user 42).
+    user: Api,
     station: String,
     connector: String,
     dir: tempfile::TempDir,
@@ -44,7 +45,7 @@ async fn site_with(extra: &[(&str, &str)]) -> Site {
         &server,
         token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
     );
-    let user = token(dir.path(), &env, &["--user", "42"]);
+    let user = Api::new(&server, token(dir.path(), &env, &["--user", "42"]));
     let station = admin.station().await;
     admin.charger(&station, "PY-1", 0, None).await;
     let connector = admin.connector(&station, "PY-1", 1).await;
@@ -76,15 +77,7 @@ impl Site {
     }
 
     async fn send(&self, method: &str, path: &str, body: Option<Value>) -> (u16, Value) {
-        let http = reqwest::Client::new();
-        let mut req = http
-            .request(method.parse().unwrap(), self.server.url(path))
-            .bearer_auth(&self.user);
-        if let Some(b) = body {
-            req = req.json(&b);
-        }
-        let resp = req.send().await.unwrap();
-        (resp.status().as_u16(), resp.json().await.unwrap())
+        self.user.send(method, path, body).await
     }
 }
 

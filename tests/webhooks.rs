@@ -181,11 +181,7 @@ async fn connector_status(app: &TestApp, id: &str) -> ConnectorStatus {
 }
 
 async fn vendor_session(app: &TestApp, vendor: &Vendor, session: &str) -> Option<ChargingSession> {
-    let booking::model::TransactionKey::Vendor(key) =
-        webhooks::transaction(vendor.id.parse().unwrap(), session)
-    else {
-        unreachable!()
-    };
+    let key = webhooks::transaction_key(vendor.id.parse().unwrap(), session);
     app.database.vendor_session(&key).await.unwrap()
 }
 

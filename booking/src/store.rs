@@ -67,10 +67,11 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     /// Fails with `Conflict` when the charge point identity is taken.
     async fn insert_charger(&self, charger: &Charger) -> Result<()>;
     async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>>;
-    /// The operator's admission decision (`None`: the default policy).
+    /// The operator's admission decision (`None`: the default policy);
+    /// `None` back for an unknown charger.
     async fn set_charger_admission(
         &self,
-        charger_id: Uuid,
+        charge_point_id: &str,
         admission: Option<ChargerAdmission>,
     ) -> Result<Option<Charger>>;
     async fn charger(&self, id: Uuid) -> Result<Option<Charger>>;

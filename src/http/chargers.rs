@@ -99,12 +99,7 @@ async fn set_admission(
         .transpose()?;
     let charger = state
         .store
-        .charger_by_identity(&charge_point_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))?;
-    let charger = state
-        .store
-        .set_charger_admission(charger.id, admission)
+        .set_charger_admission(&charge_point_id, admission)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))?;
     let trigger = serde_json::json!({ "requestedMessage": "BootNotification" });

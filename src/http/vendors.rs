@@ -205,7 +205,7 @@ impl From<&InboxEntry> for EntryJson {
             next_attempt_at: iso(e.next_attempt_at),
             processed_at: e.processed_at.map(iso),
             idempotency_key: e.idempotency_key.clone(),
-            report: serde_json::from_str(&e.report.to_json()).unwrap_or_default(),
+            report: e.report.to_value(),
         }
     }
 }

@@ -123,9 +123,10 @@ async fn subscribe(
         Err(e) => e,
         Ok(id) => {
             let room = station_room(id);
+            let rooms = socket.rooms();
             // The user's own room is one of the socket's rooms too.
-            let held = socket.rooms().len().saturating_sub(1);
-            if !socket.rooms().iter().any(|r| *r == room) && held >= MAX_SUBSCRIPTIONS {
+            let held = rooms.len().saturating_sub(1);
+            if !rooms.iter().any(|r| *r == room) && held >= MAX_SUBSCRIPTIONS {
                 error_ack("LIMIT_EXCEEDED", "at most 50 stations per connection")
             } else {
                 match rt.store.station(id).await {

@@ -41,6 +41,24 @@ macro_rules! refund_cols {
         "id, booking_id, payment_id, reason, state, attempts, next_attempt_at, created_at"
     };
 }
+/// Advances one of a charger's id sequences (1 to i32::MAX, then 1 again)
+/// in one statement: atomic on both backends, so concurrent callers never
+/// get the same id.
+macro_rules! advance_seq {
+    ($column:literal) => {
+        concat!(
+            "UPDATE chargers SET ",
+            $column,
+            " = CASE WHEN ",
+            $column,
+            " >= 2147483647 THEN 1 ",
+            "ELSE ",
+            $column,
+            " + 1 END WHERE id = $1 RETURNING ",
+            $column
+        )
+    };
+}
 /// Connectors in the order drivers read them: "2" before "10".
 macro_rules! connector_order {
     () => {
@@ -221,6 +239,18 @@ macro_rules! sql_store {
             )
         }
 
+        impl $store {
+            /// Runs an `advance_seq!` statement for one charger.
+            async fn advance(&self, charger_id: Uuid, statement: &'static str) -> Result<i32> {
+                sqlx::query_scalar(statement)
+                    .bind(charger_id)
+                    .fetch_optional(&self.pool)
+                    .await
+                    .map_err(db_error)?
+                    .ok_or_else(|| Error::not_found("charger", charger_id))
+            }
+        }
+
         #[async_trait]
         impl Store for $store {
             async fn ping(&self) -> Result<()> {
@@ -349,13 +379,14 @@ macro_rules! sql_store {
 
             async fn set_charger_admission(
                 &self,
-                charger_id: Uuid,
+                charge_point_id: &str,
                 admission: Option<ChargerAdmission>,
             ) -> Result<Option<Charger>> {
                 sqlx::query(concat!(
-                    "UPDATE chargers SET admission = $2 WHERE id = $1 RETURNING ", charger_cols!()
+                    "UPDATE chargers SET admission = $2 WHERE charge_point_id = $1 RETURNING ",
+                    charger_cols!()
                 ))
-                .bind(charger_id)
+                .bind(charge_point_id)
                 .bind(admission.map(|a| a.as_str()))
                 .fetch_optional(&self.pool)
                 .await
@@ -500,16 +531,7 @@ macro_rules! sql_store {
             }
 
             async fn next_transaction_id(&self, charger_id: Uuid) -> Result<i32> {
-                sqlx::query_scalar(
-                    "UPDATE chargers SET transaction_seq = CASE \
-                       WHEN transaction_seq >= 2147483647 THEN 1 ELSE transaction_seq + 1 END \
-                     WHERE id = $1 RETURNING transaction_seq",
-                )
-                .bind(charger_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_error)?
-                .ok_or_else(|| Error::not_found("charger", charger_id))
+                self.advance(charger_id, advance_seq!("transaction_seq")).await
             }
 
             async fn id_tag_has_live_booking(&self, id_tag: &str) -> Result<bool> {
@@ -573,18 +595,7 @@ macro_rules! sql_store {
             }
 
             async fn next_reservation_id(&self, charger_id: Uuid) -> Result<i32> {
-                // One statement: atomic on both backends, so concurrent
-                // callers never get the same id.
-                sqlx::query_scalar(
-                    "UPDATE chargers SET reservation_seq = CASE \
-                       WHEN reservation_seq >= 2147483647 THEN 1 ELSE reservation_seq + 1 END \
-                     WHERE id = $1 RETURNING reservation_seq",
-                )
-                .bind(charger_id)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(db_error)?
-                .ok_or_else(|| Error::not_found("charger", charger_id))
+                self.advance(charger_id, advance_seq!("reservation_seq")).await
             }
 
             async fn insert_booking(&self, b: &Booking) -> Result<()> {

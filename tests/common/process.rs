@@ -119,7 +119,8 @@ pub fn token(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> String {
 }
 
 /// The HTTP API of a running evgate as one caller (an admin setting a
-/// site up, or a user).
+/// site up, or a user). Clones share the client.
+#[derive(Clone)]
 pub struct Api {
     pub base: String,
     pub token: String,

@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::error::{Result, WebhookError};
 use crate::inbox::{self, InboxEntry, InboxState};
+use crate::lookups;
 use crate::report::{self, ConnectorRef, Kind, Report};
 use crate::service::VendorWebhooks;
 use crate::signature::TOLERANCE_SECONDS;
@@ -244,26 +245,13 @@ impl VendorWebhooks {
     }
 
     async fn vendor(&self, id: Uuid, now: DateTime<Utc>) -> booking::Result<Option<Vendor>> {
-        if let Some(known) = self.lookups.vendors.get(&id, now) {
-            return Ok(known);
-        }
-        let vendor = self.ports.store.vendor(id).await?;
-        let until = now + crate::lookups::TTL;
-        self.lookups.vendors.insert(id, vendor.clone(), until, now);
-        Ok(vendor)
+        let load = self.ports.store.vendor(id);
+        lookups::through(&self.lookups.vendors, id, now, load).await
     }
 
     async fn connector_by_id(&self, id: Uuid) -> booking::Result<Option<Connector>> {
-        let now = self.ports.clock.now();
-        if let Some(known) = self.lookups.connectors.get(&id, now) {
-            return Ok(known);
-        }
-        let connector = self.ports.core.connector(id).await?;
-        let until = now + crate::lookups::TTL;
-        self.lookups
-            .connectors
-            .insert(id, connector.clone(), until, now);
-        Ok(connector)
+        let load = self.ports.core.connector(id);
+        lookups::through(&self.lookups.connectors, id, self.ports.clock.now(), load).await
     }
 
     async fn connector_of_vendor(
@@ -271,21 +259,18 @@ impl VendorWebhooks {
         vendor_id: Uuid,
         vendor_connector_id: &str,
     ) -> booking::Result<Option<Connector>> {
-        let now = self.ports.clock.now();
         let key = (vendor_id, vendor_connector_id.to_owned());
-        if let Some(known) = self.lookups.vendor_connectors.get(&key, now) {
-            return Ok(known);
-        }
-        let connector = self
+        let load = self
             .ports
             .store
-            .vendor_connector(vendor_id, vendor_connector_id)
-            .await?;
-        let until = now + crate::lookups::TTL;
-        self.lookups
-            .vendor_connectors
-            .insert(key, connector.clone(), until, now);
-        Ok(connector)
+            .vendor_connector(vendor_id, vendor_connector_id);
+        lookups::through(
+            &self.lookups.vendor_connectors,
+            key,
+            self.ports.clock.now(),
+            load,
+        )
+        .await
     }
 
     /// The connector a body names, which must be this vendor's.

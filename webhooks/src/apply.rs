@@ -201,17 +201,22 @@ impl VendorWebhooks {
             Report::SessionEnd(r) => &r.vendor_session_id,
             _ => return Ok(None),
         };
-        let TransactionKey::Vendor(key) = transaction(entry.vendor_id, vendor_session_id) else {
-            unreachable!("vendor transactions are vendor keys")
-        };
-        self.ports.store.vendor_session(&key).await
+        self.ports
+            .store
+            .vendor_session(&transaction_key(entry.vendor_id, vendor_session_id))
+            .await
     }
 }
 
-/// A vendor session's transaction key: vendors name sessions in their own
-/// namespace, so the vendor's id is part of it.
+/// A vendor session's transaction: vendors name sessions in their own
+/// namespace, so the vendor's id is part of its key.
 pub fn transaction(vendor_id: Uuid, vendor_session_id: &str) -> TransactionKey {
-    TransactionKey::Vendor(format!("{vendor_id}:{vendor_session_id}"))
+    TransactionKey::Vendor(transaction_key(vendor_id, vendor_session_id))
+}
+
+/// The stored key of a vendor session's transaction.
+pub fn transaction_key(vendor_id: Uuid, vendor_session_id: &str) -> String {
+    format!("{vendor_id}:{vendor_session_id}")
 }
 
 fn backoff(attempts: i32) -> TimeDelta {

@@ -19,7 +19,7 @@ pub mod store;
 pub mod vendor;
 
 pub use accept::SignedRequest;
-pub use apply::transaction;
+pub use apply::{transaction, transaction_key};
 pub use error::{Result, WebhookError};
 pub use inbox::{InboxEntry, InboxState, Outcome};
 pub use report::Kind;

@@ -33,6 +33,26 @@ impl Default for Lookups {
     }
 }
 
+/// The cached answer for `key`, or `load`'s, remembered for `TTL` —
+/// "not found" included. `load` is only awaited on a miss.
+pub(crate) async fn through<K, V>(
+    cache: &TtlCache<K, Option<V>>,
+    key: K,
+    now: DateTime<Utc>,
+    load: impl std::future::Future<Output = booking::Result<Option<V>>>,
+) -> booking::Result<Option<V>>
+where
+    K: Eq + std::hash::Hash,
+    V: Clone,
+{
+    if let Some(known) = cache.get(&key, now) {
+        return Ok(known);
+    }
+    let value = load.await?;
+    cache.insert(key, value.clone(), now + TTL, now);
+    Ok(value)
+}
+
 impl Lookups {
     pub fn remember_vendor(&self, vendor: &Vendor, now: DateTime<Utc>) {
         self.vendors

@@ -178,16 +178,21 @@ impl Report {
         }
     }
 
-    /// The stored form: the kind lives in its own column.
-    pub fn to_json(&self) -> String {
+    /// The report's fields as JSON (the kind is not among them).
+    pub fn to_value(&self) -> serde_json::Value {
         let encoded = match self {
-            Report::ConnectorStatus(r) => serde_json::to_string(r),
-            Report::SessionStart(r) => serde_json::to_string(r),
-            Report::MeterUpdate(r) => serde_json::to_string(r),
-            Report::SessionEnd(r) => serde_json::to_string(r),
+            Report::ConnectorStatus(r) => serde_json::to_value(r),
+            Report::SessionStart(r) => serde_json::to_value(r),
+            Report::MeterUpdate(r) => serde_json::to_value(r),
+            Report::SessionEnd(r) => serde_json::to_value(r),
         };
         // Plain structs of strings, numbers and ids always serialize.
         encoded.unwrap_or_else(|e| unreachable!("report serializes: {e}"))
+    }
+
+    /// The stored form: the kind lives in its own column.
+    pub fn to_json(&self) -> String {
+        self.to_value().to_string()
     }
 
     pub fn from_json(kind: Kind, json: &str) -> Result<Report, serde_json::Error> {
