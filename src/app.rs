@@ -201,6 +201,24 @@ pub async fn serve(
     if config.redis_url.is_some() {
         tracing::info!("Socket.IO: updates shared across instances through Redis");
     }
+    let sealer = config
+        .credential_key
+        .as_deref()
+        .map(str::as_bytes)
+        .or(jwt.shared_secret())
+        .map(|secret| Arc::new(crate::operator::Sealer::from_secret(secret)));
+    if sealer.is_none() {
+        tracing::warn!("no CREDENTIAL_KEY: credential changes for offline chargers will be refused");
+    }
+    let rotation = crate::operator::CredentialRotation {
+        store: store.clone(),
+        chargers: chargers.clone(),
+        clock: clock.clone(),
+        sealer,
+        settings: config.rotation(),
+    };
+    let _apply_queued =
+        crate::operator::credentials::apply_on_connect(rotation.clone(), csms_registry.clone());
     let state = AppState {
         store,
         clock,
@@ -208,6 +226,7 @@ pub async fn serve(
         bookings,
         chargers,
         webhooks,
+        rotation,
     };
     let listener = TcpListener::bind(config.http_addr)
         .await

@@ -30,6 +30,9 @@ pub enum TokenError {
 
 /// The keys the server verifies with (and, for HS256, signs with).
 pub struct JwtKeys {
+    /// The HS256 secret, which also seeds other keys (credential sealing)
+    /// when no dedicated one is configured.
+    shared_secret: Option<Vec<u8>>,
     algorithm: Algorithm,
     decoding: DecodingKey,
     encoding: Option<EncodingKey>,
@@ -58,6 +61,7 @@ pub enum KeySource {
 impl JwtKeys {
     pub fn hs256(secret: &[u8]) -> Self {
         Self {
+            shared_secret: Some(secret.to_vec()),
             algorithm: Algorithm::HS256,
             decoding: DecodingKey::from_secret(secret),
             encoding: Some(EncodingKey::from_secret(secret)),
@@ -66,6 +70,7 @@ impl JwtKeys {
 
     pub fn rs256_public_pem(pem: &[u8]) -> Result<Self, String> {
         Ok(Self {
+            shared_secret: None,
             algorithm: Algorithm::RS256,
             decoding: DecodingKey::from_rsa_pem(pem).map_err(|e| e.to_string())?,
             encoding: None,
@@ -105,6 +110,11 @@ impl JwtKeys {
             Self::hs256(secret.as_bytes()),
             KeySource::DevelopmentSecret { path, created },
         ))
+    }
+
+    /// The HS256 secret, if that is what tokens are signed with.
+    pub fn shared_secret(&self) -> Option<&[u8]> {
+        self.shared_secret.as_deref()
     }
 
     /// Signs a token; only possible with an HS256 secret.

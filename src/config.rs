@@ -219,6 +219,34 @@ pub struct Config {
     )]
     pub payment_webhook_url: Option<String>,
 
+    /// Key (at least 32 characters) sealing credential changes queued for
+    /// offline chargers; defaults to the JWT HS256 secret. Every instance
+    /// needs the same one.
+    #[arg(
+        long,
+        env = "CREDENTIAL_KEY",
+        value_name = "CREDENTIAL_KEY",
+        hide_env_values = true,
+        global = true
+    )]
+    pub credential_key: Option<String>,
+
+    /// How long a charger's old password keeps working after it accepted a
+    /// new one, if it does not reconnect with the new one sooner.
+    #[arg(long, env = "OCPP_CREDENTIAL_GRACE_SECONDS", value_name = "OCPP_CREDENTIAL_GRACE_SECONDS",
+        default_value_t = 86_400, global = true)]
+    pub ocpp_credential_grace_seconds: u64,
+
+    /// Where chargers reach this gateway over ws:// (e.g.
+    /// ws://gw.example.com:9000/ocpp), told to a 2.0.1 charger moved to
+    /// security profile 0 or 1.
+    #[arg(long, env = "OCPP_PUBLIC_URL", value_name = "OCPP_PUBLIC_URL", global = true)]
+    pub ocpp_public_url: Option<String>,
+
+    /// The same for wss:// (security profiles 2 and 3).
+    #[arg(long, env = "OCPP_PUBLIC_TLS_URL", value_name = "OCPP_PUBLIC_TLS_URL", global = true)]
+    pub ocpp_public_tls_url: Option<String>,
+
     /// Signs refund POSTs (HMAC-SHA256) when set.
     #[arg(
         long,
@@ -308,6 +336,27 @@ impl Config {
             ));
         }
         self.cors_origins()?;
+        if let Some(key) = &self.credential_key
+            && key.chars().count() < 32
+        {
+            return Err(ConfigError::new(
+                "CREDENTIAL_KEY",
+                "must be at least 32 characters",
+            ));
+        }
+        for (setting, url, scheme) in [
+            ("OCPP_PUBLIC_URL", &self.ocpp_public_url, "ws://"),
+            ("OCPP_PUBLIC_TLS_URL", &self.ocpp_public_tls_url, "wss://"),
+        ] {
+            if let Some(url) = url
+                && !url.starts_with(scheme)
+            {
+                return Err(ConfigError::new(
+                    setting,
+                    format!("must start with {scheme} (got {url:?})"),
+                ));
+            }
+        }
         if let Some(secret) = &self.jwt_secret
             && secret.chars().count() < 32
         {
@@ -429,6 +478,21 @@ impl Config {
                 };
                 ConfigError::new(setting, e)
             })
+    }
+
+    /// What credential rotation is checked against.
+    pub fn rotation(&self) -> crate::operator::credentials::RotationSettings {
+        crate::operator::credentials::RotationSettings {
+            grace: chrono::TimeDelta::seconds(
+                i64::try_from(self.ocpp_credential_grace_seconds).unwrap_or(i64::MAX),
+            ),
+            urls: csms::credentials::PublicUrls {
+                plain: self.ocpp_public_url.clone(),
+                tls: self.ocpp_public_tls_url.clone(),
+            },
+            tls: self.ocpp_tls_cert.is_some(),
+            client_certificates: self.ocpp_tls_client_ca.is_some(),
+        }
     }
 
     pub fn no_show_interval(&self) -> Duration {

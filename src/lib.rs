@@ -8,6 +8,7 @@ pub mod cluster;
 pub mod config;
 pub mod events;
 pub mod http;
+pub mod operator;
 pub mod realtime;
 pub mod refunds;
 pub mod store;

@@ -67,6 +67,8 @@ async fn owed(store: &dyn Store, now: chrono::DateTime<Utc>, n: usize) -> Vec<Re
         last_seen_at: None,
         created_at: now,
         admission: None,
+        previous_credentials: None,
+        pending_credentials: None,
     };
     store.insert_charger(&charger).await.unwrap();
     let connector = store

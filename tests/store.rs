@@ -49,6 +49,8 @@ fn charger_at(station: &Station, id: &str) -> Charger {
         last_seen_at: None,
         created_at: Utc::now(),
         admission: Some(booking::model::ChargerAdmission::Pending),
+        previous_credentials: None,
+        pending_credentials: None,
     }
 }
 

@@ -7,6 +7,7 @@
 //! system clock or a manual one in tests. This crate knows nothing of OCPP,
 //! WebSockets or HTTP frameworks.
 
+pub mod audit;
 pub mod authorization;
 pub mod cache;
 pub mod catalog;

@@ -112,6 +112,8 @@ pub async fn create_charger(
         last_seen_at: None,
         created_at: clock.now(),
         admission: None,
+        previous_credentials: None,
+        pending_credentials: None,
     };
     store.insert_charger(&charger).await?;
     Ok(charger)

@@ -10,10 +10,11 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::audit::AuditEntry;
 use crate::error::Result;
 use crate::geo::BoundingBox;
 use crate::model::{
-    Booking, BookingStatus, Charger, ChargerAdmission, ChargingSession, Connector, ConnectorStatus,
+    Booking, BookingStatus, Charger, ChargerAdmission, SecurityProfile, ChargingSession, Connector, ConnectorStatus,
     IdTag, NewConnector, OcppVersion, Page, RefundRequest, SessionStatus, Station, TransactionKey,
 };
 
@@ -231,6 +232,38 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         charger_id: Uuid,
         key: &TransactionKey,
     ) -> Result<Option<ChargingSession>>;
+
+    // Credentials
+    /// Makes `(security_profile, password_hash)` the charger's credentials,
+    /// keeping the old pair as its previous credentials until
+    /// `previous_until`, and drops any pending rotation. `None` when no such
+    /// charger exists.
+    async fn rotate_charger_credentials(
+        &self,
+        charger_id: Uuid,
+        security_profile: SecurityProfile,
+        password_hash: Option<&str>,
+        previous_until: DateTime<Utc>,
+    ) -> Result<Option<Charger>>;
+    /// The charger proved it holds the new credentials: the old ones go.
+    async fn forget_previous_credentials(&self, charger_id: Uuid) -> Result<()>;
+    /// Stores (or with `None` drops) a sealed rotation waiting for the
+    /// charger's next connection. `None` when no such charger exists.
+    async fn set_pending_credentials(
+        &self,
+        charge_point_id: &str,
+        sealed: Option<&str>,
+    ) -> Result<Option<Charger>>;
+
+    // Audit log
+    async fn record_audit(&self, entry: &AuditEntry) -> Result<()>;
+    /// Newest first, optionally only those about one target, and how many
+    /// there are.
+    async fn audit_entries(
+        &self,
+        page: Page,
+        target: Option<&str>,
+    ) -> Result<(Vec<AuditEntry>, u64)>;
 
     // Id tags
     async fn upsert_id_tag(&self, tag: &IdTag, now: DateTime<Utc>) -> Result<()>;

@@ -126,6 +126,15 @@ pub fn validate(
         (V201, "SetVariables") => {
             checked::<v201m::set_variables::SetVariablesRequest>("SetVariables", payload)
         }
+        (V201, "SetNetworkProfile") => checked::<
+            v201m::set_network_profile::SetNetworkProfileRequest,
+        >("SetNetworkProfile", payload),
+        (V16, "ClearCache") => {
+            checked::<v16m::clear_cache::ClearCacheRequest>("ClearCache", payload)
+        }
+        (V201, "ClearCache") => {
+            checked::<v201m::clear_cache::ClearCacheRequest>("ClearCache", payload)
+        }
         (v, other) => Err(CommandError::Invalid(format!(
             "{other} is not a command evgate sends to an {} charger",
             v.as_str()
@@ -147,6 +156,20 @@ mod tests {
             Err(CommandError::Invalid(_))
         ));
         assert!(validate(V201, "Reset", json!({"type": "Immediate"})).is_ok());
+        assert!(validate(V16, "ClearCache", json!({})).is_ok());
+        assert!(validate(V201, "ClearCache", json!({})).is_ok());
+        let urls = crate::credentials::PublicUrls {
+            plain: None,
+            tls: Some("wss://gw.example/ocpp".into()),
+        };
+        let profile = booking::model::SecurityProfile::TLS_BASIC;
+        for call in crate::credentials::profile_calls(V201, profile, &urls).unwrap() {
+            assert!(validate(V201, call.action, call.payload).is_ok(), "{}", call.action);
+        }
+        for version in [V16, V201] {
+            let call = crate::credentials::password_call(version, "0123456789abcdef");
+            assert!(validate(version, call.action, call.payload).is_ok());
+        }
         assert!(matches!(
             validate(V201, "RemoteStartTransaction", json!({})),
             Err(CommandError::Invalid(_))

@@ -7,6 +7,7 @@ pub mod acks;
 pub mod admission;
 pub mod commands;
 pub mod connection;
+pub mod credentials;
 pub mod context;
 pub mod control;
 pub mod domain;

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use booking::credentials;
-use booking::model::{Charger, OcppVersion};
+use booking::model::{Charger, OcppVersion, SecurityProfile};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -204,7 +204,58 @@ async fn admit(
         .await
         .map_err(|e| ("503 Service Unavailable", e.to_string()))?
         .ok_or(("404 Not Found", format!("unknown charge point {identity}")))?;
-    let profile = charger.security_profile.get();
+    let now = csms.deps.clock.now();
+    match check_credentials(
+        &identity,
+        charger.security_profile,
+        charger.password_hash.clone(),
+        head,
+        transport,
+    )
+    .await
+    {
+        Ok(()) => {
+            if charger.previous_credentials.is_some() {
+                // It holds the new credentials: the old ones stop working.
+                if let Err(e) = csms
+                    .deps
+                    .store
+                    .forget_previous_credentials(charger.id)
+                    .await
+                {
+                    tracing::warn!(error = %e, "cannot retire a charger's previous credentials");
+                }
+            }
+        }
+        Err(refusal) => {
+            let Some(previous) = charger.previous_credentials_at(now) else {
+                return Err(refusal);
+            };
+            check_credentials(
+                &identity,
+                previous.security_profile,
+                previous.password_hash.clone(),
+                head,
+                transport,
+            )
+            .await
+            .map_err(|_| refusal)?;
+            tracing::info!(charger.id = %identity, until = %previous.until,
+                "charger connected with its previous credentials (rotation not applied yet)");
+        }
+    }
+    Ok((charger, version))
+}
+
+/// Whether the request carries what `profile` asks of this charger.
+async fn check_credentials(
+    identity: &str,
+    profile: SecurityProfile,
+    password_hash: Option<String>,
+    head: &Head,
+    transport: &Transport,
+) -> Result<(), Refusal> {
+    let profile = profile.get();
     if profile >= 2 && !transport.tls {
         return Err((
             "403 Forbidden",
@@ -212,7 +263,7 @@ async fn admit(
         ));
     }
     match profile {
-        0 => {}
+        0 => Ok(()),
         1 | 2 => {
             let unauthorized = || ("401 Unauthorized", "Basic credentials required".to_owned());
             let (user, password) = head
@@ -220,28 +271,22 @@ async fn admit(
                 .as_deref()
                 .and_then(handshake::basic_credentials)
                 .ok_or_else(unauthorized)?;
-            let hash = charger.password_hash.clone().ok_or_else(unauthorized)?;
+            let hash = password_hash.ok_or_else(unauthorized)?;
             let ok = user == identity
                 && tokio::task::spawn_blocking(move || {
                     credentials::verify_password(&password, &hash)
                 })
                 .await
                 .unwrap_or(false);
-            if !ok {
-                return Err(unauthorized());
-            }
+            if ok { Ok(()) } else { Err(unauthorized()) }
         }
-        _ => {
-            if transport.client_cn.as_deref() != Some(identity.as_str()) {
-                return Err((
-                    "401 Unauthorized",
-                    "security profile 3 needs a client certificate whose subject names the charger"
-                        .to_owned(),
-                ));
-            }
-        }
+        _ if transport.client_cn.as_deref() == Some(identity) => Ok(()),
+        _ => Err((
+            "401 Unauthorized",
+            "security profile 3 needs a client certificate whose subject names the charger"
+                .to_owned(),
+        )),
     }
-    Ok((charger, version))
 }
 
 async fn connect<S>(mut stream: S, csms: Csms, transport: Transport) -> std::io::Result<()>

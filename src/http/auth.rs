@@ -18,6 +18,13 @@ pub struct AuthUser(pub Claims);
 #[derive(Debug, Clone, Copy)]
 pub struct AdminUser(pub Claims);
 
+impl AdminUser {
+    /// Who the audit log names: the token's `sub`.
+    pub fn actor(&self) -> String {
+        self.0.user_id.to_string()
+    }
+}
+
 impl FromRequestParts<AppState> for AuthUser {
     type Rejection = ApiError;
 

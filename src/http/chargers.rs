@@ -1,25 +1,31 @@
-//! `POST /v1/admin/chargers/{chargePointId}/commands`: an operator sends an
-//! OCPP command to a connected charger and gets its answer.
-//! `PUT /v1/admin/chargers/{chargePointId}/admission`: admit a charger or
-//! hold it back (how its boot is answered), told at once if it is connected.
+//! Operator controls over one charger, each audited:
+//! `POST /v1/admin/chargers/{chargePointId}/commands` sends an OCPP command
+//! to a connected charger and returns its answer;
+//! `PUT …/admission` admits a charger or holds it back (how its boot is
+//! answered), told at once if it is connected;
+//! `PUT …/credentials` rotates its password and/or security profile.
 
 use axum::Router;
 use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::routing::{post, put};
-use booking::model::ChargerAdmission;
-use csms::commands::CommandError;
+use booking::audit::{self, AuditEntry};
+use booking::model::{ChargerAdmission, SecurityProfile};
 use serde::Deserialize;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, ok};
 use super::extract::ApiJson;
+use super::stations::iso;
+use crate::operator::{CredentialChange, Rotation};
 
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/admin/chargers/{id}/commands", post(send_command))
         .route("/v1/admin/chargers/{id}/admission", put(set_admission))
+        .route("/v1/admin/chargers/{id}/credentials", put(rotate_credentials))
 }
 
 #[derive(Debug, Deserialize)]
@@ -33,9 +39,14 @@ fn empty_object() -> Value {
     Value::Object(serde_json::Map::new())
 }
 
+async fn record(state: &AppState, admin: &AdminUser, action: &str, target: &str, details: Value, outcome: &str) {
+    let entry = AuditEntry::new(state.clock.now(), admin.actor(), action, target, details, outcome);
+    audit::record(&*state.store, entry).await;
+}
+
 async fn send_command(
     State(state): State<AppState>,
-    AdminUser(admin): AdminUser,
+    admin: AdminUser,
     Path(charge_point_id): Path<String>,
     ApiJson(body): ApiJson<Command>,
 ) -> ApiResult<axum::Json<Value>> {
@@ -51,23 +62,24 @@ async fn send_command(
     }
     let answer = state
         .chargers
-        .command(&charge_point_id, &body.action, body.payload)
+        .command(&charge_point_id, &body.action, body.payload.clone())
         .await;
-    tracing::info!(admin.sub = admin.user_id, charger.id = %charge_point_id,
+    tracing::info!(admin.sub = admin.0.user_id, charger.id = %charge_point_id,
         ocpp.action = %body.action, ok = answer.is_ok(), "operator command");
-    match answer {
-        Ok(payload) => Ok(ok(
-            serde_json::json!({ "action": body.action, "response": payload }),
-        )),
-        Err(CommandError::Invalid(m)) => Err(ApiError::bad_request("payload", m)),
-        Err(e @ (CommandError::Offline | CommandError::Busy)) => {
-            Err(ApiError::Conflict("CHARGER_OFFLINE", e.to_string()))
-        }
-        Err(e @ CommandError::Timeout) => Err(ApiError::GatewayTimeout(e.to_string())),
-        Err(e @ (CommandError::Charger(_) | CommandError::Relayed(_))) => {
-            Err(ApiError::BadGateway(e.to_string()))
-        }
+    let (outcome, error) = match &answer {
+        Ok(_) => ("ANSWERED", None),
+        Err(e) => ("FAILED", Some(e.to_string())),
+    };
+    // Payloads of operator commands carry no secrets, except a
+    // ChangeConfiguration of a key; its value is not kept.
+    let mut payload = body.payload;
+    if body.action == "ChangeConfiguration" && payload.get("value").is_some() {
+        payload["value"] = json!("(not recorded)");
     }
+    let details = json!({ "action": body.action, "payload": payload, "error": error });
+    record(&state, &admin, "charger.command", &charge_point_id, details, outcome).await;
+    let payload = answer?;
+    Ok(ok(json!({ "action": body.action, "response": payload })))
 }
 
 #[derive(Debug, Deserialize)]
@@ -80,7 +92,7 @@ struct AdmissionBody {
 /// (TriggerMessage BootNotification), so the new answer reaches it now.
 async fn set_admission(
     State(state): State<AppState>,
-    AdminUser(admin): AdminUser,
+    admin: AdminUser,
     Path(charge_point_id): Path<String>,
     ApiJson(body): ApiJson<AdmissionBody>,
 ) -> ApiResult<axum::Json<Value>> {
@@ -102,17 +114,82 @@ async fn set_admission(
         .set_charger_admission(&charge_point_id, admission)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))?;
-    let trigger = serde_json::json!({ "requestedMessage": "BootNotification" });
+    let trigger = json!({ "requestedMessage": "BootNotification" });
     let boot_triggered = state
         .chargers
         .command(&charge_point_id, "TriggerMessage", trigger)
         .await
         .is_ok_and(|answer| answer["status"] == "Accepted");
-    tracing::info!(admin.sub = admin.user_id, charger.id = %charge_point_id,
+    tracing::info!(admin.sub = admin.0.user_id, charger.id = %charge_point_id,
         admission = ?admission, boot_triggered, "charger admission set");
-    Ok(ok(serde_json::json!({
+    let details = json!({ "admission": admission, "bootTriggered": boot_triggered });
+    record(&state, &admin, "charger.admission", &charge_point_id, details, "ACCEPTED").await;
+    Ok(ok(json!({
         "chargePointId": charger.charge_point_id,
         "admission": charger.admission,
         "bootTriggered": boot_triggered,
     })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CredentialsBody {
+    password: Option<String>,
+    security_profile: Option<u8>,
+}
+
+/// 200 when the charger answered (409 `CHARGER_REJECTED` when it refused
+/// all of it: nothing changed), 202 when it is away and the change waits
+/// for its next connection.
+async fn rotate_credentials(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    Path(charge_point_id): Path<String>,
+    ApiJson(body): ApiJson<CredentialsBody>,
+) -> ApiResult<(StatusCode, axum::Json<Value>)> {
+    let security_profile = body
+        .security_profile
+        .map(SecurityProfile::try_from)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("securityProfile", e))?;
+    let change = CredentialChange {
+        password: body.password,
+        security_profile,
+    };
+    let rotation = state
+        .rotation
+        .rotate(&admin.actor(), &charge_point_id, change)
+        .await?;
+    tracing::info!(admin.sub = admin.0.user_id, charger.id = %charge_point_id,
+        outcome = rotation.outcome(), "charger credentials rotation");
+    match rotation {
+        Rotation::Pending { charger } => Ok((
+            StatusCode::ACCEPTED,
+            ok(json!({
+                "chargePointId": charger.charge_point_id,
+                "outcome": "PENDING",
+                "securityProfile": charger.security_profile,
+            })),
+        )),
+        Rotation::Answered { .. } if rotation.outcome() == "REJECTED" => Err(ApiError::Conflict(
+            "CHARGER_REJECTED",
+            "the charger rejected the change; its credentials are unchanged".into(),
+        )),
+        Rotation::Answered {
+            ref charger,
+            password,
+            security_profile,
+        } => Ok((
+            StatusCode::OK,
+            ok(json!({
+                "chargePointId": charger.charge_point_id,
+                "outcome": rotation.outcome(),
+                "password": password,
+                "securityProfileChange": security_profile,
+                "securityProfile": charger.security_profile,
+                "previousCredentialsValidUntil":
+                    charger.previous_credentials.as_ref().map(|p| iso(p.until)),
+            })),
+        )),
+    }
 }

@@ -73,6 +73,29 @@ impl ApiError {
     }
 }
 
+impl From<csms::commands::CommandError> for ApiError {
+    fn from(e: csms::commands::CommandError) -> Self {
+        use csms::commands::CommandError as E;
+        match e {
+            E::Invalid(m) => ApiError::bad_request("payload", m),
+            E::Offline | E::Busy => ApiError::Conflict("CHARGER_OFFLINE", e.to_string()),
+            E::Timeout => ApiError::GatewayTimeout(e.to_string()),
+            E::Charger(_) | E::Relayed(_) => ApiError::BadGateway(e.to_string()),
+        }
+    }
+}
+
+impl From<crate::operator::RotationError> for ApiError {
+    fn from(e: crate::operator::RotationError) -> Self {
+        use crate::operator::RotationError as E;
+        match e {
+            E::Domain(e) => e.into(),
+            E::NotConfigured(m) => ApiError::Conflict("NOT_CONFIGURED", m),
+            E::Charger(e) => e.into(),
+        }
+    }
+}
+
 impl From<booking::Error> for ApiError {
     fn from(e: booking::Error) -> Self {
         use booking::Error as E;

@@ -1,11 +1,13 @@
 //! `/v1/admin/id-tags`: the id tags that may charge, as operators register
-//! them. (Auditing and telling chargers' local caches are the operator
-//! controls issue.)
+//! them. Every change is audited; a tag that may no longer charge (blocked,
+//! expired, invalid) makes every connected charger clear its authorization
+//! cache, so it is refused from the next message on, offline too.
 
 use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
+use booking::audit::{self, AuditEntry};
 use booking::catalog;
 use booking::model::{IdTag, IdTagStatus};
 use chrono::{DateTime, Utc};
@@ -71,9 +73,48 @@ struct CreateIdTag {
     user_id: Option<i64>,
 }
 
+/// Audits a change and, when the tag may no longer charge, has the
+/// connected chargers forget it; answers how many are being told.
+async fn after_change(
+    state: &AppState,
+    admin: &AdminUser,
+    action: &str,
+    tag: &IdTag,
+) -> ApiResult<usize> {
+    let now = state.clock.now();
+    let told = if crate::operator::id_tags::must_leave_caches(tag, now) {
+        crate::operator::id_tags::clear_caches(
+            state.store.clone(),
+            state.chargers.clone(),
+            state.clock.clone(),
+            admin.actor(),
+            tag.id_tag.clone(),
+        )
+        .await?
+    } else {
+        0
+    };
+    let details = serde_json::json!({
+        "status": tag.status,
+        "expiryDate": tag.expiry_date.map(iso),
+        "parentIdTag": tag.parent_id_tag,
+        "userId": tag.user_id,
+        "chargersToldToClearCache": told,
+    });
+    let entry = AuditEntry::new(now, admin.actor(), action, &tag.id_tag, details, "ACCEPTED");
+    audit::record(&*state.store, entry).await;
+    Ok(told)
+}
+
+fn with_told(tag: &IdTag, told: usize) -> serde_json::Value {
+    let mut json = serde_json::to_value(IdTagJson::from(tag)).unwrap_or_default();
+    json["chargersToldToClearCache"] = told.into();
+    json
+}
+
 async fn create_id_tag(
     State(state): State<AppState>,
-    AdminUser(admin): AdminUser,
+    admin: AdminUser,
     ApiJson(body): ApiJson<CreateIdTag>,
 ) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
     let tag = IdTag {
@@ -84,8 +125,9 @@ async fn create_id_tag(
         user_id: body.user_id,
     };
     let tag = booking::id_tags::register(&*state.store, &*state.clock, tag).await?;
-    tracing::info!(admin.sub = admin.user_id, id_tag = %tag.id_tag, status = %tag.status, "id tag registered");
-    Ok(created(IdTagJson::from(&tag)))
+    tracing::info!(admin.sub = admin.0.user_id, id_tag = %tag.id_tag, status = %tag.status, "id tag registered");
+    let told = after_change(&state, &admin, "id_tag.create", &tag).await?;
+    Ok(created(with_told(&tag, told)))
 }
 
 #[derive(Debug, Deserialize)]
@@ -104,7 +146,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
 
 async fn update_id_tag(
     State(state): State<AppState>,
-    AdminUser(admin): AdminUser,
+    admin: AdminUser,
     Path(id_tag): Path<String>,
     ApiJson(body): ApiJson<UpdateIdTag>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
@@ -116,8 +158,9 @@ async fn update_id_tag(
     };
     let tag =
         booking::id_tags::update(&*state.store, &*state.clock, &id_tag, status, expiry).await?;
-    tracing::info!(admin.sub = admin.user_id, id_tag = %tag.id_tag, status = %tag.status, "id tag changed");
-    Ok(ok(IdTagJson::from(&tag)))
+    tracing::info!(admin.sub = admin.0.user_id, id_tag = %tag.id_tag, status = %tag.status, "id tag changed");
+    let told = after_change(&state, &admin, "id_tag.update", &tag).await?;
+    Ok(ok(with_told(&tag, told)))
 }
 
 async fn list_id_tags(

@@ -3,6 +3,7 @@
 //! limit, panic safety net) and envelope-speaking fallbacks.
 
 mod admin;
+mod audit;
 mod auth;
 pub(crate) mod bookings;
 mod chargers;
@@ -48,6 +49,7 @@ pub struct AppState {
     /// operator commands.
     pub chargers: crate::cluster::Chargers,
     pub webhooks: webhooks::VendorWebhooks,
+    pub rotation: crate::operator::CredentialRotation,
 }
 
 /// The whole API with its layers.
@@ -69,6 +71,7 @@ pub fn with_realtime(
         .merge(admin::router())
         .merge(bookings::router())
         .merge(chargers::router())
+        .merge(audit::router())
         .merge(id_tags::router())
         .merge(vendors::router())
         .fallback(not_found)

@@ -12,7 +12,9 @@ macro_rules! station_cols {
 macro_rules! charger_cols {
     () => {
         "id, station_id, charge_point_id, security_profile, password_hash, ocpp_version, \
-         vendor, model, firmware_version, online, last_seen_at, created_at, admission"
+         vendor, model, firmware_version, online, last_seen_at, created_at, admission, \
+         previous_security_profile, previous_password_hash, previous_credentials_until, \
+         pending_credentials"
     };
 }
 macro_rules! connector_cols {
@@ -75,6 +77,8 @@ macro_rules! sql_store {
             Booking, BookingStatus, Charger, ChargerAdmission, ChargingSession, Connector, ConnectorStatus, IdTag,
             NewConnector, OcppVersion, Page, RefundRequest, SecurityProfile, Station, TransactionKey,
         };
+        use booking::audit::AuditEntry;
+        use booking::model::PreviousCredentials;
         use booking::store::{BootInfo, RefundAttempt, SessionEnd};
         use booking::{Error, Result, Store};
         use chrono::{DateTime, Utc};
@@ -122,16 +126,29 @@ macro_rules! sql_store {
             })
         }
 
+        fn profile_of(column: &str, profile: i16) -> Result<SecurityProfile> {
+            u8::try_from(profile)
+                .map_err(|e| e.to_string())
+                .and_then(SecurityProfile::try_from)
+                .map_err(|e| bad_column(column, e))
+        }
+
         fn charger_of(row: &DbRow) -> Result<Charger> {
-            let profile: i16 = get(row, "security_profile")?;
+            let previous_profile: Option<i16> = get(row, "previous_security_profile")?;
+            let previous_until: Option<DateTime<Utc>> = get(row, "previous_credentials_until")?;
+            let previous_credentials = match (previous_profile, previous_until) {
+                (Some(profile), Some(until)) => Some(PreviousCredentials {
+                    security_profile: profile_of("previous_security_profile", profile)?,
+                    password_hash: get(row, "previous_password_hash")?,
+                    until,
+                }),
+                _ => None,
+            };
             Ok(Charger {
                 id: get(row, "id")?,
                 station_id: get(row, "station_id")?,
                 charge_point_id: get(row, "charge_point_id")?,
-                security_profile: u8::try_from(profile)
-                    .map_err(|e| e.to_string())
-                    .and_then(SecurityProfile::try_from)
-                    .map_err(|e| bad_column("security_profile", e))?,
+                security_profile: profile_of("security_profile", get(row, "security_profile")?)?,
                 password_hash: get(row, "password_hash")?,
                 ocpp_version: parse_opt(row, "ocpp_version")?,
                 vendor: get(row, "vendor")?,
@@ -141,6 +158,21 @@ macro_rules! sql_store {
                 last_seen_at: get(row, "last_seen_at")?,
                 created_at: get(row, "created_at")?,
                 admission: parse_opt(row, "admission")?,
+                previous_credentials,
+                pending_credentials: get(row, "pending_credentials")?,
+            })
+        }
+
+        fn audit_of(row: &DbRow) -> Result<AuditEntry> {
+            let details: String = get(row, "details")?;
+            Ok(AuditEntry {
+                id: get(row, "id")?,
+                at: get(row, "at")?,
+                actor: get(row, "actor")?,
+                action: get(row, "action")?,
+                target: get(row, "target")?,
+                details: serde_json::from_str(&details).map_err(|e| bad_column("details", e.to_string()))?,
+                outcome: get(row, "outcome")?,
             })
         }
 
@@ -356,7 +388,8 @@ macro_rules! sql_store {
             async fn insert_charger(&self, c: &Charger) -> Result<()> {
                 sqlx::query(concat!(
                     "INSERT INTO chargers (", charger_cols!(), ")",
-                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"
+                    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13,",
+                    " $14, $15, $16, $17)"
                 ))
                 .bind(c.id)
                 .bind(c.station_id)
@@ -371,6 +404,10 @@ macro_rules! sql_store {
                 .bind(opt_ms(c.last_seen_at))
                 .bind(to_millis(c.created_at))
                 .bind(c.admission.map(|a| a.as_str()))
+                .bind(c.previous_credentials.as_ref().map(|p| i16::from(p.security_profile.get())))
+                .bind(c.previous_credentials.as_ref().and_then(|p| p.password_hash.clone()))
+                .bind(c.previous_credentials.as_ref().map(|p| to_millis(p.until)))
+                .bind(&c.pending_credentials)
                 .execute(&self.pool)
                 .await
                 .map_err(db_error)?;
@@ -393,6 +430,109 @@ macro_rules! sql_store {
                 .map_err(db_error)?
                 .map(|r| charger_of(&r))
                 .transpose()
+            }
+
+            async fn rotate_charger_credentials(
+                &self,
+                charger_id: Uuid,
+                security_profile: SecurityProfile,
+                password_hash: Option<&str>,
+                previous_until: DateTime<Utc>,
+            ) -> Result<Option<Charger>> {
+                // Both backends evaluate every right-hand side on the row
+                // as it was: the old pair moves to previous_*.
+                sqlx::query(concat!(
+                    "UPDATE chargers SET previous_security_profile = security_profile, ",
+                    "previous_password_hash = password_hash, previous_credentials_until = $4, ",
+                    "security_profile = $2, password_hash = $3, pending_credentials = NULL ",
+                    "WHERE id = $1 RETURNING ",
+                    charger_cols!()
+                ))
+                .bind(charger_id)
+                .bind(i16::from(security_profile.get()))
+                .bind(password_hash)
+                .bind(to_millis(previous_until))
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| charger_of(&r))
+                .transpose()
+            }
+
+            async fn forget_previous_credentials(&self, charger_id: Uuid) -> Result<()> {
+                sqlx::query(
+                    "UPDATE chargers SET previous_security_profile = NULL, \
+                     previous_password_hash = NULL, previous_credentials_until = NULL \
+                     WHERE id = $1 AND previous_security_profile IS NOT NULL",
+                )
+                .bind(charger_id)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn set_pending_credentials(
+                &self,
+                charge_point_id: &str,
+                sealed: Option<&str>,
+            ) -> Result<Option<Charger>> {
+                sqlx::query(concat!(
+                    "UPDATE chargers SET pending_credentials = $2 WHERE charge_point_id = $1 RETURNING ",
+                    charger_cols!()
+                ))
+                .bind(charge_point_id)
+                .bind(sealed)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(db_error)?
+                .map(|r| charger_of(&r))
+                .transpose()
+            }
+
+            async fn record_audit(&self, e: &AuditEntry) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO audit_log (at, actor, action, target, details, outcome) \
+                     VALUES ($1, $2, $3, $4, $5, $6)",
+                )
+                .bind(to_millis(e.at))
+                .bind(&e.actor)
+                .bind(&e.action)
+                .bind(&e.target)
+                .bind(e.details.to_string())
+                .bind(&e.outcome)
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn audit_entries(
+                &self,
+                page: Page,
+                target: Option<&str>,
+            ) -> Result<(Vec<AuditEntry>, u64)> {
+                let (limit, offset) = page_binds(page);
+                let rows = sqlx::query(
+                    "SELECT id, at, actor, action, target, details, outcome FROM audit_log \
+                     WHERE CAST($3 AS TEXT) IS NULL OR target = $3 \
+                     ORDER BY id DESC LIMIT $1 OFFSET $2",
+                )
+                .bind(limit)
+                .bind(offset)
+                .bind(target)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                let total: i64 = sqlx::query_scalar(
+                    "SELECT COUNT(*) FROM audit_log WHERE CAST($1 AS TEXT) IS NULL OR target = $1",
+                )
+                .bind(target)
+                .fetch_one(&self.pool)
+                .await
+                .map_err(db_error)?;
+                let entries = rows.iter().map(audit_of).collect::<Result<_>>()?;
+                Ok((entries, u64::try_from(total).unwrap_or(0)))
             }
 
             async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>> {

@@ -172,15 +172,31 @@ impl TestApp {
             },
             3,
         );
+        let chargers = evgate::cluster::Chargers::local(csms::OcppChargers {
+            registry: Arc::new(csms::Registry::default()),
+        });
+        let rotation = evgate::operator::CredentialRotation {
+            store: store.clone(),
+            chargers: chargers.clone(),
+            clock: clock.clone(),
+            sealer: Some(Arc::new(evgate::operator::Sealer::from_secret(
+                TEST_SECRET.as_bytes(),
+            ))),
+            settings: evgate::operator::credentials::RotationSettings {
+                grace: chrono::TimeDelta::hours(1),
+                urls: csms::credentials::PublicUrls::default(),
+                tls: false,
+                client_certificates: false,
+            },
+        };
         let state = evgate::http::AppState {
             store: store.clone(),
             clock: clock.clone(),
             jwt: keys.clone(),
             bookings: bookings.clone(),
-            chargers: evgate::cluster::Chargers::local(csms::OcppChargers {
-                registry: Arc::new(csms::Registry::default()),
-            }),
+            chargers,
             webhooks: webhooks.clone(),
+            rotation,
         };
         Self {
             router: evgate::http::router(state, cors),

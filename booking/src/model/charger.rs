@@ -101,4 +101,27 @@ pub struct Charger {
     /// The operator's decision for this charger; `None` follows the
     /// default policy (`OCPP_DEFAULT_ADMISSION`).
     pub admission: Option<ChargerAdmission>,
+    /// The credentials replaced by the last rotation, still accepted until the
+    /// charger connects with the new ones or their time runs out.
+    pub previous_credentials: Option<PreviousCredentials>,
+    /// A rotation asked for while the charger was away, applied at its next
+    /// connection. Sealed: only the gateway's credential key opens it.
+    pub pending_credentials: Option<String>,
+}
+
+/// A charger's credentials before its last rotation: a charger that accepted
+/// a new password may still be connecting with the old one (it applies the
+/// change at its next reboot, or the change crossed a reconnect).
+#[derive(Debug, Clone, PartialEq)]
+pub struct PreviousCredentials {
+    pub security_profile: SecurityProfile,
+    pub password_hash: Option<String>,
+    pub until: DateTime<Utc>,
+}
+
+impl Charger {
+    /// The previous credentials, if they are still accepted at `now`.
+    pub fn previous_credentials_at(&self, now: DateTime<Utc>) -> Option<&PreviousCredentials> {
+        self.previous_credentials.as_ref().filter(|p| now < p.until)
+    }
 }

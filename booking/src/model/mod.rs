@@ -9,7 +9,7 @@ mod records;
 mod station;
 mod status;
 
-pub use charger::{Charger, ChargerAdmission, OcppVersion, SecurityProfile};
+pub use charger::{Charger, ChargerAdmission, OcppVersion, PreviousCredentials, SecurityProfile};
 pub use connector::{Connector, NewConnector};
 pub use records::{Booking, ChargingSession, IdTag, RefundRequest, TransactionKey};
 pub use station::Station;

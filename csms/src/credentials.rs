@@ -1,0 +1,196 @@
+//! What a charger is told when the operator rotates its credentials, per
+//! OCPP version, and how its answers are read.
+//!
+//! 1.6 (security whitepaper): `ChangeConfiguration` of `AuthorizationKey`,
+//! then of `SecurityProfile` (the charger reconnects with the new profile).
+//! 2.0.1: `SetVariables` of `SecurityCtrlr.BasicAuthPassword`; a profile
+//! change is `SetNetworkProfile` into slot 1, `SetVariables`
+//! `OCPPCommCtrlr.NetworkConfigurationPriority` = 1, then `Reset` OnIdle.
+
+use booking::model::{OcppVersion, SecurityProfile};
+use serde_json::{Value, json};
+
+/// One CSMS call of a rotation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RotationCall {
+    pub action: &'static str,
+    pub payload: Value,
+}
+
+/// Where a 2.0.1 charger is sent by a profile change: the CSMS URL it
+/// connects to for that profile.
+#[derive(Debug, Clone, Default)]
+pub struct PublicUrls {
+    /// `ws://…/ocpp` for profiles 0 and 1.
+    pub plain: Option<String>,
+    /// `wss://…/ocpp` for profiles 2 and 3.
+    pub tls: Option<String>,
+}
+
+impl PublicUrls {
+    fn for_profile(&self, profile: SecurityProfile) -> Result<&str, String> {
+        let (url, setting) = if profile.get() >= 2 {
+            (&self.tls, "OCPP_PUBLIC_TLS_URL")
+        } else {
+            (&self.plain, "OCPP_PUBLIC_URL")
+        };
+        url.as_deref().ok_or_else(|| {
+            format!(
+                "moving an OCPP 2.0.1 charger to security profile {profile} needs {setting} \
+                 (the address it should connect to)"
+            )
+        })
+    }
+}
+
+fn set_variable(component: &str, variable: &str, value: &str) -> RotationCall {
+    RotationCall {
+        action: "SetVariables",
+        payload: json!({ "setVariableData": [{
+            "attributeValue": value,
+            "component": { "name": component },
+            "variable": { "name": variable },
+        }]}),
+    }
+}
+
+fn change_configuration(key: &str, value: &str) -> RotationCall {
+    RotationCall {
+        action: "ChangeConfiguration",
+        payload: json!({ "key": key, "value": value }),
+    }
+}
+
+/// The call that gives the charger its new Basic-auth password.
+pub fn password_call(version: OcppVersion, password: &str) -> RotationCall {
+    match version {
+        OcppVersion::V16 => change_configuration("AuthorizationKey", password),
+        OcppVersion::V201 => set_variable("SecurityCtrlr", "BasicAuthPassword", password),
+    }
+}
+
+/// The calls that move the charger to `profile`, in order.
+pub fn profile_calls(
+    version: OcppVersion,
+    profile: SecurityProfile,
+    urls: &PublicUrls,
+) -> Result<Vec<RotationCall>, String> {
+    Ok(match version {
+        OcppVersion::V16 => vec![change_configuration(
+            "SecurityProfile",
+            &profile.to_string(),
+        )],
+        OcppVersion::V201 => vec![
+            RotationCall {
+                action: "SetNetworkProfile",
+                payload: json!({
+                    "configurationSlot": 1,
+                    "connectionData": {
+                        "ocppVersion": "OCPP20",
+                        "ocppTransport": "JSON",
+                        "ocppCsmsUrl": urls.for_profile(profile)?,
+                        "messageTimeout": 30,
+                        "securityProfile": profile.get(),
+                        "ocppInterface": "Wired0",
+                    },
+                }),
+            },
+            set_variable("OCPPCommCtrlr", "NetworkConfigurationPriority", "1"),
+            RotationCall {
+                action: "Reset",
+                payload: json!({ "type": "OnIdle" }),
+            },
+        ],
+    })
+}
+
+/// Whether the charger's answer to a rotation call means it took the change
+/// (now or at its next reboot).
+pub fn accepted(action: &str, answer: &Value) -> bool {
+    let status = match action {
+        "SetVariables" => &answer["setVariableResult"][0]["attributeStatus"],
+        _ => &answer["status"],
+    };
+    matches!(
+        status.as_str(),
+        Some("Accepted" | "RebootRequired" | "Scheduled")
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_password_is_a_configuration_key_in_16_and_a_variable_in_201() {
+        let call = password_call(OcppVersion::V16, "0123456789abcdef");
+        assert_eq!(call.action, "ChangeConfiguration");
+        assert_eq!(
+            call.payload,
+            json!({"key": "AuthorizationKey", "value": "0123456789abcdef"})
+        );
+        let call = password_call(OcppVersion::V201, "0123456789abcdef");
+        assert_eq!(call.action, "SetVariables");
+        assert_eq!(
+            call.payload["setVariableData"][0]["component"]["name"],
+            "SecurityCtrlr"
+        );
+        assert_eq!(
+            call.payload["setVariableData"][0]["variable"]["name"],
+            "BasicAuthPassword"
+        );
+    }
+
+    #[test]
+    fn a_201_profile_change_needs_the_address_for_that_profile() {
+        let urls = PublicUrls {
+            plain: Some("ws://gw/ocpp".into()),
+            tls: None,
+        };
+        let err = profile_calls(OcppVersion::V201, SecurityProfile::TLS_BASIC, &urls).unwrap_err();
+        assert!(err.contains("OCPP_PUBLIC_TLS_URL"), "{err}");
+        let calls = profile_calls(OcppVersion::V201, SecurityProfile::BASIC, &urls).unwrap();
+        let actions: Vec<_> = calls.iter().map(|c| c.action).collect();
+        assert_eq!(actions, ["SetNetworkProfile", "SetVariables", "Reset"]);
+        assert_eq!(
+            calls[0].payload["connectionData"]["ocppCsmsUrl"],
+            "ws://gw/ocpp"
+        );
+        assert_eq!(calls[0].payload["connectionData"]["securityProfile"], 1);
+        let calls = profile_calls(OcppVersion::V16, SecurityProfile::TLS_BASIC, &urls).unwrap();
+        assert_eq!(
+            calls[0].payload,
+            json!({"key": "SecurityProfile", "value": "2"})
+        );
+    }
+
+    #[test]
+    fn only_acceptance_counts() {
+        assert!(accepted(
+            "ChangeConfiguration",
+            &json!({"status": "Accepted"})
+        ));
+        assert!(accepted(
+            "ChangeConfiguration",
+            &json!({"status": "RebootRequired"})
+        ));
+        assert!(!accepted(
+            "ChangeConfiguration",
+            &json!({"status": "Rejected"})
+        ));
+        assert!(!accepted(
+            "ChangeConfiguration",
+            &json!({"status": "NotSupported"})
+        ));
+        assert!(accepted(
+            "SetVariables",
+            &json!({"setVariableResult": [{"attributeStatus": "Accepted"}]})
+        ));
+        assert!(!accepted(
+            "SetVariables",
+            &json!({"setVariableResult": [{"attributeStatus": "Rejected"}]})
+        ));
+        assert!(!accepted("SetVariables", &json!({"status": "Accepted"})));
+        assert!(accepted("Reset", &json!({"status": "Scheduled"})));
+    }
+}

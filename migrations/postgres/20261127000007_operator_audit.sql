@@ -1,0 +1,23 @@
+-- Operator controls: credential rotation and the audit log.
+--
+-- After a charger accepts a new password or security profile, the old pair
+-- stays valid until the charger reconnects with the new one or
+-- previous_credentials_until passes. A rotation asked for while the charger
+-- is offline waits in pending_credentials (sealed with CREDENTIAL_KEY: the
+-- charger must be told the password itself) until its next connection.
+ALTER TABLE chargers ADD COLUMN previous_security_profile smallint;
+ALTER TABLE chargers ADD COLUMN previous_password_hash text;
+ALTER TABLE chargers ADD COLUMN previous_credentials_until timestamptz;
+ALTER TABLE chargers ADD COLUMN pending_credentials text;
+
+-- Who did what to which thing, when, and how it ended.
+CREATE TABLE audit_log (
+    id       bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    at       timestamptz NOT NULL,
+    actor    text NOT NULL,
+    action   text NOT NULL,
+    target   text NOT NULL,
+    details  text NOT NULL,
+    outcome  text NOT NULL
+);
+CREATE INDEX audit_log_target ON audit_log (target, id);

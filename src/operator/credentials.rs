@@ -1,0 +1,418 @@
+//! Rotating a charger's credentials (password and/or security profile).
+//!
+//! The charger is told first; the new credentials are stored only once it
+//! accepts, and the old ones keep working until it reconnects with the new
+//! ones or the grace period passes. A charger that is away gets the change
+//! at its next connection (queued sealed: the password must reach it in
+//! clear over its own connection). Every attempt is audited.
+
+use std::sync::Arc;
+
+use booking::audit::{self, AuditEntry};
+use booking::credentials as passwords;
+use booking::model::{Charger, OcppVersion, SecurityProfile};
+use booking::{Clock, Store};
+use chrono::TimeDelta;
+use csms::commands::CommandError;
+use csms::credentials::{PublicUrls, RotationCall, accepted, password_call, profile_calls};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::sealed::Sealer;
+use crate::cluster::Chargers;
+
+/// What the operator asks for.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CredentialChange {
+    pub password: Option<String>,
+    pub security_profile: Option<SecurityProfile>,
+}
+
+/// How the charger answered one part of a change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "UPPERCASE")]
+pub enum Answer {
+    Accepted,
+    Rejected,
+}
+
+impl Answer {
+    fn of(ok: bool) -> Self {
+        if ok { Self::Accepted } else { Self::Rejected }
+    }
+}
+
+/// The result of a rotation the charger was asked about, or one queued.
+#[derive(Debug, Clone)]
+pub enum Rotation {
+    /// The charger answered; what it accepted is stored (`charger` is the
+    /// row after). A part not asked for is `None`.
+    Answered {
+        charger: Charger,
+        password: Option<Answer>,
+        security_profile: Option<Answer>,
+    },
+    /// The charger is away: applied at its next connection.
+    Pending { charger: Charger },
+}
+
+impl Rotation {
+    /// `ACCEPTED`, `REJECTED` (nothing changed), `PARTIAL` or `PENDING`.
+    pub fn outcome(&self) -> &'static str {
+        match self {
+            Rotation::Pending { .. } => "PENDING",
+            Rotation::Answered {
+                password,
+                security_profile,
+                ..
+            } => {
+                let answers = [*password, *security_profile];
+                let asked = answers.iter().flatten();
+                if asked.clone().all(|a| *a == Answer::Accepted) {
+                    "ACCEPTED"
+                } else if asked.clone().all(|a| *a == Answer::Rejected) {
+                    "REJECTED"
+                } else {
+                    "PARTIAL"
+                }
+            }
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RotationError {
+    #[error(transparent)]
+    Domain(#[from] booking::Error),
+    /// The gateway is not set up for this change (no TLS listener, no public
+    /// URL, no key to queue a password with).
+    #[error("{0}")]
+    NotConfigured(String),
+    /// No answer (or an error) from the charger: nothing changed.
+    #[error(transparent)]
+    Charger(CommandError),
+}
+
+/// Deployment facts a rotation is checked against.
+#[derive(Debug, Clone)]
+pub struct RotationSettings {
+    /// How long old credentials keep working after the charger accepted new
+    /// ones and has not reconnected yet.
+    pub grace: TimeDelta,
+    pub urls: PublicUrls,
+    /// Whether the `wss://` listener runs (profiles 2 and 3).
+    pub tls: bool,
+    /// Whether it verifies client certificates (profile 3).
+    pub client_certificates: bool,
+}
+
+/// Rotates credentials through whichever instance holds the charger.
+#[derive(Debug, Clone)]
+pub struct CredentialRotation {
+    pub store: Arc<dyn Store>,
+    pub chargers: Chargers,
+    pub clock: Arc<dyn Clock>,
+    /// `None` when no key is configured: changes for offline chargers are refused.
+    pub sealer: Option<Arc<Sealer>>,
+    pub settings: RotationSettings,
+}
+
+impl CredentialRotation {
+    /// The operator's request: validated, sent to the charger (or queued),
+    /// stored as the charger answered, audited.
+    pub async fn rotate(
+        &self,
+        actor: &str,
+        charge_point_id: &str,
+        change: CredentialChange,
+    ) -> Result<Rotation, RotationError> {
+        let charger = self
+            .store
+            .charger_by_identity(charge_point_id)
+            .await?
+            .ok_or_else(|| booking::Error::not_found("charger", charge_point_id))?;
+        self.check(&charger, &change)?;
+        let result = match self.apply(&charger, charger.ocpp_version, &change).await {
+            Ok(Some(rotation)) => Ok(rotation),
+            Ok(None) => self.queue(&charger, &change).await,
+            Err(e) => Err(e),
+        };
+        self.audit(actor, charge_point_id, &change, &result).await;
+        result
+    }
+
+    /// Applies a queued change to a charger that has just connected with
+    /// `version`.
+    pub async fn apply_pending(&self, charge_point_id: &str, version: OcppVersion) {
+        let charger = match self.store.charger_by_identity(charge_point_id).await {
+            Ok(Some(c)) => c,
+            Ok(None) => return,
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot read a connecting charger");
+                return;
+            }
+        };
+        let Some(sealed) = &charger.pending_credentials else {
+            return;
+        };
+        let change = self
+            .sealer
+            .as_ref()
+            .ok_or_else(|| "no CREDENTIAL_KEY to open it with".to_owned())
+            .and_then(|s| s.open(charge_point_id, sealed))
+            .and_then(|plain| serde_json::from_slice(&plain).map_err(|e| e.to_string()));
+        let change: CredentialChange = match change {
+            Ok(change) => change,
+            Err(e) => {
+                tracing::error!(charger.id = %charge_point_id, error = %e,
+                    "a queued credential change cannot be read; dropped");
+                let _ = self.store.set_pending_credentials(charge_point_id, None).await;
+                let details = json!({ "error": e });
+                let entry = AuditEntry::new(self.clock.now(), audit::GATEWAY,
+                    "charger.credentials.apply", charge_point_id, details, "FAILED");
+                audit::record(&*self.store, entry).await;
+                return;
+            }
+        };
+        let result = match self.apply(&charger, Some(version), &change).await {
+            Ok(Some(rotation)) => {
+                if matches!(rotation.outcome(), "REJECTED") {
+                    let _ = self.store.set_pending_credentials(charge_point_id, None).await;
+                }
+                Ok(rotation)
+            }
+            // Gone again before it answered: still queued.
+            Ok(None) => return,
+            Err(e) => Err(e),
+        };
+        tracing::info!(charger.id = %charge_point_id, ok = result.is_ok(),
+            "queued credential change applied at connection");
+        self.audit(audit::GATEWAY, charge_point_id, &change, &result)
+            .await;
+    }
+
+    /// Rejects changes the gateway or the charger could not carry out.
+    fn check(&self, charger: &Charger, change: &CredentialChange) -> Result<(), RotationError> {
+        if change.password.is_none() && change.security_profile.is_none() {
+            return Err(booking::Error::validation(
+                "password",
+                "give a password, a securityProfile, or both",
+            )
+            .into());
+        }
+        if let Some(password) = &change.password {
+            passwords::validate_password("password", password)?;
+        }
+        let target = change.security_profile.unwrap_or(charger.security_profile);
+        match (&change.password, target.uses_password()) {
+            (None, true) if charger.password_hash.is_none() => {
+                return Err(booking::Error::validation(
+                    "password",
+                    format!("security profile {target} needs a password"),
+                )
+                .into());
+            }
+            (Some(_), false) => {
+                return Err(booking::Error::validation(
+                    "password",
+                    format!("is not used by security profile {target}; leave it out"),
+                )
+                .into());
+            }
+            _ => {}
+        }
+        let s = &self.settings;
+        if target.get() >= 2 && !s.tls {
+            return Err(RotationError::NotConfigured(format!(
+                "security profile {target} needs the OCPP TLS listener (OCPP_TLS_CERT, OCPP_TLS_KEY)"
+            )));
+        }
+        if target == SecurityProfile::TLS_CLIENT_CERT && !s.client_certificates {
+            return Err(RotationError::NotConfigured(
+                "security profile 3 needs OCPP_TLS_CLIENT_CA to verify charger certificates".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Tells the charger (speaking `version`, `None` if it never connected)
+    /// and stores what it accepted; `None` when it is not connected (nothing
+    /// was sent).
+    async fn apply(
+        &self,
+        charger: &Charger,
+        version: Option<OcppVersion>,
+        change: &CredentialChange,
+    ) -> Result<Option<Rotation>, RotationError> {
+        let Some(version) = version else {
+            return Ok(None);
+        };
+        let profile_change = change
+            .security_profile
+            .filter(|p| *p != charger.security_profile);
+        let profile_calls = profile_change
+            .map(|p| profile_calls(version, p, &self.settings.urls))
+            .transpose()
+            .map_err(RotationError::NotConfigured)?;
+        let cp = charger.charge_point_id.as_str();
+
+        let mut password = None;
+        let mut new_hash = charger.password_hash.clone();
+        if let Some(clear) = &change.password {
+            let hash = hash(clear).await?;
+            match self.send(cp, &password_call(version, clear)).await {
+                Err(CommandError::Offline) => return Ok(None),
+                Err(e) => return Err(RotationError::Charger(e)),
+                Ok(ok) => password = Some(Answer::of(ok)),
+            }
+            if password == Some(Answer::Rejected) {
+                return Ok(Some(Rotation::Answered {
+                    charger: charger.clone(),
+                    password,
+                    security_profile: profile_change.map(|_| Answer::Rejected),
+                }));
+            }
+            new_hash = Some(hash);
+        }
+
+        let mut security_profile = None;
+        let mut new_profile = charger.security_profile;
+        if let (Some(target), Some(calls)) = (profile_change, profile_calls) {
+            let mut ok = true;
+            for call in &calls {
+                match self.send(cp, call).await {
+                    Ok(true) => {}
+                    Ok(false) => ok = false,
+                    // Nothing accepted yet: as if never asked.
+                    Err(CommandError::Offline) if password.is_none() => return Ok(None),
+                    Err(e) if password.is_none() => return Err(RotationError::Charger(e)),
+                    Err(e) => {
+                        tracing::warn!(charger.id = %cp, error = %e, action = call.action,
+                            "security profile change failed after the password was accepted");
+                        ok = false;
+                    }
+                }
+                if !ok {
+                    break;
+                }
+            }
+            security_profile = Some(Answer::of(ok));
+            if ok {
+                new_profile = target;
+            }
+        }
+
+        let changed = new_profile != charger.security_profile || password.is_some();
+        let charger = if changed {
+            let until = self.clock.now() + self.settings.grace;
+            self.store
+                .rotate_charger_credentials(charger.id, new_profile, new_hash.as_deref(), until)
+                .await?
+                .ok_or_else(|| booking::Error::not_found("charger", cp))?
+        } else {
+            charger.clone()
+        };
+        Ok(Some(Rotation::Answered {
+            charger,
+            password,
+            security_profile,
+        }))
+    }
+
+    /// Whether the charger accepted one call.
+    async fn send(&self, cp: &str, call: &RotationCall) -> Result<bool, CommandError> {
+        let answer = self
+            .chargers
+            .command(cp, call.action, call.payload.clone())
+            .await?;
+        Ok(accepted(call.action, &answer))
+    }
+
+    async fn queue(
+        &self,
+        charger: &Charger,
+        change: &CredentialChange,
+    ) -> Result<Rotation, RotationError> {
+        let sealer = self.sealer.as_ref().ok_or_else(|| {
+            RotationError::NotConfigured(
+                "the charger is offline and no CREDENTIAL_KEY (or JWT_SECRET) is set to queue \
+                 the change with"
+                    .into(),
+            )
+        })?;
+        let plain = serde_json::to_vec(change).map_err(|e| booking::Error::Internal(e.to_string()))?;
+        let sealed = sealer
+            .seal(&charger.charge_point_id, &plain)
+            .map_err(booking::Error::Internal)?;
+        let charger = self
+            .store
+            .set_pending_credentials(&charger.charge_point_id, Some(&sealed))
+            .await?
+            .ok_or_else(|| booking::Error::not_found("charger", &charger.charge_point_id))?;
+        Ok(Rotation::Pending { charger })
+    }
+
+    async fn audit(
+        &self,
+        actor: &str,
+        charge_point_id: &str,
+        change: &CredentialChange,
+        result: &Result<Rotation, RotationError>,
+    ) {
+        let mut details = json!({
+            "passwordChanged": change.password.is_some(),
+            "securityProfile": change.security_profile,
+        });
+        let outcome = match result {
+            Ok(rotation) => rotation.outcome(),
+            Err(RotationError::Domain(booking::Error::Validation { .. })) => return,
+            Err(RotationError::Domain(booking::Error::NotFound { .. })) => return,
+            Err(e) => {
+                details["error"] = json!(e.to_string());
+                "FAILED"
+            }
+        };
+        let action = if actor == audit::GATEWAY {
+            "charger.credentials.apply"
+        } else {
+            "charger.credentials"
+        };
+        let entry = AuditEntry::new(self.clock.now(), actor, action, charge_point_id, details, outcome);
+        audit::record(&*self.store, entry).await;
+    }
+}
+
+/// argon2 is slow by design: off the async threads.
+async fn hash(password: &str) -> Result<String, booking::Error> {
+    let password = password.to_owned();
+    tokio::task::spawn_blocking(move || passwords::hash_password(&password))
+        .await
+        .map_err(|e| booking::Error::Internal(e.to_string()))?
+}
+
+/// Applies queued changes as chargers connect to this instance.
+pub fn apply_on_connect(
+    rotation: CredentialRotation,
+    registry: Arc<csms::Registry>,
+) -> tokio::task::JoinHandle<()> {
+    let mut connects = registry.connects();
+    tokio::spawn(async move {
+        loop {
+            match connects.recv().await {
+                Ok(identity) => {
+                    let Some(version) = registry.version(&identity) else {
+                        continue;
+                    };
+                    let rotation = rotation.clone();
+                    tokio::spawn(async move { rotation.apply_pending(&identity, version).await });
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
+                    tracing::warn!(missed = n, "connect announcements missed; queued credential changes wait for the next connection");
+                }
+                Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+            }
+        }
+    })
+}
+

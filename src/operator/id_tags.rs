@@ -1,0 +1,111 @@
+//! After an id tag is blocked or expires, chargers that cached it as
+//! accepted (1.6 Authorization Cache, 2.0.1 AuthCacheCtrlr) could still let
+//! it charge offline: every connected charger is told to clear its cache.
+
+use std::sync::Arc;
+
+use booking::audit::{self, AuditEntry};
+use booking::model::{IdTag, IdTagStatus, Page};
+use booking::{Clock, Store};
+use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
+use serde_json::json;
+
+use crate::cluster::Chargers;
+
+/// Chargers told at once.
+const CONCURRENCY: usize = 32;
+
+/// Whether a tag in this state must not be let through from a cache.
+pub fn must_leave_caches(tag: &IdTag, now: DateTime<Utc>) -> bool {
+    tag.status != IdTagStatus::Accepted || tag.expiry_date.is_some_and(|e| e <= now)
+}
+
+/// The charge point ids of every charger connected to any instance.
+async fn connected_chargers(store: &dyn Store) -> booking::Result<Vec<String>> {
+    let mut online = Vec::new();
+    let mut offset = 0;
+    loop {
+        let page = Page { limit: 500, offset };
+        let (chargers, total) = store.chargers(page).await?;
+        let n = chargers.len() as u64;
+        online.extend(
+            chargers
+                .into_iter()
+                .filter(|c| c.online)
+                .map(|c| c.charge_point_id),
+        );
+        offset += n;
+        if n == 0 || offset >= total {
+            return Ok(online);
+        }
+    }
+}
+
+/// Sends ClearCache to every connected charger in the background; returns
+/// how many are being told. The tally is audited when all have answered.
+pub async fn clear_caches(
+    store: Arc<dyn Store>,
+    chargers: Chargers,
+    clock: Arc<dyn Clock>,
+    actor: String,
+    id_tag: String,
+) -> booking::Result<usize> {
+    let targets = connected_chargers(&*store).await?;
+    let count = targets.len();
+    tokio::spawn(async move {
+        let answers: Vec<bool> = futures_util::stream::iter(targets)
+            .map(|cp| {
+                let chargers = chargers.clone();
+                async move {
+                    chargers
+                        .command(&cp, "ClearCache", json!({}))
+                        .await
+                        .is_ok_and(|a| a["status"] == "Accepted")
+                }
+            })
+            .buffer_unordered(CONCURRENCY)
+            .collect()
+            .await;
+        let accepted = answers.iter().filter(|ok| **ok).count();
+        tracing::info!(id_tag = %id_tag, chargers = answers.len(), accepted, "chargers told to clear their authorization caches");
+        let details = json!({ "chargers": answers.len(), "accepted": accepted });
+        let entry = AuditEntry::new(
+            clock.now(),
+            actor,
+            "id_tag.clear_caches",
+            id_tag,
+            details,
+            if accepted == answers.len() { "ACCEPTED" } else { "PARTIAL" },
+        );
+        audit::record(&*store, entry).await;
+    });
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tag(status: IdTagStatus, expiry: Option<DateTime<Utc>>) -> IdTag {
+        IdTag {
+            id_tag: "T".into(),
+            status,
+            expiry_date: expiry,
+            parent_id_tag: None,
+            user_id: None,
+        }
+    }
+
+    #[test]
+    fn blocked_expired_and_invalid_tags_leave_caches() {
+        let now = Utc::now();
+        let hour = chrono::TimeDelta::hours(1);
+        assert!(!must_leave_caches(&tag(IdTagStatus::Accepted, None), now));
+        assert!(!must_leave_caches(&tag(IdTagStatus::Accepted, Some(now + hour)), now));
+        assert!(must_leave_caches(&tag(IdTagStatus::Accepted, Some(now - hour)), now));
+        assert!(must_leave_caches(&tag(IdTagStatus::Blocked, None), now));
+        assert!(must_leave_caches(&tag(IdTagStatus::Expired, None), now));
+        assert!(must_leave_caches(&tag(IdTagStatus::Invalid, None), now));
+    }
+}

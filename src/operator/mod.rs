@@ -1,0 +1,11 @@
+//! Operator controls that reach chargers: credential rotation (queued for
+//! chargers that are away), and telling chargers to forget cached id tags.
+//! The HTTP edge is `http::chargers` and `http::id_tags`; every action is
+//! written to the audit log (`booking::audit`).
+
+pub mod credentials;
+pub mod id_tags;
+pub mod sealed;
+
+pub use credentials::{CredentialChange, CredentialRotation, Rotation, RotationError};
+pub use sealed::Sealer;
