@@ -208,7 +208,9 @@ pub async fn serve(
         .or(jwt.shared_secret())
         .map(|secret| Arc::new(crate::operator::Sealer::from_secret(secret)));
     if sealer.is_none() {
-        tracing::warn!("no CREDENTIAL_KEY: credential changes for offline chargers will be refused");
+        tracing::warn!(
+            "no CREDENTIAL_KEY: credential changes for offline chargers will be refused"
+        );
     }
     let rotation = crate::operator::CredentialRotation {
         store: store.clone(),

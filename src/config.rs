@@ -233,18 +233,33 @@ pub struct Config {
 
     /// How long a charger's old password keeps working after it accepted a
     /// new one, if it does not reconnect with the new one sooner.
-    #[arg(long, env = "OCPP_CREDENTIAL_GRACE_SECONDS", value_name = "OCPP_CREDENTIAL_GRACE_SECONDS",
-        default_value_t = 86_400, global = true)]
+    #[arg(
+        long,
+        env = "OCPP_CREDENTIAL_GRACE_SECONDS",
+        value_name = "OCPP_CREDENTIAL_GRACE_SECONDS",
+        default_value_t = 86_400,
+        global = true
+    )]
     pub ocpp_credential_grace_seconds: u64,
 
     /// Where chargers reach this gateway over ws:// (e.g.
     /// ws://gw.example.com:9000/ocpp), told to a 2.0.1 charger moved to
     /// security profile 0 or 1.
-    #[arg(long, env = "OCPP_PUBLIC_URL", value_name = "OCPP_PUBLIC_URL", global = true)]
+    #[arg(
+        long,
+        env = "OCPP_PUBLIC_URL",
+        value_name = "OCPP_PUBLIC_URL",
+        global = true
+    )]
     pub ocpp_public_url: Option<String>,
 
     /// The same for wss:// (security profiles 2 and 3).
-    #[arg(long, env = "OCPP_PUBLIC_TLS_URL", value_name = "OCPP_PUBLIC_TLS_URL", global = true)]
+    #[arg(
+        long,
+        env = "OCPP_PUBLIC_TLS_URL",
+        value_name = "OCPP_PUBLIC_TLS_URL",
+        global = true
+    )]
     pub ocpp_public_tls_url: Option<String>,
 
     /// Signs refund POSTs (HMAC-SHA256) when set.

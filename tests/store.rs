@@ -815,6 +815,106 @@ async fn id_tags_upsert(store: Arc<dyn Store>) {
     assert!(store.id_tag("nope").await.unwrap().is_none());
 }
 
+async fn credentials_rotate_keeping_the_old_pair_for_a_while(store: Arc<dyn Store>) {
+    let s = station(&*store, "S", 1.0, 1.0).await;
+    let c = charger_at(&s, "CP-ROT");
+    store.insert_charger(&c).await.unwrap();
+    let until = t("2031-01-01T00:00:00Z");
+    let rotated = store
+        .rotate_charger_credentials(
+            c.id,
+            SecurityProfile::TLS_BASIC,
+            Some("$argon2id$new"),
+            until,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(rotated.security_profile, SecurityProfile::TLS_BASIC);
+    assert_eq!(rotated.password_hash.as_deref(), Some("$argon2id$new"));
+    assert_eq!(
+        rotated.previous_credentials,
+        Some(booking::model::PreviousCredentials {
+            security_profile: SecurityProfile::BASIC,
+            password_hash: c.password_hash.clone(),
+            until,
+        })
+    );
+    assert!(
+        rotated
+            .previous_credentials_at(t("2030-12-31T23:59:59Z"))
+            .is_some()
+    );
+    assert!(rotated.previous_credentials_at(until).is_none());
+
+    let pending = store
+        .set_pending_credentials("CP-ROT", Some("sealed"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(pending.pending_credentials.as_deref(), Some("sealed"));
+    assert!(
+        store
+            .set_pending_credentials("CP-NONE", Some("x"))
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // A rotation applied drops what was queued.
+    let again = store
+        .rotate_charger_credentials(c.id, SecurityProfile::BASIC, Some("$argon2id$newer"), until)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(again.pending_credentials, None);
+    assert_eq!(
+        again.previous_credentials.unwrap().password_hash.as_deref(),
+        Some("$argon2id$new")
+    );
+    store.forget_previous_credentials(c.id).await.unwrap();
+    let read = store.charger_by_identity("CP-ROT").await.unwrap().unwrap();
+    assert_eq!(read.previous_credentials, None);
+    assert_eq!(read.password_hash.as_deref(), Some("$argon2id$newer"));
+}
+
+async fn audit_entries_page_newest_first_by_target(store: Arc<dyn Store>) {
+    use booking::audit::AuditEntry;
+    for (i, target) in ["CP-1", "CP-2", "CP-1"].iter().enumerate() {
+        let entry = AuditEntry::new(
+            t("2030-01-01T00:00:00Z") + chrono::TimeDelta::seconds(i as i64),
+            "7",
+            "charger.admission",
+            *target,
+            serde_json::json!({ "n": i }),
+            "ACCEPTED",
+        );
+        store.record_audit(&entry).await.unwrap();
+    }
+    let page = Page {
+        limit: 10,
+        offset: 0,
+    };
+    let (all, total) = store.audit_entries(page, None).await.unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(all[0].details["n"], 2, "newest first");
+    assert_eq!(all[0].actor, "7");
+    assert_eq!(all[0].at, t("2030-01-01T00:00:02Z"));
+    let (cp1, total) = store.audit_entries(page, Some("CP-1")).await.unwrap();
+    assert_eq!(total, 2);
+    assert!(cp1.iter().all(|e| e.target == "CP-1"));
+    let (second, _) = store
+        .audit_entries(
+            Page {
+                limit: 1,
+                offset: 1,
+            },
+            Some("CP-1"),
+        )
+        .await
+        .unwrap();
+    assert_eq!(second[0].details["n"], 0);
+}
+
 async fn refunds_are_enqueued_once_and_come_due(store: Arc<dyn Store>) {
     let (s, _, conn) = site(&*store).await;
     let b = booking(
@@ -896,4 +996,6 @@ store_suite!(
     id_tags_upsert,
     sessions_end_once_and_bookings_are_found_by_reservation_or_tag,
     refunds_are_enqueued_once_and_come_due,
+    credentials_rotate_keeping_the_old_pair_for_a_while,
+    audit_entries_page_newest_first_by_target,
 );

@@ -14,8 +14,9 @@ use crate::audit::AuditEntry;
 use crate::error::Result;
 use crate::geo::BoundingBox;
 use crate::model::{
-    Booking, BookingStatus, Charger, ChargerAdmission, SecurityProfile, ChargingSession, Connector, ConnectorStatus,
-    IdTag, NewConnector, OcppVersion, Page, RefundRequest, SessionStatus, Station, TransactionKey,
+    Booking, BookingStatus, Charger, ChargerAdmission, ChargingSession, Connector, ConnectorStatus,
+    IdTag, NewConnector, OcppVersion, Page, RefundRequest, SecurityProfile, SessionStatus, Station,
+    TransactionKey,
 };
 
 /// What a charger tells about itself at boot.

@@ -164,7 +164,11 @@ mod tests {
         };
         let profile = booking::model::SecurityProfile::TLS_BASIC;
         for call in crate::credentials::profile_calls(V201, profile, &urls).unwrap() {
-            assert!(validate(V201, call.action, call.payload).is_ok(), "{}", call.action);
+            assert!(
+                validate(V201, call.action, call.payload).is_ok(),
+                "{}",
+                call.action
+            );
         }
         for version in [V16, V201] {
             let call = crate::credentials::password_call(version, "0123456789abcdef");

@@ -65,7 +65,12 @@ where
                         if bad_frames > MAX_BAD_FRAMES { break }
                         continue;
                     }
-                    Message::Close(_) => break,
+                    // The reply Close frame is queued by the protocol; send it
+                    // before the socket goes (RFC 6455 §5.5.1).
+                    Message::Close(_) => {
+                        let _ = ws.flush().await;
+                        break;
+                    }
                     _ => continue,
                 };
                 if text.len() > config.max_message_bytes {

@@ -84,6 +84,11 @@ struct ChargerJson {
     created_at: String,
     /// The operator's admission decision; `null` follows the default policy.
     admission: Option<booking::model::ChargerAdmission>,
+    /// A credential change waits for the charger's next connection.
+    credentials_pending: bool,
+    /// Until when the credentials before the last rotation still work
+    /// (cleared once the charger connects with the new ones).
+    previous_credentials_until: Option<String>,
 }
 
 impl From<&Charger> for ChargerJson {
@@ -102,6 +107,8 @@ impl From<&Charger> for ChargerJson {
             last_seen_at: c.last_seen_at.map(iso),
             created_at: iso(c.created_at),
             admission: c.admission,
+            credentials_pending: c.pending_credentials.is_some(),
+            previous_credentials_until: c.previous_credentials.as_ref().map(|p| iso(p.until)),
         }
     }
 }

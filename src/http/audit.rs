@@ -58,10 +58,7 @@ async fn list_audit(
     ApiQuery(q): ApiQuery<AuditQuery>,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     let page = catalog::page(q.limit, q.offset)?;
-    let (entries, total) = state
-        .store
-        .audit_entries(page, q.target.as_deref())
-        .await?;
+    let (entries, total) = state.store.audit_entries(page, q.target.as_deref()).await?;
     let entries: Vec<AuditJson> = entries.iter().map(AuditJson::from).collect();
     Ok(ok(serde_json::json!({
         "entries": entries, "total": total, "limit": page.limit, "offset": page.offset,

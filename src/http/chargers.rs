@@ -25,7 +25,10 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/admin/chargers/{id}/commands", post(send_command))
         .route("/v1/admin/chargers/{id}/admission", put(set_admission))
-        .route("/v1/admin/chargers/{id}/credentials", put(rotate_credentials))
+        .route(
+            "/v1/admin/chargers/{id}/credentials",
+            put(rotate_credentials),
+        )
 }
 
 #[derive(Debug, Deserialize)]
@@ -39,8 +42,22 @@ fn empty_object() -> Value {
     Value::Object(serde_json::Map::new())
 }
 
-async fn record(state: &AppState, admin: &AdminUser, action: &str, target: &str, details: Value, outcome: &str) {
-    let entry = AuditEntry::new(state.clock.now(), admin.actor(), action, target, details, outcome);
+async fn record(
+    state: &AppState,
+    admin: &AdminUser,
+    action: &str,
+    target: &str,
+    details: Value,
+    outcome: &str,
+) {
+    let entry = AuditEntry::new(
+        state.clock.now(),
+        admin.actor(),
+        action,
+        target,
+        details,
+        outcome,
+    );
     audit::record(&*state.store, entry).await;
 }
 
@@ -77,7 +94,15 @@ async fn send_command(
         payload["value"] = json!("(not recorded)");
     }
     let details = json!({ "action": body.action, "payload": payload, "error": error });
-    record(&state, &admin, "charger.command", &charge_point_id, details, outcome).await;
+    record(
+        &state,
+        &admin,
+        "charger.command",
+        &charge_point_id,
+        details,
+        outcome,
+    )
+    .await;
     let payload = answer?;
     Ok(ok(json!({ "action": body.action, "response": payload })))
 }
@@ -123,7 +148,15 @@ async fn set_admission(
     tracing::info!(admin.sub = admin.0.user_id, charger.id = %charge_point_id,
         admission = ?admission, boot_triggered, "charger admission set");
     let details = json!({ "admission": admission, "bootTriggered": boot_triggered });
-    record(&state, &admin, "charger.admission", &charge_point_id, details, "ACCEPTED").await;
+    record(
+        &state,
+        &admin,
+        "charger.admission",
+        &charge_point_id,
+        details,
+        "ACCEPTED",
+    )
+    .await;
     Ok(ok(json!({
         "chargePointId": charger.charge_point_id,
         "admission": charger.admission,

@@ -167,10 +167,19 @@ impl CredentialRotation {
             Err(e) => {
                 tracing::error!(charger.id = %charge_point_id, error = %e,
                     "a queued credential change cannot be read; dropped");
-                let _ = self.store.set_pending_credentials(charge_point_id, None).await;
+                let _ = self
+                    .store
+                    .set_pending_credentials(charge_point_id, None)
+                    .await;
                 let details = json!({ "error": e });
-                let entry = AuditEntry::new(self.clock.now(), audit::GATEWAY,
-                    "charger.credentials.apply", charge_point_id, details, "FAILED");
+                let entry = AuditEntry::new(
+                    self.clock.now(),
+                    audit::GATEWAY,
+                    "charger.credentials.apply",
+                    charge_point_id,
+                    details,
+                    "FAILED",
+                );
                 audit::record(&*self.store, entry).await;
                 return;
             }
@@ -178,7 +187,10 @@ impl CredentialRotation {
         let result = match self.apply(&charger, Some(version), &change).await {
             Ok(Some(rotation)) => {
                 if matches!(rotation.outcome(), "REJECTED") {
-                    let _ = self.store.set_pending_credentials(charge_point_id, None).await;
+                    let _ = self
+                        .store
+                        .set_pending_credentials(charge_point_id, None)
+                        .await;
                 }
                 Ok(rotation)
             }
@@ -341,7 +353,8 @@ impl CredentialRotation {
                     .into(),
             )
         })?;
-        let plain = serde_json::to_vec(change).map_err(|e| booking::Error::Internal(e.to_string()))?;
+        let plain =
+            serde_json::to_vec(change).map_err(|e| booking::Error::Internal(e.to_string()))?;
         let sealed = sealer
             .seal(&charger.charge_point_id, &plain)
             .map_err(booking::Error::Internal)?;
@@ -378,7 +391,14 @@ impl CredentialRotation {
         } else {
             "charger.credentials"
         };
-        let entry = AuditEntry::new(self.clock.now(), actor, action, charge_point_id, details, outcome);
+        let entry = AuditEntry::new(
+            self.clock.now(),
+            actor,
+            action,
+            charge_point_id,
+            details,
+            outcome,
+        );
         audit::record(&*self.store, entry).await;
     }
 }
@@ -408,11 +428,13 @@ pub fn apply_on_connect(
                     tokio::spawn(async move { rotation.apply_pending(&identity, version).await });
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
-                    tracing::warn!(missed = n, "connect announcements missed; queued credential changes wait for the next connection");
+                    tracing::warn!(
+                        missed = n,
+                        "connect announcements missed; queued credential changes wait for the next connection"
+                    );
                 }
                 Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
             }
         }
     })
 }
-

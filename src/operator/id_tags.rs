@@ -76,7 +76,11 @@ pub async fn clear_caches(
             "id_tag.clear_caches",
             id_tag,
             details,
-            if accepted == answers.len() { "ACCEPTED" } else { "PARTIAL" },
+            if accepted == answers.len() {
+                "ACCEPTED"
+            } else {
+                "PARTIAL"
+            },
         );
         audit::record(&*store, entry).await;
     });
@@ -102,8 +106,14 @@ mod tests {
         let now = Utc::now();
         let hour = chrono::TimeDelta::hours(1);
         assert!(!must_leave_caches(&tag(IdTagStatus::Accepted, None), now));
-        assert!(!must_leave_caches(&tag(IdTagStatus::Accepted, Some(now + hour)), now));
-        assert!(must_leave_caches(&tag(IdTagStatus::Accepted, Some(now - hour)), now));
+        assert!(!must_leave_caches(
+            &tag(IdTagStatus::Accepted, Some(now + hour)),
+            now
+        ));
+        assert!(must_leave_caches(
+            &tag(IdTagStatus::Accepted, Some(now - hour)),
+            now
+        ));
         assert!(must_leave_caches(&tag(IdTagStatus::Blocked, None), now));
         assert!(must_leave_caches(&tag(IdTagStatus::Expired, None), now));
         assert!(must_leave_caches(&tag(IdTagStatus::Invalid, None), now));

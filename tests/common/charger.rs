@@ -16,10 +16,30 @@ pub struct Charger {
 }
 
 impl Charger {
+    /// Starts a charger and waits until it is booted (Accepted).
     pub fn start(url: &str, version: &str, answer: &str) -> Charger {
+        Self::start_with(url, version, answer, &[])
+    }
+
+    /// Like [`Charger::start`], with environment settings (`CHARGER_PASSWORD`,
+    /// `CHARGER_CONFIG_ANSWER`; see charger.py).
+    pub fn start_with(url: &str, version: &str, answer: &str, env: &[(&str, &str)]) -> Charger {
+        let mut charger = Self::spawn(url, version, answer, env);
+        charger.ready();
+        charger
+    }
+
+    /// Waits for the charger's first accepted boot.
+    pub fn ready(&mut self) {
+        self.next_with("ready");
+    }
+
+    /// Starts a charger without waiting for its boot to be accepted.
+    pub fn spawn(url: &str, version: &str, answer: &str, env: &[(&str, &str)]) -> Charger {
         let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/charger.py");
         let mut child = Command::new("python3")
             .args([script, url, version, answer, "120"])
+            .envs(env.iter().copied())
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::inherit())
@@ -29,20 +49,19 @@ impl Charger {
         let (tx, lines) = mpsc::channel();
         std::thread::spawn(move || {
             for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let line = if line == "READY" {
+                    r#"{"ready": true}"#.to_owned()
+                } else {
+                    line
+                };
                 let _ = tx.send(line);
             }
         });
-        let charger = Charger {
+        Charger {
             child,
             lines,
             stashed: Default::default(),
-        };
-        let ready = charger
-            .lines
-            .recv_timeout(Duration::from_secs(20))
-            .expect("charger ready");
-        assert_eq!(ready, "READY");
-        charger
+        }
     }
 
     /// The next line that has `key`, keeping the others for later.
@@ -53,8 +72,8 @@ impl Charger {
         loop {
             let line = self
                 .lines
-                .recv_timeout(Duration::from_secs(10))
-                .expect("a line from the charger");
+                .recv_timeout(Duration::from_secs(20))
+                .unwrap_or_else(|_| panic!("no {key:?} line from the charger within 20 s"));
             let v: Value = serde_json::from_str(&line).unwrap();
             if v.get(key).is_some() {
                 return v;

@@ -11,6 +11,7 @@ Commands on standard input, one per line, each answered with one JSON line
                                             (1.6: replay a transaction that ran offline)
     authorize ID_TAG
     status CONNECTOR STATUS                 (1.6 status names; 2.0.1 connector status)
+    probe PASSWORD                          (a second handshake with PASSWORD: its HTTP status)
 
 Connects with subprotocol ocpp1.6 or ocpp2.0.1, boots, reports connectors 1
 and 2 Available, prints READY, then answers ReserveNow with RESERVE_ANSWER
@@ -20,19 +21,81 @@ answer) and CancelReservation with Accepted (or with what follows a colon:
 request it receives is printed as one JSON line: {"action": ..., "payload": ...}.
 The library validates each frame evgate sends against the official OCA
 schemas it ships, and answers a violation with a CALLERROR.
+
+Credentials, from the environment: CHARGER_PASSWORD (Basic auth as the
+identity, security profile 1), CHARGER_CONFIG_ANSWER (how ChangeConfiguration,
+SetVariables and SetNetworkProfile are answered; default Accepted). A new
+password (1.6 AuthorizationKey, 2.0.1 SecurityCtrlr.BasicAuthPassword) that
+was accepted is used from the next connection: the charger closes its socket
+and reconnects with it, as the specifications ask. Like a real charger it
+reconnects whenever its socket drops; each connection after the first prints
+{"connected": N}, each refused handshake {"refused": HTTP_STATUS}.
 """
 import asyncio
+import base64
 import json
+import os
 import sys
 from datetime import datetime, timedelta, timezone
 
 import websockets
+from ocpp.exceptions import OCPPError
 from ocpp.routing import on
 
 URL, VERSION, ANSWER, SECONDS = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 # "Accepted" answers ReserveNow; "Accepted:Rejected" also answers CancelReservation.
 ANSWER, _, CANCEL_ANSWER = ANSWER.partition(":")
 CANCEL_ANSWER = CANCEL_ANSWER or "Accepted"
+CONFIG_ANSWER = os.environ.get("CHARGER_CONFIG_ANSWER", "Accepted")
+IDENTITY = URL.rsplit("/", 1)[-1]
+PROTOCOL = "ocpp1.6" if VERSION == "1.6" else "ocpp2.0.1"
+
+
+class Boot:
+    """Set when the CSMS asks for a BootNotification (TriggerMessage)."""
+    now = None
+
+
+async def boot(cp):
+    """Boots until Accepted; while Pending, tries one other request (the CSMS
+    should refuse it) and waits for the interval or a triggered boot."""
+    while True:
+        Boot.now = asyncio.Event()
+        status, interval = await cp.boot_notification()
+        if status == "Accepted":
+            break
+        print(json.dumps({"boot": status}), flush=True)
+        try:
+            await cp.probe_while_pending()
+            print(json.dumps({"pending_call": "answered"}), flush=True)
+        except OCPPError as e:
+            print(json.dumps({"pending_call": type(e).__name__}), flush=True)
+        try:
+            await asyncio.wait_for(Boot.now.wait(), interval or 10)
+        except asyncio.TimeoutError:
+            pass
+    await cp.report_statuses()
+
+
+class Credentials:
+    password = os.environ.get("CHARGER_PASSWORD")
+    # Accepted from the CSMS, used from the next connection on.
+    next_password = None
+
+
+def rotate_password(cp, password):
+    """Takes the new password and reconnects with it shortly after answering."""
+    Credentials.next_password = password
+    asyncio.get_running_loop().call_later(
+        0.3, lambda: asyncio.ensure_future(cp._connection.close()))
+
+
+async def connect(password):
+    headers = {}
+    if password:
+        token = base64.b64encode(f"{IDENTITY}:{password}".encode()).decode()
+        headers["Authorization"] = f"Basic {token}"
+    return await websockets.connect(URL, subprotocols=[PROTOCOL], additional_headers=headers)
 
 
 def report(action, payload):
@@ -80,6 +143,8 @@ if VERSION == "1.6":
         @on("TriggerMessage")
         async def on_trigger(self, requested_message, **kw):
             report("TriggerMessage", {"requestedMessage": requested_message, **kw})
+            if requested_message == "BootNotification":
+                Boot.now.set()
             return call_result.TriggerMessage(status="Accepted")
 
         @on("UnlockConnector")
@@ -92,10 +157,27 @@ if VERSION == "1.6":
             report("ChangeAvailability", {"connectorId": connector_id, "type": type})
             return call_result.ChangeAvailability(status="Accepted")
 
-        async def boot(self):
+        @on("ChangeConfiguration")
+        async def on_change_configuration(self, key, value):
+            report("ChangeConfiguration", {"key": key, "value": value})
+            if CONFIG_ANSWER == "Accepted" and key == "AuthorizationKey":
+                rotate_password(self, value)
+            return call_result.ChangeConfiguration(status=CONFIG_ANSWER)
+
+        @on("ClearCache")
+        async def on_clear_cache(self):
+            report("ClearCache", {})
+            return call_result.ClearCache(status="Accepted")
+
+        async def boot_notification(self):
             boot = await self.call(call.BootNotification(
                 charge_point_vendor="PyOCPP", charge_point_model="TestCharger"))
-            assert boot.status == "Accepted", boot
+            return boot.status, boot.interval
+
+        async def probe_while_pending(self):
+            await self.call(call.Authorize(id_tag="PENDING-PROBE"), suppress=False)
+
+        async def report_statuses(self):
             for connector in (1, 2):
                 await self.call(call.StatusNotification(
                     connector_id=connector, error_code=ChargePointErrorCode.no_error,
@@ -178,6 +260,8 @@ else:
         @on("TriggerMessage")
         async def on_trigger(self, requested_message, **kw):
             report("TriggerMessage", {"requestedMessage": requested_message, **kw})
+            if requested_message == "BootNotification":
+                Boot.now.set()
             return call_result.TriggerMessage(status="Accepted")
 
         @on("UnlockConnector")
@@ -190,10 +274,39 @@ else:
             report("ChangeAvailability", {"operationalStatus": operational_status, **kw})
             return call_result.ChangeAvailability(status="Accepted")
 
-        async def boot(self):
+        @on("SetVariables")
+        async def on_set_variables(self, set_variable_data):
+            report("SetVariables", {"setVariableData": set_variable_data})
+            results = []
+            for item in set_variable_data:
+                names = (item["component"]["name"], item["variable"]["name"])
+                if CONFIG_ANSWER == "Accepted" and names == ("SecurityCtrlr", "BasicAuthPassword"):
+                    rotate_password(self, item["attribute_value"])
+                results.append({"attribute_status": CONFIG_ANSWER,
+                                "component": item["component"], "variable": item["variable"]})
+            return call_result.SetVariables(set_variable_result=results)
+
+        @on("SetNetworkProfile")
+        async def on_set_network_profile(self, configuration_slot, connection_data):
+            report("SetNetworkProfile", {"configurationSlot": configuration_slot,
+                                         "connectionData": connection_data})
+            return call_result.SetNetworkProfile(status=CONFIG_ANSWER)
+
+        @on("ClearCache")
+        async def on_clear_cache(self):
+            report("ClearCache", {})
+            return call_result.ClearCache(status="Accepted")
+
+        async def boot_notification(self):
             boot = await self.call(call.BootNotification(
                 charging_station={"vendor_name": "PyOCPP", "model": "TestStation"}, reason="PowerUp"))
-            assert boot.status == "Accepted", boot
+            return boot.status, boot.interval
+
+        async def probe_while_pending(self):
+            await self.call(call.Authorize(id_token={"id_token": "PENDING-PROBE", "type": "Central"}),
+                            suppress=False)
+
+        async def report_statuses(self):
             now = datetime.now(timezone.utc).isoformat()
             for evse in (1, 2):
                 await self.call(call.StatusNotification(
@@ -231,23 +344,66 @@ else:
             return {}
 
 
+class Live:
+    """The connection commands go to; replaced at every reconnect."""
+    cp = None
+
+
 async def main():
-    protocol = "ocpp1.6" if VERSION == "1.6" else "ocpp2.0.1"
-    async with websockets.connect(URL, subprotocols=[protocol]) as ws:
-        assert ws.subprotocol == protocol, ws.subprotocol
-        cp = Charger(URL.rsplit("/", 1)[-1], ws)
-        listener = asyncio.create_task(cp.start())
-        runner = asyncio.create_task(cp.boot())
-        await runner
-        print("READY", flush=True)
+    commands_done = None
+    connections = 0
+    while True:
         try:
-            await asyncio.wait_for(commands(cp), SECONDS)
-        except asyncio.TimeoutError:
-            pass
-        listener.cancel()
+            ws = await connect(Credentials.password)
+        except websockets.exceptions.InvalidStatus as e:
+            print(json.dumps({"refused": e.response.status_code}), flush=True)
+            await asyncio.sleep(1)
+            continue
+        except OSError:
+            await asyncio.sleep(1)
+            continue
+        assert ws.subprotocol == PROTOCOL, ws.subprotocol
+        connections += 1
+        Live.cp = Charger(IDENTITY, ws)
+        listener = asyncio.create_task(Live.cp.start())
+        try:
+            await boot(Live.cp)
+        except websockets.exceptions.ConnectionClosed:
+            listener.cancel()
+            continue
+        if commands_done is None:
+            print("READY", flush=True)
+            commands_done = asyncio.create_task(run_commands())
+        else:
+            print(json.dumps({"connected": connections}), flush=True)
+        await asyncio.wait({listener, commands_done}, return_when=asyncio.FIRST_COMPLETED)
+        if listener.done() and not listener.cancelled():
+            listener.exception()  # the socket closed: reconnect below
+        if commands_done.done():
+            listener.cancel()
+            await ws.close()
+            return
+        if Credentials.next_password:
+            Credentials.password, Credentials.next_password = Credentials.next_password, None
 
 
-async def commands(cp):
+async def run_commands():
+    try:
+        await asyncio.wait_for(commands(), SECONDS)
+    except asyncio.TimeoutError:
+        pass
+
+
+async def probe(password):
+    try:
+        ws = await connect(password)
+    except websockets.exceptions.InvalidStatus as e:
+        return {"status": e.response.status_code}
+    await ws.close()
+    return {"status": 101}
+
+
+async def commands():
     loop = asyncio.get_running_loop()
     while True:
         line = await loop.run_in_executor(None, sys.stdin.readline)
@@ -255,6 +411,7 @@ async def commands(cp):
             await asyncio.sleep(SECONDS)
             return
         words = line.split()
+        cp = Live.cp
         if words[0] == "start":
             reservation = None if words[3] == "-" else int(words[3])
             result = await cp.start_charging(int(words[1]), words[2], reservation)
@@ -267,6 +424,8 @@ async def commands(cp):
                                       int(words[5]))
         elif words[0] == "meter" and hasattr(cp, "meter"):
             result = await cp.meter(int(words[1]), words[2], int(words[3]))
+        elif words[0] == "probe":
+            result = await probe(words[1])
         elif words[0] == "stop":
             result = await cp.stop_charging(words[1], int(words[2]))
         else:
