@@ -27,9 +27,10 @@ identity, security profile 1), CHARGER_CONFIG_ANSWER (how ChangeConfiguration,
 SetVariables and SetNetworkProfile are answered; default Accepted). A new
 password (1.6 AuthorizationKey, 2.0.1 SecurityCtrlr.BasicAuthPassword) that
 was accepted is used from the next connection: the charger closes its socket
-and reconnects with it, as the specifications ask. Like a real charger it
-reconnects whenever its socket drops; each connection after the first prints
-{"connected": N}, each refused handshake {"refused": HTTP_STATUS}.
+and reconnects with it, as the specifications ask; each connection after the
+first prints {"connected": N}, each refused handshake {"refused": HTTP_STATUS}.
+A socket the CSMS closes is not reopened (tests move a charger between
+instances by starting another process).
 """
 import asyncio
 import base64
@@ -383,8 +384,12 @@ async def main():
             listener.cancel()
             await ws.close()
             return
-        if Credentials.next_password:
-            Credentials.password, Credentials.next_password = Credentials.next_password, None
+        if not Credentials.next_password:
+            # Closed by the CSMS (another connection took the identity, or
+            # it shut down): stay away, as the tests that move a charger expect.
+            await commands_done
+            return
+        Credentials.password, Credentials.next_password = Credentials.next_password, None
 
 
 async def run_commands():
