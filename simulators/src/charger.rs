@@ -1,0 +1,694 @@
+//! One simulated charger's life: connect (with backoff and jitter), boot,
+//! report statuses, heartbeat, answer every CSMS command through its
+//! dialect, run transactions the scenario asks for — and, like a real
+//! charger, keep transaction messages while offline and replay them after
+//! the next boot. One task per charger; no thread of its own.
+
+use std::collections::VecDeque;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::Utc;
+use futures_util::{SinkExt, StreamExt};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+use serde_json::Value;
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, sleep_until};
+use tokio_tungstenite::tungstenite::Message;
+
+use crate::dialect::{self, Followup, Memory, Outgoing, Version};
+use crate::frame::Frame;
+use crate::metrics::Metrics;
+use crate::misbehaviour::Misbehaviour;
+use crate::model::{Event, Hardware, StopReason};
+use crate::transport::{self, Security, Socket};
+
+/// Exponential backoff with jitter between connection attempts.
+#[derive(Debug, Clone, Copy)]
+pub struct Backoff {
+    pub initial: Duration,
+    pub max: Duration,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Self {
+            initial: Duration::from_secs(1),
+            max: Duration::from_secs(60),
+        }
+    }
+}
+
+impl Backoff {
+    /// The wait before attempt `failures + 1`: doubling from `initial` up
+    /// to `max`, then a random point in its upper half, so a fleet that
+    /// lost its gateway does not come back in lockstep.
+    pub fn delay(&self, failures: u32, rng: &mut impl Rng) -> Duration {
+        let exp = self
+            .initial
+            .saturating_mul(1u32 << failures.saturating_sub(1).min(16))
+            .min(self.max);
+        exp.mul_f64(rng.random_range(0.5..=1.0))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct ChargerConfig {
+    pub identity: String,
+    /// The CSMS URL including the identity (`ws://host:9000/ocpp/CP-1`).
+    pub url: String,
+    pub version: Version,
+    pub connectors: u32,
+    /// Charging power per connector, W.
+    pub power_w: f64,
+    pub security: Security,
+    /// Local address to connect from.
+    pub source: Option<IpAddr>,
+    /// Overrides the interval the boot answer gives.
+    pub heartbeat: Option<Duration>,
+    /// How often a running transaction reports its meter.
+    pub meter_interval: Duration,
+    /// How long a call waits for the CSMS's answer.
+    pub call_timeout: Duration,
+    pub backoff: Backoff,
+    pub misbehaviour: Misbehaviour,
+    /// Seeds the charger's jitter (and its transaction id prefix).
+    pub seed: u64,
+}
+
+impl ChargerConfig {
+    /// A plain profile-0 charger with 2 connectors at 11 kW.
+    pub fn new(identity: &str, base_url: &str, version: Version) -> Self {
+        Self {
+            identity: identity.to_owned(),
+            url: format!("{}/{identity}", base_url.trim_end_matches('/')),
+            version,
+            connectors: 2,
+            power_w: 11_000.0,
+            security: Security::default(),
+            source: None,
+            heartbeat: None,
+            meter_interval: Duration::from_secs(60),
+            call_timeout: Duration::from_secs(30),
+            backoff: Backoff::default(),
+            misbehaviour: Misbehaviour::default(),
+            seed: 0,
+        }
+    }
+}
+
+/// What a scenario (or a test) asks of the charger.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Command {
+    /// A driver plugs in on `connector` and presents `id_tag`.
+    Start { connector: u32, id_tag: String },
+    /// The driver ends the session on `connector` and unplugs.
+    Stop { connector: u32 },
+    /// The car stops drawing power.
+    Suspend { connector: u32 },
+    Fault { connector: u32 },
+    Recover { connector: u32 },
+    Authorize { id_tag: String },
+    /// Drop the connection and stay away this long; sessions go on and
+    /// their messages wait for the next boot.
+    GoOffline(Duration),
+    Shutdown,
+}
+
+/// What the charger saw, for tests and scripted scenarios.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Notice {
+    /// A connection opened (1 for the first).
+    Connected(u32),
+    /// The boot was answered with this status.
+    Booted(String),
+    Disconnected,
+    /// A connection attempt failed.
+    ConnectFailed(String),
+    /// The CSMS called us.
+    Received { action: String, payload: Value },
+    /// The CSMS answered one of our calls.
+    Answered { action: String, payload: Value },
+    /// The CSMS answered one of our calls with a CALLERROR.
+    CallError { action: String, code: String },
+    /// The hardware refused a start.
+    StartRefused { connector: u32, why: String },
+}
+
+/// A running charger.
+#[derive(Debug)]
+pub struct ChargerHandle {
+    pub commands: mpsc::Sender<Command>,
+    pub task: JoinHandle<()>,
+}
+
+/// Starts the charger's task.
+pub fn spawn(
+    config: ChargerConfig,
+    metrics: Arc<Metrics>,
+    notices: Option<mpsc::UnboundedSender<Notice>>,
+) -> ChargerHandle {
+    let (commands, rx) = mpsc::channel(16);
+    let task = tokio::spawn(Sim::new(config, metrics, notices).run(rx));
+    ChargerHandle { commands, task }
+}
+
+/// How a connection ended.
+enum End {
+    Shutdown,
+    /// Lost (or closed by the CSMS): reconnect after a backoff.
+    Lost,
+    /// Stay away this long, then reconnect.
+    Away(Duration),
+    /// Reconnect at once (new password, reboot).
+    Reconnect,
+}
+
+struct InFlight {
+    id: String,
+    call: Outgoing,
+    sent: Instant,
+}
+
+struct Sim {
+    config: ChargerConfig,
+    hardware: Hardware,
+    memory: Memory,
+    metrics: Arc<Metrics>,
+    notices: Option<mpsc::UnboundedSender<Notice>>,
+    rng: StdRng,
+    password: Option<String>,
+    /// Calls waiting to be sent (transaction messages survive disconnects).
+    queue: VecDeque<Outgoing>,
+    in_flight: VecDeque<InFlight>,
+    next_id: u64,
+    online: bool,
+    booted: bool,
+    heartbeat: Duration,
+    connections: u32,
+    /// When the charger first tried to connect, until its first boot.
+    first_attempt: Option<Instant>,
+    last_advance: Instant,
+    /// Set by a Reset: reconnect (boot again) shortly after answering.
+    reboot_requested: bool,
+    /// Set by a new password: reconnect with it once the answer is out.
+    reconnect_requested: bool,
+    /// Misbehaviour: a malformed frame goes out after this boot.
+    malformed_pending: bool,
+    /// When the last connection was lost, until the next boot.
+    lost_at: Option<Instant>,
+}
+
+impl Sim {
+    fn new(
+        config: ChargerConfig,
+        metrics: Arc<Metrics>,
+        notices: Option<mpsc::UnboundedSender<Notice>>,
+    ) -> Self {
+        let mut rng = StdRng::seed_from_u64(config.seed);
+        let prefix = format!("{}-{:08x}", config.identity, rng.random::<u32>());
+        Self {
+            hardware: Hardware::new(config.connectors, config.power_w),
+            memory: Memory::new(config.version, prefix),
+            password: config.security.password.clone(),
+            heartbeat: config.heartbeat.unwrap_or(Duration::from_secs(300)),
+            config,
+            metrics,
+            notices,
+            rng,
+            queue: VecDeque::new(),
+            in_flight: VecDeque::new(),
+            next_id: 1,
+            online: false,
+            booted: false,
+            connections: 0,
+            first_attempt: None,
+            last_advance: Instant::now(),
+            reboot_requested: false,
+            reconnect_requested: false,
+            malformed_pending: false,
+            lost_at: None,
+        }
+    }
+
+    fn notice(&self, notice: Notice) {
+        if let Some(tx) = &self.notices {
+            let _ = tx.send(notice);
+        }
+    }
+
+    async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
+        let mut failures = 0;
+        self.first_attempt = Some(Instant::now());
+        loop {
+            let security = Security {
+                password: self.password.clone(),
+                tls: self.config.security.tls.clone(),
+            };
+            let c = &self.config;
+            let attempt = transport::connect(
+                &c.url,
+                &c.identity,
+                c.version.subprotocol(),
+                &security,
+                c.source,
+            )
+            .await;
+            let end = match attempt {
+                Err(e) => {
+                    failures += 1;
+                    self.metrics.connect_failed(&e.kind());
+                    self.notice(Notice::ConnectFailed(e.to_string()));
+                    End::Away(self.config.backoff.delay(failures, &mut self.rng))
+                }
+                Ok(ws) => {
+                    failures = 0;
+                    self.session(ws, &mut commands).await
+                }
+            };
+            let away = match end {
+                End::Shutdown => return,
+                End::Reconnect => Duration::ZERO,
+                End::Away(d) => d,
+                End::Lost => {
+                    failures += 1;
+                    self.config.backoff.delay(failures, &mut self.rng)
+                }
+            };
+            if !self.offline(away, &mut commands).await {
+                return;
+            }
+        }
+    }
+
+    /// Away from the CSMS for `duration`: commands still act on the
+    /// hardware; `false` on shutdown.
+    async fn offline(&mut self, duration: Duration, commands: &mut mpsc::Receiver<Command>) -> bool {
+        let until = Instant::now() + duration;
+        loop {
+            tokio::select! {
+                () = sleep_until(until) => return true,
+                command = commands.recv() => match command {
+                    None | Some(Command::Shutdown) => return false,
+                    Some(Command::GoOffline(_)) => {}
+                    Some(other) => self.command(other),
+                },
+            }
+        }
+    }
+
+    /// One connection, until it ends.
+    async fn session(&mut self, mut ws: Socket, commands: &mut mpsc::Receiver<Command>) -> End {
+        self.connections += 1;
+        self.online = true;
+        self.booted = false;
+        self.in_flight.clear();
+        self.notice(Notice::Connected(self.connections));
+        // Only transaction messages outlive a connection.
+        self.queue.retain(|c| c.transaction.is_some());
+        self.queue.push_front(self.config.version.boot());
+        let end = self.connected(&mut ws, commands).await;
+        self.online = false;
+        if self.booted {
+            self.metrics.disconnected();
+            self.lost_at = Some(Instant::now());
+        }
+        self.booted = false;
+        self.notice(Notice::Disconnected);
+        // Unanswered transaction messages are sent again after the next boot.
+        for f in self.in_flight.drain(..).rev() {
+            if f.call.transaction.is_some() {
+                self.queue.push_front(f.call);
+            }
+        }
+        if !matches!(end, End::Lost) {
+            let _ = ws.close(None).await;
+        }
+        end
+    }
+
+    async fn connected(&mut self, ws: &mut Socket, commands: &mut mpsc::Receiver<Command>) -> End {
+        let mut heartbeat = Instant::now() + self.heartbeat;
+        let mut meter = Instant::now() + self.config.meter_interval;
+        let mut reboot_at: Option<Instant> = None;
+        let far = || Instant::now() + Duration::from_secs(86_400);
+        loop {
+            if let Err(end) = self.pump(ws).await {
+                return end;
+            }
+            let expiry = self.hardware.next_expiry().map_or_else(far, |at| {
+                let wait = (at - Utc::now()).to_std().unwrap_or_default();
+                Instant::now() + wait
+            });
+            let timeout = self
+                .in_flight
+                .front()
+                .map_or_else(far, |f| f.sent + self.config.call_timeout);
+            tokio::select! {
+                incoming = ws.next() => match incoming {
+                    Some(Ok(Message::Text(text))) => {
+                        if let Some(end) = self.incoming(ws, &text).await {
+                            return end;
+                        }
+                    }
+                    Some(Ok(Message::Close(_))) | None | Some(Err(_)) => return End::Lost,
+                    Some(Ok(_)) => {}
+                },
+                command = commands.recv() => match command {
+                    None | Some(Command::Shutdown) => return End::Shutdown,
+                    Some(Command::GoOffline(d)) => return End::Away(d),
+                    Some(other) => self.command(other),
+                },
+                () = sleep_until(heartbeat), if self.booted => {
+                    heartbeat = Instant::now() + self.heartbeat;
+                    if self.queue.is_empty() {
+                        self.queue.push_back(self.config.version.heartbeat());
+                    }
+                }
+                () = sleep_until(meter), if self.booted => {
+                    meter = Instant::now() + self.config.meter_interval;
+                    self.advance();
+                    for n in 1..=self.config.connectors {
+                        let v = self.config.version;
+                        if let Some(call) = v.meter(&mut self.ctx(), n) {
+                            self.queue.push_back(call);
+                        }
+                    }
+                }
+                () = sleep_until(expiry) => {
+                    let mut events = Vec::new();
+                    self.hardware.expire_reservations(Utc::now(), &mut events);
+                    self.report(events);
+                }
+                () = sleep_until(timeout), if !self.in_flight.is_empty() => {
+                    if let Some(f) = self.in_flight.pop_front() {
+                        self.metrics.error(&format!("timeout: {}", f.call.action));
+                        if f.call.transaction.is_some() {
+                            self.queue.push_front(f.call);
+                        }
+                    }
+                }
+                () = sleep_until(reboot_at.unwrap_or_else(far)), if reboot_at.is_some() => {
+                    return End::Reconnect;
+                }
+            }
+            if self.reboot_requested {
+                self.reboot_requested = false;
+                reboot_at = Some(Instant::now() + Duration::from_millis(500));
+            }
+            if self.reconnect_requested {
+                self.reconnect_requested = false;
+                return End::Reconnect;
+            }
+            if self.malformed_pending {
+                self.malformed_pending = false;
+                if ws.send(Message::text("[2, \"sim\", ")).await.is_err() {
+                    return End::Lost;
+                }
+            }
+        }
+    }
+}
+
+impl Sim {
+    fn ctx(&mut self) -> dialect::Charger<'_> {
+        dialect::Charger {
+            hardware: &mut self.hardware,
+            memory: &mut self.memory,
+            misbehaviour: &self.config.misbehaviour,
+            now: Utc::now(),
+        }
+    }
+
+    /// Meters advance by the time since they last did.
+    fn advance(&mut self) {
+        let now = Instant::now();
+        let elapsed = now - self.last_advance;
+        self.last_advance = now;
+        self.hardware
+            .advance(chrono::TimeDelta::from_std(elapsed).unwrap_or_default());
+    }
+
+    /// Turns events into calls: queued while connected; while offline only
+    /// transaction messages are kept (statuses are re-sent after boot).
+    fn report(&mut self, events: Vec<Event>) {
+        let version = self.config.version;
+        for event in &events {
+            for call in version.report(&mut self.ctx(), event) {
+                if self.online || version.queued_offline(&call) {
+                    self.queue.push_back(call);
+                }
+            }
+        }
+    }
+
+    fn command(&mut self, command: Command) {
+        self.advance();
+        let now = Utc::now();
+        let mut events = Vec::new();
+        match command {
+            Command::Start { connector, id_tag } => {
+                if let Err(why) = self.hardware.start(connector, &id_tag, now, &mut events) {
+                    self.notice(Notice::StartRefused {
+                        connector,
+                        why: format!("{why:?}"),
+                    });
+                }
+            }
+            Command::Stop { connector } => {
+                self.hardware
+                    .stop(connector, StopReason::Local, now, &mut events);
+            }
+            Command::Suspend { connector } => self.hardware.suspend(connector, &mut events),
+            Command::Fault { connector } => self.hardware.fault(connector, &mut events),
+            Command::Recover { connector } => self.hardware.recover(connector, &mut events),
+            Command::Authorize { id_tag } => {
+                if self.online {
+                    let call = self.config.version.authorize(&id_tag);
+                    self.queue.push_back(call);
+                }
+            }
+            Command::GoOffline(_) | Command::Shutdown => {}
+        }
+        self.report(events);
+    }
+
+    /// Sends what may go now: the boot first; nothing else until it is
+    /// accepted; one call at a time unless pipelining.
+    async fn pump(&mut self, ws: &mut Socket) -> Result<(), End> {
+        loop {
+            let may_send = self.in_flight.is_empty() || self.config.misbehaviour.pipeline;
+            let next_is_boot = self
+                .queue
+                .front()
+                .is_some_and(|c| c.action == "BootNotification");
+            if !may_send || !(self.booted || next_is_boot) {
+                return Ok(());
+            }
+            if next_is_boot && !self.in_flight.is_empty() {
+                return Ok(());
+            }
+            let Some(mut call) = self.queue.pop_front() else {
+                return Ok(());
+            };
+            self.config.version.finish(&self.memory, &mut call);
+            let id = self.next_id.to_string();
+            self.next_id += 1;
+            let frame = Frame::Call {
+                id: id.clone(),
+                action: call.action.to_owned(),
+                payload: call.payload.clone(),
+            };
+            if ws.send(Message::text(frame.encode())).await.is_err() {
+                if call.transaction.is_some() {
+                    self.queue.push_front(call);
+                }
+                return Err(End::Lost);
+            }
+            self.metrics.call_sent(call.action);
+            self.in_flight.push_back(InFlight {
+                id,
+                call,
+                sent: Instant::now(),
+            });
+        }
+    }
+
+    /// A frame from the CSMS; `Some` ends the connection.
+    async fn incoming(&mut self, ws: &mut Socket, text: &str) -> Option<End> {
+        let frame = match Frame::parse(text) {
+            Ok(f) => f,
+            Err(e) => {
+                self.metrics.error(&format!("malformed frame from CSMS: {e}"));
+                return None;
+            }
+        };
+        match frame {
+            Frame::Call {
+                id,
+                action,
+                payload,
+            } => self.answer(ws, id, action, payload).await,
+            Frame::Result { id, payload } => {
+                self.settle(&id, Ok(payload));
+                None
+            }
+            Frame::Error { id, code, .. } => {
+                self.settle(&id, Err(code));
+                None
+            }
+        }
+    }
+
+    async fn answer(&mut self, ws: &mut Socket, id: String, action: String, payload: Value) -> Option<End> {
+        self.notice(Notice::Received {
+            action: action.clone(),
+            payload: payload.clone(),
+        });
+        self.advance();
+        let m = &self.config.misbehaviour;
+        if m.never_answer {
+            return None;
+        }
+        if let Some(delay) = m.answer_delay {
+            tokio::time::sleep(delay).await;
+        }
+        let version = self.config.version;
+        let answer = version.answer(&mut self.ctx(), &action, &payload);
+        let reply = match answer.result {
+            Ok(payload) => Frame::Result { id, payload },
+            Err((code, description)) => Frame::Error {
+                id,
+                code: code.to_owned(),
+                description,
+            },
+        };
+        if ws.send(Message::text(reply.encode())).await.is_err() {
+            return Some(End::Lost);
+        }
+        self.report(answer.events);
+        for followup in answer.followups {
+            self.follow(followup);
+        }
+        None
+    }
+
+    fn follow(&mut self, followup: Followup) {
+        let version = self.config.version;
+        let now = Utc::now();
+        let mut events = Vec::new();
+        match followup {
+            Followup::Reboot => {
+                self.hardware.reboot(now, &mut events);
+                self.reboot_requested = true;
+            }
+            Followup::NewPassword(password) => {
+                self.password = Some(password);
+                self.reconnect_requested = true;
+            }
+            Followup::Start { connector, id_tag } => {
+                self.command(Command::Start { connector, id_tag });
+            }
+            Followup::Stop { transaction } => {
+                if let Some(n) = self.hardware.connector_of(transaction) {
+                    self.advance();
+                    self.hardware.stop(n, StopReason::Remote, now, &mut events);
+                }
+            }
+            Followup::Trigger { message, connector } => {
+                let targets: Vec<u32> = match connector {
+                    Some(n) => vec![n],
+                    None => (1..=self.config.connectors).collect(),
+                };
+                match message.as_str() {
+                    "BootNotification" => self.queue.push_front(version.boot()),
+                    "Heartbeat" => self.queue.push_back(version.heartbeat()),
+                    "StatusNotification" => {
+                        events.extend(self.hardware.statuses().into_iter().filter(
+                            |e| matches!(e, Event::Status { connector, .. } if targets.contains(connector)),
+                        ));
+                    }
+                    _ => {
+                        for n in targets {
+                            if let Some(call) = version.meter(&mut self.ctx(), n) {
+                                self.queue.push_back(call);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.report(events);
+    }
+
+    /// The CSMS answered one of our calls.
+    fn settle(&mut self, id: &str, result: Result<Value, String>) {
+        let Some(i) = self.in_flight.iter().position(|f| f.id == id) else {
+            self.metrics.error("answer to no call");
+            return;
+        };
+        let Some(f) = self.in_flight.remove(i) else {
+            return;
+        };
+        self.metrics.answered(f.sent.elapsed());
+        let action = f.call.action.to_owned();
+        match result {
+            Err(code) => {
+                self.metrics.error(&format!("CALLERROR {code} to {action}"));
+                self.notice(Notice::CallError { action, code });
+            }
+            Ok(payload) => {
+                if action == "BootNotification" {
+                    self.booted(&payload);
+                }
+                let version = self.config.version;
+                let events = version.answered(&mut self.ctx(), &f.call, &payload);
+                self.report(events);
+                self.notice(Notice::Answered { action, payload });
+            }
+        }
+    }
+
+    fn booted(&mut self, answer: &Value) {
+        let status = answer["status"].as_str().unwrap_or_default().to_owned();
+        let interval = answer["interval"].as_u64().filter(|s| *s > 0);
+        self.notice(Notice::Booted(status.clone()));
+        if status != "Accepted" {
+            // Ask again after the interval (or when the CSMS triggers it).
+            let wait = Duration::from_secs(interval.unwrap_or(10));
+            self.heartbeat = wait;
+            self.queue.push_front(self.config.version.boot());
+            return;
+        }
+        if !self.booted {
+            let since = self.first_attempt.take().map(|t| t.elapsed());
+            self.metrics.connected(since);
+            if let Some(lost) = self.lost_at.take() {
+                self.metrics.reconnected(lost.elapsed());
+            }
+        }
+        self.booted = true;
+        if self.config.heartbeat.is_none()
+            && let Some(s) = interval
+        {
+            self.heartbeat = Duration::from_secs(s);
+        }
+        // Statuses first, then whatever waited (transaction messages).
+        let version = self.config.version;
+        let statuses: Vec<Outgoing> = self
+            .hardware
+            .statuses()
+            .iter()
+            .flat_map(|e| version.report(&mut self.ctx(), e))
+            .collect();
+        for call in statuses.into_iter().rev() {
+            self.queue.push_front(call);
+        }
+        if self.config.misbehaviour.malformed_frame {
+            self.malformed_pending = true;
+        }
+    }
+}

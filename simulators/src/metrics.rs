@@ -1,0 +1,207 @@
+//! What a fleet measures: connections, messages by action, call round
+//! trips (hdrhistogram, microseconds) and errors by kind. Shared by every
+//! charger task; cheap to update.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::time::Duration;
+
+use hdrhistogram::Histogram;
+use serde::Serialize;
+
+#[derive(Debug)]
+pub struct Metrics {
+    pub connected: AtomicI64,
+    pub connections: AtomicU64,
+    pub connect_failures: AtomicU64,
+    pub sent: AtomicU64,
+    by_action: Mutex<BTreeMap<String, u64>>,
+    errors: Mutex<BTreeMap<String, u64>>,
+    round_trips: Mutex<Histogram<u64>>,
+    /// Time from a charger's first attempt to its first accepted boot.
+    connect_times: Mutex<Histogram<u64>>,
+    /// Time from losing a connection to the next accepted boot.
+    reconnect_times: Mutex<Histogram<u64>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let histogram = || Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid bounds");
+        Self {
+            connected: AtomicI64::new(0),
+            connections: AtomicU64::new(0),
+            connect_failures: AtomicU64::new(0),
+            sent: AtomicU64::new(0),
+            by_action: Mutex::default(),
+            errors: Mutex::default(),
+            round_trips: Mutex::new(histogram()),
+            connect_times: Mutex::new(histogram()),
+            reconnect_times: Mutex::new(histogram()),
+        }
+    }
+}
+
+fn micros(d: Duration) -> u64 {
+    u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
+}
+
+impl Metrics {
+    pub fn call_sent(&self, action: &str) {
+        self.sent.fetch_add(1, Ordering::Relaxed);
+        *self
+            .by_action
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(action.to_owned())
+            .or_default() += 1;
+    }
+
+    pub fn answered(&self, round_trip: Duration) {
+        let _ = self
+            .round_trips
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(micros(round_trip));
+    }
+
+    pub fn error(&self, kind: &str) {
+        *self
+            .errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(kind.to_owned())
+            .or_default() += 1;
+    }
+
+    pub fn connected(&self, since_first_attempt: Option<Duration>) {
+        self.connected.fetch_add(1, Ordering::Relaxed);
+        self.connections.fetch_add(1, Ordering::Relaxed);
+        if let Some(d) = since_first_attempt {
+            let _ = self
+                .connect_times
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .record(micros(d));
+        }
+    }
+
+    pub fn reconnected(&self, since_lost: Duration) {
+        let _ = self
+            .reconnect_times
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .record(micros(since_lost));
+    }
+
+    pub fn disconnected(&self) {
+        self.connected.fetch_sub(1, Ordering::Relaxed);
+    }
+
+    pub fn connect_failed(&self, kind: &str) {
+        self.connect_failures.fetch_add(1, Ordering::Relaxed);
+        self.error(kind);
+    }
+
+    pub fn error_count(&self) -> u64 {
+        self.errors
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .sum()
+    }
+
+    pub fn report(&self, elapsed: Duration) -> Report {
+        let lock = |h: &Mutex<Histogram<u64>>| h.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        Report {
+            elapsed_s: elapsed.as_secs_f64(),
+            connected: self.connected.load(Ordering::Relaxed),
+            connections: self.connections.load(Ordering::Relaxed),
+            connect_failures: self.connect_failures.load(Ordering::Relaxed),
+            messages_sent: self.sent.load(Ordering::Relaxed),
+            messages_by_action: self
+                .by_action
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
+            round_trip_ms: Percentiles::of(&lock(&self.round_trips)),
+            connect_ms: Percentiles::of(&lock(&self.connect_times)),
+            reconnect_ms: Percentiles::of(&lock(&self.reconnect_times)),
+            errors: self.errors.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Percentiles {
+    pub count: u64,
+    pub p50: f64,
+    pub p95: f64,
+    pub p99: f64,
+    pub max: f64,
+}
+
+impl Percentiles {
+    fn of(h: &Histogram<u64>) -> Self {
+        let ms = |us: u64| us as f64 / 1000.0;
+        Self {
+            count: h.len(),
+            p50: ms(h.value_at_quantile(0.50)),
+            p95: ms(h.value_at_quantile(0.95)),
+            p99: ms(h.value_at_quantile(0.99)),
+            max: ms(h.max()),
+        }
+    }
+}
+
+/// The final report (`--json` writes it as is).
+#[derive(Debug, Clone, Serialize)]
+pub struct Report {
+    pub elapsed_s: f64,
+    pub connected: i64,
+    pub connections: u64,
+    pub connect_failures: u64,
+    pub messages_sent: u64,
+    pub messages_by_action: BTreeMap<String, u64>,
+    pub round_trip_ms: Percentiles,
+    /// First attempt to first accepted boot, per charger.
+    pub connect_ms: Percentiles,
+    /// Lost connection to the next accepted boot.
+    pub reconnect_ms: Percentiles,
+    pub errors: BTreeMap<String, u64>,
+}
+
+impl std::fmt::Display for Report {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let p = |p: &Percentiles| {
+            format!(
+                "n={} p50={:.2} p95={:.2} p99={:.2} max={:.2} ms",
+                p.count, p.p50, p.p95, p.p99, p.max
+            )
+        };
+        writeln!(f, "elapsed            {:.1} s", self.elapsed_s)?;
+        writeln!(
+            f,
+            "connections        {} made, {} failed, {} open at the end",
+            self.connections, self.connect_failures, self.connected
+        )?;
+        writeln!(f, "connect (to boot)  {}", p(&self.connect_ms))?;
+        if self.reconnect_ms.count > 0 {
+            writeln!(f, "reconnect          {}", p(&self.reconnect_ms))?;
+        }
+        writeln!(f, "round trip         {}", p(&self.round_trip_ms))?;
+        writeln!(f, "messages sent      {}", self.messages_sent)?;
+        for (action, n) in &self.messages_by_action {
+            writeln!(f, "  {action:<26} {n}")?;
+        }
+        if self.errors.is_empty() {
+            writeln!(f, "errors             none")
+        } else {
+            writeln!(f, "errors")?;
+            for (kind, n) in &self.errors {
+                writeln!(f, "  {kind:<26} {n}")?;
+            }
+            Ok(())
+        }
+    }
+}
