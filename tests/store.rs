@@ -523,6 +523,23 @@ async fn connector_status_ignores_stale_reports(store: Arc<dyn Store>) {
         store.connector(conn).await.unwrap().unwrap().status,
         Available
     );
+    // Once the gateway marked it OFFLINE, the device's next report applies
+    // even when its clock is behind the gateway's.
+    let offline_at = later + TimeDelta::seconds(60);
+    store
+        .mark_charger_offline(charger.id, offline_at)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.connector(conn).await.unwrap().unwrap().status,
+        Offline
+    );
+    let back = store
+        .set_connector_status(conn, Available, offline_at - TimeDelta::seconds(2))
+        .await
+        .unwrap()
+        .expect("applied over OFFLINE");
+    assert_eq!(back.status, Available);
     assert!(
         store
             .set_connector_status(Uuid::new_v4(), Available, later)

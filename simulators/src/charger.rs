@@ -104,14 +104,27 @@ impl ChargerConfig {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Command {
     /// A driver plugs in on `connector` and presents `id_tag`.
-    Start { connector: u32, id_tag: String },
+    Start {
+        connector: u32,
+        id_tag: String,
+    },
     /// The driver ends the session on `connector` and unplugs.
-    Stop { connector: u32 },
+    Stop {
+        connector: u32,
+    },
     /// The car stops drawing power.
-    Suspend { connector: u32 },
-    Fault { connector: u32 },
-    Recover { connector: u32 },
-    Authorize { id_tag: String },
+    Suspend {
+        connector: u32,
+    },
+    Fault {
+        connector: u32,
+    },
+    Recover {
+        connector: u32,
+    },
+    Authorize {
+        id_tag: String,
+    },
     /// Drop the connection and stay away this long; sessions go on and
     /// their messages wait for the next boot.
     GoOffline(Duration),
@@ -129,13 +142,25 @@ pub enum Notice {
     /// A connection attempt failed.
     ConnectFailed(String),
     /// The CSMS called us.
-    Received { action: String, payload: Value },
+    Received {
+        action: String,
+        payload: Value,
+    },
     /// The CSMS answered one of our calls.
-    Answered { action: String, payload: Value },
+    Answered {
+        action: String,
+        payload: Value,
+    },
     /// The CSMS answered one of our calls with a CALLERROR.
-    CallError { action: String, code: String },
+    CallError {
+        action: String,
+        code: String,
+    },
     /// The hardware refused a start.
-    StartRefused { connector: u32, why: String },
+    StartRefused {
+        connector: u32,
+        why: String,
+    },
 }
 
 /// A running charger.
@@ -286,7 +311,11 @@ impl Sim {
 
     /// Away from the CSMS for `duration`: commands still act on the
     /// hardware; `false` on shutdown.
-    async fn offline(&mut self, duration: Duration, commands: &mut mpsc::Receiver<Command>) -> bool {
+    async fn offline(
+        &mut self,
+        duration: Duration,
+        commands: &mut mpsc::Receiver<Command>,
+    ) -> bool {
         let until = Instant::now() + duration;
         loop {
             tokio::select! {
@@ -522,7 +551,8 @@ impl Sim {
         let frame = match Frame::parse(text) {
             Ok(f) => f,
             Err(e) => {
-                self.metrics.error(&format!("malformed frame from CSMS: {e}"));
+                self.metrics
+                    .error(&format!("malformed frame from CSMS: {e}"));
                 return None;
             }
         };
@@ -543,7 +573,13 @@ impl Sim {
         }
     }
 
-    async fn answer(&mut self, ws: &mut Socket, id: String, action: String, payload: Value) -> Option<End> {
+    async fn answer(
+        &mut self,
+        ws: &mut Socket,
+        id: String,
+        action: String,
+        payload: Value,
+    ) -> Option<End> {
         self.notice(Notice::Received {
             action: action.clone(),
             payload: payload.clone(),

@@ -15,8 +15,6 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use clap::{Args, Parser, Subcommand};
-use indicatif::{ProgressBar, ProgressStyle};
 use crate::charger::{Backoff, ChargerConfig};
 use crate::fleet::{self, Fleet, Versions};
 use crate::metrics::Metrics;
@@ -24,9 +22,15 @@ use crate::misbehaviour::Misbehaviour;
 use crate::provision::{self, Plan};
 use crate::scenario::Scenario;
 use crate::transport::{Security, tls_config};
+use clap::{Args, Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
 
 #[derive(Debug, Parser)]
-#[command(name = "evgate-sim", version, about = "Simulated OCPP 1.6J / 2.0.1 charger fleets")]
+#[command(
+    name = "evgate-sim",
+    version,
+    about = "Simulated OCPP 1.6J / 2.0.1 charger fleets"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Cmd,
@@ -104,7 +108,11 @@ struct RunArgs {
     #[arg(long, env = "EVGATE_ADMIN_TOKEN", hide_env_values = true)]
     admin_token: Option<String>,
     /// Id tags busy-day sessions use (provisioned as Accepted).
-    #[arg(long, default_value = "SIM-TAG-1,SIM-TAG-2,SIM-TAG-3", value_delimiter = ',')]
+    #[arg(
+        long,
+        default_value = "SIM-TAG-1,SIM-TAG-2,SIM-TAG-3",
+        value_delimiter = ','
+    )]
     id_tags: Vec<String>,
     /// Write the report as JSON to this file (`-` for standard output).
     #[arg(long)]
@@ -133,7 +141,10 @@ fn read(path: &PathBuf) -> Result<Vec<u8>, String> {
 
 fn security(args: &RunArgs) -> Result<Security, String> {
     if args.security_profile > 3 {
-        return Err(format!("--security-profile must be 0 to 3, got {}", args.security_profile));
+        return Err(format!(
+            "--security-profile must be 0 to 3, got {}",
+            args.security_profile
+        ));
     }
     let needs_password = matches!(args.security_profile, 1 | 2);
     if needs_password != args.password.is_some() {
@@ -152,15 +163,24 @@ fn security(args: &RunArgs) -> Result<Security, String> {
                 (Some(c), Some(k)) => Some((read(c)?, read(k)?)),
                 _ => None,
             };
-            Some(tls_config(&ca, client.as_ref().map(|(c, k)| (c.as_slice(), k.as_slice())))?)
+            Some(tls_config(
+                &ca,
+                client.as_ref().map(|(c, k)| (c.as_slice(), k.as_slice())),
+            )?)
         }
     };
-    Ok(Security { password: args.password.clone(), tls })
+    Ok(Security {
+        password: args.password.clone(),
+        tls,
+    })
 }
 
 async fn run(args: RunArgs) -> u8 {
     if !(args.url.starts_with("ws://") || args.url.starts_with("wss://")) {
-        return fail(format!("--url must start with ws:// or wss:// (got {:?})", args.url));
+        return fail(format!(
+            "--url must start with ws:// or wss:// (got {:?})",
+            args.url
+        ));
     }
     if args.chargers == 0 || args.connectors == 0 {
         return fail("--chargers and --connectors must be at least 1");
@@ -224,20 +244,27 @@ async fn run(args: RunArgs) -> u8 {
     }
 
     let metrics = Arc::new(Metrics::default());
-    let progress = (!args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
-        let bar = ProgressBar::new(args.chargers as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} connected  {msg}")
+    let progress =
+        (!args.quiet && std::io::IsTerminal::is_terminal(&std::io::stderr())).then(|| {
+            let bar = ProgressBar::new(args.chargers as u64);
+            bar.set_style(
+                ProgressStyle::with_template(
+                    "{elapsed_precise} [{bar:30}] {pos}/{len} connected  {msg}",
+                )
                 .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    });
+            );
+            bar
+        });
     let mut last_sent = 0;
     let report = fleet::run(fleet, metrics.clone(), |m| {
         if let Some(bar) = &progress {
             let sent = m.sent.load(Ordering::Relaxed);
             bar.set_position(m.connected.load(Ordering::Relaxed).max(0) as u64);
-            bar.set_message(format!("{} msg/s  {} errors", sent - last_sent, m.error_count()));
+            bar.set_message(format!(
+                "{} msg/s  {} errors",
+                sent - last_sent,
+                m.error_count()
+            ));
             last_sent = sent;
         }
     })
@@ -260,7 +287,10 @@ async fn run(args: RunArgs) -> u8 {
     }
     let errors: u64 = report.errors.values().sum();
     if errors > args.max_errors {
-        eprintln!("evgate-sim: {errors} errors, more than --max-errors {}", args.max_errors);
+        eprintln!(
+            "evgate-sim: {errors} errors, more than --max-errors {}",
+            args.max_errors
+        );
         return TOO_MANY_ERRORS;
     }
     OK
@@ -282,7 +312,11 @@ where
         Ok(cli) => cli,
         Err(e) if e.use_stderr() => {
             let text = e.to_string();
-            let line = text.lines().next().unwrap_or_default().trim_start_matches("error: ");
+            let line = text
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .trim_start_matches("error: ");
             return fail(line);
         }
         Err(e) => {
@@ -290,7 +324,10 @@ where
             return OK;
         }
     };
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(r) => r,
         Err(e) => return fail(format!("cannot start the runtime: {e}")),
     };

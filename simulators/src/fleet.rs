@@ -27,9 +27,10 @@ impl std::str::FromStr for Versions {
     fn from_str(s: &str) -> Result<Self, String> {
         match s {
             "mixed" => Ok(Versions::Mixed),
-            v => v.parse().map(Versions::All).map_err(|_| {
-                format!("version must be 1.6, 2.0.1 or mixed, got {s:?}")
-            }),
+            v => v
+                .parse()
+                .map(Versions::All)
+                .map_err(|_| format!("version must be 1.6, 2.0.1 or mixed, got {s:?}")),
         }
     }
 }
@@ -38,7 +39,7 @@ impl Versions {
     pub fn of(self, i: usize) -> Version {
         match self {
             Versions::All(v) => v,
-            Versions::Mixed if i % 2 == 0 => Version::V16,
+            Versions::Mixed if i.is_multiple_of(2) => Version::V16,
             Versions::Mixed => Version::V201,
         }
     }
@@ -148,8 +149,12 @@ async fn drive(fleet: &Fleet, handles: &[ChargerHandle], started: Instant) {
         Scenario::Script(steps) => {
             for step in steps {
                 sleep_until(started + step.at).await;
-                let Ok(command) = step.command() else { continue };
-                let Ok(targets) = step.targets(handles.len()) else { continue };
+                let Ok(command) = step.command() else {
+                    continue;
+                };
+                let Ok(targets) = step.targets(handles.len()) else {
+                    continue;
+                };
                 for h in &handles[targets] {
                     let _ = h.commands.send(command.clone()).await;
                 }
@@ -172,7 +177,11 @@ async fn drive(fleet: &Fleet, handles: &[ChargerHandle], started: Instant) {
                         sleep(rng.random_range(gap.0..=gap.1)).await;
                         let connector = rng.random_range(1..=connectors);
                         let id_tag = tags[rng.random_range(0..tags.len())].clone();
-                        if commands.send(Command::Start { connector, id_tag }).await.is_err() {
+                        if commands
+                            .send(Command::Start { connector, id_tag })
+                            .await
+                            .is_err()
+                        {
                             return;
                         }
                         sleep(rng.random_range(session.0..=session.1)).await;

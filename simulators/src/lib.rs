@@ -9,14 +9,14 @@
 //! - [`fleet`]: many chargers, the [`scenario`]s, [`metrics`] and the report;
 //! - [`cli`]: `evgate-sim run …`.
 
-pub mod frame;
-pub mod model;
-pub mod dialect;
-pub mod misbehaviour;
-pub mod metrics;
-pub mod transport;
 pub mod charger;
 pub mod cli;
+pub mod dialect;
 pub mod fleet;
+pub mod frame;
+pub mod metrics;
+pub mod misbehaviour;
+pub mod model;
 pub mod provision;
 pub mod scenario;
+pub mod transport;

@@ -127,7 +127,11 @@ impl Metrics {
             round_trip_ms: Percentiles::of(&lock(&self.round_trips)),
             connect_ms: Percentiles::of(&lock(&self.connect_times)),
             reconnect_ms: Percentiles::of(&lock(&self.reconnect_times)),
-            errors: self.errors.lock().unwrap_or_else(|e| e.into_inner()).clone(),
+            errors: self
+                .errors
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone(),
         }
     }
 }

@@ -69,6 +69,10 @@ mod tests {
         assert!(m.pipeline);
         assert_eq!(m.reserve_answer.as_deref(), Some("Occupied"));
         assert_eq!(m.answer_delay, Some(Duration::from_secs(2)));
-        assert!(Misbehaviour::parse(&["fly".into()]).unwrap_err().contains("fly"));
+        assert!(
+            Misbehaviour::parse(&["fly".into()])
+                .unwrap_err()
+                .contains("fly")
+        );
     }
 }

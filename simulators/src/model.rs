@@ -127,7 +127,8 @@ impl Hardware {
     }
 
     pub fn connector(&self, n: u32) -> Option<&Connector> {
-        n.checked_sub(1).and_then(|i| self.connectors.get(i as usize))
+        n.checked_sub(1)
+            .and_then(|i| self.connectors.get(i as usize))
     }
 
     fn connector_mut(&mut self, n: u32) -> Option<&mut Connector> {
@@ -351,7 +352,12 @@ impl Hardware {
     /// ChangeAvailability: `true` when applied now, `false` when scheduled
     /// for the end of a running transaction. `None` for no such connector.
     /// Connector 0 is the whole charger.
-    pub fn set_operative(&mut self, n: u32, operative: bool, events: &mut Vec<Event>) -> Option<bool> {
+    pub fn set_operative(
+        &mut self,
+        n: u32,
+        operative: bool,
+        events: &mut Vec<Event>,
+    ) -> Option<bool> {
         let targets: Vec<u32> = if n == 0 {
             (1..=self.connectors.len() as u32).collect()
         } else {

@@ -24,7 +24,12 @@ pub struct Plan {
     pub id_tags: Vec<String>,
 }
 
-async fn post(http: &reqwest::Client, plan: &Plan, path: &str, body: Value) -> Result<Value, String> {
+async fn post(
+    http: &reqwest::Client,
+    plan: &Plan,
+    path: &str,
+    body: Value,
+) -> Result<Value, String> {
     let response = http
         .post(format!("{}{path}", plan.api.trim_end_matches('/')))
         .bearer_auth(&plan.token)
@@ -84,7 +89,13 @@ pub async fn provision(plan: Plan) -> Result<String, String> {
         .await;
     results.into_iter().collect::<Result<(), String>>()?;
     for tag in &plan.id_tags {
-        post(&http, &plan, "/v1/admin/id-tags", json!({"idTag": tag, "status": "Accepted"})).await?;
+        post(
+            &http,
+            &plan,
+            "/v1/admin/id-tags",
+            json!({"idTag": tag, "status": "Accepted"}),
+        )
+        .await?;
     }
     Ok(station)
 }

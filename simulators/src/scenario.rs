@@ -108,9 +108,9 @@ impl Scenario {
     pub fn script(text: &str) -> Result<Self, String> {
         let file: ScriptFile = toml::from_str(text).map_err(|e| e.to_string())?;
         for (i, step) in file.step.iter().enumerate() {
-            step.command()
+            step.command().map_err(|e| format!("step {}: {e}", i + 1))?;
+            step.targets(1)
                 .map_err(|e| format!("step {}: {e}", i + 1))?;
-            step.targets(1).map_err(|e| format!("step {}: {e}", i + 1))?;
         }
         let mut steps = file.step;
         steps.sort_by_key(|s| s.at);
@@ -153,7 +153,8 @@ impl Step {
             }
             span => {
                 let (a, b) = span.split_once('-').ok_or_else(bad)?;
-                let (a, b): (usize, usize) = (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
+                let (a, b): (usize, usize) =
+                    (a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?);
                 a..b + 1
             }
         };
@@ -191,7 +192,10 @@ mod tests {
         assert_eq!(steps[0].at, Duration::from_secs(1), "sorted by time");
         assert_eq!(
             steps[0].command().unwrap(),
-            Command::Start { connector: 2, id_tag: "T".into() }
+            Command::Start {
+                connector: 2,
+                id_tag: "T".into()
+            }
         );
         assert_eq!(steps[1].targets(10).unwrap(), 0..3);
         assert_eq!(steps[2].targets(4).unwrap(), 0..4);

@@ -142,9 +142,10 @@ pub async fn connect(
     let tcp = socket.connect(addr).await.map_err(ConnectError::Tcp)?;
     let _ = tcp.set_nodelay(true);
     let stream: Box<dyn Io> = if tls {
-        let config = security.tls.clone().ok_or_else(|| {
-            ConnectError::Url("wss:// needs a CA file (--ca-file)".into())
-        })?;
+        let config = security
+            .tls
+            .clone()
+            .ok_or_else(|| ConnectError::Url("wss:// needs a CA file (--ca-file)".into()))?;
         let name = ServerName::try_from(host.to_owned())
             .map_err(|e| ConnectError::Url(format!("{host}: {e}")))?;
         let tls = tokio_rustls::TlsConnector::from(config)
@@ -161,10 +162,13 @@ pub async fn connect(
     let headers = request.headers_mut();
     headers.insert(
         "Sec-WebSocket-Protocol",
-        subprotocol.parse().map_err(|_| ConnectError::Url("subprotocol".into()))?,
+        subprotocol
+            .parse()
+            .map_err(|_| ConnectError::Url("subprotocol".into()))?,
     );
     if let Some(password) = &security.password {
-        let token = base64::engine::general_purpose::STANDARD.encode(format!("{identity}:{password}"));
+        let token =
+            base64::engine::general_purpose::STANDARD.encode(format!("{identity}:{password}"));
         headers.insert(
             "Authorization",
             format!("Basic {token}")

@@ -722,7 +722,12 @@ macro_rules! sql_store {
             ) -> Result<Option<Connector>> {
                 sqlx::query(concat!(
                     "UPDATE connectors SET status = $2, status_updated_at = $3, last_known_status = NULL",
-                    " WHERE id = $1 AND status_updated_at <= $3 RETURNING ", connector_cols!()
+                    // OFFLINE is the gateway's own "not heard from it": any
+                    // report from the device beats it, even one stamped by a
+                    // clock a little behind ours (and the first report after
+                    // provisioning, which starts OFFLINE).
+                    " WHERE id = $1 AND (status_updated_at <= $3 OR status = 'OFFLINE') RETURNING ",
+                    connector_cols!()
                 ))
                 .bind(id)
                 .bind(status.as_str())

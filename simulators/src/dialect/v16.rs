@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Answer, Charger, Followup, Outgoing, parse_time, text, timestamp};
-use crate::model::{ConnectorState, Event, ReserveOutcome, Reservation, StopReason};
+use crate::model::{ConnectorState, Event, Reservation, ReserveOutcome, StopReason};
 
 pub(super) fn boot() -> Outgoing {
     Outgoing::new(
@@ -49,16 +49,26 @@ fn meter_value(c: &Charger<'_>, wh: f64) -> Value {
 pub(super) fn report(c: &mut Charger<'_>, event: &Event) -> Vec<Outgoing> {
     let m = c.misbehaviour;
     match event {
-        Event::Status { state: ConnectorState::Reserved, .. } if m.never_send_reserved => vec![],
+        Event::Status {
+            state: ConnectorState::Reserved,
+            ..
+        } if m.never_send_reserved => vec![],
         Event::Status { connector, state } => {
-            let error = if *state == ConnectorState::Faulted { "OtherError" } else { "NoError" };
+            let error = if *state == ConnectorState::Faulted {
+                "OtherError"
+            } else {
+                "NoError"
+            };
             vec![Outgoing::new(
                 "StatusNotification",
                 json!({"connectorId": connector, "errorCode": error, "status": status_name(*state),
                        "timestamp": timestamp(c.now, m)}),
             )]
         }
-        Event::Started { connector, transaction } => {
+        Event::Started {
+            connector,
+            transaction,
+        } => {
             let mut payload = json!({
                 "connectorId": connector, "idTag": transaction.id_tag,
                 "meterStart": transaction.meter_start_wh.round() as i64,
@@ -67,16 +77,30 @@ pub(super) fn report(c: &mut Charger<'_>, event: &Event) -> Vec<Outgoing> {
             if let (Some(id), false) = (transaction.reservation_id, m.omit_reservation_id) {
                 payload["reservationId"] = json!(id);
             }
-            vec![Outgoing::of_transaction("StartTransaction", payload, transaction.local)]
+            vec![Outgoing::of_transaction(
+                "StartTransaction",
+                payload,
+                transaction.local,
+            )]
         }
-        Event::Ended { transaction, meter_stop_wh, reason, at, .. } => {
+        Event::Ended {
+            transaction,
+            meter_stop_wh,
+            reason,
+            at,
+            ..
+        } => {
             let payload = json!({
                 // Filled in with the CSMS's id when sent.
                 "transactionId": 0, "idTag": transaction.id_tag,
                 "meterStop": meter_stop_wh.round() as i64, "timestamp": timestamp(*at, m),
                 "reason": reason_name(*reason),
             });
-            vec![Outgoing::of_transaction("StopTransaction", payload, transaction.local)]
+            vec![Outgoing::of_transaction(
+                "StopTransaction",
+                payload,
+                transaction.local,
+            )]
         }
         // 1.6 has no message for it: the CSMS runs its own expiry.
         Event::ReservationExpired { .. } => vec![],
@@ -102,7 +126,8 @@ pub(super) fn answered(c: &mut Charger<'_>, sent: &Outgoing, answer: &Value) -> 
         if answer["idTagInfo"]["status"] != "Accepted"
             && let Some(n) = c.hardware.connector_of(local)
         {
-            c.hardware.stop(n, StopReason::DeAuthorized, c.now, &mut events);
+            c.hardware
+                .stop(n, StopReason::DeAuthorized, c.now, &mut events);
         }
     }
     events
@@ -124,11 +149,21 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
                 text(p, "idTag"),
                 parse_time(text(p, "expiryDate")),
             ) else {
-                return Answer::error("FormationViolation", "reservationId, idTag and expiryDate are required");
+                return Answer::error(
+                    "FormationViolation",
+                    "reservationId, idTag and expiryDate are required",
+                );
             };
-            let connector = p["connectorId"].as_u64().filter(|n| *n > 0).map(|n| n as u32);
+            let connector = p["connectorId"]
+                .as_u64()
+                .filter(|n| *n > 0)
+                .map(|n| n as u32);
             let mut events = Vec::new();
-            let reservation = Reservation { id, id_tag: tag.to_owned(), expires_at: expires };
+            let reservation = Reservation {
+                id,
+                id_tag: tag.to_owned(),
+                expires_at: expires,
+            };
             let status = match c.hardware.reserve(connector, reservation, &mut events) {
                 ReserveOutcome::Accepted => "Accepted",
                 ReserveOutcome::Occupied => "Occupied",
@@ -136,7 +171,10 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
                 ReserveOutcome::Unavailable => "Unavailable",
                 ReserveOutcome::Rejected => "Rejected",
             };
-            Answer { events, ..Answer::ok(json!({ "status": status })) }
+            Answer {
+                events,
+                ..Answer::ok(json!({ "status": status }))
+            }
         }
         "CancelReservation" => {
             let mut events = Vec::new();
@@ -144,28 +182,45 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
                 .as_i64()
                 .is_some_and(|id| c.hardware.cancel_reservation(id, &mut events));
             let status = if known { "Accepted" } else { "Rejected" };
-            Answer { events, ..Answer::ok(json!({ "status": status })) }
+            Answer {
+                events,
+                ..Answer::ok(json!({ "status": status }))
+            }
         }
         "RemoteStartTransaction" => {
             let Some(tag) = text(p, "idTag") else {
                 return Answer::error("OccurenceConstraintViolation", "idTag is required");
             };
             let connector = p["connectorId"].as_u64().map_or(1, |n| n as u32);
-            let free = c.hardware.connector(connector).is_some_and(|x| x.transaction.is_none());
-            let mut answer = Answer::ok(json!({ "status": if free { "Accepted" } else { "Rejected" } }));
+            let free = c
+                .hardware
+                .connector(connector)
+                .is_some_and(|x| x.transaction.is_none());
+            let mut answer =
+                Answer::ok(json!({ "status": if free { "Accepted" } else { "Rejected" } }));
             if free {
-                answer.followups.push(Followup::Start { connector, id_tag: tag.to_owned() });
+                answer.followups.push(Followup::Start {
+                    connector,
+                    id_tag: tag.to_owned(),
+                });
             }
             answer
         }
         "RemoteStopTransaction" => {
             let local = p["transactionId"].as_i64().and_then(|id| local_of(c, id));
             let running = local.filter(|l| c.hardware.connector_of(*l).is_some());
-            let mut answer = Answer::ok(json!({ "status": if running.is_some() { "Accepted" } else { "Rejected" } }));
-            answer.followups.extend(running.map(|transaction| Followup::Stop { transaction }));
+            let mut answer = Answer::ok(
+                json!({ "status": if running.is_some() { "Accepted" } else { "Rejected" } }),
+            );
+            answer
+                .followups
+                .extend(running.map(|transaction| Followup::Stop { transaction }));
             answer
         }
-        "Reset" => Answer { followups: vec![Followup::Reboot], ..Answer::ok(json!({ "status": "Accepted" })) },
+        "Reset" => Answer {
+            followups: vec![Followup::Reboot],
+            ..Answer::ok(json!({ "status": "Accepted" }))
+        },
         "ChangeAvailability" => {
             let operative = text(p, "type") == Some("Operative");
             let n = p["connectorId"].as_u64().unwrap_or(0) as u32;
@@ -175,15 +230,26 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
                 Some(false) => "Scheduled",
                 None => "Rejected",
             };
-            Answer { events, ..Answer::ok(json!({ "status": status })) }
+            Answer {
+                events,
+                ..Answer::ok(json!({ "status": status }))
+            }
         }
         "TriggerMessage" => {
             let message = text(p, "requestedMessage").unwrap_or_default();
-            let supported = matches!(message, "BootNotification" | "Heartbeat" | "StatusNotification" | "MeterValues");
-            let mut answer = Answer::ok(json!({ "status": if supported { "Accepted" } else { "NotImplemented" } }));
+            let supported = matches!(
+                message,
+                "BootNotification" | "Heartbeat" | "StatusNotification" | "MeterValues"
+            );
+            let mut answer = Answer::ok(
+                json!({ "status": if supported { "Accepted" } else { "NotImplemented" } }),
+            );
             if supported {
                 let connector = p["connectorId"].as_u64().map(|n| n as u32);
-                answer.followups.push(Followup::Trigger { message: message.to_owned(), connector });
+                answer.followups.push(Followup::Trigger {
+                    message: message.to_owned(),
+                    connector,
+                });
             }
             answer
         }
@@ -194,18 +260,27 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
             };
             let mut answer = Answer::ok(json!({ "status": "Unlocked" }));
             if let Some(t) = &conn.transaction {
-                answer.followups.push(Followup::Stop { transaction: t.local });
+                answer.followups.push(Followup::Stop {
+                    transaction: t.local,
+                });
             }
             answer
         }
         "GetConfiguration" => {
-            let wanted: Option<Vec<&str>> = p["key"].as_array().map(|k| k.iter().filter_map(Value::as_str).collect());
-            let known: Vec<Value> = c.memory.config.iter()
+            let wanted: Option<Vec<&str>> = p["key"]
+                .as_array()
+                .map(|k| k.iter().filter_map(Value::as_str).collect());
+            let known: Vec<Value> = c
+                .memory
+                .config
+                .iter()
                 .filter(|(k, _)| wanted.as_ref().is_none_or(|w| w.contains(&k.as_str())))
                 .filter(|(k, _)| k.as_str() != "AuthorizationKey")
                 .map(|(k, v)| json!({"key": k, "readonly": false, "value": v}))
                 .collect();
-            let unknown: Vec<&str> = wanted.unwrap_or_default().into_iter()
+            let unknown: Vec<&str> = wanted
+                .unwrap_or_default()
+                .into_iter()
                 .filter(|k| !c.memory.config.contains_key(*k) || *k == "AuthorizationKey")
                 .collect();
             Answer::ok(json!({ "configurationKey": known, "unknownKey": unknown }))
@@ -220,7 +295,9 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
             c.memory.config.insert(key.to_owned(), value.to_owned());
             let mut answer = Answer::ok(json!({ "status": "Accepted" }));
             if key == "AuthorizationKey" {
-                answer.followups.push(Followup::NewPassword(value.to_owned()));
+                answer
+                    .followups
+                    .push(Followup::NewPassword(value.to_owned()));
             }
             answer
         }

@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::{Answer, Charger, Followup, Outgoing, parse_time, text, timestamp};
-use crate::model::{ConnectorState, Event, ReserveOutcome, Reservation, StopReason};
+use crate::model::{ConnectorState, Event, Reservation, ReserveOutcome, StopReason};
 
 pub(super) fn boot() -> Outgoing {
     Outgoing::new(
@@ -59,15 +59,25 @@ fn next_seq(c: &mut Charger<'_>, local: u64) -> u32 {
 pub(super) fn report(c: &mut Charger<'_>, event: &Event) -> Vec<Outgoing> {
     let m = c.misbehaviour;
     match event {
-        Event::Status { state: ConnectorState::Reserved, .. } if m.never_send_reserved => vec![],
+        Event::Status {
+            state: ConnectorState::Reserved,
+            ..
+        } if m.never_send_reserved => vec![],
         // Finishing and Preparing read as Occupied: one report per change of the 2.0.1 status.
-        Event::Status { state: ConnectorState::Finishing | ConnectorState::SuspendedEV | ConnectorState::Charging, .. } => vec![],
+        Event::Status {
+            state:
+                ConnectorState::Finishing | ConnectorState::SuspendedEV | ConnectorState::Charging,
+            ..
+        } => vec![],
         Event::Status { connector, state } => vec![Outgoing::new(
             "StatusNotification",
             json!({"timestamp": timestamp(c.now, m), "connectorStatus": connector_status(*state),
                    "evseId": connector, "connectorId": 1}),
         )],
-        Event::Started { connector, transaction } => {
+        Event::Started {
+            connector,
+            transaction,
+        } => {
             let seq = next_seq(c, transaction.local);
             let mut payload = json!({
                 "eventType": "Started", "timestamp": timestamp(transaction.started_at, m),
@@ -81,9 +91,19 @@ pub(super) fn report(c: &mut Charger<'_>, event: &Event) -> Vec<Outgoing> {
             if let (Some(id), false) = (transaction.reservation_id, m.omit_reservation_id) {
                 payload["reservationId"] = json!(id);
             }
-            vec![Outgoing::of_transaction("TransactionEvent", payload, transaction.local)]
+            vec![Outgoing::of_transaction(
+                "TransactionEvent",
+                payload,
+                transaction.local,
+            )]
         }
-        Event::Ended { connector, transaction, meter_stop_wh, reason, at } => {
+        Event::Ended {
+            connector,
+            transaction,
+            meter_stop_wh,
+            reason,
+            at,
+        } => {
             let seq = next_seq(c, transaction.local);
             let trigger = match reason {
                 StopReason::Remote => "RemoteStop",
@@ -99,7 +119,11 @@ pub(super) fn report(c: &mut Charger<'_>, event: &Event) -> Vec<Outgoing> {
                 "evse": { "id": connector, "connectorId": 1 },
                 "meterValue": meter_value(c, *meter_stop_wh),
             });
-            vec![Outgoing::of_transaction("TransactionEvent", payload, transaction.local)]
+            vec![Outgoing::of_transaction(
+                "TransactionEvent",
+                payload,
+                transaction.local,
+            )]
         }
         Event::ReservationExpired { reservation_id, .. } => vec![Outgoing::new(
             "ReservationStatusUpdate",
@@ -132,7 +156,8 @@ pub(super) fn answered(c: &mut Charger<'_>, sent: &Outgoing, answer: &Value) -> 
         && refused
         && let Some(n) = sent.transaction.and_then(|l| c.hardware.connector_of(l))
     {
-        c.hardware.stop(n, StopReason::DeAuthorized, c.now, &mut events);
+        c.hardware
+            .stop(n, StopReason::DeAuthorized, c.now, &mut events);
     }
     events
 }
@@ -154,11 +179,18 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
                 p["idToken"]["idToken"].as_str(),
                 parse_time(text(p, "expiryDateTime")),
             ) else {
-                return Answer::error("FormatViolation", "id, idToken and expiryDateTime are required");
+                return Answer::error(
+                    "FormatViolation",
+                    "id, idToken and expiryDateTime are required",
+                );
             };
             let evse = p["evseId"].as_u64().filter(|n| *n > 0).map(|n| n as u32);
             let mut events = Vec::new();
-            let reservation = Reservation { id, id_tag: tag.to_owned(), expires_at: expires };
+            let reservation = Reservation {
+                id,
+                id_tag: tag.to_owned(),
+                expires_at: expires,
+            };
             let status = match c.hardware.reserve(evse, reservation, &mut events) {
                 ReserveOutcome::Accepted => "Accepted",
                 ReserveOutcome::Occupied => "Occupied",
@@ -166,35 +198,55 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
                 ReserveOutcome::Unavailable => "Unavailable",
                 ReserveOutcome::Rejected => "Rejected",
             };
-            Answer { events, ..Answer::ok(json!({ "status": status })) }
+            Answer {
+                events,
+                ..Answer::ok(json!({ "status": status }))
+            }
         }
         "CancelReservation" => {
             let mut events = Vec::new();
             let known = p["reservationId"]
                 .as_i64()
                 .is_some_and(|id| c.hardware.cancel_reservation(id, &mut events));
-            Answer { events, ..Answer::ok(json!({ "status": if known { "Accepted" } else { "Rejected" } })) }
+            Answer {
+                events,
+                ..Answer::ok(json!({ "status": if known { "Accepted" } else { "Rejected" } }))
+            }
         }
         "RequestStartTransaction" => {
             let Some(tag) = p["idToken"]["idToken"].as_str() else {
                 return Answer::error("OccurrenceConstraintViolation", "idToken is required");
             };
             let evse = p["evseId"].as_u64().map_or(1, |n| n as u32);
-            let free = c.hardware.connector(evse).is_some_and(|x| x.transaction.is_none());
-            let mut answer = Answer::ok(json!({ "status": if free { "Accepted" } else { "Rejected" } }));
+            let free = c
+                .hardware
+                .connector(evse)
+                .is_some_and(|x| x.transaction.is_none());
+            let mut answer =
+                Answer::ok(json!({ "status": if free { "Accepted" } else { "Rejected" } }));
             if free {
-                answer.followups.push(Followup::Start { connector: evse, id_tag: tag.to_owned() });
+                answer.followups.push(Followup::Start {
+                    connector: evse,
+                    id_tag: tag.to_owned(),
+                });
             }
             answer
         }
         "RequestStopTransaction" => {
             let local = text(p, "transactionId").and_then(|id| c.memory.local_of(id));
             let running = local.filter(|l| c.hardware.connector_of(*l).is_some());
-            let mut answer = Answer::ok(json!({ "status": if running.is_some() { "Accepted" } else { "Rejected" } }));
-            answer.followups.extend(running.map(|transaction| Followup::Stop { transaction }));
+            let mut answer = Answer::ok(
+                json!({ "status": if running.is_some() { "Accepted" } else { "Rejected" } }),
+            );
+            answer
+                .followups
+                .extend(running.map(|transaction| Followup::Stop { transaction }));
             answer
         }
-        "Reset" => Answer { followups: vec![Followup::Reboot], ..Answer::ok(json!({ "status": "Accepted" })) },
+        "Reset" => Answer {
+            followups: vec![Followup::Reboot],
+            ..Answer::ok(json!({ "status": "Accepted" }))
+        },
         "ChangeAvailability" => {
             let operative = text(p, "operationalStatus") == Some("Operative");
             let n = p["evse"]["id"].as_u64().unwrap_or(0) as u32;
@@ -204,15 +256,30 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
                 Some(false) => "Scheduled",
                 None => "Rejected",
             };
-            Answer { events, ..Answer::ok(json!({ "status": status })) }
+            Answer {
+                events,
+                ..Answer::ok(json!({ "status": status }))
+            }
         }
         "TriggerMessage" => {
             let message = text(p, "requestedMessage").unwrap_or_default();
-            let supported = matches!(message, "BootNotification" | "Heartbeat" | "StatusNotification" | "MeterValues" | "TransactionEvent");
-            let mut answer = Answer::ok(json!({ "status": if supported { "Accepted" } else { "NotImplemented" } }));
+            let supported = matches!(
+                message,
+                "BootNotification"
+                    | "Heartbeat"
+                    | "StatusNotification"
+                    | "MeterValues"
+                    | "TransactionEvent"
+            );
+            let mut answer = Answer::ok(
+                json!({ "status": if supported { "Accepted" } else { "NotImplemented" } }),
+            );
             if supported {
                 let connector = p["evse"]["id"].as_u64().map(|n| n as u32);
-                answer.followups.push(Followup::Trigger { message: message.to_owned(), connector });
+                answer.followups.push(Followup::Trigger {
+                    message: message.to_owned(),
+                    connector,
+                });
             }
             answer
         }
@@ -223,7 +290,9 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
             };
             let mut answer = Answer::ok(json!({ "status": "Unlocked" }));
             if let Some(t) = &conn.transaction {
-                answer.followups.push(Followup::Stop { transaction: t.local });
+                answer.followups.push(Followup::Stop {
+                    transaction: t.local,
+                });
             }
             answer
         }
@@ -244,20 +313,26 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
         "SetVariables" => {
             let items = p["setVariableData"].as_array().cloned().unwrap_or_default();
             let mut followups = Vec::new();
-            let results: Vec<Value> = items.iter().map(|item| {
-                let key = variable_key(item).unwrap_or_default();
-                let value = item["attributeValue"].as_str().unwrap_or_default();
-                let known = c.memory.config.contains_key(&key);
-                if known {
-                    c.memory.config.insert(key.clone(), value.to_owned());
-                    if key == "SecurityCtrlr.BasicAuthPassword" {
-                        followups.push(Followup::NewPassword(value.to_owned()));
+            let results: Vec<Value> = items
+                .iter()
+                .map(|item| {
+                    let key = variable_key(item).unwrap_or_default();
+                    let value = item["attributeValue"].as_str().unwrap_or_default();
+                    let known = c.memory.config.contains_key(&key);
+                    if known {
+                        c.memory.config.insert(key.clone(), value.to_owned());
+                        if key == "SecurityCtrlr.BasicAuthPassword" {
+                            followups.push(Followup::NewPassword(value.to_owned()));
+                        }
                     }
-                }
-                json!({ "attributeStatus": if known { "Accepted" } else { "UnknownVariable" },
+                    json!({ "attributeStatus": if known { "Accepted" } else { "UnknownVariable" },
                         "component": item["component"], "variable": item["variable"] })
-            }).collect();
-            Answer { followups, ..Answer::ok(json!({ "setVariableResult": results })) }
+                })
+                .collect();
+            Answer {
+                followups,
+                ..Answer::ok(json!({ "setVariableResult": results }))
+            }
         }
         "SetNetworkProfile" => Answer::ok(json!({ "status": "Accepted" })),
         "ClearCache" => Answer::ok(json!({ "status": "Accepted" })),

@@ -1,0 +1,429 @@
+//! The simulator (`simulators`) against the real evgate binary, both OCPP
+//! versions: boot and statuses, a reservation honoured (and refused to
+//! another id tag), a session charged to completion, a reconnect with the
+//! offline queue replayed — and each misbehaviour switch, with evgate
+//! coping. Also the `evgate-sim` command line (provisioning, report,
+//! exit codes).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DurationRound, TimeDelta, Utc};
+use common::process::{Api, Running, token};
+use serde_json::{Value, json};
+use simulators::charger::{self, ChargerConfig, ChargerHandle, Command, Notice};
+use simulators::dialect::Version;
+use simulators::metrics::Metrics;
+use simulators::misbehaviour::Misbehaviour;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+struct Site {
+    server: Running,
+    admin: Api,
+    user: Api,
+    station: String,
+    connector: String,
+    _dir: tempfile::TempDir,
+}
+
+/// evgate with charger SIM-1 and its two connectors, numbered as `version`
+/// numbers them (1.6 connectors 1 and 2; 2.0.1 EVSEs 1 and 2, connector 1).
+async fn site(version: Version) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("JWT_SECRET", common::TEST_SECRET),
+        ("OCPP_CALL_TIMEOUT_SECONDS", "2"),
+    ];
+    let server = Running::start(dir.path(), &env);
+    let admin = Api::new(
+        &server,
+        token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
+    );
+    let user = Api::new(&server, token(dir.path(), &env, &["--user", "42"]));
+    let station = admin.station().await;
+    admin.charger(&station, "SIM-1", 0, None).await;
+    let mut connectors = Vec::new();
+    for n in [1, 2] {
+        let connector_id = if version == Version::V16 { n } else { 1 };
+        let body = json!({"chargePointId": "SIM-1", "evseId": n, "connectorId": connector_id,
+                          "connectorType": "CCS", "powerKw": 22.0});
+        let (status, c) = admin
+            .post(&format!("/v1/admin/stations/{station}/connectors"), body)
+            .await;
+        assert_eq!(status, 201, "{c}");
+        connectors.push(c["data"]["id"].as_str().unwrap().to_owned());
+    }
+    let connector = connectors.swap_remove(0);
+    Site {
+        server,
+        admin,
+        user,
+        station,
+        connector,
+        _dir: dir,
+    }
+}
+
+struct Sim {
+    handle: ChargerHandle,
+    notices: UnboundedReceiver<Notice>,
+    metrics: Arc<Metrics>,
+}
+
+impl Sim {
+    fn start(site: &Site, version: Version, misbehaviour: Misbehaviour) -> Sim {
+        let mut config =
+            ChargerConfig::new("SIM-1", &format!("{}/ocpp", site.server.ocpp), version);
+        config.misbehaviour = misbehaviour;
+        config.backoff.initial = Duration::from_millis(200);
+        config.call_timeout = Duration::from_secs(5);
+        let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
+        let metrics = Arc::new(Metrics::default());
+        let handle = charger::spawn(config, metrics.clone(), Some(tx));
+        Sim {
+            handle,
+            notices,
+            metrics,
+        }
+    }
+
+    /// The first notice `pick` accepts, within 15 s.
+    async fn until<T>(&mut self, what: &str, mut pick: impl FnMut(&Notice) -> Option<T>) -> T {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let notice = tokio::time::timeout_at(deadline, self.notices.recv())
+                .await
+                .unwrap_or_else(|_| panic!("no {what} within 15 s"))
+                .expect("the charger runs");
+            if let Some(found) = pick(&notice) {
+                return found;
+            }
+        }
+    }
+
+    async fn booted(&mut self) {
+        let status = self
+            .until("boot", |n| match n {
+                Notice::Booted(s) => Some(s.clone()),
+                _ => None,
+            })
+            .await;
+        assert_eq!(status, "Accepted");
+    }
+
+    async fn received(&mut self, action: &str) -> Value {
+        self.until(action, |n| match n {
+            Notice::Received { action: a, payload } if a == action => Some(payload.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn answered(&mut self, action: &str) -> Value {
+        self.until(action, |n| match n {
+            Notice::Answered { action: a, payload } if a == action => Some(payload.clone()),
+            _ => None,
+        })
+        .await
+    }
+
+    async fn send(&self, command: Command) {
+        self.handle.commands.send(command).await.unwrap();
+    }
+}
+
+impl Site {
+    async fn connector_statuses(&self) -> Vec<String> {
+        let s = self
+            .admin
+            .get(&format!("/v1/stations/{}", self.station))
+            .await;
+        s["data"]["connectors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["status"].as_str().unwrap().to_owned())
+            .collect()
+    }
+
+    /// Polls until `check` holds on the value `read` returns (10 s).
+    async fn eventually<F, Fut>(
+        &self,
+        what: &str,
+        mut read: F,
+        check: impl Fn(&Value) -> bool,
+    ) -> Value
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = Value>,
+    {
+        let mut last = Value::Null;
+        for _ in 0..100 {
+            last = read().await;
+            if check(&last) {
+                return last;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("{what}: last seen {last}");
+    }
+
+    async fn hold_soon(&self) -> (u16, Value) {
+        let start =
+            Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + TimeDelta::minutes(10);
+        let body = json!({
+            "stationId": self.station, "connectorId": self.connector,
+            "startTs": start.to_rfc3339(), "endTs": (start + TimeDelta::hours(1)).to_rfc3339(),
+        });
+        self.user.post("/v1/bookings/holds", body).await
+    }
+
+    async fn booking_status(&self, id: &str) -> Value {
+        self.user.get(&format!("/v1/bookings/{id}")).await["data"]["status"].clone()
+    }
+}
+
+/// A booking reserved on the simulated charger, refused to another tag,
+/// charged with its own tag, stopped while the charger is offline and
+/// completed when the queued stop is replayed after the reconnect.
+async fn reserve_charge_and_replay(version: Version, misbehaviour: Misbehaviour) {
+    let site = site(version).await;
+    let mut sim = Sim::start(&site, version, misbehaviour.clone());
+    sim.booted().await;
+    site.eventually(
+        "connectors Available",
+        || async { json!(site.connector_statuses().await) },
+        |s| s == &json!(["AVAILABLE", "AVAILABLE"]),
+    )
+    .await;
+
+    let (status, hold) = site.hold_soon().await;
+    assert_eq!(status, 201, "{hold}");
+    assert_eq!(hold["data"]["reservedOnCharger"], true);
+    sim.received("ReserveNow").await;
+    let token = hold["data"]["token"].as_str().unwrap();
+    let (status, booking) = site
+        .user
+        .post(
+            "/v1/bookings/confirm",
+            json!({"holdToken": token, "paymentId": "pay_1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{booking}");
+    let id = booking["data"]["id"].as_str().unwrap().to_owned();
+    let id_tag = booking["data"]["idTag"].as_str().unwrap().to_owned();
+    if !misbehaviour.never_send_reserved {
+        site.eventually(
+            "connector 1 RESERVED",
+            || async { json!(site.connector_statuses().await) },
+            |s| s[0] == "RESERVED",
+        )
+        .await;
+    }
+
+    // Someone else's card: the hardware keeps the connector for the booking.
+    sim.send(Command::Start {
+        connector: 1,
+        id_tag: "WALK-UP".into(),
+    })
+    .await;
+    let why = sim
+        .until("start refused", |n| match n {
+            Notice::StartRefused { why, .. } => Some(why.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(why, "ReservedForAnother");
+
+    sim.send(Command::Start {
+        connector: 1,
+        id_tag: id_tag.clone(),
+    })
+    .await;
+    site.eventually(
+        "booking ACTIVE",
+        || site.booking_status(&id),
+        |s| s == "ACTIVE",
+    )
+    .await;
+
+    // Offline: the session ends on the hardware; the stop waits, and is
+    // replayed after the next boot.
+    sim.send(Command::GoOffline(Duration::from_millis(1500)))
+        .await;
+    sim.until("disconnect", |n| (n == &Notice::Disconnected).then_some(()))
+        .await;
+    sim.send(Command::Stop { connector: 1 }).await;
+    assert_eq!(
+        site.booking_status(&id).await,
+        "ACTIVE",
+        "evgate has not heard yet"
+    );
+    sim.until("reconnect", |n| {
+        matches!(n, Notice::Connected(2)).then_some(())
+    })
+    .await;
+    sim.booted().await;
+    site.eventually(
+        "booking COMPLETED",
+        || site.booking_status(&id),
+        |s| s == "COMPLETED",
+    )
+    .await;
+    site.eventually(
+        "connector 1 back to AVAILABLE",
+        || async { json!(site.connector_statuses().await) },
+        |s| s[0] == "AVAILABLE",
+    )
+    .await;
+    assert_eq!(
+        sim.metrics.report(Duration::from_secs(1)).errors,
+        Default::default(),
+        "the charger saw no errors"
+    );
+}
+
+/// A charger whose ReserveNow answer is not Accepted (or comes too late,
+/// or never) leaves the hold refused with CONNECTOR_UNAVAILABLE — and the
+/// charger is still served afterwards.
+async fn refused_reservation(version: Version, misbehaviour: Misbehaviour) {
+    let site = site(version).await;
+    let mut sim = Sim::start(&site, version, misbehaviour);
+    sim.booted().await;
+    let (status, hold) = site.hold_soon().await;
+    assert_eq!(
+        (status, hold["error"]["code"].as_str()),
+        (409, Some("CONNECTOR_UNAVAILABLE")),
+        "{hold}"
+    );
+    sim.send(Command::Authorize {
+        id_tag: "ANYONE".into(),
+    })
+    .await;
+    let answer = sim.answered("Authorize").await;
+    let info = if version == Version::V16 {
+        &answer["idTagInfo"]
+    } else {
+        &answer["idTokenInfo"]
+    };
+    assert_eq!(info["status"], "Invalid", "{answer}");
+}
+
+fn misbehave(switches: &[&str]) -> Misbehaviour {
+    Misbehaviour::parse(&switches.iter().map(|s| s.to_string()).collect::<Vec<_>>()).unwrap()
+}
+
+macro_rules! cases {
+    ($($name:ident: $flow:ident, $version:expr, [$($switch:literal),*];)+) => {
+        $(
+            #[tokio::test]
+            async fn $name() {
+                $flow($version, misbehave(&[$($switch),*])).await;
+            }
+        )+
+    };
+}
+
+cases! {
+    v16_reservation_honoured_session_and_offline_replay: reserve_charge_and_replay, Version::V16, [];
+    v201_reservation_honoured_session_and_offline_replay: reserve_charge_and_replay, Version::V201, [];
+    v16_start_without_reservation_id_still_activates_the_booking: reserve_charge_and_replay, Version::V16, ["omit-reservation-id"];
+    v201_start_without_reservation_id_still_activates_the_booking: reserve_charge_and_replay, Version::V201, ["omit-reservation-id"];
+    v16_a_charger_that_never_says_reserved: reserve_charge_and_replay, Version::V16, ["never-send-reserved"];
+    v201_a_charger_that_never_says_reserved: reserve_charge_and_replay, Version::V201, ["never-send-reserved"];
+    v16_timestamps_without_offset: reserve_charge_and_replay, Version::V16, ["naive-timestamps"];
+    v201_timestamps_without_offset: reserve_charge_and_replay, Version::V201, ["naive-timestamps"];
+    v16_pipelined_calls: reserve_charge_and_replay, Version::V16, ["pipeline"];
+    v201_pipelined_calls: reserve_charge_and_replay, Version::V201, ["pipeline"];
+    v16_a_malformed_frame_after_boot: reserve_charge_and_replay, Version::V16, ["malformed-frame"];
+    v201_a_malformed_frame_after_boot: reserve_charge_and_replay, Version::V201, ["malformed-frame"];
+    v16_reserve_answered_occupied: refused_reservation, Version::V16, ["reserve-answer=Occupied"];
+    v201_reserve_answered_occupied: refused_reservation, Version::V201, ["reserve-answer=Occupied"];
+    v16_reserve_answered_too_late: refused_reservation, Version::V16, ["answer-late=3s"];
+    v201_reserve_answered_too_late: refused_reservation, Version::V201, ["answer-late=3s"];
+    v16_reserve_never_answered: refused_reservation, Version::V16, ["never-answer"];
+    v201_reserve_never_answered: refused_reservation, Version::V201, ["never-answer"];
+}
+
+/// `evgate-sim run` provisions its fleet, runs it and reports; errors over
+/// `--max-errors` exit 1, bad arguments exit 2.
+#[test]
+fn the_cli_provisions_runs_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [("JWT_SECRET", common::TEST_SECRET)];
+    let server = Running::start(dir.path(), &env);
+    let admin = token(dir.path(), &env, &["--user", "1", "--role", "admin"]);
+    let report = dir.path().join("report.json");
+    let ocpp = format!("{}/ocpp", server.ocpp);
+    let args = [
+        "evgate-sim",
+        "run",
+        "--url",
+        &ocpp,
+        "--chargers",
+        "6",
+        "--version",
+        "mixed",
+        "--ramp",
+        "500ms",
+        "--duration",
+        "3s",
+        "--heartbeat",
+        "500ms",
+        "--quiet",
+        "--provision",
+        "--api",
+        &server.url(""),
+        "--admin-token",
+        &admin,
+        "--json",
+        report.to_str().unwrap(),
+    ];
+    assert_eq!(simulators::cli::main_with(args), simulators::cli::OK);
+    let report: Value = serde_json::from_slice(&std::fs::read(&report).unwrap()).unwrap();
+    assert_eq!(report["connections"], 6, "{report}");
+    assert_eq!(report["connect_failures"], 0);
+    assert_eq!(report["errors"], json!({}));
+    assert_eq!(report["messages_by_action"]["BootNotification"], 6);
+    assert_eq!(report["messages_by_action"]["StatusNotification"], 12);
+    assert!(report["messages_by_action"]["Heartbeat"].as_u64().unwrap() >= 6);
+    assert!(report["round_trip_ms"]["p99"].as_f64().unwrap() > 0.0);
+
+    // Nothing listens there: every attempt fails, over --max-errors.
+    let nowhere = [
+        "evgate-sim",
+        "run",
+        "--url",
+        "ws://127.0.0.1:9/ocpp",
+        "--chargers",
+        "2",
+        "--ramp",
+        "0s",
+        "--duration",
+        "1s",
+        "--quiet",
+        "--sources",
+        "0",
+    ];
+    assert_eq!(
+        simulators::cli::main_with(nowhere),
+        simulators::cli::TOO_MANY_ERRORS
+    );
+    for bad in [
+        vec!["evgate-sim", "run", "--version", "3.0"],
+        vec!["evgate-sim", "run", "--url", "http://x"],
+        vec!["evgate-sim", "run", "--misbehave", "fly"],
+        vec!["evgate-sim", "run", "--scenario", "/no/such/file.toml"],
+        vec!["evgate-sim", "run", "--security-profile", "1"],
+    ] {
+        assert_eq!(
+            simulators::cli::main_with(bad.clone()),
+            simulators::cli::BAD_USE,
+            "{bad:?}"
+        );
+    }
+}
