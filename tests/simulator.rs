@@ -33,11 +33,16 @@ struct Site {
 /// evgate with charger SIM-1 and its two connectors, numbered as `version`
 /// numbers them (1.6 connectors 1 and 2; 2.0.1 EVSEs 1 and 2, connector 1).
 async fn site(version: Version) -> Site {
+    site_with(version, 0, None, &[]).await
+}
+
+async fn site_with(version: Version, profile: u8, password: Option<&str>, extra: &[(&str, &str)]) -> Site {
     let dir = tempfile::tempdir().unwrap();
-    let env = [
+    let mut env = vec![
         ("JWT_SECRET", common::TEST_SECRET),
         ("OCPP_CALL_TIMEOUT_SECONDS", "2"),
     ];
+    env.extend_from_slice(extra);
     let server = Running::start(dir.path(), &env);
     let admin = Api::new(
         &server,
@@ -45,7 +50,7 @@ async fn site(version: Version) -> Site {
     );
     let user = Api::new(&server, token(dir.path(), &env, &["--user", "42"]));
     let station = admin.station().await;
-    admin.charger(&station, "SIM-1", 0, None).await;
+    admin.charger(&station, "SIM-1", profile, password).await;
     let mut connectors = Vec::new();
     for n in [1, 2] {
         let connector_id = if version == Version::V16 { n } else { 1 };
@@ -79,6 +84,10 @@ impl Sim {
         let mut config =
             ChargerConfig::new("SIM-1", &format!("{}/ocpp", site.server.ocpp), version);
         config.misbehaviour = misbehaviour;
+        Self::with(config)
+    }
+
+    fn with(mut config: ChargerConfig) -> Sim {
         config.backoff.initial = Duration::from_millis(200);
         config.call_timeout = Duration::from_secs(5);
         let (tx, notices) = tokio::sync::mpsc::unbounded_channel();
@@ -347,6 +356,103 @@ cases! {
     v201_reserve_answered_too_late: refused_reservation, Version::V201, ["answer-late=3s"];
     v16_reserve_never_answered: refused_reservation, Version::V16, ["never-answer"];
     v201_reserve_never_answered: refused_reservation, Version::V201, ["never-answer"];
+}
+
+/// Security profile 1 (Basic auth), then an operator rotates the password:
+/// the simulated charger takes it, reconnects with it, and the old one is
+/// no longer accepted (its next connection would be refused).
+async fn basic_auth_and_rotation(version: Version) {
+    const OLD: &str = "sim-old-password-123";
+    const NEW: &str = "sim-new-password-456";
+    let site = site_with(version, 1, Some(OLD), &[]).await;
+    let mut config = ChargerConfig::new("SIM-1", &format!("{}/ocpp", site.server.ocpp), version);
+    config.security.password = Some(OLD.into());
+    let mut sim = Sim::with(config);
+    sim.booted().await;
+    let (status, body) = site
+        .admin
+        .send("PUT", "/v1/admin/chargers/SIM-1/credentials", Some(json!({"password": NEW})))
+        .await;
+    assert_eq!(status, 200, "{body}");
+    let told = if version == Version::V16 {
+        sim.received("ChangeConfiguration").await["value"].clone()
+    } else {
+        sim.received("SetVariables").await["setVariableData"][0]["attributeValue"].clone()
+    };
+    assert_eq!(told, NEW);
+    sim.until("reconnect", |n| matches!(n, Notice::Connected(2)).then_some(())).await;
+    sim.booted().await;
+    let chargers = site.admin.get("/v1/admin/chargers").await;
+    assert!(chargers["data"]["chargers"][0]["previousCredentialsUntil"].is_null(), "{chargers}");
+}
+
+#[tokio::test]
+async fn v16_basic_auth_and_a_password_rotation() {
+    basic_auth_and_rotation(Version::V16).await;
+}
+
+#[tokio::test]
+async fn v201_basic_auth_and_a_password_rotation() {
+    basic_auth_and_rotation(Version::V201).await;
+}
+
+/// Security profiles 2 (Basic over TLS) and 3 (client certificate) with
+/// certificates made here; a charger of the wrong CA is refused.
+#[tokio::test]
+async fn profiles_2_and_3_over_tls() {
+    use common::certs::{ca, leaf};
+    let (server_ca, client_ca, stranger) = (ca("server CA"), ca("charger CA"), ca("stranger"));
+    let certs = tempfile::tempdir().unwrap();
+    let write = |name: &str, pem: &str| {
+        let path = certs.path().join(name);
+        std::fs::write(&path, pem).unwrap();
+        path.display().to_string()
+    };
+    let (cert, key) = leaf(&server_ca, "evgate", &["localhost"], false);
+    let (cert, key, client_ca_file) = (
+        write("server.pem", &cert),
+        write("server.key", &key),
+        write("client-ca.pem", &client_ca.cert.pem()),
+    );
+    let site = site_with(Version::V16, 2, Some("a-tls-password-1234"), &[
+        ("OCPP_TLS_ADDR", "127.0.0.1:0"),
+        ("OCPP_TLS_CERT", &cert),
+        ("OCPP_TLS_KEY", &key),
+        ("OCPP_TLS_CLIENT_CA", &client_ca_file),
+    ])
+    .await;
+    site.admin.charger(&site.station, "SIM-3", 3, None).await;
+    let tls_addr = site.server.ocpp_tls.clone().unwrap();
+    let port = tls_addr.rsplit(':').next().unwrap();
+    let wss = format!("wss://localhost:{port}/ocpp");
+    let trust = server_ca.cert.pem();
+
+    let mut two = ChargerConfig::new("SIM-1", &wss, Version::V16);
+    two.security.password = Some("a-tls-password-1234".into());
+    two.security.tls = Some(simulators::transport::tls_config(trust.as_bytes(), None).unwrap());
+    Sim::with(two).booted().await;
+
+    let (c, k) = leaf(&client_ca, "SIM-3", &[], true);
+    let mut three = ChargerConfig::new("SIM-3", &wss, Version::V201);
+    three.security.tls =
+        Some(simulators::transport::tls_config(trust.as_bytes(), Some((c.as_bytes(), k.as_bytes()))).unwrap());
+    Sim::with(three).booted().await;
+
+    let (c, k) = leaf(&stranger, "SIM-3", &[], true);
+    let mut forged = ChargerConfig::new("SIM-3", &wss, Version::V201);
+    forged.security.tls =
+        Some(simulators::transport::tls_config(trust.as_bytes(), Some((c.as_bytes(), k.as_bytes()))).unwrap());
+    let mut sim = Sim::with(forged);
+    let failure = sim
+        .until("a refused connection", |n| match n {
+            Notice::ConnectFailed(e) => Some(e.clone()),
+            Notice::Booted(_) => panic!("a foreign CA's certificate was let in"),
+            _ => None,
+        })
+        .await;
+    // TLS 1.3: the server's verdict on a client certificate arrives as an
+    // alert after the client's side of the handshake.
+    assert!(failure.contains("UnknownCA"), "{failure}");
 }
 
 /// `evgate-sim run` provisions its fleet, runs it and reports; errors over

@@ -94,6 +94,7 @@ impl ConnectError {
             ConnectError::Tcp(e) => format!("connect: tcp {:?}", e.kind()),
             ConnectError::Tls(_) => "connect: tls".into(),
             ConnectError::Refused(s) => format!("connect: http {s}"),
+            ConnectError::WebSocket(e) if e.contains("alert") => "connect: tls".into(),
             ConnectError::WebSocket(_) => "connect: websocket".into(),
         }
     }
@@ -123,11 +124,19 @@ pub async fn connect(
         .rsplit_once(':')
         .and_then(|(_, p)| p.parse().ok())
         .unwrap_or(if tls { 443 } else { 80 });
-    let addr = tokio::net::lookup_host((host, port))
+    // The source address's family, else IPv4 first (`localhost` may list
+    // ::1 first while the gateway listens on 127.0.0.1).
+    let want_v4 = source.is_none_or(|s| s.is_ipv4());
+    let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port))
         .await
         .map_err(ConnectError::Tcp)?
-        .find(|a| source.is_none_or(|s| s.is_ipv4() == a.is_ipv4()))
-        .ok_or_else(|| ConnectError::Url(format!("{host} has no address")))?;
+        .collect();
+    let addr = addrs
+        .iter()
+        .find(|a| a.is_ipv4() == want_v4)
+        .or(addrs.first().filter(|_| source.is_none()))
+        .copied()
+        .ok_or_else(|| ConnectError::Url(format!("{host} has no usable address")))?;
     let socket = if addr.is_ipv4() {
         TcpSocket::new_v4()
     } else {

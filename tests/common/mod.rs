@@ -1,6 +1,7 @@
 //! Fixtures shared by the integration tests: fresh stores on both backends.
 #![allow(dead_code)]
 
+pub mod certs;
 pub mod charger;
 pub mod process;
 
