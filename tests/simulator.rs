@@ -36,7 +36,12 @@ async fn site(version: Version) -> Site {
     site_with(version, 0, None, &[]).await
 }
 
-async fn site_with(version: Version, profile: u8, password: Option<&str>, extra: &[(&str, &str)]) -> Site {
+async fn site_with(
+    version: Version,
+    profile: u8,
+    password: Option<&str>,
+    extra: &[(&str, &str)],
+) -> Site {
     let dir = tempfile::tempdir().unwrap();
     let mut env = vec![
         ("JWT_SECRET", common::TEST_SECRET),
@@ -371,7 +376,11 @@ async fn basic_auth_and_rotation(version: Version) {
     sim.booted().await;
     let (status, body) = site
         .admin
-        .send("PUT", "/v1/admin/chargers/SIM-1/credentials", Some(json!({"password": NEW})))
+        .send(
+            "PUT",
+            "/v1/admin/chargers/SIM-1/credentials",
+            Some(json!({"password": NEW})),
+        )
         .await;
     assert_eq!(status, 200, "{body}");
     let told = if version == Version::V16 {
@@ -380,10 +389,16 @@ async fn basic_auth_and_rotation(version: Version) {
         sim.received("SetVariables").await["setVariableData"][0]["attributeValue"].clone()
     };
     assert_eq!(told, NEW);
-    sim.until("reconnect", |n| matches!(n, Notice::Connected(2)).then_some(())).await;
+    sim.until("reconnect", |n| {
+        matches!(n, Notice::Connected(2)).then_some(())
+    })
+    .await;
     sim.booted().await;
     let chargers = site.admin.get("/v1/admin/chargers").await;
-    assert!(chargers["data"]["chargers"][0]["previousCredentialsUntil"].is_null(), "{chargers}");
+    assert!(
+        chargers["data"]["chargers"][0]["previousCredentialsUntil"].is_null(),
+        "{chargers}"
+    );
 }
 
 #[tokio::test]
@@ -414,12 +429,17 @@ async fn profiles_2_and_3_over_tls() {
         write("server.key", &key),
         write("client-ca.pem", &client_ca.cert.pem()),
     );
-    let site = site_with(Version::V16, 2, Some("a-tls-password-1234"), &[
-        ("OCPP_TLS_ADDR", "127.0.0.1:0"),
-        ("OCPP_TLS_CERT", &cert),
-        ("OCPP_TLS_KEY", &key),
-        ("OCPP_TLS_CLIENT_CA", &client_ca_file),
-    ])
+    let site = site_with(
+        Version::V16,
+        2,
+        Some("a-tls-password-1234"),
+        &[
+            ("OCPP_TLS_ADDR", "127.0.0.1:0"),
+            ("OCPP_TLS_CERT", &cert),
+            ("OCPP_TLS_KEY", &key),
+            ("OCPP_TLS_CLIENT_CA", &client_ca_file),
+        ],
+    )
     .await;
     site.admin.charger(&site.station, "SIM-3", 3, None).await;
     let tls_addr = site.server.ocpp_tls.clone().unwrap();
@@ -434,14 +454,18 @@ async fn profiles_2_and_3_over_tls() {
 
     let (c, k) = leaf(&client_ca, "SIM-3", &[], true);
     let mut three = ChargerConfig::new("SIM-3", &wss, Version::V201);
-    three.security.tls =
-        Some(simulators::transport::tls_config(trust.as_bytes(), Some((c.as_bytes(), k.as_bytes()))).unwrap());
+    three.security.tls = Some(
+        simulators::transport::tls_config(trust.as_bytes(), Some((c.as_bytes(), k.as_bytes())))
+            .unwrap(),
+    );
     Sim::with(three).booted().await;
 
     let (c, k) = leaf(&stranger, "SIM-3", &[], true);
     let mut forged = ChargerConfig::new("SIM-3", &wss, Version::V201);
-    forged.security.tls =
-        Some(simulators::transport::tls_config(trust.as_bytes(), Some((c.as_bytes(), k.as_bytes()))).unwrap());
+    forged.security.tls = Some(
+        simulators::transport::tls_config(trust.as_bytes(), Some((c.as_bytes(), k.as_bytes())))
+            .unwrap(),
+    );
     let mut sim = Sim::with(forged);
     let failure = sim
         .until("a refused connection", |n| match n {

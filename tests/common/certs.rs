@@ -36,4 +36,3 @@ pub fn leaf(ca: &Ca, cn: &str, dns: &[&str], client: bool) -> (String, String) {
     let cert = params.signed_by(&key, &ca.cert, &ca.key).unwrap();
     (cert.pem(), key.serialize_pem())
 }
-

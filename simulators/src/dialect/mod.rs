@@ -300,7 +300,12 @@ mod tests {
         action: &str,
         payload: Value,
     ) -> (Answer, Vec<Outgoing>) {
-        let mut c = Charger { hardware: hw, memory: mem, misbehaviour: m, now: now() };
+        let mut c = Charger {
+            hardware: hw,
+            memory: mem,
+            misbehaviour: m,
+            now: now(),
+        };
         let answer = version.answer(&mut c, action, &payload);
         let calls = answer
             .events
@@ -319,14 +324,32 @@ mod tests {
     fn a_16_reservation_is_reported_and_its_start_carries_the_id() {
         let (mut hw, mut mem) = charger(Version::V16);
         let m = Misbehaviour::default();
-        let (answer, calls) = run(Version::V16, &mut hw, &mut mem, &m, "ReserveNow", reserve_16());
+        let (answer, calls) = run(
+            Version::V16,
+            &mut hw,
+            &mut mem,
+            &m,
+            "ReserveNow",
+            reserve_16(),
+        );
         assert_eq!(answer.result, Ok(json!({"status": "Accepted"})));
         assert_eq!(calls[0].payload["status"], "Reserved");
         let mut events = Vec::new();
         hw.start(1, "EV1", now(), &mut events).unwrap();
-        let mut c = Charger { hardware: &mut hw, memory: &mut mem, misbehaviour: &m, now: now() };
-        let start: Vec<_> = events.iter().flat_map(|e| Version::V16.report(&mut c, e)).collect();
-        let start = start.iter().find(|o| o.action == "StartTransaction").unwrap();
+        let mut c = Charger {
+            hardware: &mut hw,
+            memory: &mut mem,
+            misbehaviour: &m,
+            now: now(),
+        };
+        let start: Vec<_> = events
+            .iter()
+            .flat_map(|e| Version::V16.report(&mut c, e))
+            .collect();
+        let start = start
+            .iter()
+            .find(|o| o.action == "StartTransaction")
+            .unwrap();
         assert_eq!(start.payload["reservationId"], 42);
         assert!(start.payload["timestamp"].as_str().unwrap().ends_with('Z'));
     }
@@ -341,14 +364,32 @@ mod tests {
             reserve_answer: Some("Occupied".into()),
             ..Misbehaviour::default()
         };
-        let (answer, calls) = run(Version::V16, &mut hw, &mut mem, &m, "ReserveNow", reserve_16());
+        let (answer, calls) = run(
+            Version::V16,
+            &mut hw,
+            &mut mem,
+            &m,
+            "ReserveNow",
+            reserve_16(),
+        );
         assert_eq!(answer.result, Ok(json!({"status": "Occupied"})));
         assert!(calls.is_empty(), "no Reserved status: {calls:?}");
         let mut events = Vec::new();
         hw.start(1, "EV1", now(), &mut events).unwrap();
-        let mut c = Charger { hardware: &mut hw, memory: &mut mem, misbehaviour: &m, now: now() };
-        let calls: Vec<_> = events.iter().flat_map(|e| Version::V16.report(&mut c, e)).collect();
-        let start = calls.iter().find(|o| o.action == "StartTransaction").unwrap();
+        let mut c = Charger {
+            hardware: &mut hw,
+            memory: &mut mem,
+            misbehaviour: &m,
+            now: now(),
+        };
+        let calls: Vec<_> = events
+            .iter()
+            .flat_map(|e| Version::V16.report(&mut c, e))
+            .collect();
+        let start = calls
+            .iter()
+            .find(|o| o.action == "StartTransaction")
+            .unwrap();
         assert!(start.payload.get("reservationId").is_none());
         assert_eq!(start.payload["timestamp"], "2027-01-15T08:00:00");
     }
@@ -359,20 +400,46 @@ mod tests {
         let m = Misbehaviour::default();
         let mut events = Vec::new();
         let tx = hw.start(2, "EV1", now(), &mut events).unwrap();
-        let mut c = Charger { hardware: &mut hw, memory: &mut mem, misbehaviour: &m, now: now() };
-        let calls: Vec<_> = events.iter().flat_map(|e| Version::V16.report(&mut c, e)).collect();
-        let start = calls.iter().find(|o| o.action == "StartTransaction").unwrap();
+        let mut c = Charger {
+            hardware: &mut hw,
+            memory: &mut mem,
+            misbehaviour: &m,
+            now: now(),
+        };
+        let calls: Vec<_> = events
+            .iter()
+            .flat_map(|e| Version::V16.report(&mut c, e))
+            .collect();
+        let start = calls
+            .iter()
+            .find(|o| o.action == "StartTransaction")
+            .unwrap();
         let accepted = json!({"transactionId": 777, "idTagInfo": {"status": "Accepted"}});
         assert!(Version::V16.answered(&mut c, start, &accepted).is_empty());
         let (answer, calls) = run(
-            Version::V16, &mut hw, &mut mem, &m, "RemoteStopTransaction", json!({"transactionId": 777}),
+            Version::V16,
+            &mut hw,
+            &mut mem,
+            &m,
+            "RemoteStopTransaction",
+            json!({"transactionId": 777}),
         );
         assert_eq!(answer.result, Ok(json!({"status": "Accepted"})));
-        assert_eq!(answer.followups, [Followup::Stop { transaction: tx.local }]);
+        assert_eq!(
+            answer.followups,
+            [Followup::Stop {
+                transaction: tx.local
+            }]
+        );
         assert!(calls.is_empty());
         let mut events = Vec::new();
         hw.stop(2, crate::model::StopReason::Remote, now(), &mut events);
-        let mut c = Charger { hardware: &mut hw, memory: &mut mem, misbehaviour: &m, now: now() };
+        let mut c = Charger {
+            hardware: &mut hw,
+            memory: &mut mem,
+            misbehaviour: &m,
+            now: now(),
+        };
         let mut stop = events
             .iter()
             .flat_map(|e| Version::V16.report(&mut c, e))
@@ -390,13 +457,30 @@ mod tests {
             let m = Misbehaviour::default();
             let mut events = Vec::new();
             hw.start(1, "NOBODY", now(), &mut events).unwrap();
-            let mut c = Charger { hardware: &mut hw, memory: &mut mem, misbehaviour: &m, now: now() };
-            let calls: Vec<_> = events.iter().flat_map(|e| version.report(&mut c, e)).collect();
+            let mut c = Charger {
+                hardware: &mut hw,
+                memory: &mut mem,
+                misbehaviour: &m,
+                now: now(),
+            };
+            let calls: Vec<_> = events
+                .iter()
+                .flat_map(|e| version.report(&mut c, e))
+                .collect();
             let start = calls.iter().find(|o| o.transaction.is_some()).unwrap();
             let refused = json!({"transactionId": 1, "idTagInfo": {"status": "Invalid"},
                                  "idTokenInfo": {"status": "Invalid"}});
             let events = version.answered(&mut c, start, &refused);
-            assert!(matches!(events[0], Event::Ended { reason: crate::model::StopReason::DeAuthorized, .. }), "{version:?}");
+            assert!(
+                matches!(
+                    events[0],
+                    Event::Ended {
+                        reason: crate::model::StopReason::DeAuthorized,
+                        ..
+                    }
+                ),
+                "{version:?}"
+            );
         }
     }
 
@@ -404,11 +488,26 @@ mod tests {
     fn passwords_are_taken_but_never_shown() {
         let (mut hw, mut mem) = charger(Version::V16);
         let m = Misbehaviour::default();
-        let (answer, _) = run(Version::V16, &mut hw, &mut mem, &m, "ChangeConfiguration",
-            json!({"key": "AuthorizationKey", "value": "0123456789abcdef"}));
-        assert_eq!(answer.followups, [Followup::NewPassword("0123456789abcdef".into())]);
-        let (answer, _) = run(Version::V16, &mut hw, &mut mem, &m, "GetConfiguration",
-            json!({"key": ["AuthorizationKey", "HeartbeatInterval"]}));
+        let (answer, _) = run(
+            Version::V16,
+            &mut hw,
+            &mut mem,
+            &m,
+            "ChangeConfiguration",
+            json!({"key": "AuthorizationKey", "value": "0123456789abcdef"}),
+        );
+        assert_eq!(
+            answer.followups,
+            [Followup::NewPassword("0123456789abcdef".into())]
+        );
+        let (answer, _) = run(
+            Version::V16,
+            &mut hw,
+            &mut mem,
+            &m,
+            "GetConfiguration",
+            json!({"key": ["AuthorizationKey", "HeartbeatInterval"]}),
+        );
         let body = answer.result.unwrap();
         assert_eq!(body["unknownKey"], json!(["AuthorizationKey"]));
         assert_eq!(body["configurationKey"][0]["key"], "HeartbeatInterval");
@@ -420,8 +519,14 @@ mod tests {
         let (answer, _) = run(Version::V201, &mut hw, &mut mem, &m, "SetVariables", set);
         let body = answer.result.unwrap();
         assert_eq!(body["setVariableResult"][0]["attributeStatus"], "Accepted");
-        assert_eq!(body["setVariableResult"][1]["attributeStatus"], "UnknownVariable");
-        assert_eq!(answer.followups, [Followup::NewPassword("fedcba9876543210".into())]);
+        assert_eq!(
+            body["setVariableResult"][1]["attributeStatus"],
+            "UnknownVariable"
+        );
+        assert_eq!(
+            answer.followups,
+            [Followup::NewPassword("fedcba9876543210".into())]
+        );
     }
 
     #[test]
@@ -432,17 +537,44 @@ mod tests {
         hw.expire_reservations(now(), &mut events);
         assert!(events.is_empty());
         let expiry = (now() - TimeDelta::minutes(1)).to_rfc3339();
-        let (answer, calls) = run(Version::V201, &mut hw, &mut mem, &m, "ReserveNow",
-            json!({"id": 5, "expiryDateTime": expiry, "idToken": {"idToken": "A", "type": "Central"}, "evseId": 2}));
+        let (answer, calls) = run(
+            Version::V201,
+            &mut hw,
+            &mut mem,
+            &m,
+            "ReserveNow",
+            json!({"id": 5, "expiryDateTime": expiry, "idToken": {"idToken": "A", "type": "Central"}, "evseId": 2}),
+        );
         assert_eq!(answer.result, Ok(json!({"status": "Accepted"})));
         assert_eq!(calls[0].payload["connectorStatus"], "Reserved");
         assert_eq!(calls[0].payload["evseId"], 2);
         hw.expire_reservations(now(), &mut events);
-        let mut c = Charger { hardware: &mut hw, memory: &mut mem, misbehaviour: &m, now: now() };
-        let calls: Vec<_> = events.iter().flat_map(|e| Version::V201.report(&mut c, e)).collect();
-        let update = calls.iter().find(|o| o.action == "ReservationStatusUpdate").unwrap();
-        assert_eq!(update.payload, json!({"reservationId": 5, "reservationUpdateStatus": "Expired"}));
-        let (answer, _) = run(Version::V201, &mut hw, &mut mem, &m, "CertificateSigned", json!({}));
+        let mut c = Charger {
+            hardware: &mut hw,
+            memory: &mut mem,
+            misbehaviour: &m,
+            now: now(),
+        };
+        let calls: Vec<_> = events
+            .iter()
+            .flat_map(|e| Version::V201.report(&mut c, e))
+            .collect();
+        let update = calls
+            .iter()
+            .find(|o| o.action == "ReservationStatusUpdate")
+            .unwrap();
+        assert_eq!(
+            update.payload,
+            json!({"reservationId": 5, "reservationUpdateStatus": "Expired"})
+        );
+        let (answer, _) = run(
+            Version::V201,
+            &mut hw,
+            &mut mem,
+            &m,
+            "CertificateSigned",
+            json!({}),
+        );
         assert!(matches!(answer.result, Err(("NotImplemented", _))));
     }
 }
