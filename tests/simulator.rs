@@ -363,6 +363,67 @@ cases! {
     v201_reserve_never_answered: refused_reservation, Version::V201, ["never-answer"];
 }
 
+/// The charger ends a reservation itself when it expires (expiry = the
+/// booking's start + the no-show grace, 0 here): a 2.0.1 charger says so
+/// (ReservationStatusUpdate Expired), and evgate records the booking as no
+/// longer held on the hardware and the connector as free. Waits for the
+/// next whole minute (≤ 70 s of wall time).
+#[tokio::test]
+async fn v201_a_reservation_the_charger_expires_itself() {
+    let site = site_with(
+        Version::V201,
+        0,
+        None,
+        &[
+            ("BOOKING_NO_SHOW_GRACE_PERIOD_MINUTES", "0"),
+            ("NO_SHOW_WORKER_INTERVAL_MS", "600000"),
+        ],
+    )
+    .await;
+    let mut sim = Sim::start(&site, Version::V201, Misbehaviour::default());
+    sim.booted().await;
+    let mut start =
+        Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + TimeDelta::minutes(1);
+    if start - Utc::now() < TimeDelta::seconds(5) {
+        start += TimeDelta::minutes(1);
+    }
+    let body = json!({
+        "stationId": site.station, "connectorId": site.connector,
+        "startTs": start.to_rfc3339(), "endTs": (start + TimeDelta::hours(1)).to_rfc3339(),
+    });
+    let (status, hold) = site.user.post("/v1/bookings/holds", body).await;
+    assert_eq!(status, 201, "{hold}");
+    assert_eq!(hold["data"]["reservedOnCharger"], true);
+    let reserve = sim.received("ReserveNow").await;
+    let expiry =
+        chrono::DateTime::parse_from_rfc3339(reserve["expiryDateTime"].as_str().unwrap()).unwrap();
+    assert_eq!(expiry, start, "expiry = start + a grace of 0");
+    let token = hold["data"]["token"].as_str().unwrap();
+    let (status, booking) = site
+        .user
+        .post(
+            "/v1/bookings/confirm",
+            json!({"holdToken": token, "paymentId": "pay_9"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{booking}");
+    let id = booking["data"]["id"].as_str().unwrap().to_owned();
+    let wait = (start - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let b = site.user.get(&format!("/v1/bookings/{id}")).await;
+        if b["data"]["reservedOnCharger"] == false {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "still reserved on the charger: {b}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    assert_eq!(site.connector_statuses().await[0], "AVAILABLE");
+}
+
 /// Security profile 1 (Basic auth), then an operator rotates the password:
 /// the simulated charger takes it, reconnects with it, and the old one is
 /// no longer accepted (its next connection would be refused).
