@@ -266,6 +266,65 @@ impl Version {
     }
 }
 
+/// ReserveNow on the hardware; both versions name the outcomes alike.
+fn reserve(
+    c: &mut Charger<'_>,
+    connector: Option<u32>,
+    reservation: crate::model::Reservation,
+) -> Answer {
+    use crate::model::ReserveOutcome;
+    let mut events = Vec::new();
+    let status = match c.hardware.reserve(connector, reservation, &mut events) {
+        ReserveOutcome::Accepted => "Accepted",
+        ReserveOutcome::Occupied => "Occupied",
+        ReserveOutcome::Faulted => "Faulted",
+        ReserveOutcome::Unavailable => "Unavailable",
+        ReserveOutcome::Rejected => "Rejected",
+    };
+    Answer {
+        events,
+        ..Answer::ok(serde_json::json!({ "status": status }))
+    }
+}
+
+/// CancelReservation (the same payload in both versions).
+fn cancel_reservation(c: &mut Charger<'_>, payload: &Value) -> Answer {
+    let mut events = Vec::new();
+    let known = payload["reservationId"]
+        .as_i64()
+        .is_some_and(|id| c.hardware.cancel_reservation(id, &mut events));
+    Answer {
+        events,
+        ..Answer::ok(serde_json::json!({ "status": if known { "Accepted" } else { "Rejected" } }))
+    }
+}
+
+/// ChangeAvailability of connector (EVSE) `n`, 0 for the whole charger.
+fn change_availability(c: &mut Charger<'_>, n: u32, operative: bool) -> Answer {
+    let mut events = Vec::new();
+    let status = match c.hardware.set_operative(n, operative, &mut events) {
+        Some(true) => "Accepted",
+        Some(false) => "Scheduled",
+        None => "Rejected",
+    };
+    Answer {
+        events,
+        ..Answer::ok(serde_json::json!({ "status": status }))
+    }
+}
+
+/// Remote stop of the charger's transaction `local`, if it still runs.
+fn remote_stop(c: &Charger<'_>, local: Option<u64>) -> Answer {
+    let running = local.filter(|l| c.hardware.connector_of(*l).is_some());
+    let mut answer = Answer::ok(
+        serde_json::json!({ "status": if running.is_some() { "Accepted" } else { "Rejected" } }),
+    );
+    answer
+        .followups
+        .extend(running.map(|transaction| Followup::Stop { transaction }));
+    answer
+}
+
 /// A string field of a payload.
 fn text<'a>(payload: &'a Value, field: &str) -> Option<&'a str> {
     payload.get(field).and_then(Value::as_str)

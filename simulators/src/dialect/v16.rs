@@ -2,8 +2,11 @@
 
 use serde_json::{Value, json};
 
-use super::{Answer, Charger, Followup, Outgoing, parse_time, text, timestamp};
-use crate::model::{ConnectorState, Event, Reservation, ReserveOutcome, StopReason};
+use super::{
+    Answer, Charger, Followup, Outgoing, cancel_reservation, change_availability, parse_time,
+    remote_stop, reserve, text, timestamp,
+};
+use crate::model::{ConnectorState, Event, Reservation, StopReason};
 
 pub(super) fn boot() -> Outgoing {
     Outgoing::new(
@@ -158,35 +161,14 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
                 .as_u64()
                 .filter(|n| *n > 0)
                 .map(|n| n as u32);
-            let mut events = Vec::new();
             let reservation = Reservation {
                 id,
                 id_tag: tag.to_owned(),
                 expires_at: expires,
             };
-            let status = match c.hardware.reserve(connector, reservation, &mut events) {
-                ReserveOutcome::Accepted => "Accepted",
-                ReserveOutcome::Occupied => "Occupied",
-                ReserveOutcome::Faulted => "Faulted",
-                ReserveOutcome::Unavailable => "Unavailable",
-                ReserveOutcome::Rejected => "Rejected",
-            };
-            Answer {
-                events,
-                ..Answer::ok(json!({ "status": status }))
-            }
+            reserve(c, connector, reservation)
         }
-        "CancelReservation" => {
-            let mut events = Vec::new();
-            let known = p["reservationId"]
-                .as_i64()
-                .is_some_and(|id| c.hardware.cancel_reservation(id, &mut events));
-            let status = if known { "Accepted" } else { "Rejected" };
-            Answer {
-                events,
-                ..Answer::ok(json!({ "status": status }))
-            }
-        }
+        "CancelReservation" => cancel_reservation(c, p),
         "RemoteStartTransaction" => {
             let Some(tag) = text(p, "idTag") else {
                 return Answer::error("OccurenceConstraintViolation", "idTag is required");
@@ -208,14 +190,7 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
         }
         "RemoteStopTransaction" => {
             let local = p["transactionId"].as_i64().and_then(|id| local_of(c, id));
-            let running = local.filter(|l| c.hardware.connector_of(*l).is_some());
-            let mut answer = Answer::ok(
-                json!({ "status": if running.is_some() { "Accepted" } else { "Rejected" } }),
-            );
-            answer
-                .followups
-                .extend(running.map(|transaction| Followup::Stop { transaction }));
-            answer
+            remote_stop(c, local)
         }
         "Reset" => Answer {
             followups: vec![Followup::Reboot],
@@ -224,16 +199,7 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
         "ChangeAvailability" => {
             let operative = text(p, "type") == Some("Operative");
             let n = p["connectorId"].as_u64().unwrap_or(0) as u32;
-            let mut events = Vec::new();
-            let status = match c.hardware.set_operative(n, operative, &mut events) {
-                Some(true) => "Accepted",
-                Some(false) => "Scheduled",
-                None => "Rejected",
-            };
-            Answer {
-                events,
-                ..Answer::ok(json!({ "status": status }))
-            }
+            change_availability(c, n, operative)
         }
         "TriggerMessage" => {
             let message = text(p, "requestedMessage").unwrap_or_default();

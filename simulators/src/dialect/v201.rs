@@ -2,8 +2,11 @@
 
 use serde_json::{Value, json};
 
-use super::{Answer, Charger, Followup, Outgoing, parse_time, text, timestamp};
-use crate::model::{ConnectorState, Event, Reservation, ReserveOutcome, StopReason};
+use super::{
+    Answer, Charger, Followup, Outgoing, cancel_reservation, change_availability, parse_time,
+    remote_stop, reserve, text, timestamp,
+};
+use crate::model::{ConnectorState, Event, Reservation, StopReason};
 
 pub(super) fn boot() -> Outgoing {
     Outgoing::new(
@@ -185,34 +188,14 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
                 );
             };
             let evse = p["evseId"].as_u64().filter(|n| *n > 0).map(|n| n as u32);
-            let mut events = Vec::new();
             let reservation = Reservation {
                 id,
                 id_tag: tag.to_owned(),
                 expires_at: expires,
             };
-            let status = match c.hardware.reserve(evse, reservation, &mut events) {
-                ReserveOutcome::Accepted => "Accepted",
-                ReserveOutcome::Occupied => "Occupied",
-                ReserveOutcome::Faulted => "Faulted",
-                ReserveOutcome::Unavailable => "Unavailable",
-                ReserveOutcome::Rejected => "Rejected",
-            };
-            Answer {
-                events,
-                ..Answer::ok(json!({ "status": status }))
-            }
+            reserve(c, evse, reservation)
         }
-        "CancelReservation" => {
-            let mut events = Vec::new();
-            let known = p["reservationId"]
-                .as_i64()
-                .is_some_and(|id| c.hardware.cancel_reservation(id, &mut events));
-            Answer {
-                events,
-                ..Answer::ok(json!({ "status": if known { "Accepted" } else { "Rejected" } }))
-            }
-        }
+        "CancelReservation" => cancel_reservation(c, p),
         "RequestStartTransaction" => {
             let Some(tag) = p["idToken"]["idToken"].as_str() else {
                 return Answer::error("OccurrenceConstraintViolation", "idToken is required");
@@ -234,14 +217,7 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
         }
         "RequestStopTransaction" => {
             let local = text(p, "transactionId").and_then(|id| c.memory.local_of(id));
-            let running = local.filter(|l| c.hardware.connector_of(*l).is_some());
-            let mut answer = Answer::ok(
-                json!({ "status": if running.is_some() { "Accepted" } else { "Rejected" } }),
-            );
-            answer
-                .followups
-                .extend(running.map(|transaction| Followup::Stop { transaction }));
-            answer
+            remote_stop(c, local)
         }
         "Reset" => Answer {
             followups: vec![Followup::Reboot],
@@ -250,16 +226,7 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
         "ChangeAvailability" => {
             let operative = text(p, "operationalStatus") == Some("Operative");
             let n = p["evse"]["id"].as_u64().unwrap_or(0) as u32;
-            let mut events = Vec::new();
-            let status = match c.hardware.set_operative(n, operative, &mut events) {
-                Some(true) => "Accepted",
-                Some(false) => "Scheduled",
-                None => "Rejected",
-            };
-            Answer {
-                events,
-                ..Answer::ok(json!({ "status": status }))
-            }
+            change_availability(c, n, operative)
         }
         "TriggerMessage" => {
             let message = text(p, "requestedMessage").unwrap_or_default();
