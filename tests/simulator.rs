@@ -382,6 +382,12 @@ async fn v201_a_reservation_the_charger_expires_itself() {
     .await;
     let mut sim = Sim::start(&site, Version::V201, Misbehaviour::default());
     sim.booted().await;
+    site.eventually(
+        "connectors Available",
+        || async { json!(site.connector_statuses().await) },
+        |s| s == &json!(["AVAILABLE", "AVAILABLE"]),
+    )
+    .await;
     let mut start =
         Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + TimeDelta::minutes(1);
     if start - Utc::now() < TimeDelta::seconds(5) {
