@@ -200,7 +200,7 @@ async fn TC_088_and_TC_B_58_subprotocol_negotiation() {
 
 #[tokio::test]
 #[allow(non_snake_case)]
-async fn TC_085_TC_A_02_TC_A_03_basic_auth_and_unknown_identities() {
+async fn TC_085_TC_A_01_TC_A_02_TC_A_03_basic_auth_and_unknown_identities() {
     let site = Site::start().await;
     let v = Some("ocpp1.6");
     assert_eq!(site.connect("/ocpp/NOBODY", v, None).await.err(), Some(404));
@@ -226,6 +226,22 @@ async fn TC_085_TC_A_02_TC_A_03_basic_auth_and_unknown_identities() {
         site.connect("/ocpp/CP-1", v, Some(("CP-1", PASSWORD)))
             .await
             .is_ok()
+    );
+    // The same rules for a 2.0.1 station (TC_A_01 valid, TC_A_03 invalid).
+    let v201 = Some("ocpp2.0.1");
+    assert_eq!(
+        site.connect("/ocpp/CP-1", v201, Some(("CP-1", PASSWORD)))
+            .await
+            .ok()
+            .and_then(|(_, protocol)| protocol)
+            .as_deref(),
+        Some("ocpp2.0.1")
+    );
+    assert_eq!(
+        site.connect("/ocpp/CP-1", v201, Some(("CP-1", "wrong-password-1234")))
+            .await
+            .err(),
+        Some(401)
     );
     assert_eq!(
         site.connect("/ocpp/CP-2", v, Some(("CP-2", PASSWORD)))

@@ -361,7 +361,7 @@ both_versions! {
     TC_073_v16_password_rotation_accepted_and_the_old_one_refused_after: "1.6" => rotation_accepted;
     TC_A_09_v201_password_rotation_accepted_and_the_old_one_refused_after: "2.0.1" => rotation_accepted;
     v16_password_rotation_rejected_by_the_charger_changes_nothing: "1.6" => rotation_rejected;
-    v201_password_rotation_rejected_by_the_charger_changes_nothing: "2.0.1" => rotation_rejected;
+    TC_A_10_v201_password_rotation_rejected_by_the_charger_changes_nothing: "2.0.1" => rotation_rejected;
     v16_rotation_while_offline_is_applied_at_the_next_connection: "1.6" => rotation_while_offline;
     v201_rotation_while_offline_is_applied_at_the_next_connection: "2.0.1" => rotation_while_offline;
     TC_083_v16_security_profile_upgrade: "1.6" => profile_upgrade;

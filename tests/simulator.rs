@@ -369,7 +369,7 @@ cases! {
 /// longer held on the hardware and the connector as free. Waits for the
 /// next whole minute (≤ 70 s of wall time).
 #[tokio::test]
-async fn v201_a_reservation_the_charger_expires_itself() {
+async fn TC_H_07_v201_a_reservation_the_charger_expires_itself() {
     let site = site_with(
         Version::V201,
         0,

@@ -12,6 +12,8 @@ Commands on standard input, one per line, each answered with one JSON line
     authorize ID_TAG
     status CONNECTOR STATUS                 (1.6 status names; 2.0.1 connector status)
     probe PASSWORD                          (a second handshake with PASSWORD: its HTTP status)
+    reservation_status ID STATUS            (2.0.1 ReservationStatusUpdate: Expired or Removed)
+    notify_event EVSE VALUE                 (2.0.1 NotifyEvent: the connector's AvailabilityState)
 
 Connects with subprotocol ocpp1.6 or ocpp2.0.1, boots, reports connectors 1
 and 2 Available, prints READY, then answers ReserveNow with RESERVE_ANSWER
@@ -335,6 +337,20 @@ else:
                 evse_id=evse, connector_id=1))
             return {}
 
+        async def reservation_status(self, reservation_id, status):
+            await self.call(call.ReservationStatusUpdate(
+                reservation_id=int(reservation_id), reservation_update_status=status))
+            return {}
+
+        async def notify_event(self, evse, value):
+            now = datetime.now(timezone.utc).isoformat()
+            await self.call(call.NotifyEvent(generated_at=now, seq_no=0, event_data=[{
+                "event_id": int(evse), "timestamp": now, "trigger": "Delta", "actual_value": value,
+                "event_notification_type": "CustomMonitor",
+                "component": {"name": "Connector", "evse": {"id": int(evse), "connector_id": 1}},
+                "variable": {"name": "AvailabilityState"}}]))
+            return {}
+
         async def stop_charging(self, transaction_id, meter):
             res = await self.call(call.TransactionEvent(
                 event_type="Ended", timestamp=datetime.now(timezone.utc).isoformat(),
@@ -429,6 +445,10 @@ async def commands():
                                       int(words[5]))
         elif words[0] == "meter" and hasattr(cp, "meter"):
             result = await cp.meter(int(words[1]), words[2], int(words[3]))
+        elif words[0] == "reservation_status" and hasattr(cp, "reservation_status"):
+            result = await cp.reservation_status(words[1], words[2])
+        elif words[0] == "notify_event" and hasattr(cp, "notify_event"):
+            result = await cp.notify_event(words[1], words[2])
         elif words[0] == "probe":
             result = await probe(words[1])
         elif words[0] == "stop":
