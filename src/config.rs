@@ -199,6 +199,13 @@ pub struct Config {
     )]
     pub ocpp_default_admission: Admission,
 
+    /// Let chargers with an identity nobody registered connect: they are
+    /// listed at GET /v1/admin/chargers/unassigned and held Pending (they
+    /// may only boot) until an operator creates them at a station.
+    #[arg(long, env = "OCPP_AUTO_REGISTER", value_name = "OCPP_AUTO_REGISTER",
+        default_value_t = false, action = clap::ArgAction::Set, global = true)]
+    pub ocpp_auto_register: bool,
+
     /// Longest booking allowed.
     #[arg(long, env = "BOOKING_MAX_DURATION_MINUTES", value_name = "BOOKING_MAX_DURATION_MINUTES",
           default_value_t = 240, value_parser = clap::value_parser!(u64).range(5..=1440), global = true)]
@@ -455,6 +462,7 @@ impl Config {
             heartbeat_interval: Duration::from_secs(self.ocpp_heartbeat_interval_seconds),
             call_timeout: Duration::from_secs(self.ocpp_call_timeout_seconds),
             offline_grace: Duration::from_secs(self.ocpp_offline_grace_seconds),
+            auto_register: self.ocpp_auto_register,
             admission: match self.ocpp_default_admission {
                 Admission::Accepted => csms::admission::RegistrationStatus::Accepted,
                 Admission::Pending => csms::admission::RegistrationStatus::Pending,

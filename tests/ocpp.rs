@@ -769,3 +769,62 @@ async fn shutdown_closes_charger_connections_cleanly() {
     assert!(closed, "a Close frame, not a dropped socket");
     assert!(stopping.await.unwrap().success());
 }
+
+/// `OCPP_AUTO_REGISTER=true`: an identity nobody registered is let in,
+/// listed as unassigned with what it said at boot, answered Pending and
+/// refused anything but booting; once an operator creates it at a station,
+/// its session is closed and it comes back as that charger, Accepted.
+#[tokio::test]
+async fn an_unknown_charger_is_held_unassigned_until_an_operator_places_it() {
+    let site = Site::start_with(&[("OCPP_AUTO_REGISTER", "true")]).await;
+    let (mut ws, protocol) = site
+        .connect("/ocpp/NEW-42", Some("ocpp1.6"), None)
+        .await
+        .expect("let in");
+    assert_eq!(protocol.as_deref(), Some("ocpp1.6"));
+    let boot = call(&mut ws, "1", "BootNotification", boot16()).await;
+    assert_eq!(boot[2]["status"], "Pending", "{boot}");
+    let status = json!({"connectorId": 1, "errorCode": "NoError", "status": "Available"});
+    let refused = call(&mut ws, "2", "StatusNotification", status.clone()).await;
+    assert_eq!(
+        (refused[0].as_u64(), refused[2].as_str()),
+        (Some(4), Some("SecurityError"))
+    );
+
+    let listed = site.get("/v1/admin/chargers/unassigned").await;
+    assert_eq!(listed["data"]["total"], 1, "{listed}");
+    let entry = &listed["data"]["chargers"][0];
+    assert_eq!(
+        (
+            entry["chargePointId"].as_str(),
+            entry["vendor"].as_str(),
+            entry["ocppVersion"].as_str()
+        ),
+        (Some("NEW-42"), Some("ACME"), Some("ocpp1.6"))
+    );
+
+    site.admin.charger(&site.station, "NEW-42", 0, None).await;
+    assert!(
+        closed_by_server(&mut ws).await,
+        "the Pending session is closed"
+    );
+    let listed = site.get("/v1/admin/chargers/unassigned").await;
+    assert_eq!(listed["data"]["total"], 0, "{listed}");
+    let (mut ws, _) = site
+        .connect("/ocpp/NEW-42", Some("ocpp1.6"), None)
+        .await
+        .expect("back as a registered charger");
+    let boot = call(&mut ws, "3", "BootNotification", boot16()).await;
+    assert_eq!(boot[2]["status"], "Accepted", "{boot}");
+    assert_eq!(site.charger("NEW-42").await["vendor"], "ACME");
+
+    // Without the setting an unknown identity is still refused.
+    let plain = Site::start().await;
+    assert_eq!(
+        plain
+            .connect("/ocpp/NEW-42", Some("ocpp1.6"), None)
+            .await
+            .err(),
+        Some(404)
+    );
+}

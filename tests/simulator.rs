@@ -6,6 +6,7 @@
 //! exit codes).
 
 #![allow(clippy::unwrap_used)]
+#![allow(non_snake_case)]
 
 mod common;
 

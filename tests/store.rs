@@ -894,6 +894,49 @@ async fn credentials_rotate_keeping_the_old_pair_for_a_while(store: Arc<dyn Stor
     assert_eq!(read.password_hash.as_deref(), Some("$argon2id$newer"));
 }
 
+async fn unassigned_chargers_keep_what_they_said(store: Arc<dyn Store>) {
+    use booking::store::BootInfo;
+    let seen = BootInfo {
+        version: Some(OcppVersion::V201),
+        ..BootInfo::default()
+    };
+    store
+        .record_unassigned_charger("NEW-1", &seen, t("2030-01-01T00:00:00Z"))
+        .await
+        .unwrap();
+    let booted = BootInfo {
+        vendor: Some("ACME".into()),
+        model: Some("W1".into()),
+        ..BootInfo::default()
+    };
+    store
+        .record_unassigned_charger("NEW-1", &booted, t("2030-01-01T00:05:00Z"))
+        .await
+        .unwrap();
+    store
+        .record_unassigned_charger("NEW-2", &seen, t("2030-01-01T00:01:00Z"))
+        .await
+        .unwrap();
+    let page = Page {
+        limit: 10,
+        offset: 0,
+    };
+    let (all, total) = store.unassigned_chargers(page).await.unwrap();
+    assert_eq!(total, 2);
+    assert_eq!(all[0].charge_point_id, "NEW-1", "most recently seen first");
+    assert_eq!(
+        all[0].ocpp_version,
+        Some(OcppVersion::V201),
+        "kept from the first sighting"
+    );
+    assert_eq!(all[0].vendor.as_deref(), Some("ACME"));
+    assert_eq!(all[0].first_seen_at, t("2030-01-01T00:00:00Z"));
+    assert_eq!(all[0].last_seen_at, t("2030-01-01T00:05:00Z"));
+    store.forget_unassigned_charger("NEW-1").await.unwrap();
+    let (all, total) = store.unassigned_chargers(page).await.unwrap();
+    assert_eq!((all.len(), total), (1, 1));
+}
+
 async fn audit_entries_page_newest_first_by_target(store: Arc<dyn Store>) {
     use booking::audit::AuditEntry;
     for (i, target) in ["CP-1", "CP-2", "CP-1"].iter().enumerate() {
@@ -1015,4 +1058,5 @@ store_suite!(
     refunds_are_enqueued_once_and_come_due,
     credentials_rotate_keeping_the_old_pair_for_a_while,
     audit_entries_page_newest_first_by_target,
+    unassigned_chargers_keep_what_they_said,
 );

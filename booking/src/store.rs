@@ -16,7 +16,7 @@ use crate::geo::BoundingBox;
 use crate::model::{
     Booking, BookingStatus, Charger, ChargerAdmission, ChargingSession, Connector, ConnectorStatus,
     IdTag, NewConnector, OcppVersion, Page, RefundRequest, SecurityProfile, SessionStatus, Station,
-    TransactionKey,
+    TransactionKey, UnassignedCharger,
 };
 
 /// What a charger tells about itself at boot.
@@ -233,6 +233,20 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
         charger_id: Uuid,
         key: &TransactionKey,
     ) -> Result<Option<ChargingSession>>;
+
+    // Chargers nobody registered (OCPP_AUTO_REGISTER)
+    /// Records (or refreshes) an unknown identity that connected, with what
+    /// it said at boot (fields it did not say keep their earlier values).
+    async fn record_unassigned_charger(
+        &self,
+        charge_point_id: &str,
+        boot: &BootInfo,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// Most recently seen first, and how many there are.
+    async fn unassigned_chargers(&self, page: Page) -> Result<(Vec<UnassignedCharger>, u64)>;
+    /// The identity was registered: no longer unassigned.
+    async fn forget_unassigned_charger(&self, charge_point_id: &str) -> Result<()>;
 
     // Credentials
     /// Makes `(security_profile, password_hash)` the charger's credentials,

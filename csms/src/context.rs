@@ -29,6 +29,9 @@ pub struct CsmsConfig {
     /// How BootNotifications are answered (per-charger policy is the
     /// operator-controls work).
     pub admission: crate::admission::RegistrationStatus,
+    /// Unknown identities are let in, recorded as unassigned and held
+    /// Pending (`OCPP_AUTO_REGISTER`), instead of refused with 404.
+    pub auto_register: bool,
 }
 
 impl Default for CsmsConfig {
@@ -40,6 +43,7 @@ impl Default for CsmsConfig {
             max_message_bytes: 64 * 1024,
             offline_grace: Duration::from_secs(60),
             admission: crate::admission::RegistrationStatus::Accepted,
+            auto_register: false,
         }
     }
 }

@@ -54,20 +54,26 @@ pub fn internal(e: booking::Error) -> RpcError {
 /// both versions answer with the same fields (`status`, `currentTime`,
 /// `interval`; a charger not Accepted retries after `interval`).
 pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Value, RpcError> {
-    ctx.deps
-        .store
-        .record_boot(ctx.charger.id, &info, ctx.now())
-        .await
-        .map_err(internal)?;
+    let store = &ctx.deps.store;
     // Read again: the operator may have decided since the socket opened.
     let default = ctx.deps.config.admission;
-    let status = ctx
-        .deps
-        .store
-        .charger(ctx.charger.id)
-        .await
-        .map_err(internal)?
-        .map_or(default, |c| RegistrationStatus::for_charger(&c, default));
+    let status = match store.charger(ctx.charger.id).await.map_err(internal)? {
+        Some(charger) => {
+            store
+                .record_boot(charger.id, &info, ctx.now())
+                .await
+                .map_err(internal)?;
+            RegistrationStatus::for_charger(&charger, default)
+        }
+        // Let in unassigned (OCPP_AUTO_REGISTER): remembered, never admitted.
+        None => {
+            store
+                .record_unassigned_charger(&ctx.charger.charge_point_id, &info, ctx.now())
+                .await
+                .map_err(internal)?;
+            RegistrationStatus::Pending
+        }
+    };
     Ok(serde_json::json!({
         "status": status.as_str(),
         "currentTime": iso(ctx.now()),

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use booking::credentials;
 use booking::model::{Charger, OcppVersion, SecurityProfile};
+use booking::store::BootInfo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio_rustls::TlsAcceptor;
@@ -197,13 +198,31 @@ async fn admit(
         "Sec-WebSocket-Protocol must offer ocpp1.6 or ocpp2.0.1".to_owned(),
     ))?;
     let identity = handshake::identity(&head.path).map_err(|e| ("400 Bad Request", e))?;
-    let charger = csms
+    let unavailable = |e: booking::Error| ("503 Service Unavailable", e.to_string());
+    let charger = match csms
         .deps
         .store
         .charger_by_identity(&identity)
         .await
-        .map_err(|e| ("503 Service Unavailable", e.to_string()))?
-        .ok_or(("404 Not Found", format!("unknown charge point {identity}")))?;
+        .map_err(unavailable)?
+    {
+        Some(charger) => charger,
+        None if csms.deps.config.auto_register => {
+            let seen = BootInfo {
+                version: Some(version),
+                ..BootInfo::default()
+            };
+            let now = csms.deps.clock.now();
+            csms.deps
+                .store
+                .record_unassigned_charger(&identity, &seen, now)
+                .await
+                .map_err(unavailable)?;
+            tracing::info!(charger.id = %identity, "unknown charger let in unassigned (OCPP_AUTO_REGISTER): held Pending");
+            return Ok((unassigned(&identity, now), version));
+        }
+        None => return Err(("404 Not Found", format!("unknown charge point {identity}"))),
+    };
     let now = csms.deps.clock.now();
     match check_credentials(
         &identity,
@@ -245,6 +264,29 @@ async fn admit(
         }
     }
     Ok((charger, version))
+}
+
+/// The session of an identity no operator registered: no row behind it
+/// (its id is nil, so presence writes touch nothing), held Pending so it may
+/// only boot until an operator places it at a station.
+fn unassigned(identity: &str, now: chrono::DateTime<chrono::Utc>) -> Charger {
+    Charger {
+        id: uuid::Uuid::nil(),
+        station_id: uuid::Uuid::nil(),
+        charge_point_id: identity.to_owned(),
+        security_profile: SecurityProfile::NONE,
+        password_hash: None,
+        ocpp_version: None,
+        vendor: None,
+        model: None,
+        firmware_version: None,
+        online: true,
+        last_seen_at: None,
+        created_at: now,
+        admission: Some(booking::model::ChargerAdmission::Pending),
+        previous_credentials: None,
+        pending_credentials: None,
+    }
 }
 
 /// Whether the request carries what `profile` asks of this charger.

@@ -133,6 +133,23 @@ impl Chargers {
         }
     }
 
+    /// Closes the charger's connection wherever it is (it reconnects, and
+    /// its new session reads its registration afresh).
+    pub async fn disconnect(&self, charge_point_id: &str) {
+        if self.local.registry.close(charge_point_id) {
+            return;
+        }
+        let Some(cluster) = &self.cluster else { return };
+        let mut conn = cluster.conn.clone();
+        let owner: redis::RedisResult<Option<String>> = conn.get(owner_key(charge_point_id)).await;
+        if let Ok(Some(owner)) = owner {
+            let close = json!({ "op": "close", "chargePointId": charge_point_id });
+            let _ = conn
+                .publish::<_, _, ()>(commands_channel(&owner), close.to_string())
+                .await;
+        }
+    }
+
     /// The cluster, when the charger is not here and there is one.
     fn remote_target(&self, charge_point_id: &str) -> Option<&Arc<Cluster>> {
         self.cluster

@@ -23,6 +23,7 @@ pub fn router() -> Router<AppState> {
         .route("/v1/admin/stations/{id}/chargers", post(create_charger))
         .route("/v1/admin/stations/{id}/connectors", post(create_connector))
         .route("/v1/admin/chargers", get(list_chargers))
+        .route("/v1/admin/chargers/unassigned", get(list_unassigned))
 }
 
 type Created = (StatusCode, axum::Json<serde_json::Value>);
@@ -137,6 +138,14 @@ async fn create_charger(
     )
     .await?;
     tracing::info!(admin.sub = admin.user_id, charger.id = %charger.charge_point_id, "charger registered");
+    // A charger waiting unassigned (OCPP_AUTO_REGISTER) under this identity
+    // is placed now: its Pending session is closed, and it reconnects as
+    // the charger just registered.
+    state
+        .store
+        .forget_unassigned_charger(&charger.charge_point_id)
+        .await?;
+    state.chargers.disconnect(&charger.charge_point_id).await;
     Ok(created(ChargerJson::from(&charger)))
 }
 
@@ -202,6 +211,49 @@ async fn list_chargers(
     let page = catalog::page(q.limit, q.offset)?;
     let (chargers, total) = state.store.chargers(page).await?;
     let chargers: Vec<ChargerJson> = chargers.iter().map(ChargerJson::from).collect();
+    Ok(ok(serde_json::json!({
+        "chargers": chargers,
+        "total": total,
+        "limit": page.limit,
+        "offset": page.offset,
+    })))
+}
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UnassignedJson<'a> {
+    charge_point_id: &'a str,
+    ocpp_version: Option<&'static str>,
+    vendor: Option<&'a str>,
+    model: Option<&'a str>,
+    firmware_version: Option<&'a str>,
+    serial_number: Option<&'a str>,
+    first_seen_at: String,
+    last_seen_at: String,
+}
+
+/// Chargers that connected with an identity nobody registered
+/// (`OCPP_AUTO_REGISTER`), most recently seen first.
+async fn list_unassigned(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiQuery(q): ApiQuery<PageQuery>,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let page = catalog::page(q.limit, q.offset)?;
+    let (chargers, total) = state.store.unassigned_chargers(page).await?;
+    let chargers: Vec<UnassignedJson> = chargers
+        .iter()
+        .map(|c| UnassignedJson {
+            charge_point_id: &c.charge_point_id,
+            ocpp_version: c.ocpp_version.map(|v| v.as_str()),
+            vendor: c.vendor.as_deref(),
+            model: c.model.as_deref(),
+            firmware_version: c.firmware_version.as_deref(),
+            serial_number: c.serial_number.as_deref(),
+            first_seen_at: iso(c.first_seen_at),
+            last_seen_at: iso(c.last_seen_at),
+        })
+        .collect();
     Ok(ok(serde_json::json!({
         "chargers": chargers,
         "total": total,

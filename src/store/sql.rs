@@ -78,7 +78,7 @@ macro_rules! sql_store {
             NewConnector, OcppVersion, Page, RefundRequest, SecurityProfile, Station, TransactionKey,
         };
         use booking::audit::AuditEntry;
-        use booking::model::PreviousCredentials;
+        use booking::model::{PreviousCredentials, UnassignedCharger};
         use booking::store::{BootInfo, RefundAttempt, SessionEnd};
         use booking::{Error, Result, Store};
         use chrono::{DateTime, Utc};
@@ -160,6 +160,19 @@ macro_rules! sql_store {
                 admission: parse_opt(row, "admission")?,
                 previous_credentials,
                 pending_credentials: get(row, "pending_credentials")?,
+            })
+        }
+
+        fn unassigned_of(row: &DbRow) -> Result<UnassignedCharger> {
+            Ok(UnassignedCharger {
+                charge_point_id: get(row, "charge_point_id")?,
+                ocpp_version: parse_opt(row, "ocpp_version")?,
+                vendor: get(row, "vendor")?,
+                model: get(row, "model")?,
+                firmware_version: get(row, "firmware_version")?,
+                serial_number: get(row, "serial_number")?,
+                first_seen_at: get(row, "first_seen_at")?,
+                last_seen_at: get(row, "last_seen_at")?,
             })
         }
 
@@ -430,6 +443,65 @@ macro_rules! sql_store {
                 .map_err(db_error)?
                 .map(|r| charger_of(&r))
                 .transpose()
+            }
+
+            async fn record_unassigned_charger(
+                &self,
+                charge_point_id: &str,
+                boot: &BootInfo,
+                at: DateTime<Utc>,
+            ) -> Result<()> {
+                sqlx::query(
+                    "INSERT INTO unassigned_chargers (charge_point_id, ocpp_version, vendor, model, \
+                       firmware_version, serial_number, first_seen_at, last_seen_at) \
+                     VALUES ($1, $2, $3, $4, $5, $6, $7, $7) \
+                     ON CONFLICT (charge_point_id) DO UPDATE SET last_seen_at = excluded.last_seen_at, \
+                       ocpp_version = COALESCE(excluded.ocpp_version, unassigned_chargers.ocpp_version), \
+                       vendor = COALESCE(excluded.vendor, unassigned_chargers.vendor), \
+                       model = COALESCE(excluded.model, unassigned_chargers.model), \
+                       firmware_version = COALESCE(excluded.firmware_version, unassigned_chargers.firmware_version), \
+                       serial_number = COALESCE(excluded.serial_number, unassigned_chargers.serial_number)",
+                )
+                .bind(charge_point_id)
+                .bind(boot.version.map(|v| v.as_str()))
+                .bind(&boot.vendor)
+                .bind(&boot.model)
+                .bind(&boot.firmware_version)
+                .bind(&boot.serial_number)
+                .bind(to_millis(at))
+                .execute(&self.pool)
+                .await
+                .map_err(db_error)?;
+                Ok(())
+            }
+
+            async fn unassigned_chargers(&self, page: Page) -> Result<(Vec<UnassignedCharger>, u64)> {
+                let (limit, offset) = page_binds(page);
+                let rows = sqlx::query(
+                    "SELECT charge_point_id, ocpp_version, vendor, model, firmware_version, \
+                       serial_number, first_seen_at, last_seen_at FROM unassigned_chargers \
+                     ORDER BY last_seen_at DESC, charge_point_id LIMIT $1 OFFSET $2",
+                )
+                .bind(limit)
+                .bind(offset)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)?;
+                let total: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM unassigned_chargers")
+                    .fetch_one(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                let chargers = rows.iter().map(unassigned_of).collect::<Result<_>>()?;
+                Ok((chargers, u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn forget_unassigned_charger(&self, charge_point_id: &str) -> Result<()> {
+                sqlx::query("DELETE FROM unassigned_chargers WHERE charge_point_id = $1")
+                    .bind(charge_point_id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(db_error)?;
+                Ok(())
             }
 
             async fn rotate_charger_credentials(

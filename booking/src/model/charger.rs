@@ -125,3 +125,18 @@ impl Charger {
         self.previous_credentials.as_ref().filter(|p| now < p.until)
     }
 }
+
+/// A charger that connected with an identity no operator registered
+/// (`OCPP_AUTO_REGISTER`): what it said about itself, waiting for an
+/// operator to place it at a station.
+#[derive(Debug, Clone, PartialEq)]
+pub struct UnassignedCharger {
+    pub charge_point_id: String,
+    pub ocpp_version: Option<OcppVersion>,
+    pub vendor: Option<String>,
+    pub model: Option<String>,
+    pub firmware_version: Option<String>,
+    pub serial_number: Option<String>,
+    pub first_seen_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}

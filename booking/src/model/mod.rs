@@ -9,7 +9,9 @@ mod records;
 mod station;
 mod status;
 
-pub use charger::{Charger, ChargerAdmission, OcppVersion, PreviousCredentials, SecurityProfile};
+pub use charger::{
+    Charger, ChargerAdmission, OcppVersion, PreviousCredentials, SecurityProfile, UnassignedCharger,
+};
 pub use connector::{Connector, NewConnector};
 pub use records::{Booking, ChargingSession, IdTag, RefundRequest, TransactionKey};
 pub use station::Station;
