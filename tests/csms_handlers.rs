@@ -1,0 +1,401 @@
+//! Each charger-initiated OCPP handler of both versions, called through its
+//! version's dispatch table with no socket: a `csms::Context` over a fresh
+//! SQLite store and a manual clock. What each answers, what it records, and
+//! the CALLERROR code a bad payload earns in that version.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+
+use booking::Clock;
+use booking::model::{Charger, ConnectorStatus, OcppVersion};
+use booking::provisioning::{self, ChargerInput, ConnectorInput, StationInput};
+use chrono::{DateTime, TimeDelta, Utc};
+use common::TestApp;
+use csms::context::Context;
+use csms::rpc::RpcError;
+use serde_json::{Value, json};
+
+struct Bench {
+    app: TestApp,
+    ctx: Context,
+    charger: Charger,
+}
+
+/// A station with charger `CP-H` (two connectors; 2.0.1: EVSEs 1 and 2),
+/// and the context of a session of `version` on it.
+async fn bench(version: OcppVersion) -> Bench {
+    let app = TestApp::new().await;
+    let (store, clock) = (&*app.store, &*app.clock);
+    let station = provisioning::create_station(
+        store,
+        clock,
+        StationInput {
+            name: "Bench".into(),
+            latitude: 1.0,
+            longitude: 1.0,
+            address: None,
+        },
+    )
+    .await
+    .unwrap();
+    let input = ChargerInput {
+        charge_point_id: "CP-H".into(),
+        security_profile: 0,
+        password: None,
+    };
+    let charger = provisioning::create_charger(store, clock, station.id, input, async |p| Ok(p))
+        .await
+        .unwrap();
+    for n in 1..=2 {
+        let connector_id = if version == OcppVersion::V16 { n } else { 1 };
+        let input = ConnectorInput {
+            charge_point_id: "CP-H".into(),
+            evse_id: Some(n),
+            connector_id,
+            connector_number: None,
+            connector_type: "CCS".into(),
+            power_kw: 22.0,
+        };
+        provisioning::create_connector(store, clock, station.id, input)
+            .await
+            .unwrap();
+    }
+    let ctx = Context {
+        charger: charger.clone(),
+        version,
+        deps: csms::Deps {
+            store: app.store.clone(),
+            bookings: app.bookings.clone(),
+            clock: app.clock.clone(),
+            config: csms::CsmsConfig::default(),
+            elsewhere: Arc::new(csms::OnlyHere),
+        },
+    };
+    Bench { app, ctx, charger }
+}
+
+impl Bench {
+    async fn call(&self, action: &str, payload: Value) -> Result<Value, RpcError> {
+        match self.ctx.version {
+            OcppVersion::V16 => csms::v16::dispatch(&self.ctx, action, payload).await,
+            OcppVersion::V201 => csms::v201::dispatch(&self.ctx, action, payload).await,
+        }
+    }
+
+    async fn ok(&self, action: &str, payload: Value) -> Value {
+        self.call(action, payload)
+            .await
+            .unwrap_or_else(|e| panic!("{action}: {e}"))
+    }
+
+    /// The CALLERROR code this version sends for `payload`.
+    async fn refused(&self, action: &str, payload: Value) -> &'static str {
+        self.call(action, payload)
+            .await
+            .expect_err(action)
+            .code(self.ctx.version)
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.app.clock.now()
+    }
+
+    async fn statuses(&self) -> Vec<ConnectorStatus> {
+        let mut connectors = self
+            .app
+            .store
+            .connectors_of_charger(self.charger.id)
+            .await
+            .unwrap();
+        connectors.sort_by_key(|c| c.evse_id);
+        connectors.iter().map(|c| c.status).collect()
+    }
+
+    async fn register_tag(&self, tag: &str, status: &str, expiry: Option<DateTime<Utc>>) {
+        let tag = booking::model::IdTag {
+            id_tag: tag.into(),
+            status: status.parse().unwrap(),
+            expiry_date: expiry,
+            parent_id_tag: None,
+            user_id: None,
+        };
+        self.app
+            .store
+            .upsert_id_tag(&tag, self.now())
+            .await
+            .unwrap();
+    }
+}
+
+fn ts(t: DateTime<Utc>) -> String {
+    t.to_rfc3339()
+}
+
+#[tokio::test]
+async fn v16_boot_heartbeat_and_status() {
+    let b = bench(OcppVersion::V16).await;
+    let boot = b
+        .ok(
+            "BootNotification",
+            json!({"chargePointVendor": "ACME", "chargePointModel": "W1", "firmwareVersion": "9"}),
+        )
+        .await;
+    assert_eq!(boot["status"], "Accepted");
+    assert_eq!(boot["interval"], 300);
+    let stored = b.app.store.charger(b.charger.id).await.unwrap().unwrap();
+    assert_eq!(
+        (
+            stored.vendor.as_deref(),
+            stored.model.as_deref(),
+            stored.firmware_version.as_deref()
+        ),
+        (Some("ACME"), Some("W1"), Some("9"))
+    );
+    assert_eq!(
+        b.refused("BootNotification", json!({"chargePointVendor": "ACME"}))
+            .await,
+        "OccurenceConstraintViolation",
+        "1.6 spells it as the specification does"
+    );
+
+    let beat = b.ok("Heartbeat", json!({})).await;
+    assert_eq!(
+        DateTime::parse_from_rfc3339(beat["currentTime"].as_str().unwrap()).unwrap(),
+        b.now(),
+        "the gateway's (injected) clock"
+    );
+
+    let at = ts(b.now());
+    let status = |n: i64, s: &str| json!({"connectorId": n, "errorCode": "NoError", "status": s, "timestamp": at});
+    b.ok("StatusNotification", status(1, "Available")).await;
+    b.ok("StatusNotification", status(2, "Faulted")).await;
+    assert_eq!(
+        b.statuses().await,
+        [ConnectorStatus::Available, ConnectorStatus::Faulted]
+    );
+    // Connector 0 is the charger itself; an unknown connector is answered too.
+    assert_eq!(
+        b.ok("StatusNotification", status(0, "Available")).await,
+        json!({})
+    );
+    assert_eq!(
+        b.ok("StatusNotification", status(7, "Available")).await,
+        json!({})
+    );
+    assert_eq!(
+        b.refused("StatusNotification", status(1, "Sideways")).await,
+        "PropertyConstraintViolation"
+    );
+}
+
+#[tokio::test]
+async fn v16_authorize_start_meter_stop() {
+    let b = bench(OcppVersion::V16).await;
+    b.register_tag("GOOD", "Accepted", None).await;
+    b.register_tag("GONE", "Accepted", Some(b.now() - TimeDelta::hours(1)))
+        .await;
+    b.register_tag("STOP", "Blocked", None).await;
+    for (tag, want) in [
+        ("GOOD", "Accepted"),
+        ("GONE", "Expired"),
+        ("STOP", "Blocked"),
+        ("WHO", "Invalid"),
+    ] {
+        let answer = b.ok("Authorize", json!({"idTag": tag})).await;
+        assert_eq!(answer["idTagInfo"]["status"], want, "{tag}");
+    }
+
+    let start =
+        json!({"connectorId": 1, "idTag": "GOOD", "meterStart": 1000, "timestamp": ts(b.now())});
+    let first = b.ok("StartTransaction", start.clone()).await;
+    let id = first["transactionId"].as_i64().unwrap();
+    assert_eq!(first["idTagInfo"]["status"], "Accepted");
+    assert_eq!(
+        b.ok("StartTransaction", start).await["transactionId"],
+        id,
+        "a replayed start gets the same id"
+    );
+    let meter = json!({"connectorId": 1, "transactionId": id, "meterValue": [{"timestamp": ts(b.now()),
+        "sampledValue": [{"value": "4000", "measurand": "Energy.Active.Import.Register", "unit": "Wh"}]}]});
+    assert_eq!(b.ok("MeterValues", meter).await, json!({}));
+
+    let later = b.now() + TimeDelta::minutes(30);
+    let stop = json!({"transactionId": id, "idTag": "GOOD", "meterStop": 6000, "timestamp": ts(later), "reason": "Local"});
+    assert_eq!(
+        b.ok("StopTransaction", stop).await["idTagInfo"]["status"],
+        "Accepted"
+    );
+    let session = b
+        .app
+        .store
+        .session_by_transaction(
+            b.charger.id,
+            &booking::model::TransactionKey::Ocpp(OcppVersion::V16, id.to_string()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(session.energy_kwh, Some(5.0));
+    assert_eq!(session.stop_reason.as_deref(), Some("Local"));
+    // A stop for a transaction nobody knows is still answered.
+    let unknown = json!({"transactionId": 999_999, "meterStop": 1, "timestamp": ts(later)});
+    assert!(b.ok("StopTransaction", unknown).await.is_object());
+    assert_eq!(
+        b.refused("StartTransaction", json!({"connectorId": "one"}))
+            .await,
+        "TypeConstraintViolation"
+    );
+}
+
+#[tokio::test]
+async fn v16_acknowledgements_and_unknown_actions() {
+    let b = bench(OcppVersion::V16).await;
+    let answer = b
+        .ok("DataTransfer", json!({"vendorId": "com.example"}))
+        .await;
+    assert_eq!(answer["status"], "UnknownVendorId");
+    assert_eq!(
+        b.ok("FirmwareStatusNotification", json!({"status": "Installed"}))
+            .await,
+        json!({})
+    );
+    assert_eq!(
+        b.ok(
+            "DiagnosticsStatusNotification",
+            json!({"status": "Uploaded"})
+        )
+        .await,
+        json!({})
+    );
+    let event = json!({"type": "StartupOfTheDevice", "timestamp": ts(b.now())});
+    assert_eq!(b.ok("SecurityEventNotification", event).await, json!({}));
+    let csr = json!({"csr": "-----BEGIN CERTIFICATE REQUEST-----"});
+    assert_eq!(b.ok("SignCertificate", csr).await["status"], "Rejected");
+    assert_eq!(b.refused("Teleport", json!({})).await, "NotImplemented");
+}
+
+#[tokio::test]
+async fn v201_boot_status_and_authorize() {
+    let b = bench(OcppVersion::V201).await;
+    let boot =
+        json!({"reason": "PowerUp", "chargingStation": {"vendorName": "ACME", "model": "W2"}});
+    assert_eq!(b.ok("BootNotification", boot).await["status"], "Accepted");
+    assert_eq!(
+        b.refused("BootNotification", json!({"reason": "PowerUp"}))
+            .await,
+        "OccurrenceConstraintViolation",
+        "2.0.1 spells it correctly"
+    );
+    let status = |evse: i64, s: &str| json!({"timestamp": ts(b.now()), "connectorStatus": s, "evseId": evse, "connectorId": 1});
+    b.ok("StatusNotification", status(1, "Available")).await;
+    b.ok("StatusNotification", status(2, "Occupied")).await;
+    assert_eq!(
+        b.statuses().await,
+        [ConnectorStatus::Available, ConnectorStatus::Occupied]
+    );
+    b.register_tag("STOP", "Blocked", None).await;
+    let authorize = |tag: &str| json!({"idToken": {"idToken": tag, "type": "ISO14443"}});
+    assert_eq!(
+        b.ok("Authorize", authorize("STOP")).await["idTokenInfo"]["status"],
+        "Blocked"
+    );
+    assert_eq!(
+        b.ok("Authorize", authorize("WHO")).await["idTokenInfo"]["status"],
+        "Invalid"
+    );
+}
+
+#[tokio::test]
+async fn v201_transaction_events_from_seq_no_zero() {
+    let b = bench(OcppVersion::V201).await;
+    b.register_tag("GOOD", "Accepted", None).await;
+    let event = |kind: &str, seq: u32, wh: f64, at: DateTime<Utc>| {
+        json!({"eventType": kind, "timestamp": ts(at), "triggerReason": "Authorized", "seqNo": seq,
+               "transactionInfo": {"transactionId": "tx-1", "stoppedReason": "Local"},
+               "evse": {"id": 1, "connectorId": 1}, "idToken": {"idToken": "GOOD", "type": "ISO14443"},
+               "meterValue": [{"timestamp": ts(at), "sampledValue": [{"value": wh}]}]})
+    };
+    let started = b
+        .ok("TransactionEvent", event("Started", 0, 1000.0, b.now()))
+        .await;
+    assert_eq!(started["idTokenInfo"]["status"], "Accepted");
+    b.ok(
+        "TransactionEvent",
+        event("Updated", 1, 2500.0, b.now() + TimeDelta::minutes(10)),
+    )
+    .await;
+    let ended = event("Ended", 2, 4000.0, b.now() + TimeDelta::minutes(20));
+    b.ok("TransactionEvent", ended.clone()).await;
+    b.ok("TransactionEvent", ended).await;
+    let key = booking::model::TransactionKey::Ocpp(OcppVersion::V201, "tx-1".into());
+    let session = b
+        .app
+        .store
+        .session_by_transaction(b.charger.id, &key)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        session.energy_kwh,
+        Some(3.0),
+        "ended once, with the meter's energy"
+    );
+    assert_eq!(
+        b.refused("TransactionEvent", json!({"eventType": "Started"}))
+            .await,
+        "OccurrenceConstraintViolation"
+    );
+}
+
+#[tokio::test]
+async fn v201_acknowledgements_and_certificates() {
+    let b = bench(OcppVersion::V201).await;
+    let now = ts(b.now());
+    let update = json!({"reservationId": 12345, "reservationUpdateStatus": "Expired"});
+    assert_eq!(
+        b.ok("ReservationStatusUpdate", update).await,
+        json!({}),
+        "unknown reservations too"
+    );
+    let notify = json!({"generatedAt": now, "seqNo": 0, "eventData": [{"eventId": 1, "timestamp": now,
+        "trigger": "Delta", "actualValue": "Faulted", "eventNotificationType": "CustomMonitor",
+        "component": {"name": "Connector"}, "variable": {"name": "AvailabilityState"}}]});
+    assert_eq!(b.ok("NotifyEvent", notify).await, json!({}));
+    let report = json!({"requestId": 1, "generatedAt": now, "seqNo": 0});
+    assert_eq!(b.ok("NotifyReport", report).await, json!({}));
+    let event = json!({"type": "StartupOfTheDevice", "timestamp": now});
+    assert_eq!(b.ok("SecurityEventNotification", event).await, json!({}));
+    assert_eq!(
+        b.ok("SignCertificate", json!({"csr": "x"})).await["status"],
+        "Rejected"
+    );
+    let ev = json!({"iso15118SchemaVersion": "urn:iso:15118:2:2013:MsgDef", "action": "Install", "exiRequest": "AA=="});
+    assert_eq!(b.ok("Get15118EVCertificate", ev).await["status"], "Failed");
+    assert_eq!(
+        b.ok("DataTransfer", json!({"vendorId": "x"})).await["status"],
+        "UnknownVendorId"
+    );
+    assert_eq!(b.refused("Teleport", json!({})).await, "NotImplemented");
+}
+
+#[tokio::test]
+async fn an_unassigned_session_boots_pending_and_is_remembered() {
+    let b = bench(OcppVersion::V16).await;
+    let mut ctx = b.ctx.clone();
+    ctx.charger.id = uuid::Uuid::nil();
+    ctx.charger.charge_point_id = "STRAY-1".into();
+    let boot = json!({"chargePointVendor": "Stray", "chargePointModel": "X"});
+    let answer = csms::v16::dispatch(&ctx, "BootNotification", boot)
+        .await
+        .unwrap();
+    assert_eq!(answer["status"], "Pending");
+    let page = booking::model::Page {
+        limit: 10,
+        offset: 0,
+    };
+    let (stray, _) = b.app.store.unassigned_chargers(page).await.unwrap();
+    assert_eq!(stray[0].vendor.as_deref(), Some("Stray"));
+}
