@@ -204,6 +204,27 @@ async fn TC_H_20_v201_the_station_cancels_a_reservation_when_faulted() {
     assert_eq!(site.connector_status().await, "FAULTED");
 }
 
+/// OCTT TC_H_07: the driver never came, and the station ends the
+/// reservation itself at its expiry (ReservationStatusUpdate Expired):
+/// evgate answers it and the booking is no longer held on the hardware.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_H_07_v201_reservation_ended_unused_reported_by_the_station() {
+    let site = site().await;
+    let (b, mut charger) = reserved_booking(&site, "2.0.1").await;
+    let id = b["id"].as_str().unwrap();
+    let reservation = b["reservationId"].as_i64().unwrap();
+    assert_eq!(charger.command("status 1 Reserved"), json!({}));
+    assert_eq!(
+        charger.command(&format!("reservation_status {reservation} Expired")),
+        json!({})
+    );
+    assert_eq!(charger.command("status 1 Available"), json!({}));
+    let b = booking(&site, id).await;
+    assert_eq!(b["reservedOnCharger"], false, "{b}");
+    assert_eq!(site.connector_status().await, "AVAILABLE");
+}
+
 async fn booking(site: &Site, id: &str) -> Value {
     site.send("GET", &format!("/v1/bookings/{id}"), None)
         .await
