@@ -12,7 +12,9 @@ use booking::service::{BookingService, Ports};
 use tokio::net::TcpListener;
 
 use crate::auth::{JwtKeys, KeySource};
-use crate::cluster::{RedisHolds, RedisVersions};
+use crate::cluster::{
+    FailoverHolds, FailoverVersions, PgHolds, RedisHolds, RedisVersions, SharedState,
+};
 use crate::config::{Config, ConfigError};
 use crate::events::EventBus;
 
@@ -34,6 +36,8 @@ pub enum StartError {
     },
     #[error("cannot connect to REDIS_URL: {0}")]
     Redis(redis::RedisError),
+    #[error("cannot open the hold store on DATABASE_URL: {0}")]
+    HoldStore(sqlx::Error),
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
@@ -82,21 +86,42 @@ pub async fn serve(
         }
         None => crate::cluster::Chargers::local(local_chargers),
     };
-    let (holds, versions): (Arc<dyn HoldStore>, Arc<dyn StationVersions>) = match &config.redis_url
-    {
+    let (holds, versions, shared): (
+        Arc<dyn HoldStore>,
+        Arc<dyn StationVersions>,
+        Option<Arc<SharedState>>,
+    ) = match &config.redis_url {
         Some(url) => {
             let conn = crate::cluster::connect(url)
                 .await
                 .map_err(StartError::Redis)?;
             tracing::info!("Redis connected: holds and cache versions shared by all instances");
-            (
-                Arc::new(RedisHolds::new(conn.clone(), REDIS_PREFIX)),
-                Arc::new(RedisVersions::new(conn, REDIS_PREFIX)),
-            )
+            let redis_holds = RedisHolds::new(conn.clone(), REDIS_PREFIX);
+            let redis_versions = RedisVersions::new(conn.clone(), REDIS_PREFIX);
+            match crate::store::Backend::of_url(&config.database_url) {
+                Ok(crate::store::Backend::Postgres) => {
+                    // PostgreSQL sees every hold, and takes over when Redis is down.
+                    let pg = PgHolds::connect(&config.database_url)
+                        .await
+                        .map_err(StartError::HoldStore)?;
+                    let state = SharedState::new(conn);
+                    (
+                        Arc::new(FailoverHolds {
+                            redis: redis_holds,
+                            pg,
+                            state: state.clone(),
+                        }),
+                        Arc::new(FailoverVersions::new(redis_versions, state.clone())),
+                        Some(state),
+                    )
+                }
+                _ => (Arc::new(redis_holds), Arc::new(redis_versions), None),
+            }
         }
         None => (
             Arc::new(InProcessHolds::new()),
             Arc::new(LocalVersions::default()),
+            None,
         ),
     };
     let events = EventBus::default();
@@ -229,6 +254,7 @@ pub async fn serve(
         chargers,
         webhooks,
         rotation,
+        shared,
     };
     let listener = TcpListener::bind(config.http_addr)
         .await

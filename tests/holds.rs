@@ -224,6 +224,39 @@ async fn redis() -> Arc<dyn HoldStore> {
     Arc::new(evgate::cluster::RedisHolds::new(conn, &prefix))
 }
 
+/// PostgreSQL alone: the cluster's authority, and its store while Redis is down.
+async fn postgres() -> Arc<dyn HoldStore> {
+    let url = common::fresh_pg_database().await;
+    // Opening the store applies the migrations that create the table.
+    evgate::store::open_database(&url)
+        .await
+        .expect("migrations");
+    Arc::new(
+        evgate::cluster::PgHolds::connect(&url)
+            .await
+            .expect("PostgreSQL reachable"),
+    )
+}
+
+/// Redis claiming first, PostgreSQL deciding: what a cluster runs.
+async fn failover() -> Arc<dyn HoldStore> {
+    let url = common::fresh_pg_database().await;
+    evgate::store::open_database(&url)
+        .await
+        .expect("migrations");
+    let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
+    let conn = evgate::cluster::connect(&common::redis_url())
+        .await
+        .expect("Redis reachable");
+    Arc::new(evgate::cluster::FailoverHolds {
+        redis: evgate::cluster::RedisHolds::new(conn.clone(), &prefix),
+        pg: evgate::cluster::PgHolds::connect(&url)
+            .await
+            .expect("PostgreSQL reachable"),
+        state: evgate::cluster::SharedState::new(conn),
+    })
+}
+
 macro_rules! hold_suite {
     ($($name:ident),+ $(,)?) => {
         mod in_process {
@@ -240,6 +273,24 @@ macro_rules! hold_suite {
                 #[ignore = "needs Redis (EVGATE_TEST_REDIS_URL); run by .ci/run"]
                 async fn $name() {
                     super::$name(super::redis().await).await;
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL; run by .ci/run"]
+                async fn $name() {
+                    super::$name(super::postgres().await).await;
+                }
+            )+
+        }
+        mod failover {
+            $(
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[ignore = "needs PostgreSQL and Redis; run by .ci/run"]
+                async fn $name() {
+                    super::$name(super::failover().await).await;
                 }
             )+
         }

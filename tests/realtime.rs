@@ -441,48 +441,6 @@ async fn limits_subscriptions_per_socket_and_message_size() {
     tokio::task::block_in_place(|| other.subscribe(last));
 }
 
-/// A Redis of the test's own, on its own port, so the test can stop it.
-struct PrivateRedis {
-    child: Child,
-    port: u16,
-}
-
-impl PrivateRedis {
-    fn start(port: u16) -> PrivateRedis {
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .spawn()
-            .expect("redis-server");
-        let redis = PrivateRedis { child, port };
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                return redis;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("redis-server did not start on {port}");
-    }
-
-    fn url(&self) -> String {
-        format!("redis://127.0.0.1:{}", self.port)
-    }
-}
-
-impl Drop for PrivateRedis {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs Node, PostgreSQL and redis-server; run by .ci/run"]
 async fn updates_across_instances_resume_after_redis_restarts() {
@@ -491,7 +449,7 @@ async fn updates_across_instances_resume_after_redis_restarts() {
         .local_addr()
         .unwrap()
         .port();
-    let redis = PrivateRedis::start(port);
+    let redis = common::redis::PrivateRedis::start(port);
     let db = common::fresh_pg_database().await;
     let shared = [("DATABASE_URL", db), ("REDIS_URL", redis.url())];
     let one = Site::start(&shared);
@@ -507,7 +465,7 @@ async fn updates_across_instances_resume_after_redis_restarts() {
     // Redis goes away and comes back on the same port.
     drop(redis);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let _redis = PrivateRedis::start(port);
+    let _redis = common::redis::PrivateRedis::start(port);
     tokio::time::sleep(Duration::from_secs(3)).await; // resubscribe backoff
     webhook(&one.server.base, &vendor, &secret, report("AVAILABLE")).await;
     let update = tokio::task::block_in_place(|| {

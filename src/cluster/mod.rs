@@ -3,7 +3,9 @@
 //! and the station versions that keep every instance's read caches exact;
 //! and command routing to whichever instance holds a charger's socket.
 
+mod failover;
 mod holds;
+mod pg_holds;
 mod routing;
 mod versions;
 
@@ -12,7 +14,9 @@ use std::time::Duration;
 use booking::Error;
 use redis::aio::ConnectionManager;
 
+pub use failover::{FailoverHolds, FailoverVersions, SharedState};
 pub use holds::RedisHolds;
+pub use pg_holds::PgHolds;
 pub use routing::Chargers;
 pub use versions::RedisVersions;
 

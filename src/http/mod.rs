@@ -50,6 +50,8 @@ pub struct AppState {
     pub chargers: crate::cluster::Chargers,
     pub webhooks: webhooks::VendorWebhooks,
     pub rotation: crate::operator::CredentialRotation,
+    /// Whether Redis answers (cluster on PostgreSQL); `None` without one.
+    pub shared: Option<Arc<crate::cluster::SharedState>>,
 }
 
 /// The whole API with its layers.

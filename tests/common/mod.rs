@@ -4,6 +4,7 @@
 pub mod certs;
 pub mod charger;
 pub mod process;
+pub mod redis;
 
 use std::sync::Arc;
 
@@ -198,6 +199,7 @@ impl TestApp {
             chargers,
             webhooks: webhooks.clone(),
             rotation,
+            shared: None,
         };
         Self {
             router: evgate::http::router(state, cors),

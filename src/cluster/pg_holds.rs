@@ -1,0 +1,170 @@
+//! Holds in PostgreSQL: the cluster's authority on holds. Every hold is
+//! written here (after Redis claimed it, or alone while Redis is down), so
+//! an exclusion constraint over live claims keeps any two holds on a
+//! connector from overlapping, whichever path made them.
+
+use async_trait::async_trait;
+use booking::holds::{Hold, HoldStore};
+use booking::{Error, Result};
+use chrono::{DateTime, Utc};
+use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Error as SqlError, Row};
+use uuid::Uuid;
+
+#[derive(Debug, Clone)]
+pub struct PgHolds {
+    pool: PgPool,
+}
+
+macro_rules! columns {
+    () => {
+        "token, user_id, station_id, connector_id, start_ts, end_ts, expires_at, id_tag, reservation_id"
+    };
+}
+
+fn db(e: SqlError) -> Error {
+    Error::Unavailable(format!("postgres: {e}"))
+}
+
+fn hold_of(row: &PgRow) -> Result<Hold> {
+    let get = |e: SqlError| Error::Internal(format!("holds row: {e}"));
+    Ok(Hold {
+        token: row.try_get("token").map_err(get)?,
+        user_id: row.try_get("user_id").map_err(get)?,
+        station_id: row.try_get("station_id").map_err(get)?,
+        connector_id: row.try_get("connector_id").map_err(get)?,
+        start_ts: row.try_get("start_ts").map_err(get)?,
+        end_ts: row.try_get("end_ts").map_err(get)?,
+        expires_at: row.try_get("expires_at").map_err(get)?,
+        id_tag: row.try_get("id_tag").map_err(get)?,
+        reservation_id: row.try_get("reservation_id").map_err(get)?,
+    })
+}
+
+impl PgHolds {
+    /// A small pool of its own on the instance's database (whose
+    /// migrations created the table).
+    pub async fn connect(database_url: &str) -> std::result::Result<Self, SqlError> {
+        let pool = PgPoolOptions::new()
+            .max_connections(8)
+            .acquire_timeout(std::time::Duration::from_secs(5))
+            .connect(database_url)
+            .await?;
+        Ok(Self { pool })
+    }
+}
+
+#[async_trait]
+impl HoldStore for PgHolds {
+    async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool> {
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Expired holds in the way stop claiming the slot; their rows stay
+        // for the sweep, which releases their charger reservations.
+        sqlx::query(
+            "UPDATE holds SET claims_slot = false WHERE connector_id = $1 AND claims_slot \
+             AND expires_at <= $2 AND start_ts < $4 AND $3 < end_ts",
+        )
+        .bind(hold.connector_id)
+        .bind(now)
+        .bind(hold.start_ts)
+        .bind(hold.end_ts)
+        .execute(&mut *tx)
+        .await
+        .map_err(db)?;
+        let inserted = sqlx::query(concat!(
+            "INSERT INTO holds (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&hold.token)
+        .bind(hold.user_id)
+        .bind(hold.station_id)
+        .bind(hold.connector_id)
+        .bind(hold.start_ts)
+        .bind(hold.end_ts)
+        .bind(hold.expires_at)
+        .bind(&hold.id_tag)
+        .bind(hold.reservation_id)
+        .execute(&mut *tx)
+        .await;
+        match inserted {
+            Ok(_) => {
+                tx.commit().await.map_err(db)?;
+                Ok(true)
+            }
+            // 23P01: the exclusion constraint (an overlapping live hold);
+            // 23505: the token exists already.
+            Err(SqlError::Database(e))
+                if matches!(e.code().as_deref(), Some("23P01" | "23505")) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(db(e)),
+        }
+    }
+
+    async fn get(&self, token: &str) -> Result<Option<Hold>> {
+        sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM holds WHERE token = $1"
+        ))
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(|r| hold_of(&r))
+        .transpose()
+    }
+
+    async fn release(&self, token: &str) -> Result<Option<Hold>> {
+        sqlx::query(concat!(
+            "DELETE FROM holds WHERE token = $1 RETURNING ",
+            columns!()
+        ))
+        .bind(token)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(db)?
+        .map(|r| hold_of(&r))
+        .transpose()
+    }
+
+    async fn live_holds(
+        &self,
+        connector_ids: &[Uuid],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Hold>> {
+        let rows = sqlx::query(concat!(
+            "SELECT ",
+            columns!(),
+            " FROM holds WHERE connector_id = ANY($1) AND start_ts < $3 \
+             AND $2 < end_ts AND expires_at > $4 ORDER BY start_ts"
+        ))
+        .bind(connector_ids)
+        .bind(from)
+        .bind(to)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(hold_of).collect()
+    }
+
+    async fn take_expired(&self, expired_by: DateTime<Utc>, limit: usize) -> Result<Vec<Hold>> {
+        // SKIP LOCKED: sweeps on several instances take disjoint holds.
+        let rows = sqlx::query(concat!(
+            "DELETE FROM holds WHERE token IN (SELECT token FROM holds WHERE expires_at <= $1 \
+             ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING ",
+            columns!()
+        ))
+        .bind(expired_by)
+        .bind(i64::try_from(limit).unwrap_or(i64::MAX))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(db)?;
+        rows.iter().map(hold_of).collect()
+    }
+}
