@@ -42,6 +42,55 @@ pub enum StartError {
     Serve(std::io::Error),
 }
 
+/// The ports instances share: holds and station versions, in process, in
+/// Redis, or (Redis on PostgreSQL) in Redis with PostgreSQL behind it.
+struct SharedPorts {
+    holds: Arc<dyn HoldStore>,
+    versions: Arc<dyn StationVersions>,
+    /// Whether Redis answers, when PostgreSQL can stand in for it.
+    shared: Option<Arc<SharedState>>,
+}
+
+async fn shared_ports(config: &Config) -> Result<SharedPorts, StartError> {
+    let Some(url) = &config.redis_url else {
+        return Ok(SharedPorts {
+            holds: Arc::new(InProcessHolds::new()),
+            versions: Arc::new(LocalVersions::default()),
+            shared: None,
+        });
+    };
+    let conn = crate::cluster::connect(url)
+        .await
+        .map_err(StartError::Redis)?;
+    tracing::info!("Redis connected: holds and cache versions shared by all instances");
+    let redis_holds = RedisHolds::new(conn.clone(), REDIS_PREFIX);
+    let redis_versions = RedisVersions::new(conn.clone(), REDIS_PREFIX);
+    if !matches!(
+        crate::store::Backend::of_url(&config.database_url),
+        Ok(crate::store::Backend::Postgres)
+    ) {
+        return Ok(SharedPorts {
+            holds: Arc::new(redis_holds),
+            versions: Arc::new(redis_versions),
+            shared: None,
+        });
+    }
+    // PostgreSQL sees every hold, and takes over when Redis is down.
+    let pg = PgHolds::connect(&config.database_url)
+        .await
+        .map_err(StartError::HoldStore)?;
+    let state = SharedState::new(conn);
+    Ok(SharedPorts {
+        holds: Arc::new(FailoverHolds {
+            redis: redis_holds,
+            pg,
+            state: state.clone(),
+        }),
+        versions: Arc::new(FailoverVersions::new(redis_versions, state.clone())),
+        shared: Some(state),
+    })
+}
+
 /// Runs the gateway until `shutdown` resolves.
 pub async fn serve(
     config: Config,
@@ -86,44 +135,11 @@ pub async fn serve(
         }
         None => crate::cluster::Chargers::local(local_chargers),
     };
-    let (holds, versions, shared): (
-        Arc<dyn HoldStore>,
-        Arc<dyn StationVersions>,
-        Option<Arc<SharedState>>,
-    ) = match &config.redis_url {
-        Some(url) => {
-            let conn = crate::cluster::connect(url)
-                .await
-                .map_err(StartError::Redis)?;
-            tracing::info!("Redis connected: holds and cache versions shared by all instances");
-            let redis_holds = RedisHolds::new(conn.clone(), REDIS_PREFIX);
-            let redis_versions = RedisVersions::new(conn.clone(), REDIS_PREFIX);
-            match crate::store::Backend::of_url(&config.database_url) {
-                Ok(crate::store::Backend::Postgres) => {
-                    // PostgreSQL sees every hold, and takes over when Redis is down.
-                    let pg = PgHolds::connect(&config.database_url)
-                        .await
-                        .map_err(StartError::HoldStore)?;
-                    let state = SharedState::new(conn);
-                    (
-                        Arc::new(FailoverHolds {
-                            redis: redis_holds,
-                            pg,
-                            state: state.clone(),
-                        }),
-                        Arc::new(FailoverVersions::new(redis_versions, state.clone())),
-                        Some(state),
-                    )
-                }
-                _ => (Arc::new(redis_holds), Arc::new(redis_versions), None),
-            }
-        }
-        None => (
-            Arc::new(InProcessHolds::new()),
-            Arc::new(LocalVersions::default()),
-            None,
-        ),
-    };
+    let SharedPorts {
+        holds,
+        versions,
+        shared,
+    } = shared_ports(&config).await?;
     let events = EventBus::default();
     let bookings = BookingService::new(
         Ports {
