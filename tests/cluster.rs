@@ -292,3 +292,210 @@ async fn with_redis_down_holds_and_reads_fall_back_to_postgres() {
     );
     assert_eq!(race(&a, &b, &slot(7), 50).await, 1, "after Redis returned");
 }
+
+/// The payment provider's side (a stand-in: the real one cannot run here):
+/// every refund POST it receives, by paymentId.
+#[derive(Default)]
+struct Payments {
+    received: std::sync::Mutex<Vec<String>>,
+}
+
+async fn payment_side(payments: std::sync::Arc<Payments>) -> String {
+    let app = axum::Router::new().route(
+        "/refunds",
+        axum::routing::post(move |body: String| {
+            let payments = payments.clone();
+            async move {
+                let v: Value = serde_json::from_str(&body).unwrap_or_default();
+                let id = v["paymentId"].as_str().unwrap_or_default().to_owned();
+                payments.received.lock().unwrap().push(id);
+                axum::http::StatusCode::OK
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    format!("http://{addr}/refunds")
+}
+
+/// A vendor webhook, signed, posted to `node`.
+async fn webhook(node: &Node, vendor: &(String, String), kind: &str, body: Value) -> u16 {
+    let body = body.to_string();
+    let ts = Utc::now().timestamp();
+    let sig = webhooks::signature::sign(vendor.1.as_bytes(), ts, body.as_bytes());
+    reqwest::Client::new()
+        .post(node.server.url(&format!("/v1/vendor/webhooks/{kind}")))
+        .header("content-type", "application/json")
+        .header("x-evgate-vendor", &vendor.0)
+        .header("x-evgate-timestamp", ts.to_string())
+        .header("x-evgate-signature", sig)
+        .body(body)
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+/// Three instances run every worker; one is killed (SIGKILL) while work is
+/// due. The vendor-webhook inbox is applied exactly once per entry, the
+/// no-show worker records each missed booking once, and each refund reaches
+/// the payment provider once: nothing lost, nothing doubled.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis; run by .ci/run (waits for the next whole minute)"]
+async fn workers_finish_exactly_once_when_an_instance_dies() {
+    let payments = std::sync::Arc::new(Payments::default());
+    let refunds_url = payment_side(payments.clone()).await;
+    let db = common::fresh_pg_database().await;
+    let redis = common::redis_url();
+    let env = |name: &'static str| {
+        vec![
+            ("JWT_SECRET", common::TEST_SECRET),
+            ("DATABASE_URL", db.as_str()),
+            ("REDIS_URL", redis.as_str()),
+            ("INSTANCE_ID", name),
+            ("PAYMENT_WEBHOOK_URL", refunds_url.as_str()),
+            ("BOOKING_NO_SHOW_GRACE_PERIOD_MINUTES", "0"),
+            ("NO_SHOW_WORKER_INTERVAL_MS", "500"),
+        ]
+    };
+    let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
+    let (a, b, c) = (
+        node(&env("kill-a")),
+        node(&env("kill-b")),
+        node(&env("kill-c")),
+    );
+    let station = a.admin.station().await;
+    let cp = format!("VEN-{suffix}");
+    a.admin.charger(&station, &cp, 0, None).await;
+    let (_, v) = a
+        .admin
+        .post("/v1/admin/vendors", json!({"name": "Acme"}))
+        .await;
+    let vendor = (
+        v["data"]["id"].as_str().unwrap().to_owned(),
+        v["data"]["secret"].as_str().unwrap().to_owned(),
+    );
+    let mut connectors = Vec::new();
+    for n in 1..=7 {
+        let id = a.admin.connector(&station, &cp, n).await;
+        let body = json!({"vendorId": vendor.0, "vendorConnectorId": format!("V-{n}")});
+        let (status, _) = a
+            .admin
+            .send(
+                "PUT",
+                &format!("/v1/admin/connectors/{id}/vendor"),
+                Some(body),
+            )
+            .await;
+        assert_eq!(status, 200);
+        connectors.push(id);
+    }
+    let nodes = [&a, &b, &c];
+    for (i, id) in connectors.iter().enumerate() {
+        let status = json!({"connectorId": id, "status": "AVAILABLE"});
+        assert_eq!(
+            webhook(nodes[i % 3], &vendor, "connector-status", status).await,
+            202
+        );
+    }
+    let all_available = || async {
+        let s = b.admin.get(&format!("/v1/stations/{station}")).await;
+        s["data"]["connectors"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().all(|c| c["status"] == "AVAILABLE"))
+    };
+    for _ in 0..100 {
+        if all_available().await {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(all_available().await, "the inbox applied the statuses");
+
+    // Six bookings from the next whole minute (at least 10 s away), which
+    // nobody will turn up for.
+    let mut start =
+        Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + TimeDelta::minutes(1);
+    if start - Utc::now() < TimeDelta::seconds(10) {
+        start += TimeDelta::minutes(1);
+    }
+    let mut bookings = Vec::new();
+    for (i, id) in connectors.iter().take(6).enumerate() {
+        let via = [&b, &c][i % 2];
+        let body = json!({"stationId": station, "connectorId": id, "startTs": start.to_rfc3339(),
+                          "endTs": (start + TimeDelta::hours(1)).to_rfc3339()});
+        let (status, hold) = via.user.post("/v1/bookings/holds", body).await;
+        assert_eq!(status, 201, "{hold}");
+        let token = hold["data"]["token"].as_str().unwrap();
+        let body = json!({"holdToken": token, "paymentId": format!("pay-{suffix}-{i}")});
+        let (status, booking) = via.user.post("/v1/bookings/confirm", body).await;
+        assert_eq!(status, 201, "{booking}");
+        bookings.push(booking["data"]["id"].as_str().unwrap().to_owned());
+    }
+
+    // A dies without a word, maybe holding the inbox lease; the others
+    // keep accepting webhooks: 30 status reports for connector 7.
+    drop(a);
+    for i in 0..30 {
+        let status = if i % 2 == 0 { "OCCUPIED" } else { "AVAILABLE" };
+        let body = json!({"connectorId": connectors[6], "status": status});
+        assert_eq!(
+            webhook([&b, &c][i % 2], &vendor, "connector-status", body).await,
+            202
+        );
+    }
+    let inbox = |state: &'static str| {
+        let b = &b;
+        async move {
+            b.admin
+                .get(&format!("/v1/admin/webhooks?state={state}"))
+                .await["data"]["total"]
+                .clone()
+        }
+    };
+    let mut done = Value::Null;
+    for _ in 0..200 {
+        done = inbox("done").await;
+        if done == 37 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(done, 37, "every webhook applied, after the lease moved");
+    assert_eq!(inbox("pending").await, 0);
+    assert_eq!(inbox("dead").await, 0);
+    let s = c.admin.get(&format!("/v1/stations/{station}")).await;
+    assert_eq!(
+        s["data"]["connectors"][6]["status"], "AVAILABLE",
+        "the last report wins: {s}"
+    );
+
+    // The no-shows, recorded once each, and one refund per payment.
+    let wait = (start - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(20);
+    let deadline = tokio::time::Instant::now() + wait;
+    loop {
+        let paths: Vec<String> = bookings
+            .iter()
+            .map(|id| format!("/v1/bookings/{id}"))
+            .collect();
+        let statuses = futures_util::future::join_all(paths.iter().map(|p| c.user.get(p))).await;
+        let all = statuses.iter().all(|b| b["data"]["status"] == "NO_SHOW");
+        let refunded = payments.received.lock().unwrap().len() >= bookings.len();
+        if all && refunded {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "no-shows: {statuses:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let mut received = payments.received.lock().unwrap().clone();
+    received.sort();
+    let mut expected: Vec<String> = (0..6).map(|i| format!("pay-{suffix}-{i}")).collect();
+    expected.sort();
+    assert_eq!(received, expected, "each refund delivered once");
+}
