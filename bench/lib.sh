@@ -4,7 +4,8 @@
 # admin (an admin token); stops the server and removes `work` on exit.
 # Defines api METHOD PATH [BODY] and json PYTHON_SUBSCRIPT (reads stdin).
 
-bin=target/release/evgate
+# EVGATE_BIN runs another build (a baseline of the same session).
+bin=${EVGATE_BIN:-target/release/evgate}
 
 start_evgate() {
   local mode=${1:-embedded}

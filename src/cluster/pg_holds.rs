@@ -42,6 +42,36 @@ fn hold_of(row: &PgRow) -> Result<Hold> {
 }
 
 impl PgHolds {
+    /// Inserts the hold; `false` when a live claim overlaps it (23P01,
+    /// the exclusion constraint) or the token exists (23505).
+    async fn insert(&self, hold: &Hold) -> Result<bool> {
+        let inserted = sqlx::query(concat!(
+            "INSERT INTO holds (",
+            columns!(),
+            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
+        ))
+        .bind(&hold.token)
+        .bind(hold.user_id)
+        .bind(hold.station_id)
+        .bind(hold.connector_id)
+        .bind(hold.start_ts)
+        .bind(hold.end_ts)
+        .bind(hold.expires_at)
+        .bind(&hold.id_tag)
+        .bind(hold.reservation_id)
+        .execute(&self.pool)
+        .await;
+        match inserted {
+            Ok(_) => Ok(true),
+            Err(SqlError::Database(e))
+                if matches!(e.code().as_deref(), Some("23P01" | "23505")) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(db(e)),
+        }
+    }
+
     /// A small pool of its own on the instance's database (whose
     /// migrations created the table).
     pub async fn connect(database_url: &str) -> std::result::Result<Self, SqlError> {
@@ -57,10 +87,14 @@ impl PgHolds {
 #[async_trait]
 impl HoldStore for PgHolds {
     async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool> {
-        let mut tx = self.pool.begin().await.map_err(db)?;
-        // Expired holds in the way stop claiming the slot; their rows stay
-        // for the sweep, which releases their charger reservations.
-        sqlx::query(
+        // One INSERT in the common case; only when the slot looks taken are
+        // expired holds in the way told to stop claiming it (their rows stay
+        // for the sweep, which releases their charger reservations), and
+        // the INSERT tried once more. Racing inserts: the constraint picks one.
+        if self.insert(hold).await? {
+            return Ok(true);
+        }
+        let cleared = sqlx::query(
             "UPDATE holds SET claims_slot = false WHERE connector_id = $1 AND claims_slot \
              AND expires_at <= $2 AND start_ts < $4 AND $3 < end_ts",
         )
@@ -68,39 +102,13 @@ impl HoldStore for PgHolds {
         .bind(now)
         .bind(hold.start_ts)
         .bind(hold.end_ts)
-        .execute(&mut *tx)
+        .execute(&self.pool)
         .await
         .map_err(db)?;
-        let inserted = sqlx::query(concat!(
-            "INSERT INTO holds (",
-            columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
-        .bind(&hold.token)
-        .bind(hold.user_id)
-        .bind(hold.station_id)
-        .bind(hold.connector_id)
-        .bind(hold.start_ts)
-        .bind(hold.end_ts)
-        .bind(hold.expires_at)
-        .bind(&hold.id_tag)
-        .bind(hold.reservation_id)
-        .execute(&mut *tx)
-        .await;
-        match inserted {
-            Ok(_) => {
-                tx.commit().await.map_err(db)?;
-                Ok(true)
-            }
-            // 23P01: the exclusion constraint (an overlapping live hold);
-            // 23505: the token exists already.
-            Err(SqlError::Database(e))
-                if matches!(e.code().as_deref(), Some("23P01" | "23505")) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(db(e)),
+        if cleared.rows_affected() == 0 {
+            return Ok(false);
         }
+        self.insert(hold).await
     }
 
     async fn get(&self, token: &str) -> Result<Option<Hold>> {
