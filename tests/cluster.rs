@@ -339,9 +339,10 @@ async fn webhook(node: &Node, vendor: &(String, String), kind: &str, body: Value
 }
 
 /// Three instances run every worker; one is killed (SIGKILL) while work is
-/// due. The vendor-webhook inbox is applied exactly once per entry, the
-/// no-show worker records each missed booking once, and each refund reaches
-/// the payment provider once: nothing lost, nothing doubled.
+/// due. Its charger reconnects to another instance and is reached there;
+/// the vendor-webhook inbox is applied exactly once per entry, the no-show
+/// worker records each missed booking once, and each refund reaches the
+/// payment provider once: nothing lost, nothing doubled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL and Redis; run by .ci/run (waits for the next whole minute)"]
 async fn workers_finish_exactly_once_when_an_instance_dies() {
@@ -435,9 +436,58 @@ async fn workers_finish_exactly_once_when_an_instance_dies() {
         bookings.push(booking["data"]["id"].as_str().unwrap().to_owned());
     }
 
+    // A charger on A, which (like any charger behind the balancer) finds
+    // another instance when A is gone.
+    let moving = format!("SIM-K-{suffix}");
+    a.admin.charger(&station, &moving, 0, None).await;
+    let mut config = simulators::charger::ChargerConfig::new(
+        &moving,
+        &format!("{}/ocpp", a.server.ocpp),
+        simulators::dialect::Version::V201,
+    );
+    config.fallback_urls = vec![format!("{}/ocpp/{moving}", b.server.ocpp)];
+    config.backoff.initial = Duration::from_millis(200);
+    let (tx, mut notices) = tokio::sync::mpsc::unbounded_channel();
+    let metrics = std::sync::Arc::new(simulators::metrics::Metrics::default());
+    let _charger = simulators::charger::spawn(config, metrics, Some(tx));
+    let mut boots = 0;
+    let mut wait_boot = async || {
+        while let Some(n) = tokio::time::timeout(Duration::from_secs(20), notices.recv())
+            .await
+            .unwrap()
+        {
+            if n == simulators::charger::Notice::Booted("Accepted".into()) {
+                boots += 1;
+                return boots;
+            }
+        }
+        boots
+    };
+    assert_eq!(wait_boot().await, 1, "on A");
+
     // A dies without a word, maybe holding the inbox lease; the others
     // keep accepting webhooks: 30 status reports for connector 7.
     drop(a);
+    assert_eq!(wait_boot().await, 2, "the charger came back, on B");
+    let mut answer = (0, Value::Null);
+    for _ in 0..50 {
+        answer = command(
+            &c,
+            &moving,
+            "TriggerMessage",
+            json!({"requestedMessage": "Heartbeat"}),
+        )
+        .await;
+        if answer.0 == 200 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(
+        answer.0, 200,
+        "a command through C reaches it on B: {}",
+        answer.1
+    );
     for i in 0..30 {
         let status = if i % 2 == 0 { "OCCUPIED" } else { "AVAILABLE" };
         let body = json!({"connectorId": connectors[6], "status": status});

@@ -60,6 +60,10 @@ pub struct ChargerConfig {
     pub identity: String,
     /// The CSMS URL including the identity (`ws://host:9000/ocpp/CP-1`).
     pub url: String,
+    /// Other URLs of the same gateway (more instances), tried in turn after
+    /// a failed attempt — what a charger behind a balancer experiences when
+    /// the instance it was on dies.
+    pub fallback_urls: Vec<String>,
     pub version: Version,
     pub connectors: u32,
     /// Charging power per connector, W.
@@ -85,6 +89,7 @@ impl ChargerConfig {
         Self {
             identity: identity.to_owned(),
             url: format!("{}/{identity}", base_url.trim_end_matches('/')),
+            fallback_urls: Vec::new(),
             version,
             connectors: 2,
             power_w: 11_000.0,
@@ -267,6 +272,7 @@ impl Sim {
 
     async fn run(mut self, mut commands: mpsc::Receiver<Command>) {
         let mut failures = 0;
+        let mut target = 0;
         self.first_attempt = Some(Instant::now());
         loop {
             let security = Security {
@@ -274,8 +280,12 @@ impl Sim {
                 tls: self.config.security.tls.clone(),
             };
             let c = &self.config;
+            let url = match target {
+                0 => &c.url,
+                n => &c.fallback_urls[n - 1],
+            };
             let attempt = transport::connect(
-                &c.url,
+                url,
                 &c.identity,
                 c.version.subprotocol(),
                 &security,
@@ -285,6 +295,7 @@ impl Sim {
             let end = match attempt {
                 Err(e) => {
                     failures += 1;
+                    target = (target + 1) % (1 + self.config.fallback_urls.len());
                     self.metrics.connect_failed(&e.kind());
                     self.notice(Notice::ConnectFailed(e.to_string()));
                     End::Away(self.config.backoff.delay(failures, &mut self.rng))
