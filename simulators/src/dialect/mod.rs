@@ -325,6 +325,34 @@ fn remote_stop(c: &Charger<'_>, local: Option<u64>) -> Answer {
     answer
 }
 
+/// TriggerMessage: accepted for the messages this charger can send.
+fn trigger(message: &str, supported: &[&str], connector: Option<u32>) -> Answer {
+    let ok = supported.contains(&message);
+    let mut answer =
+        Answer::ok(serde_json::json!({ "status": if ok { "Accepted" } else { "NotImplemented" } }));
+    if ok {
+        answer.followups.push(Followup::Trigger {
+            message: message.to_owned(),
+            connector,
+        });
+    }
+    answer
+}
+
+/// UnlockConnector of connector (EVSE) `n`: a session on it ends.
+fn unlock(c: &Charger<'_>, n: u32, unknown_status: &str) -> Answer {
+    let Some(conn) = c.hardware.connector(n) else {
+        return Answer::ok(serde_json::json!({ "status": unknown_status }));
+    };
+    let mut answer = Answer::ok(serde_json::json!({ "status": "Unlocked" }));
+    answer
+        .followups
+        .extend(conn.transaction.as_ref().map(|t| Followup::Stop {
+            transaction: t.local,
+        }));
+    answer
+}
+
 /// A string field of a payload.
 fn text<'a>(payload: &'a Value, field: &str) -> Option<&'a str> {
     payload.get(field).and_then(Value::as_str)
@@ -347,6 +375,19 @@ mod tests {
         (Hardware::new(2, 11_000.0), Memory::new(version, "T".into()))
     }
 
+    fn ctx<'a>(hw: &'a mut Hardware, mem: &'a mut Memory, m: &'a Misbehaviour) -> Charger<'a> {
+        Charger {
+            hardware: hw,
+            memory: mem,
+            misbehaviour: m,
+            now: now(),
+        }
+    }
+
+    fn reports(version: Version, c: &mut Charger<'_>, events: &[Event]) -> Vec<Outgoing> {
+        events.iter().flat_map(|e| version.report(c, e)).collect()
+    }
+
     fn now() -> DateTime<Utc> {
         DateTime::from_timestamp(1_800_000_000, 0).unwrap()
     }
@@ -366,11 +407,7 @@ mod tests {
             now: now(),
         };
         let answer = version.answer(&mut c, action, &payload);
-        let calls = answer
-            .events
-            .iter()
-            .flat_map(|e| version.report(&mut c, e))
-            .collect();
+        let calls = reports(version, &mut c, &answer.events);
         (answer, calls)
     }
 
@@ -395,16 +432,8 @@ mod tests {
         assert_eq!(calls[0].payload["status"], "Reserved");
         let mut events = Vec::new();
         hw.start(1, "EV1", now(), &mut events).unwrap();
-        let mut c = Charger {
-            hardware: &mut hw,
-            memory: &mut mem,
-            misbehaviour: &m,
-            now: now(),
-        };
-        let start: Vec<_> = events
-            .iter()
-            .flat_map(|e| Version::V16.report(&mut c, e))
-            .collect();
+        let mut c = ctx(&mut hw, &mut mem, &m);
+        let start: Vec<_> = reports(Version::V16, &mut c, &events);
         let start = start
             .iter()
             .find(|o| o.action == "StartTransaction")
@@ -435,16 +464,8 @@ mod tests {
         assert!(calls.is_empty(), "no Reserved status: {calls:?}");
         let mut events = Vec::new();
         hw.start(1, "EV1", now(), &mut events).unwrap();
-        let mut c = Charger {
-            hardware: &mut hw,
-            memory: &mut mem,
-            misbehaviour: &m,
-            now: now(),
-        };
-        let calls: Vec<_> = events
-            .iter()
-            .flat_map(|e| Version::V16.report(&mut c, e))
-            .collect();
+        let mut c = ctx(&mut hw, &mut mem, &m);
+        let calls: Vec<_> = reports(Version::V16, &mut c, &events);
         let start = calls
             .iter()
             .find(|o| o.action == "StartTransaction")
@@ -459,16 +480,8 @@ mod tests {
         let m = Misbehaviour::default();
         let mut events = Vec::new();
         let tx = hw.start(2, "EV1", now(), &mut events).unwrap();
-        let mut c = Charger {
-            hardware: &mut hw,
-            memory: &mut mem,
-            misbehaviour: &m,
-            now: now(),
-        };
-        let calls: Vec<_> = events
-            .iter()
-            .flat_map(|e| Version::V16.report(&mut c, e))
-            .collect();
+        let mut c = ctx(&mut hw, &mut mem, &m);
+        let calls: Vec<_> = reports(Version::V16, &mut c, &events);
         let start = calls
             .iter()
             .find(|o| o.action == "StartTransaction")
@@ -493,12 +506,7 @@ mod tests {
         assert!(calls.is_empty());
         let mut events = Vec::new();
         hw.stop(2, crate::model::StopReason::Remote, now(), &mut events);
-        let mut c = Charger {
-            hardware: &mut hw,
-            memory: &mut mem,
-            misbehaviour: &m,
-            now: now(),
-        };
+        let mut c = ctx(&mut hw, &mut mem, &m);
         let mut stop = events
             .iter()
             .flat_map(|e| Version::V16.report(&mut c, e))
@@ -516,16 +524,8 @@ mod tests {
             let m = Misbehaviour::default();
             let mut events = Vec::new();
             hw.start(1, "NOBODY", now(), &mut events).unwrap();
-            let mut c = Charger {
-                hardware: &mut hw,
-                memory: &mut mem,
-                misbehaviour: &m,
-                now: now(),
-            };
-            let calls: Vec<_> = events
-                .iter()
-                .flat_map(|e| version.report(&mut c, e))
-                .collect();
+            let mut c = ctx(&mut hw, &mut mem, &m);
+            let calls: Vec<_> = reports(version, &mut c, &events);
             let start = calls.iter().find(|o| o.transaction.is_some()).unwrap();
             let refused = json!({"transactionId": 1, "idTagInfo": {"status": "Invalid"},
                                  "idTokenInfo": {"status": "Invalid"}});
@@ -608,16 +608,8 @@ mod tests {
         assert_eq!(calls[0].payload["connectorStatus"], "Reserved");
         assert_eq!(calls[0].payload["evseId"], 2);
         hw.expire_reservations(now(), &mut events);
-        let mut c = Charger {
-            hardware: &mut hw,
-            memory: &mut mem,
-            misbehaviour: &m,
-            now: now(),
-        };
-        let calls: Vec<_> = events
-            .iter()
-            .flat_map(|e| Version::V201.report(&mut c, e))
-            .collect();
+        let mut c = ctx(&mut hw, &mut mem, &m);
+        let calls: Vec<_> = reports(Version::V201, &mut c, &events);
         let update = calls
             .iter()
             .find(|o| o.action == "ReservationStatusUpdate")

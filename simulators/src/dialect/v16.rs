@@ -4,7 +4,7 @@ use serde_json::{Value, json};
 
 use super::{
     Answer, Charger, Followup, Outgoing, cancel_reservation, change_availability, parse_time,
-    remote_stop, reserve, text, timestamp,
+    remote_stop, reserve, text, timestamp, trigger, unlock,
 };
 use crate::model::{ConnectorState, Event, Reservation, StopReason};
 
@@ -203,34 +203,21 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
         }
         "TriggerMessage" => {
             let message = text(p, "requestedMessage").unwrap_or_default();
-            let supported = matches!(
+            let connector = p["connectorId"].as_u64().map(|n| n as u32);
+            trigger(
                 message,
-                "BootNotification" | "Heartbeat" | "StatusNotification" | "MeterValues"
-            );
-            let mut answer = Answer::ok(
-                json!({ "status": if supported { "Accepted" } else { "NotImplemented" } }),
-            );
-            if supported {
-                let connector = p["connectorId"].as_u64().map(|n| n as u32);
-                answer.followups.push(Followup::Trigger {
-                    message: message.to_owned(),
-                    connector,
-                });
-            }
-            answer
+                &[
+                    "BootNotification",
+                    "Heartbeat",
+                    "StatusNotification",
+                    "MeterValues",
+                ],
+                connector,
+            )
         }
         "UnlockConnector" => {
             let n = p["connectorId"].as_u64().unwrap_or(0) as u32;
-            let Some(conn) = c.hardware.connector(n) else {
-                return Answer::ok(json!({ "status": "NotSupported" }));
-            };
-            let mut answer = Answer::ok(json!({ "status": "Unlocked" }));
-            if let Some(t) = &conn.transaction {
-                answer.followups.push(Followup::Stop {
-                    transaction: t.local,
-                });
-            }
-            answer
+            unlock(c, n, "NotSupported")
         }
         "GetConfiguration" => {
             let wanted: Option<Vec<&str>> = p["key"]
