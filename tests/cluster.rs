@@ -341,8 +341,9 @@ async fn webhook(node: &Node, vendor: &(String, String), kind: &str, body: Value
 /// Three instances run every worker; one is killed (SIGKILL) while work is
 /// due. Its charger reconnects to another instance and is reached there;
 /// the vendor-webhook inbox is applied exactly once per entry, the no-show
-/// worker records each missed booking once, and each refund reaches the
-/// payment provider once: nothing lost, nothing doubled.
+/// worker records each missed booking once, each refund reaches the
+/// payment provider once, and the lead-window scheduler reserves a booking
+/// on its charger once: nothing lost, nothing doubled.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL and Redis; run by .ci/run (waits for the next whole minute)"]
 async fn workers_finish_exactly_once_when_an_instance_dies() {
@@ -359,6 +360,7 @@ async fn workers_finish_exactly_once_when_an_instance_dies() {
             ("PAYMENT_WEBHOOK_URL", refunds_url.as_str()),
             ("BOOKING_NO_SHOW_GRACE_PERIOD_MINUTES", "0"),
             ("NO_SHOW_WORKER_INTERVAL_MS", "500"),
+            ("RESERVATION_LEAD_MINUTES", "1"),
         ]
     };
     let suffix = &uuid::Uuid::new_v4().simple().to_string()[..8];
@@ -435,6 +437,43 @@ async fn workers_finish_exactly_once_when_an_instance_dies() {
         assert_eq!(status, 201, "{booking}");
         bookings.push(booking["data"]["id"].as_str().unwrap().to_owned());
     }
+
+    // One more booking, on an OCPP charger held by B, a minute later: it
+    // enters the (1-minute) lead window after it is made, so the
+    // lead-window scheduler — running on all three instances — reserves it.
+    let reserved_cp = format!("SIM-R-{suffix}");
+    a.admin.charger(&station, &reserved_cp, 0, None).await;
+    let reserved_connector = a.admin.connector(&station, &reserved_cp, 1).await;
+    let mut config = simulators::charger::ChargerConfig::new(
+        &reserved_cp,
+        &format!("{}/ocpp", b.server.ocpp),
+        simulators::dialect::Version::V16,
+    );
+    config.connectors = 1;
+    let (tx, mut reserved_notices) = tokio::sync::mpsc::unbounded_channel();
+    let metrics = std::sync::Arc::new(simulators::metrics::Metrics::default());
+    let _reserved_charger = simulators::charger::spawn(config, metrics, Some(tx));
+    let later = start + TimeDelta::minutes(1);
+    let body = json!({"stationId": station, "connectorId": reserved_connector, "startTs": later.to_rfc3339(),
+                      "endTs": (later + TimeDelta::hours(1)).to_rfc3339()});
+    let mut hold = (0, Value::Null);
+    for _ in 0..100 {
+        hold = c.user.post("/v1/bookings/holds", body.clone()).await;
+        if hold.0 == 201 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await; // until the charger reported
+    }
+    assert_eq!(hold.0, 201, "{}", hold.1);
+    assert_eq!(
+        hold.1["data"]["reservedOnCharger"], false,
+        "not yet in the lead window"
+    );
+    let body =
+        json!({"holdToken": hold.1["data"]["token"], "paymentId": format!("pay-{suffix}-r")});
+    let (status, booking) = c.user.post("/v1/bookings/confirm", body).await;
+    assert_eq!(status, 201, "{booking}");
+    let reserved_booking = booking["data"]["id"].as_str().unwrap().to_owned();
 
     // A charger on A, which (like any charger behind the balancer) finds
     // another instance when A is gone.
@@ -542,7 +581,32 @@ async fn workers_finish_exactly_once_when_an_instance_dies() {
         );
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    tokio::time::sleep(Duration::from_secs(2)).await;
+    // The scheduler reserved the later booking once, three instances or not.
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let b = c
+            .user
+            .get(&format!("/v1/bookings/{reserved_booking}"))
+            .await;
+        if b["data"]["reservedOnCharger"] == true {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never reserved: {b}"
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(6)).await; // another scheduler pass everywhere
+    let mut reserve_nows = 0;
+    while let Ok(n) = reserved_notices.try_recv() {
+        if matches!(n, simulators::charger::Notice::Received { ref action, .. } if action == "ReserveNow")
+        {
+            reserve_nows += 1;
+        }
+    }
+    assert_eq!(reserve_nows, 1, "one ReserveNow for one booking");
+
     let mut received = payments.received.lock().unwrap().clone();
     received.sort();
     let mut expected: Vec<String> = (0..6).map(|i| format!("pay-{suffix}-{i}")).collect();
