@@ -305,3 +305,36 @@ hold_suite!(
     expired_holds_are_taken_exactly_once,
     two_hundred_racing_holds_one_winner,
 );
+
+/// A hold made by a build that kept holds in Redis alone (an upgrade
+/// rolling through the cluster) is still found and released by its token.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL and Redis; run by .ci/run"]
+async fn a_hold_only_in_redis_is_still_honoured_by_token() {
+    let url = common::fresh_pg_database().await;
+    evgate::store::open_database(&url)
+        .await
+        .expect("migrations");
+    let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
+    let conn = evgate::cluster::connect(&common::redis_url())
+        .await
+        .expect("Redis reachable");
+    let old = evgate::cluster::RedisHolds::new(conn.clone(), &prefix);
+    let new = evgate::cluster::FailoverHolds {
+        redis: evgate::cluster::RedisHolds::new(conn.clone(), &prefix),
+        pg: evgate::cluster::PgHolds::connect(&url)
+            .await
+            .expect("PostgreSQL reachable"),
+        state: evgate::cluster::SharedState::new(conn),
+    };
+    let h = hold(
+        Uuid::new_v4(),
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+    );
+    assert!(old.try_hold(&h, t("2030-01-01T09:00:00Z")).await.unwrap());
+    assert_eq!(new.get(&h.token).await.unwrap(), Some(h.clone()));
+    assert_eq!(new.release(&h.token).await.unwrap(), Some(h.clone()));
+    assert_eq!(new.release(&h.token).await.unwrap(), None, "once");
+    assert_eq!(new.get(&h.token).await.unwrap(), None);
+}

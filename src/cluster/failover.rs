@@ -8,7 +8,8 @@
 //! first (cheap, atomic, keeps racing requests off the database) and the
 //! hold is then written to PostgreSQL, whose exclusion constraint has the
 //! last word; during an outage PostgreSQL alone decides. Reads of holds
-//! (by token, by connector, the sweep) are PostgreSQL's.
+//! (by token, by connector, the sweep) are PostgreSQL's; a hold found only
+//! in Redis (made by a build before this one) is still honoured by token.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -155,11 +156,28 @@ impl HoldStore for FailoverHolds {
     }
 
     async fn get(&self, token: &str) -> Result<Option<Hold>> {
-        self.pg.get(token).await
+        if let Some(hold) = self.pg.get(token).await? {
+            return Ok(Some(hold));
+        }
+        // Only in Redis: made before PostgreSQL kept holds (an upgrade
+        // rolling through the cluster); still the user's until it expires.
+        if self.state.worth_trying() {
+            match self.redis.get(token).await {
+                Ok(found) => return Ok(found),
+                Err(e) => self.state.failed(&e),
+            }
+        }
+        Ok(None)
     }
 
     async fn release(&self, token: &str) -> Result<Option<Hold>> {
         let released = self.pg.release(token).await?;
+        if released.is_none() && self.state.worth_trying() {
+            match self.redis.release(token).await {
+                Ok(found) => return Ok(found),
+                Err(e) => self.state.failed(&e),
+            }
+        }
         self.forget_in_redis(token).await;
         Ok(released)
     }
