@@ -261,7 +261,7 @@ pub async fn serve(
         settings: config.rotation(),
     };
     let _apply_queued =
-        crate::operator::credentials::apply_on_connect(rotation.clone(), csms_registry.clone());
+        crate::operator::credentials::apply_on_connect(rotation.clone(), &csms_registry);
     let state = AppState {
         store,
         clock,

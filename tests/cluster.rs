@@ -51,6 +51,31 @@ async fn command(node: &Node, cp: &str, action: &str, payload: Value) -> (u16, V
         .await
 }
 
+/// Asks `node` to have the charger send a Heartbeat (TriggerMessage), again
+/// every 100 ms for up to 5 s until `done` holds for the HTTP status (the
+/// charger's ownership is announced within the 2 s refresh).
+async fn trigger_heartbeat_until(
+    node: &Node,
+    cp: &str,
+    done: impl Fn(u16) -> bool,
+) -> (u16, Value) {
+    let mut answer = (0, Value::Null);
+    for _ in 0..50 {
+        answer = command(
+            node,
+            cp,
+            "TriggerMessage",
+            json!({"requestedMessage": "Heartbeat"}),
+        )
+        .await;
+        if done(answer.0) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    answer
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "needs PostgreSQL, Redis and Python ocpp; run by .ci/run"]
 async fn commands_and_reservations_reach_a_charger_on_another_instance() {
@@ -81,20 +106,7 @@ async fn commands_and_reservations_reach_a_charger_on_another_instance() {
     let mut charger = Charger::start(&url, "1.6", "Accepted");
 
     // Through B, once A has announced the charger (within its 2 s refresh).
-    let mut answer = (0, Value::Null);
-    for _ in 0..50 {
-        answer = command(
-            &b,
-            &here,
-            "TriggerMessage",
-            json!({"requestedMessage": "Heartbeat"}),
-        )
-        .await;
-        if answer.0 != 409 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let answer = trigger_heartbeat_until(&b, &here, |status| status != 409).await;
     assert_eq!(answer.0, 200, "{}", answer.1);
     assert_eq!(answer.1["data"]["response"]["status"], "Accepted");
     assert_eq!(charger.received()["action"], "TriggerMessage");
@@ -144,20 +156,7 @@ async fn commands_and_reservations_reach_a_charger_on_another_instance() {
     // connectors do not go OFFLINE when A's socket ends.
     let url_b = format!("{}/ocpp/{here}", b.server.ocpp);
     let mut moved = Charger::start(&url_b, "1.6", "Accepted");
-    let mut answer = (0, Value::Null);
-    for _ in 0..50 {
-        answer = command(
-            &a,
-            &here,
-            "TriggerMessage",
-            json!({"requestedMessage": "Heartbeat"}),
-        )
-        .await;
-        if answer.0 == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let answer = trigger_heartbeat_until(&a, &here, |status| status == 200).await;
     assert_eq!(answer.0, 200, "{}", answer.1);
     assert_eq!(moved.received()["action"], "TriggerMessage");
     tokio::time::sleep(Duration::from_millis(2500)).await; // past the 1 s grace
@@ -508,20 +507,7 @@ async fn workers_finish_exactly_once_when_an_instance_dies() {
     // keep accepting webhooks: 30 status reports for connector 7.
     drop(a);
     assert_eq!(wait_boot().await, 2, "the charger came back, on B");
-    let mut answer = (0, Value::Null);
-    for _ in 0..50 {
-        answer = command(
-            &c,
-            &moving,
-            "TriggerMessage",
-            json!({"requestedMessage": "Heartbeat"}),
-        )
-        .await;
-        if answer.0 == 200 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let answer = trigger_heartbeat_until(&c, &moving, |status| status == 200).await;
     assert_eq!(
         answer.0, 200,
         "a command through C reaches it on B: {}",

@@ -894,6 +894,18 @@ async fn credentials_rotate_keeping_the_old_pair_for_a_while(store: Arc<dyn Stor
     assert_eq!(read.password_hash.as_deref(), Some("$argon2id$newer"));
 }
 
+async fn online_chargers_are_listed(store: Arc<dyn Store>) {
+    let s = station(&*store, "S", 1.0, 1.0).await;
+    let (on, off) = (charger_at(&s, "CP-ON"), charger_at(&s, "CP-OFF"));
+    store.insert_charger(&on).await.unwrap();
+    store.insert_charger(&off).await.unwrap();
+    store
+        .set_charger_presence(on.id, true, Some(OcppVersion::V16), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(store.online_charger_identities().await.unwrap(), ["CP-ON"]);
+}
+
 async fn unassigned_chargers_keep_what_they_said(store: Arc<dyn Store>) {
     use booking::store::BootInfo;
     let seen = BootInfo {
@@ -1059,4 +1071,5 @@ store_suite!(
     credentials_rotate_keeping_the_old_pair_for_a_while,
     audit_entries_page_newest_first_by_target,
     unassigned_chargers_keep_what_they_said,
+    online_chargers_are_listed,
 );

@@ -78,6 +78,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<Charger>>;
     async fn charger(&self, id: Uuid) -> Result<Option<Charger>>;
     async fn chargers(&self, page: Page) -> Result<(Vec<Charger>, u64)>;
+    /// The identities of chargers connected to some instance now.
+    async fn online_charger_identities(&self) -> Result<Vec<String>>;
     /// What a BootNotification says about the charger.
     async fn record_boot(&self, charger_id: Uuid, boot: &BootInfo, at: DateTime<Utc>)
     -> Result<()>;
@@ -245,8 +247,8 @@ pub trait Store: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<()>;
     /// Most recently seen first, and how many there are.
     async fn unassigned_chargers(&self, page: Page) -> Result<(Vec<UnassignedCharger>, u64)>;
-    /// The identity was registered: no longer unassigned.
-    async fn forget_unassigned_charger(&self, charge_point_id: &str) -> Result<()>;
+    /// The identity was registered: no longer unassigned. `true` when it was.
+    async fn forget_unassigned_charger(&self, charge_point_id: &str) -> Result<bool>;
 
     // Credentials
     /// Makes `(security_profile, password_hash)` the charger's credentials,

@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use booking::model::OcppVersion;
+use booking::model::{Charger, OcppVersion};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
@@ -48,7 +48,7 @@ pub struct Registry {
     entries: Mutex<HashMap<String, Entry>>,
     /// Identities as they connect, for whoever must know at once (cluster
     /// ownership).
-    connects: tokio::sync::broadcast::Sender<String>,
+    connects: tokio::sync::broadcast::Sender<Connected>,
 }
 
 impl Default for Registry {
@@ -59,6 +59,13 @@ impl Default for Registry {
             connects: tokio::sync::broadcast::channel(1024).0,
         }
     }
+}
+
+/// A charger that has just connected here.
+#[derive(Debug, Clone)]
+pub struct Connected {
+    pub charger: Charger,
+    pub version: OcppVersion,
 }
 
 /// What a new connection holds: its id, and the receivers its task reads.
@@ -96,8 +103,6 @@ impl Registry {
             );
             let _ = close.send(());
         }
-        // Nobody listening (one instance) is fine.
-        let _ = self.connects.send(identity.to_owned());
         Registration {
             connection,
             calls,
@@ -105,9 +110,18 @@ impl Registry {
         }
     }
 
-    /// Identities as chargers connect here.
-    pub fn connects(&self) -> tokio::sync::broadcast::Receiver<String> {
+    /// Chargers as they connect here, with their row as the handshake read it.
+    pub fn connects(&self) -> tokio::sync::broadcast::Receiver<Connected> {
         self.connects.subscribe()
+    }
+
+    /// Tells the `connects()` listeners that a charger's session started.
+    pub fn announce(&self, charger: &Charger, version: OcppVersion) {
+        // Nobody listening (one instance) is fine.
+        let _ = self.connects.send(Connected {
+            charger: charger.clone(),
+            version,
+        });
     }
 
     /// Closes this charger's socket here (a newer one lives elsewhere);

@@ -360,6 +360,7 @@ where
     let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
 
     let registration = csms.registry.register(&charger.charge_point_id, version);
+    csms.registry.announce(&charger, version);
     let connection = registration.connection;
     let now = csms.deps.clock.now();
     if let Err(e) = csms

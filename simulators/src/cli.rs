@@ -197,7 +197,7 @@ async fn run(args: RunArgs) -> u8 {
         Ok(s) => s,
         Err(e) => return fail(e),
     };
-    let mut template = ChargerConfig::new("", &args.url, args.versions_first());
+    let mut template = ChargerConfig::new("", &args.url, args.version.of(0));
     template.connectors = args.connectors;
     template.power_w = args.power_kw * 1000.0;
     template.security = security;
@@ -294,12 +294,6 @@ async fn run(args: RunArgs) -> u8 {
         return TOO_MANY_ERRORS;
     }
     OK
-}
-
-impl RunArgs {
-    fn versions_first(&self) -> crate::dialect::Version {
-        self.version.of(0)
-    }
 }
 
 /// Parses `args` (the program name first) and runs; the exit code.

@@ -42,6 +42,11 @@ impl Default for Metrics {
     }
 }
 
+/// A poisoned lock still holds good counts: take it anyway.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 fn micros(d: Duration) -> u64 {
     u64::try_from(d.as_micros()).unwrap_or(u64::MAX).max(1)
 }
@@ -104,15 +109,11 @@ impl Metrics {
     }
 
     pub fn error_count(&self) -> u64 {
-        self.errors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .sum()
+        lock(&self.errors).values().sum()
     }
 
     pub fn report(&self, elapsed: Duration) -> Report {
-        let lock = |h: &Mutex<Histogram<u64>>| h.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let snapshot = |h: &Mutex<Histogram<u64>>| lock(h).clone();
         Report {
             elapsed_s: elapsed.as_secs_f64(),
             connected: self.connected.load(Ordering::Relaxed),
@@ -124,9 +125,9 @@ impl Metrics {
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone(),
-            round_trip_ms: Percentiles::of(&lock(&self.round_trips)),
-            connect_ms: Percentiles::of(&lock(&self.connect_times)),
-            reconnect_ms: Percentiles::of(&lock(&self.reconnect_times)),
+            round_trip_ms: Percentiles::of(&snapshot(&self.round_trips)),
+            connect_ms: Percentiles::of(&snapshot(&self.connect_times)),
+            reconnect_ms: Percentiles::of(&snapshot(&self.reconnect_times)),
             errors: self
                 .errors
                 .lock()

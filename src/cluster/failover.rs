@@ -31,6 +31,11 @@ use super::{PgHolds, RedisHolds, RedisVersions};
 /// failed attempt per interval, not one per request.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
 
+/// A poisoned lock still holds good state: take it anyway.
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
 /// Whether Redis is answering, as the adapters that fall back see it.
 pub struct SharedState {
     conn: ConnectionManager,
@@ -69,7 +74,7 @@ impl SharedState {
 
     /// Whether to ask Redis now.
     fn worth_trying(&self) -> bool {
-        let retry_at = self.retry_at.lock().unwrap_or_else(|e| e.into_inner());
+        let retry_at = lock(&self.retry_at);
         retry_at.is_none_or(|at| Instant::now() >= at)
     }
 
@@ -78,8 +83,7 @@ impl SharedState {
         if !matches!(e, Error::Unavailable(_)) {
             return;
         }
-        *self.retry_at.lock().unwrap_or_else(|e| e.into_inner()) =
-            Some(Instant::now() + RETRY_AFTER);
+        *lock(&self.retry_at) = Some(Instant::now() + RETRY_AFTER);
         if !self.degraded.swap(true, Ordering::Relaxed) {
             self.epoch.fetch_add(1, Ordering::Relaxed);
             tracing::error!(error = %e, "Redis unreachable: holds and reads fall back to PostgreSQL");
@@ -87,7 +91,7 @@ impl SharedState {
     }
 
     fn succeeded(&self) {
-        *self.retry_at.lock().unwrap_or_else(|e| e.into_inner()) = None;
+        *lock(&self.retry_at) = None;
         if self.degraded.swap(false, Ordering::Relaxed) {
             self.epoch.fetch_add(1, Ordering::Relaxed);
             tracing::info!("Redis answers again: back to normal");
@@ -225,13 +229,13 @@ impl FailoverVersions {
 
     async fn settle_owed_bumps(&self) {
         let owed: Vec<Uuid> = {
-            let mut owed = self.owed.lock().unwrap_or_else(|e| e.into_inner());
+            let mut owed = lock(&self.owed);
             owed.drain().collect()
         };
         for (i, station) in owed.iter().enumerate() {
             if let Err(e) = self.redis.bump(*station).await {
                 self.state.failed(&e);
-                let mut left = self.owed.lock().unwrap_or_else(|e| e.into_inner());
+                let mut left = lock(&self.owed);
                 left.extend(owed[i..].iter().copied());
                 return;
             }
@@ -266,10 +270,7 @@ impl StationVersions for FailoverVersions {
                 Err(e) => self.state.failed(&e),
             }
         }
-        self.owed
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .insert(station);
+        lock(&self.owed).insert(station);
         Ok(())
     }
 }

@@ -143,10 +143,7 @@ impl Chargers {
         let mut conn = cluster.conn.clone();
         let owner: redis::RedisResult<Option<String>> = conn.get(owner_key(charge_point_id)).await;
         if let Ok(Some(owner)) = owner {
-            let close = json!({ "op": "close", "chargePointId": charge_point_id });
-            let _ = conn
-                .publish::<_, _, ()>(commands_channel(&owner), close.to_string())
-                .await;
+            ask_to_close(&mut conn, &owner, charge_point_id).await;
         }
     }
 
@@ -315,11 +312,19 @@ async fn announce(local: OcppChargers, cluster: Arc<Cluster>) {
 
 /// Takes ownership the moment a charger connects here, and tells the
 /// instance that held it to close its (older) socket.
+/// Asks `instance` to close its socket of the charger (it holds an older one).
+async fn ask_to_close(conn: &mut ConnectionManager, instance: &str, charge_point_id: &str) {
+    let close = json!({ "op": "close", "chargePointId": charge_point_id });
+    let _ = conn
+        .publish::<_, _, ()>(commands_channel(instance), close.to_string())
+        .await;
+}
+
 async fn claim_on_connect(local: OcppChargers, cluster: Arc<Cluster>) {
     let mut connects = local.registry.connects();
     loop {
         let cp = match connects.recv().await {
-            Ok(cp) => cp,
+            Ok(connected) => connected.charger.charge_point_id,
             Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => continue,
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         };
@@ -334,10 +339,7 @@ async fn claim_on_connect(local: OcppChargers, cluster: Arc<Cluster>) {
             .await;
         match previous {
             Ok(Some(previous)) if previous != cluster.instance => {
-                let close = json!({ "op": "close", "chargePointId": cp });
-                let _ = conn
-                    .publish::<_, _, ()>(commands_channel(&previous), close.to_string())
-                    .await;
+                ask_to_close(&mut conn, &previous, &cp).await;
             }
             Ok(_) => {}
             Err(e) => tracing::warn!(error = %e, "cluster: cannot take charger ownership"),

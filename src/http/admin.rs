@@ -141,11 +141,13 @@ async fn create_charger(
     // A charger waiting unassigned (OCPP_AUTO_REGISTER) under this identity
     // is placed now: its Pending session is closed, and it reconnects as
     // the charger just registered.
-    state
+    if state
         .store
         .forget_unassigned_charger(&charger.charge_point_id)
-        .await?;
-    state.chargers.disconnect(&charger.charge_point_id).await;
+        .await?
+    {
+        state.chargers.disconnect(&charger.charge_point_id).await;
+    }
     Ok(created(ChargerJson::from(&charger)))
 }
 

@@ -9,7 +9,6 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{post, put};
-use booking::audit::{self, AuditEntry};
 use booking::model::{ChargerAdmission, SecurityProfile};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -40,25 +39,6 @@ struct Command {
 
 fn empty_object() -> Value {
     Value::Object(serde_json::Map::new())
-}
-
-async fn record(
-    state: &AppState,
-    admin: &AdminUser,
-    action: &str,
-    target: &str,
-    details: Value,
-    outcome: &str,
-) {
-    let entry = AuditEntry::new(
-        state.clock.now(),
-        admin.actor(),
-        action,
-        target,
-        details,
-        outcome,
-    );
-    audit::record(&*state.store, entry).await;
 }
 
 async fn send_command(
@@ -94,15 +74,15 @@ async fn send_command(
         payload["value"] = json!("(not recorded)");
     }
     let details = json!({ "action": body.action, "payload": payload, "error": error });
-    record(
-        &state,
-        &admin,
-        "charger.command",
-        &charge_point_id,
-        details,
-        outcome,
-    )
-    .await;
+    state
+        .audit(
+            &admin,
+            "charger.command",
+            &charge_point_id,
+            details,
+            outcome,
+        )
+        .await;
     let payload = answer?;
     Ok(ok(json!({ "action": body.action, "response": payload })))
 }
@@ -148,15 +128,15 @@ async fn set_admission(
     tracing::info!(admin.sub = admin.0.user_id, charger.id = %charge_point_id,
         admission = ?admission, boot_triggered, "charger admission set");
     let details = json!({ "admission": admission, "bootTriggered": boot_triggered });
-    record(
-        &state,
-        &admin,
-        "charger.admission",
-        &charge_point_id,
-        details,
-        "ACCEPTED",
-    )
-    .await;
+    state
+        .audit(
+            &admin,
+            "charger.admission",
+            &charge_point_id,
+            details,
+            "ACCEPTED",
+        )
+        .await;
     Ok(ok(json!({
         "chargePointId": charger.charge_point_id,
         "admission": charger.admission,

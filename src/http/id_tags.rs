@@ -7,7 +7,6 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
-use booking::audit::{self, AuditEntry};
 use booking::catalog;
 use booking::model::{IdTag, IdTagStatus};
 use chrono::{DateTime, Utc};
@@ -101,8 +100,9 @@ async fn after_change(
         "userId": tag.user_id,
         "chargersToldToClearCache": told,
     });
-    let entry = AuditEntry::new(now, admin.actor(), action, &tag.id_tag, details, "ACCEPTED");
-    audit::record(&*state.store, entry).await;
+    state
+        .audit(admin, action, &tag.id_tag, details, "ACCEPTED")
+        .await;
     Ok(told)
 }
 

@@ -54,6 +54,29 @@ pub struct AppState {
     pub shared: Option<Arc<crate::cluster::SharedState>>,
 }
 
+impl AppState {
+    /// Writes what an admin did to the audit log (a failure is logged, not
+    /// returned: the action happened).
+    pub(crate) async fn audit(
+        &self,
+        admin: &auth::AdminUser,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+        outcome: &str,
+    ) {
+        let entry = booking::audit::AuditEntry::new(
+            self.clock.now(),
+            admin.actor(),
+            action,
+            target,
+            details,
+            outcome,
+        );
+        booking::audit::record(&*self.store, entry).await;
+    }
+}
+
 /// The whole API with its layers.
 pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
     with_realtime(state, cors, None)

@@ -414,19 +414,21 @@ async fn hash(password: &str) -> Result<String, booking::Error> {
 /// Applies queued changes as chargers connect to this instance.
 pub fn apply_on_connect(
     rotation: CredentialRotation,
-    registry: Arc<csms::Registry>,
+    registry: &csms::Registry,
 ) -> tokio::task::JoinHandle<()> {
     let mut connects = registry.connects();
     tokio::spawn(async move {
         loop {
             match connects.recv().await {
-                Ok(identity) => {
-                    let Some(version) = registry.version(&identity) else {
-                        continue;
-                    };
+                // Only a charger with a change waiting costs a read.
+                Ok(connected) if connected.charger.pending_credentials.is_some() => {
                     let rotation = rotation.clone();
-                    tokio::spawn(async move { rotation.apply_pending(&identity, version).await });
+                    let identity = connected.charger.charge_point_id;
+                    tokio::spawn(async move {
+                        rotation.apply_pending(&identity, connected.version).await
+                    });
                 }
+                Ok(_) => {}
                 Err(tokio::sync::broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(
                         missed = n,

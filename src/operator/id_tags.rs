@@ -5,7 +5,7 @@
 use std::sync::Arc;
 
 use booking::audit::{self, AuditEntry};
-use booking::model::{IdTag, IdTagStatus, Page};
+use booking::model::{IdTag, IdTagStatus};
 use booking::{Clock, Store};
 use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
@@ -21,27 +21,6 @@ pub fn must_leave_caches(tag: &IdTag, now: DateTime<Utc>) -> bool {
     tag.status != IdTagStatus::Accepted || tag.expiry_date.is_some_and(|e| e <= now)
 }
 
-/// The charge point ids of every charger connected to any instance.
-async fn connected_chargers(store: &dyn Store) -> booking::Result<Vec<String>> {
-    let mut online = Vec::new();
-    let mut offset = 0;
-    loop {
-        let page = Page { limit: 500, offset };
-        let (chargers, total) = store.chargers(page).await?;
-        let n = chargers.len() as u64;
-        online.extend(
-            chargers
-                .into_iter()
-                .filter(|c| c.online)
-                .map(|c| c.charge_point_id),
-        );
-        offset += n;
-        if n == 0 || offset >= total {
-            return Ok(online);
-        }
-    }
-}
-
 /// Sends ClearCache to every connected charger in the background; returns
 /// how many are being told. The tally is audited when all have answered.
 pub async fn clear_caches(
@@ -51,7 +30,7 @@ pub async fn clear_caches(
     actor: String,
     id_tag: String,
 ) -> booking::Result<usize> {
-    let targets = connected_chargers(&*store).await?;
+    let targets = store.online_charger_identities().await?;
     let count = targets.len();
     tokio::spawn(async move {
         let answers: Vec<bool> = futures_util::stream::iter(targets)

@@ -495,13 +495,13 @@ macro_rules! sql_store {
                 Ok((chargers, u64::try_from(total).unwrap_or(0)))
             }
 
-            async fn forget_unassigned_charger(&self, charge_point_id: &str) -> Result<()> {
-                sqlx::query("DELETE FROM unassigned_chargers WHERE charge_point_id = $1")
+            async fn forget_unassigned_charger(&self, charge_point_id: &str) -> Result<bool> {
+                let done = sqlx::query("DELETE FROM unassigned_chargers WHERE charge_point_id = $1")
                     .bind(charge_point_id)
                     .execute(&self.pool)
                     .await
                     .map_err(db_error)?;
-                Ok(())
+                Ok(done.rows_affected() > 0)
             }
 
             async fn rotate_charger_credentials(
@@ -646,6 +646,16 @@ macro_rules! sql_store {
                     .map_err(db_error)?;
                 let chargers = rows.iter().map(charger_of).collect::<Result<_>>()?;
                 Ok((chargers, u64::try_from(total).unwrap_or(0)))
+            }
+
+            async fn online_charger_identities(&self) -> Result<Vec<String>> {
+                sqlx::query_scalar(
+                    "SELECT charge_point_id FROM chargers WHERE online = $1 ORDER BY charge_point_id",
+                )
+                .bind(true)
+                .fetch_all(&self.pool)
+                .await
+                .map_err(db_error)
             }
 
             async fn insert_connector(&self, c: &NewConnector) -> Result<Connector> {
