@@ -81,6 +81,22 @@ where
     }))
 }
 
+/// Runs a Redis call, and once more after 100 ms if it fails: a connection
+/// Redis dropped (a restart) fails once, then the manager reconnects.
+pub(crate) async fn retry_once<T, F, Fut>(mut call: F) -> redis::RedisResult<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = redis::RedisResult<T>>,
+{
+    match call().await {
+        Ok(v) => Ok(v),
+        Err(_) => {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            call().await
+        }
+    }
+}
+
 /// Connection trouble is "unavailable" (retry later); anything else is ours.
 pub(crate) fn redis_error(e: redis::RedisError) -> Error {
     if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {

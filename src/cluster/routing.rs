@@ -213,14 +213,13 @@ impl Cluster {
     async fn call(&self, charge_point_id: &str, op: &str, args: Value) -> Result<Value, Relay> {
         let mut conn = self.conn.clone();
         let key = owner_key(charge_point_id);
-        // A connection Redis dropped fails once, then reconnects.
-        let owner: Option<String> = match conn.get(&key).await {
-            Ok(owner) => owner,
-            Err(_) => {
-                tokio::time::sleep(Duration::from_millis(100)).await;
-                conn.get(&key).await.map_err(|_| Relay::Offline)?
-            }
-        };
+        let owner: Option<String> = super::retry_once(|| {
+            let mut conn = conn.clone();
+            let key = key.clone();
+            async move { conn.get(key).await }
+        })
+        .await
+        .map_err(|_| Relay::Offline)?;
         let Some(owner) = owner.filter(|o| *o != self.instance) else {
             return Err(Relay::Offline);
         };

@@ -18,7 +18,7 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use uuid::Uuid;
 
-pub use relay::{CHANNEL, spawn as spawn_relay};
+pub use relay::spawn as spawn_relay;
 use updates::{station_room, user_room};
 
 use crate::auth::{Claims, JwtKeys};

@@ -44,19 +44,20 @@ pub async fn spawn(
     let publisher = crate::cluster::connect(url).await?;
     let publish = tokio::spawn(async move {
         use redis::AsyncCommands;
-        let mut conn = publisher;
+        let conn = publisher;
         while let Some(event) = next(&mut events).await {
             for o in outbound(&event) {
                 let Ok(payload) = serde_json::to_string(&o) else {
                     continue;
                 };
-                // A connection Redis dropped fails once, then reconnects:
-                // one retry covers a Redis restart.
-                if conn.publish::<_, _, ()>(CHANNEL, &payload).await.is_err() {
-                    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-                    if let Err(e) = conn.publish::<_, _, ()>(CHANNEL, &payload).await {
-                        tracing::warn!(error = %e, "realtime: cannot publish to Redis; update lost");
-                    }
+                let published = crate::cluster::retry_once(|| {
+                    let mut conn = conn.clone();
+                    let payload = payload.clone();
+                    async move { conn.publish::<_, _, ()>(CHANNEL, payload).await }
+                })
+                .await;
+                if let Err(e) = published {
+                    tracing::warn!(error = %e, "realtime: cannot publish to Redis; update lost");
                 }
             }
         }

@@ -39,23 +39,24 @@ pub(crate) fn spawn_committer(store: Arc<dyn WebhookStore>) -> mpsc::Sender<Comm
     tokio::spawn(async move {
         let mut batch = Vec::with_capacity(MAX_BATCH);
         while rx.recv_many(&mut batch, MAX_BATCH).await > 0 {
-            let entries: Vec<InboxEntry> = batch.iter().map(|c| c.entry.clone()).collect();
+            let (entries, replies): (Vec<InboxEntry>, Vec<_>) =
+                batch.drain(..).map(|c| (c.entry, c.reply)).unzip();
             match store.enqueue_many(&entries).await {
                 Ok(stored) => {
-                    for (commit, result) in batch.drain(..).zip(stored) {
-                        let _ = commit.reply.send(Ok(result));
+                    for (reply, result) in replies.into_iter().zip(stored) {
+                        let _ = reply.send(Ok(result));
                     }
                 }
                 Err(e) => {
-                    tracing::warn!(error = %e, entries = batch.len(), "inbox commit failed");
+                    tracing::warn!(error = %e, entries = entries.len(), "inbox commit failed");
                     let unavailable = matches!(e, Error::Unavailable(_));
-                    for commit in batch.drain(..) {
+                    for reply in replies {
                         let e = if unavailable {
                             Error::Unavailable(e.to_string())
                         } else {
                             Error::Internal(e.to_string())
                         };
-                        let _ = commit.reply.send(Err(e));
+                        let _ = reply.send(Err(e));
                     }
                 }
             }
@@ -245,12 +246,12 @@ impl VendorWebhooks {
     }
 
     async fn vendor(&self, id: Uuid, now: DateTime<Utc>) -> booking::Result<Option<Vendor>> {
-        let load = self.ports.store.vendor(id);
+        let load = || self.ports.store.vendor(id);
         lookups::through(&self.lookups.vendors, id, now, load).await
     }
 
     async fn connector_by_id(&self, id: Uuid) -> booking::Result<Option<Connector>> {
-        let load = self.ports.core.connector(id);
+        let load = || self.ports.core.connector(id);
         lookups::through(&self.lookups.connectors, id, self.ports.clock.now(), load).await
     }
 
@@ -260,10 +261,11 @@ impl VendorWebhooks {
         vendor_connector_id: &str,
     ) -> booking::Result<Option<Connector>> {
         let key = (vendor_id, vendor_connector_id.to_owned());
-        let load = self
-            .ports
-            .store
-            .vendor_connector(vendor_id, vendor_connector_id);
+        let load = || {
+            self.ports
+                .store
+                .vendor_connector(vendor_id, vendor_connector_id)
+        };
         lookups::through(
             &self.lookups.vendor_connectors,
             key,

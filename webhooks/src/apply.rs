@@ -18,7 +18,7 @@ const WINDOW: u32 = 512;
 /// The worker lease: renewed every round (at least every poll), so another
 /// instance takes over within this long of the holder's death.
 const LEASE: TimeDelta = TimeDelta::seconds(10);
-pub(crate) const LEASE_NAME: &str = "webhook-inbox";
+const LEASE_NAME: &str = "webhook-inbox";
 /// First retry after one second, doubling, at most five minutes apart.
 const BACKOFF_BASE: TimeDelta = TimeDelta::seconds(1);
 const BACKOFF_CAP: TimeDelta = TimeDelta::minutes(5);

@@ -34,21 +34,23 @@ impl Default for Lookups {
 }
 
 /// The cached answer for `key`, or `load`'s, remembered for `TTL` —
-/// "not found" included. `load` is only awaited on a miss.
-pub(crate) async fn through<K, V>(
+/// "not found" included. `load` is only called on a miss (a store call
+/// makes a boxed future even when nobody awaits it).
+pub(crate) async fn through<K, V, F>(
     cache: &TtlCache<K, Option<V>>,
     key: K,
     now: DateTime<Utc>,
-    load: impl std::future::Future<Output = booking::Result<Option<V>>>,
+    load: impl FnOnce() -> F,
 ) -> booking::Result<Option<V>>
 where
     K: Eq + std::hash::Hash,
     V: Clone,
+    F: std::future::Future<Output = booking::Result<Option<V>>>,
 {
     if let Some(known) = cache.get(&key, now) {
         return Ok(known);
     }
-    let value = load.await?;
+    let value = load().await?;
     cache.insert(key, value.clone(), now + TTL, now);
     Ok(value)
 }

@@ -168,6 +168,18 @@ pub struct EndReport {
     pub ended_at: DateTime<Utc>,
 }
 
+/// A report serializes as its fields alone (the kind is stored apart).
+impl Serialize for Report {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self {
+            Report::ConnectorStatus(r) => r.serialize(s),
+            Report::SessionStart(r) => r.serialize(s),
+            Report::MeterUpdate(r) => r.serialize(s),
+            Report::SessionEnd(r) => r.serialize(s),
+        }
+    }
+}
+
 impl Report {
     pub fn kind(&self) -> Kind {
         match self {
@@ -180,19 +192,13 @@ impl Report {
 
     /// The report's fields as JSON (the kind is not among them).
     pub fn to_value(&self) -> serde_json::Value {
-        let encoded = match self {
-            Report::ConnectorStatus(r) => serde_json::to_value(r),
-            Report::SessionStart(r) => serde_json::to_value(r),
-            Report::MeterUpdate(r) => serde_json::to_value(r),
-            Report::SessionEnd(r) => serde_json::to_value(r),
-        };
         // Plain structs of strings, numbers and ids always serialize.
-        encoded.unwrap_or_else(|e| unreachable!("report serializes: {e}"))
+        serde_json::to_value(self).unwrap_or_else(|e| unreachable!("report serializes: {e}"))
     }
 
     /// The stored form: the kind lives in its own column.
     pub fn to_json(&self) -> String {
-        self.to_value().to_string()
+        serde_json::to_string(self).unwrap_or_else(|e| unreachable!("report serializes: {e}"))
     }
 
     pub fn from_json(kind: Kind, json: &str) -> Result<Report, serde_json::Error> {
