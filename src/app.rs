@@ -13,7 +13,7 @@ use tokio::net::TcpListener;
 
 use crate::auth::{JwtKeys, KeySource};
 use crate::cluster::{
-    FailoverHolds, FailoverVersions, PgHolds, RedisHolds, RedisVersions, SharedState,
+    FailoverHolds, FailoverVersions, PgHolds, Redis, RedisHolds, RedisVersions, SharedState,
 };
 use crate::config::{Config, ConfigError};
 use crate::events::EventBus;
@@ -51,17 +51,15 @@ struct SharedPorts {
     shared: Option<Arc<SharedState>>,
 }
 
-async fn shared_ports(config: &Config) -> Result<SharedPorts, StartError> {
-    let Some(url) = &config.redis_url else {
+async fn shared_ports(config: &Config, redis: Option<&Redis>) -> Result<SharedPorts, StartError> {
+    let Some(redis) = redis else {
         return Ok(SharedPorts {
             holds: Arc::new(InProcessHolds::new()),
             versions: Arc::new(LocalVersions::default()),
             shared: None,
         });
     };
-    let conn = crate::cluster::connect(url)
-        .await
-        .map_err(StartError::Redis)?;
+    let conn = redis.conn.clone();
     tracing::info!("Redis connected: holds and cache versions shared by all instances");
     let redis_holds = RedisHolds::new(conn.clone(), REDIS_PREFIX);
     let redis_versions = RedisVersions::new(conn.clone(), REDIS_PREFIX);
@@ -121,15 +119,19 @@ pub async fn serve(
     let local_chargers = csms::OcppChargers {
         registry: registry.clone(),
     };
-    let chargers = match &config.redis_url {
-        Some(url) => {
+    let redis = match &config.redis_url {
+        Some(url) => Some(Redis::connect(url).await.map_err(StartError::Redis)?),
+        None => None,
+    };
+    let chargers = match &redis {
+        Some(redis) => {
             let instance = config
                 .instance_id
                 .clone()
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             tracing::info!(instance = %instance, "cluster: commands reach chargers on any instance");
             let deadline = csms_config.call_timeout + std::time::Duration::from_secs(2);
-            crate::cluster::Chargers::clustered(local_chargers, url, instance, deadline)
+            crate::cluster::Chargers::clustered(local_chargers, redis, instance, deadline)
                 .await
                 .map_err(StartError::Redis)?
         }
@@ -139,7 +141,7 @@ pub async fn serve(
         holds,
         versions,
         shared,
-    } = shared_ports(&config).await?;
+    } = shared_ports(&config, redis.as_ref()).await?;
     let events = EventBus::default();
     let bookings = BookingService::new(
         Ports {
@@ -236,7 +238,7 @@ pub async fn serve(
         jwt: jwt.clone(),
         store: store.clone(),
     });
-    let _relay = crate::realtime::spawn_relay(&events, io, config.redis_url.as_deref())
+    let _relay = crate::realtime::spawn_relay(&events, io, redis.as_ref())
         .await
         .map_err(StartError::Redis)?;
     if config.redis_url.is_some() {

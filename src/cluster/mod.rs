@@ -20,6 +20,30 @@ pub use pg_holds::PgHolds;
 pub use routing::Chargers;
 pub use versions::RedisVersions;
 
+/// Redis as this instance uses it: the URL (each subscription needs a
+/// connection of its own) and the one multiplexed connection everything
+/// else clones.
+#[derive(Clone)]
+pub struct Redis {
+    pub url: String,
+    pub conn: ConnectionManager,
+}
+
+impl std::fmt::Debug for Redis {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Redis").finish_non_exhaustive()
+    }
+}
+
+impl Redis {
+    pub async fn connect(url: &str) -> redis::RedisResult<Self> {
+        Ok(Self {
+            url: url.to_owned(),
+            conn: connect(url).await?,
+        })
+    }
+}
+
 /// One multiplexed connection that reconnects by itself; clones share it.
 pub async fn connect(url: &str) -> redis::RedisResult<ConnectionManager> {
     let client = redis::Client::open(url)?;

@@ -73,11 +73,11 @@ impl Chargers {
     /// (the charger's own call timeout, plus the way there and back).
     pub async fn clustered(
         local: OcppChargers,
-        redis_url: &str,
+        redis: &super::Redis,
         instance: String,
         deadline: Duration,
     ) -> redis::RedisResult<Self> {
-        let conn = super::connect(redis_url).await?;
+        let conn = redis.conn.clone();
         let channels = vec![commands_channel(&instance), replies_channel(&instance)];
         let cluster = Arc::new(Cluster {
             instance,
@@ -92,7 +92,7 @@ impl Chargers {
         tokio::spawn(announce(chargers.local.clone(), cluster.clone()));
         tokio::spawn(claim_on_connect(chargers.local.clone(), cluster.clone()));
         let server = chargers.clone();
-        super::subscribe_forever(redis_url, channels, move |channel, payload| {
+        super::subscribe_forever(&redis.url, channels, move |channel, payload| {
             let (server, cluster) = (server.clone(), cluster.clone());
             async move {
                 let Ok(message) = serde_json::from_str::<Value>(&payload) else {

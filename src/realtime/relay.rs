@@ -18,10 +18,10 @@ pub const CHANNEL: &str = "evgate:realtime";
 pub async fn spawn(
     bus: &EventBus,
     io: SocketIo,
-    redis_url: Option<&str>,
+    redis: Option<&crate::cluster::Redis>,
 ) -> redis::RedisResult<Vec<JoinHandle<()>>> {
     let mut events = bus.subscribe();
-    let Some(url) = redis_url else {
+    let Some(redis) = redis else {
         return Ok(vec![tokio::spawn(async move {
             while let Some(event) = next(&mut events).await {
                 for o in outbound(&event) {
@@ -30,8 +30,10 @@ pub async fn spawn(
             }
         })]);
     };
-    let deliver =
-        crate::cluster::subscribe_forever(url, vec![CHANNEL.to_owned()], move |_, payload| {
+    let deliver = crate::cluster::subscribe_forever(
+        &redis.url,
+        vec![CHANNEL.to_owned()],
+        move |_, payload| {
             let io = io.clone();
             async move {
                 match serde_json::from_str::<Outbound>(&payload) {
@@ -39,9 +41,10 @@ pub async fn spawn(
                     Err(_) => tracing::warn!("realtime: unreadable message on {CHANNEL}"),
                 }
             }
-        })
-        .await?;
-    let publisher = crate::cluster::connect(url).await?;
+        },
+    )
+    .await?;
+    let publisher = redis.conn.clone();
     let publish = tokio::spawn(async move {
         use redis::AsyncCommands;
         let conn = publisher;
