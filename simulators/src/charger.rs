@@ -478,7 +478,7 @@ impl Sim {
         let version = self.config.version;
         for event in &events {
             for call in version.report(&mut self.ctx(), event) {
-                if self.online || version.queued_offline(&call) {
+                if self.online || call.transaction.is_some() {
                     self.queue.push_back(call);
                 }
             }

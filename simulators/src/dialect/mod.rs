@@ -248,11 +248,6 @@ impl Version {
         }
     }
 
-    /// Whether a call must wait in the offline queue rather than be dropped.
-    pub fn queued_offline(self, call: &Outgoing) -> bool {
-        call.transaction.is_some()
-    }
-
     /// Just before sending: a 1.6 call about a transaction gets the CSMS's
     /// id for it (known by then: calls go one at a time, in order).
     pub fn finish(self, memory: &Memory, call: &mut Outgoing) {
