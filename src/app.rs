@@ -28,7 +28,7 @@ pub enum StartError {
     #[error(transparent)]
     Config(#[from] ConfigError),
     #[error(transparent)]
-    Store(#[from] crate::store::OpenError),
+    Store(#[from] evgate_store::OpenError),
     #[error("cannot listen on {addr}: {source}")]
     Bind {
         addr: std::net::SocketAddr,
@@ -64,8 +64,8 @@ async fn shared_ports(config: &Config, redis: Option<&Redis>) -> Result<SharedPo
     let redis_holds = RedisHolds::new(conn.clone(), REDIS_PREFIX);
     let redis_versions = RedisVersions::new(conn.clone(), REDIS_PREFIX);
     if !matches!(
-        crate::store::Backend::of_url(&config.database_url),
-        Ok(crate::store::Backend::Postgres)
+        evgate_store::Backend::of_url(&config.database_url),
+        Ok(evgate_store::Backend::Postgres)
     ) {
         return Ok(SharedPorts {
             holds: Arc::new(redis_holds),
@@ -110,7 +110,7 @@ pub async fn serve(
              (`evgate token` signs with it). Set JWT_SECRET in production."
         ),
     }
-    let database = crate::store::open_database(&config.database_url).await?;
+    let database = evgate_store::open(&config.database_url).await?;
     let store: Arc<dyn booking::Store> = database.clone();
     tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
     let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
@@ -145,7 +145,10 @@ pub async fn serve(
     let events = EventBus::default();
     let bookings = BookingService::new(
         Ports {
-            store: store.clone(),
+            stations: store.clone(),
+            registry: store.clone(),
+            ledger: store.clone(),
+            sessions: store.clone(),
             holds,
             chargers: Arc::new(chargers.clone()),
             events: Arc::new(events.clone()),
@@ -177,7 +180,8 @@ pub async fn serve(
     let webhooks = webhooks::VendorWebhooks::new(
         webhooks::WebhookPorts {
             store: database,
-            core: store.clone(),
+            stations: store.clone(),
+            ledger: store.clone(),
             bookings: bookings.clone(),
             clock: clock.clone(),
         },

@@ -339,7 +339,7 @@ pub enum CorsOrigins {
 impl Config {
     /// The checks clap cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        crate::store::Backend::of_url(&self.database_url)
+        evgate_store::Backend::of_url(&self.database_url)
             .map_err(|e| ConfigError::new("DATABASE_URL", e.to_string()))?;
         if let Some(url) = &self.redis_url
             && !(url.starts_with("redis://") || url.starts_with("rediss://"))

@@ -1,6 +1,5 @@
 //! evgate: the server binary's library — configuration, authentication, the
-//! SQL adapters of the booking core's store, the HTTP API, and the wiring
-//! that starts them. `main.rs` only parses the command line and calls in.
+//! HTTP API, and the wiring that starts the crates around them. `main.rs` only parses the command line and calls in.
 
 pub mod app;
 pub mod auth;
@@ -11,5 +10,4 @@ pub mod http;
 pub mod operator;
 pub mod realtime;
 pub mod refunds;
-pub mod store;
 pub mod workers;

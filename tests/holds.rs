@@ -228,9 +228,7 @@ async fn redis() -> Arc<dyn HoldStore> {
 async fn postgres() -> Arc<dyn HoldStore> {
     let url = common::fresh_pg_database().await;
     // Opening the store applies the migrations that create the table.
-    evgate::store::open_database(&url)
-        .await
-        .expect("migrations");
+    evgate_store::open(&url).await.expect("migrations");
     Arc::new(
         evgate::cluster::PgHolds::connect(&url)
             .await
@@ -241,9 +239,7 @@ async fn postgres() -> Arc<dyn HoldStore> {
 /// Redis claiming first, PostgreSQL deciding: what a cluster runs.
 async fn failover() -> Arc<dyn HoldStore> {
     let url = common::fresh_pg_database().await;
-    evgate::store::open_database(&url)
-        .await
-        .expect("migrations");
+    evgate_store::open(&url).await.expect("migrations");
     let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
     let conn = evgate::cluster::connect(&common::redis_url())
         .await
@@ -312,9 +308,7 @@ hold_suite!(
 #[ignore = "needs PostgreSQL and Redis; run by .ci/run"]
 async fn a_hold_only_in_redis_is_still_honoured_by_token() {
     let url = common::fresh_pg_database().await;
-    evgate::store::open_database(&url)
-        .await
-        .expect("migrations");
+    evgate_store::open(&url).await.expect("migrations");
     let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
     let conn = evgate::cluster::connect(&common::redis_url())
         .await

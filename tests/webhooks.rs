@@ -134,7 +134,8 @@ fn second_instance(app: &TestApp) -> webhooks::VendorWebhooks {
     webhooks::VendorWebhooks::new(
         webhooks::WebhookPorts {
             store: app.database.clone(),
-            core: app.store.clone(),
+            stations: app.store.clone(),
+            ledger: app.store.clone(),
             bookings: app.bookings.clone(),
             clock: app.clock.clone(),
         },

@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use crate::store::Store;
+use crate::store::AuditLog;
 
 /// The actor of what the gateway does by itself, on an operator's earlier
 /// request.
@@ -52,7 +52,7 @@ impl AuditEntry {
 
 /// Records an entry. The action already happened, so a store failure is
 /// logged loudly rather than turned into the caller's error.
-pub async fn record(store: &dyn Store, entry: AuditEntry) {
+pub async fn record(store: &dyn AuditLog, entry: AuditEntry) {
     if let Err(e) = store.record_audit(&entry).await {
         tracing::error!(error = %e, action = %entry.action, target = %entry.target,
             actor = %entry.actor, outcome = %entry.outcome, "cannot write the audit log");

@@ -5,9 +5,13 @@ use chrono::{DateTime, Utc};
 
 use crate::error::Result;
 use crate::model::IdTagStatus;
-use crate::store::Store;
+use crate::store::{BookingLedger, IdTagStore};
 
-pub async fn authorize(store: &dyn Store, id_tag: &str, now: DateTime<Utc>) -> Result<IdTagStatus> {
+pub async fn authorize<S: IdTagStore + BookingLedger + ?Sized>(
+    store: &S,
+    id_tag: &str,
+    now: DateTime<Utc>,
+) -> Result<IdTagStatus> {
     if let Some(tag) = store.id_tag(id_tag).await? {
         let expired = tag.expiry_date.is_some_and(|e| e <= now);
         return Ok(match tag.status {

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use crate::error::{Error, Result};
 use crate::geo::{self, Point};
 use crate::model::{Connector, Page, Station};
-use crate::store::Store;
+use crate::store::StationStore;
 
 pub const DEFAULT_LIMIT: u32 = 50;
 pub const MAX_LIMIT: u32 = 200;
@@ -102,7 +102,7 @@ pub fn page(limit: Option<i64>, offset: Option<i64>) -> Result<Page> {
     Ok(Page { limit, offset })
 }
 
-pub async fn station(store: &dyn Store, id: Uuid) -> Result<StationView> {
+pub async fn station(store: &dyn StationStore, id: Uuid) -> Result<StationView> {
     let station = store
         .station(id)
         .await?
@@ -116,7 +116,10 @@ pub async fn station(store: &dyn Store, id: Uuid) -> Result<StationView> {
 }
 
 /// A page of stations and the total that match.
-pub async fn stations(store: &dyn Store, query: StationQuery) -> Result<(Vec<StationView>, u64)> {
+pub async fn stations(
+    store: &dyn StationStore,
+    query: StationQuery,
+) -> Result<(Vec<StationView>, u64)> {
     let (page, total): (Vec<(Station, Option<f64>)>, u64) = match query.near {
         None => {
             let (stations, total) = store.stations(query.page).await?;

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use crate::clock::Clock;
 use crate::error::{Error, Result};
 use crate::model::{IdTag, IdTagStatus};
-use crate::store::Store;
+use crate::store::IdTagStore;
 
 /// OCPP 2.0.1 idToken: at most 36 characters (1.6 idTag: 20).
 pub const MAX_ID_TAG_CHARS: usize = 36;
@@ -23,7 +23,7 @@ fn check_tag(field: &str, tag: &str) -> Result<()> {
     Ok(())
 }
 
-pub async fn register(store: &dyn Store, clock: &dyn Clock, tag: IdTag) -> Result<IdTag> {
+pub async fn register(store: &dyn IdTagStore, clock: &dyn Clock, tag: IdTag) -> Result<IdTag> {
     check_tag("idTag", &tag.id_tag)?;
     if let Some(parent) = &tag.parent_id_tag {
         check_tag("parentIdTag", parent)?;
@@ -34,7 +34,7 @@ pub async fn register(store: &dyn Store, clock: &dyn Clock, tag: IdTag) -> Resul
 
 /// Changes status and/or expiry; the next Authorize or transaction hears it.
 pub async fn update(
-    store: &dyn Store,
+    store: &dyn IdTagStore,
     clock: &dyn Clock,
     id_tag: &str,
     status: Option<IdTagStatus>,

@@ -8,7 +8,7 @@ use crate::clock::Clock;
 use crate::credentials;
 use crate::error::{Error, Result};
 use crate::model::{Charger, Connector, NewConnector, SecurityProfile, Station};
-use crate::store::Store;
+use crate::store::{ChargerRegistry, StationStore};
 
 /// OCPP-J: the identity is one URL path segment of at most 48 characters.
 pub const MAX_IDENTITY_CHARS: usize = 48;
@@ -39,7 +39,7 @@ pub struct ConnectorInput {
 }
 
 pub async fn create_station(
-    store: &dyn Store,
+    store: &dyn StationStore,
     clock: &dyn Clock,
     input: StationInput,
 ) -> Result<Station> {
@@ -66,8 +66,8 @@ pub async fn create_station(
 /// Registers a charger identity at a station. The password is hashed before
 /// it is stored; hashing is slow, so this runs it on a blocking thread when
 /// called from async code (see [`credentials`]).
-pub async fn create_charger(
-    store: &dyn Store,
+pub async fn create_charger<S: StationStore + ChargerRegistry + ?Sized>(
+    store: &S,
     clock: &dyn Clock,
     station_id: Uuid,
     input: ChargerInput,
@@ -119,8 +119,8 @@ pub async fn create_charger(
     Ok(charger)
 }
 
-pub async fn create_connector(
-    store: &dyn Store,
+pub async fn create_connector<S: StationStore + ChargerRegistry + ?Sized>(
+    store: &S,
     clock: &dyn Clock,
     station_id: Uuid,
     input: ConnectorInput,

@@ -12,7 +12,7 @@ use chrono::TimeDelta;
 use crate::clock::Clock;
 use crate::error::Result;
 use crate::model::RefundRequest;
-use crate::store::{RefundAttempt, Store};
+use crate::store::{RefundAttempt, RefundQueue};
 
 /// Where refunds go: the payment provider's side. Implemented over HTTP by
 /// the server (`PAYMENT_WEBHOOK_URL`).
@@ -24,7 +24,7 @@ pub trait RefundGateway: Send + Sync + std::fmt::Debug + 'static {
 
 #[derive(Debug, Clone)]
 pub struct RefundOutbox {
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn RefundQueue>,
     pub gateway: Arc<dyn RefundGateway>,
     pub clock: Arc<dyn Clock>,
     pub max_attempts: i32,

@@ -10,7 +10,7 @@ pub mod updates;
 use std::sync::Arc;
 use std::time::Duration;
 
-use booking::Store;
+use booking::store::StationStore;
 use serde_json::{Value, json};
 use socketioxide::SocketIo;
 use socketioxide::extract::{AckSender, Extension, SocketRef, State, TryData};
@@ -36,7 +36,7 @@ pub const PING_TIMEOUT: Duration = Duration::from_secs(20);
 #[derive(Clone, Debug)]
 pub struct Realtime {
     pub jwt: Arc<JwtKeys>,
-    pub store: Arc<dyn Store>,
+    pub store: Arc<dyn StationStore>,
 }
 
 /// The Socket.IO layer for the HTTP router, and the handle that emits.

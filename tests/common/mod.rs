@@ -10,11 +10,7 @@ use std::sync::Arc;
 
 use booking::Store;
 
-/// Where the PostgreSQL tests create their throwaway databases.
-pub fn pg_admin_url() -> String {
-    std::env::var("EVGATE_TEST_PG_URL")
-        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
-}
+pub use evgate_store::test_util::fresh_sqlite_url;
 
 pub fn redis_url() -> String {
     std::env::var("EVGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
@@ -23,47 +19,18 @@ pub fn redis_url() -> String {
 /// A new, empty PostgreSQL database (named `evgate_test_…`; `.ci/run` drops
 /// them) and its URL.
 pub async fn fresh_pg_database() -> String {
-    use sqlx::Connection;
-    let admin = pg_admin_url();
-    let name = format!("evgate_test_{}", uuid::Uuid::new_v4().simple());
-    let mut conn = sqlx::PgConnection::connect(&admin)
-        .await
-        .expect("PostgreSQL reachable at EVGATE_TEST_PG_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
-        .execute(&mut conn)
-        .await
-        .expect("create test database");
-    let base = admin.rsplit_once('/').map(|(b, _)| b).unwrap_or(&admin);
-    format!("{base}/{name}")
-}
-
-/// A SQLite database in a temporary directory that lives as long as the
-/// returned guard.
-pub fn fresh_sqlite_url() -> (String, tempfile::TempDir) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let url = format!("sqlite://{}", dir.path().join("evgate.db").display());
-    (url, dir)
+    evgate_store::test_util::fresh_pg_url().await
 }
 
 /// A store of the named backend, plus whatever must live as long as it.
-pub async fn store(backend: &str) -> (Arc<dyn Store>, Option<tempfile::TempDir>) {
-    match backend {
-        "sqlite" => {
-            let (url, dir) = fresh_sqlite_url();
-            (
-                evgate::store::open(&url).await.expect("open sqlite"),
-                Some(dir),
-            )
-        }
-        "postgres" => {
-            let url = fresh_pg_database().await;
-            (
-                evgate::store::open(&url).await.expect("open postgres"),
-                None,
-            )
-        }
-        other => panic!("unknown backend {other}"),
-    }
+pub async fn store(
+    backend: &str,
+) -> (
+    Arc<dyn Store>,
+    evgate_store::test_util::Scratch<Arc<dyn evgate_store::Database>>,
+) {
+    let scratch = evgate_store::test_util::database(backend).await;
+    (scratch.store.clone(), scratch)
 }
 
 /// The HTTP API over a fresh SQLite store, driven in process with
@@ -80,7 +47,7 @@ pub struct TestApp {
     pub webhooks: webhooks::VendorWebhooks,
     pub database_url: String,
     /// The same database as `store`, behind every port.
-    pub database: Arc<dyn evgate::store::Database>,
+    pub database: Arc<dyn evgate_store::Database>,
     _dir: tempfile::TempDir,
 }
 
@@ -115,20 +82,18 @@ impl TestApp {
         let (url, dir) = fresh_sqlite_url();
         let mut database_url = url.clone();
         let (database, holds, versions): (
-            Arc<dyn evgate::store::Database>,
+            Arc<dyn evgate_store::Database>,
             Arc<dyn booking::holds::HoldStore>,
             Arc<dyn booking::cache::StationVersions>,
         ) = match backend {
             "sqlite" => (
-                evgate::store::open_database(&url)
-                    .await
-                    .expect("open sqlite"),
+                evgate_store::open(&url).await.expect("open sqlite"),
                 Arc::new(booking::holds::InProcessHolds::new()),
                 Arc::new(booking::cache::LocalVersions::default()),
             ),
             "cluster" => {
                 database_url = fresh_pg_database().await;
-                let store = evgate::store::open_database(&database_url)
+                let store = evgate_store::open(&database_url)
                     .await
                     .expect("open postgres");
                 let conn = evgate::cluster::connect(&redis_url())
@@ -155,7 +120,10 @@ impl TestApp {
         let events = evgate::events::EventBus::default();
         let bookings = booking::service::BookingService::new(
             booking::service::Ports {
-                store: store.clone(),
+                stations: store.clone(),
+                registry: store.clone(),
+                ledger: store.clone(),
+                sessions: store.clone(),
                 holds,
                 chargers,
                 events: Arc::new(events.clone()),
@@ -168,7 +136,8 @@ impl TestApp {
         let webhooks = webhooks::VendorWebhooks::new(
             webhooks::WebhookPorts {
                 store: database.clone(),
-                core: store.clone(),
+                stations: store.clone(),
+                ledger: store.clone(),
                 bookings: bookings.clone(),
                 clock: clock.clone(),
             },

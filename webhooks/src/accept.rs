@@ -194,7 +194,7 @@ impl VendorWebhooks {
                 if let Some(id) = b.booking_id {
                     let booking = self
                         .ports
-                        .core
+                        .ledger
                         .booking(id)
                         .await?
                         .ok_or_else(|| Error::not_found("booking", id))?;
@@ -251,7 +251,7 @@ impl VendorWebhooks {
     }
 
     async fn connector_by_id(&self, id: Uuid) -> booking::Result<Option<Connector>> {
-        let load = || self.ports.core.connector(id);
+        let load = || self.ports.stations.connector(id);
         lookups::through(&self.lookups.connectors, id, self.ports.clock.now(), load).await
     }
 

@@ -25,8 +25,9 @@ const MAX_ROTATION_OVERLAP: TimeDelta = TimeDelta::days(7);
 #[derive(Debug, Clone)]
 pub struct WebhookPorts {
     pub store: Arc<dyn WebhookStore>,
-    /// The booking core's store, to look connectors, bookings and sessions up.
-    pub core: Arc<dyn booking::Store>,
+    /// The booking core's stores, to look connectors and bookings up.
+    pub stations: Arc<dyn booking::store::StationStore>,
+    pub ledger: Arc<dyn booking::store::BookingLedger>,
     /// The update path the CSMS uses too.
     pub bookings: BookingService,
     pub clock: Arc<dyn Clock>,

@@ -122,7 +122,7 @@ impl BookingService {
         slot_minutes: i64,
         now: DateTime<Utc>,
     ) -> Result<(Availability, Option<DateTime<Utc>>)> {
-        if self.store.station(station_id).await?.is_none() {
+        if self.stations.station(station_id).await?.is_none() {
             return Err(Error::not_found("station", station_id));
         }
         let slot = TimeDelta::minutes(slot_minutes);
@@ -135,7 +135,7 @@ impl BookingService {
             return Ok((available, None));
         }
         let connectors: Vec<_> = self
-            .store
+            .stations
             .connectors_of_stations(&[station_id])
             .await?
             .into_iter()
@@ -143,7 +143,7 @@ impl BookingService {
             .collect();
         let ids: Vec<Uuid> = connectors.iter().map(|c| c.id).collect();
         let mut busy: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = self
-            .store
+            .ledger
             .bookings_in_window(&ids, first, end, BLOCKING)
             .await?
             .into_iter()

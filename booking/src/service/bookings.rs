@@ -11,7 +11,7 @@ use crate::model::{Booking, BookingStatus, Page};
 
 impl BookingService {
     pub async fn booking(&self, caller: Caller, id: Uuid) -> Result<Booking> {
-        self.store
+        self.ledger
             .booking(id)
             .await?
             .filter(|b| caller.admin || b.user_id == caller.user_id)
@@ -25,7 +25,7 @@ impl BookingService {
         page: Page,
     ) -> Result<(Vec<Booking>, u64)> {
         let owner = (!caller.admin).then_some(caller.user_id);
-        self.store.bookings_of(owner, status, page).await
+        self.ledger.bookings_of(owner, status, page).await
     }
 
     /// Cancels a PENDING or CONFIRMED booking and frees the charger's
@@ -37,7 +37,7 @@ impl BookingService {
             return Ok(booking);
         }
         let cancelled = self
-            .store
+            .ledger
             .transition_booking(
                 id,
                 &[BookingStatus::Pending, BookingStatus::Confirmed],
@@ -86,7 +86,7 @@ impl BookingService {
             );
         }
         if let Err(e) = self
-            .store
+            .ledger
             .set_reserved_on_charger(booking.id, false, self.clock.now())
             .await
         {
@@ -100,12 +100,12 @@ impl BookingService {
         reservation_id: i32,
     ) -> Result<()> {
         let connector = self
-            .store
+            .stations
             .connector(connector_id)
             .await?
             .ok_or_else(|| Error::not_found("connector", connector_id))?;
         let charger = self
-            .store
+            .registry
             .charger(connector.charger_id)
             .await?
             .ok_or_else(|| Error::not_found("charger", connector.charger_id))?;

@@ -55,9 +55,9 @@ impl BookingService {
         }
         // A connector of the station proves the station exists; only a
         // mismatch needs the station looked up, to tell 404 from 400.
-        let connector = match self.store.connector(req.connector_id).await? {
+        let connector = match self.stations.connector(req.connector_id).await? {
             Some(c) if c.station_id == req.station_id => c,
-            _ if self.store.station(req.station_id).await?.is_none() => {
+            _ if self.stations.station(req.station_id).await?.is_none() => {
                 return Err(Error::not_found("station", req.station_id));
             }
             _ => {
@@ -80,7 +80,11 @@ impl BookingService {
         let reserve_now =
             connector.vendor_id.is_none() && req.start_ts - now <= self.rules.reservation_lead;
         let reservation_id = if reserve_now {
-            Some(self.store.next_reservation_id(connector.charger_id).await?)
+            Some(
+                self.registry
+                    .next_reservation_id(connector.charger_id)
+                    .await?,
+            )
         } else {
             None
         };
@@ -99,7 +103,7 @@ impl BookingService {
             return Err(Error::Overlap);
         }
         let booked = self
-            .store
+            .ledger
             .bookings_in_window(
                 &[hold.connector_id],
                 hold.start_ts,
@@ -123,7 +127,7 @@ impl BookingService {
             }
         }
         if let Some(reservation_id) = reservation_id {
-            let charger = match self.store.charger(connector.charger_id).await {
+            let charger = match self.registry.charger(connector.charger_id).await {
                 Ok(Some(c)) => c,
                 Ok(None) => {
                     self.holds.release(&hold.token).await?;
@@ -201,14 +205,20 @@ impl BookingService {
             created_at: now,
             updated_at: now,
         };
-        match self.store.insert_booking(&booking).await {
+        match self.ledger.insert_booking(&booking).await {
             Ok(()) => {}
             // A concurrent confirm of the same token won: answer with its booking.
             Err(Error::Conflict(_)) => return self.already_confirmed(caller, token).await,
             Err(e) => return Err(e),
         }
-        // The booking now holds the slot (and any charger reservation).
-        self.holds.release(token).await?;
+        // The booking now holds the slot (and any charger reservation); it
+        // is the commit point. A hold that cannot be released now only
+        // lingers until it expires: the sweep sees its booking and leaves
+        // the reservation alone.
+        if let Err(e) = self.holds.release(token).await {
+            tracing::warn!(booking.id = %booking.id, error = %e,
+                "confirmed, but the hold could not be released; it will expire");
+        }
         self.emit(Event::BookingChanged {
             booking: booking.clone(),
         })
@@ -217,7 +227,7 @@ impl BookingService {
     }
 
     async fn already_confirmed(&self, caller: Caller, token: &str) -> Result<(Booking, bool)> {
-        match self.store.booking_by_hold_token(token).await? {
+        match self.ledger.booking_by_hold_token(token).await? {
             Some(b) if b.user_id == caller.user_id => Ok((b, false)),
             _ => Err(Error::not_found("hold", token)),
         }

@@ -21,7 +21,7 @@ use crate::clock::Clock;
 use crate::error::Result;
 use crate::events::{Event, EventSink};
 use crate::holds::HoldStore;
-use crate::store::Store;
+use crate::store::{BookingLedger, ChargerRegistry, SessionLog, StationStore};
 
 pub use availability::{Availability, Slot};
 pub use holding::HoldRequest;
@@ -59,7 +59,10 @@ pub struct Caller {
 /// The ports the service works through.
 #[derive(Debug, Clone)]
 pub struct Ports {
-    pub store: Arc<dyn Store>,
+    pub stations: Arc<dyn StationStore>,
+    pub registry: Arc<dyn ChargerRegistry>,
+    pub ledger: Arc<dyn BookingLedger>,
+    pub sessions: Arc<dyn SessionLog>,
     pub holds: Arc<dyn HoldStore>,
     pub chargers: Arc<dyn ChargerControl>,
     pub events: Arc<dyn EventSink>,
@@ -82,7 +85,10 @@ type AvailabilityKey = (Uuid, u64, DateTime<Utc>, DateTime<Utc>, i64);
 /// The booking service; cheap to clone (ports and caches are shared).
 #[derive(Debug, Clone)]
 pub struct BookingService {
-    store: Arc<dyn Store>,
+    stations: Arc<dyn StationStore>,
+    registry: Arc<dyn ChargerRegistry>,
+    ledger: Arc<dyn BookingLedger>,
+    sessions: Arc<dyn SessionLog>,
     holds: Arc<dyn HoldStore>,
     chargers: Arc<dyn ChargerControl>,
     events: Arc<dyn EventSink>,
@@ -95,7 +101,10 @@ pub struct BookingService {
 impl BookingService {
     pub fn new(ports: Ports, rules: BookingRules) -> Self {
         Self {
-            store: ports.store,
+            stations: ports.stations,
+            registry: ports.registry,
+            ledger: ports.ledger,
+            sessions: ports.sessions,
             holds: ports.holds,
             chargers: ports.chargers,
             events: ports.events,
@@ -142,7 +151,7 @@ impl BookingService {
         if let Some(view) = self.caches.stations.get(&(id, version), now) {
             return Ok(view);
         }
-        let view = catalog::station(&*self.store, id).await?;
+        let view = catalog::station(&*self.stations, id).await?;
         self.caches
             .stations
             .insert((id, version), view.clone(), now + STATION_TTL, now);

@@ -13,7 +13,7 @@ use crate::model::{
     Booking, BookingStatus, ChargingSession, Connector, ConnectorStatus, SessionStatus,
     TransactionKey,
 };
-use crate::store::SessionEnd;
+use crate::store::{ReservationVoid, SessionEnd, SessionEnded, StatusChange};
 
 /// A charging session that began on a connector.
 #[derive(Debug, Clone, PartialEq)]
@@ -56,9 +56,20 @@ impl BookingService {
         status: ConnectorStatus,
         at: DateTime<Utc>,
     ) -> Result<Option<Connector>> {
-        let Some(connector) = self
-            .store
-            .set_connector_status(connector_id, status, at)
+        let void = matches!(
+            status,
+            ConnectorStatus::Faulted | ConnectorStatus::Maintenance
+        )
+        .then(|| {
+            let now = self.clock.now();
+            ReservationVoid {
+                now,
+                until: now + self.rules.reservation_lead + self.rules.max_duration,
+            }
+        });
+        let Some(StatusChange { connector, voided }) = self
+            .stations
+            .set_connector_status(connector_id, status, at, void)
             .await?
         else {
             return Ok(None);
@@ -71,11 +82,10 @@ impl BookingService {
             last_known_status: connector.last_known_status,
         })
         .await;
-        if matches!(
-            status,
-            ConnectorStatus::Faulted | ConnectorStatus::Maintenance
-        ) {
-            self.void_reservations(&connector).await?;
+        for booking in voided {
+            tracing::info!(booking.id = %booking.id, connector.id = %connector.id,
+                "connector faulted or unavailable: hardware reservation void");
+            self.emit(Event::BookingChanged { booking }).await;
         }
         Ok(Some(connector))
     }
@@ -83,7 +93,7 @@ impl BookingService {
     /// The charger stayed away past the grace period: its connectors are
     /// OFFLINE (their last status kept for display) and apps are told.
     pub async fn charger_offline(&self, charger_id: Uuid, at: DateTime<Utc>) -> Result<usize> {
-        let changed = self.store.mark_charger_offline(charger_id, at).await?;
+        let changed = self.stations.mark_charger_offline(charger_id, at).await?;
         for c in &changed {
             self.emit(Event::ConnectorStatusChanged {
                 station_id: c.station_id,
@@ -107,14 +117,14 @@ impl BookingService {
         reservation_id: i32,
     ) -> Result<bool> {
         let Some(booking) = self
-            .store
+            .ledger
             .booking_by_reservation(charger_id, reservation_id)
             .await?
             .filter(|b| b.reserved_on_charger)
         else {
             return Ok(false);
         };
-        self.store
+        self.ledger
             .set_reserved_on_charger(booking.id, false, self.clock.now())
             .await?;
         let booking = Booking {
@@ -125,40 +135,18 @@ impl BookingService {
         Ok(true)
     }
 
-    async fn void_reservations(&self, connector: &Connector) -> Result<()> {
-        let now = self.clock.now();
-        let horizon = now + self.rules.reservation_lead + self.rules.max_duration;
-        let reserved = self
-            .store
-            .bookings_in_window(&[connector.id], now, horizon, &[BookingStatus::Confirmed])
-            .await?;
-        for booking in reserved.into_iter().filter(|b| b.reserved_on_charger) {
-            self.store
-                .set_reserved_on_charger(booking.id, false, now)
-                .await?;
-            tracing::info!(booking.id = %booking.id, connector.id = %connector.id,
-                "connector faulted or unavailable: hardware reservation void");
-            let booking = Booking {
-                reserved_on_charger: false,
-                ..booking
-            };
-            self.emit(Event::BookingChanged { booking }).await;
-        }
-        Ok(())
-    }
-
     /// Records a started session, once per transaction (a replay returns the
     /// session already recorded). The booking it fulfils — named by the
     /// vendor, found by the reservation id, or by the booking's id tag on
     /// the reserved connector around its start — becomes ACTIVE.
     pub async fn session_started(&self, start: SessionStart) -> Result<ChargingSession> {
         let connector = self
-            .store
+            .stations
             .connector(start.connector_id)
             .await?
             .ok_or_else(|| Error::not_found("connector", start.connector_id))?;
         if let Some(known) = self
-            .store
+            .sessions
             .session_by_transaction(connector.charger_id, &start.transaction)
             .await?
         {
@@ -181,18 +169,22 @@ impl BookingService {
             status: SessionStatus::Charging,
             stop_reason: None,
         };
-        match self.store.insert_session(&session).await {
-            Ok(()) => {}
+        let started = match self
+            .sessions
+            .start_session(&session, self.clock.now())
+            .await
+        {
+            Ok(started) => started,
             // The same start, reported twice at once: the first one stands.
             Err(Error::Conflict(_)) => {
                 return self
-                    .store
+                    .sessions
                     .session_by_transaction(connector.charger_id, &start.transaction)
                     .await?
                     .ok_or_else(|| Error::Internal("session vanished after a conflict".into()));
             }
             Err(e) => return Err(e),
-        }
+        };
         // Charging changes no cached read: published without a bump.
         self.events.publish(Event::SessionStarted {
             station_id: connector.station_id,
@@ -200,22 +192,10 @@ impl BookingService {
             session_id: session.id,
             started_at: session.started_at,
         });
-        if let Some(booking) = booking {
-            let active = self
-                .store
-                .transition_booking(
-                    booking.id,
-                    &[BookingStatus::Confirmed],
-                    BookingStatus::Active,
-                    None,
-                    self.clock.now(),
-                )
-                .await?;
-            if let Some(booking) = active {
-                self.emit(Event::BookingChanged { booking }).await;
-            }
+        if let Some(booking) = started.booking {
+            self.emit(Event::BookingChanged { booking }).await;
         }
-        Ok(session)
+        Ok(started.session)
     }
 
     async fn booking_for(
@@ -226,11 +206,11 @@ impl BookingService {
         let on_this_connector =
             |b: &Booking| b.connector_id == connector.id && b.status == BookingStatus::Confirmed;
         if let Some(id) = start.booking_id {
-            return Ok(self.store.booking(id).await?.filter(on_this_connector));
+            return Ok(self.ledger.booking(id).await?.filter(on_this_connector));
         }
         if let Some(reservation_id) = start.reservation_id
             && let Some(b) = self
-                .store
+                .ledger
                 .booking_by_reservation(connector.charger_id, reservation_id)
                 .await?
                 .filter(on_this_connector)
@@ -241,7 +221,7 @@ impl BookingService {
         // connector, between a little before its start and the no-show cutoff.
         match &start.id_tag {
             Some(tag) => {
-                self.store
+                self.ledger
                     .confirmed_booking_for_id_tag(
                         connector.id,
                         tag,
@@ -265,7 +245,7 @@ impl BookingService {
         at: DateTime<Utc>,
     ) -> Result<Option<ChargingSession>> {
         let Some(session) = self
-            .store
+            .sessions
             .record_meter(charger_id, transaction, meter_wh, at)
             .await?
         else {
@@ -273,7 +253,7 @@ impl BookingService {
         };
         if let (Some(energy_kwh), Some(connector)) = (
             session.energy_kwh,
-            self.store.connector(session.connector_id).await?,
+            self.stations.connector(session.connector_id).await?,
         ) {
             // A meter update changes no cached read: publish without a bump.
             self.events.publish(Event::MeterUpdate {
@@ -291,7 +271,7 @@ impl BookingService {
     /// booking the session fulfilled becomes COMPLETED.
     pub async fn session_ended(&self, stop: SessionStop) -> Result<Option<ChargingSession>> {
         let Some(session) = self
-            .store
+            .sessions
             .session_by_transaction(stop.charger_id, &stop.transaction)
             .await?
         else {
@@ -301,22 +281,28 @@ impl BookingService {
             let (from, to) = (session.meter_start_wh?, stop.meter_stop_wh?);
             Some(((to - from) / 1000.0).max(0.0))
         });
-        let Some(ended) = self
-            .store
-            .end_session(&SessionEnd {
-                session_id: session.id,
-                ended_at: stop.ended_at,
-                meter_stop_wh: stop.meter_stop_wh,
-                energy_kwh,
-                cost_amount: stop.cost_amount,
-                status: SessionStatus::Completed,
-                stop_reason: stop.reason,
-            })
+        let Some(SessionEnded {
+            session: ended,
+            booking: completed,
+        }) = self
+            .sessions
+            .end_session(
+                &SessionEnd {
+                    session_id: session.id,
+                    ended_at: stop.ended_at,
+                    meter_stop_wh: stop.meter_stop_wh,
+                    energy_kwh,
+                    cost_amount: stop.cost_amount,
+                    status: SessionStatus::Completed,
+                    stop_reason: stop.reason,
+                },
+                self.clock.now(),
+            )
             .await?
         else {
             return Ok(None);
         };
-        if let Some(connector) = self.store.connector(ended.connector_id).await? {
+        if let Some(connector) = self.stations.connector(ended.connector_id).await? {
             self.events.publish(Event::SessionEnded {
                 station_id: connector.station_id,
                 connector_id: connector.id,
@@ -325,20 +311,8 @@ impl BookingService {
                 energy_kwh: ended.energy_kwh,
             });
         }
-        if let Some(booking_id) = ended.booking_id {
-            let completed = self
-                .store
-                .transition_booking(
-                    booking_id,
-                    &[BookingStatus::Active],
-                    BookingStatus::Completed,
-                    None,
-                    self.clock.now(),
-                )
-                .await?;
-            if let Some(booking) = completed {
-                self.emit(Event::BookingChanged { booking }).await;
-            }
+        if let Some(booking) = completed {
+            self.emit(Event::BookingChanged { booking }).await;
         }
         Ok(Some(ended))
     }

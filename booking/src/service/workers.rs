@@ -9,7 +9,8 @@ use super::BookingService;
 use crate::charger_control::{Refusal, ReserveRequest};
 use crate::error::Result;
 use crate::events::Event;
-use crate::model::{Booking, BookingStatus, RefundRequest, RefundState};
+use crate::model::{Booking, BookingStatus};
+use crate::store::RefundDraft;
 
 /// Items one pass handles at most; the next pass takes the rest.
 const BATCH: u32 = 100;
@@ -26,7 +27,10 @@ impl BookingService {
             .take_expired(self.clock.now() - SWEEP_DELAY, BATCH as usize)
             .await?;
         for hold in &expired {
+            // A confirmed hold's reservation belongs to its booking now.
+            let confirmed = self.ledger.booking_by_hold_token(&hold.token).await?;
             if let Some(reservation_id) = hold.reservation_id
+                && confirmed.is_none()
                 && let Err(e) = self
                     .cancel_reservation(hold.connector_id, reservation_id)
                     .await
@@ -45,7 +49,7 @@ impl BookingService {
     pub async fn reserve_due_bookings(&self) -> Result<usize> {
         let now = self.clock.now();
         let due = self
-            .store
+            .ledger
             .bookings_due_for_reservation(now + self.rules.reservation_lead, now, BATCH)
             .await?;
         let mut reserved = 0;
@@ -62,15 +66,15 @@ impl BookingService {
     }
 
     async fn reserve_booking(&self, booking: &Booking) -> Result<bool> {
-        let Some(connector) = self.store.connector(booking.connector_id).await? else {
+        let Some(connector) = self.stations.connector(booking.connector_id).await? else {
             return Ok(false);
         };
-        let Some(charger) = self.store.charger(connector.charger_id).await? else {
+        let Some(charger) = self.registry.charger(connector.charger_id).await? else {
             return Ok(false);
         };
-        let reservation_id = self.store.next_reservation_id(charger.id).await?;
+        let reservation_id = self.registry.next_reservation_id(charger.id).await?;
         if !self
-            .store
+            .ledger
             .claim_reservation(booking.id, reservation_id)
             .await?
         {
@@ -87,7 +91,7 @@ impl BookingService {
         };
         match self.chargers.reserve_now(&request).await {
             Ok(()) => {
-                self.store
+                self.ledger
                     .set_reserved_on_charger(booking.id, true, self.clock.now())
                     .await?;
                 Ok(true)
@@ -102,21 +106,19 @@ impl BookingService {
     /// Cancels a confirmed booking the charger would not take, and owes
     /// the driver a refund.
     async fn cancel_for(&self, booking_id: Uuid, refusal: &Refusal) -> Result<()> {
-        let now = self.clock.now();
         let cancelled = self
-            .store
-            .transition_booking(
+            .ledger
+            .transition_with_refund(
                 booking_id,
                 &[BookingStatus::Confirmed],
                 BookingStatus::Cancelled,
-                Some(refusal.reason_code()),
-                now,
+                &refund(refusal.reason_code()),
+                self.clock.now(),
             )
             .await?;
         if let Some(booking) = cancelled {
             tracing::info!(booking.id = %booking.id, reason = refusal.reason_code(),
                 "booking cancelled: the charger did not reserve the connector");
-            self.enqueue_refund(&booking, refusal.reason_code()).await?;
             self.emit(Event::BookingChanged { booking }).await;
         }
         Ok(())
@@ -128,18 +130,18 @@ impl BookingService {
     pub async fn record_no_shows(&self) -> Result<usize> {
         let now = self.clock.now();
         let late = self
-            .store
+            .ledger
             .confirmed_bookings_started_by(now - self.rules.no_show_grace, BATCH)
             .await?;
         let mut recorded = 0;
         for candidate in late {
             let Some(booking) = self
-                .store
-                .transition_booking(
+                .ledger
+                .transition_with_refund(
                     candidate.id,
                     &[BookingStatus::Confirmed],
                     BookingStatus::NoShow,
-                    Some("NO_SHOW"),
+                    &refund("NO_SHOW"),
                     now,
                 )
                 .await?
@@ -148,26 +150,17 @@ impl BookingService {
             };
             recorded += 1;
             self.release_on_charger(&booking).await;
-            self.enqueue_refund(&booking, "NO_SHOW").await?;
             self.emit(Event::BookingChanged { booking }).await;
         }
         Ok(recorded)
     }
+}
 
-    async fn enqueue_refund(&self, booking: &Booking, reason: &str) -> Result<()> {
-        let now = self.clock.now();
-        self.store
-            .enqueue_refund(&RefundRequest {
-                id: Uuid::new_v4(),
-                booking_id: booking.id,
-                payment_id: booking.payment_id.clone(),
-                reason: reason.to_owned(),
-                state: RefundState::Pending,
-                attempts: 0,
-                next_attempt_at: now,
-                created_at: now,
-            })
-            .await?;
-        Ok(())
+/// The refund a closing transition owes; its reason is also the booking's
+/// cancel reason.
+fn refund(reason: &str) -> RefundDraft {
+    RefundDraft {
+        id: Uuid::new_v4(),
+        reason: reason.to_owned(),
     }
 }

@@ -4,15 +4,18 @@ use std::time::Duration;
 
 use sqlx::postgres::PgPoolOptions;
 
-use super::OpenError;
+use crate::{OpenError, SqlStore};
 
-/// The booking core's store on PostgreSQL.
-#[derive(Debug, Clone)]
-pub struct PgStore {
-    pool: sqlx::PgPool,
-}
+/// The driver the shared SQL in `sql/` is compiled against here.
+type Db = sqlx::Postgres;
 
-impl PgStore {
+// The same SQL text is compiled once per driver (the one compile-time
+// difference is `Db`): intended, hence the lint allowance.
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/mod.rs"]
+mod sql;
+
+impl SqlStore<Db> {
     /// Connects to `url` and migrates the database. Several instances may
     /// start at once: sqlx serialises migrations with an advisory lock.
     pub async fn open(url: &str) -> Result<Self, OpenError> {
@@ -22,13 +25,10 @@ impl PgStore {
             .connect(url)
             .await
             .map_err(OpenError::Connect)?;
-        sqlx::migrate!("./migrations/postgres")
+        sqlx::migrate!("../migrations/postgres")
             .run(&pool)
             .await
             .map_err(OpenError::Migrate)?;
         Ok(Self { pool })
     }
 }
-
-sql_store!(PgStore, sqlx::Postgres);
-sql_webhook_store!(PgStore, sqlx::Postgres);

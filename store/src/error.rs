@@ -1,9 +1,20 @@
-//! Turning database errors into the booking core's errors, once for both
-//! backends. PostgreSQL names the violated constraint; SQLite only says which
+//! Errors: why a store could not be opened, and database errors turned into
+//! the booking core's errors, once for both backends. PostgreSQL names the violated constraint; SQLite only says which
 //! columns, so each known constraint is matched either way.
 
 use booking::Error;
 use sqlx::error::ErrorKind;
+
+/// Why the store could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("must start with sqlite: or postgres:// (got {0:?})")]
+    UnsupportedUrl(String),
+    #[error("cannot open the database: {0}")]
+    Connect(#[source] sqlx::Error),
+    #[error("cannot apply migrations: {0}")]
+    Migrate(#[source] sqlx::migrate::MigrateError),
+}
 
 /// Known uniqueness rules: constraint name, SQLite's column list, and what
 /// the caller is told.

@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-mod common;
-
 use std::sync::Arc;
 
 use booking::model::{
@@ -503,9 +501,10 @@ async fn connector_status_ignores_stale_reports(store: Arc<dyn Store>) {
     use booking::model::ConnectorStatus::*;
     let later = Utc::now() + TimeDelta::seconds(10);
     let c = store
-        .set_connector_status(conn, Available, later)
+        .set_connector_status(conn, Available, later, None)
         .await
         .unwrap()
+        .map(|change| change.connector)
         .unwrap();
     assert_eq!(
         (c.status, c.status_updated_at),
@@ -514,9 +513,10 @@ async fn connector_status_ignores_stale_reports(store: Arc<dyn Store>) {
     // An older report arriving late does not overwrite the newer one.
     assert!(
         store
-            .set_connector_status(conn, Faulted, later - TimeDelta::seconds(5))
+            .set_connector_status(conn, Faulted, later - TimeDelta::seconds(5), None)
             .await
             .unwrap()
+            .map(|change| change.connector)
             .is_none()
     );
     assert_eq!(
@@ -535,16 +535,18 @@ async fn connector_status_ignores_stale_reports(store: Arc<dyn Store>) {
         Offline
     );
     let back = store
-        .set_connector_status(conn, Available, offline_at - TimeDelta::seconds(2))
+        .set_connector_status(conn, Available, offline_at - TimeDelta::seconds(2), None)
         .await
         .unwrap()
+        .map(|change| change.connector)
         .expect("applied over OFFLINE");
     assert_eq!(back.status, Available);
     assert!(
         store
-            .set_connector_status(Uuid::new_v4(), Available, later)
+            .set_connector_status(Uuid::new_v4(), Available, later, None)
             .await
             .unwrap()
+            .map(|change| change.connector)
             .is_none()
     );
     assert_eq!(
@@ -688,19 +690,19 @@ async fn sessions_are_keyed_by_charger_protocol_and_transaction(store: Arc<dyn S
         stop_reason: None,
     };
     let v16 = session(TransactionKey::Ocpp(OcppVersion::V16, "17".into()));
-    store.insert_session(&v16).await.unwrap();
+    store.start_session(&v16, Utc::now()).await.unwrap();
     assert!(matches!(
         store
-            .insert_session(&session(TransactionKey::Ocpp(
-                OcppVersion::V16,
-                "17".into()
-            )))
+            .start_session(
+                &session(TransactionKey::Ocpp(OcppVersion::V16, "17".into())),
+                Utc::now()
+            )
             .await,
         Err(Error::Conflict(_))
     ));
     // The same text under another protocol is another transaction.
     store
-        .insert_session(&session(TransactionKey::Vendor("17".into())))
+        .start_session(&session(TransactionKey::Vendor("17".into())), Utc::now())
         .await
         .unwrap();
     let got = store
@@ -795,7 +797,12 @@ async fn sessions_end_once_and_bookings_are_found_by_reservation_or_tag(store: A
         status: SessionStatus::Charging,
         stop_reason: None,
     };
-    store.insert_session(&session).await.unwrap();
+    let started = store.start_session(&session, Utc::now()).await.unwrap();
+    assert_eq!(
+        started.booking.map(|b| b.status),
+        Some(BookingStatus::Active),
+        "the start makes its booking ACTIVE"
+    );
     let end = booking::store::SessionEnd {
         session_id: session.id,
         ended_at: t("2030-01-01T10:50:00Z"),
@@ -805,13 +812,21 @@ async fn sessions_end_once_and_bookings_are_found_by_reservation_or_tag(store: A
         status: SessionStatus::Completed,
         stop_reason: Some("EVDisconnected".into()),
     };
-    let ended = store.end_session(&end).await.unwrap().unwrap();
+    let booking::store::SessionEnded {
+        session: ended,
+        booking: completed,
+    } = store.end_session(&end, Utc::now()).await.unwrap().unwrap();
+    assert_eq!(
+        completed.map(|b| b.status),
+        Some(BookingStatus::Completed),
+        "the end completes its booking"
+    );
     assert_eq!(
         (ended.energy_kwh, ended.cost_amount, ended.status),
         (Some(25.5), Some(250.0), SessionStatus::Completed)
     );
     assert!(
-        store.end_session(&end).await.unwrap().is_none(),
+        store.end_session(&end, Utc::now()).await.unwrap().is_none(),
         "ends once"
     );
 }
@@ -1033,8 +1048,8 @@ macro_rules! store_suite {
             $(
                 #[tokio::test]
                 async fn $name() {
-                    let (store, _dir) = crate::common::store("sqlite").await;
-                    super::$name(store).await;
+                    let scratch = evgate_store::test_util::database("sqlite").await;
+                    super::$name(scratch.store.clone()).await;
                 }
             )+
         }
@@ -1043,8 +1058,8 @@ macro_rules! store_suite {
                 #[tokio::test]
                 #[ignore = "needs PostgreSQL (EVGATE_TEST_PG_URL); run by .ci/run"]
                 async fn $name() {
-                    let (store, _) = crate::common::store("postgres").await;
-                    super::$name(store).await;
+                    let scratch = evgate_store::test_util::database("postgres").await;
+                    super::$name(scratch.store.clone()).await;
                 }
             )+
         }

@@ -6,15 +6,18 @@ use std::time::Duration;
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
 
-use super::OpenError;
+use crate::{OpenError, SqlStore};
 
-/// The booking core's store on a SQLite file.
-#[derive(Debug, Clone)]
-pub struct SqliteStore {
-    pool: sqlx::SqlitePool,
-}
+/// The driver the shared SQL in `sql/` is compiled against here.
+type Db = sqlx::Sqlite;
 
-impl SqliteStore {
+// The same SQL text is compiled once per driver (the one compile-time
+// difference is `Db`): intended, hence the lint allowance.
+#[allow(clippy::duplicate_mod)]
+#[path = "sql/mod.rs"]
+mod sql;
+
+impl SqlStore<Db> {
     /// Opens (creating if absent) the database at `url` and migrates it.
     pub async fn open(url: &str) -> Result<Self, OpenError> {
         let options = SqliteConnectOptions::from_str(url)
@@ -32,13 +35,10 @@ impl SqliteStore {
             .connect_with(options)
             .await
             .map_err(OpenError::Connect)?;
-        sqlx::migrate!("./migrations/sqlite")
+        sqlx::migrate!("../migrations/sqlite")
             .run(&pool)
             .await
             .map_err(OpenError::Migrate)?;
         Ok(Self { pool })
     }
 }
-
-sql_store!(SqliteStore, sqlx::Sqlite);
-sql_webhook_store!(SqliteStore, sqlx::Sqlite);

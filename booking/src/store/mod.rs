@@ -1,0 +1,53 @@
+//! The storage ports: what the booking core persists, split by aggregate so
+//! each service holds only the ports it calls. Two adapters implement every
+//! one of them (the `evgate-store` crate: SQLite embedded, PostgreSQL for
+//! clusters) and one test suite runs against both.
+//!
+//! Adapters keep two invariants themselves, so no caller can forget them:
+//! no two CONFIRMED/ACTIVE bookings overlap on one connector
+//! ([`crate::Error::Overlap`]), and timestamps keep millisecond precision.
+//! A method that writes several rows commits all of them or none.
+
+mod audit;
+mod bookings;
+mod chargers;
+mod id_tags;
+mod refunds;
+mod sessions;
+mod stations;
+
+pub use audit::AuditLog;
+pub use bookings::{BookingLedger, RefundDraft};
+pub use chargers::{BootInfo, ChargerCredentials, ChargerRegistry, UnassignedChargers};
+pub use id_tags::IdTagStore;
+pub use refunds::{RefundAttempt, RefundQueue};
+pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
+pub use stations::{ReservationVoid, StationStore, StatusChange};
+
+/// Every port at once: what the wiring opens and hands out piece by piece
+/// (an `Arc<dyn Store>` coerces to any one port). It adds no methods.
+pub trait Store:
+    StationStore
+    + ChargerRegistry
+    + ChargerCredentials
+    + UnassignedChargers
+    + BookingLedger
+    + SessionLog
+    + IdTagStore
+    + AuditLog
+    + RefundQueue
+{
+}
+
+impl<T> Store for T where
+    T: StationStore
+        + ChargerRegistry
+        + ChargerCredentials
+        + UnassignedChargers
+        + BookingLedger
+        + SessionLog
+        + IdTagStore
+        + AuditLog
+        + RefundQueue
+{
+}

@@ -1,0 +1,79 @@
+//! Charging sessions, and the booking each one fulfils.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::error::Result;
+use crate::model::{Booking, ChargingSession, SessionStatus, TransactionKey};
+
+/// How a session ended, as the store records it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionEnd {
+    pub session_id: Uuid,
+    pub ended_at: DateTime<Utc>,
+    pub meter_stop_wh: Option<f64>,
+    pub energy_kwh: Option<f64>,
+    pub cost_amount: Option<f64>,
+    pub status: SessionStatus,
+    pub stop_reason: Option<String>,
+}
+
+/// A recorded start, and the booking it made ACTIVE.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionStarted {
+    pub session: ChargingSession,
+    pub booking: Option<Booking>,
+}
+
+/// A recorded end, and the booking it made COMPLETED.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionEnded {
+    pub session: ChargingSession,
+    pub booking: Option<Booking>,
+}
+
+#[async_trait]
+pub trait SessionLog: Send + Sync + std::fmt::Debug + 'static {
+    /// Records a session and moves the booking it fulfils (`session.booking_id`)
+    /// from CONFIRMED to ACTIVE, in one transaction. Fails with `Conflict`
+    /// (writing nothing) when the charger already has a session with this
+    /// transaction key.
+    async fn start_session(
+        &self,
+        session: &ChargingSession,
+        now: DateTime<Utc>,
+    ) -> Result<SessionStarted>;
+    /// Ends a session that has not ended yet and moves its booking from
+    /// ACTIVE to COMPLETED, in one transaction; `None` when it already has
+    /// ended (a retried end is counted once) or is unknown.
+    async fn end_session(
+        &self,
+        end: &SessionEnd,
+        now: DateTime<Utc>,
+    ) -> Result<Option<SessionEnded>>;
+    /// Records a live meter reading (Wh) on an open session: its energy so
+    /// far. `None` when no open session has this key.
+    async fn record_meter(
+        &self,
+        charger_id: Uuid,
+        key: &TransactionKey,
+        meter_wh: f64,
+        at: DateTime<Utc>,
+    ) -> Result<Option<ChargingSession>>;
+    /// The session still open on a connector, if any.
+    async fn open_session_on(&self, connector_id: Uuid) -> Result<Option<ChargingSession>>;
+    /// The session that started on this connector at `started_at` with this
+    /// meter reading (how a replayed OCPP 1.6 StartTransaction is recognised).
+    async fn session_started_at(
+        &self,
+        connector_id: Uuid,
+        started_at: DateTime<Utc>,
+        meter_start_wh: f64,
+    ) -> Result<Option<ChargingSession>>;
+    async fn session_by_transaction(
+        &self,
+        charger_id: Uuid,
+        key: &TransactionKey,
+    ) -> Result<Option<ChargingSession>>;
+}
