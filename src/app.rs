@@ -12,11 +12,12 @@ use booking::service::{BookingService, Ports};
 use tokio::net::TcpListener;
 
 use crate::auth::{JwtKeys, KeySource};
-use crate::cluster::{
-    FailoverHolds, FailoverVersions, PgHolds, Redis, RedisHolds, RedisVersions, SharedState,
-};
 use crate::config::{Config, ConfigError};
 use crate::events::EventBus;
+use evgate_cluster::{
+    FailoverHolds, FailoverVersions, Redis, RedisHolds, RedisVersions, SharedState,
+};
+use evgate_store::PgHolds;
 
 /// Namespace of evgate's keys in Redis.
 const REDIS_PREFIX: &str = "evgate:";
@@ -131,11 +132,11 @@ pub async fn serve(
                 .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
             tracing::info!(instance = %instance, "cluster: commands reach chargers on any instance");
             let deadline = csms_config.call_timeout + std::time::Duration::from_secs(2);
-            crate::cluster::Chargers::clustered(local_chargers, redis, instance, deadline)
+            evgate_cluster::Chargers::clustered(local_chargers, redis, instance, deadline)
                 .await
                 .map_err(StartError::Redis)?
         }
-        None => crate::cluster::Chargers::local(local_chargers),
+        None => evgate_cluster::Chargers::local(local_chargers),
     };
     let SharedPorts {
         holds,

@@ -3,7 +3,6 @@
 
 pub mod app;
 pub mod auth;
-pub mod cluster;
 pub mod config;
 pub mod events;
 pub mod http;

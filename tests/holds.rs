@@ -218,10 +218,10 @@ async fn redis() -> Arc<dyn HoldStore> {
     let url = common::redis_url();
     // A prefix per test keeps concurrent tests apart.
     let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
-    let conn = evgate::cluster::connect(&url)
+    let conn = evgate_cluster::connect(&url)
         .await
         .expect("Redis reachable");
-    Arc::new(evgate::cluster::RedisHolds::new(conn, &prefix))
+    Arc::new(evgate_cluster::RedisHolds::new(conn, &prefix))
 }
 
 /// PostgreSQL alone: the cluster's authority, and its store while Redis is down.
@@ -230,7 +230,7 @@ async fn postgres() -> Arc<dyn HoldStore> {
     // Opening the store applies the migrations that create the table.
     evgate_store::open(&url).await.expect("migrations");
     Arc::new(
-        evgate::cluster::PgHolds::connect(&url)
+        evgate_store::PgHolds::connect(&url)
             .await
             .expect("PostgreSQL reachable"),
     )
@@ -241,15 +241,15 @@ async fn failover() -> Arc<dyn HoldStore> {
     let url = common::fresh_pg_database().await;
     evgate_store::open(&url).await.expect("migrations");
     let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
-    let conn = evgate::cluster::connect(&common::redis_url())
+    let conn = evgate_cluster::connect(&common::redis_url())
         .await
         .expect("Redis reachable");
-    Arc::new(evgate::cluster::FailoverHolds {
-        redis: evgate::cluster::RedisHolds::new(conn.clone(), &prefix),
-        pg: evgate::cluster::PgHolds::connect(&url)
+    Arc::new(evgate_cluster::FailoverHolds {
+        redis: evgate_cluster::RedisHolds::new(conn.clone(), &prefix),
+        pg: evgate_store::PgHolds::connect(&url)
             .await
             .expect("PostgreSQL reachable"),
-        state: evgate::cluster::SharedState::new(conn),
+        state: evgate_cluster::SharedState::new(conn),
     })
 }
 
@@ -310,16 +310,16 @@ async fn a_hold_only_in_redis_is_still_honoured_by_token() {
     let url = common::fresh_pg_database().await;
     evgate_store::open(&url).await.expect("migrations");
     let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
-    let conn = evgate::cluster::connect(&common::redis_url())
+    let conn = evgate_cluster::connect(&common::redis_url())
         .await
         .expect("Redis reachable");
-    let old = evgate::cluster::RedisHolds::new(conn.clone(), &prefix);
-    let new = evgate::cluster::FailoverHolds {
-        redis: evgate::cluster::RedisHolds::new(conn.clone(), &prefix),
-        pg: evgate::cluster::PgHolds::connect(&url)
+    let old = evgate_cluster::RedisHolds::new(conn.clone(), &prefix);
+    let new = evgate_cluster::FailoverHolds {
+        redis: evgate_cluster::RedisHolds::new(conn.clone(), &prefix),
+        pg: evgate_store::PgHolds::connect(&url)
             .await
             .expect("PostgreSQL reachable"),
-        state: evgate::cluster::SharedState::new(conn),
+        state: evgate_cluster::SharedState::new(conn),
     };
     let h = hold(
         Uuid::new_v4(),

@@ -47,11 +47,11 @@ pub struct AppState {
     pub bookings: BookingService,
     /// Chargers connected here or (cluster) to another instance, for
     /// operator commands.
-    pub chargers: crate::cluster::Chargers,
+    pub chargers: evgate_cluster::Chargers,
     pub webhooks: webhooks::VendorWebhooks,
     pub rotation: crate::operator::CredentialRotation,
     /// Whether Redis answers (cluster on PostgreSQL); `None` without one.
-    pub shared: Option<Arc<crate::cluster::SharedState>>,
+    pub shared: Option<Arc<evgate_cluster::SharedState>>,
 }
 
 impl AppState {

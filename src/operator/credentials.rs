@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::sealed::Sealer;
-use crate::cluster::Chargers;
+use evgate_cluster::Chargers;
 
 /// What the operator asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::json;
 
-use crate::cluster::Chargers;
+use evgate_cluster::Chargers;
 
 /// Chargers told at once.
 const CONCURRENCY: usize = 32;

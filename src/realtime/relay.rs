@@ -18,7 +18,7 @@ pub const CHANNEL: &str = "evgate:realtime";
 pub async fn spawn(
     bus: &EventBus,
     io: SocketIo,
-    redis: Option<&crate::cluster::Redis>,
+    redis: Option<&evgate_cluster::Redis>,
 ) -> redis::RedisResult<Vec<JoinHandle<()>>> {
     let mut events = bus.subscribe();
     let Some(redis) = redis else {
@@ -30,7 +30,7 @@ pub async fn spawn(
             }
         })]);
     };
-    let deliver = crate::cluster::subscribe_forever(
+    let deliver = evgate_cluster::subscribe_forever(
         &redis.url,
         vec![CHANNEL.to_owned()],
         move |_, payload| {
@@ -44,22 +44,14 @@ pub async fn spawn(
         },
     )
     .await?;
-    let publisher = redis.conn.clone();
+    let redis = redis.clone();
     let publish = tokio::spawn(async move {
-        use redis::AsyncCommands;
-        let conn = publisher;
         while let Some(event) = next(&mut events).await {
             for o in outbound(&event) {
                 let Ok(payload) = serde_json::to_string(&o) else {
                     continue;
                 };
-                let published = crate::cluster::retry_once(|| {
-                    let mut conn = conn.clone();
-                    let payload = payload.clone();
-                    async move { conn.publish::<_, _, ()>(CHANNEL, payload).await }
-                })
-                .await;
-                if let Err(e) = published {
+                if let Err(e) = redis.publish(CHANNEL, &payload).await {
                     tracing::warn!(error = %e, "realtime: cannot publish to Redis; update lost");
                 }
             }

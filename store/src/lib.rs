@@ -10,6 +10,7 @@
 //! SQL and without per-function trait bounds over both drivers.
 
 mod error;
+mod holds;
 pub mod postgres;
 pub mod sqlite;
 #[cfg(feature = "test-util")]
@@ -21,6 +22,7 @@ use booking::Store;
 use webhooks::WebhookStore;
 
 pub use error::OpenError;
+pub use holds::PgHolds;
 
 /// The SQL adapter of every port, over a connection pool of one driver.
 #[derive(Debug, Clone)]

@@ -96,14 +96,14 @@ impl TestApp {
                 let store = evgate_store::open(&database_url)
                     .await
                     .expect("open postgres");
-                let conn = evgate::cluster::connect(&redis_url())
+                let conn = evgate_cluster::connect(&redis_url())
                     .await
                     .expect("Redis reachable");
                 let prefix = format!("evgate-test:{}:", uuid::Uuid::new_v4().simple());
                 (
                     store,
-                    Arc::new(evgate::cluster::RedisHolds::new(conn.clone(), &prefix)),
-                    Arc::new(evgate::cluster::RedisVersions::new(conn, &prefix)),
+                    Arc::new(evgate_cluster::RedisHolds::new(conn.clone(), &prefix)),
+                    Arc::new(evgate_cluster::RedisVersions::new(conn, &prefix)),
                 )
             }
             other => panic!("unknown backend {other}"),
@@ -143,7 +143,7 @@ impl TestApp {
             },
             3,
         );
-        let chargers = evgate::cluster::Chargers::local(csms::OcppChargers {
+        let chargers = evgate_cluster::Chargers::local(csms::OcppChargers {
             registry: Arc::new(csms::Registry::default()),
         });
         let rotation = evgate::operator::CredentialRotation {

@@ -17,9 +17,11 @@ use csms::OcppChargers;
 use csms::commands::CommandError;
 use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::oneshot;
 use uuid::Uuid;
+
+use crate::relay::{Call, CancelArgs, CommandArgs, Failure, Reply, ReserveArgs, Sender, ToOwner};
 
 /// How often an instance renews the leases of the chargers it holds, and
 /// how long one lasts: a dead instance's chargers are unowned within it.
@@ -49,7 +51,7 @@ struct Cluster {
     instance: String,
     conn: ConnectionManager,
     /// Calls waiting for another instance's answer, by request id.
-    waiting: Mutex<HashMap<Uuid, oneshot::Sender<Value>>>,
+    waiting: Mutex<HashMap<Uuid, oneshot::Sender<Reply>>>,
     deadline: Duration,
 }
 
@@ -92,17 +94,18 @@ impl Chargers {
         tokio::spawn(announce(chargers.local.clone(), cluster.clone()));
         tokio::spawn(claim_on_connect(chargers.local.clone(), cluster.clone()));
         let server = chargers.clone();
+        let requests = commands_channel(&cluster.instance);
         super::subscribe_forever(&redis.url, channels, move |channel, payload| {
             let (server, cluster) = (server.clone(), cluster.clone());
+            let from_callers = channel == requests;
             async move {
-                let Ok(message) = serde_json::from_str::<Value>(&payload) else {
-                    tracing::warn!("cluster: unreadable message on {channel}");
-                    return;
-                };
-                if message.get("op").is_some() {
-                    tokio::spawn(async move { server.serve(message).await });
+                if from_callers {
+                    tokio::spawn(async move { server.serve(&payload).await });
                 } else {
-                    cluster.deliver(message);
+                    match serde_json::from_str::<Reply>(&payload) {
+                        Ok(reply) => cluster.deliver(reply),
+                        Err(e) => tracing::warn!(error = %e, "cluster: unreadable reply refused"),
+                    }
                 }
             }
         })
@@ -120,15 +123,20 @@ impl Chargers {
         match self.remote_target(charge_point_id) {
             None => self.local.command(charge_point_id, action, payload).await,
             Some(cluster) => {
-                let args = json!({ "action": action, "payload": payload });
+                let args = CommandArgs {
+                    action: action.to_owned(),
+                    payload,
+                };
                 let reply = cluster
-                    .call(charge_point_id, "command", args)
+                    .call(charge_point_id, ToOwner::Command, args)
                     .await
                     .map_err(|r| match r {
                         Relay::Offline => CommandError::Offline,
                         Relay::Timeout => CommandError::Timeout,
                     })?;
-                decode_command(reply)
+                reply
+                    .map(Option::unwrap_or_default)
+                    .map_err(Failure::into_command_error)
             }
         }
     }
@@ -154,63 +162,81 @@ impl Chargers {
             .filter(|_| !self.local.registry.is_connected(charge_point_id))
     }
 
-    /// Runs another instance's command on a charger held here, and answers.
-    async fn serve(&self, message: Value) {
+    /// Runs another instance's request on a charger held here, and answers
+    /// it. A request that does not read is refused: answered at once when
+    /// its sender can be told, logged either way.
+    async fn serve(&self, payload: &str) {
         let Some(cluster) = &self.cluster else { return };
-        if message["op"] == "close" {
-            if let Some(cp) = message["chargePointId"].as_str()
-                && self.local.registry.close(cp)
-            {
-                tracing::info!(charger.id = %cp,
-                    "cluster: the charger reconnected to another instance; closing it here");
+        let request = match serde_json::from_str::<ToOwner>(payload) {
+            Ok(request) => request,
+            Err(e) => {
+                tracing::warn!(error = %e, "cluster: unreadable relay request refused");
+                if let Ok(sender) = serde_json::from_str::<Sender>(payload) {
+                    let reply = Reply {
+                        id: sender.id,
+                        outcome: Err(Failure::unreadable(e)),
+                    };
+                    cluster.answer(&sender.from, &reply).await;
+                }
+                return;
             }
-            return;
-        }
-        let (Some(id), Some(from), Some(cp)) = (
-            message["id"].as_str(),
-            message["from"].as_str(),
-            message["chargePointId"].as_str(),
-        ) else {
-            return;
         };
-        let args = &message["args"];
-        let answer = match message["op"].as_str() {
-            Some("reserve") => match reserve_request(cp, args) {
-                Some(request) => encode_refusal(self.local.reserve_now(&request).await),
-                None => json!({ "ok": false, "kind": "call_error", "message": "bad request" }),
-            },
-            Some("cancel") => {
-                let reservation_id = args["reservationId"]
-                    .as_i64()
-                    .and_then(|n| i32::try_from(n).ok())
-                    .unwrap_or_default();
-                encode_refusal(self.local.cancel_reservation(cp, reservation_id).await)
+        let (id, from, outcome) = match request {
+            ToOwner::Close { charge_point_id } => {
+                if self.local.registry.close(&charge_point_id) {
+                    tracing::info!(charger.id = %charge_point_id,
+                        "cluster: the charger reconnected to another instance; closing it here");
+                }
+                return;
             }
-            Some("command") => encode_command(
-                self.local
-                    .command(
-                        cp,
-                        args["action"].as_str().unwrap_or_default(),
-                        args["payload"].clone(),
-                    )
-                    .await,
-            ),
-            _ => return,
+            ToOwner::Reserve(Call {
+                id,
+                from,
+                charge_point_id,
+                args,
+            }) => {
+                let request = args.into_request(charge_point_id);
+                let outcome = self.local.reserve_now(&request).await;
+                (id, from, outcome.map(|()| None).map_err(Failure::from))
+            }
+            ToOwner::Cancel(Call {
+                id,
+                from,
+                charge_point_id,
+                args,
+            }) => {
+                let outcome = self
+                    .local
+                    .cancel_reservation(&charge_point_id, args.reservation_id)
+                    .await;
+                (id, from, outcome.map(|()| None).map_err(Failure::from))
+            }
+            ToOwner::Command(Call {
+                id,
+                from,
+                charge_point_id,
+                args,
+            }) => {
+                let outcome = self
+                    .local
+                    .command(&charge_point_id, &args.action, args.payload)
+                    .await;
+                (id, from, outcome.map(Some).map_err(Failure::from))
+            }
         };
-        let mut reply = answer;
-        reply["id"] = json!(id);
-        let mut conn = cluster.conn.clone();
-        if let Err(e) = conn
-            .publish::<_, _, ()>(replies_channel(from), reply.to_string())
-            .await
-        {
-            tracing::warn!(error = %e, "cluster: cannot answer a relayed command");
-        }
+        cluster.answer(&from, &Reply { id, outcome }).await;
     }
 }
 
 impl Cluster {
-    async fn call(&self, charge_point_id: &str, op: &str, args: Value) -> Result<Value, Relay> {
+    /// Sends `args` to the charger's owner as the request `op` makes of a
+    /// [`Call`], and waits for the owner's outcome within the deadline.
+    async fn call<A>(
+        &self,
+        charge_point_id: &str,
+        op: fn(Call<A>) -> ToOwner,
+        args: A,
+    ) -> Result<Result<Option<Value>, Failure>, Relay> {
         let mut conn = self.conn.clone();
         let key = owner_key(charge_point_id);
         let owner: Option<String> = super::retry_once(|| {
@@ -224,22 +250,25 @@ impl Cluster {
             return Err(Relay::Offline);
         };
         let id = Uuid::new_v4();
+        let request = op(Call {
+            id,
+            from: self.instance.clone(),
+            charge_point_id: charge_point_id.to_owned(),
+            args,
+        });
+        let Ok(request) = serde_json::to_string(&request) else {
+            return Err(Relay::Offline);
+        };
         let (tx, rx) = oneshot::channel();
         self.lock().insert(id, tx);
-        let request = json!({
-            "id": id, "from": self.instance, "op": op,
-            "chargePointId": charge_point_id, "args": args,
-        });
-        let receivers: Result<i64, _> = conn
-            .publish(commands_channel(&owner), request.to_string())
-            .await;
+        let receivers: Result<i64, _> = conn.publish(commands_channel(&owner), request).await;
         if !matches!(receivers, Ok(n) if n > 0) {
             // The owner's lease outlived it: nobody listens there.
             self.lock().remove(&id);
             return Err(Relay::Offline);
         }
         match tokio::time::timeout(self.deadline, rx).await {
-            Ok(Ok(reply)) => Ok(reply),
+            Ok(Ok(reply)) => Ok(reply.outcome),
             _ => {
                 self.lock().remove(&id);
                 Err(Relay::Timeout)
@@ -247,16 +276,27 @@ impl Cluster {
         }
     }
 
-    fn deliver(&self, reply: Value) {
-        let Some(id) = reply["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()) else {
+    /// Publishes `reply` on the caller's channel.
+    async fn answer(&self, caller: &str, reply: &Reply) {
+        let Ok(reply) = serde_json::to_string(reply) else {
             return;
         };
-        if let Some(waiting) = self.lock().remove(&id) {
+        let mut conn = self.conn.clone();
+        if let Err(e) = conn
+            .publish::<_, _, ()>(replies_channel(caller), reply)
+            .await
+        {
+            tracing::warn!(error = %e, "cluster: cannot answer a relayed command");
+        }
+    }
+
+    fn deliver(&self, reply: Reply) {
+        if let Some(waiting) = self.lock().remove(&reply.id) {
             let _ = waiting.send(reply);
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, oneshot::Sender<Value>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, oneshot::Sender<Reply>>> {
         self.waiting.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
@@ -309,16 +349,21 @@ async fn announce(local: OcppChargers, cluster: Arc<Cluster>) {
     }
 }
 
-/// Takes ownership the moment a charger connects here, and tells the
-/// instance that held it to close its (older) socket.
 /// Asks `instance` to close its socket of the charger (it holds an older one).
 async fn ask_to_close(conn: &mut ConnectionManager, instance: &str, charge_point_id: &str) {
-    let close = json!({ "op": "close", "chargePointId": charge_point_id });
+    let close = ToOwner::Close {
+        charge_point_id: charge_point_id.to_owned(),
+    };
+    let Ok(close) = serde_json::to_string(&close) else {
+        return;
+    };
     let _ = conn
-        .publish::<_, _, ()>(commands_channel(instance), close.to_string())
+        .publish::<_, _, ()>(commands_channel(instance), close)
         .await;
 }
 
+/// Takes ownership the moment a charger connects here, and tells the
+/// instance that held it to close its (older) socket.
 async fn claim_on_connect(local: OcppChargers, cluster: Arc<Cluster>) {
     let mut connects = local.registry.connects();
     loop {
@@ -363,21 +408,16 @@ impl ChargerControl for Chargers {
     async fn reserve_now(&self, request: &ReserveRequest) -> Result<(), Refusal> {
         match self.remote_target(&request.charge_point_id) {
             None => self.local.reserve_now(request).await,
-            Some(cluster) => {
-                let args = json!({
-                    "evseId": request.evse_id,
-                    "connectorId": request.connector_id,
-                    "connectorType": request.connector_type,
-                    "reservationId": request.reservation_id,
-                    "idTag": request.id_tag,
-                    "expiresAt": request.expires_at.to_rfc3339(),
-                });
-                let reply = cluster
-                    .call(&request.charge_point_id, "reserve", args)
-                    .await
-                    .map_err(relay_refusal)?;
-                decode_refusal(&reply)
-            }
+            Some(cluster) => cluster
+                .call(
+                    &request.charge_point_id,
+                    ToOwner::Reserve,
+                    ReserveArgs::of(request),
+                )
+                .await
+                .map_err(relay_refusal)?
+                .map(drop)
+                .map_err(Failure::into_refusal),
         }
     }
 
@@ -392,145 +432,23 @@ impl ChargerControl for Chargers {
                     .cancel_reservation(charge_point_id, reservation_id)
                     .await
             }
-            Some(cluster) => {
-                let args = json!({ "reservationId": reservation_id });
-                let reply = cluster
-                    .call(charge_point_id, "cancel", args)
-                    .await
-                    .map_err(relay_refusal)?;
-                decode_refusal(&reply)
-            }
+            Some(cluster) => cluster
+                .call(
+                    charge_point_id,
+                    ToOwner::Cancel,
+                    CancelArgs { reservation_id },
+                )
+                .await
+                .map_err(relay_refusal)?
+                .map(drop)
+                .map_err(Failure::into_refusal),
         }
     }
-}
-
-fn reserve_request(charge_point_id: &str, args: &Value) -> Option<ReserveRequest> {
-    let int = |k: &str| args[k].as_i64().and_then(|n| i32::try_from(n).ok());
-    Some(ReserveRequest {
-        charge_point_id: charge_point_id.to_owned(),
-        evse_id: int("evseId")?,
-        connector_id: int("connectorId")?,
-        connector_type: args["connectorType"].as_str()?.to_owned(),
-        reservation_id: int("reservationId")?,
-        id_tag: args["idTag"].as_str()?.to_owned(),
-        expires_at: chrono::DateTime::parse_from_rfc3339(args["expiresAt"].as_str()?)
-            .ok()?
-            .with_timezone(&chrono::Utc),
-    })
 }
 
 fn relay_refusal(r: Relay) -> Refusal {
     match r {
         Relay::Offline => Refusal::Offline,
         Relay::Timeout => Refusal::Timeout,
-    }
-}
-
-fn encode_refusal(outcome: Result<(), Refusal>) -> Value {
-    let (kind, message) = match outcome {
-        Ok(()) => return json!({ "ok": true }),
-        Err(Refusal::Occupied) => ("occupied", String::new()),
-        Err(Refusal::Faulted) => ("faulted", String::new()),
-        Err(Refusal::Unavailable) => ("unavailable", String::new()),
-        Err(Refusal::Rejected) => ("rejected", String::new()),
-        Err(Refusal::CallError(m)) => ("call_error", m),
-        Err(Refusal::Timeout) => ("timeout", String::new()),
-        Err(Refusal::Offline) => ("offline", String::new()),
-    };
-    json!({ "ok": false, "kind": kind, "message": message })
-}
-
-fn decode_refusal(reply: &Value) -> Result<(), Refusal> {
-    if reply["ok"] == true {
-        return Ok(());
-    }
-    Err(match reply["kind"].as_str() {
-        Some("occupied") => Refusal::Occupied,
-        Some("faulted") => Refusal::Faulted,
-        Some("unavailable") => Refusal::Unavailable,
-        Some("rejected") => Refusal::Rejected,
-        Some("timeout") => Refusal::Timeout,
-        Some("offline") => Refusal::Offline,
-        _ => Refusal::CallError(reply["message"].as_str().unwrap_or_default().to_owned()),
-    })
-}
-
-fn encode_command(outcome: Result<Value, CommandError>) -> Value {
-    match outcome {
-        Ok(v) => json!({ "ok": true, "value": v }),
-        Err(e) => {
-            let kind = match &e {
-                CommandError::Invalid(_) => "invalid",
-                CommandError::Offline => "offline",
-                CommandError::Timeout => "timeout",
-                CommandError::Busy => "busy",
-                CommandError::Charger(_) | CommandError::Relayed(_) => "charger",
-            };
-            let message = match e {
-                CommandError::Invalid(m) | CommandError::Relayed(m) => m,
-                CommandError::Charger(rpc) => rpc.to_string(),
-                other => other.to_string(),
-            };
-            json!({ "ok": false, "kind": kind, "message": message })
-        }
-    }
-}
-
-fn decode_command(reply: Value) -> Result<Value, CommandError> {
-    if reply["ok"] == true {
-        return Ok(reply["value"].clone());
-    }
-    let message = reply["message"].as_str().unwrap_or_default().to_owned();
-    Err(match reply["kind"].as_str() {
-        Some("invalid") => CommandError::Invalid(message),
-        Some("offline") => CommandError::Offline,
-        Some("timeout") => CommandError::Timeout,
-        Some("busy") => CommandError::Busy,
-        _ => CommandError::Relayed(message),
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn every_refusal_survives_the_trip() {
-        for r in [
-            Refusal::Occupied,
-            Refusal::Faulted,
-            Refusal::Unavailable,
-            Refusal::Rejected,
-            Refusal::CallError("NotSupported: no".into()),
-            Refusal::Timeout,
-            Refusal::Offline,
-        ] {
-            assert_eq!(decode_refusal(&encode_refusal(Err(r.clone()))), Err(r));
-        }
-        assert_eq!(decode_refusal(&encode_refusal(Ok(()))), Ok(()));
-    }
-
-    #[test]
-    fn command_answers_survive_the_trip() {
-        let ok = decode_command(encode_command(Ok(json!({"status": "Accepted"})))).unwrap();
-        assert_eq!(ok["status"], "Accepted");
-        assert!(matches!(
-            decode_command(encode_command(Err(CommandError::Invalid("bad".into())))),
-            Err(CommandError::Invalid(m)) if m == "bad"
-        ));
-        assert!(matches!(
-            decode_command(encode_command(Err(CommandError::Offline))),
-            Err(CommandError::Offline)
-        ));
-    }
-
-    #[test]
-    fn a_reserve_request_round_trips() {
-        let now = chrono::Utc::now();
-        let args = json!({"evseId": 1, "connectorId": 2, "connectorType": "CCS",
-            "reservationId": 7, "idTag": "T", "expiresAt": now.to_rfc3339()});
-        let r = reserve_request("CP", &args).unwrap();
-        assert_eq!((r.evse_id, r.connector_id, r.reservation_id), (1, 2, 7));
-        assert!(reserve_request("CP", &json!({})).is_none());
     }
 }

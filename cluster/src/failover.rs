@@ -25,7 +25,9 @@ use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
 use uuid::Uuid;
 
-use super::{PgHolds, RedisHolds, RedisVersions};
+use evgate_store::PgHolds;
+
+use super::{RedisHolds, RedisVersions};
 
 /// After a failure, Redis is left alone this long: an outage costs one
 /// failed attempt per interval, not one per request.

@@ -5,7 +5,7 @@
 
 mod failover;
 mod holds;
-mod pg_holds;
+mod relay;
 mod routing;
 mod versions;
 
@@ -16,7 +16,6 @@ use redis::aio::ConnectionManager;
 
 pub use failover::{FailoverHolds, FailoverVersions, SharedState};
 pub use holds::RedisHolds;
-pub use pg_holds::PgHolds;
 pub use routing::Chargers;
 pub use versions::RedisVersions;
 
@@ -41,6 +40,17 @@ impl Redis {
             url: url.to_owned(),
             conn: connect(url).await?,
         })
+    }
+
+    /// Publishes `payload` on `channel`, once more after a dropped
+    /// connection (see [`retry_once`]).
+    pub async fn publish(&self, channel: &str, payload: &str) -> redis::RedisResult<()> {
+        use redis::AsyncCommands;
+        retry_once(|| {
+            let mut conn = self.conn.clone();
+            async move { conn.publish::<_, _, ()>(channel, payload).await }
+        })
+        .await
     }
 }
 

@@ -11,15 +11,10 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 use sqlx::{Error as SqlError, Row};
 use uuid::Uuid;
 
+/// The hold store of cluster mode's PostgreSQL, with a pool of its own.
 #[derive(Debug, Clone)]
 pub struct PgHolds {
     pool: PgPool,
-}
-
-macro_rules! columns {
-    () => {
-        "token, user_id, station_id, connector_id, start_ts, end_ts, expires_at, id_tag, reservation_id"
-    };
 }
 
 fn db(e: SqlError) -> Error {
@@ -45,11 +40,11 @@ impl PgHolds {
     /// Inserts the hold; `false` when a live claim overlaps it (23P01,
     /// the exclusion constraint) or the token exists (23505).
     async fn insert(&self, hold: &Hold) -> Result<bool> {
-        let inserted = sqlx::query(concat!(
-            "INSERT INTO holds (",
-            columns!(),
-            ") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)"
-        ))
+        let inserted = sqlx::query(
+            "insert into holds (token, user_id, station_id, connector_id, start_ts, end_ts,
+                                expires_at, id_tag, reservation_id)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
         .bind(&hold.token)
         .bind(hold.user_id)
         .bind(hold.station_id)
@@ -95,8 +90,9 @@ impl HoldStore for PgHolds {
             return Ok(true);
         }
         let cleared = sqlx::query(
-            "UPDATE holds SET claims_slot = false WHERE connector_id = $1 AND claims_slot \
-             AND expires_at <= $2 AND start_ts < $4 AND $3 < end_ts",
+            "update holds set claims_slot = false
+             where connector_id = $1 and claims_slot
+               and expires_at <= $2 and start_ts < $4 and $3 < end_ts",
         )
         .bind(hold.connector_id)
         .bind(now)
@@ -112,30 +108,23 @@ impl HoldStore for PgHolds {
     }
 
     async fn get(&self, token: &str) -> Result<Option<Hold>> {
-        sqlx::query(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM holds WHERE token = $1"
-        ))
-        .bind(token)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?
-        .map(|r| hold_of(&r))
-        .transpose()
+        sqlx::query("select * from holds where token = $1")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(|r| hold_of(&r))
+            .transpose()
     }
 
     async fn release(&self, token: &str) -> Result<Option<Hold>> {
-        sqlx::query(concat!(
-            "DELETE FROM holds WHERE token = $1 RETURNING ",
-            columns!()
-        ))
-        .bind(token)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(db)?
-        .map(|r| hold_of(&r))
-        .transpose()
+        sqlx::query("delete from holds where token = $1 returning *")
+            .bind(token)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(db)?
+            .map(|r| hold_of(&r))
+            .transpose()
     }
 
     async fn live_holds(
@@ -145,12 +134,11 @@ impl HoldStore for PgHolds {
         to: DateTime<Utc>,
         now: DateTime<Utc>,
     ) -> Result<Vec<Hold>> {
-        let rows = sqlx::query(concat!(
-            "SELECT ",
-            columns!(),
-            " FROM holds WHERE connector_id = ANY($1) AND start_ts < $3 \
-             AND $2 < end_ts AND expires_at > $4 ORDER BY start_ts"
-        ))
+        let rows = sqlx::query(
+            "select * from holds
+             where connector_id = any($1) and start_ts < $3 and $2 < end_ts and expires_at > $4
+             order by start_ts",
+        )
         .bind(connector_ids)
         .bind(from)
         .bind(to)
@@ -163,11 +151,12 @@ impl HoldStore for PgHolds {
 
     async fn take_expired(&self, expired_by: DateTime<Utc>, limit: usize) -> Result<Vec<Hold>> {
         // SKIP LOCKED: sweeps on several instances take disjoint holds.
-        let rows = sqlx::query(concat!(
-            "DELETE FROM holds WHERE token IN (SELECT token FROM holds WHERE expires_at <= $1 \
-             ORDER BY expires_at LIMIT $2 FOR UPDATE SKIP LOCKED) RETURNING ",
-            columns!()
-        ))
+        let rows = sqlx::query(
+            "delete from holds
+             where token in (select token from holds where expires_at <= $1
+                             order by expires_at limit $2 for update skip locked)
+             returning *",
+        )
         .bind(expired_by)
         .bind(i64::try_from(limit).unwrap_or(i64::MAX))
         .fetch_all(&self.pool)
