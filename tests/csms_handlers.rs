@@ -79,10 +79,9 @@ async fn bench(version: OcppVersion) -> Bench {
 
 impl Bench {
     async fn call(&self, action: &str, payload: Value) -> Result<Value, RpcError> {
-        match self.ctx.version {
-            OcppVersion::V16 => csms::v16::dispatch(&self.ctx, action, payload).await,
-            OcppVersion::V201 => csms::v201::dispatch(&self.ctx, action, payload).await,
-        }
+        csms::domain::handle(&self.ctx, action, payload)
+            .await
+            .map(|handled| handled.payload)
     }
 
     async fn ok(&self, action: &str, payload: Value) -> Value {
@@ -390,7 +389,8 @@ async fn an_unassigned_session_boots_pending_and_is_remembered() {
     let boot = json!({"chargePointVendor": "Stray", "chargePointModel": "X"});
     let answer = csms::v16::dispatch(&ctx, "BootNotification", boot)
         .await
-        .unwrap();
+        .unwrap()
+        .payload;
     assert_eq!(answer["status"], "Pending");
     let page = booking::model::Page {
         limit: 10,

@@ -12,6 +12,32 @@ use serde_json::Value;
 use crate::context::Context;
 use crate::rpc::RpcError;
 
+/// A handler's answer to a CALL: the payload to send, and what the answer
+/// means for the connection (so the session never reads the payload back).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Handled {
+    pub payload: Value,
+    /// A BootNotification answered with this registration status.
+    pub booted: Option<RegistrationStatus>,
+}
+
+impl From<Value> for Handled {
+    fn from(payload: Value) -> Self {
+        Self {
+            payload,
+            booted: None,
+        }
+    }
+}
+
+/// Answers one CALL with the handler table of the charger's version.
+pub async fn handle(ctx: &Context, action: &str, payload: Value) -> Result<Handled, RpcError> {
+    match ctx.version {
+        booking::model::OcppVersion::V16 => crate::v16::dispatch(ctx, action, payload).await,
+        booking::model::OcppVersion::V201 => crate::v201::dispatch(ctx, action, payload).await,
+    }
+}
+
 /// DESIGN.md's table: OCPP 1.6 and 2.0.1 connector statuses → evgate's.
 pub fn connector_status(ocpp: &str) -> Option<ConnectorStatus> {
     Some(match ocpp {
@@ -53,7 +79,7 @@ pub fn internal(e: booking::Error) -> RpcError {
 /// Records the boot and answers it, with the admission policy's status:
 /// both versions answer with the same fields (`status`, `currentTime`,
 /// `interval`; a charger not Accepted retries after `interval`).
-pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Value, RpcError> {
+pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Handled, RpcError> {
     let store = &ctx.deps.store;
     // Read again: the operator may have decided since the socket opened.
     let default = ctx.deps.config.admission;
@@ -74,11 +100,15 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Value, RpcError> {
             RegistrationStatus::Pending
         }
     };
-    Ok(serde_json::json!({
+    let payload = serde_json::json!({
         "status": status.as_str(),
         "currentTime": iso(ctx.now()),
         "interval": ctx.deps.config.heartbeat_interval.as_secs(),
-    }))
+    });
+    Ok(Handled {
+        payload,
+        booted: Some(status),
+    })
 }
 
 /// Heartbeat in either version: last seen, and the time.

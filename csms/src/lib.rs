@@ -15,6 +15,7 @@ pub mod handshake;
 pub mod registry;
 pub mod rpc;
 pub mod server;
+pub mod session;
 pub mod tls;
 pub mod v16;
 pub mod v201;

@@ -18,7 +18,30 @@ use crate::rpc::RpcError;
 pub struct OutboundCall {
     pub action: &'static str,
     pub payload: Value,
+    /// For a TriggerMessage, the action it asks the charger to send: a
+    /// charger not yet accepted may send that one message.
+    pub triggers: Option<String>,
     pub reply: oneshot::Sender<Result<Value, CallFailure>>,
+}
+
+impl OutboundCall {
+    pub fn new(
+        action: &'static str,
+        payload: Value,
+        reply: oneshot::Sender<Result<Value, CallFailure>>,
+    ) -> Self {
+        // `requestedMessage` in both versions.
+        let triggers = (action == "TriggerMessage")
+            .then(|| payload.get("requestedMessage").and_then(Value::as_str))
+            .flatten()
+            .map(str::to_owned);
+        Self {
+            action,
+            payload,
+            triggers,
+            reply,
+        }
+    }
 }
 
 /// Why a CSMS-initiated call got no result.
@@ -193,11 +216,7 @@ impl Registry {
             .ok_or(CallFailure::Offline)?;
         let (reply, answer) = oneshot::channel();
         sender
-            .try_send(OutboundCall {
-                action,
-                payload,
-                reply,
-            })
+            .try_send(OutboundCall::new(action, payload, reply))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => CallFailure::Busy,
                 mpsc::error::TrySendError::Closed(_) => CallFailure::Offline,

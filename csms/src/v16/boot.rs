@@ -5,10 +5,10 @@ use rust_ocpp::v1_6::messages::boot_notification::BootNotificationRequest;
 use serde_json::Value;
 
 use crate::context::{Context, decode};
-use crate::domain;
+use crate::domain::{self, Handled};
 use crate::rpc::RpcError;
 
-pub async fn boot_notification(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
+pub async fn boot_notification(ctx: &Context, payload: Value) -> Result<Handled, RpcError> {
     let req: BootNotificationRequest = decode(payload)?;
     domain::boot(
         ctx,

@@ -14,12 +14,20 @@ use serde_json::Value;
 
 use crate::acks;
 use crate::context::Context;
+use crate::domain::Handled;
 use crate::rpc::RpcError;
 
 /// Answers one CALL from a 2.0.1 charging station.
-pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Value, RpcError> {
+pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Handled, RpcError> {
+    if action == "BootNotification" {
+        return boot::boot_notification(ctx, payload).await;
+    }
+    answer(ctx, action, payload).await.map(Handled::from)
+}
+
+/// The actions whose answer is only a payload.
+async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, RpcError> {
     match action {
-        "BootNotification" => boot::boot_notification(ctx, payload).await,
         "Heartbeat" => crate::domain::heartbeat(ctx).await,
         "StatusNotification" => status::status_notification(ctx, payload).await,
         "Authorize" => authorize::authorize(ctx, payload).await,
