@@ -9,4 +9,5 @@ pub mod http;
 pub mod operator;
 pub mod realtime;
 pub mod refunds;
+pub mod views;
 pub mod workers;

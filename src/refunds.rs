@@ -38,7 +38,7 @@ impl RefundGateway for HttpRefunds {
             "bookingId": refund.booking_id,
             "paymentId": refund.payment_id,
             "reason": refund.reason,
-            "requestedAt": refund.created_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            "requestedAt": booking::iso(refund.created_at),
         }))
         .map_err(|e| e.to_string())?;
         let mut request = self

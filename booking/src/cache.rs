@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use crate::error::Result;
+use crate::sync::lock;
 
 /// Per-station change counters.
 #[async_trait]
@@ -32,12 +33,12 @@ pub struct LocalVersions {
 #[async_trait]
 impl StationVersions for LocalVersions {
     async fn version(&self, station: Uuid) -> Result<u64> {
-        let versions = self.versions.lock().unwrap_or_else(|e| e.into_inner());
+        let versions = lock(&self.versions);
         Ok(versions.get(&station).copied().unwrap_or(0))
     }
 
     async fn bump(&self, station: Uuid) -> Result<()> {
-        let mut versions = self.versions.lock().unwrap_or_else(|e| e.into_inner());
+        let mut versions = lock(&self.versions);
         *versions.entry(station).or_insert(0) += 1;
         Ok(())
     }
@@ -60,7 +61,7 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     pub fn get(&self, key: &K, now: DateTime<Utc>) -> Option<V> {
-        let entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let entries = lock(&self.entries);
         entries
             .get(key)
             .filter(|(until, _)| now < *until)
@@ -68,7 +69,7 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
     }
 
     pub fn insert(&self, key: K, value: V, until: DateTime<Utc>, now: DateTime<Utc>) {
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let mut entries = lock(&self.entries);
         if entries.len() >= self.capacity {
             entries.retain(|_, (u, _)| now < *u);
             if entries.len() >= self.capacity {

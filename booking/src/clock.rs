@@ -3,6 +3,7 @@
 
 use std::sync::Mutex;
 
+use crate::sync::lock;
 use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 /// Where the booking core reads "now" from.
@@ -14,6 +15,21 @@ pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
 /// value read back compares equal to the value written.
 pub fn to_millis(t: DateTime<Utc>) -> DateTime<Utc> {
     t.duration_trunc(TimeDelta::milliseconds(1)).unwrap_or(t)
+}
+
+/// The timestamp every edge writes (REST, Socket.IO, OCPP, webhooks):
+/// RFC 3339 in UTC with milliseconds, `2026-12-02T10:00:00.000Z`.
+pub fn iso(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// The wait before retry number `attempts` (1-based): `first`, doubling
+/// each time, never longer than `cap`.
+pub fn backoff(attempts: i32, first: TimeDelta, cap: TimeDelta) -> TimeDelta {
+    let doublings = u32::try_from(attempts.saturating_sub(1))
+        .unwrap_or(0)
+        .min(20);
+    (first * 2i32.pow(doublings)).min(cap)
 }
 
 /// The wall clock.
@@ -41,18 +57,18 @@ impl ManualClock {
     }
 
     pub fn advance(&self, by: TimeDelta) {
-        let mut now = self.now.lock().unwrap_or_else(|e| e.into_inner());
+        let mut now = lock(&self.now);
         *now += by;
     }
 
     pub fn set(&self, to: DateTime<Utc>) {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner()) = to_millis(to);
+        *lock(&self.now) = to_millis(to);
     }
 }
 
 impl Clock for ManualClock {
     fn now(&self) -> DateTime<Utc> {
-        *self.now.lock().unwrap_or_else(|e| e.into_inner())
+        *lock(&self.now)
     }
 }
 

@@ -8,6 +8,7 @@ use uuid::Uuid;
 
 use crate::holds::Hold;
 use crate::model::{Booking, ConnectorStatus};
+use crate::sync::lock;
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
@@ -103,15 +104,12 @@ pub struct RecordedEvents {
 
 impl RecordedEvents {
     pub fn take(&self) -> Vec<Event> {
-        std::mem::take(&mut *self.events.lock().unwrap_or_else(|e| e.into_inner()))
+        std::mem::take(&mut *lock(&self.events))
     }
 }
 
 impl EventSink for RecordedEvents {
     fn publish(&self, event: Event) {
-        self.events
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .push(event);
+        lock(&self.events).push(event);
     }
 }

@@ -24,7 +24,8 @@ pub mod provisioning;
 pub mod refunds;
 pub mod service;
 pub mod store;
+pub mod sync;
 
-pub use clock::{Clock, ManualClock, SystemClock};
+pub use clock::{Clock, ManualClock, SystemClock, backoff, iso};
 pub use error::{Error, Result};
 pub use store::Store;

@@ -37,8 +37,7 @@ const LONGEST_WAIT: TimeDelta = TimeDelta::hours(1);
 
 /// 10 s, 20 s, 40 s, … capped at an hour.
 pub fn backoff(attempts: i32) -> TimeDelta {
-    let doublings = attempts.clamp(1, 20) - 1;
-    (FIRST_RETRY * 2i32.pow(doublings as u32)).min(LONGEST_WAIT)
+    crate::clock::backoff(attempts, FIRST_RETRY, LONGEST_WAIT)
 }
 
 impl RefundOutbox {

@@ -28,15 +28,11 @@ use uuid::Uuid;
 use evgate_store::PgHolds;
 
 use super::{RedisHolds, RedisVersions};
+use booking::sync::lock;
 
 /// After a failure, Redis is left alone this long: an outage costs one
 /// failed attempt per interval, not one per request.
 const RETRY_AFTER: Duration = Duration::from_secs(1);
-
-/// A poisoned lock still holds good state: take it anyway.
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
 
 /// Whether Redis is answering, as the adapters that fall back see it.
 pub struct SharedState {

@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 use uuid::Uuid;
 
 use crate::relay::{Call, CancelArgs, CommandArgs, Failure, Reply, ReserveArgs, Sender, ToOwner};
+use booking::sync::lock;
 
 /// How often an instance renews the leases of the chargers it holds, and
 /// how long one lasts: a dead instance's chargers are unowned within it.
@@ -297,7 +298,7 @@ impl Cluster {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, oneshot::Sender<Reply>>> {
-        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.waiting)
     }
 }
 

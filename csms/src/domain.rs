@@ -4,6 +4,7 @@
 
 use crate::admission::RegistrationStatus;
 use booking::charger_control::Refusal;
+use booking::iso;
 use booking::model::{ConnectorStatus, IdTagStatus, TransactionKey};
 use booking::store::BootInfo;
 use chrono::{DateTime, Utc};
@@ -123,11 +124,6 @@ pub async fn heard_from(ctx: &Context) -> Result<(), RpcError> {
         .set_charger_presence(ctx.charger.id, true, Some(ctx.version), ctx.now())
         .await
         .map_err(internal)
-}
-
-/// UTC with a `Z`, millisecond precision.
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
 /// A status report for EVSE/connector; an unknown connector is logged and

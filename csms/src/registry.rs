@@ -12,6 +12,7 @@ use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
 use crate::rpc::RpcError;
+use booking::sync::lock;
 
 /// A CSMS-initiated CALL waiting for its connection task.
 #[derive(Debug)]
@@ -227,7 +228,7 @@ impl Registry {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Entry>> {
-        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+        lock(&self.entries)
     }
 }
 

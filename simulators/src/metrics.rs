@@ -54,49 +54,27 @@ fn micros(d: Duration) -> u64 {
 impl Metrics {
     pub fn call_sent(&self, action: &str) {
         self.sent.fetch_add(1, Ordering::Relaxed);
-        *self
-            .by_action
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(action.to_owned())
-            .or_default() += 1;
+        *lock(&self.by_action).entry(action.to_owned()).or_default() += 1;
     }
 
     pub fn answered(&self, round_trip: Duration) {
-        let _ = self
-            .round_trips
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record(micros(round_trip));
+        let _ = lock(&self.round_trips).record(micros(round_trip));
     }
 
     pub fn error(&self, kind: &str) {
-        *self
-            .errors
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .entry(kind.to_owned())
-            .or_default() += 1;
+        *lock(&self.errors).entry(kind.to_owned()).or_default() += 1;
     }
 
     pub fn connected(&self, since_first_attempt: Option<Duration>) {
         self.connected.fetch_add(1, Ordering::Relaxed);
         self.connections.fetch_add(1, Ordering::Relaxed);
         if let Some(d) = since_first_attempt {
-            let _ = self
-                .connect_times
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .record(micros(d));
+            let _ = lock(&self.connect_times).record(micros(d));
         }
     }
 
     pub fn reconnected(&self, since_lost: Duration) {
-        let _ = self
-            .reconnect_times
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .record(micros(since_lost));
+        let _ = lock(&self.reconnect_times).record(micros(since_lost));
     }
 
     pub fn disconnected(&self) {
@@ -120,19 +98,11 @@ impl Metrics {
             connections: self.connections.load(Ordering::Relaxed),
             connect_failures: self.connect_failures.load(Ordering::Relaxed),
             messages_sent: self.sent.load(Ordering::Relaxed),
-            messages_by_action: self
-                .by_action
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+            messages_by_action: lock(&self.by_action).clone(),
             round_trip_ms: Percentiles::of(&snapshot(&self.round_trips)),
             connect_ms: Percentiles::of(&snapshot(&self.connect_times)),
             reconnect_ms: Percentiles::of(&snapshot(&self.reconnect_times)),
-            errors: self
-                .errors
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .clone(),
+            errors: lock(&self.errors).clone(),
         }
     }
 }

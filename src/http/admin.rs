@@ -15,7 +15,8 @@ use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiResult, created, ok};
 use super::extract::{ApiJson, ApiQuery, PageQuery, UuidPath};
-use super::stations::{ConnectorJson, StationJson, iso};
+use super::stations::{ConnectorJson, StationJson};
+use booking::iso;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -7,13 +7,13 @@ use axum::extract::State;
 use axum::routing::get;
 use booking::audit::AuditEntry;
 use booking::catalog;
+use booking::iso;
 use serde::{Deserialize, Serialize};
 
 use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiResult, ok};
 use super::extract::ApiQuery;
-use super::stations::iso;
 
 pub fn router() -> Router<AppState> {
     Router::new().route("/v1/admin/audit", get(list_audit))

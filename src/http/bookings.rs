@@ -9,7 +9,8 @@ use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use booking::catalog;
-use booking::model::{Booking, BookingStatus};
+use booking::iso;
+use booking::model::BookingStatus;
 use booking::service::{Caller, HoldRequest};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
@@ -19,8 +20,8 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::{ApiError, ApiResult, created, ok};
 use super::extract::{ApiJson, ApiQuery, UuidPath};
-use super::stations::iso;
 use crate::config::Role;
+use crate::views::BookingJson;
 
 pub fn router() -> Router<AppState> {
     Router::new()
@@ -53,46 +54,6 @@ fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
         field,
         format!("{field}: {raw:?} is not an ISO 8601 timestamp like 2024-01-01T10:00:00Z"),
     ))
-}
-
-#[derive(Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct BookingJson {
-    id: Uuid,
-    station_id: Uuid,
-    connector_id: Uuid,
-    start_ts: String,
-    end_ts: String,
-    status: BookingStatus,
-    id_tag: Option<String>,
-    payment_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    reservation_id: Option<i32>,
-    reserved_on_charger: bool,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    cancel_reason: Option<String>,
-    created_at: String,
-    updated_at: String,
-}
-
-impl From<&Booking> for BookingJson {
-    fn from(b: &Booking) -> Self {
-        Self {
-            id: b.id,
-            station_id: b.station_id,
-            connector_id: b.connector_id,
-            start_ts: iso(b.start_ts),
-            end_ts: iso(b.end_ts),
-            status: b.status,
-            id_tag: b.id_tag.clone(),
-            payment_id: b.payment_id.clone(),
-            reservation_id: b.reservation_id,
-            reserved_on_charger: b.reserved_on_charger,
-            cancel_reason: b.cancel_reason.clone(),
-            created_at: iso(b.created_at),
-            updated_at: iso(b.updated_at),
-        }
-    }
 }
 
 #[derive(Debug, Serialize)]

@@ -9,6 +9,7 @@ use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{post, put};
+use booking::iso;
 use booking::model::{ChargerAdmission, SecurityProfile};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -17,7 +18,6 @@ use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, ok};
 use super::extract::ApiJson;
-use super::stations::iso;
 use crate::operator::{CredentialChange, Rotation};
 
 pub fn router() -> Router<AppState> {

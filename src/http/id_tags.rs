@@ -8,6 +8,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::routing::{get, put};
 use booking::catalog;
+use booking::iso;
 use booking::model::{IdTag, IdTagStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -16,7 +17,6 @@ use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, created, ok};
 use super::extract::{ApiJson, ApiQuery, PageQuery};
-use super::stations::iso;
 
 pub fn router() -> Router<AppState> {
     Router::new()

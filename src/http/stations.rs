@@ -5,8 +5,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::get;
 use booking::catalog::{self, StationQuery, StationView};
+use booking::iso;
 use booking::model::Connector;
-use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
@@ -19,11 +19,6 @@ pub fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/stations", get(list_stations))
         .route("/v1/stations/{id}", get(get_station))
-}
-
-/// ISO 8601 UTC with a `Z`, as the seed's examples show.
-pub fn iso(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
 #[derive(Debug, Serialize)]

@@ -16,7 +16,8 @@ use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, created, ok};
 use super::extract::{ApiJson, ApiQuery, PageQuery, UuidPath};
-use super::stations::{ConnectorJson, iso};
+use super::stations::ConnectorJson;
+use booking::iso;
 
 pub fn router() -> Router<AppState> {
     Router::new()

@@ -9,8 +9,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::http::bookings::BookingJson;
-use crate::http::stations::iso;
+use crate::views::BookingJson;
+use booking::iso;
 
 /// One Socket.IO emit: to `room`, event `event`, with `data`. Plain strings
 /// and JSON so it crosses instances through Redis as is.

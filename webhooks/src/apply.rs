@@ -220,10 +220,7 @@ pub fn transaction_key(vendor_id: Uuid, vendor_session_id: &str) -> String {
 }
 
 fn backoff(attempts: i32) -> TimeDelta {
-    let exp = u32::try_from(attempts.saturating_sub(1))
-        .unwrap_or(0)
-        .min(16);
-    (BACKOFF_BASE * 2i32.pow(exp)).min(BACKOFF_CAP)
+    booking::backoff(attempts, BACKOFF_BASE, BACKOFF_CAP)
 }
 
 #[cfg(test)]

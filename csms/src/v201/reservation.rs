@@ -1,41 +1,107 @@
-//! ReserveNow and CancelReservation as a 2.0.1 station hears them.
+//! ReserveNow and CancelReservation as a 2.0.1 station hears them, and what
+//! its answers mean for the booking core.
 
 use booking::charger_control::{Refusal, ReserveRequest};
-use serde_json::{Value, json};
+use rust_ocpp::v2_0_1::datatypes::id_token_type::IdTokenType;
+use rust_ocpp::v2_0_1::enumerations::id_token_enum_type::IdTokenEnumType;
+use rust_ocpp::v2_0_1::messages::cancel_reservation::{
+    CancelReservationRequest, CancelReservationResponse,
+};
+use rust_ocpp::v2_0_1::messages::reserve_now::{ReserveNowRequest, ReserveNowResponse};
+use serde_json::Value;
 
-use crate::context::decode;
-use crate::domain::refusal_of;
+use crate::context::{decode, encode};
+use crate::domain::{refusal_of, wire};
 use crate::rpc::RpcError;
 
-#[derive(serde::Deserialize)]
-struct StatusAnswer {
-    status: String,
-}
-
+/// The reservation on the booked EVSE, for the booking's id token (issued
+/// by evgate: type Central). The connector type is left out: the EVSE
+/// already names the connector.
 pub fn reserve_now(req: &ReserveRequest) -> Result<Value, RpcError> {
-    Ok(json!({
-        "id": req.reservation_id,
-        "expiryDateTime": req.expires_at.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-        "evseId": req.evse_id,
-        "idToken": { "idToken": req.id_tag, "type": "Central" },
-    }))
+    encode(&ReserveNowRequest {
+        id: req.reservation_id,
+        expiry_date_time: req.expires_at,
+        connector_type: None,
+        evse_id: Some(req.evse_id),
+        id_token: IdTokenType {
+            id_token: req.id_tag.clone(),
+            kind: IdTokenEnumType::Central,
+            additional_info: None,
+        },
+        group_id_token: None,
+    })
 }
 
 pub fn reserve_now_answer(payload: Value) -> Result<(), Refusal> {
-    let answer: StatusAnswer =
+    let answer: ReserveNowResponse =
         decode(payload).map_err(|e| Refusal::CallError(format!("unreadable answer: {e}")))?;
-    refusal_of(&answer.status)
+    refusal_of(&wire(&answer.status))
 }
 
 pub fn cancel_reservation(reservation_id: i32) -> Result<Value, RpcError> {
-    Ok(json!({ "reservationId": reservation_id }))
+    encode(&CancelReservationRequest { reservation_id })
 }
 
 pub fn cancel_reservation_answer(payload: Value) -> Result<(), Refusal> {
-    let answer: StatusAnswer =
+    let answer: CancelReservationResponse =
         decode(payload).map_err(|e| Refusal::CallError(format!("unreadable answer: {e}")))?;
-    match answer.status.as_str() {
+    match wire(&answer.status).as_str() {
         "Accepted" => Ok(()),
         _ => Err(Refusal::Rejected),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn reserve_now_reads_as_the_schema_asks() {
+        let expires_at = chrono::DateTime::parse_from_rfc3339("2026-12-02T10:30:00Z")
+            .unwrap()
+            .to_utc();
+        let request = ReserveRequest {
+            charge_point_id: "CP".into(),
+            evse_id: 2,
+            connector_id: 1,
+            connector_type: "CCS".into(),
+            reservation_id: 77,
+            id_tag: "BOOK-1".into(),
+            expires_at,
+        };
+        let payload = reserve_now(&request).unwrap();
+        assert_eq!(
+            payload,
+            json!({"id": 77, "expiryDateTime": "2026-12-02T10:30:00.000Z", "evseId": 2,
+                   "idToken": {"idToken": "BOOK-1", "type": "Central"}})
+        );
+    }
+
+    #[test]
+    fn answers_map_to_refusals() {
+        for (status, expected) in [
+            ("Accepted", Ok(())),
+            ("Occupied", Err(Refusal::Occupied)),
+            ("Faulted", Err(Refusal::Faulted)),
+            ("Unavailable", Err(Refusal::Unavailable)),
+            ("Rejected", Err(Refusal::Rejected)),
+        ] {
+            assert_eq!(reserve_now_answer(json!({"status": status})), expected);
+        }
+        assert!(matches!(
+            reserve_now_answer(json!({"status": "Maybe"})),
+            Err(Refusal::CallError(_))
+        ));
+        assert_eq!(
+            cancel_reservation_answer(json!({"status": "Accepted"})),
+            Ok(())
+        );
+        assert_eq!(
+            cancel_reservation_answer(json!({"status": "Rejected"})),
+            Err(Refusal::Rejected)
+        );
     }
 }

@@ -1,0 +1,47 @@
+//! The seed's JSON shapes that more than one edge sends: a booking reads
+//! the same in a REST answer and in a Socket.IO `booking:updated` push.
+
+use booking::iso;
+use booking::model::{Booking, BookingStatus};
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingJson {
+    id: Uuid,
+    station_id: Uuid,
+    connector_id: Uuid,
+    start_ts: String,
+    end_ts: String,
+    status: BookingStatus,
+    id_tag: Option<String>,
+    payment_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reservation_id: Option<i32>,
+    reserved_on_charger: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cancel_reason: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+impl From<&Booking> for BookingJson {
+    fn from(b: &Booking) -> Self {
+        Self {
+            id: b.id,
+            station_id: b.station_id,
+            connector_id: b.connector_id,
+            start_ts: iso(b.start_ts),
+            end_ts: iso(b.end_ts),
+            status: b.status,
+            id_tag: b.id_tag.clone(),
+            payment_id: b.payment_id.clone(),
+            reservation_id: b.reservation_id,
+            reserved_on_charger: b.reserved_on_charger,
+            cancel_reason: b.cancel_reason.clone(),
+            created_at: iso(b.created_at),
+            updated_at: iso(b.updated_at),
+        }
+    }
+}
