@@ -2,7 +2,7 @@
 //! `evgate token` agreeing with the server, graceful shutdown, and bad
 //! configuration refused in one line with exit code 2.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -8,7 +8,7 @@
 //! until the CSMS serves OCPP no real charger can be connected. The tests
 //! against real chargers belong to the CSMS issue.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

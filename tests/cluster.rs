@@ -5,7 +5,7 @@
 //! answered there. A charger connected nowhere, or held by an instance that
 //! has died, is a 409 as on one node.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

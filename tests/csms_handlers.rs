@@ -3,7 +3,7 @@
 //! SQLite store and a manual clock. What each answers, what it records, and
 //! the CALLERROR code a bad payload earns in that version.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

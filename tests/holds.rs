@@ -2,7 +2,7 @@
 //! against a real Redis (the latter `--ignored` in a plain `cargo test`;
 //! `.ci/run` runs them with EVGATE_TEST_REDIS_URL).
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

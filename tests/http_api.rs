@@ -1,7 +1,7 @@
 //! The HTTP API through the real router (no sockets): auth, provisioning,
 //! station reads, and every kind of bad input getting a 4xx envelope.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -4,7 +4,7 @@
 //! version, duplicate connections, and a booking reserved on a connected
 //! charger through ReserveNow.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -3,7 +3,7 @@
 //! TC_A_04) and profile 3 (a client certificate from the configured CA
 //! whose subject names the charger; TC_A_07/TC_A_08 by their rules).
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

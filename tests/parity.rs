@@ -6,7 +6,7 @@
 //! (ids and timestamps aside) and the same sequence of events.
 //! Needs Python with `ocpp==2.1.0` (`.ci/run` installs it).
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

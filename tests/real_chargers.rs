@@ -6,7 +6,7 @@
 //! Needs Python with `ocpp==2.1.0` and `websockets==17.4` (`.ci/run`
 //! installs them).
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(non_snake_case)]
 
 mod common;

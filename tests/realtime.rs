@@ -6,7 +6,7 @@
 //! user alone; and across two instances sharing PostgreSQL and Redis.
 //! Needs Node (`npm install` in tests/peers) and Python's `ocpp`.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -2,7 +2,7 @@
 //! is a small local HTTP server standing in for the provider (which cannot
 //! run here); it records what it receives and answers as scripted.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

@@ -5,7 +5,7 @@
 //! coping. Also the `evgate-sim` command line (provisioning, report,
 //! exit codes).
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(non_snake_case)]
 
 mod common;

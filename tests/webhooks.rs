@@ -4,7 +4,7 @@
 //! letter), several vendors at once, and bookings a vendor session fulfils.
 //! Time is the manual clock; the inbox is applied with `process_due()`.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod common;
 

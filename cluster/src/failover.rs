@@ -53,6 +53,7 @@ impl std::fmt::Debug for SharedState {
 }
 
 impl SharedState {
+    /// Starts healthy; the first failed Redis call marks it degraded.
     pub fn new(conn: ConnectionManager) -> Arc<Self> {
         Arc::new(Self {
             conn,
@@ -62,6 +63,7 @@ impl SharedState {
         })
     }
 
+    /// Whether Redis is failing now (PostgreSQL stands in for it).
     pub fn degraded(&self) -> bool {
         self.degraded.load(Ordering::Relaxed)
     }
@@ -116,8 +118,11 @@ impl SharedState {
 /// Redis claims first, PostgreSQL decides; PostgreSQL alone while Redis is down.
 #[derive(Debug, Clone)]
 pub struct FailoverHolds {
+    /// The fast first claim.
     pub redis: RedisHolds,
+    /// The authority: every hold is written here.
     pub pg: PgHolds,
+    /// Whether Redis answers, shared with the versions and `/ready`.
     pub state: Arc<SharedState>,
 }
 
@@ -216,6 +221,7 @@ pub struct FailoverVersions {
 }
 
 impl FailoverVersions {
+    /// Versions in Redis while it answers; while not, a fresh value per read (no cache hits).
     pub fn new(redis: RedisVersions, state: Arc<SharedState>) -> Self {
         Self {
             redis,

@@ -62,6 +62,7 @@ redis.call('ZREM', KEYS[2], ARGV[1])
 return gone
 ";
 
+/// Holds in Redis: one Lua check-and-set per hold, under `prefix`.
 #[derive(Clone)]
 pub struct RedisHolds {
     conn: ConnectionManager,

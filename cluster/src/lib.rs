@@ -3,6 +3,8 @@
 //! and the station versions that keep every instance's read caches exact;
 //! and command routing to whichever instance holds a charger's socket.
 
+#![warn(missing_docs)]
+
 mod failover;
 mod holds;
 mod relay;
@@ -24,7 +26,9 @@ pub use versions::RedisVersions;
 /// else clones.
 #[derive(Clone)]
 pub struct Redis {
+    /// For subscriptions, which need connections of their own.
     pub url: String,
+    /// The multiplexed connection every other call clones.
     pub conn: ConnectionManager,
 }
 
@@ -35,6 +39,7 @@ impl std::fmt::Debug for Redis {
 }
 
 impl Redis {
+    /// Connects (start-up fails when Redis is unreachable).
     pub async fn connect(url: &str) -> redis::RedisResult<Self> {
         Ok(Self {
             url: url.to_owned(),

@@ -59,7 +59,7 @@ pub(crate) struct ReserveArgs {
 }
 
 impl ReserveArgs {
-    pub fn of(request: &ReserveRequest) -> Self {
+    pub(crate) fn of(request: &ReserveRequest) -> Self {
         Self {
             evse_id: request.evse_id,
             connector_id: request.connector_id,
@@ -70,7 +70,7 @@ impl ReserveArgs {
         }
     }
 
-    pub fn into_request(self, charge_point_id: String) -> ReserveRequest {
+    pub(crate) fn into_request(self, charge_point_id: String) -> ReserveRequest {
         ReserveRequest {
             charge_point_id,
             evse_id: self.evse_id,
@@ -187,14 +187,14 @@ impl Failure {
     }
 
     /// A request the owner could not read.
-    pub fn unreadable(why: impl std::fmt::Display) -> Self {
+    pub(crate) fn unreadable(why: impl std::fmt::Display) -> Self {
         Self {
             kind: Kind::Invalid,
             message: format!("unreadable relay request: {why}"),
         }
     }
 
-    pub fn into_refusal(self) -> Refusal {
+    pub(crate) fn into_refusal(self) -> Refusal {
         match self.kind {
             Kind::Occupied => Refusal::Occupied,
             Kind::Faulted => Refusal::Faulted,
@@ -209,7 +209,7 @@ impl Failure {
         }
     }
 
-    pub fn into_command_error(self) -> CommandError {
+    pub(crate) fn into_command_error(self) -> CommandError {
         match self.kind {
             Kind::Invalid => CommandError::Invalid(self.message),
             Kind::Offline => CommandError::Offline,

@@ -9,6 +9,8 @@ use uuid::Uuid;
 
 use super::redis_error;
 
+/// Station versions in Redis, so every instance's read cache knows when
+/// another instance changed a station.
 #[derive(Clone)]
 pub struct RedisVersions {
     conn: ConnectionManager,
@@ -24,6 +26,7 @@ impl std::fmt::Debug for RedisVersions {
 }
 
 impl RedisVersions {
+    /// Versions under `prefix` (tests use a prefix of their own).
     pub fn new(conn: ConnectionManager, prefix: &str) -> Self {
         Self {
             conn,

@@ -10,6 +10,7 @@
 //! all are connected and booted, waits for a line on stdin (the caller
 //! measures the gateway then), runs the heartbeat phase and prints one JSON
 //! report line.
+#![allow(clippy::expect_used)]
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex};

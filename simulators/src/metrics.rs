@@ -27,6 +27,7 @@ pub struct Metrics {
 
 impl Default for Metrics {
     fn default() -> Self {
+        #[allow(clippy::expect_used, reason = "constant bounds, checked by the tests")]
         let histogram = || Histogram::new_with_bounds(1, 600_000_000, 3).expect("valid bounds");
         Self {
             connected: AtomicI64::new(0),

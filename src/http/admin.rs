@@ -18,7 +18,7 @@ use super::extract::{ApiJson, ApiQuery, PageQuery, UuidPath};
 use super::stations::{ConnectorJson, StationJson};
 use booking::iso;
 
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/admin/stations", post(create_station))
         .route("/v1/admin/stations/{id}/chargers", post(create_charger))

@@ -15,7 +15,7 @@ use super::auth::AdminUser;
 use super::error::{ApiResult, ok};
 use super::extract::ApiQuery;
 
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new().route("/v1/admin/audit", get(list_audit))
 }
 

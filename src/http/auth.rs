@@ -12,15 +12,15 @@ use crate::config::Role;
 
 /// A caller with a valid token.
 #[derive(Debug, Clone, Copy)]
-pub struct AuthUser(pub Claims);
+pub(super) struct AuthUser(pub Claims);
 
 /// A caller with a valid token and role `admin`.
 #[derive(Debug, Clone, Copy)]
-pub struct AdminUser(pub Claims);
+pub(crate) struct AdminUser(pub Claims);
 
 impl AdminUser {
     /// Who the audit log names: the token's `sub`.
-    pub fn actor(&self) -> String {
+    pub(crate) fn actor(&self) -> String {
         self.0.user_id.to_string()
     }
 }

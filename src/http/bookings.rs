@@ -23,7 +23,7 @@ use super::extract::{ApiJson, ApiQuery, UuidPath};
 use crate::config::Role;
 use crate::views::BookingJson;
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/stations/{id}/availability", get(get_availability))
         .route("/v1/bookings/holds", post(create_hold))

@@ -20,7 +20,7 @@ use super::error::{ApiError, ApiResult, ok};
 use super::extract::ApiJson;
 use crate::operator::{CredentialChange, Rotation};
 
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/admin/chargers/{id}/commands", post(send_command))
         .route("/v1/admin/chargers/{id}/admission", put(set_admission))

@@ -160,13 +160,13 @@ impl IntoResponse for ApiError {
 }
 
 /// The success envelope `{"success": true, "data": …}`.
-pub fn ok<T: serde::Serialize>(data: T) -> Json<serde_json::Value> {
+pub(super) fn ok<T: serde::Serialize>(data: T) -> Json<serde_json::Value> {
     Json(json!({ "success": true, "data": data }))
 }
 
 /// 201 with the success envelope.
-pub fn created<T: serde::Serialize>(data: T) -> (StatusCode, Json<serde_json::Value>) {
+pub(super) fn created<T: serde::Serialize>(data: T) -> (StatusCode, Json<serde_json::Value>) {
     (StatusCode::CREATED, ok(data))
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub(super) type ApiResult<T> = Result<T, ApiError>;

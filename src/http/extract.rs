@@ -12,7 +12,7 @@ use super::error::ApiError;
 /// A JSON body. Wrong content type → 415, too large → 413, malformed or
 /// mistyped → 400 naming the field.
 #[derive(Debug)]
-pub struct ApiJson<T>(pub T);
+pub(super) struct ApiJson<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
@@ -55,7 +55,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
 /// A query string, with the same field-naming rejections.
 #[derive(Debug)]
-pub struct ApiQuery<T>(pub T);
+pub(super) struct ApiQuery<T>(pub T);
 
 impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
     type Rejection = ApiError;
@@ -71,7 +71,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for ApiQuery<T> {
 
 /// A path parameter that must be a UUID.
 #[derive(Debug)]
-pub struct UuidPath(pub uuid::Uuid);
+pub(super) struct UuidPath(pub uuid::Uuid);
 
 impl<S: Send + Sync> FromRequestParts<S> for UuidPath {
     type Rejection = ApiError;
@@ -112,7 +112,7 @@ fn deser_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>, what: &st
 
 /// `?limit=&offset=` on the list endpoints (checked by `catalog::page`).
 #[derive(Debug, serde::Deserialize)]
-pub struct PageQuery {
+pub(super) struct PageQuery {
     pub limit: Option<i64>,
     pub offset: Option<i64>,
 }

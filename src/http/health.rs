@@ -8,7 +8,7 @@ use serde_json::json;
 use super::AppState;
 use super::error::{ApiError, ApiResult, ok};
 
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/health", get(health))
         .route("/ready", get(ready))

@@ -18,7 +18,7 @@ use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, created, ok};
 use super::extract::{ApiJson, ApiQuery, PageQuery};
 
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/admin/id-tags", get(list_id_tags).post(create_id_tag))
         .route("/v1/admin/id-tags/{id_tag}", put(update_id_tag))

@@ -15,7 +15,7 @@ use super::auth::AuthUser;
 use super::error::{ApiResult, ok};
 use super::extract::{ApiQuery, UuidPath};
 
-pub fn router() -> Router<AppState> {
+pub(crate) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/stations", get(list_stations))
         .route("/v1/stations/{id}", get(get_station))
@@ -23,7 +23,7 @@ pub fn router() -> Router<AppState> {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct ConnectorJson {
+pub(crate) struct ConnectorJson {
     pub id: Uuid,
     pub connector_number: String,
     pub connector_type: String,
@@ -53,7 +53,7 @@ impl From<&Connector> for ConnectorJson {
 
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct StationJson {
+pub(crate) struct StationJson {
     pub id: Uuid,
     pub name: String,
     pub latitude: f64,

@@ -19,7 +19,7 @@ use super::extract::{ApiJson, ApiQuery, PageQuery, UuidPath};
 use super::stations::ConnectorJson;
 use booking::iso;
 
-pub fn router() -> Router<AppState> {
+pub(super) fn router() -> Router<AppState> {
     Router::new()
         .route("/v1/vendor/webhooks/{kind}", post(receive))
         .route("/v1/admin/vendors", get(list_vendors).post(create_vendor))

@@ -29,6 +29,10 @@ impl Sealer {
             &hmac::Key::new(hmac::HMAC_SHA256, secret),
             b"evgate/pending-charger-credentials/v1",
         );
+        #[allow(
+            clippy::expect_used,
+            reason = "32 bytes in, a 32-byte key: cannot fail"
+        )]
         let key = UnboundKey::new(&CHACHA20_POLY1305, derived.as_ref())
             .expect("HMAC-SHA256 output is a ChaCha20 key's length");
         Self {

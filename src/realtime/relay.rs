@@ -12,7 +12,7 @@ use super::updates::{Outbound, outbound};
 use crate::events::EventBus;
 
 /// The Redis channel the instances share.
-pub const CHANNEL: &str = "evgate:realtime";
+pub(super) const CHANNEL: &str = "evgate:realtime";
 
 /// Starts the fan-out; the tasks end when the bus is dropped.
 pub async fn spawn(

@@ -8,10 +8,13 @@ use sqlx::error::ErrorKind;
 /// Why the store could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
+    /// The URL names neither backend.
     #[error("must start with sqlite: or postgres:// (got {0:?})")]
     UnsupportedUrl(String),
+    /// The database is unreachable or refused us.
     #[error("cannot open the database: {0}")]
     Connect(#[source] sqlx::Error),
+    /// A migration failed, or the database is newer than this build.
     #[error("cannot apply migrations: {0}")]
     Migrate(#[source] sqlx::migrate::MigrateError),
 }

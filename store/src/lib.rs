@@ -9,6 +9,8 @@
 //! type-checked against the driver that runs it, without a macro around the
 //! SQL and without per-function trait bounds over both drivers.
 
+#![warn(missing_docs)]
+
 mod error;
 mod holds;
 pub mod postgres;
@@ -46,7 +48,9 @@ impl<DB: sqlx::Database> SqlStore<DB> {
 /// Which adapter a `DATABASE_URL` selects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
+    /// `sqlite:…`: one file, everything in process.
     Sqlite,
+    /// `postgres://…`: shared by a cluster's instances.
     Postgres,
 }
 

@@ -42,7 +42,9 @@ pub fn fresh_sqlite_url() -> (String, tempfile::TempDir) {
 /// A migrated, empty database and what must live as long as it.
 #[derive(Debug)]
 pub struct Scratch<S> {
+    /// The opened store.
     pub store: S,
+    /// Its URL, for a second connection (a process under test).
     pub url: String,
     _dir: Option<tempfile::TempDir>,
 }

@@ -2,7 +2,7 @@
 //! PostgreSQL server (the latter `--ignored` in a plain `cargo test`;
 //! `.ci/run` runs them).
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
 

@@ -3,7 +3,7 @@
 //! installed for the test) and nothing of the first may remain. Both
 //! backends; PostgreSQL `--ignored` in a plain `cargo test`.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use booking::Store;
 use booking::model::{

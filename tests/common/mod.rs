@@ -1,5 +1,5 @@
 //! Fixtures shared by the integration tests: fresh stores on both backends.
-#![allow(dead_code)]
+#![allow(dead_code, unreachable_pub)]
 
 pub mod certs;
 pub mod charger;

@@ -56,12 +56,12 @@ where
 }
 
 impl Lookups {
-    pub fn remember_vendor(&self, vendor: &Vendor, now: DateTime<Utc>) {
+    pub(crate) fn remember_vendor(&self, vendor: &Vendor, now: DateTime<Utc>) {
         self.vendors
             .insert(vendor.id, Some(vendor.clone()), now + TTL, now);
     }
 
-    pub fn remember_connector(&self, c: &Connector, now: DateTime<Utc>) {
+    pub(crate) fn remember_connector(&self, c: &Connector, now: DateTime<Utc>) {
         self.connectors
             .insert(c.id, Some(c.clone()), now + TTL, now);
         if let (Some(vendor), Some(vcid)) = (c.vendor_id, &c.vendor_connector_id) {

@@ -12,9 +12,9 @@ use super::{AVAILABILITY_TTL, BookingService};
 use crate::error::{Error, Result};
 use crate::model::{BookingStatus, ConnectorStatus};
 
-pub const MAX_WINDOW: TimeDelta = TimeDelta::days(7);
-pub const SLOT_MINUTES: std::ops::RangeInclusive<i64> = 5..=480;
-pub const DEFAULT_SLOT_MINUTES: i64 = 60;
+pub(super) const MAX_WINDOW: TimeDelta = TimeDelta::days(7);
+pub(super) const SLOT_MINUTES: std::ops::RangeInclusive<i64> = 5..=480;
+pub(super) const DEFAULT_SLOT_MINUTES: i64 = 60;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slot {

@@ -7,12 +7,12 @@ use crate::context::{Context, decode};
 use crate::domain;
 use crate::rpc::RpcError;
 
-pub async fn authorize(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
+pub(super) async fn authorize(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let req: AuthorizeRequest = decode(payload)?;
     Ok(json!({ "idTagInfo": id_tag_info(ctx, &req.id_tag).await? }))
 }
 
-pub async fn id_tag_info(ctx: &Context, id_tag: &str) -> Result<Value, RpcError> {
+pub(super) async fn id_tag_info(ctx: &Context, id_tag: &str) -> Result<Value, RpcError> {
     let status = domain::authorize(ctx, id_tag).await?;
     Ok(json!({ "status": status.as_str() }))
 }

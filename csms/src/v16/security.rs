@@ -51,7 +51,7 @@ fn bounded(field: &str, value: &str, max: usize) -> Result<(), RpcError> {
     Ok(())
 }
 
-pub fn security_event_notification(payload: Value) -> Result<Value, RpcError> {
+pub(super) fn security_event_notification(payload: Value) -> Result<Value, RpcError> {
     let req: SecurityEventNotification = decode(payload)?;
     bounded("type", &req.kind, 50)?;
     tracing::warn!(security.event = %req.kind, at = %req.timestamp,
@@ -59,19 +59,19 @@ pub fn security_event_notification(payload: Value) -> Result<Value, RpcError> {
     Ok(json!({}))
 }
 
-pub fn sign_certificate(payload: Value) -> Result<Value, RpcError> {
+pub(super) fn sign_certificate(payload: Value) -> Result<Value, RpcError> {
     let req: SignCertificate = decode(payload)?;
     bounded("csr", &req.csr, 5500)?;
     Ok(json!({ "status": "Rejected" }))
 }
 
-pub fn log_status_notification(payload: Value) -> Result<Value, RpcError> {
+pub(super) fn log_status_notification(payload: Value) -> Result<Value, RpcError> {
     let req: LogStatusNotification = decode(payload)?;
     tracing::info!(status = %req.status, request.id = req.request_id, "charger log upload status");
     Ok(json!({}))
 }
 
-pub fn signed_firmware_status_notification(payload: Value) -> Result<Value, RpcError> {
+pub(super) fn signed_firmware_status_notification(payload: Value) -> Result<Value, RpcError> {
     let req: SignedFirmwareStatusNotification = decode(payload)?;
     tracing::info!(status = %req.status, request.id = req.request_id, "charger signed firmware status");
     Ok(json!({}))

@@ -7,7 +7,7 @@ use crate::context::{Context, decode};
 use crate::domain;
 use crate::rpc::RpcError;
 
-pub async fn status_notification(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
+pub(super) async fn status_notification(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let req: StatusNotificationRequest = decode(payload)?;
     let status = domain::wire(&req.status);
     if req.connector_id == 0 {

@@ -15,7 +15,7 @@ use crate::context::{Context, decode};
 use crate::domain::internal;
 use crate::rpc::RpcError;
 
-pub async fn start_transaction(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
+pub(super) async fn start_transaction(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let req: StartTransactionRequest = decode(payload)?;
     let info = id_tag_info(ctx, &req.id_tag).await?;
     let connector_id = i32::try_from(req.connector_id)
@@ -85,7 +85,7 @@ struct StopTransaction {
     reason: Option<String>,
 }
 
-pub async fn stop_transaction(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
+pub(super) async fn stop_transaction(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let req: StopTransaction = decode(payload)?;
     let ended = ctx
         .deps

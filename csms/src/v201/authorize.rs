@@ -7,13 +7,13 @@ use crate::context::{Context, decode};
 use crate::domain;
 use crate::rpc::RpcError;
 
-pub async fn authorize(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
+pub(super) async fn authorize(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let req: AuthorizeRequest = decode(payload)?;
     Ok(json!({ "idTokenInfo": id_token_info(ctx, &req.id_token.id_token).await? }))
 }
 
 /// 2.0.1 says Blocked/Expired/Invalid/Accepted like 1.6, plus more we never send.
-pub async fn id_token_info(ctx: &Context, token: &str) -> Result<Value, RpcError> {
+pub(super) async fn id_token_info(ctx: &Context, token: &str) -> Result<Value, RpcError> {
     let status = domain::authorize(ctx, token).await?;
     Ok(json!({ "status": status.as_str() }))
 }

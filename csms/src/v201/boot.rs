@@ -8,7 +8,7 @@ use crate::context::{Context, decode};
 use crate::domain::{self, Handled};
 use crate::rpc::RpcError;
 
-pub async fn boot_notification(ctx: &Context, payload: Value) -> Result<Handled, RpcError> {
+pub(super) async fn boot_notification(ctx: &Context, payload: Value) -> Result<Handled, RpcError> {
     let req: BootNotificationRequest = decode(payload)?;
     let station = req.charging_station;
     domain::boot(

@@ -7,7 +7,7 @@ use crate::context::Context;
 use crate::domain;
 use crate::rpc::RpcError;
 
-pub async fn meter_values(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
+pub(super) async fn meter_values(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let evse = payload
         .get("evseId")
         .and_then(Value::as_i64)

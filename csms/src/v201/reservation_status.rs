@@ -9,7 +9,10 @@ use crate::context::Context;
 use crate::domain::internal;
 use crate::rpc::RpcError;
 
-pub async fn reservation_status_update(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
+pub(super) async fn reservation_status_update(
+    ctx: &Context,
+    payload: Value,
+) -> Result<Value, RpcError> {
     let id = payload.get("reservationId").and_then(Value::as_i64);
     let status = payload
         .get("reservationUpdateStatus")

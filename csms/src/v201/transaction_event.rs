@@ -13,7 +13,7 @@ use crate::context::{Context, decode};
 use crate::domain::{self, internal, wire};
 use crate::rpc::RpcError;
 
-pub async fn transaction_event(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
+pub(super) async fn transaction_event(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let energy = payload
         .get("meterValue")
         .and_then(domain::energy_register_wh);
