@@ -1097,3 +1097,110 @@ common::on_both_backends!(
     a_fault_on_a_reserved_connector_voids_the_reservation_and_tells_the_owner,
     a_reservation_the_charger_drops_is_no_longer_on_the_hardware,
 );
+
+/// A hold store whose release fails, as Redis might at the wrong moment.
+#[derive(Debug, Default)]
+struct UnreleasableHolds(booking::holds::InProcessHolds);
+
+#[async_trait]
+impl booking::holds::HoldStore for UnreleasableHolds {
+    async fn try_hold(
+        &self,
+        hold: &booking::holds::Hold,
+        now: DateTime<Utc>,
+    ) -> booking::Result<bool> {
+        self.0.try_hold(hold, now).await
+    }
+    async fn get(&self, token: &str) -> booking::Result<Option<booking::holds::Hold>> {
+        self.0.get(token).await
+    }
+    async fn release(&self, _: &str) -> booking::Result<Option<booking::holds::Hold>> {
+        Err(booking::Error::Unavailable(
+            "injected: release fails".into(),
+        ))
+    }
+    async fn live_holds(
+        &self,
+        connector_ids: &[Uuid],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        now: DateTime<Utc>,
+    ) -> booking::Result<Vec<booking::holds::Hold>> {
+        self.0.live_holds(connector_ids, from, to, now).await
+    }
+    async fn take_expired(
+        &self,
+        expired_by: DateTime<Utc>,
+        limit: usize,
+    ) -> booking::Result<Vec<booking::holds::Hold>> {
+        self.0.take_expired(expired_by, limit).await
+    }
+}
+
+/// The booking is the commit point of a confirm: when the hold cannot be
+/// released afterwards the confirm still succeeds, and when that hold
+/// expires later the sweep leaves the charger reservation (now the
+/// booking's) in place.
+#[tokio::test]
+async fn a_confirm_whose_hold_cannot_be_released_keeps_its_charger_reservation() {
+    let app = TestApp::new().await;
+    let site = site(&app).await;
+    let chargers = Arc::new(ScriptedChargers::default());
+    let service = booking::service::BookingService::new(
+        booking::service::Ports {
+            stations: app.store.clone(),
+            registry: app.store.clone(),
+            ledger: app.store.clone(),
+            sessions: app.store.clone(),
+            holds: Arc::new(UnreleasableHolds::default()),
+            chargers: chargers.clone(),
+            events: Arc::new(app.events.clone()),
+            clock: app.clock.clone(),
+            versions: Arc::new(booking::cache::LocalVersions::default()),
+        },
+        booking::service::BookingRules::default(),
+    );
+    let caller = booking::service::Caller {
+        user_id: 42,
+        admin: false,
+    };
+    // Inside the lead window: reserved on the charger at hold time.
+    let start = app.clock.now() + TimeDelta::minutes(10);
+    let hold = service
+        .create_hold(
+            caller,
+            booking::service::HoldRequest {
+                station_id: site.station.parse().unwrap(),
+                connector_id: site.connectors[0].parse().unwrap(),
+                start_ts: start,
+                end_ts: start + TimeDelta::hours(1),
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(chargers.reserved().len(), 1);
+    let (booking, created) = service.confirm(caller, &hold.token, "pay_1").await.unwrap();
+    assert!(created && booking.reserved_on_charger);
+
+    app.clock.advance(TimeDelta::minutes(30));
+    assert_eq!(
+        service.expire_holds().await.unwrap(),
+        1,
+        "the stuck hold is swept"
+    );
+    assert!(
+        chargers.cancelled().is_empty(),
+        "the booking's reservation was cancelled: {:?}",
+        chargers.cancelled()
+    );
+    let (code, body) = app
+        .send(
+            "GET",
+            &format!("/v1/bookings/{}", booking.id),
+            Some(&app.user()),
+            None,
+        )
+        .await;
+    assert_eq!(code, 200, "{body}");
+    assert_eq!(body["data"]["status"], "CONFIRMED");
+}
