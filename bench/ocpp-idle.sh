@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}; rate=${2:-1000}; secs=${3:-20}
-bin=target/release/evgate
+bin=${EVGATE_BIN:-target/release/evgate}   # EVGATE_BIN: a baseline build
 fleet=target/release/examples/idle_fleet
 [ -x "$bin" ] && [ -x "$fleet" ] || { echo "build first (see the header)" >&2; exit 2; }
 ulimit -n "$(ulimit -Hn)"

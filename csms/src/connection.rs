@@ -58,7 +58,9 @@ where
                 };
                 let reply = match session.on_inbound(incoming, Instant::now()) {
                     Step::Handle { id, action, payload } => {
-                        let outcome = handle(&ctx, &action, payload).await;
+                        // Boxed: the handlers' futures are large and an idle
+                        // connection (most of them) should not carry their room.
+                        let outcome = Box::pin(handle(&ctx, &action, payload)).await;
                         Some(session.answered(&id, outcome))
                     }
                     Step::Send(frame) => Some(frame),
