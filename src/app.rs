@@ -1,5 +1,6 @@
-//! Wiring: open the store, build the state, bind, serve until a shutdown
-//! signal, then drain.
+//! Wiring: [`App::build`] opens the stores, connects Redis and builds the
+//! services; [`Listeners::bind`] binds; [`App::serve`] serves until the
+//! shutdown signal, then drains and waits for every task it started.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -12,7 +13,7 @@ use booking::service::{BookingService, Ports};
 use tokio::net::TcpListener;
 
 use crate::auth::{JwtKeys, KeySource};
-use crate::config::{Config, ConfigError};
+use crate::config::{Config, ConfigError, CorsOrigins};
 use crate::events::EventBus;
 use evgate_cluster::{
     FailoverHolds, FailoverVersions, Redis, RedisHolds, RedisVersions, SharedState,
@@ -90,223 +91,301 @@ async fn shared_ports(config: &Config, redis: Option<&Redis>) -> Result<SharedPo
     })
 }
 
+/// The gateway, built from its configuration: stores open, Redis
+/// connected, every service constructed; nothing listening and no
+/// background task of its own started yet.
+pub struct App {
+    /// The HTTP API's state (the services, the clock, the keys).
+    pub state: AppState,
+    /// The OCPP central system, served on the listeners.
+    pub csms: csms::Csms,
+    /// What the booking core publishes, for the realtime fan-out.
+    pub events: EventBus,
+    cors: CorsOrigins,
+    ocpp_tls: Option<tokio_rustls::TlsAcceptor>,
+    redis: Option<Redis>,
+    refunds: Option<RefundOutbox>,
+    no_show_interval: std::time::Duration,
+}
+
+impl std::fmt::Debug for App {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("App").finish_non_exhaustive()
+    }
+}
+
+/// The sockets the gateway serves on, bound before it starts so a caller
+/// (a test, a supervisor) can read the addresses.
+#[derive(Debug)]
+pub struct Listeners {
+    pub http: TcpListener,
+    pub ocpp: TcpListener,
+    /// `wss://`, when `OCPP_TLS_CERT` is set.
+    pub ocpp_tls: Option<TcpListener>,
+}
+
+impl Listeners {
+    /// Binds the configured addresses (port 0 picks a free port).
+    pub async fn bind(config: &Config) -> Result<Self, StartError> {
+        let bind = |addr: std::net::SocketAddr| async move {
+            TcpListener::bind(addr)
+                .await
+                .map_err(|source| StartError::Bind { addr, source })
+        };
+        let ocpp_tls = if config.ocpp_tls_cert.is_some() {
+            Some(bind(config.ocpp_tls_addr).await?)
+        } else {
+            None
+        };
+        Ok(Self {
+            http: bind(config.http_addr).await?,
+            ocpp: bind(config.ocpp_addr).await?,
+            ocpp_tls,
+        })
+    }
+}
+
 /// Runs the gateway until `shutdown` resolves.
 pub async fn serve(
     config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
-    config.validate()?;
-    let cors = config.cors_origins()?;
-    let ocpp_tls = config.ocpp_tls()?;
-    let (keys, source) = JwtKeys::from_config(&config)?;
-    match &source {
-        KeySource::Secret => tracing::info!("JWT: HS256 with JWT_SECRET"),
-        KeySource::PublicKeyFile(p) => {
-            tracing::info!(path = %p.display(), "JWT: RS256 with a public key")
+    let app = App::build(&config).await?;
+    let listeners = Listeners::bind(&config).await?;
+    app.serve(listeners, shutdown).await
+}
+
+impl App {
+    /// Validates the configuration, opens the stores, connects Redis and
+    /// builds every service.
+    pub async fn build(config: &Config) -> Result<Self, StartError> {
+        config.validate()?;
+        let cors = config.cors_origins()?;
+        let ocpp_tls = config.ocpp_tls()?;
+        let (keys, source) = JwtKeys::from_config(config)?;
+        match &source {
+            KeySource::Secret => tracing::info!("JWT: HS256 with JWT_SECRET"),
+            KeySource::PublicKeyFile(p) => {
+                tracing::info!(path = %p.display(), "JWT: RS256 with a public key")
+            }
+            KeySource::DevelopmentSecret { path, created } => tracing::warn!(
+                path = %path.display(),
+                created,
+                "JWT: no JWT_SECRET set; using a development secret kept beside the database \
+                 (`evgate token` signs with it). Set JWT_SECRET in production."
+            ),
         }
-        KeySource::DevelopmentSecret { path, created } => tracing::warn!(
-            path = %path.display(),
-            created,
-            "JWT: no JWT_SECRET set; using a development secret kept beside the database \
-             (`evgate token` signs with it). Set JWT_SECRET in production."
-        ),
-    }
-    let database = evgate_store::open(&config.database_url).await?;
-    let store: Arc<dyn booking::Store> = database.clone();
-    tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
-    let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
-    let registry = Arc::new(csms::Registry::default());
-    let csms_config = config.csms();
-    let local_chargers = csms::OcppChargers {
-        registry: registry.clone(),
-    };
-    let redis = match &config.redis_url {
-        Some(url) => Some(Redis::connect(url).await.map_err(StartError::Redis)?),
-        None => None,
-    };
-    let chargers = match &redis {
-        Some(redis) => {
-            let instance = config
-                .instance_id
-                .clone()
-                .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-            tracing::info!(instance = %instance, "cluster: commands reach chargers on any instance");
-            let deadline = csms_config.call_timeout + std::time::Duration::from_secs(2);
-            evgate_cluster::Chargers::clustered(local_chargers, redis, instance, deadline)
-                .await
-                .map_err(StartError::Redis)?
-        }
-        None => evgate_cluster::Chargers::local(local_chargers),
-    };
-    let SharedPorts {
-        holds,
-        versions,
-        shared,
-    } = shared_ports(&config, redis.as_ref()).await?;
-    let events = EventBus::default();
-    let bookings = BookingService::new(
-        Ports {
-            stations: store.clone(),
-            registry: store.clone(),
-            ledger: store.clone(),
-            sessions: store.clone(),
+        let database = evgate_store::open(&config.database_url).await?;
+        let store: Arc<dyn booking::Store> = database.clone();
+        tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
+        let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
+        let registry = Arc::new(csms::Registry::default());
+        let csms_config = config.csms();
+        let local_chargers = csms::OcppChargers {
+            registry: registry.clone(),
+        };
+        let redis = match &config.redis_url {
+            Some(url) => Some(Redis::connect(url).await.map_err(StartError::Redis)?),
+            None => None,
+        };
+        let chargers = match &redis {
+            Some(redis) => {
+                let instance = config
+                    .instance_id
+                    .clone()
+                    .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
+                tracing::info!(instance = %instance, "cluster: commands reach chargers on any instance");
+                let deadline = csms_config.call_timeout + std::time::Duration::from_secs(2);
+                evgate_cluster::Chargers::clustered(local_chargers, redis, instance, deadline)
+                    .await
+                    .map_err(StartError::Redis)?
+            }
+            None => evgate_cluster::Chargers::local(local_chargers),
+        };
+        let SharedPorts {
             holds,
-            chargers: Arc::new(chargers.clone()),
-            events: Arc::new(events.clone()),
-            clock: clock.clone(),
             versions,
-        },
-        config.booking_rules(),
-    );
-    let refunds = match &config.payment_webhook_url {
-        Some(url) => {
-            let gateway =
-                crate::refunds::HttpRefunds::new(url, config.payment_webhook_secret.as_deref())
-                    .map_err(|e| {
-                        StartError::Config(ConfigError::new("PAYMENT_WEBHOOK_URL", e.to_string()))
-                    })?;
-            tracing::info!(url = %url, "refunds are delivered to PAYMENT_WEBHOOK_URL");
-            Some(RefundOutbox {
-                store: store.clone(),
-                gateway: Arc::new(gateway),
+            shared,
+        } = shared_ports(config, redis.as_ref()).await?;
+        let events = EventBus::default();
+        let bookings = BookingService::new(
+            Ports {
+                stations: store.clone(),
+                registry: store.clone(),
+                ledger: store.clone(),
+                sessions: store.clone(),
+                holds,
+                chargers: Arc::new(chargers.clone()),
+                events: Arc::new(events.clone()),
                 clock: clock.clone(),
-                max_attempts: config.refund_max_attempts,
-            })
-        }
-        None => {
-            tracing::info!("PAYMENT_WEBHOOK_URL unset: refunds wait in the refund_requests table");
-            None
-        }
-    };
-    let webhooks = webhooks::VendorWebhooks::new(
-        webhooks::WebhookPorts {
-            store: database,
-            stations: store.clone(),
-            ledger: store.clone(),
-            bookings: bookings.clone(),
-            clock: clock.clone(),
-        },
-        config.webhook_max_attempts,
-    );
-    let _workers = crate::workers::spawn(
-        bookings.clone(),
-        config.no_show_interval(),
-        refunds,
-        webhooks.clone(),
-    );
-    let ocpp_listener = TcpListener::bind(config.ocpp_addr)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.ocpp_addr,
-            source,
-        })?;
-    let ocpp_addr = ocpp_listener.local_addr().map_err(StartError::Serve)?;
-    let csms = csms::Csms::new(
-        csms::Deps {
-            store: store.clone(),
-            bookings: bookings.clone(),
-            clock: clock.clone(),
-            config: csms_config,
-            elsewhere: Arc::new(chargers.clone()),
-        },
-        registry.clone(),
-    );
-    let csms_registry = registry;
-    let (stop_ocpp, ocpp_stopped) = tokio::sync::watch::channel(false);
-    let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
-        let _ = rx.wait_for(|stop| *stop).await;
-    };
-    let mut ocpp = vec![tokio::spawn(csms::serve(
-        ocpp_listener,
-        csms.clone(),
-        stopped(ocpp_stopped.clone()),
-    ))];
-    if let Some(acceptor) = ocpp_tls {
-        let listener = TcpListener::bind(config.ocpp_tls_addr)
-            .await
-            .map_err(|source| StartError::Bind {
-                addr: config.ocpp_tls_addr,
-                source,
-            })?;
-        let addr = listener.local_addr().map_err(StartError::Serve)?;
-        tracing::info!(ocpp.tls_addr = %addr, "OCPP over TLS listening on wss://{addr}/ocpp/{{chargePointId}}");
-        ocpp.push(tokio::spawn(csms::serve_tls(
-            listener,
-            acceptor,
-            csms,
-            stopped(ocpp_stopped),
-        )));
-    }
-    tracing::info!(ocpp.addr = %ocpp_addr, "OCPP listening on ws://{ocpp_addr}/ocpp/{{chargePointId}}");
-    let jwt = Arc::new(keys);
-    let (realtime, io) = crate::realtime::layer(crate::realtime::Realtime {
-        jwt: jwt.clone(),
-        store: store.clone(),
-    });
-    let _relay = crate::realtime::spawn_relay(&events, io, redis.as_ref())
-        .await
-        .map_err(StartError::Redis)?;
-    if config.redis_url.is_some() {
-        tracing::info!("Socket.IO: updates shared across instances through Redis");
-    }
-    let sealer = config
-        .credential_key
-        .as_deref()
-        .map(str::as_bytes)
-        .or(jwt.shared_secret())
-        .map(|secret| Arc::new(crate::operator::Sealer::from_secret(secret)));
-    if sealer.is_none() {
-        tracing::warn!(
-            "no CREDENTIAL_KEY: credential changes for offline chargers will be refused"
+                versions,
+            },
+            config.booking_rules(),
         );
+        let refunds = refund_outbox(config, &store, &clock)?;
+        let webhooks = webhooks::VendorWebhooks::new(
+            webhooks::WebhookPorts {
+                store: database,
+                stations: store.clone(),
+                ledger: store.clone(),
+                bookings: bookings.clone(),
+                clock: clock.clone(),
+            },
+            config.webhook_max_attempts,
+        );
+        let csms = csms::Csms::new(
+            csms::Deps {
+                store: store.clone(),
+                bookings: bookings.clone(),
+                clock: clock.clone(),
+                config: csms_config,
+                elsewhere: Arc::new(chargers.clone()),
+            },
+            registry,
+        );
+        let jwt = Arc::new(keys);
+        let sealer = config
+            .credential_key
+            .as_deref()
+            .map(str::as_bytes)
+            .or(jwt.shared_secret())
+            .map(|secret| Arc::new(crate::operator::Sealer::from_secret(secret)));
+        if sealer.is_none() {
+            tracing::warn!(
+                "no CREDENTIAL_KEY: credential changes for offline chargers will be refused"
+            );
+        }
+        let rotation = crate::operator::CredentialRotation {
+            store: store.clone(),
+            chargers: chargers.clone(),
+            clock: clock.clone(),
+            sealer,
+            settings: config.rotation(),
+        };
+        let state = AppState {
+            store,
+            clock,
+            jwt,
+            bookings,
+            chargers,
+            webhooks,
+            rotation,
+            shared,
+        };
+        Ok(Self {
+            state,
+            csms,
+            events,
+            cors,
+            ocpp_tls,
+            redis,
+            refunds,
+            no_show_interval: config.no_show_interval(),
+        })
     }
-    let rotation = crate::operator::CredentialRotation {
-        store: store.clone(),
-        chargers: chargers.clone(),
-        clock: clock.clone(),
-        sealer,
-        settings: config.rotation(),
-    };
-    let _apply_queued =
-        crate::operator::credentials::apply_on_connect(rotation.clone(), &csms_registry);
-    let state = AppState {
-        store,
-        clock,
-        jwt,
-        bookings,
-        chargers,
-        webhooks,
-        rotation,
-        shared,
-    };
-    let listener = TcpListener::bind(config.http_addr)
-        .await
-        .map_err(|source| StartError::Bind {
-            addr: config.http_addr,
-            source,
-        })?;
-    let addr = listener.local_addr().map_err(StartError::Serve)?;
-    tracing::info!(http.addr = %addr, "HTTP API listening on http://{addr}");
-    axum::serve(listener, http::with_realtime(state, &cors, Some(realtime)))
+
+    /// Serves HTTP, Socket.IO and OCPP on `listeners` and runs the
+    /// background work until `shutdown` resolves; then stops taking
+    /// requests, closes the charger connections and waits for every task
+    /// it started.
+    pub async fn serve(
+        self,
+        listeners: Listeners,
+        shutdown: impl Future<Output = ()> + Send + 'static,
+    ) -> Result<(), StartError> {
+        let Self {
+            state,
+            csms,
+            events,
+            cors,
+            ocpp_tls,
+            redis,
+            refunds,
+            no_show_interval,
+        } = self;
+        // Background loops: owned here, stopped at the end.
+        let mut background = crate::workers::spawn(
+            state.bookings.clone(),
+            no_show_interval,
+            refunds,
+            state.webhooks.clone(),
+        );
+        let (stop_ocpp, ocpp_stopped) = tokio::sync::watch::channel(false);
+        let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        let mut ocpp = tokio::task::JoinSet::new();
+        let ocpp_addr = listeners.ocpp.local_addr().map_err(StartError::Serve)?;
+        ocpp.spawn(csms::serve(
+            listeners.ocpp,
+            csms.clone(),
+            stopped(ocpp_stopped.clone()),
+        ));
+        if let (Some(acceptor), Some(listener)) = (ocpp_tls, listeners.ocpp_tls) {
+            let addr = listener.local_addr().map_err(StartError::Serve)?;
+            tracing::info!(ocpp.tls_addr = %addr, "OCPP over TLS listening on wss://{addr}/ocpp/{{chargePointId}}");
+            ocpp.spawn(csms::serve_tls(
+                listener,
+                acceptor,
+                csms.clone(),
+                stopped(ocpp_stopped),
+            ));
+        }
+        tracing::info!(ocpp.addr = %ocpp_addr, "OCPP listening on ws://{ocpp_addr}/ocpp/{{chargePointId}}");
+        let (realtime, io) = crate::realtime::layer(crate::realtime::Realtime {
+            jwt: state.jwt.clone(),
+            store: state.store.clone(),
+        });
+        let relay = crate::realtime::spawn_relay(&events, io, redis.as_ref())
+            .await
+            .map_err(StartError::Redis)?;
+        if redis.is_some() {
+            tracing::info!("Socket.IO: updates shared across instances through Redis");
+        }
+        background.adopt(relay);
+        background.adopt(vec![crate::operator::credentials::apply_on_connect(
+            state.rotation.clone(),
+            &csms.registry,
+        )]);
+        let addr = listeners.http.local_addr().map_err(StartError::Serve)?;
+        tracing::info!(http.addr = %addr, "HTTP API listening on http://{addr}");
+        axum::serve(
+            listeners.http,
+            http::with_realtime(state, &cors, Some(realtime)),
+        )
         .with_graceful_shutdown(shutdown)
         .await
         .map_err(StartError::Serve)?;
-    let closed = csms_registry.close_all();
-    if closed > 0 {
-        // Let the connections send their Close frames before the runtime
-        // goes away with them.
-        let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(5);
-        while csms_registry.connected() > 0 && tokio::time::Instant::now() < deadline {
-            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        }
-        tracing::info!(chargers = closed, "closed charger connections");
+        // The OCPP listeners stop accepting, close their connections and
+        // wait for them (bounded); then the background loops stop.
+        let _ = stop_ocpp.send(true);
+        while ocpp.join_next().await.is_some() {}
+        background.stop().await;
+        tracing::info!("shut down cleanly");
+        Ok(())
     }
-    let _ = stop_ocpp.send(true);
-    for listener in ocpp {
-        let _ = listener.await;
-    }
-    tracing::info!("shut down cleanly");
-    Ok(())
+}
+
+fn refund_outbox(
+    config: &Config,
+    store: &Arc<dyn booking::Store>,
+    clock: &Arc<dyn booking::Clock>,
+) -> Result<Option<RefundOutbox>, StartError> {
+    let Some(url) = &config.payment_webhook_url else {
+        tracing::info!("PAYMENT_WEBHOOK_URL unset: refunds wait in the refund_requests table");
+        return Ok(None);
+    };
+    let gateway = crate::refunds::HttpRefunds::new(url, config.payment_webhook_secret.as_deref())
+        .map_err(|e| {
+        StartError::Config(ConfigError::new("PAYMENT_WEBHOOK_URL", e.to_string()))
+    })?;
+    tracing::info!(url = %url, "refunds are delivered to PAYMENT_WEBHOOK_URL");
+    Ok(Some(RefundOutbox {
+        store: store.clone(),
+        gateway: Arc::new(gateway),
+        clock: clock.clone(),
+        max_attempts: config.refund_max_attempts,
+    }))
 }
 
 /// Resolves on SIGINT or SIGTERM.

@@ -20,6 +20,25 @@ pub struct Workers {
     handles: Vec<JoinHandle<()>>,
 }
 
+impl Workers {
+    /// Takes other background tasks (the realtime relay, …) into the same
+    /// ownership.
+    pub fn adopt(&mut self, handles: Vec<JoinHandle<()>>) {
+        self.handles.extend(handles);
+    }
+
+    /// Stops every loop and waits until each has ended.
+    pub async fn stop(mut self) {
+        let handles = std::mem::take(&mut self.handles);
+        for h in &handles {
+            h.abort();
+        }
+        for h in handles {
+            let _ = h.await;
+        }
+    }
+}
+
 impl Drop for Workers {
     fn drop(&mut self) {
         for h in &self.handles {

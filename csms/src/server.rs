@@ -75,13 +75,15 @@ async fn accept_loop(
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
+    // Every connection's task, owned: shutdown waits for them.
+    let mut connections = tokio::task::JoinSet::new();
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     let csms = csms.clone();
                     let tls = tls.clone();
-                    tokio::spawn(async move {
+                    connections.spawn(async move {
                         let _ = stream.set_nodelay(true);
                         let ended = match tls {
                             None => connect(stream, csms, Transport::default()).await,
@@ -109,8 +111,33 @@ async fn accept_loop(
                     tokio::time::sleep(Duration::from_millis(100)).await;
                 }
             },
+            // Reap finished connections as they end.
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
             () = &mut shutdown => break,
         }
+    }
+    drop(listener);
+    drain(&csms.registry, connections).await;
+}
+
+/// How long shutdown waits for chargers to take their Close frames.
+const DRAIN: Duration = Duration::from_secs(5);
+
+/// Shutdown: tells every connection to close (chargers see a clean close
+/// and reconnect, to another instance if there is one) and waits for the
+/// tasks to end, at most [`DRAIN`]; what is left then is aborted.
+async fn drain(registry: &Registry, mut connections: tokio::task::JoinSet<()>) {
+    let closed = registry.close_all();
+    let all_ended = async { while connections.join_next().await.is_some() {} };
+    if tokio::time::timeout(DRAIN, all_ended).await.is_err() {
+        tracing::warn!(
+            left = connections.len(),
+            "charger connections still open; dropping them"
+        );
+        connections.abort_all();
+    }
+    if closed > 0 {
+        tracing::info!(chargers = closed, "closed charger connections");
     }
 }
 
