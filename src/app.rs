@@ -53,7 +53,11 @@ struct SharedPorts {
     shared: Option<Arc<SharedState>>,
 }
 
-async fn shared_ports(config: &Config, redis: Option<&Redis>) -> Result<SharedPorts, StartError> {
+async fn shared_ports(
+    config: &Config,
+    redis: Option<&Redis>,
+    prefix: &str,
+) -> Result<SharedPorts, StartError> {
     let Some(redis) = redis else {
         return Ok(SharedPorts {
             holds: Arc::new(InProcessHolds::new()),
@@ -63,8 +67,8 @@ async fn shared_ports(config: &Config, redis: Option<&Redis>) -> Result<SharedPo
     };
     let conn = redis.conn.clone();
     tracing::info!("Redis connected: holds and cache versions shared by all instances");
-    let redis_holds = RedisHolds::new(conn.clone(), REDIS_PREFIX);
-    let redis_versions = RedisVersions::new(conn.clone(), REDIS_PREFIX);
+    let redis_holds = RedisHolds::new(conn.clone(), prefix);
+    let redis_versions = RedisVersions::new(conn.clone(), prefix);
     if !matches!(
         evgate_store::Backend::of_url(&config.database_url),
         Ok(evgate_store::Backend::Postgres)
@@ -97,6 +101,8 @@ async fn shared_ports(config: &Config, redis: Option<&Redis>) -> Result<SharedPo
 pub struct App {
     /// The HTTP API's state (the services, the clock, the keys).
     pub state: AppState,
+    /// The database behind every storage port.
+    pub database: Arc<dyn evgate_store::Database>,
     /// The OCPP central system, served on the listeners.
     pub csms: csms::Csms,
     /// What the booking core publishes, for the realtime fan-out.
@@ -112,6 +118,17 @@ impl std::fmt::Debug for App {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("App").finish_non_exhaustive()
     }
+}
+
+/// What tests put in place of the real thing; the binary overrides nothing.
+#[derive(Debug, Default)]
+pub struct Overrides {
+    /// A clock the test moves, instead of the system clock.
+    pub clock: Option<Arc<dyn booking::Clock>>,
+    /// Chargers as the booking core reserves them, instead of OCPP.
+    pub charger_control: Option<Arc<dyn booking::charger_control::ChargerControl>>,
+    /// Where this instance's keys live in Redis, instead of `evgate:`.
+    pub redis_prefix: Option<String>,
 }
 
 /// The sockets the gateway serves on, bound before it starts so a caller
@@ -159,6 +176,11 @@ impl App {
     /// Validates the configuration, opens the stores, connects Redis and
     /// builds every service.
     pub async fn build(config: &Config) -> Result<Self, StartError> {
+        Self::build_with(config, Overrides::default()).await
+    }
+
+    /// [`App::build`] with parts replaced (tests).
+    pub async fn build_with(config: &Config, overrides: Overrides) -> Result<Self, StartError> {
         config.validate()?;
         let cors = config.cors_origins()?;
         let ocpp_tls = config.ocpp_tls()?;
@@ -178,7 +200,9 @@ impl App {
         let database = evgate_store::open(&config.database_url).await?;
         let store: Arc<dyn booking::Store> = database.clone();
         tracing::info!(database = %redact(&config.database_url), "store open, migrations applied");
-        let clock: Arc<dyn booking::Clock> = Arc::new(SystemClock);
+        let clock = overrides
+            .clock
+            .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn booking::Clock>);
         let registry = Arc::new(csms::Registry::default());
         let csms_config = config.csms();
         let local_chargers = csms::OcppChargers {
@@ -206,7 +230,15 @@ impl App {
             holds,
             versions,
             shared,
-        } = shared_ports(config, redis.as_ref()).await?;
+        } = shared_ports(
+            config,
+            redis.as_ref(),
+            overrides.redis_prefix.as_deref().unwrap_or(REDIS_PREFIX),
+        )
+        .await?;
+        let charger_control = overrides
+            .charger_control
+            .unwrap_or_else(|| Arc::new(chargers.clone()));
         let events = EventBus::default();
         let bookings = BookingService::new(
             Ports {
@@ -215,7 +247,7 @@ impl App {
                 ledger: store.clone(),
                 sessions: store.clone(),
                 holds,
-                chargers: Arc::new(chargers.clone()),
+                chargers: charger_control,
                 events: Arc::new(events.clone()),
                 clock: clock.clone(),
                 versions,
@@ -225,7 +257,7 @@ impl App {
         let refunds = refund_outbox(config, &store, &clock)?;
         let webhooks = webhooks::VendorWebhooks::new(
             webhooks::WebhookPorts {
-                store: database,
+                store: database.clone(),
                 stations: store.clone(),
                 ledger: store.clone(),
                 bookings: bookings.clone(),
@@ -274,6 +306,7 @@ impl App {
         };
         Ok(Self {
             state,
+            database,
             csms,
             events,
             cors,
@@ -282,6 +315,11 @@ impl App {
             refunds,
             no_show_interval: config.no_show_interval(),
         })
+    }
+
+    /// The REST API alone (no Socket.IO), for driving in process.
+    pub fn router(&self) -> axum::Router {
+        http::router(self.state.clone(), &self.cors)
     }
 
     /// Serves HTTP, Socket.IO and OCPP on `listeners` and runs the
@@ -295,6 +333,7 @@ impl App {
     ) -> Result<(), StartError> {
         let Self {
             state,
+            database: _,
             csms,
             events,
             cors,

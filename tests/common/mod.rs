@@ -77,39 +77,31 @@ impl TestApp {
         cors: &evgate::config::CorsOrigins,
         chargers: Option<Arc<dyn booking::charger_control::ChargerControl>>,
     ) -> Self {
-        let chargers =
-            chargers.unwrap_or_else(|| Arc::new(booking::charger_control::NoChargersConnected));
+        use clap::Parser;
         let (url, dir) = fresh_sqlite_url();
-        let mut database_url = url.clone();
-        let (database, holds, versions): (
-            Arc<dyn evgate_store::Database>,
-            Arc<dyn booking::holds::HoldStore>,
-            Arc<dyn booking::cache::StationVersions>,
-        ) = match backend {
-            "sqlite" => (
-                evgate_store::open(&url).await.expect("open sqlite"),
-                Arc::new(booking::holds::InProcessHolds::new()),
-                Arc::new(booking::cache::LocalVersions::default()),
-            ),
+        let mut config = evgate::config::Cli::try_parse_from(["evgate"])
+            .expect("defaults parse")
+            .config;
+        config.jwt_secret = Some(TEST_SECRET.to_owned());
+        config.webhook_max_attempts = 3;
+        config.ocpp_credential_grace_seconds = 3600;
+        config.cors_origin = match cors {
+            evgate::config::CorsOrigins::Any => "*".to_owned(),
+            evgate::config::CorsOrigins::List(origins) => origins.join(","),
+        };
+        let mut redis_prefix = None;
+        match backend {
+            "sqlite" => {
+                config.database_url = url;
+                config.redis_url = None;
+            }
             "cluster" => {
-                database_url = fresh_pg_database().await;
-                let store = evgate_store::open(&database_url)
-                    .await
-                    .expect("open postgres");
-                let conn = evgate_cluster::connect(&redis_url())
-                    .await
-                    .expect("Redis reachable");
-                let prefix = format!("evgate-test:{}:", uuid::Uuid::new_v4().simple());
-                (
-                    store,
-                    Arc::new(evgate_cluster::RedisHolds::new(conn.clone(), &prefix)),
-                    Arc::new(evgate_cluster::RedisVersions::new(conn, &prefix)),
-                )
+                config.database_url = fresh_pg_database().await;
+                config.redis_url = Some(redis_url());
+                redis_prefix = Some(format!("evgate-test:{}:", uuid::Uuid::new_v4().simple()));
             }
             other => panic!("unknown backend {other}"),
-        };
-        let store: Arc<dyn Store> = database.clone();
-        let keys = Arc::new(evgate::auth::JwtKeys::hs256(TEST_SECRET.as_bytes()));
+        }
         // Twenty minutes into the current hour, whenever the tests run: where
         // "the next hour" falls relative to the lead window is then the same.
         let start =
@@ -117,69 +109,30 @@ impl TestApp {
                 .expect("truncate to the hour")
                 + chrono::TimeDelta::minutes(20);
         let clock = Arc::new(booking::ManualClock::new(start));
-        let events = evgate::events::EventBus::default();
-        let bookings = booking::service::BookingService::new(
-            booking::service::Ports {
-                stations: store.clone(),
-                registry: store.clone(),
-                ledger: store.clone(),
-                sessions: store.clone(),
-                holds,
-                chargers,
-                events: Arc::new(events.clone()),
-                clock: clock.clone(),
-                versions,
+        let app = evgate::app::App::build_with(
+            &config,
+            evgate::app::Overrides {
+                clock: Some(clock.clone()),
+                charger_control: Some(
+                    chargers
+                        .unwrap_or_else(|| Arc::new(booking::charger_control::NoChargersConnected)),
+                ),
+                redis_prefix,
             },
-            booking::service::BookingRules::default(),
-        );
+        )
+        .await
+        .expect("the gateway builds");
         // No worker runs: tests apply the inbox with `webhooks.process_due()`.
-        let webhooks = webhooks::VendorWebhooks::new(
-            webhooks::WebhookPorts {
-                store: database.clone(),
-                stations: store.clone(),
-                ledger: store.clone(),
-                bookings: bookings.clone(),
-                clock: clock.clone(),
-            },
-            3,
-        );
-        let chargers = evgate_cluster::Chargers::local(csms::OcppChargers {
-            registry: Arc::new(csms::Registry::default()),
-        });
-        let rotation = evgate::operator::CredentialRotation {
-            store: store.clone(),
-            chargers: chargers.clone(),
-            clock: clock.clone(),
-            sealer: Some(Arc::new(evgate::operator::Sealer::from_secret(
-                TEST_SECRET.as_bytes(),
-            ))),
-            settings: evgate::operator::credentials::RotationSettings {
-                grace: chrono::TimeDelta::hours(1),
-                urls: csms::credentials::PublicUrls::default(),
-                tls: false,
-                client_certificates: false,
-            },
-        };
-        let state = evgate::http::AppState {
-            store: store.clone(),
-            clock: clock.clone(),
-            jwt: keys.clone(),
-            bookings: bookings.clone(),
-            chargers,
-            webhooks: webhooks.clone(),
-            rotation,
-            shared: None,
-        };
         Self {
-            router: evgate::http::router(state, cors),
-            keys,
-            store,
-            bookings,
+            router: app.router(),
+            keys: app.state.jwt.clone(),
+            store: app.state.store.clone(),
+            bookings: app.state.bookings.clone(),
             clock,
-            events,
-            webhooks,
-            database_url,
-            database,
+            events: app.events.clone(),
+            webhooks: app.state.webhooks.clone(),
+            database_url: config.database_url,
+            database: app.database.clone(),
             _dir: dir,
         }
     }
