@@ -413,6 +413,32 @@ async fn bad_bodies_and_unknown_connectors_get_the_envelope(backend: &str) {
             "energyKwh",
         ),
         ("meter-update", json!({"vendorSessionId": "s"}), 400, "body"),
+        // Finite in kWh but infinite once in Wh: once stored as null, it
+        // stopped every vendor's webhooks (issue #15).
+        (
+            "meter-update",
+            json!({"vendorSessionId": "s", "meterReading": 1e308}),
+            400,
+            "meterReading",
+        ),
+        (
+            "session-start",
+            json!({"vendorSessionId": "s", "vendorConnectorId": "V-0", "startMeterReading": 1e308}),
+            400,
+            "startMeterReading",
+        ),
+        (
+            "session-end",
+            json!({"vendorSessionId": "s", "energyKwh": 1e300}),
+            400,
+            "energyKwh",
+        ),
+        (
+            "session-end",
+            json!({"vendorSessionId": "s", "costAmount": 1e300}),
+            400,
+            "costAmount",
+        ),
     ];
     for (kind, body, want, field) in cases {
         let (code, resp) = post(&app, v, kind, &body).await;

@@ -187,7 +187,12 @@ pub fn energy_register_wh(meter_values: &Value) -> Option<f64> {
                 .get("unit")
                 .or_else(|| sv.pointer("/unitOfMeasure/unit"))
                 .and_then(Value::as_str);
-            Some(if unit == Some("kWh") { v * 1000.0 } else { v })
+            let wh = if unit == Some("kWh") { v * 1000.0 } else { v };
+            // NaN, negative or past any real meter: the charger's mistake,
+            // acknowledged but not recorded.
+            (0.0..=booking::model::MAX_ENERGY_WH)
+                .contains(&wh)
+                .then_some(wh)
         })
         .next_back()
 }
@@ -271,5 +276,9 @@ mod tests {
             {"value": 2.5, "measurand": "Energy.Active.Import.Register", "unitOfMeasure": {"unit": "kWh"}}]}]);
         assert_eq!(energy_register_wh(&v201), Some(2500.0));
         assert_eq!(energy_register_wh(&serde_json::json!([])), None);
+        for bad in ["1e308", "NaN", "-5", "inf"] {
+            let v16 = serde_json::json!([{"sampledValue": [{"value": bad, "unit": "kWh"}]}]);
+            assert_eq!(energy_register_wh(&v16), None, "{bad}");
+        }
     }
 }

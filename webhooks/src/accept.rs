@@ -235,8 +235,8 @@ impl VendorWebhooks {
                 let r = report::EndReport {
                     vendor_session_id,
                     meter_stop_wh: report::kwh_to_wh("endMeterReading", b.end_meter_reading)?,
-                    energy_kwh: report::non_negative("energyKwh", b.energy_kwh)?,
-                    cost_amount: report::non_negative("costAmount", b.cost_amount)?,
+                    energy_kwh: report::energy_kwh("energyKwh", b.energy_kwh)?,
+                    cost_amount: report::cost("costAmount", b.cost_amount)?,
                     reason: b.reason.filter(|r| !r.trim().is_empty()),
                     ended_at: at(b.timestamp)?,
                 };

@@ -244,23 +244,42 @@ pub fn session_id(s: &str) -> Result<String> {
     Ok(s.to_owned())
 }
 
-/// A meter register in kWh, as Wh.
+/// The largest energy a report may carry, in kWh: no meter registers a
+/// terawatt-hour. Above it a value is a mistake or an attack, and once
+/// scaled to Wh it could overflow to infinity, which no store can keep.
+pub const MAX_KWH: f64 = booking::model::MAX_ENERGY_WH / 1000.0;
+
+/// The largest cost a report may carry, in the vendor's currency.
+pub const MAX_COST: f64 = 1.0e9;
+
+/// A meter register in kWh, as Wh: finite, non-negative, at most [`MAX_KWH`].
 pub fn kwh_to_wh(field: &str, kwh: Option<f64>) -> Result<Option<f64>> {
-    match kwh {
-        Some(v) if !v.is_finite() || v < 0.0 => Err(WebhookError::validation(
-            field,
-            "must be a non-negative number of kWh",
-        )),
-        other => Ok(other.map(|v| v * 1000.0)),
-    }
+    Ok(bounded(field, kwh, MAX_KWH, "kWh")?.map(|v| v * 1000.0))
 }
 
-pub fn non_negative(field: &str, v: Option<f64>) -> Result<Option<f64>> {
+/// An energy total in kWh: finite, non-negative, at most [`MAX_KWH`].
+pub fn energy_kwh(field: &str, v: Option<f64>) -> Result<Option<f64>> {
+    bounded(field, v, MAX_KWH, "kWh")
+}
+
+/// A cost: finite, non-negative, at most [`MAX_COST`].
+pub fn cost(field: &str, v: Option<f64>) -> Result<Option<f64>> {
+    bounded(field, v, MAX_COST, "")
+}
+
+fn bounded(field: &str, v: Option<f64>, max: f64, unit: &str) -> Result<Option<f64>> {
     match v {
-        Some(x) if !x.is_finite() || x < 0.0 => Err(WebhookError::validation(
-            field,
-            "must be a non-negative number",
-        )),
+        Some(x) if !x.is_finite() || !(0.0..=max).contains(&x) => {
+            let unit = if unit.is_empty() {
+                String::new()
+            } else {
+                format!(" {unit}")
+            };
+            Err(WebhookError::validation(
+                field,
+                format!("must be a number from 0 to {max:e}{unit}"),
+            ))
+        }
         other => Ok(other),
     }
 }
@@ -306,6 +325,16 @@ mod tests {
         assert!(status("CHARGING").is_err());
         assert_eq!(kwh_to_wh("m", Some(1.5)).unwrap(), Some(1500.0));
         assert!(kwh_to_wh("m", Some(-1.0)).is_err());
+        // Finite in kWh, infinite in Wh: refused, never stored as null.
+        assert!(kwh_to_wh("m", Some(1e308)).is_err());
+        assert!(kwh_to_wh("m", Some(f64::NAN)).is_err());
+        assert_eq!(
+            kwh_to_wh("m", Some(MAX_KWH)).unwrap(),
+            Some(MAX_KWH * 1000.0)
+        );
+        assert!(energy_kwh("e", Some(1e300)).is_err());
+        assert!(cost("c", Some(MAX_COST * 2.0)).is_err());
+        assert_eq!(cost("c", Some(250.0)).unwrap(), Some(250.0));
         assert!(session_id("  ").is_err());
     }
 }

@@ -15,6 +15,12 @@ pub use charger::{
 pub use connector::{Connector, NewConnector};
 pub use records::{Booking, ChargingSession, IdTag, RefundRequest, TransactionKey};
 pub use station::Station;
+
+/// The largest meter reading evgate records, in Wh (a terawatt-hour: no
+/// meter gets there). Anything above, or not a finite number, is refused
+/// at the edge: scaled or summed it could overflow to infinity, which the
+/// stores cannot keep.
+pub const MAX_ENERGY_WH: f64 = 1.0e12;
 pub use status::{BookingStatus, ConnectorStatus, IdTagStatus, RefundState, SessionStatus};
 
 /// A page of a listing: `limit` rows from `offset`, and the total.
