@@ -252,6 +252,49 @@ async fn TC_085_TC_A_01_TC_A_02_TC_A_03_basic_auth_and_unknown_identities() {
     );
 }
 
+/// Wrong passwords cost an argon2 verification each; past three a guesser
+/// is answered 429 with `Retry-After` without one (issue #15), and the
+/// right password works again once the wait is over.
+#[tokio::test]
+async fn a_password_guesser_is_slowed_with_retry_after_and_the_charger_gets_back_in() {
+    let site = Site::start().await;
+    let v = Some("ocpp1.6");
+    for _ in 0..3 {
+        let refused = site
+            .connect("/ocpp/CP-1", v, Some(("CP-1", "wrong-password-1234")))
+            .await
+            .err();
+        assert_eq!(refused, Some(401));
+    }
+    let mut req = format!("{}/ocpp/CP-1", site.server.ocpp)
+        .into_client_request()
+        .unwrap();
+    req.headers_mut()
+        .insert("Sec-WebSocket-Protocol", "ocpp1.6".parse().unwrap());
+    let creds = base64::engine::general_purpose::STANDARD.encode(format!("CP-1:{PASSWORD}"));
+    req.headers_mut()
+        .insert("Authorization", format!("Basic {creds}").parse().unwrap());
+    match tokio_tungstenite::connect_async(req).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status().as_u16(), 429);
+            assert_eq!(
+                resp.headers()
+                    .get("retry-after")
+                    .map(|v| v.to_str().unwrap()),
+                Some("1")
+            );
+        }
+        other => panic!("expected 429, got {:?}", other.map(|(_, r)| r.status())),
+    }
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    assert!(
+        site.connect("/ocpp/CP-1", v, Some(("CP-1", PASSWORD)))
+            .await
+            .is_ok(),
+        "the right password works after the wait"
+    );
+}
+
 #[tokio::test]
 #[allow(non_snake_case)]
 async fn TC_001_and_TC_B_01_boot_records_the_charger() {

@@ -12,6 +12,7 @@ pub mod control;
 pub mod credentials;
 pub mod domain;
 pub mod handshake;
+pub mod password_gate;
 pub mod registry;
 pub mod rpc;
 pub mod server;

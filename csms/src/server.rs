@@ -12,11 +12,11 @@ use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use booking::credentials;
 use booking::model::{Charger, OcppVersion, SecurityProfile};
 use booking::store::BootInfo;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
@@ -24,6 +24,7 @@ use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
 
 use crate::context::{Context, Deps};
 use crate::handshake;
+use crate::password_gate::{PasswordGate, Verdict};
 use crate::registry::Registry;
 
 /// The request head is small; anything larger is refused.
@@ -35,19 +36,27 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 pub struct Csms {
     pub deps: Deps,
     pub registry: Arc<Registry>,
+    /// Basic-auth passwords, checked with bounded work.
+    pub passwords: Arc<PasswordGate>,
 }
 
 impl Csms {
     /// `registry` is shared with the [`crate::OcppChargers`] the booking
     /// core was built with.
     pub fn new(deps: Deps, registry: Arc<Registry>) -> Self {
-        Self { deps, registry }
+        Self {
+            deps,
+            registry,
+            passwords: Arc::new(PasswordGate::default()),
+        }
     }
 }
 
 /// How the charger reached us.
 #[derive(Debug, Clone, Default)]
 struct Transport {
+    /// Where the connection comes from (failed passwords slow it down).
+    peer: Option<std::net::IpAddr>,
     tls: bool,
     /// Subject CN of a client certificate the TLS layer verified.
     client_cn: Option<String>,
@@ -86,7 +95,10 @@ async fn accept_loop(
                     connections.spawn(async move {
                         let _ = stream.set_nodelay(true);
                         let ended = match tls {
-                            None => connect(stream, csms, Transport::default()).await,
+                            None => {
+                                let transport = Transport { peer: Some(peer.ip()), ..Transport::default() };
+                                connect(stream, csms, transport).await
+                            }
                             Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
                                 Ok(Ok(tls)) => {
                                     let client_cn = tls
@@ -95,7 +107,7 @@ async fn accept_loop(
                                         .peer_certificates()
                                         .and_then(|certs| certs.first())
                                         .and_then(|c| crate::tls::common_name(c));
-                                    connect(tls, csms, Transport { tls: true, client_cn }).await
+                                    connect(tls, csms, Transport { peer: Some(peer.ip()), tls: true, client_cn }).await
                                 }
                                 Ok(Err(e)) => Err(e),
                                 Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
@@ -195,12 +207,17 @@ async fn refuse<S: AsyncWrite + Unpin>(
     stream: &mut S,
     status: &str,
     reason: &str,
+    retry_after: Option<Duration>,
 ) -> std::io::Result<()> {
-    let extra = if status.starts_with("401") {
-        "WWW-Authenticate: Basic realm=\"evgate\"\r\n"
-    } else {
-        ""
-    };
+    let mut extra = String::new();
+    if status.starts_with("401") {
+        extra.push_str("WWW-Authenticate: Basic realm=\"evgate\"\r\n");
+    }
+    if let Some(wait) = retry_after {
+        // Whole seconds, rounded up: never "0".
+        let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
+        extra.push_str(&format!("Retry-After: {}\r\n", secs.max(1)));
+    }
     let response = format!(
         "HTTP/1.1 {status}\r\n{extra}Content-Type: text/plain\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{reason}",
         reason.len()
@@ -210,7 +227,24 @@ async fn refuse<S: AsyncWrite + Unpin>(
 }
 
 /// Why a charger may not connect: an HTTP status line and a reason.
-type Refusal = (&'static str, String);
+/// Why a handshake is refused: the HTTP status line, a reason for the
+/// body and the log, and when to try again (429, 503).
+#[derive(Debug)]
+struct Refusal {
+    status: &'static str,
+    reason: String,
+    retry_after: Option<Duration>,
+}
+
+impl From<(&'static str, String)> for Refusal {
+    fn from((status, reason): (&'static str, String)) -> Self {
+        Self {
+            status,
+            reason,
+            retry_after: None,
+        }
+    }
+}
 
 async fn admit(
     head: &Head,
@@ -218,7 +252,7 @@ async fn admit(
     csms: &Csms,
 ) -> Result<(Charger, OcppVersion), Refusal> {
     if !head.upgrade || head.key.is_none() {
-        return Err(("400 Bad Request", "not a WebSocket upgrade".into()));
+        return Err(("400 Bad Request", "not a WebSocket upgrade".to_owned()).into());
     }
     let version = handshake::negotiate(head.protocols.as_deref()).ok_or((
         "400 Bad Request",
@@ -248,16 +282,26 @@ async fn admit(
             tracing::info!(charger.id = %identity, "unknown charger let in unassigned (OCPP_AUTO_REGISTER): held Pending");
             return Ok((unassigned(&identity, now), version));
         }
-        None => return Err(("404 Not Found", format!("unknown charge point {identity}"))),
+        None => return Err(("404 Not Found", format!("unknown charge point {identity}")).into()),
     };
     let now = csms.deps.clock.now();
-    match check_credentials(
-        &identity,
-        charger.security_profile,
-        charger.password_hash.clone(),
+    let previous = charger.previous_credentials_at(now);
+    let check = |profile, hash, final_attempt| Attempt {
+        identity: &identity,
+        profile,
+        password_hash: hash,
         head,
         transport,
-    )
+        gate: &csms.passwords,
+        final_attempt,
+    };
+    // With previous credentials still valid, a miss on the new ones is not
+    // yet a failure: the old ones get their try.
+    match check_credentials(check(
+        charger.security_profile,
+        charger.password_hash.clone(),
+        previous.is_none(),
+    ))
     .await
     {
         Ok(()) => {
@@ -274,18 +318,22 @@ async fn admit(
             }
         }
         Err(refusal) => {
-            let Some(previous) = charger.previous_credentials_at(now) else {
+            let Some(previous) = previous.filter(|_| refusal.retry_after.is_none()) else {
                 return Err(refusal);
             };
-            check_credentials(
-                &identity,
+            check_credentials(check(
                 previous.security_profile,
                 previous.password_hash.clone(),
-                head,
-                transport,
-            )
+                true,
+            ))
             .await
-            .map_err(|_| refusal)?;
+            .map_err(|second| {
+                if second.retry_after.is_some() {
+                    second
+                } else {
+                    refusal
+                }
+            })?;
             tracing::info!(charger.id = %identity, until = %previous.until,
                 "charger connected with its previous credentials (rotation not applied yet)");
         }
@@ -317,43 +365,75 @@ fn unassigned(identity: &str, now: chrono::DateTime<chrono::Utc>) -> Charger {
 }
 
 /// Whether the request carries what `profile` asks of this charger.
-async fn check_credentials(
-    identity: &str,
+/// One credentials check of a handshake.
+struct Attempt<'a> {
+    identity: &'a str,
     profile: SecurityProfile,
     password_hash: Option<String>,
-    head: &Head,
-    transport: &Transport,
-) -> Result<(), Refusal> {
-    let profile = profile.get();
-    if profile >= 2 && !transport.tls {
+    head: &'a Head,
+    transport: &'a Transport,
+    gate: &'a PasswordGate,
+    /// Whether a wrong password counts against the guesser (not when
+    /// other valid credentials remain to be tried).
+    final_attempt: bool,
+}
+
+async fn check_credentials(a: Attempt<'_>) -> Result<(), Refusal> {
+    let profile = a.profile.get();
+    if profile >= 2 && !a.transport.tls {
         return Err((
             "403 Forbidden",
             format!("security profile {profile} requires TLS (wss://)"),
-        ));
+        )
+            .into());
     }
+    let unauthorized = |why: &str| Refusal::from(("401 Unauthorized", why.to_owned()));
     match profile {
         0 => Ok(()),
         1 | 2 => {
-            let unauthorized = || ("401 Unauthorized", "Basic credentials required".to_owned());
-            let (user, password) = head
+            let missing = || unauthorized("Basic credentials required");
+            let (user, password) = a
+                .head
                 .authorization
                 .as_deref()
                 .and_then(handshake::basic_credentials)
-                .ok_or_else(unauthorized)?;
-            let hash = password_hash.ok_or_else(unauthorized)?;
-            let ok = user == identity
-                && tokio::task::spawn_blocking(move || {
-                    credentials::verify_password(&password, &hash)
-                })
-                .await
-                .unwrap_or(false);
-            if ok { Ok(()) } else { Err(unauthorized()) }
+                .ok_or_else(missing)?;
+            let hash = a.password_hash.ok_or_else(missing)?;
+            if user != a.identity {
+                return Err(missing());
+            }
+            let verdict = a
+                .gate
+                .verify(
+                    a.identity,
+                    a.transport.peer,
+                    password,
+                    hash,
+                    a.final_attempt,
+                    Instant::now(),
+                )
+                .await;
+            match verdict {
+                Verdict::Valid => Ok(()),
+                Verdict::Invalid => Err(missing()),
+                Verdict::Busy => Err(Refusal {
+                    status: "503 Service Unavailable",
+                    reason: "too many password checks at once; retry shortly".to_owned(),
+                    retry_after: Some(Duration::from_secs(1)),
+                }),
+                Verdict::SlowDown { retry_after } => Err(Refusal {
+                    status: "429 Too Many Requests",
+                    reason: format!(
+                        "too many failed passwords; retry in {} s",
+                        retry_after.as_secs().max(1)
+                    ),
+                    retry_after: Some(retry_after),
+                }),
+            }
         }
-        _ if transport.client_cn.as_deref() == Some(identity) => Ok(()),
-        _ => Err((
-            "401 Unauthorized",
-            "security profile 3 needs a client certificate whose subject names the charger"
-                .to_owned(),
+        _ if a.transport.client_cn.as_deref() == Some(a.identity) => Ok(()),
+        _ => Err(unauthorized(
+            "security profile 3 needs a client certificate whose subject names the charger",
         )),
     }
 }
@@ -367,9 +447,13 @@ where
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
     let (charger, version) = match admit(&head, &transport, &csms).await {
         Ok(admitted) => admitted,
-        Err((status, reason)) => {
+        Err(Refusal {
+            status,
+            reason,
+            retry_after,
+        }) => {
             tracing::info!(path = %head.path, status, reason = %reason, "OCPP connection refused");
-            return refuse(&mut stream, status, &reason).await;
+            return refuse(&mut stream, status, &reason, retry_after).await;
         }
     };
     let accept = derive_accept_key(head.key.as_deref().unwrap_or_default().as_bytes());
