@@ -828,7 +828,64 @@ async fn one_instance_applies_and_another_takes_over_when_it_stops(backend: &str
     assert_eq!(app.webhooks.process_due().await.unwrap(), 0, "and keeps it");
 }
 
+/// A stored report no build can read (issue #15: a meter reading stored
+/// as null by an earlier build) goes to the dead letter with its reason;
+/// every other vendor's webhooks go on being applied.
+async fn an_unreadable_entry_is_dead_lettered_and_the_rest_are_applied(backend: &str) {
+    let app = TestApp::on(backend, None).await;
+    let site = site(&app, 2).await;
+    let (a, b) = (&site.vendors[0], &site.vendors[1]);
+    let (code, _) = post(
+        &app,
+        a,
+        "meter-update",
+        &json!({"vendorSessionId": "poisoned", "meterReading": 1.5}),
+    )
+    .await;
+    assert_eq!(code, 202);
+    sql(
+        &app,
+        "update webhook_inbox set payload = replace(payload, '1500.0', 'null')",
+    )
+    .await;
+    let (code, _) = post(
+        &app,
+        b,
+        "connector-status",
+        &status(&site.connectors[1], "FAULTED"),
+    )
+    .await;
+    assert_eq!(code, 202);
+    drain(&app).await;
+    assert_eq!(
+        connector_status(&app, &site.connectors[1]).await,
+        ConnectorStatus::Faulted,
+        "the other vendor's report was applied"
+    );
+    let pending = app.database.pending(10).await.unwrap();
+    assert!(pending.is_empty(), "nothing left pending: {pending:?}");
+    let dead = "select count(*) from webhook_inbox \
+                where state = 'DEAD' and last_error like 'unreadable stored report%'";
+    assert_eq!(
+        count(&app, dead).await,
+        1,
+        "the poisoned entry is in the dead letter"
+    );
+}
+
+/// Runs one counting query on the test's database, behind the app's back.
+async fn count(app: &TestApp, query: &'static str) -> i64 {
+    if app.database_url.starts_with("sqlite:") {
+        let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+        sqlx::query_scalar(query).fetch_one(&db).await.unwrap()
+    } else {
+        let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+        sqlx::query_scalar(query).fetch_one(&db).await.unwrap()
+    }
+}
+
 common::on_both_backends!(
+    an_unreadable_entry_is_dead_lettered_and_the_rest_are_applied,
     one_instance_applies_and_another_takes_over_when_it_stops,
     webhooks_without_a_valid_signature_are_refused_and_write_nothing,
     a_rotated_secret_overlaps_with_the_old_one_until_it_expires,

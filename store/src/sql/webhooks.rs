@@ -232,14 +232,35 @@ async fn lease(
     Ok(taken.rows_affected() == 1)
 }
 
+/// The oldest pending entries. One that cannot be read (a report stored
+/// before the edge refused such values, a hand-edited row) goes to the
+/// dead letter with the reason instead of failing every round: it holds
+/// up nobody, and an operator sees it and can requeue it once repaired.
 async fn pending(conn: &mut Conn, limit: u32) -> Result<Vec<InboxEntry>> {
     let rows =
         sqlx::query("select * from webhook_inbox where state = 'PENDING' order by seq limit $1")
             .bind(i64::from(limit))
-            .fetch_all(conn)
+            .fetch_all(&mut *conn)
             .await
             .map_err(db_error)?;
-    all(&rows, inbox_entry_of)
+    let mut entries = Vec::with_capacity(rows.len());
+    for row in &rows {
+        match inbox_entry_of(row) {
+            Ok(entry) => entries.push(entry),
+            Err(e) => {
+                let id: Uuid = get(row, "id")?;
+                sqlx::query(
+                    "update webhook_inbox set state = 'DEAD', last_error = $2 where id = $1",
+                )
+                .bind(id)
+                .bind(format!("unreadable stored report: {e}"))
+                .execute(&mut *conn)
+                .await
+                .map_err(db_error)?;
+            }
+        }
+    }
+    Ok(entries)
 }
 
 async fn finish_done(conn: &mut Conn, ids: &[Uuid], now: DateTime<Utc>) -> Result<()> {
