@@ -7,98 +7,15 @@
 use std::sync::Arc;
 
 use booking::model::{
-    Booking, BookingStatus, Charger, ChargingSession, IdTag, IdTagStatus, NewConnector,
-    OcppVersion, Page, RefundRequest, RefundState, SecurityProfile, SessionStatus, Station,
-    TransactionKey,
+    BookingStatus, Charger, ChargingSession, IdTag, IdTagStatus, OcppVersion, Page, RefundRequest,
+    RefundState, SecurityProfile, SessionStatus, Station, TransactionKey,
 };
 use booking::{Error, Store, geo};
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{TimeDelta, Utc};
 use uuid::Uuid;
 
-fn t(s: &str) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(s).unwrap().with_timezone(&Utc)
-}
-
-async fn station(store: &dyn Store, name: &str, lat: f64, lng: f64) -> Station {
-    let s = Station {
-        id: Uuid::new_v4(),
-        name: name.into(),
-        latitude: lat,
-        longitude: lng,
-        address: None,
-        created_at: Utc::now(),
-    };
-    store.insert_station(&s).await.unwrap();
-    s
-}
-
-fn charger_at(station: &Station, id: &str) -> Charger {
-    Charger {
-        id: Uuid::new_v4(),
-        station_id: station.id,
-        charge_point_id: id.into(),
-        security_profile: SecurityProfile::BASIC,
-        password_hash: Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into()),
-        ocpp_version: Some(OcppVersion::V201),
-        vendor: Some("ACME".into()),
-        model: None,
-        firmware_version: None,
-        online: false,
-        last_seen_at: None,
-        created_at: Utc::now(),
-        admission: Some(booking::model::ChargerAdmission::Pending),
-        previous_credentials: None,
-        pending_credentials: None,
-    }
-}
-
-fn new_connector(c: &Charger, evse: i32, number: Option<&str>) -> NewConnector {
-    NewConnector {
-        id: Uuid::new_v4(),
-        station_id: c.station_id,
-        charger_id: c.id,
-        evse_id: evse,
-        ocpp_connector_id: 1,
-        connector_number: number.map(Into::into),
-        connector_type: "CCS".into(),
-        power_kw: 150.0,
-        created_at: Utc::now(),
-    }
-}
-
-/// A station with one charger and one connector.
-async fn site(store: &dyn Store) -> (Station, Charger, Uuid) {
-    let s = station(store, "Site", 17.47, 78.32).await;
-    let c = charger_at(&s, &format!("CP-{}", Uuid::new_v4().simple()));
-    store.insert_charger(&c).await.unwrap();
-    let conn = store
-        .insert_connector(&new_connector(&c, 1, None))
-        .await
-        .unwrap();
-    (s, c, conn.id)
-}
-
-fn booking(s: &Station, connector: Uuid, start: &str, end: &str, status: BookingStatus) -> Booking {
-    let now = booking::clock::to_millis(Utc::now());
-    Booking {
-        id: Uuid::new_v4(),
-        user_id: 42,
-        station_id: s.id,
-        connector_id: connector,
-        start_ts: t(start),
-        end_ts: t(end),
-        status,
-        hold_token: None,
-        payment_id: Some("pay_1".into()),
-        vendor_booking_id: None,
-        reservation_id: None,
-        cancel_reason: None,
-        reserved_on_charger: false,
-        id_tag: Some("EVG1234".into()),
-        created_at: now,
-        updated_at: now,
-    }
-}
+mod fixtures;
+use fixtures::{booking, charger_at, new_connector, site, station, t};
 
 async fn stations_round_trip_and_page(store: Arc<dyn Store>) {
     // Listing order is creation time: give each its own millisecond.

@@ -7,12 +7,14 @@
 
 use booking::Store;
 use booking::model::{
-    Booking, BookingStatus, Charger, ChargingSession, ConnectorStatus, NewConnector, OcppVersion,
-    SecurityProfile, SessionStatus, Station, TransactionKey,
+    Booking, BookingStatus, Charger, ChargingSession, ConnectorStatus, OcppVersion, SessionStatus,
+    Station, TransactionKey,
 };
 use booking::store::{RefundDraft, ReservationVoid, SessionEnd};
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
+
+mod fixtures;
 
 /// Makes every `op` on `table` fail from now on.
 trait InjectFailure {
@@ -52,7 +54,7 @@ impl InjectFailure for evgate_store::PgStore {
     }
 }
 
-/// A station, a charger and a connector that has reported Available.
+/// A station, a charger and a connector that has reported Reserved.
 struct Site {
     station: Station,
     charger: Charger,
@@ -60,48 +62,7 @@ struct Site {
 }
 
 async fn site(store: &dyn Store, now: DateTime<Utc>) -> Site {
-    let station = Station {
-        id: Uuid::new_v4(),
-        name: "Site".into(),
-        latitude: 17.4,
-        longitude: 78.3,
-        address: None,
-        created_at: now,
-    };
-    store.insert_station(&station).await.unwrap();
-    let charger = Charger {
-        id: Uuid::new_v4(),
-        station_id: station.id,
-        charge_point_id: format!("CP-{}", Uuid::new_v4().simple()),
-        security_profile: SecurityProfile::NONE,
-        password_hash: None,
-        ocpp_version: Some(OcppVersion::V16),
-        vendor: None,
-        model: None,
-        firmware_version: None,
-        online: true,
-        last_seen_at: None,
-        created_at: now,
-        admission: None,
-        previous_credentials: None,
-        pending_credentials: None,
-    };
-    store.insert_charger(&charger).await.unwrap();
-    let connector = store
-        .insert_connector(&NewConnector {
-            id: Uuid::new_v4(),
-            station_id: station.id,
-            charger_id: charger.id,
-            evse_id: 1,
-            ocpp_connector_id: 1,
-            connector_number: None,
-            connector_type: "CCS".into(),
-            power_kw: 50.0,
-            created_at: now,
-        })
-        .await
-        .unwrap()
-        .id;
+    let (station, charger, connector) = fixtures::site(store).await;
     store
         .set_connector_status(connector, ConnectorStatus::Reserved, now, None)
         .await
@@ -116,24 +77,18 @@ async fn site(store: &dyn Store, now: DateTime<Utc>) -> Site {
 
 /// A CONFIRMED booking from `start` for an hour, reserved on the charger.
 async fn booking(store: &dyn Store, site: &Site, start: DateTime<Utc>) -> Booking {
-    let now = booking::clock::to_millis(Utc::now());
+    let start = booking::clock::to_millis(start);
     let b = Booking {
-        id: Uuid::new_v4(),
-        user_id: 7,
-        station_id: site.station.id,
-        connector_id: site.connector,
-        start_ts: booking::clock::to_millis(start),
-        end_ts: booking::clock::to_millis(start + TimeDelta::hours(1)),
-        status: BookingStatus::Confirmed,
-        hold_token: None,
-        payment_id: Some("pay_1".into()),
-        vendor_booking_id: None,
         reservation_id: Some(3),
         reserved_on_charger: true,
         id_tag: Some("EVTAG".into()),
-        cancel_reason: None,
-        created_at: now,
-        updated_at: now,
+        ..fixtures::booking(
+            &site.station,
+            site.connector,
+            &start.to_rfc3339(),
+            &(start + TimeDelta::hours(1)).to_rfc3339(),
+            BookingStatus::Confirmed,
+        )
     };
     store.insert_booking(&b).await.unwrap();
     b

@@ -10,16 +10,12 @@ use std::sync::Arc;
 
 use booking::Store;
 
-pub use evgate_store::test_util::fresh_sqlite_url;
+/// A new, empty PostgreSQL database (named `evgate_test_…`; `.ci/run` drops
+/// them) and its URL; a SQLite file in a temporary directory.
+pub use evgate_store::test_util::{fresh_pg_url as fresh_pg_database, fresh_sqlite_url};
 
 pub fn redis_url() -> String {
     std::env::var("EVGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
-}
-
-/// A new, empty PostgreSQL database (named `evgate_test_…`; `.ci/run` drops
-/// them) and its URL.
-pub async fn fresh_pg_database() -> String {
-    evgate_store::test_util::fresh_pg_url().await
 }
 
 /// A store of the named backend, plus whatever must live as long as it.

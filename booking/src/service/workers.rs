@@ -28,9 +28,12 @@ impl BookingService {
             .await?;
         for hold in &expired {
             // A confirmed hold's reservation belongs to its booking now.
-            let confirmed = self.ledger.booking_by_hold_token(&hold.token).await?;
             if let Some(reservation_id) = hold.reservation_id
-                && confirmed.is_none()
+                && self
+                    .ledger
+                    .booking_by_hold_token(&hold.token)
+                    .await?
+                    .is_none()
                 && let Err(e) = self
                     .cancel_reservation(hold.connector_id, reservation_id)
                     .await
