@@ -272,6 +272,7 @@ impl App {
                 clock: clock.clone(),
                 config: csms_config,
                 elsewhere: Arc::new(chargers.clone()),
+                presence: csms::PresenceWriter::new(store.clone()),
             },
             registry,
         );
@@ -382,10 +383,15 @@ impl App {
             tracing::info!("Socket.IO: updates shared across instances through Redis");
         }
         background.adopt(relay);
-        background.adopt(vec![crate::operator::credentials::apply_on_connect(
-            state.rotation.clone(),
-            &csms.registry,
-        )]);
+        background.adopt(vec![
+            crate::operator::credentials::apply_on_connect(state.rotation.clone(), &csms.registry),
+            tokio::spawn(
+                csms.deps
+                    .presence
+                    .clone()
+                    .run(csms.deps.config.presence_flush),
+            ),
+        ]);
         let addr = listeners.http.local_addr().map_err(StartError::Serve)?;
         tracing::info!(http.addr = %addr, "HTTP API listening on http://{addr}");
         axum::serve(
@@ -399,6 +405,8 @@ impl App {
         // wait for them (bounded); then the background loops stop.
         let _ = stop_ocpp.send(true);
         while ocpp.join_next().await.is_some() {}
+        // Last-seen times still in memory reach the store before the end.
+        csms.deps.presence.flush().await;
         background.stop().await;
         tracing::info!("shut down cleanly");
         Ok(())

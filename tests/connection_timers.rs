@@ -65,6 +65,7 @@ async fn line() -> Line {
             clock: app.clock.clone(),
             config,
             elsewhere: Arc::new(csms::OnlyHere),
+            presence: csms::PresenceWriter::new(app.store.clone()),
         },
     };
     tokio::time::pause();

@@ -72,6 +72,7 @@ async fn bench(version: OcppVersion) -> Bench {
             clock: app.clock.clone(),
             config: csms::CsmsConfig::default(),
             elsewhere: Arc::new(csms::OnlyHere),
+            presence: csms::PresenceWriter::new(app.store.clone()),
         },
     };
     Bench { app, ctx, charger }

@@ -182,6 +182,7 @@ async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
             clock: app.clock.clone(),
             config: csms::CsmsConfig::default(),
             elsewhere: Arc::new(csms::OnlyHere),
+            presence: csms::PresenceWriter::new(app.store.clone()),
         },
         Arc::new(csms::Registry::default()),
     );

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use booking::model::{Charger, OcppVersion};
 use booking::service::BookingService;
+use booking::store::PresenceUpdate;
 use booking::{Clock, Store};
 use serde::de::DeserializeOwned;
 use serde_json::Value;
@@ -32,6 +33,9 @@ pub struct CsmsConfig {
     /// Unknown identities are let in, recorded as unassigned and held
     /// Pending (`OCPP_AUTO_REGISTER`), instead of refused with 404.
     pub auto_register: bool,
+    /// How long a heartbeat's last-seen time may wait in memory before it
+    /// is written (with every other charger's, in one transaction).
+    pub presence_flush: Duration,
 }
 
 impl Default for CsmsConfig {
@@ -44,6 +48,7 @@ impl Default for CsmsConfig {
             offline_grace: Duration::from_secs(60),
             admission: crate::admission::RegistrationStatus::Accepted,
             auto_register: false,
+            presence_flush: Duration::from_secs(1),
         }
     }
 }
@@ -57,6 +62,8 @@ pub struct Deps {
     pub config: CsmsConfig,
     /// Whether another instance holds a charger (cluster mode).
     pub elsewhere: Arc<dyn HeldElsewhere>,
+    /// Connect, boot, heartbeat and disconnect facts, written in groups.
+    pub presence: crate::PresenceWriter,
 }
 
 /// Presence across instances: a charger that left this instance may be
@@ -88,6 +95,17 @@ pub struct Context {
 impl Context {
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.deps.clock.now()
+    }
+
+    /// This connection's charger, online and heard from now.
+    pub fn presence(&self, boot: Option<booking::store::BootInfo>) -> PresenceUpdate {
+        PresenceUpdate {
+            charger_id: self.charger.id,
+            online: true,
+            version: Some(self.version),
+            seen_at: self.now(),
+            boot,
+        }
     }
 }
 

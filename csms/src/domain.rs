@@ -86,8 +86,9 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Handled, RpcError> {
     let default = ctx.deps.config.admission;
     let status = match store.charger(ctx.charger.id).await.map_err(internal)? {
         Some(charger) => {
-            store
-                .record_boot(charger.id, &info, ctx.now())
+            ctx.deps
+                .presence
+                .record(ctx.presence(Some(info)))
                 .await
                 .map_err(internal)?;
             RegistrationStatus::for_charger(&charger, default)
@@ -112,18 +113,16 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Handled, RpcError> {
     })
 }
 
-/// Heartbeat in either version: last seen, and the time.
+/// Heartbeat in either version: last seen, and the time. Answered without
+/// waiting for the store: last-seen goes out with the next presence group.
 pub async fn heartbeat(ctx: &Context) -> Result<Value, RpcError> {
-    heard_from(ctx).await?;
+    heard_from(ctx);
     Ok(serde_json::json!({ "currentTime": iso(ctx.now()) }))
 }
 
-pub async fn heard_from(ctx: &Context) -> Result<(), RpcError> {
-    ctx.deps
-        .store
-        .set_charger_presence(ctx.charger.id, true, Some(ctx.version), ctx.now())
-        .await
-        .map_err(internal)
+/// The charger is alive (a heartbeat, a status of the charger itself).
+pub fn heard_from(ctx: &Context) {
+    ctx.deps.presence.heard(ctx.presence(None));
 }
 
 /// A status report for EVSE/connector; an unknown connector is logged and

@@ -13,6 +13,7 @@ pub mod credentials;
 pub mod domain;
 pub mod handshake;
 pub mod password_gate;
+pub mod presence;
 pub mod registry;
 pub mod rpc;
 pub mod server;
@@ -23,5 +24,6 @@ pub mod v201;
 
 pub use context::{CsmsConfig, Deps, HeldElsewhere, OnlyHere};
 pub use control::OcppChargers;
+pub use presence::PresenceWriter;
 pub use registry::Registry;
 pub use server::{Csms, serve, serve_tls};

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use booking::model::{Charger, OcppVersion, SecurityProfile};
-use booking::store::BootInfo;
+use booking::store::{BootInfo, PresenceUpdate};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
@@ -473,22 +473,16 @@ where
     let registration = csms.registry.register(&charger.charge_point_id, version);
     csms.registry.announce(&charger, version);
     let connection = registration.connection;
-    let now = csms.deps.clock.now();
-    if let Err(e) = csms
-        .deps
-        .store
-        .set_charger_presence(charger.id, true, Some(version), now)
-        .await
-    {
-        tracing::warn!(error = %e, "cannot record the charger online");
-    }
-    tracing::info!(charger.id = %charger.charge_point_id, ocpp.version = version.as_str(), "charger connected");
-    resynchronise_if_it_was_away(&csms, &charger);
     let ctx = Context {
         charger: charger.clone(),
         version,
         deps: csms.deps.clone(),
     };
+    if let Err(e) = csms.deps.presence.record(ctx.presence(None)).await {
+        tracing::warn!(error = %e, "cannot record the charger online");
+    }
+    tracing::info!(charger.id = %charger.charge_point_id, ocpp.version = version.as_str(), "charger connected");
+    resynchronise_if_it_was_away(&csms, &charger);
     crate::connection::run(ctx, ws, registration).await;
     if csms
         .registry
@@ -499,13 +493,14 @@ where
             .held_elsewhere(&charger.charge_point_id)
             .await
     {
-        let now = csms.deps.clock.now();
-        if let Err(e) = csms
-            .deps
-            .store
-            .set_charger_presence(charger.id, false, None, now)
-            .await
-        {
+        let gone = PresenceUpdate {
+            charger_id: charger.id,
+            online: false,
+            version: None,
+            seen_at: csms.deps.clock.now(),
+            boot: None,
+        };
+        if let Err(e) = csms.deps.presence.record(gone).await {
             tracing::warn!(error = %e, "cannot record the charger offline");
         }
         offline_after_grace(csms.clone(), charger.clone());

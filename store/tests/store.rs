@@ -827,15 +827,40 @@ async fn credentials_rotate_keeping_the_old_pair_for_a_while(store: Arc<dyn Stor
 }
 
 async fn online_chargers_are_listed(store: Arc<dyn Store>) {
+    use booking::store::{BootInfo, PresenceUpdate};
     let s = station(&*store, "S", 1.0, 1.0).await;
     let (on, off) = (charger_at(&s, "CP-ON"), charger_at(&s, "CP-OFF"));
     store.insert_charger(&on).await.unwrap();
     store.insert_charger(&off).await.unwrap();
+    let seen = t("2030-01-01T00:00:00Z");
+    let update = |charger_id, online| PresenceUpdate {
+        charger_id,
+        online,
+        version: Some(OcppVersion::V16),
+        seen_at: seen,
+        boot: None,
+    };
+    let booted = PresenceUpdate {
+        boot: Some(BootInfo {
+            vendor: Some("ACME".into()),
+            ..BootInfo::default()
+        }),
+        ..update(on.id, true)
+    };
+    // One batch: a boot, a charger gone offline, and an id with no charger
+    // behind it (changes nothing, fails nothing).
     store
-        .set_charger_presence(on.id, true, Some(OcppVersion::V16), Utc::now())
+        .record_presence(&[booted, update(off.id, false), update(Uuid::new_v4(), true)])
         .await
         .unwrap();
     assert_eq!(store.online_charger_identities().await.unwrap(), ["CP-ON"]);
+    let read = store.charger(on.id).await.unwrap().unwrap();
+    assert_eq!(
+        (read.vendor.as_deref(), read.ocpp_version, read.last_seen_at),
+        (Some("ACME"), Some(OcppVersion::V16), Some(seen))
+    );
+    let read = store.charger(off.id).await.unwrap().unwrap();
+    assert_eq!((read.online, read.last_seen_at), (false, Some(seen)));
 }
 
 async fn unassigned_chargers_keep_what_they_said(store: Arc<dyn Store>) {

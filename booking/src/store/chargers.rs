@@ -20,6 +20,42 @@ pub struct BootInfo {
     pub serial_number: Option<String>,
 }
 
+/// What a charger's connection learned about it since the last write:
+/// online or not, the version it speaks, when it was last heard and, after
+/// a BootNotification, what it said about itself. Facts about one charger
+/// merge (the later wins), so a storm of heartbeats is one row write.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PresenceUpdate {
+    pub charger_id: Uuid,
+    pub online: bool,
+    pub version: Option<OcppVersion>,
+    pub seen_at: DateTime<Utc>,
+    pub boot: Option<BootInfo>,
+}
+
+impl PresenceUpdate {
+    /// `self` followed by `later`: the later presence, version and boot
+    /// facts win, what `later` does not say is kept, and the last-seen time
+    /// never goes back.
+    pub fn merge(&mut self, later: Self) {
+        self.online = later.online;
+        self.version = later.version.or(self.version);
+        self.seen_at = self.seen_at.max(later.seen_at);
+        if later.boot.is_some() {
+            self.boot = later.boot;
+        }
+    }
+}
+
+/// Where presence facts go, many chargers at a time: each batch is written
+/// in one transaction, so a reconnect storm is a few commits, not one per
+/// heartbeat.
+#[async_trait]
+pub trait ChargerPresence: Send + Sync + std::fmt::Debug + 'static {
+    /// Updates without a registered charger behind them change nothing.
+    async fn record_presence(&self, batch: &[PresenceUpdate]) -> Result<()>;
+}
+
 /// The registered chargers.
 #[async_trait]
 pub trait ChargerRegistry: Send + Sync + std::fmt::Debug + 'static {
@@ -37,17 +73,6 @@ pub trait ChargerRegistry: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<Charger>>;
     /// The identities of chargers connected to some instance now.
     async fn online_charger_identities(&self) -> Result<Vec<String>>;
-    /// What a BootNotification says about the charger.
-    async fn record_boot(&self, charger_id: Uuid, boot: &BootInfo, at: DateTime<Utc>)
-    -> Result<()>;
-    /// Online or not, the version it speaks, and when it was last heard.
-    async fn set_charger_presence(
-        &self,
-        charger_id: Uuid,
-        online: bool,
-        version: Option<OcppVersion>,
-        at: DateTime<Utc>,
-    ) -> Result<()>;
     /// The next OCPP 1.6 transaction id for this charger (positive i32).
     async fn next_transaction_id(&self, charger_id: Uuid) -> Result<i32>;
     /// The next OCPP reservation id for this charger: positive, fits in an
@@ -96,4 +121,42 @@ pub trait UnassignedChargers: Send + Sync + std::fmt::Debug + 'static {
     async fn unassigned_chargers(&self, page: Page) -> Result<(Vec<UnassignedCharger>, u64)>;
     /// The identity was registered: no longer unassigned. `true` when it was.
     async fn forget_unassigned_charger(&self, charge_point_id: &str) -> Result<bool>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn update(online: bool, secs: i64) -> PresenceUpdate {
+        PresenceUpdate {
+            charger_id: Uuid::nil(),
+            online,
+            version: None,
+            seen_at: DateTime::from_timestamp(secs, 0).unwrap_or_default(),
+            boot: None,
+        }
+    }
+
+    #[test]
+    fn a_later_fact_wins_and_the_last_seen_time_never_goes_back() {
+        let mut first = update(true, 20);
+        first.version = Some(OcppVersion::V16);
+        first.boot = Some(BootInfo {
+            vendor: Some("ACME".into()),
+            ..BootInfo::default()
+        });
+        first.merge(update(false, 10));
+        assert!(!first.online, "the disconnect came after the heartbeat");
+        assert_eq!(first.seen_at, update(true, 20).seen_at);
+        assert_eq!(first.version, Some(OcppVersion::V16), "unsaid: kept");
+        assert_eq!(
+            first.boot.as_ref().and_then(|b| b.vendor.as_deref()),
+            Some("ACME"),
+            "a heartbeat does not forget the boot it followed"
+        );
+        let mut reboot = update(true, 30);
+        reboot.boot = Some(BootInfo::default());
+        first.merge(reboot);
+        assert_eq!(first.boot, Some(BootInfo::default()), "the later boot wins");
+    }
 }

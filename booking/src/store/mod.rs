@@ -18,7 +18,10 @@ mod stations;
 
 pub use audit::AuditLog;
 pub use bookings::{BookingLedger, RefundDraft};
-pub use chargers::{BootInfo, ChargerCredentials, ChargerRegistry, UnassignedChargers};
+pub use chargers::{
+    BootInfo, ChargerCredentials, ChargerPresence, ChargerRegistry, PresenceUpdate,
+    UnassignedChargers,
+};
 pub use id_tags::IdTagStore;
 pub use refunds::{RefundAttempt, RefundQueue};
 pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
@@ -29,6 +32,7 @@ pub use stations::{ReservationVoid, StationStore, StatusChange};
 pub trait Store:
     StationStore
     + ChargerRegistry
+    + ChargerPresence
     + ChargerCredentials
     + UnassignedChargers
     + BookingLedger
@@ -42,6 +46,7 @@ pub trait Store:
 impl<T> Store for T where
     T: StationStore
         + ChargerRegistry
+        + ChargerPresence
         + ChargerCredentials
         + UnassignedChargers
         + BookingLedger

@@ -12,7 +12,7 @@ pub(super) async fn status_notification(ctx: &Context, payload: Value) -> Result
     let status = domain::wire(&req.status);
     if req.connector_id == 0 {
         tracing::info!(charger.id = %ctx.charger.charge_point_id, status, "charger status");
-        domain::heard_from(ctx).await?;
+        domain::heard_from(ctx);
         return Ok(json!({}));
     }
     let connector = i32::try_from(req.connector_id)

@@ -12,7 +12,7 @@ pub(super) async fn status_notification(ctx: &Context, payload: Value) -> Result
     let req: StatusNotificationRequest = decode(payload)?;
     let status = domain::wire(&req.connector_status);
     if req.evse_id == 0 || req.connector_id == 0 {
-        domain::heard_from(ctx).await?;
+        domain::heard_from(ctx);
         return Ok(json!({}));
     }
     domain::status(ctx, req.evse_id, req.connector_id, &status, req.timestamp).await?;

@@ -4,14 +4,18 @@
 use async_trait::async_trait;
 use booking::Result;
 use booking::model::{
-    Charger, ChargerAdmission, OcppVersion, Page, PreviousCredentials, SecurityProfile,
-    UnassignedCharger,
+    Charger, ChargerAdmission, Page, PreviousCredentials, SecurityProfile, UnassignedCharger,
 };
-use booking::store::{BootInfo, ChargerCredentials, ChargerRegistry, UnassignedChargers};
+use booking::store::{
+    BootInfo, ChargerCredentials, ChargerPresence, ChargerRegistry, PresenceUpdate,
+    UnassignedChargers,
+};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use super::{Conn, Db, Row, all, found, get, ms, one, opt_ms, page_binds, parse_opt, total};
+use super::{
+    Conn, Db, Row, all, commit, found, get, ms, one, opt_ms, page_binds, parse_opt, total,
+};
 use crate::SqlStore;
 use crate::error::{bad_column, db_error};
 
@@ -155,15 +159,11 @@ async fn online_identities(conn: &mut Conn) -> Result<Vec<String>> {
     .map_err(db_error)
 }
 
-async fn record_boot(
-    conn: &mut Conn,
-    charger_id: Uuid,
-    boot: &BootInfo,
-    at: DateTime<Utc>,
-) -> Result<()> {
+/// What the charger said at boot; presence is [`set_presence`]'s.
+async fn record_boot(conn: &mut Conn, charger_id: Uuid, boot: &BootInfo) -> Result<()> {
     sqlx::query(
         "update chargers set vendor = $2, model = $3, firmware_version = $4, serial_number = $5, \
-           ocpp_version = coalesce($6, ocpp_version), online = true, last_seen_at = $7 \
+           ocpp_version = coalesce($6, ocpp_version) \
          where id = $1",
     )
     .bind(charger_id)
@@ -172,29 +172,25 @@ async fn record_boot(
     .bind(&boot.firmware_version)
     .bind(&boot.serial_number)
     .bind(boot.version.map(|v| v.as_str()))
-    .bind(ms(at))
     .execute(conn)
     .await
     .map_err(db_error)?;
     Ok(())
 }
 
-async fn set_presence(
-    conn: &mut Conn,
-    charger_id: Uuid,
-    online: bool,
-    version: Option<OcppVersion>,
-    at: DateTime<Utc>,
-) -> Result<()> {
+async fn set_presence(conn: &mut Conn, update: &PresenceUpdate) -> Result<()> {
+    if let Some(boot) = &update.boot {
+        record_boot(&mut *conn, update.charger_id, boot).await?;
+    }
     sqlx::query(
         "update chargers set online = $2, ocpp_version = coalesce($3, ocpp_version), \
            last_seen_at = $4 \
          where id = $1",
     )
-    .bind(charger_id)
-    .bind(online)
-    .bind(version.map(|v| v.as_str()))
-    .bind(ms(at))
+    .bind(update.charger_id)
+    .bind(update.online)
+    .bind(update.version.map(|v| v.as_str()))
+    .bind(ms(update.seen_at))
     .execute(conn)
     .await
     .map_err(db_error)?;
@@ -376,31 +372,23 @@ impl ChargerRegistry for SqlStore<Db> {
         online_identities(&mut *self.conn().await?).await
     }
 
-    async fn record_boot(
-        &self,
-        charger_id: Uuid,
-        boot: &BootInfo,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
-        record_boot(&mut *self.conn().await?, charger_id, boot, at).await
-    }
-
-    async fn set_charger_presence(
-        &self,
-        charger_id: Uuid,
-        online: bool,
-        version: Option<OcppVersion>,
-        at: DateTime<Utc>,
-    ) -> Result<()> {
-        set_presence(&mut *self.conn().await?, charger_id, online, version, at).await
-    }
-
     async fn next_transaction_id(&self, charger_id: Uuid) -> Result<i32> {
         advance(&mut *self.conn().await?, charger_id, Sequence::Transaction).await
     }
 
     async fn next_reservation_id(&self, charger_id: Uuid) -> Result<i32> {
         advance(&mut *self.conn().await?, charger_id, Sequence::Reservation).await
+    }
+}
+
+#[async_trait]
+impl ChargerPresence for SqlStore<Db> {
+    async fn record_presence(&self, batch: &[PresenceUpdate]) -> Result<()> {
+        let mut tx = self.begin().await?;
+        for update in batch {
+            set_presence(&mut tx, update).await?;
+        }
+        commit(tx).await
     }
 }
 
