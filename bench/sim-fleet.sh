@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}; scenario=${2:-idle}; duration=${3:-90s}; heartbeat=${4:-10s}; ramp=${5:-30s}
-bin=target/release/evgate
+bin=${EVGATE_BIN:-target/release/evgate}   # EVGATE_BIN: a baseline build
 sim=target/release/evgate-sim
 [ -x "$bin" ] && [ -x "$sim" ] || { echo "build first (see the header)" >&2; exit 2; }
 ulimit -n "$(ulimit -Hn)"

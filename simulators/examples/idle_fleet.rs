@@ -5,6 +5,11 @@
 //! cargo run --release -p simulators --example idle_fleet -- \
 //!     HTTP_BASE OCPP_BASE ADMIN_TOKEN COUNT RATE_PER_S SECONDS
 //!
+//! `RATE_PER_S` `closed`: every charger sends its next heartbeat as soon as
+//! the last is answered (a closed loop: the server's throughput limit).
+//! `HTTP_BASE` `-`: no registration (a server that takes any identity, such
+//! as `bare_responder`).
+//!
 //! Connections are spread over 127.0.0.1–127.0.0.16 as source addresses, so
 //! 10,000 of them stay clear of the ephemeral-port limit. Prints `IDLE` when
 //! all are connected and booted, waits for a line on stdin (the caller
@@ -138,12 +143,15 @@ async fn main() {
         std::process::exit(2);
     };
     let count: usize = count.parse().expect("COUNT");
-    let rate: f64 = rate.parse().expect("RATE_PER_S");
+    // None: a closed loop.
+    let rate: Option<f64> = (rate != "closed").then(|| rate.parse().expect("RATE_PER_S"));
     let seconds: u64 = seconds.parse().expect("SECONDS");
     let http = reqwest::Client::new();
     let prefix = format!("IDLE-{}-", std::process::id());
     let t0 = Instant::now();
-    register(&http, http_base, token, count, &prefix).await;
+    if http_base != "-" {
+        register(&http, http_base, token, count, &prefix).await;
+    }
     let registered = t0.elapsed();
 
     let t1 = Instant::now();
@@ -176,12 +184,16 @@ async fn main() {
     let mut line = String::new();
     let _ = std::io::stdin().read_line(&mut line);
 
-    // Heartbeats: each charger sends one every n / rate seconds, staggered.
+    // Heartbeats: each charger sends one every n / rate seconds, staggered
+    // (or, in a closed loop, one as soon as the last is answered).
     let n = sockets.len().max(1);
-    let period = Duration::from_secs_f64(n as f64 / rate);
+    let period = rate.map_or(Duration::ZERO, |rate| {
+        Duration::from_secs_f64(n as f64 / rate)
+    });
     let rtts = Arc::new(Mutex::new(Vec::<u128>::new()));
     let errors = Arc::new(Mutex::new(0u64));
-    let end = Instant::now() + Duration::from_secs(seconds);
+    let started = Instant::now();
+    let end = started + Duration::from_secs(seconds);
     let mut tasks = Vec::new();
     for (i, mut ws) in sockets.into_iter().enumerate() {
         let (rtts, errors) = (rtts.clone(), errors.clone());
@@ -202,7 +214,11 @@ async fn main() {
                 } else {
                     *errors.lock().expect("errors") += 1;
                 }
-                next += period;
+                next = if period.is_zero() {
+                    Instant::now()
+                } else {
+                    next + period
+                };
             }
             ws
         }));
@@ -211,6 +227,7 @@ async fn main() {
     for t in tasks {
         kept.push(t.await.expect("heartbeat task"));
     }
+    let elapsed = started.elapsed().as_secs_f64();
     let mut rtts = rtts.lock().expect("rtts").clone();
     rtts.sort_unstable();
     let report = json!({
@@ -222,6 +239,7 @@ async fn main() {
         "heartbeats": rtts.len(),
         "heartbeat_errors": *errors.lock().expect("errors"),
         "rate_per_s": rate,
+        "answered_per_s": rtts.len() as f64 / elapsed,
         "rtt_ms": {"p50": percentile(&rtts, 0.50), "p99": percentile(&rtts, 0.99), "max": percentile(&rtts, 1.0)},
     });
     println!("{report}");

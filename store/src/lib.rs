@@ -26,10 +26,16 @@ use webhooks::WebhookStore;
 pub use error::OpenError;
 pub use holds::PgHolds;
 
-/// The SQL adapter of every port, over a connection pool of one driver.
+/// The SQL adapter of every port, over connection pools of one driver.
 #[derive(Debug, Clone)]
 pub struct SqlStore<DB: sqlx::Database> {
-    pool: sqlx::Pool<DB>,
+    /// Reads.
+    readers: sqlx::Pool<DB>,
+    /// Writes. On SQLite a pool of one connection: SQLite takes one writer
+    /// at a time, and a second writer would wait in its busy handler,
+    /// sleeping up to 100 ms a try, instead of in this pool's queue. On
+    /// PostgreSQL the same pool as reads.
+    writer: sqlx::Pool<DB>,
 }
 
 /// The embedded adapter.
@@ -38,10 +44,10 @@ pub type SqliteStore = SqlStore<sqlx::Sqlite>;
 pub type PgStore = SqlStore<sqlx::Postgres>;
 
 impl<DB: sqlx::Database> SqlStore<DB> {
-    /// The pool, for a caller that runs its own statements beside the
-    /// ports' (the cluster's hold table, tests that inject faults).
+    /// The writers' pool, for a caller that runs its own statements beside
+    /// the ports' (the cluster's hold table, tests that inject faults).
     pub fn pool(&self) -> &sqlx::Pool<DB> {
-        &self.pool
+        &self.writer
     }
 }
 

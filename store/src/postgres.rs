@@ -29,6 +29,9 @@ impl SqlStore<Db> {
             .run(&pool)
             .await
             .map_err(OpenError::Migrate)?;
-        Ok(Self { pool })
+        Ok(Self {
+            writer: pool.clone(),
+            readers: pool,
+        })
     }
 }

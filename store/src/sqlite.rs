@@ -28,17 +28,28 @@ impl SqlStore<Db> {
             // loses at most the last commits on power loss.
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            // SQLite has one writer at a time; others wait rather than fail.
+            // Another process on the same file (the `evgate` CLI) waits
+            // rather than fails.
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
-            .max_connections(8)
-            .connect_with(options)
+        // SQLite takes one writer at a time: writes queue for this one
+        // connection (see `SqlStore::writer`).
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(options.clone())
             .await
             .map_err(OpenError::Connect)?;
         sqlx::migrate!("../migrations/sqlite")
-            .run(&pool)
+            .run(&writer)
             .await
             .map_err(OpenError::Migrate)?;
-        Ok(Self { pool })
+        // Readers never wait for the writer (WAL). Each connection is a
+        // thread of its own: a few are enough, more only add context
+        // switches. Read-only, so a write sent to the wrong pool fails loudly.
+        let readers = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(options.read_only(true))
+            .await
+            .map_err(OpenError::Connect)?;
+        Ok(Self { readers, writer })
     }
 }

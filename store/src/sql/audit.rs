@@ -70,7 +70,7 @@ async fn page(
 #[async_trait]
 impl AuditLog for SqlStore<Db> {
     async fn record_audit(&self, entry: &AuditEntry) -> Result<()> {
-        insert(&mut *self.conn().await?, entry).await
+        insert(&mut *self.write().await?, entry).await
     }
 
     async fn audit_entries(&self, p: Page, target: Option<&str>) -> Result<(Vec<AuditEntry>, u64)> {

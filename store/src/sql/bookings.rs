@@ -322,7 +322,7 @@ async fn id_tag_has_live_booking(conn: &mut Conn, id_tag: &str) -> Result<bool> 
 #[async_trait]
 impl BookingLedger for SqlStore<Db> {
     async fn insert_booking(&self, booking: &Booking) -> Result<()> {
-        insert(&mut *self.conn().await?, booking).await
+        insert(&mut *self.write().await?, booking).await
     }
 
     async fn booking(&self, id: Uuid) -> Result<Option<Booking>> {
@@ -350,7 +350,7 @@ impl BookingLedger for SqlStore<Db> {
         reason: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<Option<Booking>> {
-        transition(&mut *self.conn().await?, id, from, to, reason, now).await
+        transition(&mut *self.write().await?, id, from, to, reason, now).await
     }
 
     async fn transition_with_refund(
@@ -382,7 +382,7 @@ impl BookingLedger for SqlStore<Db> {
     }
 
     async fn claim_reservation(&self, booking_id: Uuid, reservation_id: i32) -> Result<bool> {
-        claim_reservation(&mut *self.conn().await?, booking_id, reservation_id).await
+        claim_reservation(&mut *self.write().await?, booking_id, reservation_id).await
     }
 
     async fn set_reserved_on_charger(
@@ -391,7 +391,7 @@ impl BookingLedger for SqlStore<Db> {
         reserved: bool,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        set_reserved_on_charger(&mut *self.conn().await?, booking_id, reserved, now).await
+        set_reserved_on_charger(&mut *self.write().await?, booking_id, reserved, now).await
     }
 
     async fn bookings_due_for_reservation(

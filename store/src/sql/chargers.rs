@@ -345,7 +345,7 @@ async fn forget_unassigned(conn: &mut Conn, charge_point_id: &str) -> Result<boo
 #[async_trait]
 impl ChargerRegistry for SqlStore<Db> {
     async fn insert_charger(&self, charger: &Charger) -> Result<()> {
-        insert(&mut *self.conn().await?, charger).await
+        insert(&mut *self.write().await?, charger).await
     }
 
     async fn charger(&self, id: Uuid) -> Result<Option<Charger>> {
@@ -365,7 +365,7 @@ impl ChargerRegistry for SqlStore<Db> {
         charge_point_id: &str,
         admission: Option<ChargerAdmission>,
     ) -> Result<Option<Charger>> {
-        set_admission(&mut *self.conn().await?, charge_point_id, admission).await
+        set_admission(&mut *self.write().await?, charge_point_id, admission).await
     }
 
     async fn online_charger_identities(&self) -> Result<Vec<String>> {
@@ -373,11 +373,11 @@ impl ChargerRegistry for SqlStore<Db> {
     }
 
     async fn next_transaction_id(&self, charger_id: Uuid) -> Result<i32> {
-        advance(&mut *self.conn().await?, charger_id, Sequence::Transaction).await
+        advance(&mut *self.write().await?, charger_id, Sequence::Transaction).await
     }
 
     async fn next_reservation_id(&self, charger_id: Uuid) -> Result<i32> {
-        advance(&mut *self.conn().await?, charger_id, Sequence::Reservation).await
+        advance(&mut *self.write().await?, charger_id, Sequence::Reservation).await
     }
 }
 
@@ -401,7 +401,7 @@ impl ChargerCredentials for SqlStore<Db> {
         password_hash: Option<&str>,
         previous_until: DateTime<Utc>,
     ) -> Result<Option<Charger>> {
-        let conn = &mut *self.conn().await?;
+        let conn = &mut *self.write().await?;
         rotate_credentials(
             conn,
             charger_id,
@@ -413,7 +413,7 @@ impl ChargerCredentials for SqlStore<Db> {
     }
 
     async fn forget_previous_credentials(&self, charger_id: Uuid) -> Result<()> {
-        forget_previous_credentials(&mut *self.conn().await?, charger_id).await
+        forget_previous_credentials(&mut *self.write().await?, charger_id).await
     }
 
     async fn set_pending_credentials(
@@ -421,7 +421,7 @@ impl ChargerCredentials for SqlStore<Db> {
         charge_point_id: &str,
         sealed: Option<&str>,
     ) -> Result<Option<Charger>> {
-        set_pending_credentials(&mut *self.conn().await?, charge_point_id, sealed).await
+        set_pending_credentials(&mut *self.write().await?, charge_point_id, sealed).await
     }
 }
 
@@ -433,7 +433,7 @@ impl UnassignedChargers for SqlStore<Db> {
         boot: &BootInfo,
         at: DateTime<Utc>,
     ) -> Result<()> {
-        record_unassigned(&mut *self.conn().await?, charge_point_id, boot, at).await
+        record_unassigned(&mut *self.write().await?, charge_point_id, boot, at).await
     }
 
     async fn unassigned_chargers(&self, page: Page) -> Result<(Vec<UnassignedCharger>, u64)> {
@@ -441,6 +441,6 @@ impl UnassignedChargers for SqlStore<Db> {
     }
 
     async fn forget_unassigned_charger(&self, charge_point_id: &str) -> Result<bool> {
-        forget_unassigned(&mut *self.conn().await?, charge_point_id).await
+        forget_unassigned(&mut *self.write().await?, charge_point_id).await
     }
 }

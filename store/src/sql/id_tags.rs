@@ -74,7 +74,7 @@ async fn page(conn: &mut Conn, page: Page) -> Result<(Vec<IdTag>, u64)> {
 #[async_trait]
 impl IdTagStore for SqlStore<Db> {
     async fn upsert_id_tag(&self, tag: &IdTag, now: DateTime<Utc>) -> Result<()> {
-        insert(&mut *self.conn().await?, tag, now, true).await
+        insert(&mut *self.write().await?, tag, now, true).await
     }
 
     async fn id_tag(&self, id_tag: &str) -> Result<Option<IdTag>> {
@@ -82,7 +82,7 @@ impl IdTagStore for SqlStore<Db> {
     }
 
     async fn insert_id_tag(&self, tag: &IdTag, now: DateTime<Utc>) -> Result<()> {
-        insert(&mut *self.conn().await?, tag, now, false).await
+        insert(&mut *self.write().await?, tag, now, false).await
     }
 
     async fn id_tags(&self, p: Page) -> Result<(Vec<IdTag>, u64)> {

@@ -31,15 +31,22 @@ type Conn = <Db as sqlx::Database>::Connection;
 type Row = <Db as sqlx::Database>::Row;
 
 impl SqlStore<Db> {
-    /// A connection for one statement or a few reads.
+    /// A connection for reads.
     async fn conn(&self) -> Result<sqlx::pool::PoolConnection<Db>> {
-        self.pool.acquire().await.map_err(db_error)
+        self.readers.acquire().await.map_err(db_error)
     }
 
-    /// A transaction for a change of several rows: dropped without
-    /// [`commit`], it rolls back.
+    /// A connection for one statement that writes: on SQLite the one
+    /// writer's, so writers queue here in order instead of sleeping in
+    /// SQLite's busy handler.
+    async fn write(&self) -> Result<sqlx::pool::PoolConnection<Db>> {
+        self.writer.acquire().await.map_err(db_error)
+    }
+
+    /// A transaction for a change of several rows, on the writer's
+    /// connection: dropped without [`commit`], it rolls back.
     async fn begin(&self) -> Result<sqlx::Transaction<'static, Db>> {
-        self.pool.begin().await.map_err(db_error)
+        self.writer.begin().await.map_err(db_error)
     }
 }
 

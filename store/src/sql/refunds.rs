@@ -108,7 +108,7 @@ async fn record_attempt(
 #[async_trait]
 impl RefundQueue for SqlStore<Db> {
     async fn enqueue_refund(&self, refund: &RefundRequest) -> Result<bool> {
-        enqueue(&mut *self.conn().await?, refund).await
+        enqueue(&mut *self.write().await?, refund).await
     }
 
     async fn due_refunds(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<RefundRequest>> {
@@ -121,7 +121,7 @@ impl RefundQueue for SqlStore<Db> {
         now: DateTime<Utc>,
         lease_until: DateTime<Utc>,
     ) -> Result<bool> {
-        lease(&mut *self.conn().await?, id, now, lease_until).await
+        lease(&mut *self.write().await?, id, now, lease_until).await
     }
 
     async fn record_refund_attempt(
@@ -130,6 +130,6 @@ impl RefundQueue for SqlStore<Db> {
         attempts: i32,
         outcome: RefundAttempt,
     ) -> Result<()> {
-        record_attempt(&mut *self.conn().await?, id, attempts, outcome).await
+        record_attempt(&mut *self.write().await?, id, attempts, outcome).await
     }
 }

@@ -167,7 +167,7 @@ impl SessionLog for SqlStore<Db> {
         now: DateTime<Utc>,
     ) -> Result<SessionStarted> {
         let Some(booking_id) = session.booking_id else {
-            insert(&mut *self.conn().await?, session).await?;
+            insert(&mut *self.write().await?, session).await?;
             return Ok(SessionStarted {
                 session: session.clone(),
                 booking: None,
@@ -220,7 +220,7 @@ impl SessionLog for SqlStore<Db> {
         meter_wh: f64,
         at: DateTime<Utc>,
     ) -> Result<Option<ChargingSession>> {
-        record_meter(&mut *self.conn().await?, charger_id, key, meter_wh, at).await
+        record_meter(&mut *self.write().await?, charger_id, key, meter_wh, at).await
     }
 
     async fn open_session_on(&self, connector_id: Uuid) -> Result<Option<ChargingSession>> {

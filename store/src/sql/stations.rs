@@ -240,7 +240,7 @@ impl StationStore for SqlStore<Db> {
     }
 
     async fn insert_station(&self, station: &Station) -> Result<()> {
-        insert_station(&mut *self.conn().await?, station).await
+        insert_station(&mut *self.write().await?, station).await
     }
 
     async fn station(&self, id: Uuid) -> Result<Option<Station>> {
@@ -260,7 +260,7 @@ impl StationStore for SqlStore<Db> {
     }
 
     async fn insert_connector(&self, connector: &NewConnector) -> Result<Connector> {
-        insert_connector(&mut *self.conn().await?, connector).await
+        insert_connector(&mut *self.write().await?, connector).await
     }
 
     async fn connector(&self, id: Uuid) -> Result<Option<Connector>> {
@@ -288,7 +288,7 @@ impl StationStore for SqlStore<Db> {
         void: Option<ReservationVoid>,
     ) -> Result<Option<StatusChange>> {
         let Some(void) = void else {
-            let written = set_status(&mut *self.conn().await?, id, status, at).await?;
+            let written = set_status(&mut *self.write().await?, id, status, at).await?;
             return Ok(written.map(|connector| StatusChange {
                 connector,
                 voided: Vec::new(),
@@ -308,6 +308,6 @@ impl StationStore for SqlStore<Db> {
         charger_id: Uuid,
         at: DateTime<Utc>,
     ) -> Result<Vec<Connector>> {
-        mark_charger_offline(&mut *self.conn().await?, charger_id, at).await
+        mark_charger_offline(&mut *self.write().await?, charger_id, at).await
     }
 }

@@ -381,7 +381,7 @@ async fn requeue(conn: &mut Conn, id: Uuid, now: DateTime<Utc>) -> Result<Option
 #[async_trait]
 impl WebhookStore for SqlStore<Db> {
     async fn insert_vendor(&self, v: &Vendor) -> Result<()> {
-        insert_vendor(&mut *self.conn().await?, v).await
+        insert_vendor(&mut *self.write().await?, v).await
     }
 
     async fn vendor(&self, id: Uuid) -> Result<Option<Vendor>> {
@@ -399,7 +399,7 @@ impl WebhookStore for SqlStore<Db> {
         previous_valid_until: DateTime<Utc>,
     ) -> Result<Option<Vendor>> {
         rotate_secret(
-            &mut *self.conn().await?,
+            &mut *self.write().await?,
             id,
             new_secret,
             previous_valid_until,
@@ -412,7 +412,7 @@ impl WebhookStore for SqlStore<Db> {
         connector_id: Uuid,
         vendor: Option<(Uuid, &str)>,
     ) -> Result<Option<Connector>> {
-        assign_connector(&mut *self.conn().await?, connector_id, vendor).await
+        assign_connector(&mut *self.write().await?, connector_id, vendor).await
     }
 
     async fn vendor_connector(
@@ -428,7 +428,7 @@ impl WebhookStore for SqlStore<Db> {
     }
 
     async fn enqueue_many(&self, entries: &[InboxEntry]) -> Result<Vec<(InboxEntry, bool)>> {
-        enqueue_many(&mut *self.conn().await?, entries).await
+        enqueue_many(&mut *self.write().await?, entries).await
     }
 
     async fn lease(
@@ -438,15 +438,15 @@ impl WebhookStore for SqlStore<Db> {
         now: DateTime<Utc>,
         until: DateTime<Utc>,
     ) -> Result<bool> {
-        lease(&mut *self.conn().await?, name, owner, now, until).await
+        lease(&mut *self.write().await?, name, owner, now, until).await
     }
 
     async fn pending(&self, limit: u32) -> Result<Vec<InboxEntry>> {
-        pending(&mut *self.conn().await?, limit).await
+        pending(&mut *self.write().await?, limit).await
     }
 
     async fn finish_done(&self, ids: &[Uuid], now: DateTime<Utc>) -> Result<()> {
-        finish_done(&mut *self.conn().await?, ids, now).await
+        finish_done(&mut *self.write().await?, ids, now).await
     }
 
     async fn finish(
@@ -456,11 +456,11 @@ impl WebhookStore for SqlStore<Db> {
         outcome: &Outcome,
         now: DateTime<Utc>,
     ) -> Result<()> {
-        finish(&mut *self.conn().await?, id, attempts, outcome, now).await
+        finish(&mut *self.write().await?, id, attempts, outcome, now).await
     }
 
     async fn wake(&self, ordering_key: &str, now: DateTime<Utc>) -> Result<u64> {
-        wake(&mut *self.conn().await?, ordering_key, now).await
+        wake(&mut *self.write().await?, ordering_key, now).await
     }
 
     async fn inbox_entry(&self, id: Uuid) -> Result<Option<InboxEntry>> {
@@ -476,6 +476,6 @@ impl WebhookStore for SqlStore<Db> {
     }
 
     async fn requeue(&self, id: Uuid, now: DateTime<Utc>) -> Result<Option<InboxEntry>> {
-        requeue(&mut *self.conn().await?, id, now).await
+        requeue(&mut *self.write().await?, id, now).await
     }
 }
