@@ -80,7 +80,7 @@ where
                 }
             }
             Some(call) = calls.recv(), if session.ready_for_call() => {
-                let frame = session.on_outbound(call, Instant::now());
+                let frame = session.on_outbound(*call, Instant::now());
                 if ws.send(Message::text(frame.encode())).await.is_err() {
                     break;
                 }

@@ -62,7 +62,9 @@ pub enum CallFailure {
 struct Entry {
     connection: u64,
     version: OcppVersion,
-    calls: mpsc::Sender<OutboundCall>,
+    /// Boxed: the channel allocates its first block of slots up front,
+    /// and every idle connection carries it.
+    calls: mpsc::Sender<Box<OutboundCall>>,
     close: Option<oneshot::Sender<()>>,
 }
 
@@ -96,7 +98,7 @@ pub struct Connected {
 #[derive(Debug)]
 pub struct Registration {
     pub connection: u64,
-    pub calls: mpsc::Receiver<OutboundCall>,
+    pub calls: mpsc::Receiver<Box<OutboundCall>>,
     pub close: oneshot::Receiver<()>,
 }
 
@@ -217,7 +219,7 @@ impl Registry {
             .ok_or(CallFailure::Offline)?;
         let (reply, answer) = oneshot::channel();
         sender
-            .try_send(OutboundCall::new(action, payload, reply))
+            .try_send(Box::new(OutboundCall::new(action, payload, reply)))
             .map_err(|e| match e {
                 mpsc::error::TrySendError::Full(_) => CallFailure::Busy,
                 mpsc::error::TrySendError::Closed(_) => CallFailure::Offline,

@@ -438,14 +438,21 @@ async fn check_credentials(a: Attempt<'_>) -> Result<(), Refusal> {
     }
 }
 
-async fn connect<S>(mut stream: S, csms: Csms, transport: Transport) -> std::io::Result<()>
+/// The HTTP handshake: reads the request, admits or refuses the charger,
+/// and on admission answers 101 and opens the WebSocket. `None`: refused
+/// (the refusal was sent).
+async fn open<S>(
+    mut stream: S,
+    csms: &Csms,
+    transport: Transport,
+) -> std::io::Result<Option<(WebSocketStream<S>, Charger, OcppVersion)>>
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
     let (head, rest) = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_head(&mut stream))
         .await
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
-    let (charger, version) = match admit(&head, &transport, &csms).await {
+    let (charger, version) = match admit(&head, &transport, csms).await {
         Ok(admitted) => admitted,
         Err(Refusal {
             status,
@@ -453,7 +460,8 @@ where
             retry_after,
         }) => {
             tracing::info!(path = %head.path, status, reason = %reason, "OCPP connection refused");
-            return refuse(&mut stream, status, &reason, retry_after).await;
+            refuse(&mut stream, status, &reason, retry_after).await?;
+            return Ok(None);
         }
     };
     let accept = derive_accept_key(head.key.as_deref().unwrap_or_default().as_bytes());
@@ -469,7 +477,19 @@ where
         .max_message_size(Some(csms.deps.config.max_message_bytes))
         .max_frame_size(Some(csms.deps.config.max_message_bytes));
     let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
+    Ok(Some((ws, charger, version)))
+}
 
+async fn connect<S>(stream: S, csms: Csms, transport: Transport) -> std::io::Result<()>
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    // Boxed: the handshake's state (request head, admission, password
+    // check) is freed once the charger is in, not carried by every idle
+    // connection's task.
+    let Some((ws, charger, version)) = Box::pin(open(stream, &csms, transport)).await? else {
+        return Ok(());
+    };
     let registration = csms.registry.register(&charger.charge_point_id, version);
     csms.registry.announce(&charger, version);
     let connection = registration.connection;
