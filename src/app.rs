@@ -112,6 +112,7 @@ pub struct App {
     redis: Option<Redis>,
     refunds: Option<RefundOutbox>,
     no_show_interval: std::time::Duration,
+    http_limits: http::serve::ConnectionLimits,
 }
 
 impl std::fmt::Debug for App {
@@ -315,6 +316,7 @@ impl App {
             redis,
             refunds,
             no_show_interval: config.no_show_interval(),
+            http_limits: config.http_limits(),
         })
     }
 
@@ -342,6 +344,7 @@ impl App {
             redis,
             refunds,
             no_show_interval,
+            http_limits,
         } = self;
         // Background loops: owned here, stopped at the end.
         let mut background = crate::workers::spawn(
@@ -394,13 +397,13 @@ impl App {
         ]);
         let addr = listeners.http.local_addr().map_err(StartError::Serve)?;
         tracing::info!(http.addr = %addr, "HTTP API listening on http://{addr}");
-        axum::serve(
+        http::serve::serve(
             listeners.http,
             http::with_realtime(state, &cors, Some(realtime)),
+            http_limits,
+            shutdown,
         )
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(StartError::Serve)?;
+        .await;
         // The OCPP listeners stop accepting, close their connections and
         // wait for them (bounded); then the background loops stop.
         let _ = stop_ocpp.send(true);

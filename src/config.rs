@@ -187,6 +187,24 @@ pub struct Config {
           default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
     pub ocpp_offline_grace_seconds: u64,
 
+    /// Charger connections open at once (handshakes included); beyond it
+    /// a handshake is answered 503 with Retry-After.
+    #[arg(long, env = "OCPP_MAX_CONNECTIONS", value_name = "OCPP_MAX_CONNECTIONS",
+          default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000), global = true)]
+    pub ocpp_max_connections: u64,
+
+    /// HTTP connections open at once (kept separate from the chargers'):
+    /// beyond it a client is answered 503 with Retry-After and closed.
+    #[arg(long, env = "HTTP_MAX_CONNECTIONS", value_name = "HTTP_MAX_CONNECTIONS",
+          default_value_t = 4_096, value_parser = clap::value_parser!(u64).range(1..=1_000_000), global = true)]
+    pub http_max_connections: u64,
+
+    /// Seconds a client has to send a request head (and to send the next
+    /// one on a kept-alive connection) before the connection is closed.
+    #[arg(long, env = "HTTP_HEADER_TIMEOUT_SECONDS", value_name = "HTTP_HEADER_TIMEOUT_SECONDS",
+          default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600), global = true)]
+    pub http_header_timeout_seconds: u64,
+
     /// How BootNotifications are answered: Accepted, or Pending/Rejected to
     /// admit chargers deliberately (they may only boot until accepted).
     #[arg(
@@ -445,6 +463,14 @@ impl Config {
     }
 
     /// The booking rules these settings describe.
+    /// The HTTP listener's connection rules.
+    pub fn http_limits(&self) -> crate::http::serve::ConnectionLimits {
+        crate::http::serve::ConnectionLimits {
+            header_timeout: Duration::from_secs(self.http_header_timeout_seconds),
+            max_connections: usize::try_from(self.http_max_connections).unwrap_or(usize::MAX),
+        }
+    }
+
     pub fn booking_rules(&self) -> booking::service::BookingRules {
         let minutes = |m: u64| chrono::TimeDelta::minutes(i64::try_from(m).unwrap_or(i64::MAX));
         booking::service::BookingRules {
@@ -463,6 +489,7 @@ impl Config {
             call_timeout: Duration::from_secs(self.ocpp_call_timeout_seconds),
             offline_grace: Duration::from_secs(self.ocpp_offline_grace_seconds),
             auto_register: self.ocpp_auto_register,
+            max_connections: usize::try_from(self.ocpp_max_connections).unwrap_or(usize::MAX),
             admission: match self.ocpp_default_admission {
                 Admission::Accepted => csms::admission::RegistrationStatus::Accepted,
                 Admission::Pending => csms::admission::RegistrationStatus::Pending,

@@ -36,6 +36,9 @@ pub struct CsmsConfig {
     /// How long a heartbeat's last-seen time may wait in memory before it
     /// is written (with every other charger's, in one transaction).
     pub presence_flush: Duration,
+    /// Charger connections open at once; beyond it a handshake is
+    /// answered 503 with Retry-After (`OCPP_MAX_CONNECTIONS`).
+    pub max_connections: usize,
 }
 
 impl Default for CsmsConfig {
@@ -49,6 +52,7 @@ impl Default for CsmsConfig {
             admission: crate::admission::RegistrationStatus::Accepted,
             auto_register: false,
             presence_flush: Duration::from_secs(1),
+            max_connections: 60_000,
         }
     }
 }

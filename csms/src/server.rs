@@ -89,6 +89,11 @@ async fn accept_loop(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) if connections.len() >= csms.deps.config.max_connections => {
+                    tracing::warn!(peer = %peer, open = connections.len(),
+                        "charger connection refused: OCPP_MAX_CONNECTIONS reached");
+                    connections.spawn(refuse_busy(stream));
+                }
                 Ok((stream, peer)) => {
                     let csms = csms.clone();
                     let tls = tls.clone();
@@ -130,6 +135,28 @@ async fn accept_loop(
     }
     drop(listener);
     drain(&csms.registry, connections).await;
+}
+
+/// Every connection slot is taken: a 503 with Retry-After before the
+/// handshake is read (bounded, so a slow reader cannot hold it either).
+/// Over TLS the client sees the connection close instead.
+async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let refused = refuse(
+            &mut stream,
+            "503 Service Unavailable",
+            "too many charger connections; retry shortly",
+            Some(Duration::from_secs(5)),
+        );
+        if refused.await.is_ok() {
+            // Read what the charger sent: closing with it unread would
+            // reset the connection, and the reset can overtake the answer.
+            let _ = stream.shutdown().await;
+            let mut sink = [0u8; 1024];
+            while matches!(stream.read(&mut sink).await, Ok(n) if n > 0) {}
+        }
+    })
+    .await;
 }
 
 /// How long shutdown waits for chargers to take their Close frames.

@@ -11,6 +11,7 @@ mod error;
 mod extract;
 mod health;
 mod id_tags;
+pub mod serve;
 pub(crate) mod stations;
 mod vendors;
 

@@ -1,0 +1,141 @@
+//! The listeners' connection rules, against the real binary (issue #15,
+//! finding 3): a client that never finishes its request head is closed
+//! after HTTP_HEADER_TIMEOUT_SECONDS, connections past
+//! HTTP_MAX_CONNECTIONS / OCPP_MAX_CONNECTIONS are answered 503 with
+//! Retry-After, and a flooded HTTP port does not stop the OCPP one.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::process::Running;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+fn addr(url: &str) -> String {
+    url.trim_start_matches("http://")
+        .trim_start_matches("ws://")
+        .to_owned()
+}
+
+/// Everything the server sends until it closes (or `within` passes:
+/// `None`).
+async fn until_closed(stream: &mut TcpStream, within: Duration) -> Option<String> {
+    let mut got = Vec::new();
+    let read = tokio::time::timeout(within, async {
+        let mut buf = [0u8; 1024];
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&buf[..n]),
+            }
+        }
+    })
+    .await;
+    read.ok()
+        .map(|()| String::from_utf8_lossy(&got).into_owned())
+}
+
+#[tokio::test]
+async fn a_request_head_that_never_ends_is_closed_after_the_header_timeout() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(dir.path(), &[("HTTP_HEADER_TIMEOUT_SECONDS", "1")]);
+    let http = addr(&server.base);
+
+    // Half a request head, then silence.
+    let mut partial = TcpStream::connect(&http).await.unwrap();
+    partial
+        .write_all(b"GET /health HTTP/1.1\r\nHost: evgate\r\n")
+        .await
+        .unwrap();
+    // A head trickled a byte at a time, never finished in time.
+    let mut trickle = TcpStream::connect(&http).await.unwrap();
+    let started = Instant::now();
+    let trickling = tokio::spawn(async move {
+        for byte in b"GET /health HTTP/1.1\r\nX-Slow: ".iter().cycle().take(40) {
+            if trickle.write_all(&[*byte]).await.is_err() {
+                return started.elapsed();
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        started.elapsed()
+    });
+    assert!(
+        until_closed(&mut partial, Duration::from_secs(5))
+            .await
+            .is_some(),
+        "the half-open connection was closed"
+    );
+    let trickled_for = trickling.await.unwrap();
+    assert!(
+        trickled_for < Duration::from_secs(3),
+        "the trickling client was cut off after the timeout, not after {trickled_for:?}"
+    );
+    // A whole request still works.
+    let health = reqwest::get(server.url("/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn http_connections_past_the_cap_get_503_and_ocpp_keeps_answering() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(dir.path(), &[("HTTP_MAX_CONNECTIONS", "3")]);
+    let http = addr(&server.base);
+    let mut held = Vec::new();
+    for _ in 0..3 {
+        held.push(TcpStream::connect(&http).await.unwrap());
+    }
+    // Let the server accept the three before the fourth knocks.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut fourth = TcpStream::connect(&http).await.unwrap();
+    let answer = until_closed(&mut fourth, Duration::from_secs(5))
+        .await
+        .expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Retry-After: 1"), "{answer}");
+    let body = answer.split("\r\n\r\n").nth(1).unwrap();
+    let body: serde_json::Value = serde_json::from_str(body).unwrap();
+    assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
+
+    // The OCPP listener still answers a handshake (an unknown identity: 404).
+    let mut ocpp = TcpStream::connect(addr(&server.ocpp)).await.unwrap();
+    ocpp.write_all(
+        b"GET /ocpp/CP-NOBODY HTTP/1.1\r\nHost: evgate\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+          Sec-WebSocket-Protocol: ocpp1.6\r\n\r\n",
+    )
+    .await
+    .unwrap();
+    let answer = until_closed(&mut ocpp, Duration::from_secs(5))
+        .await
+        .expect("answered");
+    assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
+
+    // Slots free up as the held connections go.
+    drop(held);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let health = reqwest::get(server.url("/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+}
+
+#[tokio::test]
+async fn charger_connections_past_ocpp_max_connections_get_503_with_retry_after() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(dir.path(), &[("OCPP_MAX_CONNECTIONS", "2")]);
+    let ocpp = addr(&server.ocpp);
+    // Two handshakes in progress hold both slots.
+    let _first = TcpStream::connect(&ocpp).await.unwrap();
+    let _second = TcpStream::connect(&ocpp).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut third = TcpStream::connect(&ocpp).await.unwrap();
+    let answer = until_closed(&mut third, Duration::from_secs(5))
+        .await
+        .expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    assert!(answer.contains("Retry-After: 5"), "{answer}");
+    // The HTTP API is not affected.
+    let health = reqwest::get(server.url("/health")).await.unwrap();
+    assert_eq!(health.status(), 200);
+}
