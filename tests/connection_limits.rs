@@ -1,8 +1,10 @@
-//! The listeners' connection rules, against the real binary (issue #15,
-//! finding 3): a client that never finishes its request head is closed
-//! after HTTP_HEADER_TIMEOUT_SECONDS, connections past
+//! The listeners' connection and handshake rules, against the real binary
+//! (issue #15, findings 3 and 7): a client that never finishes its request
+//! head is closed after HTTP_HEADER_TIMEOUT_SECONDS, connections past
 //! HTTP_MAX_CONNECTIONS / OCPP_MAX_CONNECTIONS are answered 503 with
-//! Retry-After, and a flooded HTTP port does not stop the OCPP one.
+//! Retry-After, a flooded HTTP port does not stop the OCPP one, and a
+//! charger handshake with another WebSocket version or a dot segment in its
+//! path is refused.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -36,6 +38,53 @@ async fn until_closed(stream: &mut TcpStream, within: Duration) -> Option<String
     .await;
     read.ok()
         .map(|()| String::from_utf8_lossy(&got).into_owned())
+}
+
+/// A charger's upgrade request for `path`, written by hand; the answer.
+async fn handshake(server: &Running, path: &str, ws_version: &str) -> String {
+    let mut ocpp = TcpStream::connect(addr(&server.ocpp)).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: evgate\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
+         Sec-WebSocket-Version: {ws_version}\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
+         Sec-WebSocket-Protocol: ocpp1.6\r\n\r\n"
+    );
+    ocpp.write_all(request.as_bytes()).await.unwrap();
+    // A refusal closes; an accepted charger's socket stays open.
+    let mut got = Vec::new();
+    let _ = tokio::time::timeout(Duration::from_secs(2), async {
+        let mut buf = [0u8; 1024];
+        while let Ok(n @ 1..) = ocpp.read(&mut buf).await {
+            got.extend_from_slice(&buf[..n]);
+        }
+    })
+    .await;
+    String::from_utf8_lossy(&got).into_owned()
+}
+
+#[tokio::test]
+async fn handshakes_with_another_websocket_version_or_a_dot_segment_are_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(dir.path(), &[]);
+    let admin = common::process::Api::new(
+        &server,
+        common::process::token(dir.path(), &[], &["--user", "1", "--role", "admin"]),
+    );
+    let station = admin.station().await;
+    admin.charger(&station, "CP-0", 0, None).await;
+    assert!(
+        handshake(&server, "/ocpp/CP-0", "13")
+            .await
+            .starts_with("HTTP/1.1 101"),
+        "the charger itself is let in"
+    );
+    let old = handshake(&server, "/ocpp/CP-0", "8").await;
+    assert!(old.starts_with("HTTP/1.1 426"), "{old}");
+    assert!(old.contains("Sec-WebSocket-Version: 13"), "{old}");
+    for dotted in ["/ocpp/../CP-0", "/ocpp/%2e%2e/CP-0", "/x/./CP-0"] {
+        let answer = handshake(&server, dotted, "13").await;
+        assert!(answer.starts_with("HTTP/1.1 400"), "{dotted}: {answer}");
+        assert!(answer.contains("dot segments"), "{dotted}: {answer}");
+    }
 }
 
 #[tokio::test]
@@ -100,17 +149,7 @@ async fn http_connections_past_the_cap_get_503_and_ocpp_keeps_answering() {
     assert_eq!(body["error"]["code"], "SERVICE_UNAVAILABLE");
 
     // The OCPP listener still answers a handshake (an unknown identity: 404).
-    let mut ocpp = TcpStream::connect(addr(&server.ocpp)).await.unwrap();
-    ocpp.write_all(
-        b"GET /ocpp/CP-NOBODY HTTP/1.1\r\nHost: evgate\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\
-          Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\
-          Sec-WebSocket-Protocol: ocpp1.6\r\n\r\n",
-    )
-    .await
-    .unwrap();
-    let answer = until_closed(&mut ocpp, Duration::from_secs(5))
-        .await
-        .expect("answered");
+    let answer = handshake(&server, "/ocpp/CP-NOBODY", "13").await;
     assert!(answer.starts_with("HTTP/1.1 404"), "{answer}");
 
     // Slots free up as the held connections go.

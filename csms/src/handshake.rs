@@ -25,6 +25,15 @@ pub fn negotiate(offered: Option<&str>) -> Option<OcppVersion> {
 /// most 48 characters and no `:`. `/ocpp/CP-1` and `/CP-1` both name CP-1.
 pub fn identity(path: &str) -> Result<String, String> {
     let path = path.split('?').next().unwrap_or(path);
+    // `/ocpp/../CP-0` must not pass for `/CP-0` (RFC 3986 dot segments,
+    // plain or percent-encoded).
+    let dot_segment = |s: &str| {
+        let s = s.to_ascii_lowercase().replace("%2e", ".");
+        s == "." || s == ".."
+    };
+    if path.split('/').any(dot_segment) {
+        return Err("dot segments (. or ..) are not allowed in the path".into());
+    }
     let segment = path
         .trim_end_matches('/')
         .rsplit('/')
@@ -93,6 +102,22 @@ mod tests {
         assert!(identity("/ocpp/a%3Ab").is_err(), "no ':'");
         assert!(identity(&format!("/ocpp/{}", "x".repeat(49))).is_err());
         assert!(identity("/ocpp/%zz").is_err());
+        for dotted in [
+            "/ocpp/../CP-0",
+            "/ocpp/./CP-0",
+            "/ocpp/%2e%2E/CP-0",
+            "/ocpp/CP-0/..",
+        ] {
+            assert!(
+                identity(dotted).unwrap_err().contains("dot segments"),
+                "{dotted}"
+            );
+        }
+        assert_eq!(
+            identity("/ocpp/CP.1").unwrap(),
+            "CP.1",
+            "a dot inside an identity is fine"
+        );
     }
 
     #[test]

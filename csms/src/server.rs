@@ -188,6 +188,8 @@ struct Head {
     protocols: Option<String>,
     authorization: Option<String>,
     upgrade: bool,
+    /// `Sec-WebSocket-Version`: RFC 6455 servers speak 13 only.
+    ws_version: Option<String>,
 }
 
 async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<(Head, Vec<u8>)> {
@@ -224,6 +226,7 @@ fn parse_head(bytes: &[u8]) -> std::io::Result<Head> {
             "sec-websocket-protocol" => head.protocols = Some(value),
             "authorization" => head.authorization = Some(value),
             "upgrade" => head.upgrade = value.eq_ignore_ascii_case("websocket"),
+            "sec-websocket-version" => head.ws_version = Some(value),
             _ => {}
         }
     }
@@ -239,6 +242,9 @@ async fn refuse<S: AsyncWrite + Unpin>(
     let mut extra = String::new();
     if status.starts_with("401") {
         extra.push_str("WWW-Authenticate: Basic realm=\"evgate\"\r\n");
+    }
+    if status.starts_with("426") {
+        extra.push_str("Sec-WebSocket-Version: 13\r\n");
     }
     if let Some(wait) = retry_after {
         // Whole seconds, rounded up: never "0".
@@ -280,6 +286,14 @@ async fn admit(
 ) -> Result<(Charger, OcppVersion), Refusal> {
     if !head.upgrade || head.key.is_none() {
         return Err(("400 Bad Request", "not a WebSocket upgrade".to_owned()).into());
+    }
+    if head.ws_version.as_deref() != Some("13") {
+        // RFC 6455 §4.4: name the version spoken here.
+        return Err((
+            "426 Upgrade Required",
+            "only WebSocket version 13 is spoken here".to_owned(),
+        )
+            .into());
     }
     let version = handshake::negotiate(head.protocols.as_deref()).ok_or((
         "400 Bad Request",

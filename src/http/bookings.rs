@@ -143,7 +143,7 @@ async fn create_hold(
         end_ts: parse_time("endTs", &body.end_ts)?,
     };
     let hold = state.bookings.create_hold(caller(user), request).await?;
-    let expires_in = (hold.expires_at - state.clock.now()).num_seconds().max(0);
+    let expires_in = seconds_left(hold.expires_at, state.clock.now());
     Ok(created(serde_json::json!({
         "token": hold.token,
         "expiresIn": expires_in,
@@ -229,4 +229,27 @@ async fn list_bookings(
         "limit": page.limit,
         "offset": page.offset,
     })))
+}
+
+/// Whole seconds until `at`, rounded up: a hold made a few milliseconds ago
+/// still has its full TTL (600, not 599) for a client counting down.
+fn seconds_left(at: chrono::DateTime<chrono::Utc>, now: chrono::DateTime<chrono::Utc>) -> i64 {
+    let millis = (at - now).num_milliseconds().max(0);
+    (millis + 999) / 1000
+}
+
+#[cfg(test)]
+mod seconds_left_tests {
+    use super::seconds_left;
+    use chrono::{TimeDelta, Utc};
+
+    #[test]
+    fn a_fresh_hold_shows_its_whole_ttl() {
+        let now = Utc::now();
+        let at = now + TimeDelta::seconds(600);
+        assert_eq!(seconds_left(at, now + TimeDelta::milliseconds(3)), 600);
+        assert_eq!(seconds_left(at, now), 600);
+        assert_eq!(seconds_left(at, at - TimeDelta::milliseconds(1)), 1);
+        assert_eq!(seconds_left(at, at + TimeDelta::seconds(5)), 0, "expired");
+    }
 }
