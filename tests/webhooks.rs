@@ -532,10 +532,13 @@ async fn redeliveries_change_nothing_and_an_end_before_its_start_waits_for_it(ba
     drain(&app).await;
     assert_eq!(inbox(&app, "waiting").await.len(), 2);
     assert!(vendor_session(&app, v, "S-1").await.is_none());
-    // The start, twice; the end again.
+    // The start, twice; the end again: redeliveries, each signed anew (a
+    // second later; the very same signed request would be a replay).
     assert_eq!(post(&app, v, "session-start", &start).await.0, 202);
+    app.clock.advance(TimeDelta::seconds(1));
     assert_eq!(post(&app, v, "session-start", &start).await.0, 202);
     drain(&app).await;
+    app.clock.advance(TimeDelta::seconds(1));
     assert_eq!(post(&app, v, "session-end", &end).await.0, 202);
     drain(&app).await;
     assert!(inbox(&app, "waiting").await.is_empty());
@@ -573,6 +576,72 @@ async fn redeliveries_change_nothing_and_an_end_before_its_start_waits_for_it(ba
     assert_eq!(again["data"]["id"], first["data"]["id"]);
     assert_eq!(again["data"]["duplicate"], true);
     assert_eq!(inbox(&app, "pending").await.len(), 1);
+}
+
+/// Issue #15, finding 5: a captured delivery replayed inside the signature
+/// window, a delayed older report without its own time, and an
+/// Idempotency-Key reused for another report.
+async fn replays_are_stored_once_and_an_older_report_never_wins(backend: &str) {
+    let app = TestApp::on(backend, None).await;
+    let site = site(&app, 1).await;
+    let (v, c) = (&site.vendors[0], &site.connectors[0]);
+    app.clock.advance(TimeDelta::minutes(10));
+    let available = status(c, "AVAILABLE");
+    let signed_early = app.clock.now().timestamp();
+    let send = |ts: i64, body: Value, key: Option<&'static str>| {
+        let app = &app;
+        async move { post_signed(app, &v.id, &v.secret, ts, "connector-status", &body, key).await }
+    };
+    let (code, first) = send(signed_early, available.clone(), None).await;
+    assert_eq!(
+        (code, first["data"]["duplicate"].as_bool()),
+        (202, Some(false))
+    );
+    drain(&app).await;
+    app.clock.advance(TimeDelta::seconds(30));
+    assert_eq!(
+        send(app.clock.now().timestamp(), status(c, "FAULTED"), None)
+            .await
+            .0,
+        202
+    );
+    drain(&app).await;
+    assert_eq!(connector_status(&app, c).await, ConnectorStatus::Faulted);
+
+    // The captured AVAILABLE, replayed byte for byte: acknowledged as the
+    // first delivery, not stored, and the connector stays FAULTED.
+    let (code, replay) = send(signed_early, available.clone(), None).await;
+    assert_eq!(code, 202, "{replay}");
+    assert_eq!(replay["data"]["id"], first["data"]["id"]);
+    assert_eq!(replay["data"]["duplicate"], true);
+    // An AVAILABLE signed before the FAULTED but delivered only now (no
+    // time of its own): it happened when signed, so it is stale.
+    let delayed = json!({"connectorId": c, "status": "AVAILABLE", "note": "late"});
+    assert_eq!(send(signed_early + 5, delayed, None).await.0, 202);
+    drain(&app).await;
+    assert_eq!(
+        connector_status(&app, c).await,
+        ConnectorStatus::Faulted,
+        "a FAULTED connector must not turn bookable through an old report"
+    );
+    assert_eq!(
+        inbox(&app, "done").await.len(),
+        3,
+        "the replay was not stored"
+    );
+
+    // One key, two different reports: the second is refused, not dropped.
+    let now = app.clock.now().timestamp();
+    assert_eq!(send(now, status(c, "OCCUPIED"), Some("k-1")).await.0, 202);
+    let (code, reused) = send(now, status(c, "AVAILABLE"), Some("k-1")).await;
+    assert_eq!(code, 409, "{reused}");
+    assert_eq!(reused["error"]["code"], "IDEMPOTENCY_KEY_REUSED");
+    // The same report under the same key, signed again: a redelivery.
+    let (code, again) = send(now + 1, status(c, "OCCUPIED"), Some("k-1")).await;
+    assert_eq!(
+        (code, again["data"]["duplicate"].as_bool()),
+        (202, Some(true))
+    );
 }
 
 async fn a_vendor_session_with_a_booking_makes_it_active_then_completed(backend: &str) {
@@ -892,6 +961,7 @@ common::on_both_backends!(
     bad_bodies_and_unknown_connectors_get_the_envelope,
     status_by_either_id_and_a_stale_status_does_not_win,
     redeliveries_change_nothing_and_an_end_before_its_start_waits_for_it,
+    replays_are_stored_once_and_an_older_report_never_wins,
     a_vendor_session_with_a_booking_makes_it_active_then_completed,
     repeated_failures_end_in_the_dead_letter_and_an_operator_requeues,
     several_vendors_at_once_each_in_order

@@ -122,6 +122,7 @@ impl From<webhooks::WebhookError> for ApiError {
         match e {
             E::Unauthorized(m) => ApiError::Unauthorized(m),
             E::Forbidden(m) => ApiError::Forbidden(m),
+            E::KeyReused(_) => ApiError::Conflict("IDEMPOTENCY_KEY_REUSED", e.to_string()),
             E::Validation { field, message } => ApiError::BadRequest {
                 message: format!("{field}: {message}"),
                 field: Some(field),

@@ -90,8 +90,10 @@ impl VendorWebhooks {
     /// entry and whether it is new (`false` for a redelivery).
     pub async fn accept(&self, kind: Kind, req: SignedRequest<'_>) -> Result<(InboxEntry, bool)> {
         let now = self.ports.clock.now();
-        let vendor = self.authenticate(&req, now).await?;
-        let (report, ordering_key) = self.validate(&vendor, kind, req.body, now).await?;
+        let (vendor, signed_at) = self.authenticate(&req, now).await?;
+        let (report, ordering_key) = self
+            .validate(&vendor, kind, req.body, now, signed_at)
+            .await?;
         let idempotency_key = match req.idempotency_key.map(str::trim) {
             Some(k) if k.is_empty() || k.len() > 200 => {
                 return Err(WebhookError::validation(
@@ -107,6 +109,8 @@ impl VendorWebhooks {
             report,
             ordering_key,
             idempotency_key,
+            signature: req.signature.map(|s| s.trim().to_ascii_lowercase()),
+            body_sha256: Some(hex_sha256(req.body)),
             state: InboxState::Pending,
             attempts: 0,
             next_attempt_at: now,
@@ -114,6 +118,7 @@ impl VendorWebhooks {
             received_at: now,
             processed_at: None,
         };
+        let entry_digest = entry.body_sha256.clone();
         let (reply, stored) = oneshot::channel();
         self.commits
             .send(Commit { entry, reply })
@@ -122,13 +127,27 @@ impl VendorWebhooks {
         let (stored, new) = stored
             .await
             .map_err(|_| Error::Unavailable("the inbox committer stopped".into()))??;
+        // The same key for another body is the vendor's mistake, not a
+        // redelivery: refused, so the second report is not silently lost.
+        if !new
+            && let (Some(key), Some(first), Some(ours)) =
+                (&stored.idempotency_key, &stored.body_sha256, &entry_digest)
+            && first != ours
+        {
+            return Err(WebhookError::KeyReused(key.clone()));
+        }
         if new {
             self.arrived.notify_one();
         }
         Ok((stored, new))
     }
 
-    async fn authenticate(&self, req: &SignedRequest<'_>, now: DateTime<Utc>) -> Result<Vendor> {
+    /// The vendor, and the time it signed the request.
+    async fn authenticate(
+        &self,
+        req: &SignedRequest<'_>,
+        now: DateTime<Utc>,
+    ) -> Result<(Vendor, DateTime<Utc>)> {
         let unauthorized = |m: &str| WebhookError::Unauthorized(m.to_owned());
         let vendor_id = req
             .vendor
@@ -155,7 +174,8 @@ impl VendorWebhooks {
         if !vendor.signed(timestamp, req.body, signature, now) {
             return Err(bad());
         }
-        Ok(vendor)
+        let signed_at = DateTime::from_timestamp(timestamp, 0).ok_or_else(bad)?;
+        Ok((vendor, signed_at))
     }
 
     async fn validate(
@@ -164,13 +184,17 @@ impl VendorWebhooks {
         kind: Kind,
         body: &[u8],
         now: DateTime<Utc>,
+        signed_at: DateTime<Utc>,
     ) -> Result<(Report, String)> {
+        // A report without its own time happened when it was signed, not
+        // when it arrived: a delayed or replayed older report can then
+        // never overwrite a newer state.
         let at = |t: Option<DateTime<Utc>>| match t {
             Some(t) if t > now + FUTURE_SKEW => {
                 Err(WebhookError::validation("timestamp", "is in the future"))
             }
             Some(t) => Ok(booking::clock::to_millis(t)),
-            None => Ok(now),
+            None => Ok(signed_at.min(now)),
         };
         Ok(match kind {
             Kind::ConnectorStatus => {
@@ -319,4 +343,12 @@ impl VendorWebhooks {
         }
         Ok(connector)
     }
+}
+
+fn hex_sha256(body: &[u8]) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(body)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }

@@ -12,6 +12,9 @@ pub enum WebhookError {
     /// The body breaks the contract; `field` names the input.
     #[error("{field}: {message}")]
     Validation { field: String, message: String },
+    /// An `Idempotency-Key` the vendor already used for another body.
+    #[error("Idempotency-Key {0:?} was already used for a different report")]
+    KeyReused(String),
     /// From the booking core or its store (not found, conflicts, outages).
     #[error(transparent)]
     Core(#[from] booking::Error),

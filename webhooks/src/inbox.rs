@@ -54,6 +54,11 @@ pub struct InboxEntry {
     pub ordering_key: String,
     /// The vendor's `Idempotency-Key`, when it sent one.
     pub idempotency_key: Option<String>,
+    /// The delivery's signature: a replay of it carries the same one and is
+    /// not stored again. `None` for entries stored before it was kept.
+    pub signature: Option<String>,
+    /// SHA-256 of the body, hex: a key reused for another body is refused.
+    pub body_sha256: Option<String>,
     pub state: InboxState,
     pub attempts: i32,
     pub next_attempt_at: DateTime<Utc>,

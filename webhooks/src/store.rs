@@ -42,8 +42,9 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug + 'static {
     async fn vendor_session(&self, transaction_key: &str) -> Result<Option<ChargingSession>>;
 
     /// Stores new entries in one transaction. An entry whose idempotency
-    /// key the vendor already used is not written: the first entry comes
-    /// back instead (`false`). Results are in the order given.
+    /// key the vendor already used, or whose signature an earlier entry
+    /// carries (a replay), is not written: the first entry comes back
+    /// instead (`false`). Results are in the order given.
     async fn enqueue_many(&self, entries: &[InboxEntry]) -> Result<Vec<(InboxEntry, bool)>>;
     /// Takes or renews the lease `name` for `owner` until `until`; `false`
     /// while another owner's lease runs.

@@ -40,6 +40,8 @@ fn inbox_entry_of(row: &Row) -> Result<InboxEntry> {
             .map_err(|e| bad_column("payload", e))?,
         ordering_key: get(row, "ordering_key")?,
         idempotency_key: get(row, "idempotency_key")?,
+        signature: get(row, "signature")?,
+        body_sha256: get(row, "body_sha256")?,
         state: InboxState::parse(&state).ok_or_else(|| bad_column("state", &state))?,
         attempts: get(row, "attempts")?,
         next_attempt_at: get(row, "next_attempt_at")?,
@@ -164,7 +166,8 @@ async fn enqueue_many(conn: &mut Conn, entries: &[InboxEntry]) -> Result<Vec<(In
     }
     let mut q = QueryBuilder::<Db>::new(
         "insert into webhook_inbox (id, vendor_id, kind, ordering_key, payload, idempotency_key, \
-           state, attempts, next_attempt_at, last_error, received_at, processed_at) ",
+           signature, body_sha256, state, attempts, next_attempt_at, last_error, received_at, \
+           processed_at) ",
     );
     q.push_values(entries, |mut row, e| {
         row.push_bind(e.id)
@@ -173,6 +176,8 @@ async fn enqueue_many(conn: &mut Conn, entries: &[InboxEntry]) -> Result<Vec<(In
             .push_bind(e.ordering_key.clone())
             .push_bind(e.report.to_json())
             .push_bind(e.idempotency_key.clone())
+            .push_bind(e.signature.clone())
+            .push_bind(e.body_sha256.clone())
             .push_bind(e.state.as_str())
             .push_bind(e.attempts)
             .push_bind(ms(e.next_attempt_at))
@@ -180,7 +185,9 @@ async fn enqueue_many(conn: &mut Conn, entries: &[InboxEntry]) -> Result<Vec<(In
             .push_bind(ms(e.received_at))
             .push_bind(opt_ms(e.processed_at));
     });
-    q.push(" on conflict (vendor_id, idempotency_key) do nothing returning id");
+    // Either uniqueness may conflict: the vendor's key, or the signature
+    // of a replayed delivery.
+    q.push(" on conflict do nothing returning id");
     let inserted: HashSet<Uuid> = q
         .build()
         .fetch_all(&mut *conn)
@@ -196,10 +203,13 @@ async fn enqueue_many(conn: &mut Conn, entries: &[InboxEntry]) -> Result<Vec<(In
             continue;
         }
         let first = sqlx::query(
-            "select * from webhook_inbox where vendor_id = $1 and idempotency_key = $2",
+            "select * from webhook_inbox \
+             where vendor_id = $1 and (idempotency_key = $2 or signature = $3) \
+             order by received_at limit 1",
         )
         .bind(e.vendor_id)
         .bind(&e.idempotency_key)
+        .bind(&e.signature)
         .fetch_one(&mut *conn)
         .await
         .map_err(db_error)?;
