@@ -224,6 +224,11 @@ pub struct Config {
         default_value_t = false, action = clap::ArgAction::Set, global = true)]
     pub ocpp_auto_register: bool,
 
+    /// How many days ahead a slot may be held (the availability window).
+    #[arg(long, env = "BOOKING_HORIZON_DAYS", value_name = "BOOKING_HORIZON_DAYS",
+          default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=365), global = true)]
+    pub booking_horizon_days: u64,
+
     /// Longest booking allowed.
     #[arg(long, env = "BOOKING_MAX_DURATION_MINUTES", value_name = "BOOKING_MAX_DURATION_MINUTES",
           default_value_t = 240, value_parser = clap::value_parser!(u64).range(5..=1440), global = true)]
@@ -479,6 +484,9 @@ impl Config {
             ),
             no_show_grace: minutes(self.booking_no_show_grace_period_minutes),
             max_duration: minutes(self.booking_max_duration_minutes),
+            horizon: chrono::TimeDelta::days(
+                i64::try_from(self.booking_horizon_days).unwrap_or(365),
+            ),
             reservation_lead: minutes(self.reservation_lead_minutes),
         }
     }

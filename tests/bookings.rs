@@ -362,6 +362,9 @@ async fn bad_holds_and_windows_are_refused_with_the_field_named(backend: &str) {
         (hold_body(&site.station, &c0, iso(start + TimeDelta::seconds(30)), iso(start + TimeDelta::hours(1))), 400, Some("startTs")),
         (hold_body(&site.station, &c0, iso(start), iso(start + TimeDelta::minutes(241))), 400, Some("endTs")),
         (hold_body(&site.station, &c0, "tomorrow".into(), iso(start)), 400, Some("startTs")),
+        // Past BOOKING_HORIZON_DAYS (7): no hoarding years ahead.
+        (hold_body(&site.station, &c0, iso(start + TimeDelta::days(8)), iso(start + TimeDelta::days(8) + TimeDelta::hours(1))), 400, Some("startTs")),
+        (hold_body(&site.station, &c0, "9999-01-01T00:00:00Z".into(), "9999-01-01T01:00:00Z".into()), 400, Some("startTs")),
         (hold_body(&other, &c0, iso(start), iso(start + TimeDelta::hours(1))), 400, Some("connectorId")),
         (hold_body(&Uuid::new_v4().to_string(), &c0, iso(start), iso(start + TimeDelta::hours(1))), 404, None),
         (json!({"stationId": site.station, "connectorId": "nope", "startTs": iso(start), "endTs": iso(start)}).to_string(), 400, Some("connectorId")),

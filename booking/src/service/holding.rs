@@ -44,6 +44,15 @@ impl BookingService {
         if req.start_ts < now {
             return Err(Error::validation("startTs", "must not be in the past"));
         }
+        if req.start_ts > now + self.rules.horizon {
+            return Err(Error::validation(
+                "startTs",
+                format!(
+                    "may be at most {} days ahead",
+                    self.rules.horizon.num_days()
+                ),
+            ));
+        }
         if req.end_ts - req.start_ts > self.rules.max_duration {
             return Err(Error::validation(
                 "endTs",

@@ -35,6 +35,9 @@ pub struct BookingRules {
     pub max_duration: TimeDelta,
     /// How long before its start a booking is reserved on the charger.
     pub reservation_lead: TimeDelta,
+    /// How far ahead a slot may start: the availability window, so nobody
+    /// books inventory years ahead.
+    pub horizon: TimeDelta,
 }
 
 impl Default for BookingRules {
@@ -44,6 +47,7 @@ impl Default for BookingRules {
             no_show_grace: TimeDelta::minutes(15),
             max_duration: TimeDelta::minutes(240),
             reservation_lead: TimeDelta::minutes(15),
+            horizon: TimeDelta::days(7),
         }
     }
 }
