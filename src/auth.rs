@@ -141,6 +141,8 @@ impl JwtKeys {
         let mut validation = Validation::new(self.algorithm);
         validation.set_required_spec_claims(&["exp"]);
         validation.leeway = 30;
+        // A token not valid yet (`nbf`) is refused like an expired one.
+        validation.validate_nbf = true;
         // Decoded as a Value: robust to how the issuer typed `sub`, and to
         // serde_json's arbitrary_precision (see docs/STACK notes).
         let data = jsonwebtoken::decode::<Value>(token, &self.decoding, &validation).map_err(
@@ -279,6 +281,25 @@ mod tests {
         )
         .unwrap();
         assert!(keys.verify(&t).is_err());
+    }
+
+    #[test]
+    fn a_token_not_valid_yet_is_refused() {
+        let keys = JwtKeys::hs256(SECRET);
+        let enc = EncodingKey::from_secret(SECRET);
+        let token = |nbf: i64| {
+            jsonwebtoken::encode(
+                &Header::default(),
+                &json!({"sub": "7", "exp": now() + 3600, "nbf": nbf}),
+                &enc,
+            )
+            .unwrap()
+        };
+        assert!(
+            keys.verify(&token(now() + 600)).is_err(),
+            "ten minutes early"
+        );
+        assert_eq!(keys.verify(&token(now() - 5)).unwrap().user_id, 7);
     }
 
     #[test]

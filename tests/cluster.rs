@@ -515,7 +515,10 @@ async fn workers_finish_exactly_once_when_an_instance_dies() {
     );
     for i in 0..30 {
         let status = if i % 2 == 0 { "OCCUPIED" } else { "AVAILABLE" };
-        let body = json!({"connectorId": connectors[6], "status": status});
+        // Each with its own time: the same body signed in the same second
+        // would be one delivery (a replay), not a new report.
+        let at = Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+        let body = json!({"connectorId": connectors[6], "status": status, "timestamp": at});
         assert_eq!(
             webhook([&b, &c][i % 2], &vendor, "connector-status", body).await,
             202

@@ -207,6 +207,16 @@ async fn v16_authorize_start_meter_stop() {
         let answer = b.ok("Authorize", json!({"idTag": tag})).await;
         assert_eq!(answer["idTagInfo"]["status"], want, "{tag}");
     }
+    // CiString20Type: 20 characters at most.
+    assert_eq!(
+        b.ok("Authorize", json!({"idTag": "T".repeat(20)})).await["idTagInfo"]["status"],
+        "Invalid"
+    );
+    assert_eq!(
+        b.refused("Authorize", json!({"idTag": "T".repeat(21)}))
+            .await,
+        "PropertyConstraintViolation"
+    );
 
     let start =
         json!({"connectorId": 1, "idTag": "GOOD", "meterStart": 1000, "timestamp": ts(b.now())});
@@ -305,6 +315,11 @@ async fn v201_boot_status_and_authorize() {
     assert_eq!(
         b.ok("Authorize", authorize("WHO")).await["idTokenInfo"]["status"],
         "Invalid"
+    );
+    assert_eq!(
+        b.refused("Authorize", authorize(&"T".repeat(37))).await,
+        "PropertyConstraintViolation",
+        "idToken: 36 characters at most"
     );
 }
 

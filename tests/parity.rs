@@ -256,6 +256,7 @@ async fn over_webhooks(app: &TestApp, station: &str) -> Facts {
             let req = axum::http::Request::builder()
                 .method("POST")
                 .uri(format!("/v1/vendor/webhooks/{kind}"))
+                .header("content-type", "application/json")
                 .header("x-evgate-vendor", vendor)
                 .header("x-evgate-timestamp", ts.to_string())
                 .header("x-evgate-signature", sig)
@@ -266,9 +267,11 @@ async fn over_webhooks(app: &TestApp, station: &str) -> Facts {
             while app.webhooks.process_due().await.unwrap() > 0 {}
         }
     };
+    // Set up with its own body: the same request signed in the same second
+    // again (the story's last AVAILABLE) would be a replay.
     post(
         "connector-status",
-        json!({"vendorConnectorId": "A-1", "status": "AVAILABLE"}),
+        json!({"vendorConnectorId": "A-1", "status": "AVAILABLE", "metadata": {"setup": true}}),
     )
     .await;
     let (booking, tag) = booking(app, station, &connector.to_string()).await;

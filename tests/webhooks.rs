@@ -362,6 +362,24 @@ async fn bad_bodies_and_unknown_connectors_get_the_envelope(backend: &str) {
     let app = TestApp::on(backend, None).await;
     let site = site(&app, 1).await;
     let v = &site.vendors[0];
+    // A correctly signed body that does not say it is JSON: 415, as REST.
+    let body = status(&site.connectors[0], "AVAILABLE").to_string();
+    let ts = app.clock.now().timestamp();
+    let sig = webhooks::signature::sign(v.secret.as_bytes(), ts, body.as_bytes());
+    let req = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/vendor/webhooks/connector-status")
+        .header("content-type", "text/plain")
+        .header("x-evgate-vendor", &v.id)
+        .header("x-evgate-timestamp", ts.to_string())
+        .header("x-evgate-signature", sig)
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let (code, r) = app.raw(req).await;
+    assert_eq!(
+        (code, r["error"]["code"].as_str()),
+        (415, Some("UNSUPPORTED_MEDIA_TYPE"))
+    );
     let cases = [
         (
             "connector-status",

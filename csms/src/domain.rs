@@ -236,6 +236,21 @@ pub async fn meter_values(
     Ok(())
 }
 
+/// An id tag within its version's length: 1.6 `CiString20Type`, 2.0.1
+/// `IdTokenType.idToken` (36).
+pub fn id_tag_within_limits(ctx: &Context, id_tag: &str) -> Result<(), RpcError> {
+    let max = match ctx.version {
+        booking::model::OcppVersion::V16 => 20,
+        booking::model::OcppVersion::V201 => 36,
+    };
+    if id_tag.chars().count() > max {
+        return Err(RpcError::PropertyConstraint(format!(
+            "the id tag is longer than {max} characters"
+        )));
+    }
+    Ok(())
+}
+
 pub async fn authorize(ctx: &Context, id_tag: &str) -> Result<IdTagStatus, RpcError> {
     booking::authorization::authorize(&*ctx.deps.store, id_tag, ctx.now())
         .await

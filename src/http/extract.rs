@@ -9,6 +9,26 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 
+/// 415 unless the request says its body is JSON (`application/json`, or
+/// a `+json` type, parameters allowed).
+pub(super) fn json_content_type(headers: &axum::http::HeaderMap) -> Result<(), ApiError> {
+    let is_json = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|m| {
+            let m = m.trim();
+            m.eq_ignore_ascii_case("application/json") || m.ends_with("+json")
+        });
+    if is_json {
+        Ok(())
+    } else {
+        Err(ApiError::UnsupportedMediaType(
+            "expected a body with Content-Type: application/json".into(),
+        ))
+    }
+}
+
 /// A JSON body. Wrong content type → 415, too large → 413, malformed or
 /// mistyped → 400 naming the field.
 #[derive(Debug)]
@@ -18,20 +38,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
-        let is_json = req
-            .headers()
-            .get(CONTENT_TYPE)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.split(';').next())
-            .is_some_and(|m| {
-                let m = m.trim();
-                m.eq_ignore_ascii_case("application/json") || m.ends_with("+json")
-            });
-        if !is_json {
-            return Err(ApiError::UnsupportedMediaType(
-                "expected a body with Content-Type: application/json".into(),
-            ));
-        }
+        json_content_type(req.headers())?;
         let bytes = Bytes::from_request(req, state).await.map_err(|e| {
             if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
                 ApiError::PayloadTooLarge("request body too large".into())

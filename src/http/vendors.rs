@@ -39,6 +39,7 @@ async fn receive(
 ) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
     let kind = Kind::parse(&kind)
         .ok_or_else(|| ApiError::NotFound(format!("no vendor webhook named {kind:?}")))?;
+    super::extract::json_content_type(&headers)?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let (entry, new) = state
         .webhooks

@@ -9,6 +9,7 @@ use crate::rpc::RpcError;
 
 pub(super) async fn authorize(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let req: AuthorizeRequest = decode(payload)?;
+    domain::id_tag_within_limits(ctx, &req.id_tag)?;
     Ok(json!({ "idTagInfo": id_tag_info(ctx, &req.id_tag).await? }))
 }
 
