@@ -44,9 +44,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             client.get(url)
         } else {
             let statuses = ["AVAILABLE", "OCCUPIED"];
+            // Each report with its own time: the same body signed in the
+            // same second would be one delivery (a replay), not a report.
+            let at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
             let body = serde_json::json!({
                 "connectorId": connectors[i as usize % connectors.len()],
                 "status": statuses[(i as usize / connectors.len()) % 2],
+                "timestamp": at,
             })
             .to_string();
             let ts = chrono::Utc::now().timestamp();

@@ -163,3 +163,39 @@ async fn a_charger_that_answers_pings_stays() {
         .unwrap();
     reader.abort();
 }
+
+/// The Close frame the charger receives, if any, before the socket ends.
+async fn close_code(ws: &mut WebSocketStream<tokio::io::DuplexStream>) -> Option<u16> {
+    while let Some(Ok(message)) = ws.next().await {
+        if let Message::Close(frame) = message {
+            return frame.map(|f| u16::from(f.code));
+        }
+    }
+    None
+}
+
+#[tokio::test]
+async fn a_frame_over_the_limit_is_answered_with_close_1009() {
+    let mut l = line().await;
+    let big = format!(
+        r#"[2,"1","DataTransfer",{{"data":"{}"}}]"#,
+        "x".repeat(70 * 1024)
+    );
+    l.charger.send(Message::text(big)).await.unwrap();
+    assert_eq!(close_code(&mut l.charger).await, Some(1009));
+    tokio::time::timeout(Duration::from_secs(5), l.task)
+        .await
+        .expect("the task ends")
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_charger_sending_malformed_frames_is_closed_with_1008() {
+    let mut l = line().await;
+    for _ in 0..=csms::session::MAX_BAD_FRAMES {
+        if l.charger.send(Message::text("not json")).await.is_err() {
+            break;
+        }
+    }
+    assert_eq!(close_code(&mut l.charger).await, Some(1008));
+}

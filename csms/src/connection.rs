@@ -11,6 +11,8 @@ use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::time::{Instant, sleep_until};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::Message;
+use tokio_tungstenite::tungstenite::protocol::CloseFrame;
+use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
 use tracing::Instrument;
 
 use crate::admission::{Admission, RegistrationStatus};
@@ -49,7 +51,18 @@ where
         let deadline = session.call_deadline();
         tokio::select! {
             incoming = ws.next() => {
-                let Some(Ok(message)) = incoming else { break };
+                let message = match incoming {
+                    Some(Ok(message)) => message,
+                    // Over the frame or message limit: tungstenite stops
+                    // reading; say why before the socket goes.
+                    Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(e))) => {
+                        tracing::warn!(charger.id = %ctx.charger.charge_point_id, error = %e,
+                            "frame too large; closing");
+                        send_close(&mut ws, Closing::TooLarge { bytes: 0 }).await;
+                        break;
+                    }
+                    _ => break,
+                };
                 let incoming = match &message {
                     Message::Text(t) => Incoming::Text(t.as_str()),
                     Message::Binary(_) => Incoming::Binary,
@@ -71,7 +84,10 @@ where
                         let _ = ws.flush().await;
                         break;
                     }
-                    Step::Close(_) => break,
+                    Step::Close(closing) => {
+                        send_close(&mut ws, closing).await;
+                        break;
+                    }
                 };
                 if let Some(frame) = reply
                     && ws.send(Message::text(frame.encode())).await.is_err()
@@ -104,6 +120,25 @@ where
     while let Ok(call) = calls.try_recv() {
         let _ = call.reply.send(Err(CallFailure::Offline));
     }
+}
+
+/// The Close frame for a session the gateway ends: 1009 for a frame over
+/// the limit, 1008 for a charger that keeps sending malformed frames
+/// (RFC 6455 §7.4.1). A silent charger gets none: nobody would read it.
+async fn send_close<S>(ws: &mut WebSocketStream<S>, closing: Closing)
+where
+    S: AsyncRead + AsyncWrite + Unpin,
+{
+    let (code, reason) = match closing {
+        Closing::TooLarge { .. } => (CloseCode::Size, "frame too large"),
+        Closing::TooManyBadFrames => (CloseCode::Policy, "too many malformed frames"),
+        Closing::Silent | Closing::ByCharger => return,
+    };
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(frame))).await;
 }
 
 /// Runs the handlers for one CALL inside the charger's span.
