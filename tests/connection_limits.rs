@@ -40,6 +40,22 @@ async fn until_closed(stream: &mut TcpStream, within: Duration) -> Option<String
         .map(|()| String::from_utf8_lossy(&got).into_owned())
 }
 
+/// Opens `slots` silent connections to `addr`, then one more: the held
+/// connections and what the one past the cap was answered before its close.
+async fn one_past(addr: &str, slots: usize) -> (Vec<TcpStream>, String) {
+    let mut held = Vec::new();
+    for _ in 0..slots {
+        held.push(TcpStream::connect(addr).await.unwrap());
+    }
+    // Let the server accept them before the next one knocks.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut past = TcpStream::connect(addr).await.unwrap();
+    let answer = until_closed(&mut past, Duration::from_secs(5))
+        .await
+        .expect("answered and closed");
+    (held, answer)
+}
+
 /// A charger's upgrade request for `path`, written by hand; the answer.
 async fn handshake(server: &Running, path: &str, ws_version: &str) -> String {
     let mut ocpp = TcpStream::connect(addr(&server.ocpp)).await.unwrap();
@@ -131,17 +147,7 @@ async fn a_request_head_that_never_ends_is_closed_after_the_header_timeout() {
 async fn http_connections_past_the_cap_get_503_and_ocpp_keeps_answering() {
     let dir = tempfile::tempdir().unwrap();
     let server = Running::start(dir.path(), &[("HTTP_MAX_CONNECTIONS", "3")]);
-    let http = addr(&server.base);
-    let mut held = Vec::new();
-    for _ in 0..3 {
-        held.push(TcpStream::connect(&http).await.unwrap());
-    }
-    // Let the server accept the three before the fourth knocks.
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut fourth = TcpStream::connect(&http).await.unwrap();
-    let answer = until_closed(&mut fourth, Duration::from_secs(5))
-        .await
-        .expect("answered and closed");
+    let (held, answer) = one_past(&addr(&server.base), 3).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("Retry-After: 1"), "{answer}");
     let body = answer.split("\r\n\r\n").nth(1).unwrap();
@@ -163,15 +169,8 @@ async fn http_connections_past_the_cap_get_503_and_ocpp_keeps_answering() {
 async fn charger_connections_past_ocpp_max_connections_get_503_with_retry_after() {
     let dir = tempfile::tempdir().unwrap();
     let server = Running::start(dir.path(), &[("OCPP_MAX_CONNECTIONS", "2")]);
-    let ocpp = addr(&server.ocpp);
     // Two handshakes in progress hold both slots.
-    let _first = TcpStream::connect(&ocpp).await.unwrap();
-    let _second = TcpStream::connect(&ocpp).await.unwrap();
-    tokio::time::sleep(Duration::from_millis(200)).await;
-    let mut third = TcpStream::connect(&ocpp).await.unwrap();
-    let answer = until_closed(&mut third, Duration::from_secs(5))
-        .await
-        .expect("answered and closed");
+    let (_held, answer) = one_past(&addr(&server.ocpp), 2).await;
     assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
     assert!(answer.contains("Retry-After: 5"), "{answer}");
     // The HTTP API is not affected.

@@ -58,7 +58,7 @@ where
                     Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(e))) => {
                         tracing::warn!(charger.id = %ctx.charger.charge_point_id, error = %e,
                             "frame too large; closing");
-                        send_close(&mut ws, Closing::TooLarge { bytes: 0 }).await;
+                        send_close(&mut ws, CloseCode::Size, "frame too large").await;
                         break;
                     }
                     _ => break,
@@ -85,7 +85,9 @@ where
                         break;
                     }
                     Step::Close(closing) => {
-                        send_close(&mut ws, closing).await;
+                        if let Some((code, reason)) = close_frame_for(closing) {
+                            send_close(&mut ws, code, reason).await;
+                        }
                         break;
                     }
                 };
@@ -125,15 +127,19 @@ where
 /// The Close frame for a session the gateway ends: 1009 for a frame over
 /// the limit, 1008 for a charger that keeps sending malformed frames
 /// (RFC 6455 §7.4.1). A silent charger gets none: nobody would read it.
-async fn send_close<S>(ws: &mut WebSocketStream<S>, closing: Closing)
+fn close_frame_for(closing: Closing) -> Option<(CloseCode, &'static str)> {
+    match closing {
+        Closing::TooLarge { .. } => Some((CloseCode::Size, "frame too large")),
+        Closing::TooManyBadFrames => Some((CloseCode::Policy, "too many malformed frames")),
+        Closing::Silent | Closing::ByCharger => None,
+    }
+}
+
+/// Sends a Close frame, waiting at most a second for the socket.
+async fn send_close<S>(ws: &mut WebSocketStream<S>, code: CloseCode, reason: &'static str)
 where
     S: AsyncRead + AsyncWrite + Unpin,
 {
-    let (code, reason) = match closing {
-        Closing::TooLarge { .. } => (CloseCode::Size, "frame too large"),
-        Closing::TooManyBadFrames => (CloseCode::Policy, "too many malformed frames"),
-        Closing::Silent | Closing::ByCharger => return,
-    };
     let frame = CloseFrame {
         code,
         reason: reason.into(),
