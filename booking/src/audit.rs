@@ -16,6 +16,7 @@ pub const GATEWAY: &str = "evgate";
 pub struct AuditEntry {
     /// Assigned by the store; `0` before it is recorded.
     pub id: i64,
+    /// When the action was taken (UTC).
     pub at: DateTime<Utc>,
     /// The admin's `sub`, or [`GATEWAY`].
     pub actor: String,
@@ -30,6 +31,7 @@ pub struct AuditEntry {
 }
 
 impl AuditEntry {
+    /// An entry not yet recorded (`id` 0); the store assigns the id.
     pub fn new(
         at: DateTime<Utc>,
         actor: impl Into<String>,

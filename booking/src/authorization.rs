@@ -7,6 +7,9 @@ use crate::error::Result;
 use crate::model::IdTagStatus;
 use crate::store::{BookingLedger, IdTagStore};
 
+/// The verdict on an id tag at `now`: a registered tag's status (Accepted past
+/// its expiry is Expired), else Accepted while a CONFIRMED or ACTIVE booking
+/// carries it, else Invalid.
 pub async fn authorize<S: IdTagStore + BookingLedger + ?Sized>(
     store: &S,
     id_tag: &str,

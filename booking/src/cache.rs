@@ -20,7 +20,10 @@ use crate::sync::lock;
 /// Per-station change counters.
 #[async_trait]
 pub trait StationVersions: Send + Sync + std::fmt::Debug + 'static {
+    /// The station's current version; 0 for one never bumped.
     async fn version(&self, station: Uuid) -> Result<u64>;
+    /// Moves the station to a new version, so reads cached under the old one
+    /// are never served again.
     async fn bump(&self, station: Uuid) -> Result<()>;
 }
 
@@ -53,6 +56,7 @@ pub struct TtlCache<K, V> {
 }
 
 impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
+    /// An empty cache keeping at most `capacity` entries.
     pub fn new(capacity: usize) -> Self {
         Self {
             entries: Mutex::new(HashMap::new()),
@@ -60,6 +64,7 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
         }
     }
 
+    /// The value under `key`, unless it expired by `now`.
     pub fn get(&self, key: &K, now: DateTime<Utc>) -> Option<V> {
         let entries = lock(&self.entries);
         entries
@@ -68,6 +73,8 @@ impl<K: Eq + Hash, V: Clone> TtlCache<K, V> {
             .map(|(_, v)| v.clone())
     }
 
+    /// Keeps `value` until `until`; when full, expired entries go first, then
+    /// all of them.
     pub fn insert(&self, key: K, value: V, until: DateTime<Utc>, now: DateTime<Utc>) {
         let mut entries = lock(&self.entries);
         if entries.len() >= self.capacity {

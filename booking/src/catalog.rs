@@ -11,16 +11,23 @@ use crate::geo::{self, Point};
 use crate::model::{Connector, Page, Station};
 use crate::store::StationStore;
 
+/// Page size when a listing names none.
 pub const DEFAULT_LIMIT: u32 = 50;
+/// Largest page a listing may ask for.
 pub const MAX_LIMIT: u32 = 200;
+/// Deepest offset a listing may ask for, so no request skips unbounded rows.
 pub const MAX_OFFSET: u64 = 1_000_000;
+/// Search radius in km when a point comes without `radiusKm`.
 pub const DEFAULT_RADIUS_KM: f64 = 25.0;
+/// Largest search radius, in km.
 pub const MAX_RADIUS_KM: f64 = 1000.0;
 
 /// A station as apps see it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StationView {
+    /// The station's own record.
     pub station: Station,
+    /// Its connectors with their live status, in connector-number order.
     pub connectors: Vec<Connector>,
     /// Set when the listing was asked for around a point.
     pub distance_km: Option<f64>,
@@ -29,7 +36,10 @@ pub struct StationView {
 /// A "stations" request, validated by [`StationQuery::new`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StationQuery {
+    /// Which slice of the matching stations to return.
     pub page: Page,
+    /// Centre and radius (km) when asked for stations near a point; results
+    /// then come nearest first.
     pub near: Option<(Point, f64)>,
 }
 
@@ -102,6 +112,8 @@ pub fn page(limit: Option<i64>, offset: Option<i64>) -> Result<Page> {
     Ok(Page { limit, offset })
 }
 
+/// One station with its connectors, uncached; `NotFound` when there is no such
+/// station.
 pub async fn station(store: &dyn StationStore, id: Uuid) -> Result<StationView> {
     let station = store
         .station(id)

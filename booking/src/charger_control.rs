@@ -9,31 +9,51 @@ use chrono::{DateTime, Utc};
 /// Reserve one connector of a charger for an id tag until `expires_at`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ReserveRequest {
+    /// The charger's OCPP identity: picks the connection the request goes out
+    /// on.
     pub charge_point_id: String,
     /// 2.0.1 `evseId`; 1.6 chargers use `connector_id`.
     pub evse_id: i32,
+    /// The connector's OCPP number: 1.6 `connectorId`, or its number within the
+    /// EVSE on 2.0.1.
     pub connector_id: i32,
+    /// The connector's plug type, as provisioned.
     pub connector_type: String,
+    /// OCPP `reservationId`, unique per charger; a later CancelReservation
+    /// names it.
     pub reservation_id: i32,
+    /// The booking's id tag: the only one the charger lets charge on the
+    /// reserved connector.
     pub id_tag: String,
+    /// When the charger may drop the reservation: the slot's start plus the
+    /// no-show grace (UTC).
     pub expires_at: DateTime<Utc>,
 }
 
 /// Why a charger did not take (or drop) a reservation.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum Refusal {
+    /// The charger answered Occupied: the connector is in use or reserved
+    /// already.
     #[error("the connector is occupied")]
     Occupied,
+    /// The charger answered Faulted: the connector reports a fault.
     #[error("the connector is faulted")]
     Faulted,
+    /// The charger answered Unavailable: the connector is out of service.
     #[error("the connector is unavailable")]
     Unavailable,
+    /// The charger answered Rejected (or something evgate does not know), e.g.
+    /// it takes no reservations.
     #[error("the charger rejected the request")]
     Rejected,
+    /// The charger answered with a CALLERROR; the text describes it.
     #[error("the charger answered with an error: {0}")]
     CallError(String),
+    /// No answer within the CSMS's call timeout.
     #[error("the charger did not answer in time")]
     Timeout,
+    /// The charger has no open connection to evgate.
     #[error("the charger is offline")]
     Offline,
 }
@@ -53,6 +73,8 @@ impl Refusal {
     }
 }
 
+/// Reserving and freeing connectors on the chargers themselves; the CSMS
+/// implements it over OCPP.
 #[async_trait]
 pub trait ChargerControl: Send + Sync + std::fmt::Debug + 'static {
     /// ReserveNow; `Ok` only when the charger answered Accepted.

@@ -8,6 +8,8 @@ use chrono::{DateTime, DurationRound, TimeDelta, Utc};
 
 /// Where the booking core reads "now" from.
 pub trait Clock: Send + Sync + std::fmt::Debug + 'static {
+    /// Now, in UTC; [`SystemClock`] truncates it to whole milliseconds, the
+    /// stores' precision.
     fn now(&self) -> DateTime<Utc>;
 }
 
@@ -50,17 +52,20 @@ pub struct ManualClock {
 }
 
 impl ManualClock {
+    /// A clock stopped at `start`, truncated to milliseconds.
     pub fn new(start: DateTime<Utc>) -> Self {
         Self {
             now: Mutex::new(to_millis(start)),
         }
     }
 
+    /// Moves the clock by `by` (backwards if negative).
     pub fn advance(&self, by: TimeDelta) {
         let mut now = lock(&self.now);
         *now += by;
     }
 
+    /// Jumps to `to`, truncated to milliseconds, in either direction.
     pub fn set(&self, to: DateTime<Utc>) {
         *lock(&self.now) = to_millis(to);
     }

@@ -6,11 +6,21 @@
 pub enum Error {
     /// The caller sent something that breaks a rule; `field` names the input.
     #[error("{field}: {message}")]
-    Validation { field: String, message: String },
+    Validation {
+        /// The input's name as the caller spelled it, e.g. `startTs`.
+        field: String,
+        /// What is wrong with it, for the caller to read.
+        message: String,
+    },
 
     /// The thing asked for does not exist (or is not the caller's to see).
     #[error("{what} {id} not found")]
-    NotFound { what: &'static str, id: String },
+    NotFound {
+        /// The kind of thing, e.g. `station`, `booking`.
+        what: &'static str,
+        /// The id the caller asked for.
+        id: String,
+    },
 
     /// A uniqueness rule: the thing already exists.
     #[error("{0}")]
@@ -43,6 +53,8 @@ pub enum Error {
 }
 
 impl Error {
+    /// Builds [`Error::Validation`]; `field` names the input as the caller
+    /// spelled it (`startTs`).
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation {
             field: field.into(),
@@ -50,6 +62,8 @@ impl Error {
         }
     }
 
+    /// Builds [`Error::NotFound`]: `what` is the kind of thing (`station`),
+    /// `id` the one asked for.
     pub fn not_found(what: &'static str, id: impl ToString) -> Self {
         Self::NotFound {
             what,
@@ -58,4 +72,6 @@ impl Error {
     }
 }
 
+/// The booking core's result type; the error is [`Error`] unless said
+/// otherwise.
 pub type Result<T, E = Error> = std::result::Result<T, E>;

@@ -6,7 +6,9 @@ const EARTH_RADIUS_KM: f64 = 6371.0088;
 /// A point in WGS 84 degrees.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Point {
+    /// Degrees north, -90 to 90.
     pub latitude: f64,
+    /// Degrees east, -180 to 180.
     pub longitude: f64,
 }
 
@@ -14,14 +16,19 @@ pub struct Point {
 /// a cheap, indexable pre-filter before the exact distance is computed.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BoundingBox {
+    /// Southern edge, in degrees (clamped at -90).
     pub min_latitude: f64,
+    /// Northern edge, in degrees (clamped at 90).
     pub max_latitude: f64,
     /// When the box crosses the antimeridian, `min_longitude > max_longitude`.
     pub min_longitude: f64,
+    /// Eastern edge, in degrees.
     pub max_longitude: f64,
 }
 
 impl BoundingBox {
+    /// Whether the box wraps past ±180°: a longitude is then inside if at least
+    /// `min_longitude` or at most `max_longitude`.
     pub fn crosses_antimeridian(&self) -> bool {
         self.min_longitude > self.max_longitude
     }

@@ -22,11 +22,18 @@ use crate::sync::lock;
 pub struct Hold {
     /// `hold_` followed by 128 random bits; the only handle on the hold.
     pub token: String,
+    /// The driver it is held for; only they can confirm it.
     pub user_id: i64,
+    /// The station of the connector.
     pub station_id: Uuid,
+    /// The connector held.
     pub connector_id: Uuid,
+    /// Start of the slot, on a whole minute (UTC).
     pub start_ts: DateTime<Utc>,
+    /// End of the slot, exclusive (UTC).
     pub end_ts: DateTime<Utc>,
+    /// When the hold lapses unless confirmed: its creation plus the hold TTL
+    /// (UTC).
     pub expires_at: DateTime<Utc>,
     /// The id tag the booking will carry; the charger reservation names it.
     pub id_tag: String,
@@ -36,15 +43,19 @@ pub struct Hold {
 }
 
 impl Hold {
+    /// Whether the hold still claims its slot at `now`.
     pub fn is_live(&self, now: DateTime<Utc>) -> bool {
         now < self.expires_at
     }
 
+    /// Whether the held slot intersects `[start, end)`.
     pub fn overlaps(&self, start: DateTime<Utc>, end: DateTime<Utc>) -> bool {
         self.start_ts < end && start < self.end_ts
     }
 }
 
+/// Where holds live while their drivers pay: in process, or in Redis when
+/// instances share the work.
 #[async_trait]
 pub trait HoldStore: Send + Sync + std::fmt::Debug + 'static {
     /// Stores `hold` unless a live hold on the same connector overlaps it;
@@ -121,6 +132,7 @@ impl Holds {
 }
 
 impl InProcessHolds {
+    /// An empty store.
     pub fn new() -> Self {
         Self::default()
     }

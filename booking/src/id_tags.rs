@@ -23,6 +23,8 @@ fn check_tag(field: &str, tag: &str) -> Result<()> {
     Ok(())
 }
 
+/// Registers a new id tag after checking its shape (and its parent's);
+/// `Conflict` when it exists already.
 pub async fn register(store: &dyn IdTagStore, clock: &dyn Clock, tag: IdTag) -> Result<IdTag> {
     check_tag("idTag", &tag.id_tag)?;
     if let Some(parent) = &tag.parent_id_tag {

@@ -7,6 +7,8 @@
 //! system clock or a manual one in tests. This crate knows nothing of OCPP,
 //! WebSockets or HTTP frameworks.
 
+#![warn(missing_docs)]
+
 pub mod audit;
 pub mod authorization;
 pub mod cache;

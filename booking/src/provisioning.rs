@@ -13,31 +13,50 @@ use crate::store::{ChargerRegistry, StationStore};
 /// OCPP-J: the identity is one URL path segment of at most 48 characters.
 pub const MAX_IDENTITY_CHARS: usize = 48;
 
+/// An operator's request to create a station, before validation.
 #[derive(Debug, Clone)]
 pub struct StationInput {
+    /// Display name; trimmed, 1 to 200 characters.
     pub name: String,
+    /// WGS 84 degrees, -90 to 90.
     pub latitude: f64,
+    /// WGS 84 degrees, -180 to 180.
     pub longitude: f64,
+    /// Optional; trimmed, 1 to 500 characters when given.
     pub address: Option<String>,
 }
 
+/// An operator's request to register a charger at a station, before validation.
 #[derive(Debug, Clone)]
 pub struct ChargerInput {
+    /// The OCPP identity it will connect with (see [`validate_identity`]).
     pub charge_point_id: String,
+    /// Its security profile, 0 to 3 (see [`SecurityProfile`]).
     pub security_profile: u8,
+    /// The password in clear, 16 to 40 characters: required for profiles 1 and
+    /// 2, refused for 0 and 3. Only its hash is stored.
     pub password: Option<String>,
 }
 
+/// An operator's request to add a connector to a charger, before validation.
 #[derive(Debug, Clone)]
 pub struct ConnectorInput {
+    /// The charger's identity; it must stand at the station.
     pub charge_point_id: String,
+    /// 2.0.1 EVSE id, positive; defaults to `connector_id`, as on 1.6.
     pub evse_id: Option<i64>,
+    /// Its OCPP connector number, a positive 32-bit integer.
     pub connector_id: i64,
+    /// What drivers see (at most 16 characters); `None` lets the store number
+    /// it.
     pub connector_number: Option<String>,
+    /// Plug type, 1 to 32 characters.
     pub connector_type: String,
+    /// Rated power in kW, greater than 0 and at most 1000.
     pub power_kw: f64,
 }
 
+/// Validates and stores a new station.
 pub async fn create_station(
     store: &dyn StationStore,
     clock: &dyn Clock,
@@ -119,6 +138,8 @@ pub async fn create_charger<S: StationStore + ChargerRegistry + ?Sized>(
     Ok(charger)
 }
 
+/// Validates and stores a connector of a charger at the station; it starts
+/// OFFLINE until its charger reports a status.
 pub async fn create_connector<S: StationStore + ChargerRegistry + ?Sized>(
     store: &S,
     clock: &dyn Clock,

@@ -22,11 +22,16 @@ pub trait RefundGateway: Send + Sync + std::fmt::Debug + 'static {
     async fn send(&self, refund: &RefundRequest) -> std::result::Result<(), String>;
 }
 
+/// The worker side of the outbox: sends due refunds through the gateway.
 #[derive(Debug, Clone)]
 pub struct RefundOutbox {
+    /// Where refunds wait, and their leases.
     pub store: Arc<dyn RefundQueue>,
+    /// The payment provider's side.
     pub gateway: Arc<dyn RefundGateway>,
+    /// Source of now, for due times and backoff.
     pub clock: Arc<dyn Clock>,
+    /// Failed deliveries after which a refund is FAILED for good.
     pub max_attempts: i32,
 }
 

@@ -78,6 +78,8 @@ pub struct SignedRequest<'a> {
     /// `Idempotency-Key`, optional: a redelivery with the same key is
     /// acknowledged with the first entry and not stored again.
     pub idempotency_key: Option<&'a str>,
+    /// The raw body, byte for byte as received: the signature covers exactly
+    /// these bytes.
     pub body: &'a [u8],
 }
 

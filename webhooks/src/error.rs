@@ -1,6 +1,8 @@
 //! The webhooks crate's one error type; the HTTP layer maps it once to a
 //! status and the error envelope.
 
+/// Everything that can go wrong accepting a webhook or managing vendors and the
+/// inbox.
 #[derive(Debug, thiserror::Error)]
 pub enum WebhookError {
     /// Missing, malformed or wrong authentication: nothing was written.
@@ -11,7 +13,12 @@ pub enum WebhookError {
     Forbidden(String),
     /// The body breaks the contract; `field` names the input.
     #[error("{field}: {message}")]
-    Validation { field: String, message: String },
+    Validation {
+        /// The input's name as the vendor spelled it, e.g. `vendorSessionId`.
+        field: String,
+        /// What is wrong with it, for the vendor to read.
+        message: String,
+    },
     /// An `Idempotency-Key` the vendor already used for another body.
     #[error("Idempotency-Key {0:?} was already used for a different report")]
     KeyReused(String),
@@ -21,6 +28,8 @@ pub enum WebhookError {
 }
 
 impl WebhookError {
+    /// Builds [`WebhookError::Validation`]; `field` names the input as the
+    /// vendor spelled it (`vendorSessionId`).
     pub fn validation(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::Validation {
             field: field.into(),
@@ -29,4 +38,6 @@ impl WebhookError {
     }
 }
 
+/// The webhooks' result type; the error is [`WebhookError`] unless said
+/// otherwise.
 pub type Result<T, E = WebhookError> = std::result::Result<T, E>;

@@ -15,6 +15,7 @@ pub enum InboxState {
     /// A meter update or session end whose session has not started yet:
     /// woken when the start is applied.
     Waiting,
+    /// Applied through the booking core (or a stale no-op there).
     Done,
     /// Failed `WEBHOOK_MAX_ATTEMPTS` times, or can never succeed; an operator
     /// may requeue it.
@@ -22,6 +23,7 @@ pub enum InboxState {
 }
 
 impl InboxState {
+    /// Every state, in life order.
     pub const ALL: [InboxState; 4] = [
         InboxState::Pending,
         InboxState::Waiting,
@@ -29,6 +31,7 @@ impl InboxState {
         InboxState::Dead,
     ];
 
+    /// The stored and displayed form, e.g. `PENDING`.
     pub fn as_str(self) -> &'static str {
         match self {
             InboxState::Pending => "PENDING",
@@ -46,11 +49,17 @@ impl InboxState {
     }
 }
 
+/// One accepted webhook in the inbox, with its delivery bookkeeping.
 #[derive(Debug, Clone, PartialEq)]
 pub struct InboxEntry {
+    /// The entry's id: a UUIDv7, so ids sort by the time they were accepted.
     pub id: Uuid,
+    /// The vendor that sent it.
     pub vendor_id: Uuid,
+    /// What it reported, validated and with its connector resolved.
     pub report: Report,
+    /// Entries with the same key are applied one at a time, in arrival order:
+    /// see [`connector_key`] and [`session_key`].
     pub ordering_key: String,
     /// The vendor's `Idempotency-Key`, when it sent one.
     pub idempotency_key: Option<String>,
@@ -59,15 +68,23 @@ pub struct InboxEntry {
     pub signature: Option<String>,
     /// SHA-256 of the body, hex: a key reused for another body is refused.
     pub body_sha256: Option<String>,
+    /// Where it is in its life.
     pub state: InboxState,
+    /// Apply attempts so far; parking to wait for a session does not count.
     pub attempts: i32,
+    /// When it is next due (UTC).
     pub next_attempt_at: DateTime<Utc>,
+    /// Why the latest failed attempt failed, if one did.
     pub last_error: Option<String>,
+    /// When evgate accepted it (UTC).
     pub received_at: DateTime<Utc>,
+    /// When it was applied or dead-lettered (UTC); `None` while pending or
+    /// waiting.
     pub processed_at: Option<DateTime<Utc>>,
 }
 
 impl InboxEntry {
+    /// Which of the four webhooks it came in as.
     pub fn kind(&self) -> Kind {
         self.report.kind()
     }
@@ -76,14 +93,22 @@ impl InboxEntry {
 /// What applying an entry came to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
+    /// Applied: the entry becomes DONE.
     Done,
     /// Park until the session it refers to starts.
     Wait,
+    /// A transient failure (the store unavailable, an internal fault): PENDING
+    /// again from `at`.
     Retry {
+        /// When to try again (UTC).
         at: DateTime<Utc>,
+        /// What failed.
         error: String,
     },
+    /// It cannot succeed, or ran out of attempts: DEAD, until an operator
+    /// requeues it.
     Dead {
+        /// What failed, for the operator.
         error: String,
     },
 }

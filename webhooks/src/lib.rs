@@ -7,6 +7,8 @@
 //! Framework-free: the HTTP adapter in the root crate hands over headers and
 //! the raw body ([`SignedRequest`]) and maps [`WebhookError`] to a status.
 
+#![warn(missing_docs)]
+
 mod accept;
 mod apply;
 mod error;

@@ -17,13 +17,18 @@ use crate::error::{Result, WebhookError};
 /// The four webhooks, by the last segment of their path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Kind {
+    /// `connector-status`: a connector's status changed.
     ConnectorStatus,
+    /// `session-start`: charging began on a connector.
     SessionStart,
+    /// `meter-update`: a meter reading during a session.
     MeterUpdate,
+    /// `session-end`: charging ended.
     SessionEnd,
 }
 
 impl Kind {
+    /// All four webhooks.
     pub const ALL: [Kind; 4] = [
         Kind::ConnectorStatus,
         Kind::SessionStart,
@@ -31,6 +36,7 @@ impl Kind {
         Kind::SessionEnd,
     ];
 
+    /// The path segment, e.g. `session-start`; also the kind's stored form.
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::ConnectorStatus => "connector-status",
@@ -40,6 +46,7 @@ impl Kind {
         }
     }
 
+    /// The kind a path segment names, if any (exact match).
     pub fn parse(s: &str) -> Option<Kind> {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
@@ -49,59 +56,95 @@ impl Kind {
 /// (then they must agree).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectorRef {
+    /// evgate's connector id.
     pub connector_id: Option<Uuid>,
+    /// The vendor's own id for the connector.
     pub vendor_connector_id: Option<String>,
+    /// When given, must be the connector's station.
     pub station_id: Option<Uuid>,
 }
 
+/// The body of `connector-status`, as posted.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ConnectorStatusBody {
+    /// Optional check: the station of the connector.
     pub station_id: Option<Uuid>,
+    /// evgate's connector id; this or `vendor_connector_id` is required.
     pub connector_id: Option<Uuid>,
+    /// The vendor's connector id; must name the same connector as
+    /// `connector_id` when both are given.
     pub vendor_connector_id: Option<String>,
+    /// A [`ConnectorStatus`] in the seed's vocabulary, any case (`available`).
     pub status: String,
+    /// When the status took effect; defaults to the signing time, at most 5
+    /// minutes ahead.
     pub timestamp: Option<DateTime<Utc>>,
     /// Kept by the seed for vendor extras; evgate ignores it.
     pub metadata: Option<serde_json::Value>,
 }
 
+/// The body of `session-start`, as posted.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionStartBody {
+    /// The vendor's session id (1 to 255 characters); its meter updates and end
+    /// name it too.
     pub vendor_session_id: String,
+    /// Optional check: the station of the connector.
     pub station_id: Option<Uuid>,
+    /// evgate's connector id; this or `vendor_connector_id` is required.
     pub connector_id: Option<Uuid>,
+    /// The vendor's connector id; must name the same connector as
+    /// `connector_id` when both are given.
     pub vendor_connector_id: Option<String>,
     /// kWh on the connector's meter.
     pub start_meter_reading: Option<f64>,
+    /// The booking this session fulfils, when the vendor knows it; must be on
+    /// the same connector.
     pub booking_id: Option<Uuid>,
+    /// The id tag that started it; blank counts as none.
     pub id_tag: Option<String>,
+    /// When charging began; defaults to the signing time, at most 5 minutes
+    /// ahead.
     pub timestamp: Option<DateTime<Utc>>,
 }
 
+/// The body of `meter-update` (not in the seed), as posted.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MeterUpdateBody {
+    /// The session, as its start named it.
     pub vendor_session_id: String,
     /// kWh on the connector's meter.
     pub meter_reading: f64,
+    /// When the meter was read; defaults to the signing time, at most 5 minutes
+    /// ahead.
     pub timestamp: Option<DateTime<Utc>>,
 }
 
+/// The body of `session-end`, as posted.
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SessionEndBody {
+    /// The session, as its start named it.
     pub vendor_session_id: String,
     /// kWh on the connector's meter.
     pub end_meter_reading: Option<f64>,
+    /// Energy delivered in all, in kWh; without it, derived from the meter
+    /// readings.
     pub energy_kwh: Option<f64>,
+    /// What the session cost, in the vendor's currency (0 to [`MAX_COST`]).
     pub cost_amount: Option<f64>,
+    /// Why it ended; blank counts as none.
     pub reason: Option<String>,
+    /// When charging ended; defaults to the signing time, at most 5 minutes
+    /// ahead.
     pub timestamp: Option<DateTime<Utc>>,
 }
 
 impl ConnectorStatusBody {
+    /// How the body names its connector.
     pub fn connector_ref(&self) -> ConnectorRef {
         ConnectorRef {
             connector_id: self.connector_id,
@@ -112,6 +155,7 @@ impl ConnectorStatusBody {
 }
 
 impl SessionStartBody {
+    /// How the body names its connector.
     pub fn connector_ref(&self) -> ConnectorRef {
         ConnectorRef {
             connector_id: self.connector_id,
@@ -124,47 +168,74 @@ impl SessionStartBody {
 /// A validated webhook, ready for the inbox.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Report {
+    /// A connector's status changed.
     ConnectorStatus(StatusReport),
+    /// Charging began.
     SessionStart(StartReport),
+    /// A meter reading during a session.
     MeterUpdate(MeterReport),
+    /// Charging ended.
     SessionEnd(EndReport),
 }
 
+/// A validated `connector-status`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StatusReport {
+    /// The connector, resolved and checked to be this vendor's.
     pub connector_id: Uuid,
+    /// Its new status.
     pub status: ConnectorStatus,
+    /// When it took effect (UTC, milliseconds); older than the status on
+    /// record, it changes nothing.
     pub at: DateTime<Utc>,
 }
 
+/// A validated `session-start`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct StartReport {
+    /// The connector, resolved and checked to be this vendor's.
     pub connector_id: Uuid,
+    /// The vendor's session id, trimmed.
     pub vendor_session_id: String,
+    /// The booking it fulfils, checked to be on this connector.
     pub booking_id: Option<Uuid>,
+    /// The id tag that started it.
     pub id_tag: Option<String>,
+    /// Energy register at the start, in Wh (the body's kWh × 1000).
     pub meter_start_wh: Option<f64>,
+    /// When charging began (UTC, milliseconds).
     pub started_at: DateTime<Utc>,
 }
 
+/// A validated `meter-update`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct MeterReport {
+    /// The vendor's session id, trimmed.
     pub vendor_session_id: String,
+    /// Energy register, in Wh (the body's kWh × 1000).
     pub meter_wh: f64,
+    /// When the meter was read (UTC, milliseconds).
     pub at: DateTime<Utc>,
 }
 
+/// A validated `session-end`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct EndReport {
+    /// The vendor's session id, trimmed.
     pub vendor_session_id: String,
+    /// Energy register at the end, in Wh (the body's kWh × 1000).
     pub meter_stop_wh: Option<f64>,
+    /// Energy delivered in all, in kWh, when the vendor said.
     pub energy_kwh: Option<f64>,
+    /// What the session cost, in the vendor's currency.
     pub cost_amount: Option<f64>,
+    /// Why it ended.
     pub reason: Option<String>,
+    /// When charging ended (UTC, milliseconds).
     pub ended_at: DateTime<Utc>,
 }
 
@@ -181,6 +252,7 @@ impl Serialize for Report {
 }
 
 impl Report {
+    /// Which webhook it came from.
     pub fn kind(&self) -> Kind {
         match self {
             Report::ConnectorStatus(_) => Kind::ConnectorStatus,
@@ -201,6 +273,7 @@ impl Report {
         serde_json::to_string(self).unwrap_or_else(|e| unreachable!("report serializes: {e}"))
     }
 
+    /// Reads the stored form back; the kind comes from its own column.
     pub fn from_json(kind: Kind, json: &str) -> Result<Report, serde_json::Error> {
         Ok(match kind {
             Kind::ConnectorStatus => Report::ConnectorStatus(serde_json::from_str(json)?),
@@ -233,6 +306,7 @@ pub fn status(s: &str) -> Result<ConnectorStatus> {
         .map_err(|e: String| WebhookError::validation("status", e))
 }
 
+/// A vendor session id: trimmed, 1 to 255 characters.
 pub fn session_id(s: &str) -> Result<String> {
     let s = s.trim();
     if s.is_empty() || s.chars().count() > 255 {

@@ -24,15 +24,20 @@ const MAX_ROTATION_OVERLAP: TimeDelta = TimeDelta::days(7);
 /// What the webhooks need from the rest of evgate.
 #[derive(Debug, Clone)]
 pub struct WebhookPorts {
+    /// Vendors, their connectors' assignment, and the inbox.
     pub store: Arc<dyn WebhookStore>,
     /// The booking core's stores, to look connectors and bookings up.
     pub stations: Arc<dyn booking::store::StationStore>,
+    /// The booking ledger, to check the booking a session start names.
     pub ledger: Arc<dyn booking::store::BookingLedger>,
     /// The update path the CSMS uses too.
     pub bookings: BookingService,
+    /// Where "now" comes from: signature windows, report times, backoff.
     pub clock: Arc<dyn Clock>,
 }
 
+/// Vendor webhooks: accepts them into the inbox, applies the inbox, and manages
+/// vendors; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct VendorWebhooks {
     pub(crate) ports: WebhookPorts,
@@ -69,6 +74,8 @@ impl VendorWebhooks {
         self.arrived.notified().await;
     }
 
+    /// Creates a vendor with a fresh secret; the name is trimmed, 1 to 100
+    /// characters, and unique.
     pub async fn create_vendor(&self, name: &str) -> Result<Vendor> {
         let name = name.trim();
         if name.is_empty() || name.chars().count() > 100 {
@@ -85,6 +92,7 @@ impl VendorWebhooks {
         Ok(vendor)
     }
 
+    /// Vendors, oldest first, and how many there are.
     pub async fn vendors(&self, page: Page) -> Result<(Vec<Vendor>, u64)> {
         Ok(self.ports.store.vendors(page).await?)
     }
@@ -151,6 +159,8 @@ impl VendorWebhooks {
         Ok(connector)
     }
 
+    /// Inbox entries, newest first, optionally in one state, and how many
+    /// match.
     pub async fn entries(
         &self,
         state: Option<InboxState>,
@@ -159,6 +169,7 @@ impl VendorWebhooks {
         Ok(self.ports.store.inbox_entries(state, page).await?)
     }
 
+    /// One inbox entry; `NotFound` when there is none.
     pub async fn entry(&self, id: Uuid) -> Result<InboxEntry> {
         Ok(self
             .ports

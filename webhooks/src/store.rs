@@ -11,11 +11,14 @@ use uuid::Uuid;
 use crate::inbox::{InboxEntry, InboxState, Outcome};
 use crate::vendor::Vendor;
 
+/// Where vendors and the inbox persist.
 #[async_trait]
 pub trait WebhookStore: Send + Sync + std::fmt::Debug + 'static {
     /// `Conflict` when the name is taken.
     async fn insert_vendor(&self, vendor: &Vendor) -> Result<()>;
+    /// A vendor by id.
     async fn vendor(&self, id: Uuid) -> Result<Option<Vendor>>;
+    /// Vendors, oldest first, and how many there are.
     async fn vendors(&self, page: Page) -> Result<(Vec<Vendor>, u64)>;
     /// The current secret becomes the previous one, valid until
     /// `previous_valid_until`; `None` for an unknown vendor.
@@ -33,6 +36,7 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug + 'static {
         connector_id: Uuid,
         vendor: Option<(Uuid, &str)>,
     ) -> Result<Option<Connector>>;
+    /// The connector a vendor knows by its own id.
     async fn vendor_connector(
         &self,
         vendor_id: Uuid,
@@ -59,6 +63,8 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug + 'static {
     async fn pending(&self, limit: u32) -> Result<Vec<InboxEntry>>;
     /// Marks entries applied (each one attempt more), in one statement.
     async fn finish_done(&self, ids: &[Uuid], now: DateTime<Utc>) -> Result<()>;
+    /// Records one attempt's outcome: DONE, PENDING again at a later time,
+    /// WAITING, or DEAD.
     async fn finish(
         &self,
         id: Uuid,
@@ -68,7 +74,9 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<()>;
     /// Makes the parked entries of an ordering key due now.
     async fn wake(&self, ordering_key: &str, now: DateTime<Utc>) -> Result<u64>;
+    /// An entry by id.
     async fn inbox_entry(&self, id: Uuid) -> Result<Option<InboxEntry>>;
+    /// Entries, newest first, optionally in one state, and how many match.
     async fn inbox_entries(
         &self,
         state: Option<InboxState>,

@@ -11,18 +11,26 @@ use crate::signature;
 /// operator says otherwise: time for the vendor to deploy the new one.
 pub const DEFAULT_ROTATION_OVERLAP: TimeDelta = TimeDelta::hours(24);
 
+/// A vendor cloud that reports for its connectors through signed webhooks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Vendor {
+    /// Its id, sent in the `X-Evgate-Vendor` header.
     pub id: Uuid,
+    /// Display name, unique.
     pub name: String,
+    /// The current signing secret (`whsec_…`); kept in clear, since verifying
+    /// an HMAC needs it.
     pub secret: String,
     /// Still accepted until `previous_secret_expires_at`, during a rotation.
     pub previous_secret: Option<String>,
+    /// When the previous secret stops working (UTC).
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+    /// When an operator created it (UTC).
     pub created_at: DateTime<Utc>,
 }
 
 impl Vendor {
+    /// A new vendor with a fresh random secret.
     pub fn new(name: String, now: DateTime<Utc>) -> Self {
         Self {
             id: Uuid::new_v4(),

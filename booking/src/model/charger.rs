@@ -13,7 +13,9 @@ use super::status::text_enum;
 text_enum!(
     /// The OCPP version a charger last connected with (its WebSocket subprotocol).
     OcppVersion {
+        /// OCPP 1.6 (OCPP-J).
         V16 => "ocpp1.6",
+        /// OCPP 2.0.1.
         V201 => "ocpp2.0.1",
     }
 );
@@ -22,8 +24,12 @@ text_enum!(
     /// Whether the operator admits a charger: how its BootNotification is
     /// answered. Until it is accepted a charger may only boot.
     ChargerAdmission {
+        /// Admitted: the charger may send any message.
         Accepted => "ACCEPTED",
+        /// Known, not yet admitted: it may only boot again until the operator
+        /// decides.
         Pending => "PENDING",
+        /// Refused: it may only boot again, after the interval it is given.
         Rejected => "REJECTED",
     }
 );
@@ -35,11 +41,16 @@ text_enum!(
 pub struct SecurityProfile(u8);
 
 impl SecurityProfile {
+    /// Profile 0: the charger does not authenticate.
     pub const NONE: Self = Self(0);
+    /// Profile 1: HTTP Basic auth over an unencrypted WebSocket.
     pub const BASIC: Self = Self(1);
+    /// Profile 2: HTTP Basic auth over TLS.
     pub const TLS_BASIC: Self = Self(2);
+    /// Profile 3: TLS with a client certificate; no password.
     pub const TLS_CLIENT_CERT: Self = Self(3);
 
+    /// The profile's number, 0 to 3.
     pub fn get(self) -> u8 {
         self.0
     }
@@ -82,21 +93,34 @@ impl FromStr for SecurityProfile {
     }
 }
 
+/// A registered charge point: the box evgate speaks OCPP with, standing at one
+/// station.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Charger {
+    /// evgate's id for it; its connectors refer to it.
     pub id: Uuid,
+    /// The station it stands at.
     pub station_id: Uuid,
     /// The identity in the charger's OCPP URL (`/ocpp/{chargePointId}`).
     pub charge_point_id: String,
+    /// How it must authenticate when it connects.
     pub security_profile: SecurityProfile,
     /// argon2 PHC string; only for profiles 1 and 2.
     pub password_hash: Option<String>,
+    /// The OCPP version of its latest connection; `None` before the first.
     pub ocpp_version: Option<OcppVersion>,
+    /// Vendor name from its latest BootNotification.
     pub vendor: Option<String>,
+    /// Model from its latest BootNotification.
     pub model: Option<String>,
+    /// Firmware version from its latest BootNotification.
     pub firmware_version: Option<String>,
+    /// Whether it was connected to an evgate instance when its presence was
+    /// last recorded.
     pub online: bool,
+    /// When it was last heard from (UTC); `None` before its first connection.
     pub last_seen_at: Option<DateTime<Utc>>,
+    /// When an operator registered it (UTC).
     pub created_at: DateTime<Utc>,
     /// The operator's decision for this charger; `None` follows the
     /// default policy (`OCPP_DEFAULT_ADMISSION`).
@@ -114,8 +138,11 @@ pub struct Charger {
 /// change at its next reboot, or the change crossed a reconnect).
 #[derive(Debug, Clone, PartialEq)]
 pub struct PreviousCredentials {
+    /// The profile before the rotation.
     pub security_profile: SecurityProfile,
+    /// The argon2 PHC string before the rotation; `None` for profiles 0 and 3.
     pub password_hash: Option<String>,
+    /// When the old credentials stop being accepted (UTC).
     pub until: DateTime<Utc>,
 }
 
@@ -131,12 +158,20 @@ impl Charger {
 /// operator to place it at a station.
 #[derive(Debug, Clone, PartialEq)]
 pub struct UnassignedCharger {
+    /// The identity it connected with.
     pub charge_point_id: String,
+    /// The OCPP version it connected with.
     pub ocpp_version: Option<OcppVersion>,
+    /// Vendor name from its BootNotification.
     pub vendor: Option<String>,
+    /// Model from its BootNotification.
     pub model: Option<String>,
+    /// Firmware version from its BootNotification.
     pub firmware_version: Option<String>,
+    /// Serial number from its BootNotification.
     pub serial_number: Option<String>,
+    /// When it first connected (UTC).
     pub first_seen_at: DateTime<Utc>,
+    /// When it last connected (UTC).
     pub last_seen_at: DateTime<Utc>,
 }

@@ -26,6 +26,8 @@ pub use status::{BookingStatus, ConnectorStatus, IdTagStatus, RefundState, Sessi
 /// A page of a listing: `limit` rows from `offset`, and the total.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Page {
+    /// Rows to return at most ([`crate::catalog::page`] allows 1 to 200).
     pub limit: u32,
+    /// Rows to skip first.
     pub offset: u64,
 }

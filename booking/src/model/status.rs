@@ -8,16 +8,21 @@ use serde::{Deserialize, Serialize};
 /// Declares a status enum whose variants map one-to-one to fixed strings,
 /// with `as_str`, `Display` and `FromStr` agreeing with serde.
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+    (
+        $(#[$meta:meta])*
+        $name:ident { $($(#[$vmeta:meta])* $variant:ident => $text:literal),+ $(,)? }
+    ) => {
         $(#[$meta])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum $name {
-            $(#[serde(rename = $text)] $variant),+
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
         }
 
         impl $name {
+            /// Every variant, in declaration order.
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
 
+            /// The one textual form, as in JSON and the database.
             pub fn as_str(self) -> &'static str {
                 match self { $($name::$variant => $text),+ }
             }
@@ -49,11 +54,18 @@ pub(crate) use text_enum;
 text_enum!(
     /// A connector's live status, as apps see it (the seed's vocabulary).
     ConnectorStatus {
+        /// Free: a driver may plug in, and it offers slots.
         Available => "AVAILABLE",
+        /// In use: a vehicle is plugged in or charging (OCPP Preparing to
+        /// Finishing).
         Occupied => "OCCUPIED",
+        /// The charger holds it for a reservation.
         Reserved => "RESERVED",
+        /// Out of service (OCPP Unavailable); offers no slots.
         Maintenance => "MAINTENANCE",
+        /// Its charger stayed away past the grace period; offers no slots.
         Offline => "OFFLINE",
+        /// The charger reports a fault; offers no slots.
         Faulted => "FAULTED",
     }
 );
@@ -61,11 +73,21 @@ text_enum!(
 text_enum!(
     /// Where a booking is in its life.
     BookingStatus {
+        /// Kept from the seed's vocabulary (not yet paid); evgate keeps unpaid
+        /// slots as holds, so creates none.
         Pending => "PENDING",
+        /// Paid: claims its slot until a session starts, it is cancelled, or it
+        /// is a no-show.
         Confirmed => "CONFIRMED",
+        /// Cancelled by its driver, or because the charger would not reserve
+        /// the connector.
         Cancelled => "CANCELLED",
+        /// No session started by its start plus the no-show grace; a refund is
+        /// owed.
         NoShow => "NO_SHOW",
+        /// The session that fulfilled it has ended.
         Completed => "COMPLETED",
+        /// A session fulfilling it is charging.
         Active => "ACTIVE",
     }
 );
@@ -80,11 +102,19 @@ impl BookingStatus {
 text_enum!(
     /// Where a charging session is in its life.
     SessionStatus {
+        /// Kept from the seed's vocabulary; evgate records sessions as CHARGING
+        /// from the start, so never writes it.
         Starting => "STARTING",
+        /// Open: started and not yet ended.
         Charging => "CHARGING",
+        /// Kept from the seed's vocabulary; evgate ends a session in one step,
+        /// so never writes it.
         Stopping => "STOPPING",
+        /// Ended; its energy is final.
         Completed => "COMPLETED",
+        /// Kept from the seed's vocabulary; evgate does not write it today.
         Failed => "FAILED",
+        /// Kept from the seed's vocabulary; evgate does not write it today.
         Cancelled => "CANCELLED",
     }
 );
@@ -92,9 +122,13 @@ text_enum!(
 text_enum!(
     /// Authorization status of an id tag (OCPP's vocabulary, shared by both versions).
     IdTagStatus {
+        /// May charge.
         Accepted => "Accepted",
+        /// Barred by the operator.
         Blocked => "Blocked",
+        /// Past its expiry date.
         Expired => "Expired",
+        /// Unknown to evgate, or otherwise not valid.
         Invalid => "Invalid",
     }
 );
@@ -102,8 +136,11 @@ text_enum!(
 text_enum!(
     /// Delivery state of a refund request in the outbox.
     RefundState {
+        /// Waiting to be sent: new, or due again after a failed attempt.
         Pending => "PENDING",
+        /// The payment side accepted it.
         Sent => "SENT",
+        /// Given up after the last allowed attempt; for an operator to look at.
         Failed => "FAILED",
     }
 );

@@ -16,17 +16,26 @@ pub(super) const MAX_WINDOW: TimeDelta = TimeDelta::days(7);
 pub(super) const SLOT_MINUTES: std::ops::RangeInclusive<i64> = 5..=480;
 pub(super) const DEFAULT_SLOT_MINUTES: i64 = 60;
 
+/// A free slot on one connector, as apps are offered it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Slot {
+    /// The connector free in it.
     pub connector_id: Uuid,
+    /// What drivers see on that connector.
     pub connector_number: String,
+    /// Start, a whole multiple of the slot length since the Unix epoch (UTC).
     pub start: DateTime<Utc>,
+    /// `start` plus the slot length, exclusive (UTC).
     pub end: DateTime<Utc>,
 }
 
+/// A station's free slots in a window; cached and shared, hence handed out in
+/// an `Arc`.
 #[derive(Debug, Clone, Default)]
 pub struct Availability {
+    /// The station asked about.
     pub station_id: Uuid,
+    /// Slot length in minutes (5 to 480).
     pub slot_minutes: i64,
     /// Ordered by start, then connector number.
     pub slots: Vec<Slot>,
@@ -59,6 +68,9 @@ fn bookable(status: ConnectorStatus) -> bool {
 }
 
 impl BookingService {
+    /// Free slots of a station in `[start, end)` (at most 7 days; the past is
+    /// left out), `slot_minutes` long (default 60). Cached per station version
+    /// for at most 60 s, and never past the expiry of a hold it counted.
     pub async fn availability(
         &self,
         station_id: Uuid,

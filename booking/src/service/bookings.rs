@@ -10,6 +10,8 @@ use crate::events::Event;
 use crate::model::{Booking, BookingStatus, Page};
 
 impl BookingService {
+    /// One booking, if `caller` may see it (their own, or any for an admin);
+    /// otherwise `NotFound`.
     pub async fn booking(&self, caller: Caller, id: Uuid) -> Result<Booking> {
         self.ledger
             .booking(id)
@@ -18,6 +20,8 @@ impl BookingService {
             .ok_or_else(|| Error::not_found("booking", id))
     }
 
+    /// A page of the caller's bookings (everyone's for an admin), newest first,
+    /// optionally of one status, and how many match.
     pub async fn bookings(
         &self,
         caller: Caller,

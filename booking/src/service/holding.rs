@@ -13,9 +13,15 @@ use crate::model::{Booking, BookingStatus, ConnectorStatus};
 /// What an app asks to hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HoldRequest {
+    /// The station; it must own the connector.
     pub station_id: Uuid,
+    /// The connector to hold.
     pub connector_id: Uuid,
+    /// Slot start: a whole minute, not in the past, within the booking horizon
+    /// (UTC).
     pub start_ts: DateTime<Utc>,
+    /// Slot end, exclusive: a whole minute, at most the longest booking after
+    /// the start (UTC).
     pub end_ts: DateTime<Utc>,
 }
 

@@ -30,8 +30,12 @@ pub use updates::{SessionStart, SessionStop};
 /// The tunable rules, from configuration.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BookingRules {
+    /// How long a hold lasts unconfirmed (default 10 minutes).
     pub hold_ttl: TimeDelta,
+    /// How long after its start a booking waits for a session before it is a
+    /// no-show; the charger reservation expires then too (default 15 minutes).
     pub no_show_grace: TimeDelta,
+    /// Longest bookable slot (default 4 hours).
     pub max_duration: TimeDelta,
     /// How long before its start a booking is reserved on the charger.
     pub reservation_lead: TimeDelta,
@@ -56,21 +60,32 @@ impl Default for BookingRules {
 /// admin all of them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Caller {
+    /// The authenticated user.
     pub user_id: i64,
+    /// Whether they may see and change everyone's bookings.
     pub admin: bool,
 }
 
 /// The ports the service works through.
 #[derive(Debug, Clone)]
 pub struct Ports {
+    /// Stations and connectors, with their live status.
     pub stations: Arc<dyn StationStore>,
+    /// Registered chargers; hands out OCPP reservation ids.
     pub registry: Arc<dyn ChargerRegistry>,
+    /// The bookings, moved through their life by conditional writes.
     pub ledger: Arc<dyn BookingLedger>,
+    /// Charging sessions, and the bookings they fulfil.
     pub sessions: Arc<dyn SessionLog>,
+    /// Slots held while drivers pay: in process, or in Redis.
     pub holds: Arc<dyn HoldStore>,
+    /// ReserveNow and CancelReservation on the chargers.
     pub chargers: Arc<dyn ChargerControl>,
+    /// Where changes go out to apps.
     pub events: Arc<dyn EventSink>,
+    /// Where "now" comes from; a manual clock in tests.
     pub clock: Arc<dyn Clock>,
+    /// Station versions, which keep the read caches exact.
     pub versions: Arc<dyn StationVersions>,
 }
 
@@ -103,6 +118,7 @@ pub struct BookingService {
 }
 
 impl BookingService {
+    /// The service over `ports`, with empty caches.
     pub fn new(ports: Ports, rules: BookingRules) -> Self {
         Self {
             stations: ports.stations,
@@ -122,6 +138,7 @@ impl BookingService {
         }
     }
 
+    /// The rules it runs with.
     pub fn rules(&self) -> BookingRules {
         self.rules
     }

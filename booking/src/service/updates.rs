@@ -18,27 +18,39 @@ use crate::store::{ReservationVoid, SessionEnd, SessionEnded, StatusChange};
 /// A charging session that began on a connector.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionStart {
+    /// The connector charging.
     pub connector_id: Uuid,
+    /// How the charger or vendor names the session; a replayed start with the
+    /// same key is recognised.
     pub transaction: TransactionKey,
+    /// The id tag that started it, when reported.
     pub id_tag: Option<String>,
     /// OCPP `reservationId` the transaction claims, if any.
     pub reservation_id: Option<i32>,
     /// A vendor may name the booking outright.
     pub booking_id: Option<Uuid>,
+    /// When charging began, as reported (UTC).
     pub started_at: DateTime<Utc>,
+    /// Energy register at the start, in Wh.
     pub meter_start_wh: Option<f64>,
 }
 
 /// How a session on a charger ended.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionStop {
+    /// The charger it ran on; transaction keys are unique per charger.
     pub charger_id: Uuid,
+    /// The session's key, as its start named it.
     pub transaction: TransactionKey,
+    /// When charging ended, as reported (UTC).
     pub ended_at: DateTime<Utc>,
+    /// Energy register at the end, in Wh.
     pub meter_stop_wh: Option<f64>,
     /// When the reporter states it; otherwise derived from the meter.
     pub energy_kwh: Option<f64>,
+    /// What it cost, when a vendor says so, in its currency.
     pub cost_amount: Option<f64>,
+    /// Why it stopped, as reported.
     pub reason: Option<String>,
 }
 

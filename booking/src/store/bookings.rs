@@ -12,16 +12,22 @@ use crate::model::{Booking, BookingStatus, Page};
 /// the booking's cancel reason too.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RefundDraft {
+    /// The refund's id in the outbox.
     pub id: Uuid,
+    /// Why it is owed: `NO_SHOW` or a charger refusal code.
     pub reason: String,
 }
 
+/// The bookings, and the conditional writes that move each through its life
+/// exactly once.
 #[async_trait]
 pub trait BookingLedger: Send + Sync + std::fmt::Debug + 'static {
     /// Fails with `Overlap` when a CONFIRMED/ACTIVE booking would overlap
     /// another on the same connector, `Conflict` on a reused hold token.
     async fn insert_booking(&self, booking: &Booking) -> Result<()>;
+    /// A booking by id, whoever it belongs to.
     async fn booking(&self, id: Uuid) -> Result<Option<Booking>>;
+    /// The booking confirmed from this hold, if any.
     async fn booking_by_hold_token(&self, token: &str) -> Result<Option<Booking>>;
     /// A user's bookings (everyone's with `None`), newest first, optionally
     /// of one status, and how many match in all.

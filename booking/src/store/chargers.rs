@@ -13,10 +13,15 @@ use crate::model::{
 /// What a charger tells about itself at boot.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct BootInfo {
+    /// The OCPP version of the connection it booted on.
     pub version: Option<OcppVersion>,
+    /// `chargePointVendor` (1.6) or `vendorName` (2.0.1).
     pub vendor: Option<String>,
+    /// `chargePointModel` (1.6) or `model` (2.0.1).
     pub model: Option<String>,
+    /// `firmwareVersion`, when sent.
     pub firmware_version: Option<String>,
+    /// `chargePointSerialNumber` (1.6) or `serialNumber` (2.0.1), when sent.
     pub serial_number: Option<String>,
 }
 
@@ -26,10 +31,15 @@ pub struct BootInfo {
 /// merge (the later wins), so a storm of heartbeats is one row write.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PresenceUpdate {
+    /// The registered charger it is about.
     pub charger_id: Uuid,
+    /// Connected (`true`) or gone (`false`) as of `seen_at`.
     pub online: bool,
+    /// The OCPP version it connected with, when this fact says.
     pub version: Option<OcppVersion>,
+    /// When it was last heard from (UTC).
     pub seen_at: DateTime<Utc>,
+    /// What it said in a BootNotification, when one is among these facts.
     pub boot: Option<BootInfo>,
 }
 
@@ -61,8 +71,11 @@ pub trait ChargerPresence: Send + Sync + std::fmt::Debug + 'static {
 pub trait ChargerRegistry: Send + Sync + std::fmt::Debug + 'static {
     /// Fails with `Conflict` when the charge point identity is taken.
     async fn insert_charger(&self, charger: &Charger) -> Result<()>;
+    /// A charger by evgate's id.
     async fn charger(&self, id: Uuid) -> Result<Option<Charger>>;
+    /// A charger by its OCPP identity.
     async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>>;
+    /// Chargers by identity, and how many there are.
     async fn chargers(&self, page: Page) -> Result<(Vec<Charger>, u64)>;
     /// The operator's admission decision (`None`: the default policy);
     /// `None` back for an unknown charger.

@@ -10,11 +10,24 @@ use crate::model::RefundRequest;
 /// The result of one refund delivery attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RefundAttempt {
+    /// The payment side accepted it: SENT.
     Delivered,
-    Retry { at: DateTime<Utc>, error: String },
-    GiveUp { error: String },
+    /// It failed; PENDING again from `at`.
+    Retry {
+        /// When to try next (UTC).
+        at: DateTime<Utc>,
+        /// Why this attempt failed.
+        error: String,
+    },
+    /// It failed for the last time: FAILED, for an operator.
+    GiveUp {
+        /// Why the last attempt failed.
+        error: String,
+    },
 }
 
+/// The refund outbox: refunds owed, leased to one worker at a time, retried
+/// until delivered or given up.
 #[async_trait]
 pub trait RefundQueue: Send + Sync + std::fmt::Debug + 'static {
     /// Enqueues a refund; `false` when the booking already has one.

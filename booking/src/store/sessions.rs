@@ -10,29 +10,42 @@ use crate::model::{Booking, ChargingSession, SessionStatus, TransactionKey};
 /// How a session ended, as the store records it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionEnd {
+    /// The session that ended.
     pub session_id: Uuid,
+    /// When charging ended, as reported (UTC).
     pub ended_at: DateTime<Utc>,
+    /// Energy register at the end, in Wh.
     pub meter_stop_wh: Option<f64>,
+    /// Energy delivered in all, in kWh: as reported, or from the meter
+    /// readings.
     pub energy_kwh: Option<f64>,
+    /// What it cost, when a vendor reports one.
     pub cost_amount: Option<f64>,
+    /// Its final status.
     pub status: SessionStatus,
+    /// Why it stopped, as reported.
     pub stop_reason: Option<String>,
 }
 
 /// A recorded start, and the booking it made ACTIVE.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionStarted {
+    /// The session as recorded.
     pub session: ChargingSession,
+    /// The booking it moved to ACTIVE, if any.
     pub booking: Option<Booking>,
 }
 
 /// A recorded end, and the booking it made COMPLETED.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionEnded {
+    /// The session as ended.
     pub session: ChargingSession,
+    /// The booking it moved to COMPLETED, if any.
     pub booking: Option<Booking>,
 }
 
+/// Charging sessions, and the bookings they make ACTIVE and COMPLETED.
 #[async_trait]
 pub trait SessionLog: Send + Sync + std::fmt::Debug + 'static {
     /// Records a session and moves the booking it fulfils (`session.booking_id`)
@@ -71,6 +84,7 @@ pub trait SessionLog: Send + Sync + std::fmt::Debug + 'static {
         started_at: DateTime<Utc>,
         meter_start_wh: f64,
     ) -> Result<Option<ChargingSession>>;
+    /// The session this charger knows by this key, open or ended.
     async fn session_by_transaction(
         &self,
         charger_id: Uuid,

@@ -14,7 +14,9 @@ use crate::model::{Booking, Connector, ConnectorStatus, NewConnector, Page, Stat
 /// same transaction as the status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ReservationVoid {
+    /// Bookings that ended by this time keep their reservation (UTC).
     pub now: DateTime<Utc>,
+    /// Only bookings starting before this lose theirs (UTC).
     pub until: DateTime<Utc>,
 }
 
@@ -22,15 +24,20 @@ pub struct ReservationVoid {
 /// it voided.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StatusChange {
+    /// The connector with its new status.
     pub connector: Connector,
+    /// Bookings that lost their hardware reservation; their owners are told.
     pub voided: Vec<Booking>,
 }
 
+/// Stations and their connectors, with the connectors' live status.
 #[async_trait]
 pub trait StationStore: Send + Sync + std::fmt::Debug + 'static {
     /// Cheap round trip, for readiness checks.
     async fn ping(&self) -> Result<()>;
+    /// Stores a new station.
     async fn insert_station(&self, station: &Station) -> Result<()>;
+    /// A station by id.
     async fn station(&self, id: Uuid) -> Result<Option<Station>>;
     /// Stations ordered by creation, and how many there are in all.
     async fn stations(&self, page: Page) -> Result<(Vec<Station>, u64)>;
@@ -43,6 +50,7 @@ pub trait StationStore: Send + Sync + std::fmt::Debug + 'static {
     /// when the charger already has that EVSE/connector, or the station that
     /// connector number.
     async fn insert_connector(&self, connector: &NewConnector) -> Result<Connector>;
+    /// A connector by id.
     async fn connector(&self, id: Uuid) -> Result<Option<Connector>>;
     /// The connector an OCPP message names: EVSE and connector id on a charger.
     async fn connector_by_ocpp(
@@ -51,6 +59,7 @@ pub trait StationStore: Send + Sync + std::fmt::Debug + 'static {
         evse_id: i32,
         connector_id: i32,
     ) -> Result<Option<Connector>>;
+    /// A charger's connectors, by EVSE and connector id.
     async fn connectors_of_charger(&self, charger_id: Uuid) -> Result<Vec<Connector>>;
     /// Records a connector's live status as of `at`, unless a newer one is
     /// already recorded (reports can arrive out of order), and with `void`
