@@ -7,12 +7,17 @@
 /// The registration status a BootNotification is answered with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RegistrationStatus {
+    /// Registered: the charger may send any message.
     Accepted,
+    /// Known but not yet admitted: only BootNotification (and what we trigger)
+    /// until the operator decides; the charger boots again after `interval`.
     Pending,
+    /// Refused: the charger may only boot again, after `interval`.
     Rejected,
 }
 
 impl RegistrationStatus {
+    /// The status as both OCPP versions spell it on the wire.
     pub fn as_str(self) -> &'static str {
         match self {
             RegistrationStatus::Accepted => "Accepted",
@@ -36,6 +41,8 @@ impl RegistrationStatus {
     }
 }
 
+/// One connection's standing with its BootNotification: which CALLs it may send
+/// until its boot is Accepted.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Admission {
     status: RegistrationStatus,

@@ -16,14 +16,20 @@ use crate::rpc::RpcError;
 /// Why a command got no answer, or could not be sent.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CommandError {
+    /// Not a command for the charger's OCPP version, or its payload fails that
+    /// version's schema; the text says which.
     #[error("{0}")]
     Invalid(String),
+    /// The charger has no connection to send it on.
     #[error("the charger is not connected")]
     Offline,
+    /// Sent, but unanswered within `CsmsConfig::call_timeout`.
     #[error("the charger did not answer in time")]
     Timeout,
+    /// The charger's queue of outbound calls (16) is full.
     #[error("the charger's command queue is full; try again")]
     Busy,
+    /// The charger answered with a CALLERROR.
     #[error("the charger answered with an error: {0}")]
     Charger(RpcError),
     /// A charger held by another instance answered with an error (its

@@ -22,6 +22,9 @@ use crate::registry::{CallFailure, Registration};
 use crate::rpc::RpcError;
 use crate::session::{ChargerSession, Closing, Incoming, Limits, Step};
 
+/// Runs one charger's connection until either side ends it, as the only writer
+/// to its socket. Calls still queued at the end fail as `Offline`; the caller
+/// unregisters the connection afterwards.
 pub async fn run<S>(ctx: Context, mut ws: WebSocketStream<S>, registration: Registration)
 where
     S: AsyncRead + AsyncWrite + Unpin,

@@ -60,9 +60,14 @@ impl Default for CsmsConfig {
 /// Shared by every connection.
 #[derive(Debug, Clone)]
 pub struct Deps {
+    /// The booking core's storage: chargers, connectors, sessions, id tags.
     pub store: Arc<dyn Store>,
+    /// The booking core's one update path for connector statuses, transactions
+    /// and meter readings.
     pub bookings: BookingService,
+    /// Where every timestamp the CSMS writes or answers with comes from (UTC).
     pub clock: Arc<dyn Clock>,
+    /// The OCPP side's settings.
     pub config: CsmsConfig,
     /// Whether another instance holds a charger (cluster mode).
     pub elsewhere: Arc<dyn HeldElsewhere>,
@@ -74,6 +79,7 @@ pub struct Deps {
 /// connected to another, and then it is not offline.
 #[async_trait::async_trait]
 pub trait HeldElsewhere: Send + Sync + std::fmt::Debug + 'static {
+    /// Whether `charge_point_id` is connected to another instance right now.
     async fn held_elsewhere(&self, charge_point_id: &str) -> bool;
 }
 
@@ -91,12 +97,17 @@ impl HeldElsewhere for OnlyHere {
 /// One connection's view.
 #[derive(Debug, Clone)]
 pub struct Context {
+    /// The charger's row as the handshake read it (not refreshed during the
+    /// connection).
     pub charger: Charger,
+    /// The OCPP version negotiated through the WebSocket subprotocol.
     pub version: OcppVersion,
+    /// What every connection shares.
     pub deps: Deps,
 }
 
 impl Context {
+    /// Now, in UTC, from the shared clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.deps.clock.now()
     }

@@ -12,8 +12,13 @@ use crate::commands::{self, CommandError};
 use crate::registry::{CallFailure, Registry};
 use crate::{v16, v201};
 
+/// The booking core's [`ChargerControl`] over OCPP, and the way operator
+/// commands reach chargers: calls go through each charger's connection task, in
+/// the version it speaks.
 #[derive(Debug, Clone)]
 pub struct OcppChargers {
+    /// The chargers connected here; shared with the [`crate::Csms`] that
+    /// accepts their sockets.
     pub registry: Arc<Registry>,
 }
 

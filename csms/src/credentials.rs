@@ -13,7 +13,9 @@ use serde_json::{Value, json};
 /// One CSMS call of a rotation.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RotationCall {
+    /// The OCPP action, e.g. `ChangeConfiguration` or `SetVariables`.
     pub action: &'static str,
+    /// The request payload, in the charger's version's shape.
     pub payload: Value,
 }
 

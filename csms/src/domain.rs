@@ -17,6 +17,7 @@ use crate::rpc::RpcError;
 /// means for the connection (so the session never reads the payload back).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Handled {
+    /// The CALLRESULT payload.
     pub payload: Value,
     /// A BootNotification answered with this registration status.
     pub booted: Option<RegistrationStatus>,
@@ -72,6 +73,8 @@ pub fn wire<T: serde::Serialize>(value: &T) -> String {
         .unwrap_or_default()
 }
 
+/// A booking-core failure as the charger sees it: logged in full here, answered
+/// with a generic InternalError so no internals go on the wire.
 pub fn internal(e: booking::Error) -> RpcError {
     tracing::error!(error = %e, "handling an OCPP message failed");
     RpcError::Internal("the central system could not process the message".into())
@@ -251,6 +254,8 @@ pub fn id_tag_within_limits(ctx: &Context, id_tag: &str) -> Result<(), RpcError>
     Ok(())
 }
 
+/// An id tag's status now: an operator-registered tag's own status (Expired
+/// past its expiry), else Accepted for a live booking's tag, else Invalid.
 pub async fn authorize(ctx: &Context, id_tag: &str) -> Result<IdTagStatus, RpcError> {
     booking::authorization::authorize(&*ctx.deps.store, id_tag, ctx.now())
         .await

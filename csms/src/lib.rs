@@ -3,6 +3,8 @@
 //! map charger messages onto the booking core's one update path, and the
 //! charger-control adapter the booking core reserves connectors through.
 
+#![warn(missing_docs)]
+
 pub mod acks;
 pub mod admission;
 pub mod commands;

@@ -42,12 +42,16 @@ const MAX_ENTRIES: usize = 100_000;
 /// What a password check came to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
+    /// The password matches the stored hash.
     Valid,
+    /// It does not; a final attempt counts against the identity and the
+    /// address.
     Invalid,
     /// Every verification slot is taken: try again shortly.
     Busy,
     /// Too many recent failures from this identity or address.
     SlowDown {
+        /// How long until another attempt is verified at all.
         retry_after: Duration,
     },
 }
@@ -90,6 +94,8 @@ impl Default for PasswordGate {
 }
 
 impl PasswordGate {
+    /// A gate running at most `permits` verifications at once (at least one),
+    /// on as many threads of its own, started at the first verification.
     pub fn new(permits: usize) -> Self {
         let permits = permits.max(1);
         Self {

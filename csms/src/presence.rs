@@ -58,6 +58,9 @@ impl Queue {
 }
 
 impl PresenceWriter {
+    /// A writer into `store`. Facts only [`heard`](Self::heard) wait for a
+    /// [`record`](Self::record) or a flush: spawn [`run`](Self::run) to flush
+    /// them periodically.
     pub fn new(store: Arc<dyn ChargerPresence>) -> Self {
         Self {
             inner: Arc::new(Inner {

@@ -17,15 +17,20 @@ use booking::sync::lock;
 /// A CSMS-initiated CALL waiting for its connection task.
 #[derive(Debug)]
 pub struct OutboundCall {
+    /// The OCPP action, e.g. `ReserveNow`.
     pub action: &'static str,
+    /// The request payload, sent as it is.
     pub payload: Value,
     /// For a TriggerMessage, the action it asks the charger to send: a
     /// charger not yet accepted may send that one message.
     pub triggers: Option<String>,
+    /// Where the outcome goes: the CALLRESULT payload, or why there is none.
     pub reply: oneshot::Sender<Result<Value, CallFailure>>,
 }
 
 impl OutboundCall {
+    /// A call of `action`; for a TriggerMessage, also notes the
+    /// `requestedMessage` it asks for.
     pub fn new(
         action: &'static str,
         payload: Value,
@@ -48,12 +53,16 @@ impl OutboundCall {
 /// Why a CSMS-initiated call got no result.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CallFailure {
+    /// The charger answered with a CALLERROR.
     #[error("the charger answered with an error: {0}")]
     Error(RpcError),
+    /// No answer within `CsmsConfig::call_timeout`.
     #[error("the charger did not answer in time")]
     Timeout,
+    /// Not connected here, or the connection went away before an answer.
     #[error("the charger is not connected")]
     Offline,
+    /// The charger's queue of outbound calls (16) is full.
     #[error("the charger's command queue is full")]
     Busy,
 }
@@ -68,6 +77,9 @@ struct Entry {
     close: Option<oneshot::Sender<()>>,
 }
 
+/// The chargers connected to this instance, by charge point identity, with the
+/// channels to their connection tasks. One entry per identity: the newest
+/// connection wins.
 #[derive(Debug)]
 pub struct Registry {
     next: AtomicU64,
@@ -90,15 +102,22 @@ impl Default for Registry {
 /// A charger that has just connected here.
 #[derive(Debug, Clone)]
 pub struct Connected {
+    /// Its row, as the handshake read it.
     pub charger: Charger,
+    /// The OCPP version it connected with.
     pub version: OcppVersion,
 }
 
 /// What a new connection holds: its id, and the receivers its task reads.
 #[derive(Debug)]
 pub struct Registration {
+    /// This connection's id, unique in the process; [`Registry::unregister`]
+    /// takes it so a stale clean-up removes nothing.
     pub connection: u64,
+    /// CSMS-initiated calls for this charger, in order; at most 16 wait.
     pub calls: mpsc::Receiver<Box<OutboundCall>>,
+    /// Fires when the connection must close: replaced by a newer one (here or
+    /// on another instance), or shutdown.
     pub close: oneshot::Receiver<()>,
 }
 
@@ -197,10 +216,13 @@ impl Registry {
         self.lock().len()
     }
 
+    /// Whether `identity` has a connection here.
     pub fn is_connected(&self, identity: &str) -> bool {
         self.lock().contains_key(identity)
     }
 
+    /// The OCPP version `identity` is connected with here; `None` when it is
+    /// not connected here.
     pub fn version(&self, identity: &str) -> Option<OcppVersion> {
         self.lock().get(identity).map(|e| e.version)
     }

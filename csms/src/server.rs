@@ -34,7 +34,9 @@ const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The CSMS: its dependencies and the registry of connected chargers.
 #[derive(Debug, Clone)]
 pub struct Csms {
+    /// What every connection shares.
     pub deps: Deps,
+    /// The chargers connected here; shared with [`crate::OcppChargers`].
     pub registry: Arc<Registry>,
     /// Basic-auth passwords, checked with bounded work.
     pub passwords: Arc<PasswordGate>,

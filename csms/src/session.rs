@@ -24,13 +24,17 @@ pub const MAX_BAD_FRAMES: u32 = 10;
 /// The bounds a session enforces.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
+    /// Largest text frame accepted, in bytes; a larger one closes the socket
+    /// (1009).
     pub max_message_bytes: usize,
+    /// How long a CSMS-initiated call waits for its answer.
     pub call_timeout: Duration,
     /// Nothing heard for this long (three ping periods) closes the socket.
     pub silence: Duration,
 }
 
 impl Limits {
+    /// The limits `config` sets; silence is three ping periods.
     pub fn of(config: &CsmsConfig) -> Self {
         Self {
             max_message_bytes: config.max_message_bytes,
@@ -43,7 +47,9 @@ impl Limits {
 /// A message read from the socket, as far as the session cares.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Incoming<'a> {
+    /// A text frame: the only kind OCPP-J uses.
     Text(&'a str),
+    /// A binary frame: malformed for OCPP-J.
     Binary,
     /// The charger's Close frame.
     Close,
@@ -57,8 +63,11 @@ pub enum Step {
     /// A CALL for the handlers; their answer goes to
     /// [`ChargerSession::answered`].
     Handle {
+        /// The CALL's message id, for the answer.
         id: String,
+        /// The OCPP action, e.g. `StatusNotification`.
         action: String,
+        /// The request payload, not yet decoded.
         payload: Value,
     },
     /// Send this frame back.
@@ -74,9 +83,13 @@ pub enum Step {
 pub enum Closing {
     /// The charger closed; its Close frame is answered by the protocol.
     ByCharger,
+    /// A text frame over [`Limits::max_message_bytes`] (Close 1009).
     TooLarge {
+        /// The frame's size, in bytes.
         bytes: usize,
     },
+    /// More than [`MAX_BAD_FRAMES`] malformed frames on this connection (Close
+    /// 1008).
     TooManyBadFrames,
     /// Nothing heard for [`Limits::silence`].
     Silent,
@@ -104,6 +117,8 @@ pub struct ChargerSession {
 }
 
 impl ChargerSession {
+    /// A session for a connection opened at `now`, with `admission` where the
+    /// operator's policy puts the charger.
     pub fn new(
         charge_point_id: &str,
         version: OcppVersion,

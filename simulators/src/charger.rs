@@ -29,7 +29,9 @@ use crate::transport::{self, Security, Socket};
 /// Exponential backoff with jitter between connection attempts.
 #[derive(Debug, Clone, Copy)]
 pub struct Backoff {
+    /// The longest first wait; each further failure doubles it.
     pub initial: Duration,
+    /// The cap on the doubled wait, before jitter.
     pub max: Duration,
 }
 
@@ -55,8 +57,12 @@ impl Backoff {
     }
 }
 
+/// How one simulated charger is set up: who it is, where it connects, what
+/// hardware it has and how it (mis)behaves.
 #[derive(Debug, Clone)]
 pub struct ChargerConfig {
+    /// Its charge point identity: the last path segment of `url`, and the
+    /// Basic-auth user name.
     pub identity: String,
     /// The CSMS URL including the identity (`ws://host:9000/ocpp/CP-1`).
     pub url: String,
@@ -64,10 +70,14 @@ pub struct ChargerConfig {
     /// a failed attempt — what a charger behind a balancer experiences when
     /// the instance it was on dies.
     pub fallback_urls: Vec<String>,
+    /// The OCPP version it speaks.
     pub version: Version,
+    /// How many connectors it has, numbered from 1 (2.0.1: EVSEs of one
+    /// connector each).
     pub connectors: u32,
     /// Charging power per connector, W.
     pub power_w: f64,
+    /// Basic-auth password and TLS settings (security profiles 1 to 3).
     pub security: Security,
     /// Local address to connect from.
     pub source: Option<IpAddr>,
@@ -77,7 +87,9 @@ pub struct ChargerConfig {
     pub meter_interval: Duration,
     /// How long a call waits for the CSMS's answer.
     pub call_timeout: Duration,
+    /// The waits between failed or lost connections.
     pub backoff: Backoff,
+    /// Which deviations from OCPP it commits; none by default.
     pub misbehaviour: Misbehaviour,
     /// Seeds the charger's jitter (and its transaction id prefix).
     pub seed: u64,
@@ -110,29 +122,40 @@ impl ChargerConfig {
 pub enum Command {
     /// A driver plugs in on `connector` and presents `id_tag`.
     Start {
+        /// The connector number, from 1.
         connector: u32,
+        /// The id tag the driver presents.
         id_tag: String,
     },
     /// The driver ends the session on `connector` and unplugs.
     Stop {
+        /// The connector number, from 1.
         connector: u32,
     },
     /// The car stops drawing power.
     Suspend {
+        /// The connector number, from 1.
         connector: u32,
     },
+    /// The connector faults; a transaction on it is not ended.
     Fault {
+        /// The connector number, from 1.
         connector: u32,
     },
+    /// A Faulted connector recovers and becomes Available.
     Recover {
+        /// The connector number, from 1.
         connector: u32,
     },
+    /// The charger asks the CSMS to authorize a tag; dropped while offline.
     Authorize {
+        /// The id tag presented.
         id_tag: String,
     },
     /// Drop the connection and stay away this long; sessions go on and
     /// their messages wait for the next boot.
     GoOffline(Duration),
+    /// Stop for good: the connection closes and the task ends.
     Shutdown,
 }
 
@@ -143,27 +166,36 @@ pub enum Notice {
     Connected(u32),
     /// The boot was answered with this status.
     Booted(String),
+    /// A connection ended: lost, closed by the CSMS, or left on purpose.
     Disconnected,
     /// A connection attempt failed.
     ConnectFailed(String),
     /// The CSMS called us.
     Received {
+        /// The CSMS's action, e.g. `ReserveNow`.
         action: String,
+        /// Its request payload.
         payload: Value,
     },
     /// The CSMS answered one of our calls.
     Answered {
+        /// The action of our call.
         action: String,
+        /// The CSMS's CALLRESULT payload.
         payload: Value,
     },
     /// The CSMS answered one of our calls with a CALLERROR.
     CallError {
+        /// The action of our call.
         action: String,
+        /// The CALLERROR code the CSMS sent.
         code: String,
     },
     /// The hardware refused a start.
     StartRefused {
+        /// The connector number, from 1.
         connector: u32,
+        /// The hardware's refusal, debug-printed (e.g. `ReservedForAnother`).
         why: String,
     },
 }
@@ -171,7 +203,10 @@ pub enum Notice {
 /// A running charger.
 #[derive(Debug)]
 pub struct ChargerHandle {
+    /// Where [`Command`]s go; at most 16 wait.
     pub commands: mpsc::Sender<Command>,
+    /// The charger's task: it ends on [`Command::Shutdown`] or once every
+    /// command sender is dropped.
     pub task: JoinHandle<()>,
 }
 

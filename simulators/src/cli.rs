@@ -127,7 +127,9 @@ struct RunArgs {
 
 /// Exit codes.
 pub const OK: u8 = 0;
+/// More errors than `--max-errors` occurred.
 pub const TOO_MANY_ERRORS: u8 = 1;
+/// Bad arguments, an unreadable file or failed provisioning.
 pub const BAD_USE: u8 = 2;
 
 fn fail(message: impl std::fmt::Display) -> u8 {

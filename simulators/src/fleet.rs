@@ -17,6 +17,7 @@ use crate::scenario::Scenario;
 /// Which OCPP version each charger speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Versions {
+    /// Every charger speaks this version.
     All(Version),
     /// Even-numbered chargers 1.6, odd ones 2.0.1.
     Mixed,
@@ -36,6 +37,7 @@ impl std::str::FromStr for Versions {
 }
 
 impl Versions {
+    /// The version of the fleet's charger `i` (counted from 0).
     pub fn of(self, i: usize) -> Version {
         match self {
             Versions::All(v) => v,
@@ -45,19 +47,29 @@ impl Versions {
     }
 }
 
+/// One `evgate-sim run`: how many chargers, where they connect, for how long
+/// and doing what.
 #[derive(Debug, Clone)]
 pub struct Fleet {
     /// `ws://host:9000/ocpp` (each charger appends its identity).
     pub url: String,
+    /// How many chargers.
     pub chargers: usize,
+    /// Which OCPP version each speaks.
     pub versions: Versions,
+    /// Identity prefix: charger `i` is `{prefix}{i:05}`.
     pub prefix: String,
     /// How many loopback source addresses (127.0.0.1..) to spread over; 0
     /// lets the system choose.
     pub sources: u8,
+    /// Chargers start evenly spread over this period.
     pub ramp: Duration,
+    /// How long the run lasts, ramp included.
     pub duration: Duration,
+    /// What the chargers do once connected.
     pub scenario: Scenario,
+    /// Seeds every charger's jitter and the busy-day randomness: the same seed
+    /// gives the same choices.
     pub seed: u64,
     /// The template every charger is made from (identity and URL are
     /// filled in).
@@ -67,6 +79,8 @@ pub struct Fleet {
 }
 
 impl Fleet {
+    /// The identity of charger `i` (from 0): the prefix, then `i` in five
+    /// digits.
     pub fn identity(&self, i: usize) -> String {
         format!("{}{i:05}", self.prefix)
     }

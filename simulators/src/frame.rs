@@ -3,25 +3,40 @@
 
 use serde_json::{Value, json};
 
+/// One OCPP-J message, in either direction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
+    /// A request, `[2, id, action, payload]`.
     Call {
+        /// Message id, chosen by the sender; the answer carries it back.
         id: String,
+        /// The OCPP action, e.g. `ReserveNow`.
         action: String,
+        /// The request payload (`null` when the frame had none).
         payload: Value,
     },
+    /// A successful answer, `[3, id, payload]`.
     Result {
+        /// The id of the CALL it answers.
         id: String,
+        /// The response payload.
         payload: Value,
     },
+    /// A failed answer, `[4, id, code, description, details]`; details are not
+    /// kept and go out as `{}`.
     Error {
+        /// The id of the CALL it answers.
         id: String,
+        /// The error code, e.g. `NotImplemented` (empty when missing).
         code: String,
+        /// Free text (empty when missing).
         description: String,
     },
 }
 
 impl Frame {
+    /// Reads a frame, leniently: only the message type and id are required; ids
+    /// are not length-checked.
     pub fn parse(text: &str) -> Result<Frame, String> {
         let v: Value = serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
         let items = v.as_array().ok_or("not an array")?;
@@ -61,6 +76,7 @@ impl Frame {
         }
     }
 
+    /// The frame as the JSON text sent on the socket.
     pub fn encode(&self) -> String {
         match self {
             Frame::Call {

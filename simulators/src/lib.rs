@@ -9,6 +9,8 @@
 //! - [`fleet`]: many chargers, the [`scenario`]s, [`metrics`] and the report;
 //! - [`cli`]: `evgate-sim run …`.
 
+#![warn(missing_docs)]
+
 pub mod charger;
 pub mod cli;
 pub mod dialect;

@@ -10,11 +10,16 @@ use std::time::Duration;
 use hdrhistogram::Histogram;
 use serde::Serialize;
 
+/// A fleet's counters and histograms, shared by every charger task.
 #[derive(Debug)]
 pub struct Metrics {
+    /// Chargers whose boot was accepted and whose connection is still open.
     pub connected: AtomicI64,
+    /// Connections that reached an accepted boot, over the whole run.
     pub connections: AtomicU64,
+    /// Connection attempts that failed (TCP, TLS, HTTP refusal, WebSocket).
     pub connect_failures: AtomicU64,
+    /// CALLs the chargers sent (answers to the CSMS not counted).
     pub sent: AtomicU64,
     by_action: Mutex<BTreeMap<String, u64>>,
     errors: Mutex<BTreeMap<String, u64>>,
@@ -53,19 +58,25 @@ fn micros(d: Duration) -> u64 {
 }
 
 impl Metrics {
+    /// A charger sent a CALL of `action`.
     pub fn call_sent(&self, action: &str) {
         self.sent.fetch_add(1, Ordering::Relaxed);
         *lock(&self.by_action).entry(action.to_owned()).or_default() += 1;
     }
 
+    /// The CSMS answered a call after `round_trip` (a CALLRESULT or a
+    /// CALLERROR).
     pub fn answered(&self, round_trip: Duration) {
         let _ = lock(&self.round_trips).record(micros(round_trip));
     }
 
+    /// Counts one error of `kind`; the report groups errors by kind.
     pub fn error(&self, kind: &str) {
         *lock(&self.errors).entry(kind.to_owned()).or_default() += 1;
     }
 
+    /// A charger's boot was accepted on a new connection; `since_first_attempt`
+    /// is given for its first one only.
     pub fn connected(&self, since_first_attempt: Option<Duration>) {
         self.connected.fetch_add(1, Ordering::Relaxed);
         self.connections.fetch_add(1, Ordering::Relaxed);
@@ -74,23 +85,29 @@ impl Metrics {
         }
     }
 
+    /// A charger that had lost its connection was accepted again, `since_lost`
+    /// later.
     pub fn reconnected(&self, since_lost: Duration) {
         let _ = lock(&self.reconnect_times).record(micros(since_lost));
     }
 
+    /// An accepted charger's connection ended.
     pub fn disconnected(&self) {
         self.connected.fetch_sub(1, Ordering::Relaxed);
     }
 
+    /// A connection attempt failed; it also counts as an error of `kind`.
     pub fn connect_failed(&self, kind: &str) {
         self.connect_failures.fetch_add(1, Ordering::Relaxed);
         self.error(kind);
     }
 
+    /// Every error so far, failed connection attempts included.
     pub fn error_count(&self) -> u64 {
         lock(&self.errors).values().sum()
     }
 
+    /// The report of a run that lasted `elapsed`.
     pub fn report(&self, elapsed: Duration) -> Report {
         let snapshot = |h: &Mutex<Histogram<u64>>| lock(h).clone();
         Report {
@@ -108,12 +125,18 @@ impl Metrics {
     }
 }
 
+/// A latency distribution, in milliseconds (recorded in microseconds).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Percentiles {
+    /// How many samples.
     pub count: u64,
+    /// Median, ms.
     pub p50: f64,
+    /// 95th percentile, ms.
     pub p95: f64,
+    /// 99th percentile, ms.
     pub p99: f64,
+    /// Largest sample, ms.
     pub max: f64,
 }
 
@@ -133,17 +156,25 @@ impl Percentiles {
 /// The final report (`--json` writes it as is).
 #[derive(Debug, Clone, Serialize)]
 pub struct Report {
+    /// How long the run took, seconds.
     pub elapsed_s: f64,
+    /// Chargers still connected and accepted at the end.
     pub connected: i64,
+    /// Connections that reached an accepted boot.
     pub connections: u64,
+    /// Failed connection attempts.
     pub connect_failures: u64,
+    /// CALLs the chargers sent.
     pub messages_sent: u64,
+    /// The same, per OCPP action.
     pub messages_by_action: BTreeMap<String, u64>,
+    /// From sending a call to its answer.
     pub round_trip_ms: Percentiles,
     /// First attempt to first accepted boot, per charger.
     pub connect_ms: Percentiles,
     /// Lost connection to the next accepted boot.
     pub reconnect_ms: Percentiles,
+    /// Errors by kind: timeouts, CALLERRORs, failed connects, malformed frames.
     pub errors: BTreeMap<String, u64>,
 }
 

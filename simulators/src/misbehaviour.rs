@@ -3,6 +3,8 @@
 
 use std::time::Duration;
 
+/// The ways a simulated charger deviates from OCPP (`--misbehave`); all off by
+/// default.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Misbehaviour {
     /// Starts a reserved session without the reservation id (1.6

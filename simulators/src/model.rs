@@ -10,38 +10,60 @@ use chrono::{DateTime, TimeDelta, Utc};
 /// its own connector statuses).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ConnectorState {
+    /// Free: no car, no reservation.
     Available,
+    /// A driver is there; the transaction is starting.
     Preparing,
+    /// Energy flows; the meter advances at the connector's power.
     Charging,
+    /// A transaction runs but the car draws no power; the meter stands still.
     SuspendedEV,
+    /// The transaction ended; the car is not yet unplugged.
     Finishing,
+    /// Held for one reservation's id tag.
     Reserved,
+    /// Out of service (ChangeAvailability Inoperative).
     Unavailable,
+    /// Broken: takes no reservation or start until it recovers.
     Faulted,
 }
 
+/// A reservation the CSMS made with ReserveNow, held by one connector until it
+/// is used, cancelled or expires.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Reservation {
+    /// The CSMS's reservation id; a ReserveNow with the same id replaces it.
     pub id: i64,
+    /// The only id tag that may start on the reserved connector.
     pub id_tag: String,
+    /// When the charger drops it by itself, UTC.
     pub expires_at: DateTime<Utc>,
 }
 
+/// A charging session as the charger keeps it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Transaction {
     /// The charger's own number for it; 2.0.1 sends it as the transaction
     /// id, 1.6 waits for the CSMS's.
     pub local: u64,
+    /// The id tag that started it.
     pub id_tag: String,
+    /// When it started, UTC.
     pub started_at: DateTime<Utc>,
+    /// The connector's energy register at the start, Wh.
     pub meter_start_wh: f64,
+    /// The reservation it used, when the connector was reserved for its tag.
     pub reservation_id: Option<i64>,
 }
 
+/// One connector of the simulated charger (2.0.1: an EVSE with one connector).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Connector {
+    /// Its current status.
     pub state: ConnectorState,
+    /// The reservation holding it, if any.
     pub reservation: Option<Reservation>,
+    /// The transaction running on it, if any.
     pub transaction: Option<Transaction>,
     /// The energy register, Wh.
     pub meter_wh: f64,
@@ -54,56 +76,89 @@ pub struct Connector {
 /// Why a transaction ended (1.6 reason names).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum StopReason {
+    /// The driver stopped it at the charger.
     Local,
+    /// The CSMS stopped it (remote stop, or unlock).
     Remote,
+    /// The car was unplugged.
     EVDisconnected,
+    /// The CSMS refused the id tag when the transaction started.
     DeAuthorized,
+    /// The charger rebooted (Reset).
     Reboot,
 }
 
 /// What the charger reports after a change.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Event {
+    /// A connector's status changed.
     Status {
+        /// The connector number, from 1.
         connector: u32,
+        /// Its new state.
         state: ConnectorState,
     },
+    /// A transaction started.
     Started {
+        /// The connector number, from 1.
         connector: u32,
+        /// The transaction as it started.
         transaction: Transaction,
     },
+    /// A transaction ended.
     Ended {
+        /// The connector number, from 1.
         connector: u32,
+        /// The transaction as it started.
         transaction: Transaction,
+        /// The energy register at the end, Wh.
         meter_stop_wh: f64,
+        /// Why it ended.
         reason: StopReason,
+        /// When it ended, UTC.
         at: DateTime<Utc>,
     },
     /// A reservation ran out on the charger (2.0.1 tells the CSMS).
-    ReservationExpired { connector: u32, reservation_id: i64 },
+    ReservationExpired {
+        /// The connector it held, from 1.
+        connector: u32,
+        /// The CSMS's reservation id.
+        reservation_id: i64,
+    },
 }
 
 /// How a ReserveNow is answered (1.6 names; 2.0.1 has the same set).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReserveOutcome {
+    /// The connector is now Reserved.
     Accepted,
+    /// In use or reserved; with no connector named, none is free.
     Occupied,
+    /// The connector is Faulted.
     Faulted,
+    /// The connector is out of service.
     Unavailable,
+    /// There is no such connector.
     Rejected,
 }
 
 /// Why a start was refused.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Refusal {
+    /// The connector number does not exist.
     NoSuchConnector,
+    /// The connector is reserved for another id tag.
     ReservedForAnother,
+    /// Its state takes no start (Faulted, Unavailable, …).
     NotAvailable(ConnectorState),
+    /// A transaction already runs on the connector.
     Busy,
 }
 
+/// The simulated charger's hardware: its connectors, numbered from 1.
 #[derive(Debug, Clone)]
 pub struct Hardware {
+    /// The connectors; connector `n` is at index `n - 1`.
     pub connectors: Vec<Connector>,
     next_transaction: u64,
 }
@@ -126,6 +181,7 @@ impl Hardware {
         }
     }
 
+    /// Connector `n` (from 1); `None` when there is no such connector.
     pub fn connector(&self, n: u32) -> Option<&Connector> {
         n.checked_sub(1)
             .and_then(|i| self.connectors.get(i as usize))
@@ -385,10 +441,12 @@ impl Hardware {
         Some(now)
     }
 
+    /// Connector `n` faults; a transaction on it is not ended.
     pub fn fault(&mut self, n: u32, events: &mut Vec<Event>) {
         self.set(n, ConnectorState::Faulted, events);
     }
 
+    /// A Faulted connector `n` becomes Available again.
     pub fn recover(&mut self, n: u32, events: &mut Vec<Event>) {
         if self
             .connector(n)

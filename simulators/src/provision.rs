@@ -12,15 +12,23 @@ use crate::dialect::Version;
 /// What to create.
 #[derive(Debug, Clone)]
 pub struct Plan {
+    /// evgate's HTTP API base URL, e.g. `http://127.0.0.1:7103`.
     pub api: String,
+    /// An admin bearer token for that API.
     pub token: String,
+    /// The name of the station the chargers are created in.
     pub station_name: String,
     /// (identity, version) per charger.
     pub chargers: Vec<(String, Version)>,
+    /// Connectors per charger (2.0.1: EVSEs, one connector each).
     pub connectors: u32,
+    /// Each connector's power, kW.
     pub power_kw: f64,
+    /// The OCPP security profile (0 to 3) every charger is registered with.
     pub security_profile: u8,
+    /// The chargers' Basic-auth password, for profiles 1 and 2.
     pub password: Option<String>,
+    /// Id tags to register, with status Accepted.
     pub id_tags: Vec<String>,
 }
 

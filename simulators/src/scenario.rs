@@ -19,33 +19,49 @@ use serde::Deserialize;
 
 use crate::charger::Command;
 
+/// What the fleet does once connected (`--scenario`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Scenario {
+    /// Boot, statuses and heartbeats; nothing else.
     Idle,
+    /// Every charger starts and stops sessions at random (from the seed), on
+    /// random connectors with random id tags.
     BusyDay {
         /// Idle time between a charger's sessions, uniformly in this range.
         gap: (Duration, Duration),
         /// Session length, uniformly in this range.
         session: (Duration, Duration),
     },
+    /// Every charger drops its connection at once and reconnects straight away.
     ReconnectStorm {
         /// When every charger drops (after the start of the run).
         at: Duration,
     },
+    /// Steps read from a TOML file, in time order.
     Script(Vec<Step>),
 }
 
+/// One step of a scenario script: a command sent to some chargers at a given
+/// time.
 #[derive(Debug, Clone, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Step {
+    /// When, after the start of the run.
     #[serde(with = "humantime_serde_compat")]
     pub at: Duration,
+    /// `start`, `stop`, `suspend`, `fault`, `recover`, `authorize` or
+    /// `offline`.
     pub action: String,
+    /// Which chargers, by fleet index: `all` (the default), `N`, or `A-B`
+    /// inclusive.
     #[serde(default = "all")]
     pub chargers: String,
+    /// The connector number, from 1; 1 by default.
     #[serde(default = "one")]
     pub connector: u32,
+    /// The id tag, for `start` and `authorize`.
     pub id_tag: Option<String>,
+    /// How long to stay away, for `offline`.
     #[serde(default, with = "humantime_serde_compat::option")]
     pub duration: Option<Duration>,
 }

@@ -19,11 +19,13 @@ use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
 pub trait Io: AsyncRead + AsyncWrite + Unpin + Send {}
 impl<T: AsyncRead + AsyncWrite + Unpin + Send> Io for T {}
 
+/// A charger's WebSocket, over plain TCP or TLS.
 pub type Socket = WebSocketStream<Box<dyn Io>>;
 
 /// How a charger proves who it is.
 #[derive(Clone, Default)]
 pub struct Security {
+    /// Basic-auth password (profiles 1 and 2); the identity is the user name.
     pub password: Option<String>,
     /// For `wss://`: trusted CAs and, for profile 3, the client certificate.
     pub tls: Option<Arc<rustls::ClientConfig>>,
@@ -74,14 +76,20 @@ pub fn tls_config(
 /// Why a connection attempt failed, as the report counts it.
 #[derive(Debug, thiserror::Error)]
 pub enum ConnectError {
+    /// The URL, or something it needs (a CA file for `wss://`), is unusable.
     #[error("bad url: {0}")]
     Url(String),
+    /// Name lookup, binding the source address, or the TCP connect failed.
     #[error("tcp: {0}")]
     Tcp(std::io::Error),
+    /// The TLS handshake failed.
     #[error("tls: {0}")]
     Tls(std::io::Error),
+    /// The gateway refused the upgrade with this HTTP status (e.g. 401, 404,
+    /// 503).
     #[error("refused with HTTP {0}")]
     Refused(u16),
+    /// Any other failure of the WebSocket handshake.
     #[error("websocket: {0}")]
     WebSocket(String),
 }

@@ -13,21 +13,31 @@ pub enum RpcError {
     /// A known action this CSMS does not support.
     #[error("NotSupported: {0}")]
     NotSupported(String),
+    /// evgate failed to process the message; not the charger's fault.
     #[error("InternalError: {0}")]
     Internal(String),
+    /// OCPP's ProtocolError: the payload is incomplete for its action.
     #[error("ProtocolError: {0}")]
     Protocol(String),
+    /// Refused for security reasons, e.g. a message before the boot was
+    /// Accepted.
     #[error("SecurityError: {0}")]
     Security(String),
     /// Payload syntactically wrong (not an object, wrong JSON types).
     #[error("FormatViolation: {0}")]
     Format(String),
+    /// A field holds a value it may not: an unknown enum word, an over-long id
+    /// tag.
     #[error("PropertyConstraintViolation: {0}")]
     PropertyConstraint(String),
+    /// A required field is missing (1.6 spells it
+    /// OccurenceConstraintViolation).
     #[error("OccurrenceConstraintViolation: {0}")]
     OccurrenceConstraint(String),
+    /// A field has the wrong JSON type.
     #[error("TypeConstraintViolation: {0}")]
     TypeConstraint(String),
+    /// Any other error; also what an unknown code from a charger is read as.
     #[error("GenericError: {0}")]
     Generic(String),
     /// 2.0.1 only; on 1.6 it is a FormationViolation.
@@ -62,6 +72,7 @@ impl RpcError {
         }
     }
 
+    /// The free-text description sent beside the code.
     pub fn description(&self) -> &str {
         match self {
             RpcError::NotImplemented(d)

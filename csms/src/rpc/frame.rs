@@ -10,21 +10,36 @@ use super::RpcError;
 /// OCPP-J: message ids are strings of at most 36 characters.
 pub const MAX_MESSAGE_ID_CHARS: usize = 36;
 
+/// One OCPP-J message, in either direction.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
+    /// A request, `[2, id, action, payload]`, from the charger or from us.
     Call {
+        /// Message id, 1 to 36 characters, chosen by the sender; the answer
+        /// carries it back.
         id: String,
+        /// The OCPP action, e.g. `BootNotification`.
         action: String,
+        /// The request; always a JSON object.
         payload: Value,
     },
+    /// A successful answer, `[3, id, payload]`.
     CallResult {
+        /// The id of the CALL it answers.
         id: String,
+        /// The response.
         payload: Value,
     },
+    /// A failed answer, `[4, id, code, description, details]`.
     CallError {
+        /// The id of the CALL it answers.
         id: String,
+        /// The error code as sent; its spelling depends on the version (see
+        /// [`RpcError::code`]).
         code: String,
+        /// Free text; we send at most 255 characters.
         description: String,
+        /// A JSON object of extra detail; `{}` when the sender gave none.
         details: Value,
     },
 }
@@ -33,7 +48,10 @@ pub enum Frame {
 /// be read (and the frame was a CALL), otherwise count it as garbage.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameError {
+    /// The message id to answer to; `None` when none could be read or no answer
+    /// is due.
     pub id: Option<String>,
+    /// What to answer with, or why the frame counts as garbage.
     pub error: RpcError,
 }
 
@@ -44,6 +62,8 @@ impl FrameError {
 }
 
 impl Frame {
+    /// Reads one text frame: an array whose message id is a string of 1 to 36
+    /// characters, and a CALL's payload an object.
     pub fn parse(text: &str) -> Result<Frame, FrameError> {
         let value: Value = serde_json::from_str(text)
             .map_err(|e| FrameError::new(None, RpcError::RpcFramework(format!("not JSON: {e}"))))?;
@@ -122,6 +142,7 @@ impl Frame {
         }
     }
 
+    /// The frame as the JSON text sent on the socket.
     pub fn encode(&self) -> String {
         let value = match self {
             Frame::Call {

@@ -32,16 +32,21 @@ pub fn reserve_now(req: &ReserveRequest) -> Result<Value, RpcError> {
     })
 }
 
+/// Reads a 2.0.1 ReserveNow answer: Ok when Accepted, else the refusal its
+/// status names; an unreadable answer is a `CallError`.
 pub fn reserve_now_answer(payload: Value) -> Result<(), Refusal> {
     let answer: ReserveNowResponse =
         decode(payload).map_err(|e| Refusal::CallError(format!("unreadable answer: {e}")))?;
     refusal_of(&wire(&answer.status))
 }
 
+/// The 2.0.1 CancelReservation payload for the reservation id evgate sent with
+/// ReserveNow.
 pub fn cancel_reservation(reservation_id: i32) -> Result<Value, RpcError> {
     encode(&CancelReservationRequest { reservation_id })
 }
 
+/// Reads a 2.0.1 CancelReservation answer: Ok when Accepted, else `Rejected`.
 pub fn cancel_reservation_answer(payload: Value) -> Result<(), Refusal> {
     let answer: CancelReservationResponse =
         decode(payload).map_err(|e| Refusal::CallError(format!("unreadable answer: {e}")))?;

@@ -15,11 +15,14 @@ use crate::model::{Event, Hardware};
 /// The OCPP version a simulated charger speaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Version {
+    /// OCPP 1.6J, subprotocol `ocpp1.6`.
     V16,
+    /// OCPP 2.0.1, subprotocol `ocpp2.0.1`.
     V201,
 }
 
 impl Version {
+    /// The WebSocket subprotocol it asks for in the handshake.
     pub fn subprotocol(self) -> &'static str {
         match self {
             Version::V16 => "ocpp1.6",
@@ -42,7 +45,10 @@ impl std::str::FromStr for Version {
 /// A call the charger sends.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outgoing {
+    /// The OCPP action, e.g. `StatusNotification`.
     pub action: &'static str,
+    /// The request payload; a 1.6 transaction message gets its `transactionId`
+    /// only when sent ([`Version::finish`]).
     pub payload: Value,
     /// The charger's own transaction number, when the call belongs to a
     /// transaction: such calls wait in the offline queue, and 1.6 ones get
@@ -75,13 +81,24 @@ pub enum Followup {
     Reboot,
     /// TriggerMessage: send this message now.
     Trigger {
+        /// The message asked for, e.g. `StatusNotification`.
         message: String,
+        /// The connector (2.0.1: EVSE) it concerns; `None` for all of them.
         connector: Option<u32>,
     },
     /// Remote start: a driver is assumed at the connector with this tag.
-    Start { connector: u32, id_tag: String },
+    Start {
+        /// The connector (2.0.1: EVSE) to start on.
+        connector: u32,
+        /// The id tag the CSMS started it for.
+        id_tag: String,
+    },
     /// Remote stop or unlock of this transaction.
-    Stop { transaction: u64 },
+    Stop {
+        /// The charger's own number for the transaction
+        /// ([`crate::model::Transaction::local`]).
+        transaction: u64,
+    },
     /// A new Basic-auth password, used from the next connection (the
     /// charger reconnects with it).
     NewPassword(String),
@@ -92,7 +109,10 @@ pub enum Followup {
 pub struct Answer {
     /// The CALLRESULT payload, or a CALLERROR code and description.
     pub result: Result<Value, (&'static str, String)>,
+    /// What the command changed on the hardware, reported once the answer is
+    /// out.
     pub events: Vec<Event>,
+    /// What the charger does once the answer is out.
     pub followups: Vec<Followup>,
 }
 
@@ -129,6 +149,9 @@ pub struct Memory {
 }
 
 impl Memory {
+    /// The memory of a fresh charger: the version's default configuration
+    /// (heartbeat 300 s, profile 0, …), and `transaction_prefix` for its 2.0.1
+    /// transaction ids.
     pub fn new(version: Version, transaction_prefix: String) -> Self {
         let keys: &[(&str, &str)] = match version {
             Version::V16 => &[
@@ -184,13 +207,19 @@ pub fn timestamp(at: DateTime<Utc>, m: &Misbehaviour) -> String {
 /// Everything a dialect needs to turn events into calls or answer one.
 #[derive(Debug)]
 pub struct Charger<'a> {
+    /// Its connectors, reservations, transactions and meters.
     pub hardware: &'a mut Hardware,
+    /// Its configuration and transaction bookkeeping.
     pub memory: &'a mut Memory,
+    /// Which deviations from OCPP it commits.
     pub misbehaviour: &'a Misbehaviour,
+    /// The time its calls are stamped with, UTC.
     pub now: DateTime<Utc>,
 }
 
 impl Version {
+    /// The BootNotification, sent first on every connection (vendor
+    /// `evgate-sim`).
     pub fn boot(self) -> Outgoing {
         match self {
             Version::V16 => v16::boot(),
@@ -198,10 +227,12 @@ impl Version {
         }
     }
 
+    /// A Heartbeat: the same empty request in both versions.
     pub fn heartbeat(self) -> Outgoing {
         Outgoing::new("Heartbeat", serde_json::json!({}))
     }
 
+    /// An Authorize of `id_tag` (2.0.1: an idToken of type ISO14443).
     pub fn authorize(self, id_tag: &str) -> Outgoing {
         match self {
             Version::V16 => v16::authorize(id_tag),
