@@ -12,9 +12,9 @@ use booking::refunds::RefundOutbox;
 use booking::service::{BookingService, Ports};
 use tokio::net::TcpListener;
 
-use crate::auth::{JwtKeys, KeySource};
 use crate::config::{Config, ConfigError, CorsOrigins};
-use crate::events::EventBus;
+use crate::keys::{KeySource, jwt_keys};
+use evgate_api::realtime::EventBus;
 use evgate_cluster::{
     FailoverHolds, FailoverVersions, Redis, RedisHolds, RedisVersions, SharedState,
 };
@@ -22,7 +22,7 @@ use evgate_store::PgHolds;
 
 /// Namespace of evgate's keys in Redis.
 const REDIS_PREFIX: &str = "evgate:";
-use crate::http::{self, AppState};
+use evgate_api::AppState;
 
 /// Why the server could not start (after configuration was accepted).
 #[derive(Debug, thiserror::Error)]
@@ -112,7 +112,7 @@ pub struct App {
     redis: Option<Redis>,
     refunds: Option<RefundOutbox>,
     no_show_interval: std::time::Duration,
-    http_limits: http::serve::ConnectionLimits,
+    http_limits: crate::serve::ConnectionLimits,
 }
 
 impl std::fmt::Debug for App {
@@ -185,7 +185,7 @@ impl App {
         config.validate()?;
         let cors = config.cors_origins()?;
         let ocpp_tls = config.ocpp_tls()?;
-        let (keys, source) = JwtKeys::from_config(config)?;
+        let (keys, source) = jwt_keys(config)?;
         match &source {
             KeySource::Secret => tracing::info!("JWT: HS256 with JWT_SECRET"),
             KeySource::PublicKeyFile(p) => {
@@ -222,8 +222,6 @@ impl App {
                 tracing::info!(instance = %instance, "cluster: commands reach chargers on any instance");
                 let deadline = csms_config.call_timeout + std::time::Duration::from_secs(2);
                 evgate_cluster::Chargers::clustered(local_chargers, redis, instance, deadline)
-                    .await
-                    .map_err(StartError::Redis)?
             }
             None => evgate_cluster::Chargers::local(local_chargers),
         };
@@ -283,13 +281,13 @@ impl App {
             .as_deref()
             .map(str::as_bytes)
             .or(jwt.shared_secret())
-            .map(|secret| Arc::new(crate::operator::Sealer::from_secret(secret)));
+            .map(|secret| Arc::new(evgate_operator::Sealer::from_secret(secret)));
         if sealer.is_none() {
             tracing::warn!(
                 "no CREDENTIAL_KEY: credential changes for offline chargers will be refused"
             );
         }
-        let rotation = crate::operator::CredentialRotation {
+        let rotation = evgate_operator::CredentialRotation {
             store: store.clone(),
             chargers: chargers.clone(),
             clock: clock.clone(),
@@ -322,7 +320,7 @@ impl App {
 
     /// The REST API alone (no Socket.IO), for driving in process.
     pub fn router(&self) -> axum::Router {
-        http::router(self.state.clone(), &self.cors)
+        evgate_api::router(self.state.clone(), &self.cors)
     }
 
     /// Serves HTTP, Socket.IO and OCPP on `listeners` and runs the
@@ -353,6 +351,17 @@ impl App {
             refunds,
             state.webhooks.clone(),
         );
+        if let Some(redis) = &redis {
+            // Before the listeners: a charger that connects is claimed, and
+            // commands relayed for it from other instances are served.
+            background.adopt(
+                state
+                    .chargers
+                    .join(redis)
+                    .await
+                    .map_err(StartError::Redis)?,
+            );
+        }
         let (stop_ocpp, ocpp_stopped) = tokio::sync::watch::channel(false);
         let stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
             let _ = rx.wait_for(|stop| *stop).await;
@@ -375,11 +384,11 @@ impl App {
             ));
         }
         tracing::info!(ocpp.addr = %ocpp_addr, "OCPP listening on ws://{ocpp_addr}/ocpp/{{chargePointId}}");
-        let (realtime, io) = crate::realtime::layer(crate::realtime::Realtime {
+        let (realtime, io) = evgate_api::realtime::layer(evgate_api::realtime::Realtime {
             jwt: state.jwt.clone(),
             store: state.store.clone(),
         });
-        let relay = crate::realtime::spawn_relay(&events, io, redis.as_ref())
+        let relay = evgate_api::realtime::spawn_relay(&events, io, redis.as_ref())
             .await
             .map_err(StartError::Redis)?;
         if redis.is_some() {
@@ -387,7 +396,7 @@ impl App {
         }
         background.adopt(relay);
         background.adopt(vec![
-            crate::operator::credentials::apply_on_connect(state.rotation.clone(), &csms.registry),
+            evgate_operator::credentials::apply_on_connect(state.rotation.clone(), &csms.registry),
             tokio::spawn(
                 csms.deps
                     .presence
@@ -397,9 +406,9 @@ impl App {
         ]);
         let addr = listeners.http.local_addr().map_err(StartError::Serve)?;
         tracing::info!(http.addr = %addr, "HTTP API listening on http://{addr}");
-        http::serve::serve(
+        crate::serve::serve(
             listeners.http,
-            http::with_realtime(state, &cors, Some(realtime)),
+            evgate_api::with_realtime(state, &cors, Some(realtime)),
             http_limits,
             shutdown,
         )

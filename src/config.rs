@@ -7,6 +7,8 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+pub use evgate_api::CorsOrigins;
+pub use evgate_api::jwt::Role;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -29,19 +31,13 @@ pub enum Command {
     Token(TokenArgs),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, serde::Serialize, serde::Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    User,
-    Admin,
-}
-
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     /// User id (`sub`).
     #[arg(long)]
     pub user: i64,
-    #[arg(long, value_enum, default_value = "user")]
+    /// `user` or `admin`.
+    #[arg(long, default_value = "user")]
     pub role: Role,
     /// Lifetime, e.g. `30m`, `1h`, `7d`.
     #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
@@ -352,13 +348,6 @@ impl ConfigError {
     }
 }
 
-/// Which browser origins CORS lets through.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CorsOrigins {
-    Any,
-    List(Vec<String>),
-}
-
 impl Config {
     /// The checks clap cannot express.
     pub fn validate(&self) -> Result<(), ConfigError> {
@@ -469,8 +458,8 @@ impl Config {
 
     /// The booking rules these settings describe.
     /// The HTTP listener's connection rules.
-    pub fn http_limits(&self) -> crate::http::serve::ConnectionLimits {
-        crate::http::serve::ConnectionLimits {
+    pub fn http_limits(&self) -> crate::serve::ConnectionLimits {
+        crate::serve::ConnectionLimits {
             header_timeout: Duration::from_secs(self.http_header_timeout_seconds),
             max_connections: usize::try_from(self.http_max_connections).unwrap_or(usize::MAX),
         }
@@ -539,8 +528,8 @@ impl Config {
     }
 
     /// What credential rotation is checked against.
-    pub fn rotation(&self) -> crate::operator::credentials::RotationSettings {
-        crate::operator::credentials::RotationSettings {
+    pub fn rotation(&self) -> evgate_operator::credentials::RotationSettings {
+        evgate_operator::credentials::RotationSettings {
             grace: chrono::TimeDelta::seconds(
                 i64::try_from(self.ocpp_credential_grace_seconds).unwrap_or(i64::MAX),
             ),

@@ -1,13 +1,10 @@
-//! evgate: the server binary's library — configuration, authentication, the
-//! HTTP API, and the wiring that starts the crates around them. `main.rs` only parses the command line and calls in.
+//! evgate: the server binary's library — configuration, the keys tokens are
+//! verified with, and the wiring that builds the crates into one gateway and
+//! serves it. `main.rs` only parses the command line and calls in.
 
 pub mod app;
-pub mod auth;
 pub mod config;
-pub mod events;
-pub mod http;
-pub mod operator;
-pub mod realtime;
+pub mod keys;
 pub mod refunds;
-pub mod views;
+pub mod serve;
 pub mod workers;

@@ -5,8 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use evgate::app::{self, StartError};
-use evgate::auth::JwtKeys;
 use evgate::config::{Cli, Command, Config, LogFormat, TokenArgs, one_line};
+use evgate::keys::jwt_keys;
 
 /// Exit code for a configuration the process cannot run with.
 const BAD_CONFIG: u8 = 2;
@@ -59,7 +59,7 @@ fn token(config: &Config, args: &TokenArgs) -> ExitCode {
         eprintln!("evgate: {e}");
         return ExitCode::from(BAD_CONFIG);
     }
-    let keys = match JwtKeys::from_config(config) {
+    let keys = match jwt_keys(config) {
         Ok((keys, _)) => keys,
         Err(e) => {
             eprintln!("evgate: {e}");

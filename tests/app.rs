@@ -42,7 +42,7 @@ async fn the_gateway_serves_then_shuts_down_closing_its_chargers_and_its_tasks()
     }));
 
     // An operator provisions a charger through the API.
-    let keys = evgate::auth::JwtKeys::hs256(SECRET.as_bytes());
+    let keys = evgate_api::jwt::JwtKeys::hs256(SECRET.as_bytes());
     let now = chrono::Utc::now().timestamp();
     let admin = keys
         .issue(

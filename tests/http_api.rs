@@ -107,7 +107,7 @@ async fn every_api_endpoint_needs_a_valid_token() {
     );
     assert!(err["message"].as_str().unwrap().contains("expired"));
     // Signed with another secret.
-    let other = evgate::auth::JwtKeys::hs256(b"some-other-secret-some-other-secret");
+    let other = evgate_api::jwt::JwtKeys::hs256(b"some-other-secret-some-other-secret");
     let forged = other
         .issue(
             1,

@@ -407,11 +407,11 @@ async fn an_update_caused_on_one_instance_reaches_a_client_on_another() {
 async fn limits_subscriptions_per_socket_and_message_size() {
     let site = Site::start(&[]);
     let mut stations = Vec::new();
-    for _ in 0..=evgate::realtime::MAX_SUBSCRIPTIONS {
+    for _ in 0..=evgate_api::realtime::MAX_SUBSCRIPTIONS {
         stations.push(site.admin.station().await);
     }
     let mut app = tokio::task::block_in_place(|| site.app(3, "websocket"));
-    for s in &stations[..evgate::realtime::MAX_SUBSCRIPTIONS] {
+    for s in &stations[..evgate_api::realtime::MAX_SUBSCRIPTIONS] {
         tokio::task::block_in_place(|| app.subscribe(s));
     }
     let last = stations.last().unwrap();
@@ -424,7 +424,7 @@ async fn limits_subscriptions_per_socket_and_message_size() {
     tokio::task::block_in_place(|| app.subscribe(last));
     // A message over the limit closes that client's connection, and only its.
     let mut other = tokio::task::block_in_place(|| site.app(4, "websocket"));
-    let big = evgate::realtime::MAX_PAYLOAD_BYTES as usize + 1024;
+    let big = evgate_api::realtime::MAX_PAYLOAD_BYTES as usize + 1024;
     let stdin = app.child.stdin.as_mut().unwrap();
     writeln!(stdin, "big {big}").unwrap();
     stdin.flush().unwrap();

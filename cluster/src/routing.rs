@@ -19,6 +19,7 @@ use redis::AsyncCommands;
 use redis::aio::ConnectionManager;
 use serde_json::Value;
 use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::relay::{Call, CancelArgs, CommandArgs, Failure, Reply, ReserveArgs, Sender, ToOwner};
@@ -71,47 +72,69 @@ impl Chargers {
         }
     }
 
-    /// Joins the cluster: starts announcing the chargers held here and
-    /// serving other instances' commands. `deadline` bounds a relayed call
-    /// (the charger's own call timeout, plus the way there and back).
-    pub async fn clustered(
+    /// A member of the cluster: commands for chargers held elsewhere go
+    /// through Redis. `deadline` bounds a relayed call (the charger's own
+    /// call timeout, plus the way there and back). Nothing runs until
+    /// [`Chargers::join`].
+    pub fn clustered(
         local: OcppChargers,
         redis: &super::Redis,
         instance: String,
         deadline: Duration,
-    ) -> redis::RedisResult<Self> {
-        let conn = redis.conn.clone();
-        let channels = vec![commands_channel(&instance), replies_channel(&instance)];
+    ) -> Self {
         let cluster = Arc::new(Cluster {
             instance,
-            conn,
+            conn: redis.conn.clone(),
             waiting: Mutex::new(HashMap::new()),
             deadline,
         });
-        let chargers = Self {
+        Self {
             local,
-            cluster: Some(cluster.clone()),
+            cluster: Some(cluster),
+        }
+    }
+
+    /// Starts announcing the chargers held here, claiming each one that
+    /// connects, and serving other instances' commands and replies. The
+    /// caller owns the tasks (and aborts them at shutdown); a single
+    /// instance has none.
+    pub async fn join(&self, redis: &super::Redis) -> redis::RedisResult<Vec<JoinHandle<()>>> {
+        let Some(cluster) = self.cluster.clone() else {
+            return Ok(Vec::new());
         };
-        tokio::spawn(announce(chargers.local.clone(), cluster.clone()));
-        tokio::spawn(claim_on_connect(chargers.local.clone(), cluster.clone()));
-        let server = chargers.clone();
+        let channels = vec![
+            commands_channel(&cluster.instance),
+            replies_channel(&cluster.instance),
+        ];
         let requests = commands_channel(&cluster.instance);
-        super::subscribe_forever(&redis.url, channels, move |channel, payload| {
-            let (server, cluster) = (server.clone(), cluster.clone());
-            let from_callers = channel == requests;
-            async move {
-                if from_callers {
-                    tokio::spawn(async move { server.serve(&payload).await });
-                } else {
-                    match serde_json::from_str::<Reply>(&payload) {
-                        Ok(reply) => cluster.deliver(reply),
-                        Err(e) => tracing::warn!(error = %e, "cluster: unreadable reply refused"),
+        let server = self.clone();
+        let relay = {
+            let cluster = cluster.clone();
+            super::subscribe_forever(&redis.url, channels, move |channel, payload| {
+                let (server, cluster) = (server.clone(), cluster.clone());
+                let from_callers = channel == requests;
+                async move {
+                    if from_callers {
+                        // Each request waits on its charger; one slow charger
+                        // must not hold the others' requests.
+                        tokio::spawn(async move { server.serve(&payload).await });
+                    } else {
+                        match serde_json::from_str::<Reply>(&payload) {
+                            Ok(reply) => cluster.deliver(reply),
+                            Err(e) => {
+                                tracing::warn!(error = %e, "cluster: unreadable reply refused")
+                            }
+                        }
                     }
                 }
-            }
-        })
-        .await?;
-        Ok(chargers)
+            })
+            .await?
+        };
+        Ok(vec![
+            relay,
+            tokio::spawn(announce(self.local.clone(), cluster.clone())),
+            tokio::spawn(claim_on_connect(self.local.clone(), cluster)),
+        ])
     }
 
     /// An operator command, wherever the charger is connected.

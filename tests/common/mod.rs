@@ -33,12 +33,12 @@ pub async fn store(
 /// `Router::oneshot`.
 pub struct TestApp {
     pub router: axum::Router,
-    pub keys: Arc<evgate::auth::JwtKeys>,
+    pub keys: Arc<evgate_api::jwt::JwtKeys>,
     pub store: Arc<dyn Store>,
     pub bookings: booking::service::BookingService,
     /// Starts twenty minutes into the current hour; tests move it.
     pub clock: Arc<booking::ManualClock>,
-    pub events: evgate::events::EventBus,
+    pub events: evgate_api::realtime::EventBus,
     /// At most 3 attempts before the dead letter.
     pub webhooks: webhooks::VendorWebhooks,
     pub database_url: String,

@@ -7,21 +7,30 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use crate::auth::TokenError;
+use crate::jwt::TokenError;
 
+/// Every way a request can fail, each mapped once to an HTTP status and the
+/// seed's error envelope `{success: false, error: {code, message, field?}}`.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
+    /// 400 `VALIDATION_ERROR`, naming the offending field when there is one.
     #[error("{message}")]
     BadRequest {
+        /// The request field at fault (`startTs`, `connectorId`, …).
         field: Option<String>,
+        /// What is wrong with it, for the caller.
         message: String,
     },
+    /// 401: no token, or one that does not verify.
     #[error("{0}")]
     Unauthorized(String),
+    /// 403: a valid token without the role or ownership needed.
     #[error("{0}")]
     Forbidden(String),
+    /// 404.
     #[error("{0}")]
     NotFound(String),
+    /// 405.
     #[error("{0}")]
     MethodNotAllowed(String),
     /// 409 with a code that says which conflict: `CONFLICT` (already
@@ -29,10 +38,13 @@ pub enum ApiError {
     /// `INVALID_STATE`.
     #[error("{1}")]
     Conflict(&'static str, String),
+    /// 413.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 415: a body that is not `application/json`.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 503: a dependency (database, Redis) is down; the caller may retry.
     #[error("{0}")]
     Unavailable(String),
     /// A charger answered a command with an error.
@@ -41,11 +53,13 @@ pub enum ApiError {
     /// A charger did not answer a command in time.
     #[error("{0}")]
     GatewayTimeout(String),
+    /// 500: evgate's own fault; the detail is logged, not shown.
     #[error("{0}")]
     Internal(String),
 }
 
 impl ApiError {
+    /// A 400 naming the field at fault.
     pub fn bad_request(field: impl Into<String>, message: impl Into<String>) -> Self {
         Self::BadRequest {
             field: Some(field.into()),
@@ -85,9 +99,9 @@ impl From<csms::commands::CommandError> for ApiError {
     }
 }
 
-impl From<crate::operator::RotationError> for ApiError {
-    fn from(e: crate::operator::RotationError) -> Self {
-        use crate::operator::RotationError as E;
+impl From<evgate_operator::RotationError> for ApiError {
+    fn from(e: evgate_operator::RotationError) -> Self {
+        use evgate_operator::RotationError as E;
         match e {
             E::Domain(e) => e.into(),
             E::NotConfigured(m) => ApiError::Conflict("NOT_CONFIGURED", m),

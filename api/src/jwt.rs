@@ -1,29 +1,50 @@
-//! Bearer tokens: HS256 with `JWT_SECRET` (or a development secret kept
-//! beside the SQLite database), or RS256 verified with a PEM public key.
+//! Bearer tokens: HS256 with a shared secret, or RS256 verified with a PEM
+//! public key (which keys, the server binary decides from its configuration).
 //! Claims: `sub` = user id, `role` = `user` | `admin`, `exp` required.
 
-use std::io::Write;
-use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use serde_json::{Value, json};
 
-use crate::config::{Config, ConfigError, Role};
+/// What a token lets its bearer do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// An app user: their own bookings, public station data.
+    User,
+    /// An operator: the admin API too.
+    Admin,
+}
+
+impl std::str::FromStr for Role {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "user" => Ok(Self::User),
+            "admin" => Ok(Self::Admin),
+            other => Err(format!("unknown role {other:?} (user or admin)")),
+        }
+    }
+}
 
 /// Who a valid token says the caller is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Claims {
+    /// The token's `sub`: the app's user id, which owns bookings.
     pub user_id: i64,
+    /// The token's `role` (`user` when absent).
     pub role: Role,
 }
 
 /// Why a token was refused; shown to the caller.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum TokenError {
+    /// Past its `exp` (30 s leeway).
     #[error("the token has expired")]
     Expired,
+    /// Bad signature, algorithm, claims or shape.
     #[error("invalid token: {0}")]
     Invalid(String),
 }
@@ -46,19 +67,8 @@ impl std::fmt::Debug for JwtKeys {
     }
 }
 
-/// Where the keys came from, for the start-up log.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum KeySource {
-    Secret,
-    PublicKeyFile(PathBuf),
-    /// Generated for an embedded setup; the path says where it is kept.
-    DevelopmentSecret {
-        path: PathBuf,
-        created: bool,
-    },
-}
-
 impl JwtKeys {
+    /// Signs and verifies with a shared secret.
     pub fn hs256(secret: &[u8]) -> Self {
         Self {
             shared_secret: Some(secret.to_vec()),
@@ -68,6 +78,7 @@ impl JwtKeys {
         }
     }
 
+    /// Verifies RS256 tokens an identity provider signed; issues none.
     pub fn rs256_public_pem(pem: &[u8]) -> Result<Self, String> {
         Ok(Self {
             shared_secret: None,
@@ -75,41 +86,6 @@ impl JwtKeys {
             decoding: DecodingKey::from_rsa_pem(pem).map_err(|e| e.to_string())?,
             encoding: None,
         })
-    }
-
-    /// The keys the configuration names; generates the development secret
-    /// when an embedded setup has none.
-    pub fn from_config(config: &Config) -> Result<(Self, KeySource), ConfigError> {
-        if let Some(secret) = &config.jwt_secret {
-            return Ok((Self::hs256(secret.as_bytes()), KeySource::Secret));
-        }
-        if let Some(path) = &config.jwt_public_key_file {
-            let pem = std::fs::read(path).map_err(|e| {
-                ConfigError::new(
-                    "JWT_PUBLIC_KEY_FILE",
-                    format!("cannot read {}: {e}", path.display()),
-                )
-            })?;
-            let keys = Self::rs256_public_pem(&pem).map_err(|e| {
-                ConfigError::new(
-                    "JWT_PUBLIC_KEY_FILE",
-                    format!("not an RSA public key in PEM: {e}"),
-                )
-            })?;
-            return Ok((keys, KeySource::PublicKeyFile(path.clone())));
-        }
-        let Some(path) = dev_secret_path(&config.database_url) else {
-            return Err(ConfigError::new(
-                "JWT_SECRET",
-                "is required unless DATABASE_URL names a SQLite file (instances must share it)",
-            ));
-        };
-        let (secret, created) = load_or_create_secret(&path)
-            .map_err(|e| ConfigError::new("JWT_SECRET", format!("no secret given and {e}")))?;
-        Ok((
-            Self::hs256(secret.as_bytes()),
-            KeySource::DevelopmentSecret { path, created },
-        ))
     }
 
     /// The HS256 secret, if that is what tokens are signed with.
@@ -164,57 +140,6 @@ impl JwtKeys {
             Some(other) => return Err(TokenError::Invalid(format!("unknown role {other:?}"))),
         };
         Ok(Claims { user_id, role })
-    }
-}
-
-/// `sqlite://dir/evgate.db?mode=rwc` → `dir/evgate.db.jwt-secret`; `None` for
-/// PostgreSQL (a cluster must share a configured secret) and in-memory SQLite.
-pub fn dev_secret_path(database_url: &str) -> Option<PathBuf> {
-    let rest = database_url.strip_prefix("sqlite:")?;
-    let rest = rest.strip_prefix("//").unwrap_or(rest);
-    let file = rest.split('?').next().unwrap_or(rest);
-    if file.is_empty() || file == ":memory:" {
-        return None;
-    }
-    let mut path = PathBuf::from(file).into_os_string();
-    path.push(".jwt-secret");
-    Some(PathBuf::from(path))
-}
-
-/// Reads the secret, or creates it (0600) if absent. `create_new` makes
-/// concurrent first starts agree: whoever loses the race reads the winner's.
-fn load_or_create_secret(path: &Path) -> Result<(String, bool), String> {
-    let read = |path: &Path| -> Result<String, String> {
-        let s = std::fs::read_to_string(path)
-            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        let s = s.trim().to_owned();
-        if s.len() < 32 {
-            return Err(format!("{} holds no usable secret", path.display()));
-        }
-        Ok(s)
-    };
-    if path.exists() {
-        return read(path).map(|s| (s, false));
-    }
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    let secret: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.mode(0o600);
-    }
-    match options.open(path) {
-        Ok(mut f) => {
-            f.write_all(secret.as_bytes())
-                .and_then(|_| f.sync_all())
-                .map_err(|e| format!("cannot write {}: {e}", path.display()))?;
-            Ok((secret, true))
-        }
-        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read(path).map(|s| (s, false)),
-        Err(e) => Err(format!("cannot create {}: {e}", path.display())),
     }
 }
 
@@ -300,26 +225,5 @@ mod tests {
             "ten minutes early"
         );
         assert_eq!(keys.verify(&token(now() - 5)).unwrap().user_id, 7);
-    }
-
-    #[test]
-    fn dev_secret_lives_beside_the_database() {
-        assert_eq!(
-            dev_secret_path("sqlite://evgate.db"),
-            Some(PathBuf::from("evgate.db.jwt-secret"))
-        );
-        assert_eq!(
-            dev_secret_path("sqlite:///var/lib/evgate/e.db?mode=rwc"),
-            Some(PathBuf::from("/var/lib/evgate/e.db.jwt-secret"))
-        );
-        assert_eq!(dev_secret_path("sqlite::memory:"), None);
-        assert_eq!(dev_secret_path("postgres://x/y"), None);
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("e.db.jwt-secret");
-        let (a, created) = load_or_create_secret(&path).unwrap();
-        assert!(created);
-        let (b, created) = load_or_create_secret(&path).unwrap();
-        assert!(!created);
-        assert_eq!(a, b);
     }
 }

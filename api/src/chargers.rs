@@ -18,7 +18,7 @@ use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, ok};
 use super::extract::ApiJson;
-use crate::operator::{CredentialChange, Rotation};
+use evgate_operator::{CredentialChange, Rotation};
 
 pub(super) fn router() -> Router<AppState> {
     Router::new()

@@ -20,7 +20,7 @@ use super::AppState;
 use super::auth::AuthUser;
 use super::error::{ApiError, ApiResult, created, ok};
 use super::extract::{ApiJson, ApiQuery, UuidPath};
-use crate::config::Role;
+use crate::jwt::Role;
 use crate::views::BookingJson;
 
 pub(crate) fn router() -> Router<AppState> {

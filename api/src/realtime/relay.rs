@@ -8,8 +8,8 @@ use socketioxide::SocketIo;
 use tokio::sync::broadcast::error::RecvError;
 use tokio::task::JoinHandle;
 
+use super::bus::EventBus;
 use super::updates::{Outbound, outbound};
-use crate::events::EventBus;
 
 /// The Redis channel the instances share.
 pub(super) const CHANNEL: &str = "evgate:realtime";

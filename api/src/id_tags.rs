@@ -81,8 +81,8 @@ async fn after_change(
     tag: &IdTag,
 ) -> ApiResult<usize> {
     let now = state.clock.now();
-    let told = if crate::operator::id_tags::must_leave_caches(tag, now) {
-        crate::operator::id_tags::clear_caches(
+    let told = if evgate_operator::id_tags::must_leave_caches(tag, now) {
+        evgate_operator::id_tags::clear_caches(
             state.store.clone(),
             state.chargers.clone(),
             state.clock.clone(),

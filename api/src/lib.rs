@@ -1,19 +1,26 @@
-//! The HTTP API: one module per resource, each exposing `router()`, merged
-//! here with the cross-cutting layers (tracing, request ids, CORS, body
-//! limit, panic safety net) and envelope-speaking fallbacks.
+//! The app-facing edge of evgate: the REST API (one module per resource,
+//! each exposing `router()`, merged here with the cross-cutting layers —
+//! tracing, request ids, CORS, body limit, panic safety net — and
+//! envelope-speaking fallbacks), Socket.IO live updates (`realtime`), and
+//! the bearer tokens both check (`jwt`). The server binary builds an
+//! [`AppState`] and serves [`with_realtime`]'s router.
+
+#![warn(missing_docs)]
 
 mod admin;
 mod audit;
 mod auth;
-pub(crate) mod bookings;
+mod bookings;
 mod chargers;
 mod error;
 mod extract;
 mod health;
 mod id_tags;
-pub mod serve;
-pub(crate) mod stations;
+pub mod jwt;
+pub mod realtime;
+mod stations;
 mod vendors;
+pub mod views;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,8 +39,16 @@ use tracing::Level;
 
 pub use error::ApiError;
 
-use crate::auth::JwtKeys;
-use crate::config::CorsOrigins;
+use crate::jwt::JwtKeys;
+
+/// Which browser origins CORS lets through.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CorsOrigins {
+    /// Every origin (`CORS_ORIGIN=*`).
+    Any,
+    /// Exactly these origins.
+    List(Vec<String>),
+}
 
 /// Request bodies are small JSON documents; anything bigger is a mistake or
 /// an attack.
@@ -42,15 +57,21 @@ const MAX_BODY_BYTES: usize = 64 * 1024;
 /// What every handler can reach: cheap to clone.
 #[derive(Clone, Debug)]
 pub struct AppState {
+    /// Every storage port (handlers read across most of them).
     pub store: Arc<dyn Store>,
+    /// The time holds, bookings and tokens are judged by.
     pub clock: Arc<dyn Clock>,
+    /// Verifies bearer tokens.
     pub jwt: Arc<JwtKeys>,
+    /// Holds, confirmations, cancellations and availability.
     pub bookings: BookingService,
     /// Chargers connected here or (cluster) to another instance, for
     /// operator commands.
     pub chargers: evgate_cluster::Chargers,
+    /// Vendor webhook intake and the inbox admin view.
     pub webhooks: webhooks::VendorWebhooks,
-    pub rotation: crate::operator::CredentialRotation,
+    /// Charger credential rotation (operator endpoint).
+    pub rotation: evgate_operator::CredentialRotation,
     /// Whether Redis answers (cluster on PostgreSQL); `None` without one.
     pub shared: Option<Arc<evgate_cluster::SharedState>>,
 }

@@ -16,15 +16,20 @@ use booking::iso;
 /// and JSON so it crosses instances through Redis as is.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Outbound {
+    /// `station:<uuid>` or `user:<id>`.
     pub room: String,
+    /// The Socket.IO event name (`station_update`, `booking_update`).
     pub event: String,
+    /// The event's payload, in the seed's shape.
     pub data: Value,
 }
 
+/// The room a station's subscribers join.
 pub fn station_room(station_id: Uuid) -> String {
     format!("station:{station_id}")
 }
 
+/// The room every socket of one user joins on connect.
 pub fn user_room(user_id: i64) -> String {
     format!("user:{user_id}")
 }

@@ -18,14 +18,16 @@ use csms::credentials::{PublicUrls, RotationCall, accepted, password_call, profi
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::sealed::Sealer;
+use crate::sealed::Sealer;
 use evgate_cluster::Chargers;
 
 /// What the operator asks for.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct CredentialChange {
+    /// The new Basic-auth password (profiles 1 and 2); `None` keeps it.
     pub password: Option<String>,
+    /// The profile to move the charger to; `None` keeps it.
     pub security_profile: Option<SecurityProfile>,
 }
 
@@ -33,7 +35,9 @@ pub struct CredentialChange {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum Answer {
+    /// The charger took it; evgate stored it.
     Accepted,
+    /// The charger refused; nothing of that part changed.
     Rejected,
 }
 
@@ -49,12 +53,18 @@ pub enum Rotation {
     /// The charger answered; what it accepted is stored (`charger` is the
     /// row after). A part not asked for is `None`.
     Answered {
+        /// The charger row after the change.
         charger: Charger,
+        /// The answer to the password part, if asked.
         password: Option<Answer>,
+        /// The answer to the profile part, if asked.
         security_profile: Option<Answer>,
     },
     /// The charger is away: applied at its next connection.
-    Pending { charger: Charger },
+    Pending {
+        /// The charger row with the change queued.
+        charger: Charger,
+    },
 }
 
 impl Rotation {
@@ -81,8 +91,10 @@ impl Rotation {
     }
 }
 
+/// Why a rotation was not made; the HTTP edge maps each to a status.
 #[derive(Debug, thiserror::Error)]
 pub enum RotationError {
+    /// Unknown charger, invalid password, store failure.
     #[error(transparent)]
     Domain(#[from] booking::Error),
     /// The gateway is not set up for this change (no TLS listener, no public
@@ -100,6 +112,7 @@ pub struct RotationSettings {
     /// How long old credentials keep working after the charger accepted new
     /// ones and has not reconnected yet.
     pub grace: TimeDelta,
+    /// The public `ws://`/`wss://` addresses a profile change points the charger to.
     pub urls: PublicUrls,
     /// Whether the `wss://` listener runs (profiles 2 and 3).
     pub tls: bool,
@@ -110,11 +123,15 @@ pub struct RotationSettings {
 /// Rotates credentials through whichever instance holds the charger.
 #[derive(Debug, Clone)]
 pub struct CredentialRotation {
+    /// Where credentials and the audit log are kept.
     pub store: Arc<dyn Store>,
+    /// Chargers connected here or, in a cluster, to another instance.
     pub chargers: Chargers,
+    /// The time rotations and grace periods are judged by.
     pub clock: Arc<dyn Clock>,
     /// `None` when no key is configured: changes for offline chargers are refused.
     pub sealer: Option<Arc<Sealer>>,
+    /// What this deployment allows (grace, URLs, TLS).
     pub settings: RotationSettings,
 }
 

@@ -4,6 +4,7 @@
 //! accepted; each socket joins its user's room for `booking_update`, and
 //! station rooms on `subscribe_station`.
 
+mod bus;
 mod relay;
 pub mod updates;
 
@@ -18,10 +19,11 @@ use socketioxide::handler::ConnectHandler;
 use socketioxide::layer::SocketIoLayer;
 use uuid::Uuid;
 
+pub use bus::EventBus;
 pub use relay::spawn as spawn_relay;
 use updates::{station_room, user_room};
 
-use crate::auth::{Claims, JwtKeys};
+use crate::jwt::{Claims, JwtKeys};
 
 /// Subscriptions one socket may hold (station rooms).
 pub const MAX_SUBSCRIPTIONS: usize = 50;
@@ -29,13 +31,17 @@ pub const MAX_SUBSCRIPTIONS: usize = 50;
 pub const MAX_PAYLOAD_BYTES: u64 = 16 * 1024;
 /// Emits queued per socket before a slow one starts missing updates.
 pub const MAX_BUFFERED: usize = 256;
+/// Engine.IO ping period (the Socket.IO default).
 pub const PING_INTERVAL: Duration = Duration::from_secs(25);
+/// A client that has not answered a ping in this long is gone.
 pub const PING_TIMEOUT: Duration = Duration::from_secs(20);
 
 /// What the socket handlers can reach.
 #[derive(Clone, Debug)]
 pub struct Realtime {
+    /// Checks the token a socket connects with.
     pub jwt: Arc<JwtKeys>,
+    /// Looks up the station a socket subscribes to (unknown ones are refused).
     pub store: Arc<dyn StationStore>,
 }
 

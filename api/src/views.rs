@@ -6,6 +6,7 @@ use booking::model::{Booking, BookingStatus};
 use serde::Serialize;
 use uuid::Uuid;
 
+/// A booking as the seed's JSON shows it (timestamps ISO 8601 UTC).
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingJson {

@@ -8,6 +8,7 @@ use tokio::sync::broadcast;
 /// Events buffered per subscriber before a slow one starts losing them.
 const CAPACITY: usize = 4096;
 
+/// A broadcast channel of booking-core events; clones share it.
 #[derive(Debug, Clone)]
 pub struct EventBus {
     tx: broadcast::Sender<Event>,
@@ -22,6 +23,7 @@ impl Default for EventBus {
 }
 
 impl EventBus {
+    /// A receiver of every event published from now on.
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
     }

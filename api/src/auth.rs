@@ -7,8 +7,7 @@ use axum::http::request::Parts;
 
 use super::AppState;
 use super::error::ApiError;
-use crate::auth::Claims;
-use crate::config::Role;
+use crate::jwt::{Claims, Role};
 
 /// A caller with a valid token.
 #[derive(Debug, Clone, Copy)]
