@@ -148,6 +148,19 @@ pub fn validate(
     }
 }
 
+/// ClearCache, which 1.6 and 2.0.1 spell alike (an empty request; an
+/// answer whose `status` is Accepted or Rejected), so it goes to every
+/// charger without asking its version: built with 1.6's type.
+pub fn clear_cache() -> Result<Value, RpcError> {
+    crate::v16::calls::clear_cache()
+}
+
+/// Whether a ClearCache answer, in either version, says the cache is clear.
+pub fn clear_cache_accepted(answer: &Value) -> bool {
+    crate::v16::calls::clear_cache_accepted(answer)
+        || crate::v201::calls::clear_cache_accepted(answer)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,7 +190,7 @@ mod tests {
             );
         }
         for version in [V16, V201] {
-            let call = crate::credentials::password_call(version, "0123456789abcdef");
+            let call = crate::credentials::password_call(version, "0123456789abcdef").unwrap();
             assert!(validate(version, call.action, call.payload).is_ok());
         }
         assert!(matches!(

@@ -8,7 +8,10 @@
 //! `OCPPCommCtrlr.NetworkConfigurationPriority` = 1, then `Reset` OnIdle.
 
 use booking::model::{OcppVersion, SecurityProfile};
-use serde_json::{Value, json};
+use serde_json::Value;
+
+use crate::v16::calls as v16;
+use crate::v201::calls as v201;
 
 /// One CSMS call of a rotation.
 #[derive(Debug, Clone, PartialEq)]
@@ -45,30 +48,22 @@ impl PublicUrls {
     }
 }
 
-fn set_variable(component: &str, variable: &str, value: &str) -> RotationCall {
-    RotationCall {
-        action: "SetVariables",
-        payload: json!({ "setVariableData": [{
-            "attributeValue": value,
-            "component": { "name": component },
-            "variable": { "name": variable },
-        }]}),
-    }
-}
-
-fn change_configuration(key: &str, value: &str) -> RotationCall {
-    RotationCall {
-        action: "ChangeConfiguration",
-        payload: json!({ "key": key, "value": value }),
-    }
-}
-
 /// The call that gives the charger its new Basic-auth password.
-pub fn password_call(version: OcppVersion, password: &str) -> RotationCall {
-    match version {
-        OcppVersion::V16 => change_configuration("AuthorizationKey", password),
-        OcppVersion::V201 => set_variable("SecurityCtrlr", "BasicAuthPassword", password),
-    }
+pub fn password_call(version: OcppVersion, password: &str) -> Result<RotationCall, String> {
+    let (action, payload) = match version {
+        OcppVersion::V16 => (
+            "ChangeConfiguration",
+            v16::change_configuration("AuthorizationKey", password),
+        ),
+        OcppVersion::V201 => (
+            "SetVariables",
+            v201::set_variable("SecurityCtrlr", "BasicAuthPassword", password),
+        ),
+    };
+    Ok(RotationCall {
+        action,
+        payload: payload.map_err(|e| e.to_string())?,
+    })
 }
 
 /// The calls that move the charger to `profile`, in order.
@@ -77,61 +72,66 @@ pub fn profile_calls(
     profile: SecurityProfile,
     urls: &PublicUrls,
 ) -> Result<Vec<RotationCall>, String> {
-    Ok(match version {
-        OcppVersion::V16 => vec![change_configuration(
-            "SecurityProfile",
-            &profile.to_string(),
+    let calls = match version {
+        OcppVersion::V16 => vec![(
+            "ChangeConfiguration",
+            v16::change_configuration("SecurityProfile", &profile.to_string()),
         )],
         OcppVersion::V201 => vec![
-            RotationCall {
-                action: "SetNetworkProfile",
-                payload: json!({
-                    "configurationSlot": 1,
-                    "connectionData": {
-                        "ocppVersion": "OCPP20",
-                        "ocppTransport": "JSON",
-                        "ocppCsmsUrl": urls.for_profile(profile)?,
-                        "messageTimeout": 30,
-                        "securityProfile": profile.get(),
-                        "ocppInterface": "Wired0",
-                    },
-                }),
-            },
-            set_variable("OCPPCommCtrlr", "NetworkConfigurationPriority", "1"),
-            RotationCall {
-                action: "Reset",
-                payload: json!({ "type": "OnIdle" }),
-            },
+            (
+                "SetNetworkProfile",
+                v201::set_network_profile(urls.for_profile(profile)?, profile),
+            ),
+            (
+                "SetVariables",
+                v201::set_variable(
+                    "OCPPCommCtrlr",
+                    "NetworkConfigurationPriority",
+                    &v201::PROFILE_SLOT.to_string(),
+                ),
+            ),
+            ("Reset", v201::reset_on_idle()),
         ],
-    })
+    };
+    calls
+        .into_iter()
+        .map(|(action, payload)| {
+            Ok(RotationCall {
+                action,
+                payload: payload.map_err(|e| e.to_string())?,
+            })
+        })
+        .collect()
 }
 
 /// Whether the charger's answer to a rotation call means it took the change
-/// (now or at its next reboot).
+/// (now or at its next reboot). Each action is read with its version's
+/// types: `ChangeConfiguration` is 1.6, the others 2.0.1.
 pub fn accepted(action: &str, answer: &Value) -> bool {
-    let status = match action {
-        "SetVariables" => &answer["setVariableResult"][0]["attributeStatus"],
-        _ => &answer["status"],
-    };
-    matches!(
-        status.as_str(),
-        Some("Accepted" | "RebootRequired" | "Scheduled")
-    )
+    match action {
+        "ChangeConfiguration" => v16::change_configuration_accepted(answer),
+        "SetVariables" => v201::set_variables_accepted(answer),
+        "SetNetworkProfile" => v201::set_network_profile_accepted(answer),
+        "Reset" => v201::reset_accepted(answer),
+        _ => false,
+    }
 }
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
     fn a_password_is_a_configuration_key_in_16_and_a_variable_in_201() {
-        let call = password_call(OcppVersion::V16, "0123456789abcdef");
+        let call = password_call(OcppVersion::V16, "0123456789abcdef").unwrap();
         assert_eq!(call.action, "ChangeConfiguration");
         assert_eq!(
             call.payload,
             json!({"key": "AuthorizationKey", "value": "0123456789abcdef"})
         );
-        let call = password_call(OcppVersion::V201, "0123456789abcdef");
+        let call = password_call(OcppVersion::V201, "0123456789abcdef").unwrap();
         assert_eq!(call.action, "SetVariables");
         assert_eq!(
             call.payload["setVariableData"][0]["component"]["name"],

@@ -545,7 +545,7 @@ where
         tracing::warn!(error = %e, "cannot record the charger online");
     }
     tracing::info!(charger.id = %charger.charge_point_id, ocpp.version = version.as_str(), "charger connected");
-    resynchronise_if_it_was_away(&csms, &charger);
+    resynchronise_if_it_was_away(&csms, &charger, version);
     crate::connection::run(ctx, ws, registration).await;
     if csms
         .registry
@@ -598,7 +598,7 @@ fn offline_after_grace(csms: Csms, charger: Charger) {
 
 /// A charger back from being away (it connected before, and some of its
 /// connectors show OFFLINE) may not re-send its statuses on its own: ask.
-fn resynchronise_if_it_was_away(csms: &Csms, charger: &Charger) {
+fn resynchronise_if_it_was_away(csms: &Csms, charger: &Charger, version: OcppVersion) {
     if charger.last_seen_at.is_none() {
         return;
     }
@@ -617,7 +617,13 @@ fn resynchronise_if_it_was_away(csms: &Csms, charger: &Charger) {
         if !away {
             return;
         }
-        let payload = serde_json::json!({ "requestedMessage": "StatusNotification" });
+        let payload = match version {
+            OcppVersion::V16 => crate::v16::calls::trigger_status_notifications(),
+            OcppVersion::V201 => crate::v201::calls::trigger_status_notifications(),
+        };
+        let Ok(payload) = payload else {
+            return;
+        };
         let answer = csms
             .registry
             .call(&charger.charge_point_id, "TriggerMessage", payload)

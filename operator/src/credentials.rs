@@ -289,8 +289,10 @@ impl CredentialRotation {
         let mut password = None;
         let mut new_hash = charger.password_hash.clone();
         if let Some(clear) = &change.password {
+            let call = password_call(version, clear)
+                .map_err(|e| RotationError::Domain(booking::Error::Internal(e)))?;
             let hash = hash(clear).await?;
-            match self.send(cp, &password_call(version, clear)).await {
+            match self.send(cp, &call).await {
                 Err(CommandError::Offline) => return Ok(None),
                 Err(e) => return Err(RotationError::Charger(e)),
                 Ok(ok) => password = Some(Answer::of(ok)),

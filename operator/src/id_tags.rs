@@ -11,6 +11,7 @@ use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use serde_json::json;
 
+use csms::commands::{clear_cache, clear_cache_accepted};
 use evgate_cluster::Chargers;
 
 /// Chargers told at once.
@@ -30,17 +31,18 @@ pub async fn clear_caches(
     actor: String,
     id_tag: String,
 ) -> booking::Result<usize> {
+    let request = clear_cache().map_err(|e| booking::Error::Internal(e.to_string()))?;
     let targets = store.online_charger_identities().await?;
     let count = targets.len();
     tokio::spawn(async move {
         let answers: Vec<bool> = futures_util::stream::iter(targets)
             .map(|cp| {
-                let chargers = chargers.clone();
+                let (chargers, request) = (chargers.clone(), request.clone());
                 async move {
                     chargers
-                        .command(&cp, "ClearCache", json!({}))
+                        .command(&cp, "ClearCache", request)
                         .await
-                        .is_ok_and(|a| a["status"] == "Accepted")
+                        .is_ok_and(|a| clear_cache_accepted(&a))
                 }
             })
             .buffer_unordered(CONCURRENCY)

@@ -4,6 +4,7 @@
 
 mod authorize;
 mod boot;
+pub mod calls;
 mod meter_values;
 pub mod reservation;
 mod security;
