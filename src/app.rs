@@ -25,21 +25,31 @@ const REDIS_PREFIX: &str = "evgate:";
 use evgate_api::AppState;
 
 /// Why the server could not start (after configuration was accepted).
+/// Why the gateway did not start (or stopped serving); `main` turns a
+/// `Config` error into exit code 2, the rest into 1.
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
+    /// A setting that parsed but makes no sense.
     #[error(transparent)]
     Config(#[from] ConfigError),
+    /// The database could not be opened or migrated.
     #[error(transparent)]
     Store(#[from] evgate_store::OpenError),
+    /// A listener's port is taken or not ours to bind.
     #[error("cannot listen on {addr}: {source}")]
     Bind {
+        /// The address asked for.
         addr: std::net::SocketAddr,
+        /// What the OS said.
         source: std::io::Error,
     },
+    /// Redis did not answer at start.
     #[error("cannot connect to REDIS_URL: {0}")]
     Redis(redis::RedisError),
+    /// Cluster mode's PostgreSQL hold authority could not be opened.
     #[error("cannot open the hold store on DATABASE_URL: {0}")]
     HoldStore(sqlx::Error),
+    /// An accept loop failed.
     #[error("server error: {0}")]
     Serve(std::io::Error),
 }
@@ -136,7 +146,9 @@ pub struct Overrides {
 /// (a test, a supervisor) can read the addresses.
 #[derive(Debug)]
 pub struct Listeners {
+    /// REST and Socket.IO (`PORT`).
     pub http: TcpListener,
+    /// `ws://` OCPP (`OCPP_PORT`).
     pub ocpp: TcpListener,
     /// `wss://`, when `OCPP_TLS_CERT` is set.
     pub ocpp_tls: Option<TcpListener>,

@@ -10,19 +10,19 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 pub use evgate_api::CorsOrigins;
 pub use evgate_api::jwt::Role;
 
+/// OCPP-native charge-point gateway with a booking service
 #[derive(Debug, Parser)]
-#[command(
-    name = "evgate",
-    version,
-    about = "OCPP-native charge-point gateway with a booking service"
-)]
+#[command(name = "evgate", version)]
 pub struct Cli {
+    /// Every setting (flags or environment variables).
     #[command(flatten)]
     pub config: Config,
+    /// What to do; serving is the default.
     #[command(subcommand)]
     pub command: Option<Command>,
 }
 
+/// The subcommands.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Run the gateway (the default).
@@ -31,6 +31,7 @@ pub enum Command {
     Token(TokenArgs),
 }
 
+/// `evgate token`'s arguments.
 #[derive(Debug, Args)]
 pub struct TokenArgs {
     /// User id (`sub`).
@@ -44,16 +45,23 @@ pub struct TokenArgs {
     pub ttl: Duration,
 }
 
+/// What a charger with no admission of its own hears at boot (`OCPP_ADMISSION`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Admission {
+    /// Admitted at once.
     Accepted,
+    /// Held until an operator admits it.
     Pending,
+    /// Refused.
     Rejected,
 }
 
+/// How log lines are written (`LOG_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
+    /// For people at a terminal.
     Text,
+    /// One JSON object per line, for a log collector.
     Json,
 }
 
@@ -335,11 +343,14 @@ pub struct Config {
 #[derive(Debug, thiserror::Error)]
 #[error("invalid {setting}: {message}")]
 pub struct ConfigError {
+    /// The environment variable at fault.
     pub setting: &'static str,
+    /// What is wrong with its value.
     pub message: String,
 }
 
 impl ConfigError {
+    /// An error about `setting`.
     pub fn new(setting: &'static str, message: impl Into<String>) -> Self {
         Self {
             setting,
@@ -426,6 +437,7 @@ impl Config {
         Ok(())
     }
 
+    /// `CORS_ORIGIN` read: `*` or a list of origins.
     pub fn cors_origins(&self) -> Result<CorsOrigins, ConfigError> {
         let raw = self.cors_origin.trim();
         if raw == "*" {
@@ -465,6 +477,7 @@ impl Config {
         }
     }
 
+    /// The booking core's rules these settings describe.
     pub fn booking_rules(&self) -> booking::service::BookingRules {
         let minutes = |m: u64| chrono::TimeDelta::minutes(i64::try_from(m).unwrap_or(i64::MAX));
         booking::service::BookingRules {
@@ -480,6 +493,7 @@ impl Config {
         }
     }
 
+    /// The OCPP server's settings.
     pub fn csms(&self) -> csms::CsmsConfig {
         csms::CsmsConfig {
             heartbeat_interval: Duration::from_secs(self.ocpp_heartbeat_interval_seconds),
@@ -542,6 +556,7 @@ impl Config {
         }
     }
 
+    /// How often the no-show worker looks for missed bookings.
     pub fn no_show_interval(&self) -> Duration {
         Duration::from_millis(self.no_show_worker_interval_ms)
     }

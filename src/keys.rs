@@ -18,7 +18,12 @@ pub enum KeySource {
     /// `JWT_PUBLIC_KEY_FILE`.
     PublicKeyFile(PathBuf),
     /// Generated for an embedded setup; the path says where it is kept.
-    DevelopmentSecret { path: PathBuf, created: bool },
+    DevelopmentSecret {
+        /// Beside the SQLite file.
+        path: PathBuf,
+        /// Whether this start created it.
+        created: bool,
+    },
 }
 
 /// The keys the configuration names; generates the development secret

@@ -2,6 +2,8 @@
 //! verified with, and the wiring that builds the crates into one gateway and
 //! serves it. `main.rs` only parses the command line and calls in.
 
+#![warn(missing_docs)]
+
 pub mod app;
 pub mod config;
 pub mod keys;

@@ -11,6 +11,8 @@ use booking::model::RefundRequest;
 use booking::refunds::RefundGateway;
 use webhooks::signature::sign;
 
+/// The refund gateway as an HTTP endpoint (`PAYMENT_WEBHOOK_URL`): each
+/// request signed like vendor webhooks when a secret is set.
 #[derive(Debug, Clone)]
 pub struct HttpRefunds {
     client: reqwest::Client,
@@ -19,6 +21,7 @@ pub struct HttpRefunds {
 }
 
 impl HttpRefunds {
+    /// A client for `url`, signing with `secret` if given.
     pub fn new(url: &str, secret: Option<&str>) -> Result<Self, reqwest::Error> {
         Ok(Self {
             client: reqwest::Client::builder()

@@ -51,6 +51,8 @@ impl Drop for Workers {
 /// instance's at once (the inbox rings the worker).
 pub const WEBHOOK_POLL: Duration = Duration::from_millis(500);
 
+/// Starts the booking core's timers (hold sweep and lead-window scheduler,
+/// no-shows, refunds) and the webhook inbox worker; the caller owns them.
 pub fn spawn(
     service: BookingService,
     no_show_interval: Duration,

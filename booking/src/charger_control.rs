@@ -87,8 +87,9 @@ pub trait ChargerControl: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<(), Refusal>;
 }
 
-/// Until the CSMS serves OCPP, no charger is connected: every request is
-/// refused as `Offline`, as it would be for a charger that is not online.
+/// A charger control with no charger behind it: every request is refused
+/// as `Offline`, as it would be for a charger that is not online (tests
+/// that need no hardware).
 #[derive(Debug, Default, Clone, Copy)]
 pub struct NoChargersConnected;
 

@@ -1,6 +1,6 @@
 //! Holds: a slot kept for one user for a few minutes while they pay. The
 //! hold store is a port with an in-process adapter (here) and a Redis one
-//! (in the server crate); one test suite runs against both.
+//! (`RedisHolds` in the cluster crate); one test suite runs against both.
 //!
 //! Expiry is judged against the `now` the caller passes, never the store's
 //! own clock, so tests move time instead of sleeping.

@@ -100,7 +100,7 @@ impl VendorWebhooks {
             Some(k) if k.is_empty() || k.len() > 200 => {
                 return Err(WebhookError::validation(
                     "Idempotency-Key",
-                    "must be 1 to 200 characters",
+                    "must be 1 to 200 bytes",
                 ));
             }
             other => other.map(str::to_owned),
@@ -163,9 +163,9 @@ impl VendorWebhooks {
             .parse()
             .map_err(|_| unauthorized("X-Evgate-Timestamp is not unix seconds"))?;
         if (now.timestamp() - timestamp).abs() > TOLERANCE_SECONDS {
-            return Err(unauthorized(
-                "X-Evgate-Timestamp is more than 300 seconds from the server's clock",
-            ));
+            return Err(unauthorized(&format!(
+                "X-Evgate-Timestamp is more than {TOLERANCE_SECONDS} seconds from the server's clock"
+            )));
         }
         let signature = req
             .signature

@@ -9,7 +9,7 @@ use sha2::Sha256;
 /// How far a request's timestamp may be from our clock, either way.
 pub const TOLERANCE_SECONDS: i64 = 300;
 
-/// `sha256=<hex>` of HMAC-SHA256(secret, "<timestamp>.<body>").
+/// `sha256=<hex>` of HMAC-SHA256(secret, `"<timestamp>.<body>"`).
 pub fn sign(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
     let hex: String = mac(secret, timestamp, body)
         .finalize()

@@ -1,4 +1,4 @@
-//! The webhooks' storage port. The root crate implements it next to the
+//! The webhooks' storage port. The store crate implements it next to the
 //! booking core's store, on the same database: SQL written once for SQLite
 //! and PostgreSQL.
 
