@@ -152,6 +152,8 @@ pub struct Listeners {
     pub ocpp: TcpListener,
     /// `wss://`, when `OCPP_TLS_CERT` is set.
     pub ocpp_tls: Option<TcpListener>,
+    /// `/metrics` alone, when `METRICS_ADDR` is set.
+    pub metrics: Option<TcpListener>,
 }
 
 impl Listeners {
@@ -167,10 +169,15 @@ impl Listeners {
         } else {
             None
         };
+        let metrics = match config.metrics_addr {
+            Some(addr) => Some(bind(addr).await?),
+            None => None,
+        };
         Ok(Self {
             http: bind(config.http_addr).await?,
             ocpp: bind(config.ocpp_addr).await?,
             ocpp_tls,
+            metrics,
         })
     }
 }
@@ -407,8 +414,33 @@ impl App {
             tracing::info!("Socket.IO: updates shared across instances through Redis");
         }
         background.adopt(relay);
+        let handle = crate::metrics::recorder();
+        background.adopt(crate::metrics::spawn(&events, handle.clone()));
+        let scrape = crate::metrics::Scrape {
+            handle,
+            tallies: state.store.clone(),
+            webhooks: state.webhooks.clone(),
+            shared: state.shared.clone(),
+        };
+        let metrics_route = axum::Router::new()
+            .route("/metrics", axum::routing::get(crate::metrics::render))
+            .with_state(scrape);
+        let rotation = state.rotation.clone();
+        let mut api = evgate_api::with_realtime(state, &cors, Some(realtime));
+        match listeners.metrics {
+            Some(listener) => {
+                let addr = listener.local_addr().map_err(StartError::Serve)?;
+                tracing::info!(metrics.addr = %addr, "metrics on http://{addr}/metrics");
+                background.adopt(vec![tokio::spawn(async move {
+                    if let Err(e) = axum::serve(listener, metrics_route).await {
+                        tracing::error!(error = %e, "metrics listener failed");
+                    }
+                })]);
+            }
+            None => api = metrics_route.merge(api),
+        }
         background.adopt(vec![
-            evgate_operator::credentials::apply_on_connect(state.rotation.clone(), &csms.registry),
+            evgate_operator::credentials::apply_on_connect(rotation, &csms.registry),
             tokio::spawn(
                 csms.deps
                     .presence
@@ -418,13 +450,7 @@ impl App {
         ]);
         let addr = listeners.http.local_addr().map_err(StartError::Serve)?;
         tracing::info!(http.addr = %addr, "HTTP API listening on http://{addr}");
-        crate::serve::serve(
-            listeners.http,
-            evgate_api::with_realtime(state, &cors, Some(realtime)),
-            http_limits,
-            shutdown,
-        )
-        .await;
+        crate::serve::serve(listeners.http, api, http_limits, shutdown).await;
         // The OCPP listeners stop accepting, close their connections and
         // wait for them (bounded); then the background loops stop.
         let _ = stop_ocpp.send(true);

@@ -108,6 +108,12 @@ pub struct Config {
     )]
     pub ocpp_addr: SocketAddr,
 
+    /// Where Prometheus scrapes `/metrics`. Unset: on the HTTP port beside
+    /// the API; set (e.g. `127.0.0.1:9100`): only there, so it can stay
+    /// internal.
+    #[arg(long, env = "METRICS_ADDR", value_name = "METRICS_ADDR", global = true)]
+    pub metrics_addr: Option<SocketAddr>,
+
     /// OCPP over TLS (`wss://`), served when OCPP_TLS_CERT and OCPP_TLS_KEY are set.
     #[arg(
         long,

@@ -7,6 +7,7 @@
 pub mod app;
 pub mod config;
 pub mod keys;
+pub mod metrics;
 pub mod refunds;
 pub mod serve;
 pub mod workers;

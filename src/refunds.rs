@@ -55,11 +55,17 @@ impl RefundGateway for HttpRefunds {
                 .header("x-evgate-timestamp", ts.to_string())
                 .header("x-evgate-signature", sign(secret.as_bytes(), ts, &body));
         }
-        let response = request.body(body).send().await.map_err(|e| e.to_string())?;
-        if response.status().is_success() {
-            Ok(())
+        let outcome = match request.body(body).send().await {
+            Ok(response) if response.status().is_success() => Ok(()),
+            Ok(response) => Err(format!("payment webhook answered {}", response.status())),
+            Err(e) => Err(e.to_string()),
+        };
+        let label = if outcome.is_ok() {
+            "delivered"
         } else {
-            Err(format!("payment webhook answered {}", response.status()))
-        }
+            "failed"
+        };
+        metrics::counter!(crate::metrics::REFUND_DELIVERIES, "outcome" => label).increment(1);
+        outcome
     }
 }

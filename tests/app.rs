@@ -16,11 +16,22 @@ use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 
 const SECRET: &str = "app-test-secret-app-test-secret!!";
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_gateway_serves_then_shuts_down_closing_its_chargers_and_its_tasks() {
+/// A gateway serving in this process, built from command-line `args`.
+struct Gateway {
+    http: String,
+    ocpp: String,
+    /// `/metrics` alone, when `--metrics-addr` was given.
+    metrics: Option<String>,
+    admin: String,
+    stop: tokio::sync::oneshot::Sender<()>,
+    serving: tokio::task::JoinHandle<Result<(), evgate::app::StartError>>,
+    _dir: tempfile::TempDir,
+}
+
+async fn start(args: &[&str]) -> Gateway {
     let dir = tempfile::tempdir().unwrap();
     let database = format!("sqlite://{}", dir.path().join("evgate.db").display());
-    let cli = evgate::config::Cli::try_parse_from([
+    let mut argv = vec![
         "evgate",
         "--database-url",
         &database,
@@ -30,18 +41,21 @@ async fn the_gateway_serves_then_shuts_down_closing_its_chargers_and_its_tasks()
         "127.0.0.1:0",
         "--jwt-secret",
         SECRET,
-    ])
-    .unwrap();
+    ];
+    argv.extend_from_slice(args);
+    let cli = evgate::config::Cli::try_parse_from(argv).unwrap();
     let app = App::build(&cli.config).await.unwrap();
     let listeners = Listeners::bind(&cli.config).await.unwrap();
     let http = format!("http://{}", listeners.http.local_addr().unwrap());
     let ocpp = format!("ws://{}/ocpp", listeners.ocpp.local_addr().unwrap());
+    let metrics = listeners
+        .metrics
+        .as_ref()
+        .map(|l| format!("http://{}/metrics", l.local_addr().unwrap()));
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let serving = tokio::spawn(app.serve(listeners, async {
         let _ = stopped.await;
     }));
-
-    // An operator provisions a charger through the API.
     let keys = evgate_api::jwt::JwtKeys::hs256(SECRET.as_bytes());
     let now = chrono::Utc::now().timestamp();
     let admin = keys
@@ -52,50 +66,105 @@ async fn the_gateway_serves_then_shuts_down_closing_its_chargers_and_its_tasks()
             now,
         )
         .unwrap();
+    Gateway {
+        http,
+        ocpp,
+        metrics,
+        admin,
+        stop,
+        serving,
+        _dir: dir,
+    }
+}
+
+impl Gateway {
+    /// An operator provisions a station with a charger (profile 0) through the API.
+    async fn provision(&self, charge_point_id: &str) {
+        let client = reqwest::Client::new();
+        let post = |path: String, body: Value| {
+            client
+                .post(format!("{}{path}", self.http))
+                .bearer_auth(&self.admin)
+                .json(&body)
+                .send()
+        };
+        let station: Value = post(
+            "/v1/admin/stations".into(),
+            json!({"name": "In process", "latitude": 1.0, "longitude": 2.0}),
+        )
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+        let station = station["data"]["id"].as_str().unwrap().to_owned();
+        let created = post(
+            format!("/v1/admin/stations/{station}/chargers"),
+            json!({"chargePointId": charge_point_id, "securityProfile": 0}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(created.status(), 201);
+        let connector = post(
+            format!("/v1/admin/stations/{station}/connectors"),
+            json!({"chargePointId": charge_point_id, "connectorId": 1,
+                   "connectorType": "CCS", "powerKw": 50}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(connector.status(), 201);
+    }
+
+    /// A WebSocket client speaking `protocol` as `charge_point_id`.
+    async fn connect(&self, charge_point_id: &str, protocol: &str) -> Charger {
+        let mut request = format!("{}/{charge_point_id}", self.ocpp)
+            .into_client_request()
+            .unwrap();
+        request
+            .headers_mut()
+            .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+        tokio_tungstenite::connect_async(request).await.unwrap().0
+    }
+}
+
+type Charger =
+    tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>;
+
+/// Sends a CALL and reads the next text frame (its answer).
+async fn call(charger: &mut Charger, frame: Value) -> Value {
+    charger
+        .send(Message::text(frame.to_string()))
+        .await
+        .unwrap();
+    loop {
+        if let Message::Text(t) = charger.next().await.unwrap().unwrap() {
+            return serde_json::from_str::<Value>(&t).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_gateway_serves_then_shuts_down_closing_its_chargers_and_its_tasks() {
+    let gateway = start(&[]).await;
     let client = reqwest::Client::new();
-    let post = |path: String, body: Value| {
-        client
-            .post(format!("{http}{path}"))
-            .bearer_auth(&admin)
-            .json(&body)
-            .send()
-    };
-    let station: Value = post(
-        "/v1/admin/stations".into(),
-        json!({"name": "In process", "latitude": 1.0, "longitude": 2.0}),
-    )
-    .await
-    .unwrap()
-    .json()
-    .await
-    .unwrap();
-    let station = station["data"]["id"].as_str().unwrap().to_owned();
-    let created = post(
-        format!("/v1/admin/stations/{station}/chargers"),
-        json!({"chargePointId": "CP-APP", "securityProfile": 0}),
-    )
-    .await
-    .unwrap();
-    assert_eq!(created.status(), 201);
+    gateway.provision("CP-APP").await;
 
     // The charger connects and boots.
-    let mut request = format!("{ocpp}/CP-APP").into_client_request().unwrap();
-    request
-        .headers_mut()
-        .insert("Sec-WebSocket-Protocol", "ocpp1.6".parse().unwrap());
-    let (mut charger, _) = tokio_tungstenite::connect_async(request).await.unwrap();
+    let mut charger = gateway.connect("CP-APP", "ocpp1.6").await;
     let boot =
         json!([2, "b1", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]);
-    charger.send(Message::text(boot.to_string())).await.unwrap();
-    let answer = loop {
-        if let Message::Text(t) = charger.next().await.unwrap().unwrap() {
-            break serde_json::from_str::<Value>(&t).unwrap();
-        }
-    };
+    let answer = call(&mut charger, boot).await;
     assert_eq!(answer[2]["status"], "Accepted", "{answer}");
 
     // Shutdown: the charger is told to close, and serve returns once every
     // connection and background task has ended.
+    let Gateway {
+        http,
+        stop,
+        serving,
+        _dir,
+        ..
+    } = gateway;
     stop.send(()).unwrap();
     // A Close frame, not a dropped socket: the charger knows to reconnect.
     let closed = tokio::time::timeout(Duration::from_secs(10), async {
@@ -118,4 +187,133 @@ async fn the_gateway_serves_then_shuts_down_closing_its_chargers_and_its_tasks()
         client.get(format!("{http}/health")).send().await.is_err(),
         "the HTTP port still answers after shutdown"
     );
+}
+
+/// The value of the series `name{labels}` (labels as rendered, sorted), or
+/// 0 when the scrape does not have it yet.
+fn sample(scrape: &str, series: &str) -> f64 {
+    scrape
+        .lines()
+        .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+        .map_or(0.0, |v| v.trim().parse().unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_follow_a_charger_session_and_the_api() {
+    let gateway = start(&[]).await;
+    let client = reqwest::Client::new();
+    let scrape = || async {
+        let response = client
+            .get(format!("{}/metrics", gateway.http))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        assert!(
+            response.headers()["content-type"]
+                .to_str()
+                .unwrap()
+                .starts_with("text/plain; version=0.0.4")
+        );
+        response.text().await.unwrap()
+    };
+    // The recorder is the process's and the other tests here run at the same
+    // time: counters they also move are checked for at least this test's
+    // share; series only this test touches, exactly.
+    let before = scrape().await;
+    gateway.provision("CP-METRICS").await;
+    let mut charger = gateway.connect("CP-METRICS", "ocpp2.0.1").await;
+    let boot = json!([2, "b1", "BootNotification", {
+        "reason": "PowerUp",
+        "chargingStation": {"model": "M", "vendorName": "V"}
+    }]);
+    assert_eq!(call(&mut charger, boot).await[2]["status"], "Accepted");
+    let heartbeat = json!([2, "h1", "Heartbeat", {}]);
+    assert_eq!(call(&mut charger, heartbeat.clone()).await[0], 3);
+    let status = json!([2, "s1", "StatusNotification", {
+        "timestamp": "2026-12-02T10:00:00Z", "connectorStatus": "Available", "evseId": 1, "connectorId": 1
+    }]);
+    assert_eq!(call(&mut charger, status).await[0], 3);
+    let unknown = json!([2, "u1", "NoSuchAction", {}]);
+    assert_eq!(call(&mut charger, unknown).await[0], 4);
+    let after = scrape().await;
+
+    let moved = |series: &str| sample(&after, series) - sample(&before, series);
+    assert_eq!(
+        sample(
+            &after,
+            r#"evgate_ocpp_chargers_connected{version="ocpp2.0.1",profile="0"}"#
+        ),
+        1.0,
+        "{after}"
+    );
+    assert!(
+        moved(
+            r#"evgate_ocpp_calls_total{direction="in",action="BootNotification",outcome="answered"}"#
+        ) >= 1.0,
+        "{after}"
+    );
+    assert!(
+        moved(r#"evgate_ocpp_calls_total{direction="in",action="Heartbeat",outcome="answered"}"#)
+            >= 1.0
+    );
+    assert_eq!(
+        moved(r#"evgate_ocpp_calls_total{direction="in",action="other",outcome="NotImplemented"}"#),
+        1.0,
+        "an unknown action is counted under `other`, not under its own name"
+    );
+    assert!(
+        !after.contains("NoSuchAction"),
+        "charger-chosen text became a label"
+    );
+    assert!(
+        sample(&after, r#"evgate_connectors{status="AVAILABLE"}"#) >= 1.0,
+        "{after}"
+    );
+    assert!(
+        moved(
+            r#"evgate_http_requests_total{method="POST",route="/v1/admin/stations/{id}/connectors",status="201"}"#
+        ) >= 1.0,
+        "requests are labelled by route template, not path: {after}"
+    );
+    assert!(after.contains(
+        "evgate_ocpp_handler_duration_seconds_bucket{action=\"Heartbeat\",le=\"0.001\"}"
+    ));
+    assert!(after.contains("# HELP evgate_ocpp_chargers_connected"));
+
+    // The charger leaves: the gauge follows.
+    charger.close(None).await.unwrap();
+    let gone = tokio::time::timeout(Duration::from_secs(10), async {
+        loop {
+            let now = scrape().await;
+            let connected = sample(
+                &now,
+                r#"evgate_ocpp_chargers_connected{version="ocpp2.0.1",profile="0"}"#,
+            );
+            if connected == 0.0 {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await;
+    assert!(gone.is_ok(), "the connected gauge kept the charger");
+    gateway.stop.send(()).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_metrics_address_the_api_port_does_not_serve_metrics() {
+    let gateway = start(&["--metrics-addr", "127.0.0.1:0"]).await;
+    let client = reqwest::Client::new();
+    let internal = gateway.metrics.clone().unwrap();
+    let scraped = client.get(&internal).send().await.unwrap();
+    assert_eq!(scraped.status(), 200);
+    assert!(scraped.text().await.unwrap().contains("evgate_connectors"));
+    let public = client
+        .get(format!("{}/metrics", gateway.http))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(public.status(), 404);
+    gateway.stop.send(()).unwrap();
 }

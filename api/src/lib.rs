@@ -17,6 +17,7 @@ mod extract;
 mod health;
 mod id_tags;
 pub mod jwt;
+mod metrics;
 pub mod realtime;
 mod stations;
 mod vendors;
@@ -38,6 +39,7 @@ use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
 
 pub use error::ApiError;
+pub use metrics::describe_metrics;
 
 use crate::jwt::JwtKeys;
 
@@ -123,7 +125,8 @@ pub fn with_realtime(
         .merge(vendors::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
-        .with_state(state);
+        .with_state(state)
+        .layer(axum::middleware::from_fn(metrics::track));
     let api = match realtime {
         Some(layer) => api.layer(layer),
         None => api,

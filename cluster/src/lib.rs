@@ -144,3 +144,16 @@ pub(crate) fn redis_error(e: redis::RedisError) -> Error {
         Error::Internal(format!("redis: {e}"))
     }
 }
+
+/// Calls relayed between instances: `direction` `sent` (to the charger's
+/// owner; `outcome` answered, refused, offline, timeout) or `served` (for
+/// another instance).
+pub(crate) const RELAYED: &str = "evgate_cluster_relayed_calls_total";
+
+/// Registers the cluster's series' help texts with the installed recorder.
+pub fn describe_metrics() {
+    metrics::describe_counter!(
+        RELAYED,
+        "Calls to chargers relayed between instances, by direction and outcome"
+    );
+}

@@ -22,6 +22,7 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use uuid::Uuid;
 
+use crate::RELAYED;
 use crate::relay::{Call, CancelArgs, CommandArgs, Failure, Reply, ReserveArgs, Sender, ToOwner};
 use booking::sync::lock;
 
@@ -191,6 +192,7 @@ impl Chargers {
     /// its sender can be told, logged either way.
     async fn serve(&self, payload: &str) {
         let Some(cluster) = &self.cluster else { return };
+        metrics::counter!(RELAYED, "direction" => "served", "outcome" => "received").increment(1);
         let request = match serde_json::from_str::<ToOwner>(payload) {
             Ok(request) => request,
             Err(e) => {
@@ -256,6 +258,23 @@ impl Cluster {
     /// Sends `args` to the charger's owner as the request `op` makes of a
     /// [`Call`], and waits for the owner's outcome within the deadline.
     async fn call<A>(
+        &self,
+        charge_point_id: &str,
+        op: fn(Call<A>) -> ToOwner,
+        args: A,
+    ) -> Result<Result<Option<Value>, Failure>, Relay> {
+        let result = self.relay(charge_point_id, op, args).await;
+        let outcome = match &result {
+            Ok(Ok(_)) => "answered",
+            Ok(Err(_)) => "refused",
+            Err(Relay::Offline) => "offline",
+            Err(Relay::Timeout) => "timeout",
+        };
+        metrics::counter!(RELAYED, "direction" => "sent", "outcome" => outcome).increment(1);
+        result
+    }
+
+    async fn relay<A>(
         &self,
         charge_point_id: &str,
         op: fn(Call<A>) -> ToOwner,

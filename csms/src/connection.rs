@@ -61,6 +61,7 @@ where
                     Some(Err(tokio_tungstenite::tungstenite::Error::Capacity(e))) => {
                         tracing::warn!(charger.id = %ctx.charger.charge_point_id, error = %e,
                             "frame too large; closing");
+                        crate::metrics::closed("too_large");
                         send_close(&mut ws, CloseCode::Size, "frame too large").await;
                         break;
                     }
@@ -76,7 +77,10 @@ where
                     Step::Handle { id, action, payload } => {
                         // Boxed: the handlers' futures are large and an idle
                         // connection (most of them) should not carry their room.
+                        let started = Instant::now();
                         let outcome = Box::pin(handle(&ctx, &action, payload)).await;
+                        crate::metrics::inbound_call(&action, outcome.as_ref().err(), ctx.version,
+                            Some(started.elapsed()));
                         Some(session.answered(&id, outcome))
                     }
                     Step::Send(frame) => Some(frame),
@@ -88,6 +92,7 @@ where
                         break;
                     }
                     Step::Close(closing) => {
+                        count_close(closing);
                         if let Some((code, reason)) = close_frame_for(closing) {
                             send_close(&mut ws, code, reason).await;
                         }
@@ -110,7 +115,10 @@ where
                 session.on_tick(Instant::now());
             }
             _ = pings.tick() => {
-                if session.on_ping_due(Instant::now()).is_err() { break }
+                if let Err(closing) = session.on_ping_due(Instant::now()) {
+                    count_close(closing);
+                    break;
+                }
                 if ws.send(Message::Ping(Vec::new().into())).await.is_err() { break }
             }
             _ = &mut close => {
@@ -136,6 +144,16 @@ fn close_frame_for(closing: Closing) -> Option<(CloseCode, &'static str)> {
         Closing::TooManyBadFrames => Some((CloseCode::Policy, "too many malformed frames")),
         Closing::Silent | Closing::ByCharger => None,
     }
+}
+
+/// Counts a connection evgate ended, by reason.
+fn count_close(closing: Closing) {
+    crate::metrics::closed(match closing {
+        Closing::ByCharger => return,
+        Closing::TooLarge { .. } => "too_large",
+        Closing::TooManyBadFrames => "bad_frames",
+        Closing::Silent => "silent",
+    });
 }
 
 /// Sends a Close frame, waiting at most a second for the socket.

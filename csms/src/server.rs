@@ -143,6 +143,7 @@ async fn accept_loop(
 /// handshake is read (bounded, so a slow reader cannot hold it either).
 /// Over TLS the client sees the connection close instead.
 async fn refuse_busy(mut stream: tokio::net::TcpStream) {
+    crate::metrics::refused("connection_limit");
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
         let refused = refuse(
             &mut stream,
@@ -481,6 +482,20 @@ async fn check_credentials(a: Attempt<'_>) -> Result<(), Refusal> {
     }
 }
 
+/// A refusal's status as a bounded label.
+fn refusal_label(status: &str) -> &'static str {
+    match status.get(..3) {
+        Some("400") => "bad_request",
+        Some("401") => "unauthorized",
+        Some("403") => "forbidden",
+        Some("404") => "unknown_charger",
+        Some("426") => "websocket_version",
+        Some("429") => "slowed",
+        Some("503") => "unavailable",
+        _ => "other",
+    }
+}
+
 /// The HTTP handshake: reads the request, admits or refuses the charger,
 /// and on admission answers 101 and opens the WebSocket. `None`: refused
 /// (the refusal was sent).
@@ -503,6 +518,7 @@ where
             retry_after,
         }) => {
             tracing::info!(path = %head.path, status, reason = %reason, "OCPP connection refused");
+            crate::metrics::refused(refusal_label(status));
             refuse(&mut stream, status, &reason, retry_after).await?;
             return Ok(None);
         }
@@ -534,6 +550,7 @@ where
         return Ok(());
     };
     let registration = csms.registry.register(&charger.charge_point_id, version);
+    let counted = crate::metrics::Connected::new(version, charger.security_profile);
     csms.registry.announce(&charger, version);
     let connection = registration.connection;
     let ctx = Context {
@@ -547,6 +564,7 @@ where
     tracing::info!(charger.id = %charger.charge_point_id, ocpp.version = version.as_str(), "charger connected");
     resynchronise_if_it_was_away(&csms, &charger, version);
     crate::connection::run(ctx, ws, registration).await;
+    drop(counted);
     if csms
         .registry
         .unregister(&charger.charge_point_id, connection)

@@ -15,6 +15,7 @@ use tokio::time::Instant;
 use crate::admission::Admission;
 use crate::context::CsmsConfig;
 use crate::domain::Handled;
+use crate::metrics;
 use crate::registry::{CallFailure, OutboundCall};
 use crate::rpc::{Frame, RpcError};
 
@@ -99,6 +100,8 @@ pub enum Closing {
 #[derive(Debug)]
 struct InFlight {
     id: String,
+    action: &'static str,
+    sent: Instant,
     deadline: Instant,
     reply: oneshot::Sender<Result<Value, CallFailure>>,
 }
@@ -154,6 +157,7 @@ impl ChargerSession {
         match Frame::parse(text) {
             Ok(Frame::Call { id, action, .. }) if !self.admission.allows(&action) => {
                 let refused = RpcError::Security(format!("{action} before the boot was accepted"));
+                metrics::inbound_call(&action, Some(&refused), self.version, None);
                 Step::Send(Frame::error(&id, &refused, self.version))
             }
             Ok(Frame::Call {
@@ -166,7 +170,7 @@ impl ChargerSession {
                 payload,
             },
             Ok(Frame::CallResult { id, payload }) => {
-                self.settle(&id, Ok(payload));
+                self.settle(&id, Ok(payload), now);
                 Step::Nothing
             }
             Ok(Frame::CallError {
@@ -176,11 +180,12 @@ impl ChargerSession {
                 ..
             }) => {
                 let error = RpcError::from_code(&code, &description);
-                self.settle(&id, Err(CallFailure::Error(error)));
+                self.settle(&id, Err(CallFailure::Error(error)), now);
                 Step::Nothing
             }
             Err(bad) => {
                 tracing::warn!(charger.id = %self.charge_point_id, error = %bad.error, "malformed frame");
+                metrics::bad_frame();
                 let answer = bad.id.map(|id| Frame::error(&id, &bad.error, self.version));
                 self.bad_frame(answer)
             }
@@ -226,6 +231,8 @@ impl ChargerSession {
         self.next_id += 1;
         self.in_flight = Some(InFlight {
             id: id.clone(),
+            action: call.action,
+            sent: now,
             deadline: now + self.limits.call_timeout,
             reply: call.reply,
         });
@@ -247,6 +254,7 @@ impl ChargerSession {
             && let Some(f) = self.in_flight.take()
         {
             tracing::warn!(charger.id = %self.charge_point_id, "outbound call timed out");
+            metrics::outbound_call(f.action, "timeout", None);
             let _ = f.reply.send(Err(CallFailure::Timeout));
         }
     }
@@ -263,6 +271,7 @@ impl ChargerSession {
     /// The connection is gone: the call in flight learns the charger is offline.
     pub fn finish(mut self) {
         if let Some(f) = self.in_flight.take() {
+            metrics::outbound_call(f.action, "offline", None);
             let _ = f.reply.send(Err(CallFailure::Offline));
         }
     }
@@ -277,9 +286,18 @@ impl ChargerSession {
 
     /// An answer to our call: settles it if it is the one in flight;
     /// answers with another id are logged and ignored.
-    fn settle(&mut self, id: &str, result: Result<Value, CallFailure>) {
+    fn settle(&mut self, id: &str, result: Result<Value, CallFailure>, now: Instant) {
         match self.in_flight.take() {
             Some(f) if f.id == id => {
+                let outcome = match &result {
+                    Err(CallFailure::Error(e)) => e.code(self.version),
+                    _ => "answered",
+                };
+                metrics::outbound_call(
+                    f.action,
+                    outcome,
+                    Some(now.saturating_duration_since(f.sent)),
+                );
                 let _ = f.reply.send(result);
             }
             other => {

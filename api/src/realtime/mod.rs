@@ -103,6 +103,8 @@ async fn on_connect(socket: SocketRef, Extension(claims): Extension<Claims>) {
     );
     socket.on("subscribe_station", subscribe);
     socket.on("unsubscribe_station", unsubscribe);
+    metrics::gauge!(crate::metrics::SOCKETS).increment(1.0);
+    socket.on_disconnect(async || metrics::gauge!(crate::metrics::SOCKETS).decrement(1.0));
 }
 
 fn error_ack(code: &str, message: &str) -> Value {

@@ -75,6 +75,12 @@ async fn next(
 }
 
 async fn emit(io: &SocketIo, o: Outbound) {
+    let event = match o.event.as_str() {
+        "station_update" => "station_update",
+        "booking_update" => "booking_update",
+        _ => "other",
+    };
+    metrics::counter!(crate::metrics::PUSHES, "event" => event).increment(1);
     // A full buffer drops the emit for that one slow socket; the others
     // have received it.
     if let Err(e) = io.to(o.room).emit(&o.event, &o.data).await {

@@ -15,6 +15,7 @@ mod id_tags;
 mod refunds;
 mod sessions;
 mod stations;
+mod tallies;
 
 pub use audit::AuditLog;
 pub use bookings::{BookingLedger, RefundDraft};
@@ -26,6 +27,7 @@ pub use id_tags::IdTagStore;
 pub use refunds::{RefundAttempt, RefundQueue};
 pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
 pub use stations::{ReservationVoid, StationStore, StatusChange};
+pub use tallies::Tallies;
 
 /// Every port at once: what the wiring opens and hands out piece by piece
 /// (an `Arc<dyn Store>` coerces to any one port). It adds no methods.
@@ -40,6 +42,7 @@ pub trait Store:
     + IdTagStore
     + AuditLog
     + RefundQueue
+    + Tallies
 {
 }
 
@@ -54,5 +57,6 @@ impl<T> Store for T where
         + IdTagStore
         + AuditLog
         + RefundQueue
+        + Tallies
 {
 }

@@ -15,6 +15,7 @@ mod id_tags;
 mod refunds;
 mod sessions;
 mod stations;
+mod tallies;
 mod webhooks;
 
 use booking::model::Page;
