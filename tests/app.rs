@@ -317,3 +317,119 @@ async fn with_a_metrics_address_the_api_port_does_not_serve_metrics() {
     assert_eq!(public.status(), 404);
     gateway.stop.send(()).unwrap();
 }
+
+/// A free local port for a peer process (bound, read, released).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// Debian's Prometheus scrapes a gateway with a charger connected: the
+/// target is up with no scrape error, `promtool` finds nothing wrong with
+/// the exposition, and a query returns the connected-charger gauge.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs the Debian prometheus package (installed by .ci/run)"]
+async fn a_prometheus_server_scrapes_the_gateway_and_queries_the_charger_gauge() {
+    let gateway = start(&["--metrics-addr", "127.0.0.1:0"]).await;
+    let target = gateway.metrics.clone().unwrap();
+    gateway.provision("CP-PROM").await;
+    let mut charger = gateway.connect("CP-PROM", "ocpp1.6").await;
+    let boot =
+        json!([2, "b1", "BootNotification", {"chargePointVendor": "V", "chargePointModel": "M"}]);
+    assert_eq!(call(&mut charger, boot).await[2]["status"], "Accepted");
+
+    let client = reqwest::Client::new();
+    let exposition = client
+        .get(&target)
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    let mut promtool = std::process::Command::new("promtool")
+        .args(["check", "metrics"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("promtool (Debian package prometheus)");
+    std::io::Write::write_all(&mut promtool.stdin.take().unwrap(), &exposition).unwrap();
+    let checked = promtool.wait_with_output().unwrap();
+    assert!(
+        checked.status.success(),
+        "promtool: {}{}",
+        String::from_utf8_lossy(&checked.stdout),
+        String::from_utf8_lossy(&checked.stderr)
+    );
+
+    let dir = tempfile::tempdir().unwrap();
+    let host = target
+        .trim_start_matches("http://")
+        .trim_end_matches("/metrics");
+    let config = dir.path().join("prometheus.yml");
+    std::fs::write(
+        &config,
+        format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: evgate\n    \
+             static_configs:\n      - targets: ['{host}']\n"
+        ),
+    )
+    .unwrap();
+    let web = format!("127.0.0.1:{}", free_port());
+    let mut prometheus = std::process::Command::new("prometheus")
+        .arg(format!("--config.file={}", config.display()))
+        .arg(format!(
+            "--storage.tsdb.path={}",
+            dir.path().join("data").display()
+        ))
+        .arg(format!("--web.listen-address={web}"))
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("prometheus (Debian package)");
+    let api = format!("http://{web}/api/v1");
+    let found = tokio::time::timeout(Duration::from_secs(60), async {
+        loop {
+            tokio::time::sleep(Duration::from_millis(500)).await;
+            let Ok(response) = client
+                .get(format!("{api}/query"))
+                .query(&[(
+                    "query",
+                    "evgate_ocpp_chargers_connected{version=\"ocpp1.6\"}",
+                )])
+                .send()
+                .await
+            else {
+                continue;
+            };
+            let Ok(answer) = response.json::<Value>().await else {
+                continue;
+            };
+            if let Some(sample) = answer["data"]["result"].as_array().and_then(|r| r.first()) {
+                return sample.clone();
+            }
+        }
+    })
+    .await;
+    let targets: Value = client
+        .get(format!("{api}/targets"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let _ = prometheus.kill();
+    let _ = prometheus.wait();
+    let sample = found.expect("Prometheus never returned the charger gauge");
+    assert_eq!(sample["value"][1], "1", "{sample}");
+    assert_eq!(sample["metric"]["profile"], "0", "{sample}");
+    let target = &targets["data"]["activeTargets"][0];
+    assert_eq!(target["health"], "up", "{targets}");
+    assert_eq!(target["lastError"], "", "{targets}");
+    gateway.stop.send(()).unwrap();
+}
