@@ -52,28 +52,27 @@ async fn command(node: &Node, cp: &str, action: &str, payload: Value) -> (u16, V
 }
 
 /// Asks `node` to have the charger send a Heartbeat (TriggerMessage), again
-/// every 100 ms for up to 5 s until `done` holds for the HTTP status (the
+/// and again for up to 10 s until `done` holds for the HTTP status (the
 /// charger's ownership is announced within the 2 s refresh).
 async fn trigger_heartbeat_until(
     node: &Node,
     cp: &str,
     done: impl Fn(u16) -> bool,
 ) -> (u16, Value) {
-    let mut answer = (0, Value::Null);
-    for _ in 0..50 {
-        answer = command(
-            node,
-            cp,
-            "TriggerMessage",
-            json!({"requestedMessage": "Heartbeat"}),
-        )
-        .await;
-        if done(answer.0) {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    answer
+    let trigger = json!({"requestedMessage": "Heartbeat"});
+    common::eventually(
+        "the TriggerMessage answered as wanted",
+        Duration::from_secs(10),
+        async || {
+            let answer = command(node, cp, "TriggerMessage", trigger.clone()).await;
+            if done(answer.0) {
+                Ok(answer)
+            } else {
+                Err(format!("{} {}", answer.0, answer.1))
+            }
+        },
+    )
+    .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -159,7 +158,9 @@ async fn commands_and_reservations_reach_a_charger_on_another_instance() {
     let answer = trigger_heartbeat_until(&a, &here, |status| status == 200).await;
     assert_eq!(answer.0, 200, "{}", answer.1);
     assert_eq!(moved.received()["action"], "TriggerMessage");
-    tokio::time::sleep(Duration::from_millis(2500)).await; // past the 1 s grace
+    // Past the 1 s grace: nothing to wait for, the point is that nothing
+    // happens (real time, in the two evgate processes).
+    tokio::time::sleep(Duration::from_millis(2500)).await;
     let seen = a.admin.get(&format!("/v1/stations/{station}")).await;
     let status = seen["data"]["connectors"][0]["status"].clone();
     assert!(status.is_string() && status != "OFFLINE", "{seen}");
@@ -239,13 +240,20 @@ async fn with_redis_down_holds_and_reads_fall_back_to_postgres() {
     );
     let metrics = std::sync::Arc::new(simulators::metrics::Metrics::default());
     let _charger = simulators::charger::spawn(config, metrics, None);
-    for _ in 0..100 {
-        let s = b.admin.get(&format!("/v1/stations/{station}")).await;
-        if s["data"]["connectors"][0]["status"] == "AVAILABLE" {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    common::eventually(
+        "the connector AVAILABLE",
+        Duration::from_secs(10),
+        async || {
+            let s = b.admin.get(&format!("/v1/stations/{station}")).await;
+            let status = &s["data"]["connectors"][0]["status"];
+            if status == "AVAILABLE" {
+                Ok(())
+            } else {
+                Err(status.clone())
+            }
+        },
+    )
+    .await;
     // Slots hours ahead: outside the lead window, holds touch only the stores.
     let slot = |hours: i64| {
         let start =
@@ -274,15 +282,16 @@ async fn with_redis_down_holds_and_reads_fall_back_to_postgres() {
 
     let _redis = common::redis::PrivateRedis::start(port);
     for node in [&a, &b] {
-        let mut state = Value::Null;
-        for _ in 0..50 {
-            state = ready(node).await;
-            if state == "ok" {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(200)).await;
-        }
-        assert_eq!(state, "ok", "back to normal without a restart");
+        let back = async || match ready(node).await {
+            state if state == "ok" => Ok(()),
+            state => Err(state),
+        };
+        common::eventually(
+            "back to normal without a restart",
+            Duration::from_secs(15),
+            back,
+        )
+        .await;
     }
     let (status, _) = a.user.post("/v1/bookings/holds", slot(5)).await;
     assert_eq!(
@@ -402,19 +411,19 @@ async fn workers_finish_exactly_once_when_an_instance_dies() {
             202
         );
     }
-    let all_available = || async {
-        let s = b.admin.get(&format!("/v1/stations/{station}")).await;
-        s["data"]["connectors"]
-            .as_array()
-            .is_some_and(|cs| cs.iter().all(|c| c["status"] == "AVAILABLE"))
-    };
-    for _ in 0..100 {
-        if all_available().await {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(all_available().await, "the inbox applied the statuses");
+    common::eventually(
+        "the inbox applied the statuses",
+        Duration::from_secs(15),
+        async || {
+            let s = b.admin.get(&format!("/v1/stations/{station}")).await;
+            let connectors = &s["data"]["connectors"];
+            let all = connectors
+                .as_array()
+                .is_some_and(|cs| cs.iter().all(|c| c["status"] == "AVAILABLE"));
+            if all { Ok(()) } else { Err(connectors.clone()) }
+        },
+    )
+    .await;
 
     // Six bookings from the next whole minute (at least 10 s away), which
     // nobody will turn up for.
@@ -455,21 +464,19 @@ async fn workers_finish_exactly_once_when_an_instance_dies() {
     let later = start + TimeDelta::minutes(1);
     let body = json!({"stationId": station, "connectorId": reserved_connector, "startTs": later.to_rfc3339(),
                       "endTs": (later + TimeDelta::hours(1)).to_rfc3339()});
-    let mut hold = (0, Value::Null);
-    for _ in 0..100 {
-        hold = c.user.post("/v1/bookings/holds", body.clone()).await;
-        if hold.0 == 201 {
-            break;
+    // Refused until the charger has reported its connector.
+    let hold = common::eventually("a hold", Duration::from_secs(15), async || {
+        match c.user.post("/v1/bookings/holds", body.clone()).await {
+            (201, hold) => Ok(hold),
+            (status, refused) => Err(format!("{status} {refused}")),
         }
-        tokio::time::sleep(Duration::from_millis(100)).await; // until the charger reported
-    }
-    assert_eq!(hold.0, 201, "{}", hold.1);
+    })
+    .await;
     assert_eq!(
-        hold.1["data"]["reservedOnCharger"], false,
+        hold["data"]["reservedOnCharger"], false,
         "not yet in the lead window"
     );
-    let body =
-        json!({"holdToken": hold.1["data"]["token"], "paymentId": format!("pay-{suffix}-r")});
+    let body = json!({"holdToken": hold["data"]["token"], "paymentId": format!("pay-{suffix}-r")});
     let (status, booking) = c.user.post("/v1/bookings/confirm", body).await;
     assert_eq!(status, 201, "{booking}");
     let reserved_booking = booking["data"]["id"].as_str().unwrap().to_owned();
@@ -533,15 +540,16 @@ async fn workers_finish_exactly_once_when_an_instance_dies() {
                 .clone()
         }
     };
-    let mut done = Value::Null;
-    for _ in 0..200 {
-        done = inbox("done").await;
-        if done == 37 {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert_eq!(done, 37, "every webhook applied, after the lease moved");
+    let applied = async || match inbox("done").await {
+        done if done == 37 => Ok(()),
+        done => Err(done),
+    };
+    common::eventually(
+        "every webhook applied, after the lease moved",
+        Duration::from_secs(30),
+        applied,
+    )
+    .await;
     assert_eq!(inbox("pending").await, 0);
     assert_eq!(inbox("dead").await, 0);
     let s = c.admin.get(&format!("/v1/stations/{station}")).await;
@@ -552,41 +560,39 @@ async fn workers_finish_exactly_once_when_an_instance_dies() {
 
     // The no-shows, recorded once each, and one refund per payment.
     let wait = (start - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(20);
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let paths: Vec<String> = bookings
-            .iter()
-            .map(|id| format!("/v1/bookings/{id}"))
-            .collect();
+    let paths: Vec<String> = bookings
+        .iter()
+        .map(|id| format!("/v1/bookings/{id}"))
+        .collect();
+    common::eventually("no-shows, refunded", wait, async || {
         let statuses = futures_util::future::join_all(paths.iter().map(|p| c.user.get(p))).await;
         let all = statuses.iter().all(|b| b["data"]["status"] == "NO_SHOW");
         let refunded = payments.received.lock().unwrap().len() >= bookings.len();
         if all && refunded {
-            break;
+            Ok(())
+        } else {
+            Err(format!("{statuses:?}"))
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "no-shows: {statuses:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await;
     // The scheduler reserved the later booking once, three instances or not.
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
-    loop {
-        let b = c
-            .user
-            .get(&format!("/v1/bookings/{reserved_booking}"))
-            .await;
-        if b["data"]["reservedOnCharger"] == true {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never reserved: {b}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    tokio::time::sleep(Duration::from_secs(6)).await; // another scheduler pass everywhere
+    let path = format!("/v1/bookings/{reserved_booking}");
+    common::eventually(
+        "reserved on the charger",
+        Duration::from_secs(30),
+        async || {
+            let b = c.user.get(&path).await;
+            if b["data"]["reservedOnCharger"] == true {
+                Ok(())
+            } else {
+                Err(b)
+            }
+        },
+    )
+    .await;
+    // Another scheduler pass everywhere: nothing to wait for, the point is
+    // that no second ReserveNow comes (real time, in three processes).
+    tokio::time::sleep(Duration::from_secs(6)).await;
     let mut reserve_nows = 0;
     while let Ok(n) = reserved_notices.try_recv() {
         if matches!(n, simulators::charger::Notice::Received { ref action, .. } if action == "ReserveNow")

@@ -151,6 +151,7 @@ async fn a_charger_that_answers_pings_stays() {
     let mut l = line().await;
     // Reading the stream answers pings with pongs (tungstenite does).
     let reader = tokio::spawn(async move { while let Some(Ok(_)) = l.charger.next().await {} });
+    // Paused time: ten ping periods pass at once, and nothing may happen.
     tokio::time::sleep(PING * 10).await;
     assert!(
         !l.task.is_finished(),

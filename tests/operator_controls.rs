@@ -327,14 +327,12 @@ async fn tag_blocked_mid_day(version: &str) {
     assert_eq!(status_of(&charger.command("authorize RFID-9")), "Blocked");
 
     // The tally of the ClearCache round is audited once every charger answered.
-    let mut rows = Vec::new();
-    for _ in 0..50 {
-        rows = site.audit("RFID-9").await;
-        if rows.len() == 3 {
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
+    let three = async || match site.audit("RFID-9").await {
+        rows if rows.len() == 3 => Ok(rows),
+        rows => Err(format!("{rows:?}")),
+    };
+    let within = std::time::Duration::from_secs(10);
+    let rows = common::eventually("three audit rows", within, three).await;
     assert_eq!(
         rows,
         [

@@ -157,9 +157,19 @@ fn drain_events(
     out
 }
 
-/// Waits until the charger's last message has gone through the CSMS.
-async fn settle() {
-    tokio::time::sleep(std::time::Duration::from_millis(150)).await;
+/// Waits until the charger's last message, `status` for `connector`, has
+/// gone through the CSMS.
+async fn settle(app: &TestApp, connector: Uuid, status: &str) {
+    let within = std::time::Duration::from_secs(10);
+    common::eventually(&format!("the connector {status}"), within, async || {
+        let c = app.store.connector(connector).await.unwrap().unwrap();
+        if c.status.as_str() == status {
+            Ok(())
+        } else {
+            Err(c.status.as_str())
+        }
+    })
+    .await;
 }
 
 async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
@@ -192,7 +202,7 @@ async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
     let mut charger = tokio::task::spawn_blocking(move || Charger::start(&url, "1.6", "Accepted"))
         .await
         .unwrap();
-    settle().await;
+    settle(app, connector, "AVAILABLE").await;
     let (booking, tag) = booking(app, station, &connector.to_string()).await;
     let mut events = record(app);
     // The charger answers on a blocking pipe; the CSMS runs meanwhile.
@@ -203,7 +213,7 @@ async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
     run(format!("meter 1 {tx} 6000"));
     run(format!("stop {tx} 11000"));
     run("status 1 Available".into());
-    settle().await;
+    settle(app, connector, "AVAILABLE").await;
     let session = app
         .store
         .session_by_transaction(

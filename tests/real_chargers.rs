@@ -377,14 +377,15 @@ async fn TC_047_v16_reservation_expires_the_no_show_is_released_and_refunded() {
         )
         .await;
     let id = b["data"]["id"].as_str().unwrap().to_owned();
-    let deadline = std::time::Instant::now() + Duration::from_secs(75);
-    while booking(&site, &id).await["status"] != "NO_SHOW" {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no NO_SHOW within 75 s"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    common::eventually(
+        "NO_SHOW",
+        Duration::from_secs(75),
+        async || match booking(&site, &id).await["status"].clone() {
+            status if status == "NO_SHOW" => Ok(()),
+            status => Err(status),
+        },
+    )
+    .await;
     let cancelled = charger.received();
     assert_eq!(
         (
@@ -393,15 +394,10 @@ async fn TC_047_v16_reservation_expires_the_no_show_is_released_and_refunded() {
         ),
         (Some("CancelReservation"), &b["data"]["reservationId"])
     );
-    let deadline = std::time::Instant::now() + Duration::from_secs(15);
-    while refunds.lock().unwrap().is_empty() {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no refund delivered within 15 s"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    let refund = refunds.lock().unwrap()[0].clone();
+    let refund = common::eventually("a refund delivered", Duration::from_secs(15), async || {
+        refunds.lock().unwrap().first().cloned().ok_or("none yet")
+    })
+    .await;
     assert_eq!(
         (
             refund["bookingId"].as_str(),

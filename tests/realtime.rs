@@ -334,7 +334,20 @@ async fn a_users_booking_updates_reach_that_user_alone() {
         json!({"vendorConnectorId": "V-1", "status": "AVAILABLE"}),
     )
     .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let path = format!("/v1/stations/{station}");
+    common::eventually(
+        "the connector AVAILABLE",
+        Duration::from_secs(10),
+        async || {
+            let c = site.admin.get(&path).await["data"]["connectors"][0].clone();
+            if c["status"] == "AVAILABLE" {
+                Ok(())
+            } else {
+                Err(c)
+            }
+        },
+    )
+    .await;
     let mut alice = tokio::task::block_in_place(|| site.app(100, "websocket"));
     let mut bob = tokio::task::block_in_place(|| site.app(200, "websocket"));
     tokio::task::block_in_place(|| bob.subscribe(&station));
@@ -462,11 +475,22 @@ async fn updates_across_instances_resume_after_redis_restarts() {
     webhook(&one.server.base, &vendor, &secret, report("OCCUPIED")).await;
     let first = tokio::task::block_in_place(|| app.update("connector_status_update")).unwrap();
     assert_eq!(first["data"]["status"], "OCCUPIED");
-    // Redis goes away and comes back on the same port.
+    // Redis goes away and comes back on the same port. Down for a second of
+    // real time, in the two evgate processes: their first resubscribe
+    // (after 0.5 s) fails.
     drop(redis);
     tokio::time::sleep(Duration::from_secs(1)).await;
-    let _redis = common::redis::PrivateRedis::start(port);
-    tokio::time::sleep(Duration::from_secs(3)).await; // resubscribe backoff
+    let redis = common::redis::PrivateRedis::start(port);
+    // Both instances back on the realtime channel, after their backoff.
+    common::eventually(
+        "two subscribers again",
+        Duration::from_secs(30),
+        async || match redis.subscribers("evgate:realtime").await {
+            Ok(2) => Ok(()),
+            seen => Err(format!("{seen:?}")),
+        },
+    )
+    .await;
     webhook(&one.server.base, &vendor, &secret, report("AVAILABLE")).await;
     let update = tokio::task::block_in_place(|| {
         app.try_next(

@@ -166,25 +166,17 @@ impl Site {
     }
 
     /// Polls until `check` holds on the value `read` returns (10 s).
-    async fn eventually<F, Fut>(
+    async fn eventually(
         &self,
         what: &str,
-        mut read: F,
+        mut read: impl AsyncFnMut() -> Value,
         check: impl Fn(&Value) -> bool,
-    ) -> Value
-    where
-        F: FnMut() -> Fut,
-        Fut: std::future::Future<Output = Value>,
-    {
-        let mut last = Value::Null;
-        for _ in 0..100 {
-            last = read().await;
-            if check(&last) {
-                return last;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        panic!("{what}: last seen {last}");
+    ) -> Value {
+        common::eventually(what, Duration::from_secs(10), async || {
+            let seen = read().await;
+            if check(&seen) { Ok(seen) } else { Err(seen) }
+        })
+        .await
     }
 
     async fn hold_soon(&self) -> (u16, Value) {
@@ -416,18 +408,16 @@ async fn TC_H_07_v201_a_reservation_the_charger_expires_itself() {
     assert_eq!(status, 201, "{booking}");
     let id = booking["data"]["id"].as_str().unwrap().to_owned();
     let wait = (start - Utc::now()).to_std().unwrap_or_default() + Duration::from_secs(10);
-    let deadline = tokio::time::Instant::now() + wait;
-    loop {
-        let b = site.user.get(&format!("/v1/bookings/{id}")).await;
+    let path = format!("/v1/bookings/{id}");
+    common::eventually("no longer reserved on the charger", wait, async || {
+        let b = site.user.get(&path).await;
         if b["data"]["reservedOnCharger"] == false {
-            break;
+            Ok(())
+        } else {
+            Err(b)
         }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "still reserved on the charger: {b}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    })
+    .await;
     assert_eq!(site.connector_statuses().await[0], "AVAILABLE");
 }
 

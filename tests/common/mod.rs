@@ -14,6 +14,27 @@ use booking::Store;
 /// them) and its URL; a SQLite file in a temporary directory.
 pub use evgate_store::test_util::{fresh_pg_url as fresh_pg_database, fresh_sqlite_url};
 
+/// Polls `probe` (every 50 ms) until it returns `Ok`, and gives that
+/// value back; once `within` has passed, panics naming `what` and the last
+/// `Err`, what was seen instead. Runs on tokio's clock, so paused time
+/// works too.
+pub async fn eventually<T, E: std::fmt::Display>(
+    what: &str,
+    within: std::time::Duration,
+    mut probe: impl AsyncFnMut() -> Result<T, E>,
+) -> T {
+    let deadline = tokio::time::Instant::now() + within;
+    loop {
+        match probe().await {
+            Ok(found) => return found,
+            Err(seen) if tokio::time::Instant::now() >= deadline => {
+                panic!("{what}: not within {within:?}; last seen: {seen}")
+            }
+            Err(_) => tokio::time::sleep(std::time::Duration::from_millis(50)).await,
+        }
+    }
+}
+
 pub fn redis_url() -> String {
     std::env::var("EVGATE_TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
 }

@@ -46,6 +46,18 @@ impl PrivateRedis {
     pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
+
+    /// How many clients are subscribed to `channel` (`PUBSUB NUMSUB`).
+    pub async fn subscribers(&self, channel: &str) -> redis::RedisResult<i64> {
+        let client = redis::Client::open(self.url())?;
+        let mut conn = client.get_multiplexed_async_connection().await?;
+        let counts: Vec<(String, i64)> = redis::cmd("PUBSUB")
+            .arg("NUMSUB")
+            .arg(channel)
+            .query_async(&mut conn)
+            .await?;
+        Ok(counts.first().map_or(0, |(_, n)| *n))
+    }
 }
 
 impl Drop for PrivateRedis {
