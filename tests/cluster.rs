@@ -4,6 +4,9 @@
 //! the lead window whose ReserveNow must reach the charger — routed to A and
 //! answered there. A charger connected nowhere, or held by an instance that
 //! has died, is a 409 as on one node.
+//!
+//! Over 600 lines on purpose: three long stories across processes, each
+//! read top to bottom, over the `Node` fixture below.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

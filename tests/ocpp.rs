@@ -3,6 +3,10 @@
 //! TC_A_03 Basic auth, unknown identity), frames and CALLERROR codes per
 //! version, duplicate connections, and a booking reserved on a connected
 //! charger through ReserveNow.
+//!
+//! Over 600 lines on purpose: every case is a short script over the same
+//! `Site` and raw-frame helpers below, most named after their OCTT case,
+//! and they read best as one list.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -5,6 +5,9 @@
 //! refused with CONNECTOR_UNAVAILABLE when the charger says no or nothing.
 //! Needs Python with `ocpp==2.1.0` and `websockets==17.4` (`.ci/run`
 //! installs them).
+//!
+//! Over 600 lines on purpose: the OCTT cases with the PyPI charger share
+//! the `Site` below and read best as one list.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(non_snake_case)]

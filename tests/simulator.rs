@@ -4,6 +4,9 @@
 //! offline queue replayed — and each misbehaviour switch, with evgate
 //! coping. Also the `evgate-sim` command line (provisioning, report,
 //! exit codes).
+//!
+//! Over 600 lines on purpose: the cases share the `Site` and `Sim` below,
+//! and each version and misbehaviour is one line in `cases!`.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 #![allow(non_snake_case)]

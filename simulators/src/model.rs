@@ -3,6 +3,9 @@
 //! transactions and meters. Time is passed in, so every rule is tested
 //! without sleeping. Each change returns the [`Event`]s a real charger would
 //! report; the version dialects turn them into OCPP messages.
+//!
+//! Just over 600 lines on purpose: the state machine and the tests of its
+//! rules, at the bottom, read together.
 
 use chrono::{DateTime, TimeDelta, Utc};
 

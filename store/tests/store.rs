@@ -1,6 +1,11 @@
 //! The store suite: every test runs against SQLite and against a real
 //! PostgreSQL server (the latter `--ignored` in a plain `cargo test`;
 //! `.ci/run` runs them).
+//!
+//! Over 600 lines on purpose: one short, independent case per store query,
+//! listed once in `store_suite!` at the bottom, and the README's recipe
+//! sends a new query's test here; a second file would be a second binary
+//! linking both database drivers.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

@@ -1,10 +1,12 @@
 //! Fixtures shared by the integration tests: fresh stores on both backends.
 #![allow(dead_code, unreachable_pub)]
 
+pub mod bookings;
 pub mod certs;
 pub mod charger;
 pub mod process;
 pub mod redis;
+pub mod vendors;
 
 use std::sync::Arc;
 

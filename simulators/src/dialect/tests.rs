@@ -1,0 +1,266 @@
+//! The dialects' rules, without a socket: what a reservation, a stop or a
+//! misbehaviour switch puts on the wire in each version, and how commands
+//! are answered.
+
+use chrono::TimeDelta;
+use serde_json::json;
+
+use super::*;
+
+fn charger(version: Version) -> (Hardware, Memory) {
+    (Hardware::new(2, 11_000.0), Memory::new(version, "T".into()))
+}
+
+fn ctx<'a>(hw: &'a mut Hardware, mem: &'a mut Memory, m: &'a Misbehaviour) -> Charger<'a> {
+    Charger {
+        hardware: hw,
+        memory: mem,
+        misbehaviour: m,
+        now: now(),
+    }
+}
+
+fn reports(version: Version, c: &mut Charger<'_>, events: &[Event]) -> Vec<Outgoing> {
+    events.iter().flat_map(|e| version.report(c, e)).collect()
+}
+
+fn now() -> DateTime<Utc> {
+    DateTime::from_timestamp(1_800_000_000, 0).unwrap()
+}
+
+fn run(
+    version: Version,
+    hw: &mut Hardware,
+    mem: &mut Memory,
+    m: &Misbehaviour,
+    action: &str,
+    payload: Value,
+) -> (Answer, Vec<Outgoing>) {
+    let mut c = Charger {
+        hardware: hw,
+        memory: mem,
+        misbehaviour: m,
+        now: now(),
+    };
+    let answer = version.answer(&mut c, action, &payload);
+    let calls = reports(version, &mut c, &answer.events);
+    (answer, calls)
+}
+
+fn reserve_16() -> Value {
+    let expiry = (now() + TimeDelta::minutes(30)).to_rfc3339();
+    json!({"connectorId": 1, "expiryDate": expiry, "idTag": "EV1", "reservationId": 42})
+}
+
+#[test]
+fn a_16_reservation_is_reported_and_its_start_carries_the_id() {
+    let (mut hw, mut mem) = charger(Version::V16);
+    let m = Misbehaviour::default();
+    let (answer, calls) = run(
+        Version::V16,
+        &mut hw,
+        &mut mem,
+        &m,
+        "ReserveNow",
+        reserve_16(),
+    );
+    assert_eq!(answer.result, Ok(json!({"status": "Accepted"})));
+    assert_eq!(calls[0].payload["status"], "Reserved");
+    let mut events = Vec::new();
+    hw.start(1, "EV1", now(), &mut events).unwrap();
+    let mut c = ctx(&mut hw, &mut mem, &m);
+    let start: Vec<_> = reports(Version::V16, &mut c, &events);
+    let start = start
+        .iter()
+        .find(|o| o.action == "StartTransaction")
+        .unwrap();
+    assert_eq!(start.payload["reservationId"], 42);
+    assert!(start.payload["timestamp"].as_str().unwrap().ends_with('Z'));
+}
+
+#[test]
+fn misbehaviour_switches_change_what_is_sent_and_answered() {
+    let (mut hw, mut mem) = charger(Version::V16);
+    let m = Misbehaviour {
+        omit_reservation_id: true,
+        never_send_reserved: true,
+        naive_timestamps: true,
+        reserve_answer: Some("Occupied".into()),
+        ..Misbehaviour::default()
+    };
+    let (answer, calls) = run(
+        Version::V16,
+        &mut hw,
+        &mut mem,
+        &m,
+        "ReserveNow",
+        reserve_16(),
+    );
+    assert_eq!(answer.result, Ok(json!({"status": "Occupied"})));
+    assert!(calls.is_empty(), "no Reserved status: {calls:?}");
+    let mut events = Vec::new();
+    hw.start(1, "EV1", now(), &mut events).unwrap();
+    let mut c = ctx(&mut hw, &mut mem, &m);
+    let calls: Vec<_> = reports(Version::V16, &mut c, &events);
+    let start = calls
+        .iter()
+        .find(|o| o.action == "StartTransaction")
+        .unwrap();
+    assert!(start.payload.get("reservationId").is_none());
+    assert_eq!(start.payload["timestamp"], "2027-01-15T08:00:00");
+}
+
+#[test]
+fn the_16_stop_gets_the_csms_transaction_id_and_remote_stop_finds_it() {
+    let (mut hw, mut mem) = charger(Version::V16);
+    let m = Misbehaviour::default();
+    let mut events = Vec::new();
+    let tx = hw.start(2, "EV1", now(), &mut events).unwrap();
+    let mut c = ctx(&mut hw, &mut mem, &m);
+    let calls: Vec<_> = reports(Version::V16, &mut c, &events);
+    let start = calls
+        .iter()
+        .find(|o| o.action == "StartTransaction")
+        .unwrap();
+    let accepted = json!({"transactionId": 777, "idTagInfo": {"status": "Accepted"}});
+    assert!(Version::V16.answered(&mut c, start, &accepted).is_empty());
+    let (answer, calls) = run(
+        Version::V16,
+        &mut hw,
+        &mut mem,
+        &m,
+        "RemoteStopTransaction",
+        json!({"transactionId": 777}),
+    );
+    assert_eq!(answer.result, Ok(json!({"status": "Accepted"})));
+    assert_eq!(
+        answer.followups,
+        [Followup::Stop {
+            transaction: tx.local
+        }]
+    );
+    assert!(calls.is_empty());
+    let mut events = Vec::new();
+    hw.stop(2, crate::model::StopReason::Remote, now(), &mut events);
+    let mut c = ctx(&mut hw, &mut mem, &m);
+    let mut stop = events
+        .iter()
+        .flat_map(|e| Version::V16.report(&mut c, e))
+        .find(|o| o.action == "StopTransaction")
+        .unwrap();
+    Version::V16.finish(&mem, &mut stop);
+    assert_eq!(stop.payload["transactionId"], 777);
+    assert_eq!(stop.payload["reason"], "Remote");
+}
+
+#[test]
+fn a_refused_start_is_stopped_as_deauthorized() {
+    for version in [Version::V16, Version::V201] {
+        let (mut hw, mut mem) = charger(version);
+        let m = Misbehaviour::default();
+        let mut events = Vec::new();
+        hw.start(1, "NOBODY", now(), &mut events).unwrap();
+        let mut c = ctx(&mut hw, &mut mem, &m);
+        let calls: Vec<_> = reports(version, &mut c, &events);
+        let start = calls.iter().find(|o| o.transaction.is_some()).unwrap();
+        let refused = json!({"transactionId": 1, "idTagInfo": {"status": "Invalid"},
+                             "idTokenInfo": {"status": "Invalid"}});
+        let events = version.answered(&mut c, start, &refused);
+        assert!(
+            matches!(
+                events[0],
+                Event::Ended {
+                    reason: crate::model::StopReason::DeAuthorized,
+                    ..
+                }
+            ),
+            "{version:?}"
+        );
+    }
+}
+
+#[test]
+fn passwords_are_taken_but_never_shown() {
+    let (mut hw, mut mem) = charger(Version::V16);
+    let m = Misbehaviour::default();
+    let (answer, _) = run(
+        Version::V16,
+        &mut hw,
+        &mut mem,
+        &m,
+        "ChangeConfiguration",
+        json!({"key": "AuthorizationKey", "value": "0123456789abcdef"}),
+    );
+    assert_eq!(
+        answer.followups,
+        [Followup::NewPassword("0123456789abcdef".into())]
+    );
+    let (answer, _) = run(
+        Version::V16,
+        &mut hw,
+        &mut mem,
+        &m,
+        "GetConfiguration",
+        json!({"key": ["AuthorizationKey", "HeartbeatInterval"]}),
+    );
+    let body = answer.result.unwrap();
+    assert_eq!(body["unknownKey"], json!(["AuthorizationKey"]));
+    assert_eq!(body["configurationKey"][0]["key"], "HeartbeatInterval");
+
+    let (mut hw, mut mem) = charger(Version::V201);
+    let set = json!({"setVariableData": [{"attributeValue": "fedcba9876543210",
+        "component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}},
+        {"attributeValue": "1", "component": {"name": "Nope"}, "variable": {"name": "Nope"}}]});
+    let (answer, _) = run(Version::V201, &mut hw, &mut mem, &m, "SetVariables", set);
+    let body = answer.result.unwrap();
+    assert_eq!(body["setVariableResult"][0]["attributeStatus"], "Accepted");
+    assert_eq!(
+        body["setVariableResult"][1]["attributeStatus"],
+        "UnknownVariable"
+    );
+    assert_eq!(
+        answer.followups,
+        [Followup::NewPassword("fedcba9876543210".into())]
+    );
+}
+
+#[test]
+fn a_201_reservation_expiring_is_reported_and_unknown_actions_are_not_implemented() {
+    let (mut hw, mut mem) = charger(Version::V201);
+    let m = Misbehaviour::default();
+    let mut events = Vec::new();
+    hw.expire_reservations(now(), &mut events);
+    assert!(events.is_empty());
+    let expiry = (now() - TimeDelta::minutes(1)).to_rfc3339();
+    let (answer, calls) = run(
+        Version::V201,
+        &mut hw,
+        &mut mem,
+        &m,
+        "ReserveNow",
+        json!({"id": 5, "expiryDateTime": expiry, "idToken": {"idToken": "A", "type": "Central"}, "evseId": 2}),
+    );
+    assert_eq!(answer.result, Ok(json!({"status": "Accepted"})));
+    assert_eq!(calls[0].payload["connectorStatus"], "Reserved");
+    assert_eq!(calls[0].payload["evseId"], 2);
+    hw.expire_reservations(now(), &mut events);
+    let mut c = ctx(&mut hw, &mut mem, &m);
+    let calls: Vec<_> = reports(Version::V201, &mut c, &events);
+    let update = calls
+        .iter()
+        .find(|o| o.action == "ReservationStatusUpdate")
+        .unwrap();
+    assert_eq!(
+        update.payload,
+        json!({"reservationId": 5, "reservationUpdateStatus": "Expired"})
+    );
+    let (answer, _) = run(
+        Version::V201,
+        &mut hw,
+        &mut mem,
+        &m,
+        "CertificateSigned",
+        json!({}),
+    );
+    assert!(matches!(answer.result, Err(("NotImplemented", _))));
+}
