@@ -223,7 +223,10 @@ impl App {
         let clock = overrides
             .clock
             .unwrap_or_else(|| Arc::new(SystemClock) as Arc<dyn booking::Clock>);
-        let registry = Arc::new(csms::Registry::default());
+        let registry = Arc::new(csms::Registry::new(csms::journal::Journals::new(
+            usize::try_from(config.ocpp_journal_size).unwrap_or(usize::MAX),
+            usize::try_from(config.ocpp_journal_max_mb << 20).unwrap_or(usize::MAX),
+        )));
         let csms_config = config.csms();
         let local_chargers = csms::OcppChargers {
             registry: registry.clone(),

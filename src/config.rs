@@ -203,6 +203,18 @@ pub struct Config {
           default_value_t = 60_000, value_parser = clap::value_parser!(u64).range(1..=10_000_000), global = true)]
     pub ocpp_max_connections: u64,
 
+    /// Frames kept per charger in the OCPP message journal (both directions;
+    /// 0 turns the journal off).
+    #[arg(long, env = "OCPP_JOURNAL_SIZE", value_name = "OCPP_JOURNAL_SIZE",
+          default_value_t = 200, value_parser = clap::value_parser!(u64).range(0..=100_000), global = true)]
+    pub ocpp_journal_size: u64,
+
+    /// Memory all journals of this instance may hold together, in MiB; a
+    /// charger over it forgets its own oldest frames first.
+    #[arg(long, env = "OCPP_JOURNAL_MAX_MB", value_name = "OCPP_JOURNAL_MAX_MB",
+          default_value_t = 64, value_parser = clap::value_parser!(u64).range(1..=65_536), global = true)]
+    pub ocpp_journal_max_mb: u64,
+
     /// HTTP connections open at once (kept separate from the chargers'):
     /// beyond it a client is answered 503 with Retry-After and closed.
     #[arg(long, env = "HTTP_MAX_CONNECTIONS", value_name = "HTTP_MAX_CONNECTIONS",

@@ -433,3 +433,145 @@ async fn a_prometheus_server_scrapes_the_gateway_and_queries_the_charger_gauge()
     assert_eq!(target["lastError"], "", "{targets}");
     gateway.stop.send(()).unwrap();
 }
+
+/// Reads the next text frame the charger receives.
+async fn next_frame(charger: &mut Charger) -> Value {
+    loop {
+        if let Message::Text(t) = charger.next().await.unwrap().unwrap() {
+            return serde_json::from_str::<Value>(&t).unwrap();
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_journal_shows_what_the_charger_said_and_was_told_without_passwords() {
+    let gateway = start(&[]).await;
+    gateway.provision("CP-JOURNAL").await;
+    let mut charger = gateway.connect("CP-JOURNAL", "ocpp2.0.1").await;
+    let boot = json!([2, "b1", "BootNotification", {
+        "reason": "PowerUp",
+        "chargingStation": {"model": "M", "vendorName": "V"}
+    }]);
+    assert_eq!(call(&mut charger, boot).await[2]["status"], "Accepted");
+    let status = json!([2, "s1", "StatusNotification", {
+        "timestamp": "2026-12-02T10:00:00Z", "connectorStatus": "Available", "evseId": 1, "connectorId": 1
+    }]);
+    call(&mut charger, status).await;
+
+    // An operator sets the charger's password through a raw command; the
+    // charger answers it.
+    let client = reqwest::Client::new();
+    let secret = "journal-secret-0123456789";
+    let command = client
+        .post(format!(
+            "{}/v1/admin/chargers/CP-JOURNAL/commands",
+            gateway.http
+        ))
+        .bearer_auth(&gateway.admin)
+        .json(
+            &json!({"action": "SetVariables", "payload": {"setVariableData": [{
+                "attributeValue": secret,
+                "component": {"name": "SecurityCtrlr"},
+                "variable": {"name": "BasicAuthPassword"}
+            }]}}),
+        )
+        .send();
+    let answering = async {
+        let asked = next_frame(&mut charger).await;
+        assert_eq!(asked[2], "SetVariables");
+        let answer = json!([3, asked[1], {"setVariableResult": [{
+            "attributeStatus": "Accepted",
+            "component": {"name": "SecurityCtrlr"},
+            "variable": {"name": "BasicAuthPassword"}
+        }]}]);
+        charger
+            .send(Message::text(answer.to_string()))
+            .await
+            .unwrap();
+    };
+    let (commanded, ()) = tokio::join!(command, answering);
+    assert_eq!(commanded.unwrap().status(), 200);
+
+    let get = |path: String| {
+        client
+            .get(format!("{}{path}", gateway.http))
+            .bearer_auth(&gateway.admin)
+            .send()
+    };
+    let read = get("/v1/admin/chargers/CP-JOURNAL/messages".into())
+        .await
+        .unwrap();
+    assert_eq!(read.status(), 200);
+    let text = read.text().await.unwrap();
+    assert!(
+        !text.contains(secret),
+        "a password reached the journal: {text}"
+    );
+    let body: Value = serde_json::from_str(&text).unwrap();
+    let frames = body["data"]["messages"].as_array().unwrap();
+    let shape: Vec<(String, String, String)> = frames
+        .iter()
+        .map(|f| {
+            (
+                f["direction"].as_str().unwrap().to_owned(),
+                f["messageType"].as_str().unwrap().to_owned(),
+                f["action"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("in", "CALLRESULT", "SetVariables"),
+        ("out", "CALL", "SetVariables"),
+        ("out", "CALLRESULT", "StatusNotification"),
+        ("in", "CALL", "StatusNotification"),
+        ("out", "CALLRESULT", "BootNotification"),
+        ("in", "CALL", "BootNotification"),
+    ]
+    .map(|(d, t, a)| (d.to_owned(), t.to_owned(), a.to_owned()));
+    assert_eq!(shape, expected, "{body}");
+    assert!(
+        frames[0]["latencyMs"].as_f64().unwrap() >= 0.0,
+        "{}",
+        frames[0]
+    );
+    assert_eq!(
+        frames[1]["payload"]["setVariableData"][0]["attributeValue"],
+        "***"
+    );
+    assert_eq!(frames[5]["payload"]["reason"], "PowerUp");
+
+    // Filtered, limited, downloaded.
+    let booted: Value =
+        get("/v1/admin/chargers/CP-JOURNAL/messages?action=BootNotification&limit=1".into())
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+    let booted = booted["data"]["messages"].as_array().unwrap();
+    assert_eq!(booted.len(), 1);
+    assert_eq!(booted[0]["messageType"], "CALLRESULT");
+    let download = get("/v1/admin/chargers/CP-JOURNAL/messages.jsonl".into())
+        .await
+        .unwrap();
+    assert_eq!(download.headers()["content-type"], "application/x-ndjson");
+    let lines = download.text().await.unwrap();
+    assert!(!lines.contains(secret));
+    let first: Value = serde_json::from_str(lines.lines().next().unwrap()).unwrap();
+    assert_eq!(
+        first["action"], "BootNotification",
+        "oldest first in the file"
+    );
+    assert_eq!(lines.lines().count(), 6);
+
+    // The caller's mistakes and unknown chargers get the envelope.
+    let bad = get("/v1/admin/chargers/CP-JOURNAL/messages?limit=0".into())
+        .await
+        .unwrap();
+    assert_eq!(bad.status(), 400);
+    let unknown = get("/v1/admin/chargers/CP-NOBODY/messages".into())
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), 404);
+    gateway.stop.send(()).unwrap();
+}

@@ -140,6 +140,24 @@ async fn commands_and_reservations_reach_a_charger_on_another_instance() {
     assert_eq!(asked["action"], "ReserveNow", "{asked}");
     assert_eq!(asked["payload"]["connectorId"], 1);
 
+    // The charger's message journal, kept on A, read through B: its boot,
+    // its statuses, and the ReserveNow with the charger's answer.
+    let journal = b
+        .admin
+        .get(&format!("/v1/admin/chargers/{here}/messages?limit=1000"))
+        .await;
+    let frames = journal["data"]["messages"].as_array().unwrap();
+    let has = |direction: &str, kind: &str, action: &str| {
+        frames.iter().any(|f| {
+            f["direction"] == direction && f["messageType"] == kind && f["action"] == action
+        })
+    };
+    assert!(has("in", "CALL", "BootNotification"), "{journal}");
+    assert!(has("out", "CALLRESULT", "BootNotification"), "{journal}");
+    assert!(has("in", "CALL", "StatusNotification"), "{journal}");
+    assert!(has("out", "CALL", "ReserveNow"), "{journal}");
+    assert!(has("in", "CALLRESULT", "ReserveNow"), "{journal}");
+
     // Connected nowhere: 409, as on one node.
     let (code, offline) = command(
         &b,

@@ -67,12 +67,10 @@ async fn send_command(
         Ok(_) => ("ANSWERED", None),
         Err(e) => ("FAILED", Some(e.to_string())),
     };
-    // Payloads of operator commands carry no secrets, except a
-    // ChangeConfiguration of a key; its value is not kept.
+    // A command may carry a password (AuthorizationKey, BasicAuthPassword):
+    // the audit log keeps it redacted, as the journal does.
     let mut payload = body.payload;
-    if body.action == "ChangeConfiguration" && payload.get("value").is_some() {
-        payload["value"] = json!("(not recorded)");
-    }
+    csms::journal::scrub(&mut payload);
     let details = json!({ "action": body.action, "payload": payload, "error": error });
     state
         .audit(

@@ -16,6 +16,7 @@ mod error;
 mod extract;
 mod health;
 mod id_tags;
+mod journal;
 pub mod jwt;
 mod metrics;
 pub mod realtime;
@@ -122,6 +123,7 @@ pub fn with_realtime(
         .merge(chargers::router())
         .merge(audit::router())
         .merge(id_tags::router())
+        .merge(journal::router())
         .merge(vendors::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)

@@ -25,6 +25,9 @@ pub(crate) enum ToOwner {
     Reserve(Call<ReserveArgs>),
     Cancel(Call<CancelArgs>),
     Command(Call<CommandArgs>),
+    /// The owner's journal of the charger (builds before the journal refuse
+    /// it as unreadable, so the caller hears `invalid` at once).
+    Journal(Call<JournalArgs>),
 }
 
 /// A request that waits for a [`Reply`] on the sender's channel.
@@ -95,6 +98,13 @@ pub(crate) struct CancelArgs {
 pub(crate) struct CommandArgs {
     pub action: String,
     pub payload: Value,
+}
+
+/// Which frames of a charger's journal to read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(crate) struct JournalArgs {
+    pub limit: usize,
+    pub action: Option<String>,
 }
 
 /// The owner's answer to a [`Call`], by its id.

@@ -23,7 +23,9 @@ use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 use crate::RELAYED;
-use crate::relay::{Call, CancelArgs, CommandArgs, Failure, Reply, ReserveArgs, Sender, ToOwner};
+use crate::relay::{
+    Call, CancelArgs, CommandArgs, Failure, JournalArgs, Reply, ReserveArgs, Sender, ToOwner,
+};
 use booking::sync::lock;
 
 /// How often an instance renews the leases of the chargers it holds, and
@@ -166,6 +168,40 @@ impl Chargers {
         }
     }
 
+    /// The charger's message journal, newest first, from the instance that
+    /// holds it (here, or its owner in the cluster); `None` when no journal
+    /// of it is kept.
+    pub async fn journal(
+        &self,
+        charge_point_id: &str,
+        limit: usize,
+        action: Option<&str>,
+    ) -> Result<Option<Value>, CommandError> {
+        let Some(cluster) = self.remote_target(charge_point_id) else {
+            return Ok(self
+                .local
+                .registry
+                .journals()
+                .read(charge_point_id, limit, action));
+        };
+        let args = JournalArgs {
+            limit,
+            action: action.map(str::to_owned),
+        };
+        match cluster.call(charge_point_id, ToOwner::Journal, args).await {
+            Ok(reply) => reply.map_err(Failure::into_command_error),
+            // Held nowhere: a journal kept here since it left is the latest.
+            Err(Relay::Offline) => {
+                Ok(self
+                    .local
+                    .registry
+                    .journals()
+                    .read(charge_point_id, limit, action))
+            }
+            Err(Relay::Timeout) => Err(CommandError::Timeout),
+        }
+    }
+
     /// Closes the charger's connection wherever it is (it reconnects, and
     /// its new session reads its registration afresh).
     pub async fn disconnect(&self, charge_point_id: &str) {
@@ -248,6 +284,19 @@ impl Chargers {
                     .command(&charge_point_id, &args.action, args.payload)
                     .await;
                 (id, from, outcome.map(Some).map_err(Failure::from))
+            }
+            ToOwner::Journal(Call {
+                id,
+                from,
+                charge_point_id,
+                args,
+            }) => {
+                let frames = self.local.registry.journals().read(
+                    &charge_point_id,
+                    args.limit,
+                    args.action.as_deref(),
+                );
+                (id, from, Ok(frames))
             }
         };
         cluster.answer(&from, &Reply { id, outcome }).await;

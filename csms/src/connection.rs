@@ -18,6 +18,7 @@ use tracing::Instrument;
 use crate::admission::{Admission, RegistrationStatus};
 use crate::context::Context;
 use crate::domain::Handled;
+use crate::journal::Direction;
 use crate::registry::{CallFailure, Registration};
 use crate::rpc::RpcError;
 use crate::session::{ChargerSession, Closing, Incoming, Limits, Step};
@@ -32,8 +33,14 @@ where
     let Registration {
         mut calls,
         mut close,
+        journal,
         ..
     } = registration;
+    let keep = |direction: Direction, text: &str| {
+        if let Some(j) = &journal {
+            j.record(direction, text, chrono::Utc::now(), Instant::now());
+        }
+    };
     let config = &ctx.deps.config;
     let admission = Admission::new(RegistrationStatus::for_charger(
         &ctx.charger,
@@ -68,7 +75,10 @@ where
                     _ => break,
                 };
                 let incoming = match &message {
-                    Message::Text(t) => Incoming::Text(t.as_str()),
+                    Message::Text(t) => {
+                        keep(Direction::In, t.as_str());
+                        Incoming::Text(t.as_str())
+                    }
                     Message::Binary(_) => Incoming::Binary,
                     Message::Close(_) => Incoming::Close,
                     _ => Incoming::Control,
@@ -99,15 +109,18 @@ where
                         break;
                     }
                 };
-                if let Some(frame) = reply
-                    && ws.send(Message::text(frame.encode())).await.is_err()
-                {
-                    break;
+                if let Some(frame) = reply {
+                    let text = frame.encode();
+                    keep(Direction::Out, &text);
+                    if ws.send(Message::text(text)).await.is_err() {
+                        break;
+                    }
                 }
             }
             Some(call) = calls.recv(), if session.ready_for_call() => {
-                let frame = session.on_outbound(*call, Instant::now());
-                if ws.send(Message::text(frame.encode())).await.is_err() {
+                let text = session.on_outbound(*call, Instant::now()).encode();
+                keep(Direction::Out, &text);
+                if ws.send(Message::text(text)).await.is_err() {
                     break;
                 }
             }

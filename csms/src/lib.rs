@@ -14,6 +14,7 @@ pub mod control;
 pub mod credentials;
 pub mod domain;
 pub mod handshake;
+pub mod journal;
 pub mod metrics;
 pub mod password_gate;
 pub mod presence;

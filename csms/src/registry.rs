@@ -4,13 +4,14 @@
 //! the old socket's clean-up can never remove the new one.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 
 use booking::model::{Charger, OcppVersion};
 use serde_json::Value;
 use tokio::sync::{mpsc, oneshot};
 
+use crate::journal::{ChargerJournal, Journals};
 use crate::rpc::RpcError;
 use booking::sync::lock;
 
@@ -87,15 +88,17 @@ pub struct Registry {
     /// Identities as they connect, for whoever must know at once (cluster
     /// ownership).
     connects: tokio::sync::broadcast::Sender<Connected>,
+    /// What the chargers said and were told, while they are here.
+    journals: Journals,
 }
 
 impl Default for Registry {
+    /// A registry with journals of the default size.
     fn default() -> Self {
-        Self {
-            next: AtomicU64::default(),
-            entries: Mutex::default(),
-            connects: tokio::sync::broadcast::channel(1024).0,
-        }
+        Self::new(Journals::new(
+            crate::journal::DEFAULT_SIZE,
+            crate::journal::DEFAULT_BUDGET,
+        ))
     }
 }
 
@@ -119,12 +122,29 @@ pub struct Registration {
     /// Fires when the connection must close: replaced by a newer one (here or
     /// on another instance), or shutdown.
     pub close: oneshot::Receiver<()>,
+    /// Where the connection journals its frames (`None`: journals off).
+    pub journal: Option<Arc<ChargerJournal>>,
 }
 
 /// Outbound calls queued per charger at most; more is "busy".
 const QUEUE: usize = 16;
 
 impl Registry {
+    /// An empty registry keeping `journals`.
+    pub fn new(journals: Journals) -> Self {
+        Self {
+            next: AtomicU64::default(),
+            entries: Mutex::default(),
+            connects: tokio::sync::broadcast::channel(1024).0,
+            journals,
+        }
+    }
+
+    /// The chargers' message journals on this instance.
+    pub fn journals(&self) -> &Journals {
+        &self.journals
+    }
+
     /// Registers a connection for `identity`, closing any older one.
     pub fn register(&self, identity: &str, version: OcppVersion) -> Registration {
         let connection = self.next.fetch_add(1, Ordering::Relaxed);
@@ -152,6 +172,7 @@ impl Registry {
             connection,
             calls,
             close,
+            journal: self.journals.open(identity, connection),
         }
     }
 

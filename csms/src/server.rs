@@ -553,6 +553,7 @@ where
     let counted = crate::metrics::Connected::new(version, charger.security_profile);
     csms.registry.announce(&charger, version);
     let connection = registration.connection;
+    let journal = registration.journal.clone();
     let ctx = Context {
         charger: charger.clone(),
         version,
@@ -565,6 +566,11 @@ where
     resynchronise_if_it_was_away(&csms, &charger, version);
     crate::connection::run(ctx, ws, registration).await;
     drop(counted);
+    if let Some(journal) = journal {
+        csms.registry
+            .journals()
+            .depart(&charger.charge_point_id, &journal, connection);
+    }
     if csms
         .registry
         .unregister(&charger.charge_point_id, connection)
