@@ -988,6 +988,44 @@ async fn refunds_are_enqueued_once_and_come_due(store: Arc<dyn Store>) {
     assert_eq!(due, [refund]);
 }
 
+async fn tallies_count_connectors_by_status_and_pending_refunds(store: Arc<dyn Store>) {
+    use booking::model::ConnectorStatus::*;
+    assert!(store.connectors_by_status().await.unwrap().is_empty());
+    let (s, _, first) = site(&*store).await;
+    site(&*store).await;
+    store
+        .set_connector_status(first, Available, Utc::now(), None)
+        .await
+        .unwrap();
+    assert_eq!(
+        store.connectors_by_status().await.unwrap(),
+        [(Available, 1), (Offline, 1)]
+    );
+    assert_eq!(store.refunds_pending().await.unwrap(), 0);
+    let b = booking(
+        &s,
+        first,
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+        BookingStatus::Cancelled,
+    );
+    store.insert_booking(&b).await.unwrap();
+    let now = t("2030-01-01T09:00:00Z");
+    let refund = RefundRequest {
+        id: Uuid::new_v4(),
+        booking_id: b.id,
+        payment_id: b.payment_id.clone(),
+        reason: "NO_SHOW".into(),
+        state: RefundState::Pending,
+        attempts: 0,
+        // Not due yet: pending all the same.
+        next_attempt_at: now + TimeDelta::hours(1),
+        created_at: now,
+    };
+    store.enqueue_refund(&refund).await.unwrap();
+    assert_eq!(store.refunds_pending().await.unwrap(), 1);
+}
+
 /// Runs each suite function once per backend.
 macro_rules! store_suite {
     ($($name:ident),+ $(,)?) => {
@@ -1030,6 +1068,7 @@ store_suite!(
     id_tags_upsert,
     sessions_end_once_and_bookings_are_found_by_reservation_or_tag,
     refunds_are_enqueued_once_and_come_due,
+    tallies_count_connectors_by_status_and_pending_refunds,
     credentials_rotate_keeping_the_old_pair_for_a_while,
     audit_entries_page_newest_first_by_target,
     unassigned_chargers_keep_what_they_said,
