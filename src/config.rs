@@ -1,6 +1,11 @@
 //! Configuration: every setting by environment variable or CLI flag (the
 //! flag wins). A bad setting is reported in one line naming it, and the
 //! process exits with code 2.
+//!
+//! Over 600 lines on purpose: every setting is one documented field of one
+//! clap struct (its flag, variable, default and range together), and the
+//! checks clap cannot express and the conversions into each crate's
+//! settings sit beside them; split, a setting would be read in two places.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -186,6 +191,11 @@ pub struct Config {
     #[arg(long, env = "OCPP_HEARTBEAT_INTERVAL_SECONDS", value_name = "OCPP_HEARTBEAT_INTERVAL_SECONDS",
           default_value_t = 300, value_parser = clap::value_parser!(u64).range(10..=86_400), global = true)]
     pub ocpp_heartbeat_interval_seconds: u64,
+
+    /// When a charger answered Pending or Rejected at boot should boot again.
+    #[arg(long, env = "OCPP_BOOT_RETRY_INTERVAL_SECONDS", value_name = "OCPP_BOOT_RETRY_INTERVAL_SECONDS",
+          default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..=86_400), global = true)]
+    pub ocpp_boot_retry_interval_seconds: u64,
 
     /// How long a command to a charger (ReserveNow, …) waits for its answer.
     #[arg(long, env = "OCPP_CALL_TIMEOUT_SECONDS", value_name = "OCPP_CALL_TIMEOUT_SECONDS",
@@ -515,6 +525,7 @@ impl Config {
     pub fn csms(&self) -> csms::CsmsConfig {
         csms::CsmsConfig {
             heartbeat_interval: Duration::from_secs(self.ocpp_heartbeat_interval_seconds),
+            boot_retry_interval: Duration::from_secs(self.ocpp_boot_retry_interval_seconds),
             call_timeout: Duration::from_secs(self.ocpp_call_timeout_seconds),
             offline_grace: Duration::from_secs(self.ocpp_offline_grace_seconds),
             auto_register: self.ocpp_auto_register,

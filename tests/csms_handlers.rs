@@ -415,3 +415,43 @@ async fn an_unassigned_session_boots_pending_and_is_remembered() {
     let (stray, _) = b.app.store.unassigned_chargers(page).await.unwrap();
     assert_eq!(stray[0].vendor.as_deref(), Some("Stray"));
 }
+
+/// TC_B_02 (2.0.1) and its 1.6 equivalent: a charger held Pending (or
+/// Rejected) is told to boot again after the boot retry interval (30 s by
+/// default), not after the 300 s heartbeat interval an accepted one gets.
+#[tokio::test]
+#[allow(non_snake_case)]
+async fn TC_B_02_a_pending_boot_is_told_to_retry_soon_not_at_the_heartbeat_interval() {
+    use csms::admission::RegistrationStatus;
+    for (version, boot) in [
+        (
+            OcppVersion::V16,
+            json!({"chargePointVendor": "V", "chargePointModel": "M"}),
+        ),
+        (
+            OcppVersion::V201,
+            json!({"reason": "PowerUp", "chargingStation": {"model": "M", "vendorName": "V"}}),
+        ),
+    ] {
+        let b = bench(version).await;
+        let answer = |ctx: csms::context::Context, boot: Value| async move {
+            csms::domain::handle(&ctx, "BootNotification", boot)
+                .await
+                .unwrap()
+                .payload
+        };
+        let accepted = answer(b.ctx.clone(), boot.clone()).await;
+        assert_eq!(
+            (accepted["status"].clone(), accepted["interval"].clone()),
+            (json!("Accepted"), json!(300)),
+            "{version:?}"
+        );
+        for held in [RegistrationStatus::Pending, RegistrationStatus::Rejected] {
+            let mut ctx = b.ctx.clone();
+            ctx.deps.config.admission = held;
+            let answered = answer(ctx, boot.clone()).await;
+            assert_eq!(answered["status"], held.as_str(), "{version:?}");
+            assert_eq!(answered["interval"], 30, "{version:?} {held:?}");
+        }
+    }
+}

@@ -660,9 +660,11 @@ async fn TC_B_02_TC_B_30_TC_B_31_a_pending_station_may_only_boot_and_answer_what
     let boot =
         json!({"reason": "PowerUp", "chargingStation": {"vendorName": "ACME", "model": "W2"}});
     let answer = call(&mut ws, "b", "BootNotification", boot.clone()).await;
+    // Told to boot again after the boot retry interval (30 s), not the
+    // heartbeat interval (issue #22: it waited 300 s).
     assert_eq!(
         (answer[2]["status"].as_str(), answer[2]["interval"].as_u64()),
-        (Some("Pending"), Some(300))
+        (Some("Pending"), Some(30))
     );
     let refused = call(&mut ws, "h", "Heartbeat", json!({})).await;
     assert_eq!(

@@ -17,8 +17,11 @@ use crate::rpc::RpcError;
 /// Settings of the OCPP side.
 #[derive(Debug, Clone)]
 pub struct CsmsConfig {
-    /// Sent in BootNotification answers.
+    /// Sent in BootNotification answers that accept the charger.
     pub heartbeat_interval: Duration,
+    /// Sent in Pending and Rejected BootNotification answers: when the
+    /// charger should boot again (B02/B03), not the heartbeat interval.
+    pub boot_retry_interval: Duration,
     /// How long a CSMS-initiated call waits for its answer.
     pub call_timeout: Duration,
     /// WebSocket ping period; a connection silent for three periods is dropped.
@@ -45,6 +48,7 @@ impl Default for CsmsConfig {
     fn default() -> Self {
         Self {
             heartbeat_interval: Duration::from_secs(300),
+            boot_retry_interval: Duration::from_secs(30),
             call_timeout: Duration::from_secs(30),
             ping_interval: Duration::from_secs(60),
             max_message_bytes: 64 * 1024,

@@ -82,7 +82,8 @@ pub fn internal(e: booking::Error) -> RpcError {
 
 /// Records the boot and answers it, with the admission policy's status:
 /// both versions answer with the same fields (`status`, `currentTime`,
-/// `interval`; a charger not Accepted retries after `interval`).
+/// `interval`: the heartbeat interval when Accepted; otherwise when to
+/// boot again, `OCPP_BOOT_RETRY_INTERVAL_SECONDS`).
 pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Handled, RpcError> {
     let store = &ctx.deps.store;
     // Read again: the operator may have decided since the socket opened.
@@ -108,7 +109,13 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Handled, RpcError> {
     let payload = serde_json::json!({
         "status": status.as_str(),
         "currentTime": iso(ctx.now()),
-        "interval": ctx.deps.config.heartbeat_interval.as_secs(),
+        "interval": match status {
+            RegistrationStatus::Accepted => ctx.deps.config.heartbeat_interval,
+            RegistrationStatus::Pending | RegistrationStatus::Rejected => {
+                ctx.deps.config.boot_retry_interval
+            }
+        }
+        .as_secs(),
     });
     Ok(Handled {
         payload,

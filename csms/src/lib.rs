@@ -7,6 +7,7 @@
 
 pub mod acks;
 pub mod admission;
+mod admit;
 pub mod commands;
 pub mod connection;
 pub mod context;
