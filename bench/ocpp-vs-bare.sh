@@ -3,6 +3,9 @@
 # 16 loopback addresses) connects and boots, the server's resident memory
 # per idle connection is read, then every charger heartbeats in a closed
 # loop (the next call as soon as the last is answered) for SECONDS.
+# After the loop (chargers gone) the memory kept per charger is read too: the
+# message journals of chargers that left (OCPP_JOURNAL_SIZE; set it to 0 in
+# the environment to compare without) and allocator slack.
 # Servers, alternated ROUNDS times: the bare tokio-tungstenite responder
 # (simulators/examples/bare_responder.rs: answers from memory), evgate
 # (SQLite) and, when EVGATE_BASE is set, that other evgate build.
@@ -42,13 +45,19 @@ run() {
   echo go >&3
   wait $pid
   exec 3>&-
-  python3 - "$name" "$before" "$idle" "$n" "$(tail -n1 "$work/fleet.out")" <<'EOF'
+  sleep 1
+  # After the load, the chargers gone: what stayed (allocator slack, and
+  # evgate's message journals of chargers that left).
+  after=$(rss "$server")
+  python3 - "$name" "$before" "$idle" "$n" "$(tail -n1 "$work/fleet.out")" "$after" <<'EOF'
 import json, sys
 name, before, idle, n, report = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), int(sys.argv[4]), json.loads(sys.argv[5])
+after = int(sys.argv[6])
 per = (idle - before) * 1024 / n / 1024
 print(json.dumps({"server": name, "calls_per_s": round(report["answered_per_s"]),
   "p50_ms": report["rtt_ms"]["p50"], "p99_ms": report["rtt_ms"]["p99"], "max_ms": report["rtt_ms"]["max"],
-  "errors": report["heartbeat_errors"], "failed": report["failed"], "kib_per_idle_connection": round(per, 1)}))
+  "errors": report["heartbeat_errors"], "failed": report["failed"], "kib_per_idle_connection": round(per, 1),
+  "kib_per_charger_kept_after_load": round((after - before) / n, 1)}))
 EOF
   kill $server; wait $server 2>/dev/null || true; server=
 }

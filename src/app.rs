@@ -202,6 +202,8 @@ impl App {
     /// [`App::build`] with parts replaced (tests).
     pub async fn build_with(config: &Config, overrides: Overrides) -> Result<Self, StartError> {
         config.validate()?;
+        // Before anything records: series looked up early keep their handles.
+        crate::metrics::recorder();
         let cors = config.cors_origins()?;
         let ocpp_tls = config.ocpp_tls()?;
         let (keys, source) = jwt_keys(config)?;
@@ -316,7 +318,7 @@ impl App {
             sealer,
             settings: config.rotation(),
         };
-        let state = AppState {
+        let state = AppState::from(evgate_api::Services {
             store,
             clock,
             jwt,
@@ -325,7 +327,7 @@ impl App {
             webhooks,
             rotation,
             shared,
-        };
+        });
         Ok(Self {
             state,
             database,

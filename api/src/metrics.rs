@@ -2,6 +2,8 @@
 //! (never the raw path, so labels stay bounded), and Socket.IO clients and
 //! pushes.
 
+use std::collections::HashMap;
+use std::sync::{Mutex, OnceLock, PoisonError, RwLock};
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request};
@@ -41,14 +43,66 @@ pub(crate) async fn track(req: Request, next: Next) -> Response {
     let route = req
         .extensions()
         .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+        .map_or("unmatched", |p| intern(p.as_str()));
     let response = next.run(req).await;
-    let status = response.status().as_u16().to_string();
-    metrics::counter!(HTTP_REQUESTS, "method" => method, "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!(HTTP_SECONDS, "method" => method, "route" => route)
-        .record(started.elapsed().as_secs_f64());
+    let status = status_label(response.status().as_u16());
+    let (count, time) = handles(method, route, status);
+    count.increment(1);
+    time.record(started.elapsed().as_secs_f64());
     response
+}
+
+/// The series of one (method, route, status), looked up once: the
+/// recorder's own lookup builds a key (a label list) every time.
+fn handles(
+    method: &'static str,
+    route: &'static str,
+    status: &'static str,
+) -> (metrics::Counter, metrics::Histogram) {
+    type Handles =
+        HashMap<(&'static str, &'static str, &'static str), (metrics::Counter, metrics::Histogram)>;
+    static HANDLES: OnceLock<RwLock<Handles>> = OnceLock::new();
+    let all = HANDLES.get_or_init(RwLock::default);
+    let key = (method, route, status);
+    if let Some(found) = all.read().unwrap_or_else(PoisonError::into_inner).get(&key) {
+        return found.clone();
+    }
+    let made = (
+        metrics::counter!(HTTP_REQUESTS, "method" => method, "route" => route, "status" => status),
+        metrics::histogram!(HTTP_SECONDS, "method" => method, "route" => route),
+    );
+    all.write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .insert(key, made.clone());
+    made
+}
+
+/// A route template as a `'static` label: labels that borrow nothing are
+/// built without allocating on every request. The set is the router's
+/// routes, so what is kept is bounded.
+fn intern(route: &str) -> &'static str {
+    static ROUTES: OnceLock<Mutex<HashMap<Box<str>, &'static str>>> = OnceLock::new();
+    let mut routes = booking::sync::lock(ROUTES.get_or_init(Mutex::default));
+    if let Some(known) = routes.get(route) {
+        return known;
+    }
+    let kept: &'static str = Box::leak(route.into());
+    routes.insert(route.into(), kept);
+    kept
+}
+
+/// The status code as a `'static` label (100–599; anything else `other`).
+fn status_label(code: u16) -> &'static str {
+    static CODES: OnceLock<Vec<&'static str>> = OnceLock::new();
+    let codes = CODES.get_or_init(|| {
+        (100..600u16)
+            .map(|c| &*Box::leak(c.to_string().into_boxed_str()))
+            .collect()
+    });
+    code.checked_sub(100)
+        .and_then(|i| codes.get(usize::from(i)))
+        .copied()
+        .unwrap_or("other")
 }
 
 fn method_label(method: &Method) -> &'static str {

@@ -27,6 +27,9 @@ pub const DEFAULT_BUDGET: usize = 64 << 20;
 /// Calls awaiting their answer, per charger, for round-trip times.
 const MAX_PENDING: usize = 8;
 
+/// An entry's latency when it has none (not an answer, or its CALL unseen).
+const NO_LATENCY: u32 = u32::MAX;
+
 /// Which way a frame went.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Direction {
@@ -39,10 +42,11 @@ pub enum Direction {
 /// One frame as kept: compact, parsed again only when someone reads it.
 #[derive(Debug)]
 struct Entry {
-    at: DateTime<Utc>,
+    /// When, in Unix milliseconds (8 bytes where a `DateTime` takes 12).
+    at_ms: i64,
+    /// The answer's time since its CALL, in microseconds (`u32::MAX`: none).
+    latency_us: u32,
     direction: Direction,
-    /// The answer's time since its CALL, in microseconds.
-    latency_us: Option<u32>,
     /// The frame's text, passwords redacted.
     frame: Box<str>,
 }
@@ -181,7 +185,7 @@ impl ChargerJournal {
     pub fn record(&self, direction: Direction, frame: &str, at: DateTime<Utc>, now: Instant) {
         let head = Head::of(frame);
         let mut ring = lock(&self.ring);
-        let latency_us = match head {
+        let latency = match head {
             Some(Head { kind: 2, id, .. }) => {
                 if ring.pending.len() >= MAX_PENDING {
                     ring.pending.remove(0);
@@ -196,24 +200,31 @@ impl ChargerJournal {
                 .map(|i| ring.pending.remove(i).2)
                 .map(|sent| {
                     u32::try_from(now.saturating_duration_since(sent).as_micros())
-                        .unwrap_or(u32::MAX)
+                        .unwrap_or(NO_LATENCY - 1)
                 }),
             None => None,
         };
         let entry = Entry {
-            at,
+            at_ms: at.timestamp_millis(),
+            latency_us: latency.unwrap_or(NO_LATENCY),
             direction,
-            latency_us,
             frame: redact(frame, head.as_ref()).into(),
         };
         let size = entry.bytes();
         while ring.entries.len() >= self.shared.per_charger {
             self.forget_oldest(&mut ring);
         }
+        let pressed = self.shared.used.load(Ordering::Relaxed) + size > self.shared.budget;
         while self.shared.used.load(Ordering::Relaxed) + size > self.shared.budget
             && !ring.entries.is_empty()
         {
             self.forget_oldest(&mut ring);
+        }
+        // Slots are counted only while used: under pressure, give back the
+        // room a once-longer journal still holds.
+        if pressed && ring.entries.capacity() > 2 * ring.entries.len() + 16 {
+            let keep = 2 * ring.entries.len() + 16;
+            ring.entries.shrink_to(keep);
         }
         if self.shared.used.load(Ordering::Relaxed) + size > self.shared.budget {
             return;
@@ -235,7 +246,7 @@ impl ChargerJournal {
         let mut ring = lock(&self.ring);
         self.shared.used.fetch_sub(ring.bytes, Ordering::Relaxed);
         ring.bytes = 0;
-        ring.entries.clear();
+        ring.entries = VecDeque::new();
     }
 
     fn read(&self, limit: usize, action: Option<&str>) -> Value {
@@ -272,14 +283,16 @@ impl ChargerJournal {
                 ),
                 _ => ("UNREADABLE", Value::String(entry.frame.to_string())),
             };
+            let at = DateTime::<Utc>::from_timestamp_millis(entry.at_ms).unwrap_or_default();
+            let latency = (entry.latency_us != NO_LATENCY).then_some(entry.latency_us);
             shown.push(json!({
-                "at": booking::iso(entry.at),
+                "at": booking::iso(at),
                 "direction": match entry.direction { Direction::In => "in", Direction::Out => "out" },
                 "messageType": message_type,
                 "uniqueId": id,
                 "action": named,
                 "payload": payload,
-                "latencyMs": entry.latency_us.map(|us| f64::from(us) / 1000.0),
+                "latencyMs": latency.map(|us| f64::from(us) / 1000.0),
             }));
         }
         shown.reverse();
