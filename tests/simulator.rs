@@ -618,3 +618,52 @@ fn the_cli_provisions_runs_and_reports() {
         );
     }
 }
+
+/// A charger held Pending boots again after the interval evgate gives (the
+/// boot retry interval), not on every round trip; admitted, it is asked to
+/// boot at once and is in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pending_sim_waits_the_boot_interval_then_boots_when_admitted() {
+    let site = site_with(
+        Version::V201,
+        0,
+        None,
+        &[
+            ("OCPP_DEFAULT_ADMISSION", "pending"),
+            ("OCPP_BOOT_RETRY_INTERVAL_SECONDS", "1"),
+        ],
+    )
+    .await;
+    let mut sim = Sim::start(&site, Version::V201, Misbehaviour::default());
+    let watched = Duration::from_millis(2_500);
+    let until = tokio::time::Instant::now() + watched;
+    let mut pending = 0;
+    while let Ok(Some(notice)) = tokio::time::timeout_at(until, sim.notices.recv()).await {
+        if matches!(&notice, Notice::Booted(s) if s == "Pending") {
+            pending += 1;
+        }
+    }
+    // At 0, 1 and 2 s (one more or less for timing): before, hundreds.
+    assert!(
+        (2..=4).contains(&pending),
+        "{pending} Pending boots in 2.5 s"
+    );
+
+    let (status, admitted) = site
+        .admin
+        .send(
+            "PUT",
+            "/v1/admin/chargers/SIM-1/admission",
+            Some(json!({"status": "accepted"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{admitted}");
+    // Asked to boot now (TriggerMessage), not at its next retry.
+    let admitted_at = tokio::time::Instant::now();
+    sim.until("an accepted boot", |n| match n {
+        Notice::Booted(s) if s == "Accepted" => Some(()),
+        _ => None,
+    })
+    .await;
+    assert!(admitted_at.elapsed() < Duration::from_secs(5));
+}

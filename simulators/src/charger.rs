@@ -268,6 +268,9 @@ struct Sim {
     malformed_pending: bool,
     /// When the last connection was lost, until the next boot.
     lost_at: Option<Instant>,
+    /// Answered Pending or Rejected: the next BootNotification waits until
+    /// then (the interval the CSMS gave), unless the CSMS triggers one.
+    boot_not_before: Option<Instant>,
 }
 
 impl Sim {
@@ -298,6 +301,7 @@ impl Sim {
             reboot_requested: false,
             reconnect_requested: false,
             malformed_pending: false,
+            boot_not_before: None,
             lost_at: None,
         }
     }
@@ -387,6 +391,7 @@ impl Sim {
         self.notice(Notice::Connected(self.connections));
         // Only transaction messages outlive a connection.
         self.queue.retain(|c| c.transaction.is_some());
+        self.boot_not_before = None;
         self.queue.push_front(self.config.version.boot());
         let end = self.connected(&mut ws, commands).await;
         self.online = false;
@@ -468,6 +473,10 @@ impl Sim {
                             self.queue.push_front(f.call);
                         }
                     }
+                }
+                () = sleep_until(self.boot_not_before.unwrap_or_else(far)), if self.boot_not_before.is_some() => {
+                    // Time to boot again: the pump sends it.
+                    self.boot_not_before = None;
                 }
                 () = sleep_until(reboot_at.unwrap_or_else(far)), if reboot_at.is_some() => {
                     return End::Reconnect;

@@ -95,6 +95,9 @@ impl Sim {
             if next_is_boot && !self.in_flight.is_empty() {
                 return Ok(());
             }
+            if next_is_boot && self.boot_not_before.is_some_and(|at| at > Instant::now()) {
+                return Ok(());
+            }
             let Some(mut call) = self.queue.pop_front() else {
                 return Ok(());
             };
@@ -215,7 +218,17 @@ impl Sim {
                     None => (1..=self.config.connectors).collect(),
                 };
                 match message.as_str() {
-                    "BootNotification" => self.queue.push_front(version.boot()),
+                    "BootNotification" => {
+                        // Triggered: at once, whatever interval was given.
+                        self.boot_not_before = None;
+                        if !self
+                            .queue
+                            .front()
+                            .is_some_and(|c| c.action == "BootNotification")
+                        {
+                            self.queue.push_front(version.boot());
+                        }
+                    }
                     "Heartbeat" => self.queue.push_back(version.heartbeat()),
                     "StatusNotification" => {
                         events.extend(self.hardware.statuses().into_iter().filter(
@@ -270,10 +283,11 @@ impl Sim {
         if status != "Accepted" {
             // Ask again after the interval (or when the CSMS triggers it).
             let wait = Duration::from_secs(interval.unwrap_or(10));
-            self.heartbeat = wait;
+            self.boot_not_before = Some(Instant::now() + wait);
             self.queue.push_front(self.config.version.boot());
             return;
         }
+        self.boot_not_before = None;
         if !self.booted {
             let since = self.first_attempt.take().map(|t| t.elapsed());
             self.metrics.connected(since);
