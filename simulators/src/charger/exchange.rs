@@ -221,10 +221,10 @@ impl Sim {
                     "BootNotification" => {
                         // Triggered: at once, whatever interval was given.
                         self.boot_not_before = None;
-                        if !self
+                        if self
                             .queue
                             .front()
-                            .is_some_and(|c| c.action == "BootNotification")
+                            .is_none_or(|c| c.action != "BootNotification")
                         {
                             self.queue.push_front(version.boot());
                         }
