@@ -13,14 +13,14 @@ use std::sync::Arc;
 
 use booking::model::{
     BookingStatus, Charger, ChargingSession, IdTag, IdTagStatus, OcppVersion, Page, RefundRequest,
-    RefundState, SecurityProfile, SessionStatus, Station, TransactionKey,
+    SecurityProfile, SessionStatus, Station, TransactionKey,
 };
 use booking::{Error, Store, geo};
 use chrono::{TimeDelta, Utc};
 use uuid::Uuid;
 
 mod fixtures;
-use fixtures::{booking, charger_at, new_connector, site, station, t};
+use fixtures::{booking, charger_at, new_connector, refund, site, station, t};
 
 async fn stations_round_trip_and_page(store: Arc<dyn Store>) {
     // Listing order is creation time: give each its own millisecond.
@@ -960,16 +960,7 @@ async fn refunds_are_enqueued_once_and_come_due(store: Arc<dyn Store>) {
     );
     store.insert_booking(&b).await.unwrap();
     let now = t("2030-01-01T09:00:00Z");
-    let refund = RefundRequest {
-        id: Uuid::new_v4(),
-        booking_id: b.id,
-        payment_id: b.payment_id.clone(),
-        reason: "CHARGER_REJECTED".into(),
-        state: RefundState::Pending,
-        attempts: 0,
-        next_attempt_at: now + TimeDelta::minutes(1),
-        created_at: now,
-    };
+    let refund = refund(&b, "CHARGER_REJECTED", now, TimeDelta::minutes(1));
     assert!(store.enqueue_refund(&refund).await.unwrap());
     assert!(
         !store
@@ -1011,18 +1002,9 @@ async fn tallies_count_connectors_by_status_and_pending_refunds(store: Arc<dyn S
     );
     store.insert_booking(&b).await.unwrap();
     let now = t("2030-01-01T09:00:00Z");
-    let refund = RefundRequest {
-        id: Uuid::new_v4(),
-        booking_id: b.id,
-        payment_id: b.payment_id.clone(),
-        reason: "NO_SHOW".into(),
-        state: RefundState::Pending,
-        attempts: 0,
-        // Not due yet: pending all the same.
-        next_attempt_at: now + TimeDelta::hours(1),
-        created_at: now,
-    };
-    store.enqueue_refund(&refund).await.unwrap();
+    // Not due for an hour: pending all the same.
+    let pending = refund(&b, "NO_SHOW", now, TimeDelta::hours(1));
+    store.enqueue_refund(&pending).await.unwrap();
     assert_eq!(store.refunds_pending().await.unwrap(), 1);
 }
 
