@@ -335,9 +335,12 @@ fn quoted(s: &str) -> Option<(&str, &str)> {
 /// 2.0.1 `BasicAuthPassword` variables, and any field whose name says
 /// password. Frames that cannot hold one are kept as they are.
 fn redact(frame: &str, head: Option<&Head<'_>>) -> String {
+    // Every frame passes here: look without allocating a lowercase copy.
     let may_hold = frame.contains("AuthorizationKey")
-        || frame.contains("BasicAuthPassword")
-        || frame.to_ascii_lowercase().contains("password");
+        || frame
+            .as_bytes()
+            .windows(PASSWORD.len())
+            .any(|w| w.eq_ignore_ascii_case(PASSWORD));
     if !may_hold {
         return frame.to_owned();
     }
@@ -353,6 +356,9 @@ fn redact(frame: &str, head: Option<&Head<'_>>) -> String {
 }
 
 const REDACTED: &str = "***";
+
+/// What a field or key holding a secret is named like (any case).
+const PASSWORD: &[u8] = b"password";
 
 /// Replaces every password in an OCPP payload (or frame) with `***`:
 /// 1.6 `AuthorizationKey` values (and any configuration key that says
