@@ -91,8 +91,10 @@ struct AdmissionBody {
     status: Option<String>,
 }
 
-/// Records the decision; a connected charger is asked to boot again
-/// (TriggerMessage BootNotification), so the new answer reaches it now.
+/// Records the decision and answers at once; a connected charger (here or
+/// on another instance) is asked to boot again (TriggerMessage
+/// BootNotification), so the new answer reaches it now — `bootTriggered`
+/// says whether it was asked; its answer is logged, not awaited.
 async fn set_admission(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -117,12 +119,19 @@ async fn set_admission(
         .set_charger_admission(&charge_point_id, admission)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))?;
-    let trigger = json!({ "requestedMessage": "BootNotification" });
-    let boot_triggered = state
-        .chargers
-        .command(&charge_point_id, "TriggerMessage", trigger)
-        .await
-        .is_ok_and(|answer| answer["status"] == "Accepted");
+    // The charger is asked to boot again, and the operator is answered at
+    // once: its answer (up to the call timeout away) is only logged.
+    let boot_triggered = state.chargers.is_connected(&charge_point_id).await;
+    if boot_triggered {
+        let chargers = state.chargers.clone();
+        let cp = charge_point_id.clone();
+        tokio::spawn(async move {
+            let trigger = json!({ "requestedMessage": "BootNotification" });
+            let answer = chargers.command(&cp, "TriggerMessage", trigger).await;
+            tracing::info!(charger.id = %cp, answer = ?answer,
+                "the charger answered the boot trigger of an admission change");
+        });
+    }
     tracing::info!(admin.sub = admin.0.user_id, charger.id = %charge_point_id,
         admission = ?admission, boot_triggered, "charger admission set");
     let details = json!({ "admission": admission, "bootTriggered": boot_triggered });

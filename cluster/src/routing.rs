@@ -168,6 +168,20 @@ impl Chargers {
         }
     }
 
+    /// Whether the charger is connected here or, in a cluster, to another
+    /// instance (its ownership lease is held). Redis unreachable: only here.
+    pub async fn is_connected(&self, charge_point_id: &str) -> bool {
+        if self.local.registry.is_connected(charge_point_id) {
+            return true;
+        }
+        let Some(cluster) = &self.cluster else {
+            return false;
+        };
+        let mut conn = cluster.conn.clone();
+        let owner: redis::RedisResult<Option<String>> = conn.get(owner_key(charge_point_id)).await;
+        matches!(owner, Ok(Some(_)))
+    }
+
     /// The charger's message journal, newest first, from the instance that
     /// holds it (here, or its owner in the cluster); `None` when no journal
     /// of it is kept.
