@@ -888,3 +888,52 @@ async fn an_unknown_charger_is_held_unassigned_until_an_operator_places_it() {
         Some(404)
     );
 }
+
+/// Log lines carry the fields an operator filters on (README "Logs"):
+/// `charger.id`, `ocpp.action` and `ocpp.unique_id` on what a charger's call
+/// caused; `http.route` (the template) and `request.id` on requests.
+#[tokio::test]
+async fn logs_carry_the_charger_call_and_route_fields() {
+    let site = Site::start().await;
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
+    call(&mut ws, "boot-log", "BootNotification", boot16()).await;
+    let status = json!({"connectorId": 0, "errorCode": "NoError", "status": "Available"});
+    call(&mut ws, "status-log-7", "StatusNotification", status).await;
+    let station = site
+        .admin
+        .get(&format!("/v1/stations/{}", site.station))
+        .await;
+    assert_eq!(station["success"], true);
+    let found = common::eventually("the log lines", Duration::from_secs(10), async || {
+        let logs = site.server.logs();
+        let ocpp = logs
+            .iter()
+            .find(|l| l["span"]["ocpp.unique_id"] == "status-log-7")
+            .cloned();
+        let http = logs
+            .iter()
+            .find(|l| l["span"]["http.route"] == "/v1/stations/{id}")
+            .cloned();
+        match (ocpp, http) {
+            (Some(o), Some(h)) => Ok((o, h)),
+            _ => Err(format!("{} lines, not both yet", logs.len())),
+        }
+    })
+    .await;
+    let (ocpp, http) = found;
+    assert_eq!(ocpp["span"]["charger.id"], "CP-0", "{ocpp}");
+    assert_eq!(ocpp["span"]["ocpp.action"], "StatusNotification", "{ocpp}");
+    assert_eq!(
+        http["span"]["http.path"],
+        format!("/v1/stations/{}", site.station)
+    );
+    assert!(
+        http["span"]["request.id"]
+            .as_str()
+            .is_some_and(|id| !id.is_empty()),
+        "{http}"
+    );
+}

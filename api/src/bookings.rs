@@ -174,6 +174,7 @@ async fn confirm_booking(
         .bookings
         .confirm(caller(user), &body.hold_token, &body.payment_id)
         .await?;
+    tracing::Span::current().record("booking.id", tracing::field::display(booking.id));
     let status = if new {
         StatusCode::CREATED
     } else {
@@ -187,6 +188,7 @@ async fn cancel_booking(
     user: AuthUser,
     UuidPath(id): UuidPath,
 ) -> ApiResult<Json> {
+    tracing::Span::current().record("booking.id", tracing::field::display(id));
     let booking = state.bookings.cancel(caller(user), id).await?;
     Ok(ok(BookingJson::from(&booking)))
 }
@@ -196,6 +198,7 @@ async fn get_booking(
     user: AuthUser,
     UuidPath(id): UuidPath,
 ) -> ApiResult<Json> {
+    tracing::Span::current().record("booking.id", tracing::field::display(id));
     let booking = state.bookings.booking(caller(user), id).await?;
     Ok(ok(BookingJson::from(&booking)))
 }

@@ -167,10 +167,13 @@ pub fn with_realtime(
                         .get("x-request-id")
                         .and_then(|v| v.to_str().ok())
                         .unwrap_or_default();
+                    // `http.route` is filled in after routing (metrics::track).
                     tracing::info_span!(
                         "http",
                         http.method = %req.method(),
                         http.path = %req.uri().path(),
+                        http.route = tracing::field::Empty,
+                        booking.id = tracing::field::Empty,
                         request.id = %id,
                     )
                 })

@@ -44,6 +44,7 @@ pub(crate) async fn track(req: Request, next: Next) -> Response {
         .extensions()
         .get::<MatchedPath>()
         .map_or("unmatched", |p| intern(p.as_str()));
+    tracing::Span::current().record("http.route", route);
     let response = next.run(req).await;
     let status = status_label(response.status().as_u16());
     let (count, time) = handles(method, route, status);

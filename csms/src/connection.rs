@@ -88,7 +88,7 @@ where
                         // Boxed: the handlers' futures are large and an idle
                         // connection (most of them) should not carry their room.
                         let started = Instant::now();
-                        let outcome = Box::pin(handle(&ctx, &action, payload)).await;
+                        let outcome = Box::pin(handle(&ctx, &id, &action, payload)).await;
                         crate::metrics::inbound_call(&action, outcome.as_ref().err(), ctx.version,
                             Some(started.elapsed()));
                         Some(session.answered(&id, outcome))
@@ -184,10 +184,12 @@ where
 /// Runs the handlers for one CALL inside the charger's span.
 async fn handle(
     ctx: &Context,
+    unique_id: &str,
     action: &str,
     payload: serde_json::Value,
 ) -> Result<Handled, RpcError> {
-    let span = tracing::info_span!("ocpp", charger.id = %ctx.charger.charge_point_id, ocpp.action = action);
+    let span = tracing::info_span!("ocpp", charger.id = %ctx.charger.charge_point_id,
+        ocpp.action = action, ocpp.unique_id = unique_id);
     crate::domain::handle(ctx, action, payload)
         .instrument(span)
         .await

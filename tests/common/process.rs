@@ -16,6 +16,8 @@ pub struct Running {
     pub ocpp: String,
     /// `127.0.0.1:port` of the TLS listener, when configured.
     pub ocpp_tls: Option<String>,
+    /// Every JSON log line after the start-up ones, as the binary wrote it.
+    logs: std::sync::Arc<std::sync::Mutex<Vec<serde_json::Value>>>,
 }
 
 impl Running {
@@ -60,16 +62,31 @@ impl Running {
                 ocpp = format!("ws://{addr}");
             }
             if let Some(addr) = log["fields"]["http.addr"].as_str() {
-                // Keep draining so the child never blocks on a full pipe.
-                std::thread::spawn(move || for _ in rx {});
+                // Keep draining (so the child never blocks on a full pipe),
+                // and keep what it says for tests that read its logs.
+                let logs = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+                let kept = logs.clone();
+                std::thread::spawn(move || {
+                    for line in rx {
+                        if let Ok(log) = serde_json::from_str(&line) {
+                            kept.lock().unwrap_or_else(|e| e.into_inner()).push(log);
+                        }
+                    }
+                });
                 return Running {
                     child,
                     base: format!("http://{addr}"),
                     ocpp,
                     ocpp_tls,
+                    logs,
                 };
             }
         }
+    }
+
+    /// The JSON log lines written since start-up.
+    pub fn logs(&self) -> Vec<serde_json::Value> {
+        self.logs.lock().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
     pub fn url(&self, path: &str) -> String {
