@@ -5,6 +5,8 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod common;
+
 use std::time::Duration;
 
 use clap::Parser;
@@ -318,15 +320,6 @@ async fn with_a_metrics_address_the_api_port_does_not_serve_metrics() {
     gateway.stop.send(()).unwrap();
 }
 
-/// A free local port for a peer process (bound, read, released).
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// Debian's Prometheus scrapes a gateway with a charger connected: the
 /// target is up with no scrape error, `promtool` finds nothing wrong with
 /// the exposition, and a query returns the connected-charger gauge.
@@ -379,7 +372,7 @@ async fn a_prometheus_server_scrapes_the_gateway_and_queries_the_charger_gauge()
         ),
     )
     .unwrap();
-    let web = format!("127.0.0.1:{}", free_port());
+    let web = format!("127.0.0.1:{}", common::redis::free_port());
     let mut prometheus = std::process::Command::new("prometheus")
         .arg(format!("--config.file={}", config.display()))
         .arg(format!(

@@ -254,7 +254,7 @@ impl ChargerJournal {
         // A result names no action: it takes that of the CALL it answers,
         // which went the other way (both sides number their calls, so an
         // id alone may name two).
-        let mut calls: HashMap<(bool, &str), String> = HashMap::new();
+        let mut calls: HashMap<(bool, String), String> = HashMap::new();
         let mut shown = Vec::new();
         for entry in &ring.entries {
             let frame: Value = serde_json::from_str(&entry.frame).unwrap_or(Value::Null);
@@ -262,13 +262,11 @@ impl ChargerJournal {
             let id = frame[1].as_str().unwrap_or_default().to_owned();
             let named = if kind == 2 {
                 let name = frame[2].as_str().unwrap_or_default().to_owned();
-                if let Some(head) = Head::of(&entry.frame) {
-                    calls.insert((entry.direction == Direction::In, head.id), name.clone());
-                }
+                calls.insert((entry.direction == Direction::In, id.clone()), name.clone());
                 Some(name)
             } else {
                 calls
-                    .get(&(entry.direction == Direction::Out, id.as_str()))
+                    .get(&(entry.direction == Direction::Out, id.clone()))
                     .cloned()
             };
             if action.is_some_and(|a| named.as_deref() != Some(a)) {
