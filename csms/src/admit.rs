@@ -43,22 +43,7 @@ pub(crate) async fn admit(
     transport: &Transport,
     csms: &Csms,
 ) -> Result<(Charger, OcppVersion), Refusal> {
-    if !head.upgrade || head.key.is_none() {
-        return Err(("400 Bad Request", "not a WebSocket upgrade".to_owned()).into());
-    }
-    if head.ws_version.as_deref() != Some("13") {
-        // RFC 6455 §4.4: name the version spoken here.
-        return Err((
-            "426 Upgrade Required",
-            "only WebSocket version 13 is spoken here".to_owned(),
-        )
-            .into());
-    }
-    let version = handshake::negotiate(head.protocols.as_deref()).ok_or((
-        "400 Bad Request",
-        "Sec-WebSocket-Protocol must offer ocpp1.6 or ocpp2.0.1".to_owned(),
-    ))?;
-    let identity = handshake::identity(&head.path).map_err(|e| ("400 Bad Request", e))?;
+    let (version, identity) = requested(head)?;
     let unavailable = |e: booking::Error| ("503 Service Unavailable", e.to_string());
     let charger = match csms
         .deps
@@ -141,6 +126,29 @@ pub(crate) async fn admit(
     Ok((charger, version))
 }
 
+/// What the request itself asks, checked before any lookup: a WebSocket
+/// version 13 upgrade, a subprotocol we speak, and a charge point identity
+/// in the path.
+pub(crate) fn requested(head: &Head) -> Result<(OcppVersion, String), Refusal> {
+    if !head.upgrade || head.key.is_none() {
+        return Err(("400 Bad Request", "not a WebSocket upgrade".to_owned()).into());
+    }
+    if head.ws_version.as_deref() != Some("13") {
+        // RFC 6455 §4.4: name the version spoken here.
+        return Err((
+            "426 Upgrade Required",
+            "only WebSocket version 13 is spoken here".to_owned(),
+        )
+            .into());
+    }
+    let version = handshake::negotiate(head.protocols.as_deref()).ok_or((
+        "400 Bad Request",
+        "Sec-WebSocket-Protocol must offer ocpp1.6 or ocpp2.0.1".to_owned(),
+    ))?;
+    let identity = handshake::identity(&head.path).map_err(|e| ("400 Bad Request", e))?;
+    Ok((version, identity))
+}
+
 /// The session of an identity no operator registered: no row behind it
 /// (its id is nil, so presence writes touch nothing), held Pending so it may
 /// only boot until an operator places it at a station.
@@ -166,19 +174,19 @@ fn unassigned(identity: &str, now: chrono::DateTime<chrono::Utc>) -> Charger {
 
 /// One credentials check of a handshake: whether the request carries
 /// what `profile` asks of this charger.
-struct Attempt<'a> {
-    identity: &'a str,
-    profile: SecurityProfile,
-    password_hash: Option<String>,
-    head: &'a Head,
-    transport: &'a Transport,
-    gate: &'a PasswordGate,
+pub(crate) struct Attempt<'a> {
+    pub(crate) identity: &'a str,
+    pub(crate) profile: SecurityProfile,
+    pub(crate) password_hash: Option<String>,
+    pub(crate) head: &'a Head,
+    pub(crate) transport: &'a Transport,
+    pub(crate) gate: &'a PasswordGate,
     /// Whether a wrong password counts against the guesser (not when
     /// other valid credentials remain to be tried).
-    final_attempt: bool,
+    pub(crate) final_attempt: bool,
 }
 
-async fn check_credentials(a: Attempt<'_>) -> Result<(), Refusal> {
+pub(crate) async fn check_credentials(a: Attempt<'_>) -> Result<(), Refusal> {
     let profile = a.profile.get();
     if profile >= 2 && !a.transport.tls {
         return Err((

@@ -178,7 +178,8 @@ fn fix_timestamp(s: &str) -> Option<String> {
     if !looks_like_datetime {
         return None;
     }
-    let tail = &s[19..];
+    // Byte 18 may begin a multi-byte character: then it is no timestamp.
+    let tail = s.get(19..)?;
     let frac_len = match tail.strip_prefix('.') {
         Some(frac) => 1 + frac.bytes().take_while(u8::is_ascii_digit).count(),
         None => 0,
@@ -204,6 +205,27 @@ mod tests {
         assert_eq!(v["b"][0], "2024-05-01T12:00:00.5+02:00");
         assert_eq!(v["c"], "2024-05-01T12:00:00Z");
         assert_eq!(v["d"], "hello");
+    }
+
+    #[test]
+    fn a_multibyte_character_at_the_seconds_is_no_timestamp_and_no_panic() {
+        // Found by fuzzing: slicing at byte 19 inside 'é' panicked the
+        // connection task on any payload carrying such a string.
+        for odd in [
+            "2024-05-01T12:00:0\u{e9}",
+            "2024-05-01T12:00:0\u{e9}Z",
+            "2024-05-01T12:00:\u{1F600}",
+        ] {
+            let mut v = serde_json::json!({"timestamp": odd});
+            normalise_timestamps(&mut v);
+            assert_eq!(v["timestamp"], odd);
+        }
+        #[derive(serde::Deserialize, Debug)]
+        #[allow(dead_code)]
+        struct T {
+            timestamp: chrono::DateTime<chrono::Utc>,
+        }
+        assert!(decode::<T>(serde_json::json!({"timestamp": "2024-05-01T12:00:0\u{e9}"})).is_err());
     }
 
     #[test]

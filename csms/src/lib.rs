@@ -14,6 +14,9 @@ pub mod context;
 pub mod control;
 pub mod credentials;
 pub mod domain;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod handshake;
 pub mod journal;
 pub mod metrics;

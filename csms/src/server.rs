@@ -192,7 +192,9 @@ pub(crate) struct Head {
     pub(crate) ws_version: Option<String>,
 }
 
-async fn read_head<S: AsyncRead + Unpin>(stream: &mut S) -> std::io::Result<(Head, Vec<u8>)> {
+pub(crate) async fn read_head<S: AsyncRead + Unpin>(
+    stream: &mut S,
+) -> std::io::Result<(Head, Vec<u8>)> {
     let mut buf = Vec::with_capacity(1024);
     let mut chunk = [0u8; 1024];
     loop {

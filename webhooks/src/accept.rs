@@ -6,14 +6,14 @@ use std::sync::Arc;
 
 use booking::Error;
 use booking::model::Connector;
-use chrono::{DateTime, TimeDelta, Utc};
+use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
 use crate::error::{Result, WebhookError};
 use crate::inbox::{self, InboxEntry, InboxState};
 use crate::lookups;
-use crate::report::{self, ConnectorRef, Kind, Report};
+use crate::report::{self, ConnectorRef, Draft, Kind, Report};
 use crate::service::VendorWebhooks;
 use crate::signature::TOLERANCE_SECONDS;
 use crate::store::WebhookStore;
@@ -82,10 +82,6 @@ pub struct SignedRequest<'a> {
     /// these bytes.
     pub body: &'a [u8],
 }
-
-/// A report's own time may run this far ahead of ours (clock skew); later
-/// would make every true report after it look stale.
-const FUTURE_SKEW: TimeDelta = TimeDelta::minutes(5);
 
 impl VendorWebhooks {
     /// Authenticates, validates and stores one webhook. Returns the inbox
@@ -188,36 +184,12 @@ impl VendorWebhooks {
         now: DateTime<Utc>,
         signed_at: DateTime<Utc>,
     ) -> Result<(Report, String)> {
-        // A report without its own time happened when it was signed, not
-        // when it arrived: a delayed or replayed older report can then
-        // never overwrite a newer state.
-        let at = |t: Option<DateTime<Utc>>| match t {
-            Some(t) if t > now + FUTURE_SKEW => {
-                Err(WebhookError::validation("timestamp", "is in the future"))
-            }
-            Some(t) => Ok(booking::clock::to_millis(t)),
-            None => Ok(signed_at.min(now)),
-        };
-        Ok(match kind {
-            Kind::ConnectorStatus => {
-                let b: report::ConnectorStatusBody = report::decode(body)?;
-                let status = report::status(&b.status)?;
-                let connector = self.connector(vendor, b.connector_ref()).await?;
-                let r = report::StatusReport {
-                    connector_id: connector.id,
-                    status,
-                    at: at(b.timestamp)?,
-                };
-                (
-                    Report::ConnectorStatus(r),
-                    inbox::connector_key(connector.id),
-                )
-            }
-            Kind::SessionStart => {
-                let b: report::SessionStartBody = report::decode(body)?;
-                let vendor_session_id = report::session_id(&b.vendor_session_id)?;
-                let connector = self.connector(vendor, b.connector_ref()).await?;
-                if let Some(id) = b.booking_id {
+        Ok(match report::read(kind, body, now, signed_at)? {
+            Draft::OnConnector { connector, report } => {
+                let connector = self.connector(vendor, connector).await?;
+                if let Report::SessionStart(start) = &report
+                    && let Some(id) = start.booking_id
+                {
                     let booking = self
                         .ports
                         .ledger
@@ -231,43 +203,12 @@ impl VendorWebhooks {
                         ));
                     }
                 }
-                let r = report::StartReport {
-                    connector_id: connector.id,
-                    vendor_session_id,
-                    booking_id: b.booking_id,
-                    id_tag: b.id_tag.filter(|t| !t.trim().is_empty()),
-                    meter_start_wh: report::kwh_to_wh("startMeterReading", b.start_meter_reading)?,
-                    started_at: at(b.timestamp)?,
-                };
-                (Report::SessionStart(r), inbox::connector_key(connector.id))
+                (
+                    report.on_connector(connector.id),
+                    inbox::connector_key(connector.id),
+                )
             }
-            Kind::MeterUpdate => {
-                let b: report::MeterUpdateBody = report::decode(body)?;
-                let vendor_session_id = report::session_id(&b.vendor_session_id)?;
-                let meter_wh =
-                    report::kwh_to_wh("meterReading", Some(b.meter_reading))?.unwrap_or_default();
-                let key = inbox::session_key(vendor.id, &vendor_session_id);
-                let r = report::MeterReport {
-                    vendor_session_id,
-                    meter_wh,
-                    at: at(b.timestamp)?,
-                };
-                (Report::MeterUpdate(r), key)
-            }
-            Kind::SessionEnd => {
-                let b: report::SessionEndBody = report::decode(body)?;
-                let vendor_session_id = report::session_id(&b.vendor_session_id)?;
-                let key = inbox::session_key(vendor.id, &vendor_session_id);
-                let r = report::EndReport {
-                    vendor_session_id,
-                    meter_stop_wh: report::kwh_to_wh("endMeterReading", b.end_meter_reading)?,
-                    energy_kwh: report::energy_kwh("energyKwh", b.energy_kwh)?,
-                    cost_amount: report::cost("costAmount", b.cost_amount)?,
-                    reason: b.reason.filter(|r| !r.trim().is_empty()),
-                    ended_at: at(b.timestamp)?,
-                };
-                (Report::SessionEnd(r), key)
-            }
+            Draft::Session { session, report } => (report, inbox::session_key(vendor.id, &session)),
         })
     }
 

@@ -12,6 +12,9 @@
 mod accept;
 mod apply;
 mod error;
+#[cfg(any(test, feature = "fuzzing"))]
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod inbox;
 mod lookups;
 pub mod report;

@@ -7,7 +7,7 @@
 //! under which tagged or flattened types holding floats fail to decode.
 
 use booking::model::ConnectorStatus;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -262,6 +262,17 @@ impl Report {
         }
     }
 
+    /// The report on connector `id` (a connector status or session start;
+    /// the others are known by their session and stay as they are).
+    pub fn on_connector(mut self, id: Uuid) -> Report {
+        match &mut self {
+            Report::ConnectorStatus(r) => r.connector_id = id,
+            Report::SessionStart(r) => r.connector_id = id,
+            Report::MeterUpdate(_) | Report::SessionEnd(_) => {}
+        }
+        self
+    }
+
     /// The report's fields as JSON (the kind is not among them).
     pub fn to_value(&self) -> serde_json::Value {
         // Plain structs of strings, numbers and ids always serialize.
@@ -282,6 +293,102 @@ impl Report {
             Kind::SessionEnd => Report::SessionEnd(serde_json::from_str(json)?),
         })
     }
+}
+
+/// A report's own time may run this far ahead of ours (clock skew); later
+/// would make every true report after it look stale.
+pub const FUTURE_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+/// A body read and checked on its own, before the lookups: all that the
+/// body alone says.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Draft {
+    /// `connector-status` or `session-start`: the report, its connector id
+    /// nil until `connector` is resolved ([`Report::on_connector`]) and,
+    /// for a start, its booking checked.
+    OnConnector {
+        /// How the body names its connector.
+        connector: ConnectorRef,
+        /// The report, on the nil connector.
+        report: Report,
+    },
+    /// `meter-update` or `session-end`: complete.
+    Session {
+        /// The vendor's session id, trimmed: the report's order key.
+        session: String,
+        /// The report.
+        report: Report,
+    },
+}
+
+/// Reads the body of a `kind` webhook signed at `signed_at` and received at
+/// `now`: decoded, its values checked (statuses, session ids, readings
+/// within bounds and in Wh) and its time fixed (its own, at most
+/// [`FUTURE_SKEW`] ahead, to the millisecond; else the signing time). A
+/// report without its own time happened when it was signed, not when it
+/// arrived: a delayed or replayed older report can then never overwrite a
+/// newer state.
+pub fn read(
+    kind: Kind,
+    body: &[u8],
+    now: DateTime<Utc>,
+    signed_at: DateTime<Utc>,
+) -> Result<Draft> {
+    let at = |t: Option<DateTime<Utc>>| match t {
+        Some(t) if t > now + FUTURE_SKEW => {
+            Err(WebhookError::validation("timestamp", "is in the future"))
+        }
+        Some(t) => Ok(booking::clock::to_millis(t)),
+        None => Ok(signed_at.min(now)),
+    };
+    Ok(match kind {
+        Kind::ConnectorStatus => {
+            let b: ConnectorStatusBody = decode(body)?;
+            let connector = b.connector_ref();
+            let report = Report::ConnectorStatus(StatusReport {
+                connector_id: Uuid::nil(),
+                status: status(&b.status)?,
+                at: at(b.timestamp)?,
+            });
+            Draft::OnConnector { connector, report }
+        }
+        Kind::SessionStart => {
+            let b: SessionStartBody = decode(body)?;
+            let connector = b.connector_ref();
+            let report = Report::SessionStart(StartReport {
+                connector_id: Uuid::nil(),
+                vendor_session_id: session_id(&b.vendor_session_id)?,
+                booking_id: b.booking_id,
+                id_tag: b.id_tag.filter(|t| !t.trim().is_empty()),
+                meter_start_wh: kwh_to_wh("startMeterReading", b.start_meter_reading)?,
+                started_at: at(b.timestamp)?,
+            });
+            Draft::OnConnector { connector, report }
+        }
+        Kind::MeterUpdate => {
+            let b: MeterUpdateBody = decode(body)?;
+            let session = session_id(&b.vendor_session_id)?;
+            let report = Report::MeterUpdate(MeterReport {
+                vendor_session_id: session.clone(),
+                meter_wh: kwh_to_wh("meterReading", Some(b.meter_reading))?.unwrap_or_default(),
+                at: at(b.timestamp)?,
+            });
+            Draft::Session { session, report }
+        }
+        Kind::SessionEnd => {
+            let b: SessionEndBody = decode(body)?;
+            let session = session_id(&b.vendor_session_id)?;
+            let report = Report::SessionEnd(EndReport {
+                vendor_session_id: session.clone(),
+                meter_stop_wh: kwh_to_wh("endMeterReading", b.end_meter_reading)?,
+                energy_kwh: energy_kwh("energyKwh", b.energy_kwh)?,
+                cost_amount: cost("costAmount", b.cost_amount)?,
+                reason: b.reason.filter(|r| !r.trim().is_empty()),
+                ended_at: at(b.timestamp)?,
+            });
+            Draft::Session { session, report }
+        }
+    })
 }
 
 /// Decodes a body, naming the field that broke the contract.
