@@ -13,7 +13,9 @@ use booking::Clock;
 use booking::model::{BookingStatus, ChargingSession, ConnectorStatus, SessionStatus};
 use chrono::TimeDelta;
 use common::TestApp;
-use common::vendors::{Vendor, connector_status, drain, inbox, post, post_signed, site, status};
+use common::vendors::{
+    Vendor, connector_status, count, drain, inbox, post, post_signed, site, sql, status,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -29,17 +31,6 @@ fn second_instance(app: &TestApp) -> webhooks::VendorWebhooks {
         },
         3,
     )
-}
-
-/// Runs one statement on the test's database, behind the app's back.
-async fn sql(app: &TestApp, statement: &'static str) {
-    if app.database_url.starts_with("sqlite:") {
-        let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-        sqlx::query(statement).execute(&db).await.unwrap();
-    } else {
-        let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-        sqlx::query(statement).execute(&db).await.unwrap();
-    }
 }
 
 async fn vendor_session(app: &TestApp, vendor: &Vendor, session: &str) -> Option<ChargingSession> {
@@ -518,17 +509,6 @@ async fn an_unreadable_entry_is_dead_lettered_and_the_rest_are_applied(backend: 
         1,
         "the poisoned entry is in the dead letter"
     );
-}
-
-/// Runs one counting query on the test's database, behind the app's back.
-async fn count(app: &TestApp, query: &'static str) -> i64 {
-    if app.database_url.starts_with("sqlite:") {
-        let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
-        sqlx::query_scalar(query).fetch_one(&db).await.unwrap()
-    } else {
-        let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
-        sqlx::query_scalar(query).fetch_one(&db).await.unwrap()
-    }
 }
 
 common::on_both_backends!(

@@ -35,7 +35,7 @@ pub enum ApiError {
     MethodNotAllowed(String),
     /// 409 with a code that says which conflict: `CONFLICT` (already
     /// exists), `SLOT_UNAVAILABLE`, `HOLD_EXPIRED`, `CONNECTOR_UNAVAILABLE`,
-    /// `INVALID_STATE`.
+    /// `INVALID_STATE`, `WEBHOOK_UNREADABLE`.
     #[error("{1}")]
     Conflict(&'static str, String),
     /// 413.
@@ -137,6 +137,7 @@ impl From<webhooks::WebhookError> for ApiError {
             E::Unauthorized(m) => ApiError::Unauthorized(m),
             E::Forbidden(m) => ApiError::Forbidden(m),
             E::KeyReused(_) => ApiError::Conflict("IDEMPOTENCY_KEY_REUSED", e.to_string()),
+            E::Unreadable { .. } => ApiError::Conflict("WEBHOOK_UNREADABLE", e.to_string()),
             E::Validation { field, message } => ApiError::BadRequest {
                 message: format!("{field}: {message}"),
                 field: Some(field),

@@ -10,7 +10,7 @@ use axum::routing::{get, post, put};
 use booking::catalog;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use webhooks::{InboxEntry, InboxState, Kind, SignedRequest, Vendor};
+use webhooks::{InboxRecord, InboxState, Kind, SignedRequest, StoredReport, Vendor};
 
 use super::AppState;
 use super::auth::AdminUser;
@@ -26,7 +26,10 @@ pub(super) fn router() -> Router<AppState> {
         .route("/v1/admin/vendors/{id}/rotate-secret", post(rotate_secret))
         .route("/v1/admin/connectors/{id}/vendor", put(assign_connector))
         .route("/v1/admin/webhooks", get(list_entries))
-        .route("/v1/admin/webhooks/{id}", get(get_entry))
+        .route(
+            "/v1/admin/webhooks/{id}",
+            get(get_entry).delete(discard_entry),
+        )
         .route("/v1/admin/webhooks/{id}/retry", post(retry_entry))
 }
 
@@ -178,6 +181,10 @@ async fn assign_connector(
     })))
 }
 
+/// An inbox entry. `report` is what the vendor reported; for an entry
+/// whose stored report this build cannot read (written by an earlier
+/// build) it is `null`, `unreadable` is `true`, `rawReport` has the text
+/// as stored and `readError` why it cannot be read.
 #[derive(Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 struct EntryJson {
@@ -192,14 +199,27 @@ struct EntryJson {
     processed_at: Option<String>,
     idempotency_key: Option<String>,
     report: serde_json::Value,
+    unreadable: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    raw_report: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_error: Option<String>,
 }
 
-impl From<&InboxEntry> for EntryJson {
-    fn from(e: &InboxEntry) -> Self {
+impl From<&InboxRecord> for EntryJson {
+    fn from(e: &InboxRecord) -> Self {
+        let (report, raw_report, read_error) = match &e.report {
+            StoredReport::Readable(r) => (r.to_value(), None, None),
+            StoredReport::Unreadable { payload, error } => (
+                serde_json::Value::Null,
+                Some(payload.clone()),
+                Some(error.clone()),
+            ),
+        };
         Self {
             id: e.id,
             vendor_id: e.vendor_id,
-            kind: e.kind().as_str(),
+            kind: e.kind.as_str(),
             state: e.state.as_str(),
             attempts: e.attempts,
             last_error: e.last_error.clone(),
@@ -207,7 +227,10 @@ impl From<&InboxEntry> for EntryJson {
             next_attempt_at: iso(e.next_attempt_at),
             processed_at: e.processed_at.map(iso),
             idempotency_key: e.idempotency_key.clone(),
-            report: e.report.to_value(),
+            unreadable: raw_report.is_some(),
+            report,
+            raw_report,
+            read_error,
         }
     }
 }
@@ -246,10 +269,41 @@ async fn get_entry(
     Ok(ok(EntryJson::from(&state.webhooks.entry(id).await?)))
 }
 
+/// 409 `INVALID_STATE` unless DEAD; 409 `WEBHOOK_UNREADABLE` when its stored
+/// report cannot be read (requeued, it would only die again).
 async fn retry_entry(
     State(state): State<AppState>,
     _admin: AdminUser,
     UuidPath(id): UuidPath,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     Ok(ok(EntryJson::from(&state.webhooks.retry(id).await?)))
+}
+
+/// Removes a DEAD entry for good (409 `INVALID_STATE` otherwise) and answers
+/// with it as it was; the audit log keeps it too (`webhook.discard`, with
+/// the stored report).
+async fn discard_entry(
+    State(state): State<AppState>,
+    admin: AdminUser,
+    UuidPath(id): UuidPath,
+) -> ApiResult<axum::Json<serde_json::Value>> {
+    let entry = EntryJson::from(&state.webhooks.discard(id).await?);
+    let details = serde_json::json!({
+        "vendorId": entry.vendor_id,
+        "kind": entry.kind,
+        "lastError": entry.last_error,
+        "receivedAt": entry.received_at,
+        "report": entry.report,
+        "rawReport": entry.raw_report,
+    });
+    state
+        .audit(
+            &admin,
+            "webhook.discard",
+            &id.to_string(),
+            details,
+            "DISCARDED",
+        )
+        .await;
+    Ok(ok(entry))
 }

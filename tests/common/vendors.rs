@@ -152,3 +152,25 @@ pub async fn connector_status(app: &TestApp, id: &str) -> ConnectorStatus {
 pub fn status(connector: &str, status: &str) -> Value {
     json!({"connectorId": connector, "status": status})
 }
+
+/// Runs one statement on the test's database, behind the app's back.
+pub async fn sql(app: &TestApp, statement: &'static str) {
+    if app.database_url.starts_with("sqlite:") {
+        let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+        sqlx::query(statement).execute(&db).await.unwrap();
+    } else {
+        let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+        sqlx::query(statement).execute(&db).await.unwrap();
+    }
+}
+
+/// Runs one counting query on the test's database, behind the app's back.
+pub async fn count(app: &TestApp, query: &'static str) -> i64 {
+    if app.database_url.starts_with("sqlite:") {
+        let db = sqlx::SqlitePool::connect(&app.database_url).await.unwrap();
+        sqlx::query_scalar(query).fetch_one(&db).await.unwrap()
+    } else {
+        let db = sqlx::PgPool::connect(&app.database_url).await.unwrap();
+        sqlx::query_scalar(query).fetch_one(&db).await.unwrap()
+    }
+}

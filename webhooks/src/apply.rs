@@ -34,9 +34,20 @@ impl VendorWebhooks {
     /// One round: if this instance holds the inbox lease, applies what is
     /// due — each ordering key's entries in order, the keys concurrently.
     /// Returns how many entries were handled (0: nothing to do, or another
-    /// instance is the applier).
+    /// instance is the applier). What it came to is kept for readiness
+    /// ([`VendorWebhooks::applier_health`]).
     pub async fn process_due(&self) -> booking::Result<usize> {
         let _round = self.round.lock().await;
+        let result = self.round().await;
+        let now = self.ports.clock.now();
+        match &result {
+            Ok(_) => self.rounds.completed(now),
+            Err(e) => self.rounds.failed(now, e.to_string()),
+        }
+        result
+    }
+
+    async fn round(&self) -> booking::Result<usize> {
         let now = self.ports.clock.now();
         let store = &self.ports.store;
         if !store

@@ -22,6 +22,19 @@ pub enum WebhookError {
     /// An `Idempotency-Key` the vendor already used for another body.
     #[error("Idempotency-Key {0:?} was already used for a different report")]
     KeyReused(String),
+    /// An inbox entry whose stored report this build cannot read (written by
+    /// an earlier build): it cannot be applied, so it is not requeued.
+    #[error(
+        "webhook {id}'s stored report cannot be read ({reason}), so it can never be applied as \
+         stored: discard the entry (and ask the vendor to send the report again), or repair the \
+         stored row and retry"
+    )]
+    Unreadable {
+        /// The entry.
+        id: uuid::Uuid,
+        /// Why its report cannot be read.
+        reason: String,
+    },
     /// From the booking core or its store (not found, conflicts, outages).
     #[error(transparent)]
     Core(#[from] booking::Error),

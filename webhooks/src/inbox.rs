@@ -90,6 +90,63 @@ impl InboxEntry {
     }
 }
 
+/// An inbox entry as an operator sees it (the admin view): like
+/// [`InboxEntry`], but a row whose stored report this build cannot read —
+/// written by an earlier build, or edited by hand — is shown with the text
+/// as stored and why it cannot be read, instead of failing the whole list.
+/// The applier never sees one of these: it reads [`InboxEntry`]s.
+#[derive(Debug, Clone, PartialEq)]
+pub struct InboxRecord {
+    /// The entry's id.
+    pub id: Uuid,
+    /// The vendor that sent it.
+    pub vendor_id: Uuid,
+    /// Which of the four webhooks it came in as.
+    pub kind: Kind,
+    /// What it reported, or the stored text when that cannot be read.
+    pub report: StoredReport,
+    /// See [`InboxEntry::ordering_key`].
+    pub ordering_key: String,
+    /// The vendor's `Idempotency-Key`, when it sent one.
+    pub idempotency_key: Option<String>,
+    /// Where it is in its life.
+    pub state: InboxState,
+    /// Apply attempts so far.
+    pub attempts: i32,
+    /// When it is next due (UTC).
+    pub next_attempt_at: DateTime<Utc>,
+    /// Why the latest failed attempt failed, if one did.
+    pub last_error: Option<String>,
+    /// When evgate accepted it (UTC).
+    pub received_at: DateTime<Utc>,
+    /// When it was applied or dead-lettered (UTC).
+    pub processed_at: Option<DateTime<Utc>>,
+}
+
+/// A stored report, read or not.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StoredReport {
+    /// Read and validated, as the applier would apply it.
+    Readable(Report),
+    /// This build cannot read it: it can never be applied as it is.
+    Unreadable {
+        /// The report exactly as stored.
+        payload: String,
+        /// Why it cannot be read.
+        error: String,
+    },
+}
+
+impl StoredReport {
+    /// The report, when it can be read.
+    pub fn readable(&self) -> Option<&Report> {
+        match self {
+            StoredReport::Readable(r) => Some(r),
+            StoredReport::Unreadable { .. } => None,
+        }
+    }
+}
+
 /// What applying an entry came to.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {

@@ -15,6 +15,7 @@ mod error;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]
 pub mod fuzzing;
+mod health;
 pub mod inbox;
 mod lookups;
 pub mod report;
@@ -26,7 +27,8 @@ pub mod vendor;
 pub use accept::SignedRequest;
 pub use apply::{transaction, transaction_key};
 pub use error::{Result, WebhookError};
-pub use inbox::{InboxEntry, InboxState, Outcome};
+pub use health::{ApplierHealth, STALL_AFTER};
+pub use inbox::{InboxEntry, InboxRecord, InboxState, Outcome, StoredReport};
 pub use report::Kind;
 pub use service::{VendorWebhooks, WebhookPorts};
 pub use store::WebhookStore;

@@ -1,6 +1,7 @@
 //! `VendorWebhooks`: accepting signed webhooks into the inbox, and what an
 //! operator does with vendors (create, rotate a secret, assign connectors)
-//! and with the inbox (list, retry the dead).
+//! and with the inbox (list, retry or discard the dead), and how the
+//! inbox applier is doing.
 
 use std::sync::Arc;
 
@@ -13,7 +14,8 @@ use uuid::Uuid;
 
 use crate::accept::{Commit, spawn_committer};
 use crate::error::{Result, WebhookError};
-use crate::inbox::{InboxEntry, InboxState};
+use crate::health::{ApplierHealth, Rounds, STALL_AFTER};
+use crate::inbox::{InboxRecord, InboxState, StoredReport};
 use crate::lookups::Lookups;
 use crate::store::WebhookStore;
 use crate::vendor::{self, DEFAULT_ROTATION_OVERLAP, Vendor};
@@ -51,6 +53,8 @@ pub struct VendorWebhooks {
     /// One round at a time in this process.
     pub(crate) round: Arc<tokio::sync::Mutex<()>>,
     pub(crate) lookups: Arc<Lookups>,
+    /// What the last round came to, for readiness.
+    pub(crate) rounds: Arc<Rounds>,
 }
 
 impl VendorWebhooks {
@@ -58,6 +62,7 @@ impl VendorWebhooks {
     /// Starts the inbox committer: call inside the Tokio runtime.
     pub fn new(ports: WebhookPorts, max_attempts: u32) -> Self {
         let commits = spawn_committer(ports.store.clone());
+        let rounds = Arc::new(Rounds::new(ports.clock.now()));
         Self {
             ports,
             max_attempts: i32::try_from(max_attempts.max(1)).unwrap_or(i32::MAX),
@@ -66,6 +71,7 @@ impl VendorWebhooks {
             instance: Uuid::new_v4(),
             round: Arc::new(tokio::sync::Mutex::new(())),
             lookups: Arc::new(Lookups::default()),
+            rounds,
         }
     }
 
@@ -160,17 +166,18 @@ impl VendorWebhooks {
     }
 
     /// Inbox entries, newest first, optionally in one state, and how many
-    /// match.
+    /// match; an entry whose stored report cannot be read is among them
+    /// (see [`InboxRecord`]).
     pub async fn entries(
         &self,
         state: Option<InboxState>,
         page: Page,
-    ) -> Result<(Vec<InboxEntry>, u64)> {
+    ) -> Result<(Vec<InboxRecord>, u64)> {
         Ok(self.ports.store.inbox_entries(state, page).await?)
     }
 
     /// One inbox entry; `NotFound` when there is none.
-    pub async fn entry(&self, id: Uuid) -> Result<InboxEntry> {
+    pub async fn entry(&self, id: Uuid) -> Result<InboxRecord> {
         Ok(self
             .ports
             .store
@@ -180,22 +187,86 @@ impl VendorWebhooks {
     }
 
     /// Requeues a dead entry: it is applied again, in its place in the
-    /// order of its connector or session.
-    pub async fn retry(&self, id: Uuid) -> Result<InboxEntry> {
+    /// order of its connector or session. One whose stored report cannot
+    /// be read is refused ([`WebhookError::Unreadable`]): requeued, it
+    /// would only be dead-lettered again.
+    pub async fn retry(&self, id: Uuid) -> Result<InboxRecord> {
+        let entry = self.dead(id, "retried").await?;
+        if let StoredReport::Unreadable { error, .. } = &entry.report {
+            return Err(WebhookError::Unreadable {
+                id,
+                reason: error.clone(),
+            });
+        }
         let now = self.ports.clock.now();
         match self.ports.store.requeue(id, now).await? {
             Some(entry) => {
+                tracing::info!(webhook.id = %id, "dead webhook requeued");
                 self.arrived.notify_one();
                 Ok(entry)
             }
-            None => {
-                let entry = self.entry(id).await?;
-                Err(Error::InvalidState(format!(
-                    "only DEAD entries can be retried; this one is {}",
-                    entry.state.as_str()
-                ))
-                .into())
-            }
+            // Requeued or discarded meanwhile.
+            None => Err(self.not_dead(id, "retried").await),
         }
     }
+
+    /// Removes a dead entry from the inbox for good — one that can never
+    /// apply, such as a report an earlier build stored and this one cannot
+    /// read — and returns it as it was, for the audit log.
+    pub async fn discard(&self, id: Uuid) -> Result<InboxRecord> {
+        self.dead(id, "discarded").await?;
+        match self.ports.store.discard(id).await? {
+            Some(entry) => {
+                tracing::warn!(webhook.id = %id, "dead webhook discarded");
+                Ok(entry)
+            }
+            None => Err(self.not_dead(id, "discarded").await),
+        }
+    }
+
+    /// The entry, if it is DEAD; `NotFound` or `InvalidState` otherwise.
+    async fn dead(&self, id: Uuid, what: &str) -> Result<InboxRecord> {
+        let entry = self.entry(id).await?;
+        if entry.state != InboxState::Dead {
+            return Err(only_dead(what, entry.state));
+        }
+        Ok(entry)
+    }
+
+    /// Why an entry that was DEAD a moment ago is not any more.
+    async fn not_dead(&self, id: Uuid, what: &str) -> WebhookError {
+        match self.entry(id).await {
+            Ok(entry) => only_dead(what, entry.state),
+            Err(e) => e,
+        }
+    }
+
+    /// How this instance's applier is doing: failing when its last round
+    /// failed; stalled when no round completed for [`STALL_AFTER`] although
+    /// an entry has been due that long (only then is the store asked).
+    pub async fn applier_health(&self) -> booking::Result<ApplierHealth> {
+        if let Some(failing) = self.rounds.failing() {
+            return Ok(failing);
+        }
+        let now = self.ports.clock.now();
+        let (last_round, without_since) = self.rounds.last_completed();
+        if now - without_since < STALL_AFTER {
+            return Ok(ApplierHealth::Ok);
+        }
+        Ok(match self.ports.store.oldest_pending().await? {
+            Some(due_since) if now - due_since >= STALL_AFTER => ApplierHealth::Stalled {
+                last_round,
+                due_since,
+            },
+            _ => ApplierHealth::Ok,
+        })
+    }
+}
+
+fn only_dead(what: &str, state: InboxState) -> WebhookError {
+    Error::InvalidState(format!(
+        "only DEAD entries can be {what}; this one is {}",
+        state.as_str()
+    ))
+    .into()
 }

@@ -8,7 +8,7 @@ use booking::model::{ChargingSession, Connector, Page};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
-use crate::inbox::{InboxEntry, InboxState, Outcome};
+use crate::inbox::{InboxEntry, InboxRecord, InboxState, Outcome};
 use crate::vendor::Vendor;
 
 /// Where vendors and the inbox persist.
@@ -74,15 +74,26 @@ pub trait WebhookStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<()>;
     /// Makes the parked entries of an ordering key due now.
     async fn wake(&self, ordering_key: &str, now: DateTime<Utc>) -> Result<u64>;
+    /// When the longest-due PENDING entry became due (its
+    /// `next_attempt_at`); `None` when nothing is pending. Readiness asks
+    /// this when the applier has not completed a round for a while.
+    async fn oldest_pending(&self) -> Result<Option<DateTime<Utc>>>;
+
+    // The admin view: rows as operators see them, a report this build
+    // cannot read included (see `InboxRecord`).
+
     /// An entry by id.
-    async fn inbox_entry(&self, id: Uuid) -> Result<Option<InboxEntry>>;
+    async fn inbox_entry(&self, id: Uuid) -> Result<Option<InboxRecord>>;
     /// Entries, newest first, optionally in one state, and how many match.
     async fn inbox_entries(
         &self,
         state: Option<InboxState>,
         page: Page,
-    ) -> Result<(Vec<InboxEntry>, u64)>;
+    ) -> Result<(Vec<InboxRecord>, u64)>;
     /// A DEAD entry becomes PENDING again with its attempts reset; `None`
     /// when the entry is unknown or not dead.
-    async fn requeue(&self, id: Uuid, now: DateTime<Utc>) -> Result<Option<InboxEntry>>;
+    async fn requeue(&self, id: Uuid, now: DateTime<Utc>) -> Result<Option<InboxRecord>>;
+    /// Removes a DEAD entry and returns it as it was; `None` when the entry
+    /// is unknown or not dead.
+    async fn discard(&self, id: Uuid) -> Result<Option<InboxRecord>>;
 }

@@ -9,6 +9,7 @@ use booking::model::{ChargingSession, Connector, Page};
 use chrono::{DateTime, Utc};
 use sqlx::QueryBuilder;
 use uuid::Uuid;
+use webhooks::inbox::{InboxRecord, StoredReport};
 use webhooks::{InboxEntry, InboxState, Outcome, Vendor, WebhookStore};
 
 use super::sessions::session_of;
@@ -42,6 +43,37 @@ fn inbox_entry_of(row: &Row) -> Result<InboxEntry> {
         idempotency_key: get(row, "idempotency_key")?,
         signature: get(row, "signature")?,
         body_sha256: get(row, "body_sha256")?,
+        state: InboxState::parse(&state).ok_or_else(|| bad_column("state", &state))?,
+        attempts: get(row, "attempts")?,
+        next_attempt_at: get(row, "next_attempt_at")?,
+        last_error: get(row, "last_error")?,
+        received_at: get(row, "received_at")?,
+        processed_at: get(row, "processed_at")?,
+    })
+}
+
+/// A row as the admin view shows it: a report this build cannot read comes
+/// back as the stored text and the reason, not as an error (the kind and
+/// state columns are checked by the schema).
+fn inbox_record_of(row: &Row) -> Result<InboxRecord> {
+    let kind: String = get(row, "kind")?;
+    let kind = webhooks::Kind::parse(&kind).ok_or_else(|| bad_column("kind", &kind))?;
+    let payload: String = get(row, "payload")?;
+    let state: String = get(row, "state")?;
+    let report = match webhooks::report::Report::from_json(kind, &payload) {
+        Ok(report) => StoredReport::Readable(report),
+        Err(e) => StoredReport::Unreadable {
+            payload,
+            error: e.to_string(),
+        },
+    };
+    Ok(InboxRecord {
+        id: get(row, "id")?,
+        vendor_id: get(row, "vendor_id")?,
+        kind,
+        report,
+        ordering_key: get(row, "ordering_key")?,
+        idempotency_key: get(row, "idempotency_key")?,
         state: InboxState::parse(&state).ok_or_else(|| bad_column("state", &state))?,
         attempts: get(row, "attempts")?,
         next_attempt_at: get(row, "next_attempt_at")?,
@@ -336,13 +368,24 @@ async fn wake(conn: &mut Conn, ordering_key: &str, now: DateTime<Utc>) -> Result
     Ok(done.rows_affected())
 }
 
-async fn inbox_entry(conn: &mut Conn, id: Uuid) -> Result<Option<InboxEntry>> {
+async fn oldest_pending(conn: &mut Conn) -> Result<Option<DateTime<Utc>>> {
+    let row = sqlx::query(
+        "select next_attempt_at from webhook_inbox where state = 'PENDING' \
+         order by next_attempt_at limit 1",
+    )
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?;
+    row.map(|r| get(&r, "next_attempt_at")).transpose()
+}
+
+async fn inbox_entry(conn: &mut Conn, id: Uuid) -> Result<Option<InboxRecord>> {
     let row = sqlx::query("select * from webhook_inbox where id = $1")
         .bind(id)
         .fetch_optional(conn)
         .await
         .map_err(db_error)?;
-    one(row, inbox_entry_of)
+    one(row, inbox_record_of)
 }
 
 /// A NULL state switches the filter off.
@@ -350,7 +393,7 @@ async fn inbox_entries(
     conn: &mut Conn,
     state: Option<InboxState>,
     page: Page,
-) -> Result<(Vec<InboxEntry>, u64)> {
+) -> Result<(Vec<InboxRecord>, u64)> {
     let (limit, offset) = page_binds(page);
     let state = state.map(|s| s.as_str());
     let rows = sqlx::query(
@@ -370,10 +413,10 @@ async fn inbox_entries(
     .fetch_one(conn)
     .await
     .map_err(db_error)?;
-    Ok((all(&rows, inbox_entry_of)?, total(n)))
+    Ok((all(&rows, inbox_record_of)?, total(n)))
 }
 
-async fn requeue(conn: &mut Conn, id: Uuid, now: DateTime<Utc>) -> Result<Option<InboxEntry>> {
+async fn requeue(conn: &mut Conn, id: Uuid, now: DateTime<Utc>) -> Result<Option<InboxRecord>> {
     let row = sqlx::query(
         "update webhook_inbox set state = 'PENDING', attempts = 0, next_attempt_at = $2, \
            processed_at = null \
@@ -385,7 +428,16 @@ async fn requeue(conn: &mut Conn, id: Uuid, now: DateTime<Utc>) -> Result<Option
     .fetch_optional(conn)
     .await
     .map_err(db_error)?;
-    one(row, inbox_entry_of)
+    one(row, inbox_record_of)
+}
+
+async fn discard(conn: &mut Conn, id: Uuid) -> Result<Option<InboxRecord>> {
+    let row = sqlx::query("delete from webhook_inbox where id = $1 and state = 'DEAD' returning *")
+        .bind(id)
+        .fetch_optional(conn)
+        .await
+        .map_err(db_error)?;
+    one(row, inbox_record_of)
 }
 
 #[async_trait]
@@ -473,7 +525,11 @@ impl WebhookStore for SqlStore<Db> {
         wake(&mut *self.write().await?, ordering_key, now).await
     }
 
-    async fn inbox_entry(&self, id: Uuid) -> Result<Option<InboxEntry>> {
+    async fn oldest_pending(&self) -> Result<Option<DateTime<Utc>>> {
+        oldest_pending(&mut *self.conn().await?).await
+    }
+
+    async fn inbox_entry(&self, id: Uuid) -> Result<Option<InboxRecord>> {
         inbox_entry(&mut *self.conn().await?, id).await
     }
 
@@ -481,11 +537,15 @@ impl WebhookStore for SqlStore<Db> {
         &self,
         state: Option<InboxState>,
         page: Page,
-    ) -> Result<(Vec<InboxEntry>, u64)> {
+    ) -> Result<(Vec<InboxRecord>, u64)> {
         inbox_entries(&mut *self.conn().await?, state, page).await
     }
 
-    async fn requeue(&self, id: Uuid, now: DateTime<Utc>) -> Result<Option<InboxEntry>> {
+    async fn requeue(&self, id: Uuid, now: DateTime<Utc>) -> Result<Option<InboxRecord>> {
         requeue(&mut *self.write().await?, id, now).await
+    }
+
+    async fn discard(&self, id: Uuid) -> Result<Option<InboxRecord>> {
+        discard(&mut *self.write().await?, id).await
     }
 }
