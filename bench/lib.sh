@@ -7,6 +7,17 @@
 # EVGATE_BIN runs another build (a baseline of the same session).
 bin=${EVGATE_BIN:-target/release/evgate}
 
+# The load comes from one address, far faster than any one client: every
+# RATE_LIMIT_* and the per-user hold cap are turned off (0) for the
+# benchmarks, unless BENCH_RATE_LIMITS=keep. Figures say so.
+bench_limits_off() {
+  [ "${BENCH_RATE_LIMITS:-off}" = keep ] && return
+  export RATE_LIMIT_HTTP_PER_SOURCE=0 RATE_LIMIT_WEBHOOKS_PER_SOURCE=0 \
+    RATE_LIMIT_WEBHOOKS_PER_VENDOR=0 RATE_LIMIT_HOLDS_PER_USER=0 \
+    RATE_LIMIT_OCPP_HANDSHAKES_PER_SOURCE=0 RATE_LIMIT_OCPP_MESSAGES_PER_CHARGER=0 \
+    BOOKING_MAX_LIVE_HOLDS_PER_USER=0
+}
+
 start_evgate() {
   local mode=${1:-embedded}
   [ -x "$bin" ] || { echo "build first: cargo build --release --bin evgate" >&2; exit 2; }
@@ -14,6 +25,7 @@ start_evgate() {
   local port=$((20000 + RANDOM % 10000))
   export HTTP_ADDR=127.0.0.1:$port OCPP_ADDR=${OCPP_ADDR:-127.0.0.1:$((port + 1))} RUST_LOG=warn
   export JWT_SECRET=bench-secret-bench-secret-bench-secret
+  bench_limits_off
   case "$mode" in
     embedded) export DATABASE_URL="sqlite://$work/evgate.db" ;;
     cluster)

@@ -14,6 +14,7 @@ work=$(mktemp -d)
 port=$((20000 + RANDOM % 10000)); oport=$((port + 1))
 export HTTP_ADDR=127.0.0.1:$port OCPP_ADDR=0.0.0.0:$oport RUST_LOG=warn
 export JWT_SECRET=bench-secret-bench-secret-bench-secret DATABASE_URL="sqlite://$work/evgate.db"
+. bench/lib.sh; bench_limits_off   # rate limits off: see lib.sh
 "$bin" >"$work/server.log" 2>&1 &
 server=$!
 trap 'kill $server 2>/dev/null; wait $server 2>/dev/null; rm -rf "$work"' EXIT

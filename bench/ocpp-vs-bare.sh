@@ -14,6 +14,7 @@
 #          --example idle_fleet --example bare_responder
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh; bench_limits_off   # rate limits off: see lib.sh (its start_evgate is replaced below)
 n=${1:-200}; secs=${2:-5}; rounds=${3:-2}
 fleet=target/release/examples/idle_fleet
 bare=target/release/examples/bare_responder

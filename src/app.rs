@@ -287,7 +287,8 @@ impl App {
                 clock: clock.clone(),
             },
             config.webhook_max_attempts,
-        );
+        )
+        .limit_per_vendor(config.webhooks_per_vendor());
         let csms = csms::Csms::new(
             csms::Deps {
                 store: store.clone(),
@@ -317,6 +318,7 @@ impl App {
             clock: clock.clone(),
             sealer,
             settings: config.rotation(),
+            passwords: csms.passwords.clone(),
         };
         let state = AppState::from(evgate_api::Services {
             store,
@@ -327,6 +329,7 @@ impl App {
             webhooks,
             rotation,
             shared,
+            limits: evgate_api::limits::RateLimits::new(config.rate_limits()),
         });
         Ok(Self {
             state,

@@ -237,6 +237,42 @@ pub struct Config {
           default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..=3_600), global = true)]
     pub http_header_timeout_seconds: u64,
 
+    /// Requests per second one source address may make on every HTTP route
+    /// but the vendor webhooks (IPv6: per /64); beyond it 429 with
+    /// Retry-After. 0 turns it off.
+    #[arg(long, env = "RATE_LIMIT_HTTP_PER_SOURCE", value_name = "RATE_LIMIT_HTTP_PER_SOURCE",
+          default_value_t = 200, value_parser = clap::value_parser!(u32), global = true)]
+    pub rate_limit_http_per_source: u32,
+
+    /// Vendor webhook requests per second from one source address, signed
+    /// or not (a bad-signature flood stops here). 0 turns it off.
+    #[arg(long, env = "RATE_LIMIT_WEBHOOKS_PER_SOURCE", value_name = "RATE_LIMIT_WEBHOOKS_PER_SOURCE",
+          default_value_t = 1_000, value_parser = clap::value_parser!(u32), global = true)]
+    pub rate_limit_webhooks_per_source: u32,
+
+    /// Authenticated webhook deliveries per second per vendor. 0 turns it off.
+    #[arg(long, env = "RATE_LIMIT_WEBHOOKS_PER_VENDOR", value_name = "RATE_LIMIT_WEBHOOKS_PER_VENDOR",
+          default_value_t = 1_000, value_parser = clap::value_parser!(u32), global = true)]
+    pub rate_limit_webhooks_per_vendor: u32,
+
+    /// Holds one user may ask for per minute. 0 turns it off.
+    #[arg(long, env = "RATE_LIMIT_HOLDS_PER_USER", value_name = "RATE_LIMIT_HOLDS_PER_USER",
+          default_value_t = 30, value_parser = clap::value_parser!(u32), global = true)]
+    pub rate_limit_holds_per_user: u32,
+
+    /// Charger connection attempts per second from one source address
+    /// (refused with 429 before the handshake). 0 turns it off.
+    #[arg(long, env = "RATE_LIMIT_OCPP_HANDSHAKES_PER_SOURCE", value_name = "RATE_LIMIT_OCPP_HANDSHAKES_PER_SOURCE",
+          default_value_t = 100, value_parser = clap::value_parser!(u32), global = true)]
+    pub rate_limit_ocpp_handshakes_per_source: u32,
+
+    /// Messages per second one charger may send: beyond it its CALLs get a
+    /// CALLERROR (GenericError), and a charger that sends a second's worth
+    /// more without waiting is closed (1008). 0 turns it off.
+    #[arg(long, env = "RATE_LIMIT_OCPP_MESSAGES_PER_CHARGER", value_name = "RATE_LIMIT_OCPP_MESSAGES_PER_CHARGER",
+          default_value_t = 50, value_parser = clap::value_parser!(u32), global = true)]
+    pub rate_limit_ocpp_messages_per_charger: u32,
+
     /// How BootNotifications are answered: Accepted, or Pending/Rejected to
     /// admit chargers deliberately (they may only boot until accepted).
     #[arg(
@@ -260,6 +296,12 @@ pub struct Config {
     #[arg(long, env = "BOOKING_HORIZON_DAYS", value_name = "BOOKING_HORIZON_DAYS",
           default_value_t = 7, value_parser = clap::value_parser!(u64).range(1..=365), global = true)]
     pub booking_horizon_days: u64,
+
+    /// Unconfirmed holds one user may have at once (admins are not
+    /// capped); beyond it 409 HOLD_LIMIT_REACHED. 0 turns the cap off.
+    #[arg(long, env = "BOOKING_MAX_LIVE_HOLDS_PER_USER", value_name = "BOOKING_MAX_LIVE_HOLDS_PER_USER",
+          default_value_t = 3, value_parser = clap::value_parser!(u32), global = true)]
+    pub booking_max_live_holds_per_user: u32,
 
     /// Longest booking allowed.
     #[arg(long, env = "BOOKING_MAX_DURATION_MINUTES", value_name = "BOOKING_MAX_DURATION_MINUTES",
@@ -496,13 +538,27 @@ impl Config {
         Ok(CorsOrigins::List(origins))
     }
 
-    /// The booking rules these settings describe.
     /// The HTTP listener's connection rules.
     pub fn http_limits(&self) -> crate::serve::ConnectionLimits {
         crate::serve::ConnectionLimits {
             header_timeout: Duration::from_secs(self.http_header_timeout_seconds),
             max_connections: usize::try_from(self.http_max_connections).unwrap_or(usize::MAX),
         }
+    }
+
+    /// The HTTP edge's rate limits.
+    pub fn rate_limits(&self) -> evgate_api::limits::RateSettings {
+        use booking::rate::Rate;
+        evgate_api::limits::RateSettings {
+            per_source: Rate::per_second(self.rate_limit_http_per_source),
+            webhooks_per_source: Rate::per_second(self.rate_limit_webhooks_per_source),
+            holds_per_user: Rate::per_minute(self.rate_limit_holds_per_user),
+        }
+    }
+
+    /// Authenticated webhook deliveries one vendor may make.
+    pub fn webhooks_per_vendor(&self) -> booking::rate::Rate {
+        booking::rate::Rate::per_second(self.rate_limit_webhooks_per_vendor)
     }
 
     /// The booking core's rules these settings describe.
@@ -518,6 +574,8 @@ impl Config {
                 i64::try_from(self.booking_horizon_days).unwrap_or(365),
             ),
             reservation_lead: minutes(self.reservation_lead_minutes),
+            max_live_holds_per_user: Some(self.booking_max_live_holds_per_user)
+                .filter(|&cap| cap > 0),
         }
     }
 
@@ -530,6 +588,12 @@ impl Config {
             offline_grace: Duration::from_secs(self.ocpp_offline_grace_seconds),
             auto_register: self.ocpp_auto_register,
             max_connections: usize::try_from(self.ocpp_max_connections).unwrap_or(usize::MAX),
+            handshakes_per_source: booking::rate::Rate::per_second(
+                self.rate_limit_ocpp_handshakes_per_source,
+            ),
+            messages_per_charger: booking::rate::Rate::per_second(
+                self.rate_limit_ocpp_messages_per_charger,
+            ),
             admission: match self.ocpp_default_admission {
                 Admission::Accepted => csms::admission::RegistrationStatus::Accepted,
                 Admission::Pending => csms::admission::RegistrationStatus::Pending,

@@ -94,4 +94,10 @@ fn init_tracing(format: LogFormat) {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    // A panic (in a connection task, say: the process lives on) is one log
+    // line an operator's collector sees, not raw text beside the JSON.
+    std::panic::set_hook(Box::new(|info| {
+        let thread = std::thread::current();
+        tracing::error!(panic = %info, thread = thread.name().unwrap_or("unnamed"), "panicked");
+    }));
 }

@@ -439,6 +439,82 @@ async fn an_unswept_expired_hold_stops_blocking_availability(backend: &str) {
     );
 }
 
+/// BOOKING_MAX_LIVE_HOLDS_PER_USER (3 by default): a fourth live hold is
+/// 409 HOLD_LIMIT_REACHED, another user is not affected, confirming one
+/// frees a place; RATE_LIMIT_HOLDS_PER_USER (30 a minute): the 31st request
+/// in a minute is 429 RATE_LIMITED with Retry-After, whatever it asked.
+async fn a_user_holds_three_slots_at_most_and_asks_thirty_times_a_minute(backend: &str) {
+    let app = TestApp::on(backend, None).await;
+    let site = site(&app).await;
+    let user = app.user();
+    let mut tokens = Vec::new();
+    for hours in 3..6 {
+        let (status, held) = hold(&app, &user, &site, 0, hour_from_now(&app, hours), 60).await;
+        assert_eq!(status, 201, "{held}");
+        tokens.push(held["data"]["token"].as_str().unwrap().to_owned());
+    }
+    let fourth = hold(&app, &user, &site, 1, hour_from_now(&app, 3), 60).await;
+    assert_eq!(code(&fourth), (409, "HOLD_LIMIT_REACHED"), "{}", fourth.1);
+    let other = app.token(7, evgate::config::Role::User);
+    assert_eq!(
+        hold(&app, &other, &site, 1, hour_from_now(&app, 3), 60)
+            .await
+            .0,
+        201
+    );
+    assert_eq!(confirm(&app, &user, &tokens[0]).await.0, 201);
+    assert_eq!(
+        hold(&app, &user, &site, 1, hour_from_now(&app, 4), 60)
+            .await
+            .0,
+        201
+    );
+
+    // Five hold requests so far; the user keeps asking (each refused at the
+    // cap) until the minute's thirty are spent.
+    for n in 5..30 {
+        let refused = hold(&app, &user, &site, 1, hour_from_now(&app, 5), 60).await;
+        assert_eq!(code(&refused), (409, "HOLD_LIMIT_REACHED"), "request {n}");
+    }
+    let body = json!({
+        "stationId": site.station, "connectorId": site.connectors[1],
+        "startTs": iso(hour_from_now(&app, 5)), "endTs": iso(hour_from_now(&app, 6)),
+    })
+    .to_string();
+    let request = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/bookings/holds")
+        .header("authorization", format!("Bearer {user}"))
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from(body))
+        .unwrap();
+    let response = tower::ServiceExt::oneshot(app.router.clone(), request)
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 429);
+    let wait: u64 = response.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(
+        (1..=2).contains(&wait),
+        "one request back every 2 s: {wait}"
+    );
+    let bytes = axum::body::to_bytes(response.into_body(), 1 << 16)
+        .await
+        .unwrap();
+    let envelope: serde_json::Value = serde_json::from_slice(&bytes).unwrap();
+    assert_eq!(envelope["error"]["code"], "RATE_LIMITED");
+    // Another user still gets through.
+    assert_eq!(
+        hold(&app, &other, &site, 1, hour_from_now(&app, 6), 60)
+            .await
+            .0,
+        201
+    );
+}
+
 // Every test above, on SQLite with in-process holds, and on PostgreSQL with
 // Redis holds and cache versions (cluster mode; run by `.ci/run`).
 common::on_both_backends!(
@@ -450,6 +526,7 @@ common::on_both_backends!(
     two_hundred_users_race_for_one_slot_and_one_wins,
     status_changes_reach_cached_reads_at_once,
     an_unswept_expired_hold_stops_blocking_availability,
+    a_user_holds_three_slots_at_most_and_asks_thirty_times_a_minute,
 );
 
 /// A hold store whose release fails, as Redis might at the wrong moment.
@@ -461,9 +538,10 @@ impl booking::holds::HoldStore for UnreleasableHolds {
     async fn try_hold(
         &self,
         hold: &booking::holds::Hold,
+        cap: Option<u32>,
         now: DateTime<Utc>,
-    ) -> booking::Result<bool> {
-        self.0.try_hold(hold, now).await
+    ) -> booking::Result<booking::holds::Claim> {
+        self.0.try_hold(hold, cap, now).await
     }
     async fn get(&self, token: &str) -> booking::Result<Option<booking::holds::Hold>> {
         self.0.get(token).await

@@ -8,7 +8,7 @@ mod common;
 
 use std::sync::Arc;
 
-use booking::holds::{Hold, HoldStore, InProcessHolds};
+use booking::holds::{Claim, Hold, HoldStore, InProcessHolds};
 use chrono::{DateTime, TimeDelta, Utc};
 use uuid::Uuid;
 
@@ -32,31 +32,33 @@ fn hold(connector: Uuid, start: &str, end: &str) -> Hold {
     }
 }
 
+/// Whether the store took the hold (no per-user cap).
+async fn stored(holds: &dyn HoldStore, hold: &Hold, now: DateTime<Utc>) -> bool {
+    holds.try_hold(hold, None, now).await.unwrap() == Claim::Stored
+}
+
 async fn overlapping_holds_are_refused(holds: Arc<dyn HoldStore>) {
     let now = t(NOW);
     let c = Uuid::new_v4();
     let a = hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z");
-    assert!(holds.try_hold(&a, now).await.unwrap());
+    assert!(stored(&*holds, &a, now).await);
     let clash = hold(c, "2030-01-01T10:59:00Z", "2030-01-01T12:00:00Z");
-    assert!(!holds.try_hold(&clash, now).await.unwrap());
+    assert!(!stored(&*holds, &clash, now).await);
     let after = hold(c, "2030-01-01T11:00:00Z", "2030-01-01T12:00:00Z");
-    assert!(
-        holds.try_hold(&after, now).await.unwrap(),
-        "back to back is fine"
-    );
+    assert!(stored(&*holds, &after, now).await, "back to back is fine");
     let elsewhere = hold(
         Uuid::new_v4(),
         "2030-01-01T10:00:00Z",
         "2030-01-01T11:00:00Z",
     );
-    assert!(holds.try_hold(&elsewhere, now).await.unwrap());
+    assert!(stored(&*holds, &elsewhere, now).await);
     // Once `a` has expired, its slot can be held again.
     let later = now + TimeDelta::minutes(10);
     let again = Hold {
         expires_at: later + TimeDelta::minutes(10),
         ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T10:30:00Z")
     };
-    assert!(holds.try_hold(&again, later).await.unwrap());
+    assert!(stored(&*holds, &again, later).await);
     // The expired hold is still readable (to say "expired" on confirm).
     assert_eq!(holds.get(&a.token).await.unwrap().unwrap(), a);
 }
@@ -72,12 +74,12 @@ async fn a_long_hold_blocks_slots_far_after_its_start(holds: Arc<dyn HoldStore>)
             end_ts: start + TimeDelta::minutes(30),
             ..hold(c, NOW, NOW)
         };
-        assert!(holds.try_hold(&short, now).await.unwrap());
+        assert!(stored(&*holds, &short, now).await);
     }
     let long = hold(c, "2030-01-01T10:00:00Z", "2030-01-01T14:00:00Z");
-    assert!(holds.try_hold(&long, now).await.unwrap());
+    assert!(stored(&*holds, &long, now).await);
     let late_clash = hold(c, "2030-01-01T13:30:00Z", "2030-01-01T13:45:00Z");
-    assert!(!holds.try_hold(&late_clash, now).await.unwrap());
+    assert!(!stored(&*holds, &late_clash, now).await);
     let seen = holds
         .live_holds(
             &[c],
@@ -97,12 +99,12 @@ async fn release_hands_the_hold_back_once(holds: Arc<dyn HoldStore>) {
         reservation_id: Some(17),
         ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
     };
-    assert!(holds.try_hold(&a, now).await.unwrap());
+    assert!(stored(&*holds, &a, now).await);
     assert_eq!(holds.release(&a.token).await.unwrap(), Some(a.clone()));
     assert_eq!(holds.release(&a.token).await.unwrap(), None);
     assert_eq!(holds.get(&a.token).await.unwrap(), None);
     let same_slot = hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z");
-    assert!(holds.try_hold(&same_slot, now).await.unwrap());
+    assert!(stored(&*holds, &same_slot, now).await);
 }
 
 async fn live_holds_in_a_window(holds: Arc<dyn HoldStore>) {
@@ -115,7 +117,7 @@ async fn live_holds_in_a_window(holds: Arc<dyn HoldStore>) {
         ..hold(c2, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
     };
     for h in [&a, &b, &short] {
-        assert!(holds.try_hold(h, now).await.unwrap());
+        assert!(stored(&*holds, h, now).await);
     }
     let mut got = holds
         .live_holds(
@@ -160,7 +162,7 @@ async fn expired_holds_are_taken_exactly_once(holds: Arc<dyn HoldStore>) {
                 "2030-01-01T11:00:00Z",
             )
         };
-        assert!(holds.try_hold(&h, now).await.unwrap());
+        assert!(stored(&*holds, &h, now).await);
         made.push(h);
     }
     // Holds expiring at +0..+4 minutes are due at +4.
@@ -199,15 +201,118 @@ async fn two_hundred_racing_holds_one_winner(holds: Arc<dyn HoldStore>) {
             user_id: user,
             ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
         };
-        tasks.push(tokio::spawn(async move {
-            holds.try_hold(&h, now).await.unwrap()
-        }));
+        tasks.push(tokio::spawn(async move { stored(&*holds, &h, now).await }));
     }
     let mut won = 0;
     for task in tasks {
         won += usize::from(task.await.unwrap());
     }
     assert_eq!(won, 1);
+}
+
+/// BOOKING_MAX_LIVE_HOLDS_PER_USER: the cap counts live holds only, other
+/// users are not affected, a released or expired hold frees a place, and
+/// fifty racing holds of one user on fifty connectors store exactly the cap.
+async fn a_user_is_capped_at_live_holds(holds: Arc<dyn HoldStore>) {
+    let now = t(NOW);
+    let user = i64::from(rand_user());
+    let mine = |c: Uuid| Hold {
+        user_id: user,
+        ..hold(c, "2030-01-01T10:00:00Z", "2030-01-01T11:00:00Z")
+    };
+    let (a, b) = (mine(Uuid::new_v4()), mine(Uuid::new_v4()));
+    assert_eq!(
+        holds.try_hold(&a, Some(2), now).await.unwrap(),
+        Claim::Stored
+    );
+    assert_eq!(
+        holds.try_hold(&b, Some(2), now).await.unwrap(),
+        Claim::Stored
+    );
+    let c = mine(Uuid::new_v4());
+    assert_eq!(
+        holds.try_hold(&c, Some(2), now).await.unwrap(),
+        Claim::UserAtLimit
+    );
+    // A taken slot at the cap: either refusal is true (the stores differ).
+    let clash = mine(a.connector_id);
+    assert_ne!(
+        holds.try_hold(&clash, Some(2), now).await.unwrap(),
+        Claim::Stored
+    );
+    assert_eq!(
+        holds.try_hold(&clash, None, now).await.unwrap(),
+        Claim::SlotTaken
+    );
+    let someone_else = Hold {
+        user_id: user + 1,
+        ..mine(Uuid::new_v4())
+    };
+    assert_eq!(
+        holds.try_hold(&someone_else, Some(2), now).await.unwrap(),
+        Claim::Stored
+    );
+    assert_eq!(
+        holds.try_hold(&c, None, now).await.unwrap(),
+        Claim::Stored,
+        "no cap"
+    );
+    // Released and expired holds stop counting.
+    holds.release(&c.token).await.unwrap();
+    holds.release(&b.token).await.unwrap();
+    let d = mine(Uuid::new_v4());
+    assert_eq!(
+        holds.try_hold(&d, Some(2), now).await.unwrap(),
+        Claim::Stored
+    );
+    assert_eq!(
+        holds
+            .try_hold(&mine(Uuid::new_v4()), Some(2), now)
+            .await
+            .unwrap(),
+        Claim::UserAtLimit
+    );
+    // Once `a` and `d` have expired (not yet swept), two more fit, not three.
+    let later = a.expires_at;
+    let fresh = || Hold {
+        expires_at: later + TimeDelta::minutes(10),
+        ..mine(Uuid::new_v4())
+    };
+    assert_eq!(
+        holds.try_hold(&fresh(), Some(2), later).await.unwrap(),
+        Claim::Stored
+    );
+    assert_eq!(
+        holds.try_hold(&fresh(), Some(2), later).await.unwrap(),
+        Claim::Stored
+    );
+    assert_eq!(
+        holds.try_hold(&fresh(), Some(2), later).await.unwrap(),
+        Claim::UserAtLimit
+    );
+
+    let racer = user + 2;
+    let mut tasks = Vec::new();
+    for _ in 0..50 {
+        let holds = holds.clone();
+        let h = Hold {
+            user_id: racer,
+            ..mine(Uuid::new_v4())
+        };
+        tasks.push(tokio::spawn(async move {
+            holds.try_hold(&h, Some(3), now).await.unwrap()
+        }));
+    }
+    let mut stored = 0;
+    for task in tasks {
+        stored += usize::from(task.await.unwrap() == Claim::Stored);
+    }
+    assert_eq!(stored, 3);
+}
+
+/// A user id of its own per run: the Redis and PostgreSQL stores outlive a test.
+fn rand_user() -> u32 {
+    Uuid::new_v4().as_u128() as u32 >> 4
 }
 
 async fn in_process() -> Arc<dyn HoldStore> {
@@ -300,6 +405,7 @@ hold_suite!(
     live_holds_in_a_window,
     expired_holds_are_taken_exactly_once,
     two_hundred_racing_holds_one_winner,
+    a_user_is_capped_at_live_holds,
 );
 
 /// A hold made by a build that kept holds in Redis alone (an upgrade
@@ -326,7 +432,7 @@ async fn a_hold_only_in_redis_is_still_honoured_by_token() {
         "2030-01-01T10:00:00Z",
         "2030-01-01T11:00:00Z",
     );
-    assert!(old.try_hold(&h, t("2030-01-01T09:00:00Z")).await.unwrap());
+    assert!(stored(&old, &h, t("2030-01-01T09:00:00Z")).await);
     assert_eq!(new.get(&h.token).await.unwrap(), Some(h.clone()));
     assert_eq!(new.release(&h.token).await.unwrap(), Some(h.clone()));
     assert_eq!(new.release(&h.token).await.unwrap(), None, "once");

@@ -427,7 +427,7 @@ async fn bad_input_gets_a_4xx_envelope_naming_the_field() {
             "POST",
             chargers.clone(),
             "admin",
-            Some(r#"{"chargePointId":"CP-9","securityProfile":2,"password":"short"}"#),
+            Some(r#"{"chargePointId":"CP-9","securityProfile":1,"password":"short"}"#),
             400,
             Some("password"),
         ),
@@ -677,6 +677,42 @@ async fn wrong_content_type_and_oversized_bodies_are_refused() {
         .send("DELETE", "/v1/stations", Some(&app.admin()), None)
         .await;
     assert_error(&resp, 405, "METHOD_NOT_ALLOWED");
+}
+
+/// 413, 414 and 431 speak the envelope like every other refusal: a webhook
+/// body over the limit (streamed, no Content-Length), a declared body over
+/// it, a request target over 8 KiB, headers over 16 KiB (issue #15).
+#[tokio::test]
+async fn oversized_requests_get_413_414_431_in_the_envelope() {
+    let app = TestApp::new().await;
+    let chunks =
+        futures_util::stream::iter((0..100).map(|_| Ok::<_, std::io::Error>(vec![b' '; 1_000])));
+    let streamed = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/vendor/webhooks/connector-status")
+        .header("content-type", "application/json")
+        .body(axum::body::Body::from_stream(chunks))
+        .unwrap();
+    assert_error(&app.raw(streamed).await, 413, "PAYLOAD_TOO_LARGE");
+    let declared = axum::http::Request::builder()
+        .method("POST")
+        .uri("/v1/bookings/holds")
+        .header("content-type", "application/json")
+        .header("content-length", "1000000")
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_error(&app.raw(declared).await, 413, "PAYLOAD_TOO_LARGE");
+    let long = axum::http::Request::builder()
+        .uri(format!("/v1/stations?q={}", "a".repeat(9_000)))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_error(&app.raw(long).await, 414, "URI_TOO_LONG");
+    let mut heavy = axum::http::Request::builder().uri("/v1/stations");
+    for n in 0..20 {
+        heavy = heavy.header(format!("x-filler-{n}"), "b".repeat(1_000));
+    }
+    let heavy = heavy.body(axum::body::Body::empty()).unwrap();
+    assert_error(&app.raw(heavy).await, 431, "HEADERS_TOO_LARGE");
 }
 
 #[tokio::test]

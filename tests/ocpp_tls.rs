@@ -127,6 +127,23 @@ async fn TC_087_and_TC_A_04_profile_2_is_basic_auth_over_tls() {
         connect(&site, "CP-2", Some("wrong-password-123456"), None).await,
         Err(Some(401))
     );
+    // The right password on the plain listener: refused, it must use TLS.
+    let mut plain = format!("{}/ocpp/CP-2", site.server.ocpp)
+        .into_client_request()
+        .unwrap();
+    let basic = base64::engine::general_purpose::STANDARD.encode(format!("CP-2:{PASSWORD}"));
+    plain
+        .headers_mut()
+        .insert("Authorization", format!("Basic {basic}").parse().unwrap());
+    plain
+        .headers_mut()
+        .insert("Sec-WebSocket-Protocol", "ocpp2.0.1".parse().unwrap());
+    match tokio_tungstenite::connect_async(plain).await {
+        Err(tokio_tungstenite::tungstenite::Error::Http(resp)) => {
+            assert_eq!(resp.status().as_u16(), 403, "profile 2 needs TLS");
+        }
+        other => panic!("expected 403, got {:?}", other.map(|(_, r)| r.status())),
+    }
 }
 
 #[tokio::test]

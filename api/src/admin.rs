@@ -121,6 +121,9 @@ async fn create_charger(
     UuidPath(station_id): UuidPath,
     ApiJson(body): ApiJson<CreateCharger>,
 ) -> ApiResult<Created> {
+    if let Ok(profile) = booking::model::SecurityProfile::try_from(body.security_profile) {
+        state.rotation.servable(profile)?;
+    }
     let charger = provisioning::create_charger(
         &*state.store,
         &*state.clock,
@@ -130,12 +133,8 @@ async fn create_charger(
             security_profile: body.security_profile,
             password: body.password,
         },
-        // argon2 is slow on purpose: keep it off the async workers.
-        async |password: String| {
-            tokio::task::spawn_blocking(move || booking::credentials::hash_password(&password))
-                .await
-                .map_err(|e| booking::Error::Internal(e.to_string()))?
-        },
+        // argon2 is slow on purpose: on the listener's argon2 threads.
+        async |password: String| state.rotation.passwords.hash(password).await,
     )
     .await?;
     tracing::info!(admin.sub = admin.user_id, charger.id = %charger.charge_point_id, "charger registered");

@@ -136,6 +136,7 @@ async fn create_hold(
     user: AuthUser,
     ApiJson(body): ApiJson<CreateHold>,
 ) -> ApiResult<(StatusCode, Json)> {
+    state.limits.hold_by(user.0.user_id)?;
     let request = HoldRequest {
         station_id: body.station_id,
         connector_id: body.connector_id,

@@ -85,7 +85,10 @@ async fn send_command(
     Ok(ok(json!({ "action": body.action, "response": payload })))
 }
 
+/// Unknown fields are refused: a misspelt `status` must not silently reset
+/// the charger to the default policy.
 #[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
 struct AdmissionBody {
     /// `accepted`, `pending`, `rejected`, or `null` for the default policy.
     status: Option<String>,

@@ -34,16 +34,30 @@ pub enum ApiError {
     #[error("{0}")]
     MethodNotAllowed(String),
     /// 409 with a code that says which conflict: `CONFLICT` (already
-    /// exists), `SLOT_UNAVAILABLE`, `HOLD_EXPIRED`, `CONNECTOR_UNAVAILABLE`,
+    /// exists), `SLOT_UNAVAILABLE`, `HOLD_EXPIRED`, `HOLD_LIMIT_REACHED`, `CONNECTOR_UNAVAILABLE`,
     /// `INVALID_STATE`, `WEBHOOK_UNREADABLE`.
     #[error("{1}")]
     Conflict(&'static str, String),
     /// 413.
     #[error("{0}")]
     PayloadTooLarge(String),
+    /// 414.
+    #[error("{0}")]
+    UriTooLong(String),
+    /// 431.
+    #[error("{0}")]
+    HeadersTooLarge(String),
     /// 415: a body that is not `application/json`.
     #[error("{0}")]
     UnsupportedMediaType(String),
+    /// 429 `RATE_LIMITED`, with `Retry-After`.
+    #[error("{message}")]
+    RateLimited {
+        /// Which limit, for the caller.
+        message: String,
+        /// Whole seconds until a request would be served.
+        retry_after: u64,
+    },
     /// 503: a dependency (database, Redis) is down; the caller may retry.
     #[error("{0}")]
     Unavailable(String),
@@ -76,9 +90,15 @@ impl ApiError {
             ApiError::MethodNotAllowed(_) => (StatusCode::METHOD_NOT_ALLOWED, "METHOD_NOT_ALLOWED"),
             ApiError::Conflict(code, _) => (StatusCode::CONFLICT, code),
             ApiError::PayloadTooLarge(_) => (StatusCode::PAYLOAD_TOO_LARGE, "PAYLOAD_TOO_LARGE"),
+            ApiError::UriTooLong(_) => (StatusCode::URI_TOO_LONG, "URI_TOO_LONG"),
+            ApiError::HeadersTooLarge(_) => (
+                StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE,
+                "HEADERS_TOO_LARGE",
+            ),
             ApiError::UnsupportedMediaType(_) => {
                 (StatusCode::UNSUPPORTED_MEDIA_TYPE, "UNSUPPORTED_MEDIA_TYPE")
             }
+            ApiError::RateLimited { .. } => (StatusCode::TOO_MANY_REQUESTS, "RATE_LIMITED"),
             ApiError::Unavailable(_) => (StatusCode::SERVICE_UNAVAILABLE, "SERVICE_UNAVAILABLE"),
             ApiError::BadGateway(_) => (StatusCode::BAD_GATEWAY, "CHARGER_ERROR"),
             ApiError::GatewayTimeout(_) => (StatusCode::GATEWAY_TIMEOUT, "CHARGER_TIMEOUT"),
@@ -122,6 +142,7 @@ impl From<booking::Error> for ApiError {
             E::Conflict(m) => ApiError::Conflict("CONFLICT", m),
             E::Overlap => ApiError::Conflict("SLOT_UNAVAILABLE", E::Overlap.to_string()),
             E::HoldExpired => ApiError::Conflict("HOLD_EXPIRED", E::HoldExpired.to_string()),
+            E::TooManyHolds(_) => ApiError::Conflict("HOLD_LIMIT_REACHED", e.to_string()),
             E::ConnectorUnavailable(m) => ApiError::Conflict("CONNECTOR_UNAVAILABLE", m),
             E::InvalidState(m) => ApiError::Conflict("INVALID_STATE", m),
             E::Unavailable(m) => ApiError::Unavailable(m),
@@ -138,6 +159,10 @@ impl From<webhooks::WebhookError> for ApiError {
             E::Forbidden(m) => ApiError::Forbidden(m),
             E::KeyReused(_) => ApiError::Conflict("IDEMPOTENCY_KEY_REUSED", e.to_string()),
             E::Unreadable { .. } => ApiError::Conflict("WEBHOOK_UNREADABLE", e.to_string()),
+            E::RateLimited(wait) => ApiError::RateLimited {
+                message: e.to_string(),
+                retry_after: wait.seconds(),
+            },
             E::Validation { field, message } => ApiError::BadRequest {
                 message: format!("{field}: {message}"),
                 field: Some(field),
@@ -171,7 +196,14 @@ impl IntoResponse for ApiError {
         if let ApiError::BadRequest { field: Some(f), .. } = &self {
             error["field"] = json!(f);
         }
-        (status, Json(json!({ "success": false, "error": error }))).into_response()
+        let mut response =
+            (status, Json(json!({ "success": false, "error": error }))).into_response();
+        if let ApiError::RateLimited { retry_after, .. } = &self {
+            response
+                .headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
+        }
+        response
     }
 }
 

@@ -29,6 +29,33 @@ pub(super) fn json_content_type(headers: &axum::http::HeaderMap) -> Result<(), A
     }
 }
 
+/// A body's bytes, whatever their type: too large → 413, unreadable → 400,
+/// both in the envelope.
+#[derive(Debug)]
+pub(super) struct RawBody(pub Bytes);
+
+impl<S: Send + Sync> FromRequest<S> for RawBody {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
+        Bytes::from_request(req, state)
+            .await
+            .map(RawBody)
+            .map_err(body_error)
+    }
+}
+
+fn body_error(e: axum::extract::rejection::BytesRejection) -> ApiError {
+    if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
+        ApiError::PayloadTooLarge("request body too large".into())
+    } else {
+        ApiError::BadRequest {
+            field: None,
+            message: e.body_text(),
+        }
+    }
+}
+
 /// A JSON body. Wrong content type → 415, too large → 413, malformed or
 /// mistyped → 400 naming the field.
 #[derive(Debug)]
@@ -39,16 +66,7 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for ApiJson<T> {
 
     async fn from_request(req: Request, state: &S) -> Result<Self, ApiError> {
         json_content_type(req.headers())?;
-        let bytes = Bytes::from_request(req, state).await.map_err(|e| {
-            if e.status() == axum::http::StatusCode::PAYLOAD_TOO_LARGE {
-                ApiError::PayloadTooLarge("request body too large".into())
-            } else {
-                ApiError::BadRequest {
-                    field: None,
-                    message: e.body_text(),
-                }
-            }
-        })?;
+        let bytes = Bytes::from_request(req, state).await.map_err(body_error)?;
         let mut de = serde_json::Deserializer::from_slice(&bytes);
         let value =
             serde_path_to_error::deserialize(&mut de).map_err(|e| deser_error(e, "body"))?;

@@ -18,6 +18,7 @@ mod health;
 mod id_tags;
 mod journal;
 pub mod jwt;
+pub mod limits;
 mod metrics;
 pub mod realtime;
 mod stations;
@@ -55,7 +56,7 @@ pub enum CorsOrigins {
 
 /// Request bodies are small JSON documents; anything bigger is a mistake or
 /// an attack.
-const MAX_BODY_BYTES: usize = 64 * 1024;
+pub(crate) const MAX_BODY_BYTES: usize = 64 * 1024;
 
 /// What every handler can reach. One `Arc`: axum clones the state for
 /// every request, and cloning eight shared handles there cost about a
@@ -97,6 +98,8 @@ pub struct Services {
     pub rotation: evgate_operator::CredentialRotation,
     /// Whether Redis answers (cluster on PostgreSQL); `None` without one.
     pub shared: Option<Arc<evgate_cluster::SharedState>>,
+    /// Request rate limits per source address and per user.
+    pub limits: limits::RateLimits,
 }
 
 impl AppState {
@@ -135,6 +138,7 @@ pub fn with_realtime(
     realtime: Option<socketioxide::layer::SocketIoLayer>,
 ) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
+    let limited = state.clone();
     let api = Router::new()
         .merge(health::router())
         .merge(stations::router())
@@ -154,6 +158,11 @@ pub fn with_realtime(
         None => api,
     };
     api.layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn(limits::request_bounds))
+        .layer(axum::middleware::from_fn_with_state(
+            limited,
+            limits::per_source,
+        ))
         .layer(CatchPanicLayer::custom(|_| {
             ApiError::Internal("handler panicked".into()).into_response()
         }))

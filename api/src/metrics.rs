@@ -15,6 +15,8 @@ use axum::response::Response;
 pub(crate) const HTTP_REQUESTS: &str = "evgate_http_requests_total";
 /// HTTP request latency by method and route template, in seconds.
 pub(crate) const HTTP_SECONDS: &str = "evgate_http_request_duration_seconds";
+/// Requests refused by a rate limit, by which limit.
+pub(crate) const RATE_LIMITED: &str = "evgate_http_rate_limited_total";
 /// Socket.IO clients connected to this instance.
 pub(crate) const SOCKETS: &str = "evgate_socketio_clients";
 /// Socket.IO emits to rooms, by event.
@@ -31,8 +33,17 @@ pub fn describe_metrics() {
         metrics::Unit::Seconds,
         "HTTP request latency by method and route template (webhook acknowledgements are the /v1/webhooks routes)"
     );
+    metrics::describe_counter!(
+        RATE_LIMITED,
+        "HTTP requests refused with 429 by a rate limit: source (per address), webhooks_source, holds_user, vendor"
+    );
     metrics::describe_gauge!(SOCKETS, "Socket.IO clients connected to this instance");
     metrics::describe_counter!(PUSHES, "Socket.IO emits to rooms, by event");
+}
+
+/// Counts a request refused by the rate limit `limit` (a fixed name).
+pub(crate) fn rate_limited(limit: &'static str) {
+    metrics::counter!(RATE_LIMITED, "limit" => limit).increment(1);
 }
 
 /// Counts and times every request, labelled by the route that matched

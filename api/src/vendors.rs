@@ -3,7 +3,6 @@
 //! logic lives in the `webhooks` crate; this is its HTTP edge.
 
 use axum::Router;
-use axum::body::Bytes;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::routing::{get, post, put};
@@ -15,7 +14,7 @@ use webhooks::{InboxRecord, InboxState, Kind, SignedRequest, StoredReport, Vendo
 use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, created, ok};
-use super::extract::{ApiJson, ApiQuery, PageQuery, UuidPath};
+use super::extract::{ApiJson, ApiQuery, PageQuery, RawBody, UuidPath};
 use super::stations::ConnectorJson;
 use booking::iso;
 
@@ -38,7 +37,7 @@ async fn receive(
     State(state): State<AppState>,
     Path(kind): Path<String>,
     headers: HeaderMap,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
     let kind = Kind::parse(&kind)
         .ok_or_else(|| ApiError::NotFound(format!("no vendor webhook named {kind:?}")))?;
@@ -56,7 +55,12 @@ async fn receive(
                 body: &body,
             },
         )
-        .await?;
+        .await
+        .inspect_err(|e| {
+            if matches!(e, webhooks::WebhookError::RateLimited(_)) {
+                crate::metrics::rate_limited("vendor");
+            }
+        })?;
     Ok((
         StatusCode::ACCEPTED,
         ok(serde_json::json!({
@@ -130,7 +134,7 @@ async fn rotate_secret(
     State(state): State<AppState>,
     _admin: AdminUser,
     UuidPath(id): UuidPath,
-    body: Bytes,
+    RawBody(body): RawBody,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
     let rotate: Rotate = if body.iter().all(u8::is_ascii_whitespace) {
         Rotate::default()

@@ -65,6 +65,40 @@ pub fn verify_password(password: &str, hash: &str) -> bool {
 #[derive(Debug, Default)]
 pub struct VerifierMemory(Vec<argon2::Block>);
 
+/// [`hash_password`], computed in `memory` (kept by the caller, so a thread
+/// hashing many passwords holds one working memory, not one per call).
+pub fn hash_password_in(password: &str, memory: &mut VerifierMemory) -> Result<String> {
+    use argon2::password_hash::{Output, ParamsString};
+    let internal = |e: &dyn std::fmt::Display| Error::Internal(format!("hashing a password: {e}"));
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt_string = SaltString::encode_b64(&salt).map_err(|e| internal(&e))?;
+    let params = argon2::Params::default();
+    let blocks = params.block_count();
+    if memory.0.len() < blocks {
+        memory.0.resize(blocks, argon2::Block::default());
+    }
+    let mut out = [0u8; argon2::Params::DEFAULT_OUTPUT_LEN];
+    let algorithm = argon2::Algorithm::Argon2id;
+    let version = argon2::Version::V0x13;
+    Argon2::new(algorithm, version, params.clone())
+        .hash_password_into_with_memory(
+            password.as_bytes(),
+            &salt,
+            &mut out,
+            &mut memory.0[..blocks],
+        )
+        .map_err(|e| internal(&e))?;
+    let hash = PasswordHash {
+        algorithm: algorithm.ident(),
+        version: Some(version.into()),
+        params: ParamsString::try_from(&params).map_err(|e| internal(&e))?,
+        salt: Some(salt_string.as_salt()),
+        hash: Some(Output::new(&out).map_err(|e| internal(&e))?),
+    };
+    Ok(hash.to_string())
+}
+
 /// [`verify_password`], computed in `memory`.
 pub fn verify_password_in(password: &str, hash: &str, memory: &mut VerifierMemory) -> bool {
     verify_in(password, hash, memory).unwrap_or(false)
@@ -112,6 +146,22 @@ mod tests {
         assert!(verify_password("correct horse battery", &h));
         assert!(!verify_password("correct horse batterz", &h));
         assert!(!verify_password("correct horse battery", "not a hash"));
+    }
+
+    #[test]
+    fn hashing_in_kept_memory_makes_the_same_kind_of_hash() {
+        let mut memory = VerifierMemory::default();
+        let h = hash_password_in("correct horse battery", &mut memory).unwrap();
+        let plain = hash_password("correct horse battery").unwrap();
+        // Same algorithm, version and parameters: only salt and output differ.
+        let head = |h: &str| h.rsplitn(3, '$').nth(2).unwrap().to_owned();
+        assert_eq!(head(&h), head(&plain), "{h} vs {plain}");
+        assert!(verify_password("correct horse battery", &h));
+        assert!(!verify_password("correct horse batterz", &h));
+        assert_ne!(
+            h,
+            hash_password_in("correct horse battery", &mut memory).unwrap()
+        );
     }
 
     #[test]

@@ -30,6 +30,10 @@ pub enum Error {
     #[error("the slot is already held or booked on this connector")]
     Overlap,
 
+    /// The user already holds as many slots as a user may at once.
+    #[error("you already hold {0} slots: confirm or let one go before holding another")]
+    TooManyHolds(u32),
+
     /// The hold exists but its time ran out before it was confirmed.
     #[error("the hold has expired; create a new one")]
     HoldExpired,

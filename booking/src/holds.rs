@@ -54,13 +54,32 @@ impl Hold {
     }
 }
 
+/// What became of a hold asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Claim {
+    /// Stored: the slot is the user's until the hold expires.
+    Stored,
+    /// A live hold on the connector overlaps it (or the token exists).
+    SlotTaken,
+    /// The user already has as many live holds as the cap allows.
+    UserAtLimit,
+}
+
 /// Where holds live while their drivers pay: in process, or in Redis when
 /// instances share the work.
 #[async_trait]
 pub trait HoldStore: Send + Sync + std::fmt::Debug + 'static {
-    /// Stores `hold` unless a live hold on the same connector overlaps it;
-    /// atomically, so of two racing overlapping holds at most one is stored.
-    async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool>;
+    /// Stores `hold` unless a live hold on the same connector overlaps it,
+    /// or its user already has `max_live_per_user` live holds; atomically,
+    /// so of two racing overlapping holds at most one is stored, and racing
+    /// holds of one user never pass the cap. When both refusals apply,
+    /// either may be reported.
+    async fn try_hold(
+        &self,
+        hold: &Hold,
+        max_live_per_user: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Claim>;
     /// The hold with this token, live or expired but not yet swept.
     async fn get(&self, token: &str) -> Result<Option<Hold>>;
     /// Removes the hold; returns it if it was there.
@@ -96,6 +115,8 @@ struct Holds {
     by_connector: HashMap<Uuid, BTreeSet<(DateTime<Utc>, String)>>,
     /// (expires_at, token): the sweep pops from the front.
     expiry: BTreeSet<(DateTime<Utc>, String)>,
+    /// user → (expires_at, token): the per-user cap counts the live ones.
+    by_user: HashMap<i64, BTreeSet<(DateTime<Utc>, String)>>,
     /// The longest hold ever stored; bounds the overlap scan.
     longest: chrono::TimeDelta,
 }
@@ -110,6 +131,12 @@ impl Holds {
             }
         }
         self.expiry.remove(&(hold.expires_at, hold.token.clone()));
+        if let Some(held) = self.by_user.get_mut(&hold.user_id) {
+            held.remove(&(hold.expires_at, hold.token.clone()));
+            if held.is_empty() {
+                self.by_user.remove(&hold.user_id);
+            }
+        }
         Some(hold)
     }
 
@@ -144,14 +171,34 @@ impl InProcessHolds {
 
 #[async_trait]
 impl HoldStore for InProcessHolds {
-    async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool> {
+    async fn try_hold(
+        &self,
+        hold: &Hold,
+        max_live_per_user: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Claim> {
         let mut holds = self.lock();
         let clash = holds
             .overlapping(&hold.connector_id, hold.start_ts, hold.end_ts)
             .any(|h| h.is_live(now));
         if clash || holds.by_token.contains_key(&hold.token) {
-            return Ok(false);
+            return Ok(Claim::SlotTaken);
         }
+        if let Some(cap) = max_live_per_user {
+            let live = holds.by_user.get(&hold.user_id).map_or(0, |held| {
+                held.range((now, String::new())..)
+                    .filter(|(at, _)| *at > now)
+                    .count()
+            });
+            if live >= usize::try_from(cap).unwrap_or(usize::MAX) {
+                return Ok(Claim::UserAtLimit);
+            }
+        }
+        holds
+            .by_user
+            .entry(hold.user_id)
+            .or_default()
+            .insert((hold.expires_at, hold.token.clone()));
         holds.longest = holds.longest.max(hold.end_ts - hold.start_ts);
         holds
             .by_connector
@@ -160,7 +207,7 @@ impl HoldStore for InProcessHolds {
             .insert((hold.start_ts, hold.token.clone()));
         holds.expiry.insert((hold.expires_at, hold.token.clone()));
         holds.by_token.insert(hold.token.clone(), hold.clone());
-        Ok(true)
+        Ok(Claim::Stored)
     }
 
     async fn get(&self, token: &str) -> Result<Option<Hold>> {

@@ -23,6 +23,7 @@ pub mod holds;
 pub mod id_tags;
 pub mod model;
 pub mod provisioning;
+pub mod rate;
 pub mod refunds;
 pub mod service;
 pub mod store;

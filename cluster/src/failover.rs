@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use booking::cache::StationVersions;
-use booking::holds::{Hold, HoldStore};
+use booking::holds::{Claim, Hold, HoldStore};
 use booking::{Error, Result};
 use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
@@ -139,17 +139,24 @@ impl FailoverHolds {
 
 #[async_trait]
 impl HoldStore for FailoverHolds {
-    async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool> {
+    async fn try_hold(
+        &self,
+        hold: &Hold,
+        max_live_per_user: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Claim> {
         if self.state.worth_trying() {
-            match self.redis.try_hold(hold, now).await {
-                Ok(false) => {
+            match self.redis.try_hold(hold, max_live_per_user, now).await {
+                Ok(refused @ (Claim::SlotTaken | Claim::UserAtLimit)) => {
                     self.state.succeeded();
-                    return Ok(false);
+                    return Ok(refused);
                 }
-                Ok(true) => {
+                Ok(Claim::Stored) => {
                     self.state.succeeded();
-                    let decided = self.pg.try_hold(hold, now).await;
-                    if !matches!(decided, Ok(true)) {
+                    // Redis counted the user's holds atomically; PostgreSQL
+                    // decides the slot with one INSERT.
+                    let decided = self.pg.try_hold(hold, None, now).await;
+                    if !matches!(decided, Ok(Claim::Stored)) {
                         // A hold made during an outage holds the slot (or
                         // the database failed): Redis's claim goes.
                         self.forget_in_redis(&hold.token).await;
@@ -159,7 +166,7 @@ impl HoldStore for FailoverHolds {
                 Err(e) => self.state.failed(&e),
             }
         }
-        self.pg.try_hold(hold, now).await
+        self.pg.try_hold(hold, max_live_per_user, now).await
     }
 
     async fn get(&self, token: &str) -> Result<Option<Hold>> {

@@ -7,12 +7,14 @@
 //!   entries starting within the longest hold's span before a slot can
 //!   overlap it, so a check reads a handful of entries, not all of them;
 //! - `holds:longest`: that span (ms);
-//! - `holds:expiry`: sorted set token → expiry (ms), for the sweep.
+//! - `holds:expiry`: sorted set token → expiry (ms), for the sweep;
+//! - `holds:user:{userId}`: sorted set token → expiry (ms): the per-user
+//!   cap counts the live ones.
 //!
 //! Every script names all the keys it touches, as Redis requires.
 
 use async_trait::async_trait;
-use booking::holds::{Hold, HoldStore};
+use booking::holds::{Claim, Hold, HoldStore};
 use booking::{Error, Result};
 use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
@@ -23,10 +25,11 @@ use super::redis_error;
 /// How long an expired hold stays readable.
 const KEEP_EXPIRED: chrono::TimeDelta = chrono::TimeDelta::hours(1);
 
-/// Claims the slot if no live hold on the connector overlaps it; drops
-/// expired index entries it meets. KEYS: connector index, expiry set, hold
-/// key, longest span. ARGV: token, start, end, now, hold JSON, key TTL,
-/// expires (ms).
+/// Claims the slot if no live hold on the connector overlaps it and the
+/// user is under the cap; drops expired index entries it meets. Returns 1
+/// stored, 0 slot taken, 2 user at the cap. KEYS: connector index, expiry
+/// set, hold key, longest span, user index. ARGV: token, start, end, now,
+/// hold JSON, key TTL, expires (ms), cap (0: none).
 const TRY_HOLD: &str = r"
 local s = tonumber(ARGV[2])
 local e = tonumber(ARGV[3])
@@ -44,6 +47,15 @@ end
 if redis.call('EXISTS', KEYS[3]) == 1 then
   return 0
 end
+redis.call('ZREMRANGEBYSCORE', KEYS[5], '-inf', now)
+local cap = tonumber(ARGV[8])
+if cap > 0 and redis.call('ZCARD', KEYS[5]) >= cap then
+  return 2
+end
+redis.call('ZADD', KEYS[5], ARGV[7], ARGV[1])
+if redis.call('PTTL', KEYS[5]) < tonumber(ARGV[6]) then
+  redis.call('PEXPIRE', KEYS[5], ARGV[6])
+end
 redis.call('ZADD', KEYS[1], s, ARGV[1] .. '|' .. ARGV[3] .. '|' .. ARGV[7])
 redis.call('SET', KEYS[3], ARGV[5], 'PX', ARGV[6])
 redis.call('ZADD', KEYS[2], ARGV[7], ARGV[1])
@@ -54,11 +66,13 @@ return 1
 ";
 
 /// Removes a hold; returns 1 only to the one caller that deleted it.
-/// KEYS: connector index, expiry set, hold key. ARGV: token, index member.
+/// KEYS: connector index, expiry set, hold key, user index. ARGV: token,
+/// index member.
 const RELEASE: &str = r"
 local gone = redis.call('DEL', KEYS[3])
 redis.call('ZREM', KEYS[1], ARGV[2])
 redis.call('ZREM', KEYS[2], ARGV[1])
+redis.call('ZREM', KEYS[4], ARGV[1])
 return gone
 ";
 
@@ -102,6 +116,10 @@ impl RedisHolds {
         format!("{}holds:expiry", self.prefix)
     }
 
+    fn user_key(&self, user_id: i64) -> String {
+        format!("{}holds:user:{user_id}", self.prefix)
+    }
+
     fn longest_key(&self) -> String {
         format!("{}holds:longest", self.prefix)
     }
@@ -123,6 +141,7 @@ impl RedisHolds {
             .key(self.connector_key(hold.connector_id))
             .key(self.expiry_key())
             .key(self.hold_key(&hold.token))
+            .key(self.user_key(hold.user_id))
             .arg(&hold.token)
             .arg(Self::member(hold))
             .invoke_async(&mut conn)
@@ -139,7 +158,12 @@ fn decode(raw: &str) -> Result<Hold> {
 
 #[async_trait]
 impl HoldStore for RedisHolds {
-    async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool> {
+    async fn try_hold(
+        &self,
+        hold: &Hold,
+        max_live_per_user: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Claim> {
         let json = serde_json::to_string(hold).map_err(|e| Error::Internal(e.to_string()))?;
         let ttl_ms = ((hold.expires_at - now) + KEEP_EXPIRED)
             .num_milliseconds()
@@ -151,6 +175,7 @@ impl HoldStore for RedisHolds {
             .key(self.expiry_key())
             .key(self.hold_key(&hold.token))
             .key(self.longest_key())
+            .key(self.user_key(hold.user_id))
             .arg(&hold.token)
             .arg(hold.start_ts.timestamp_millis())
             .arg(hold.end_ts.timestamp_millis())
@@ -158,10 +183,15 @@ impl HoldStore for RedisHolds {
             .arg(json)
             .arg(ttl_ms)
             .arg(hold.expires_at.timestamp_millis())
+            .arg(max_live_per_user.unwrap_or(0))
             .invoke_async(&mut conn)
             .await
             .map_err(redis_error)?;
-        Ok(stored == 1)
+        Ok(match stored {
+            1 => Claim::Stored,
+            2 => Claim::UserAtLimit,
+            _ => Claim::SlotTaken,
+        })
     }
 
     async fn get(&self, token: &str) -> Result<Option<Hold>> {

@@ -150,11 +150,12 @@ where
 
 /// The Close frame for a session the gateway ends: 1009 for a frame over
 /// the limit, 1008 for a charger that keeps sending malformed frames
-/// (RFC 6455 §7.4.1). A silent charger gets none: nobody would read it.
+/// or past its message rate (RFC 6455 §7.4.1). A silent charger gets none: nobody would read it.
 fn close_frame_for(closing: Closing) -> Option<(CloseCode, &'static str)> {
     match closing {
         Closing::TooLarge { .. } => Some((CloseCode::Size, "frame too large")),
         Closing::TooManyBadFrames => Some((CloseCode::Policy, "too many malformed frames")),
+        Closing::Flooding => Some((CloseCode::Policy, "message rate exceeded")),
         Closing::Silent | Closing::ByCharger => None,
     }
 }
@@ -165,6 +166,7 @@ fn count_close(closing: Closing) {
         Closing::ByCharger => return,
         Closing::TooLarge { .. } => "too_large",
         Closing::TooManyBadFrames => "bad_frames",
+        Closing::Flooding => "message_rate",
         Closing::Silent => "silent",
     });
 }

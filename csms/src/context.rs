@@ -42,6 +42,13 @@ pub struct CsmsConfig {
     /// Charger connections open at once; beyond it a handshake is
     /// answered 503 with Retry-After (`OCPP_MAX_CONNECTIONS`).
     pub max_connections: usize,
+    /// Connection attempts per source address, refused with 429 before
+    /// the handshake is read (`RATE_LIMIT_OCPP_HANDSHAKES_PER_SOURCE`).
+    pub handshakes_per_source: booking::rate::Rate,
+    /// Messages one charger may send (`RATE_LIMIT_OCPP_MESSAGES_PER_CHARGER`):
+    /// beyond it CALLs get a CALLERROR, and a charger that keeps going
+    /// without waiting is closed.
+    pub messages_per_charger: booking::rate::Rate,
 }
 
 impl Default for CsmsConfig {
@@ -57,6 +64,8 @@ impl Default for CsmsConfig {
             auto_register: false,
             presence_flush: Duration::from_secs(1),
             max_connections: 60_000,
+            handshakes_per_source: booking::rate::Rate::off(),
+            messages_per_charger: booking::rate::Rate::off(),
         }
     }
 }

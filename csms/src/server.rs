@@ -7,10 +7,12 @@
 //! [`crate::admit`].
 
 use std::future::Future;
+use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
 use booking::model::{Charger, OcppVersion};
+use booking::rate::{Limiter, source_key};
 use booking::store::PresenceUpdate;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
 use tokio::net::TcpListener;
@@ -37,16 +39,20 @@ pub struct Csms {
     pub registry: Arc<Registry>,
     /// Basic-auth passwords, checked with bounded work.
     pub passwords: Arc<PasswordGate>,
+    /// Connection attempts per source address.
+    handshakes: Arc<Limiter<IpAddr>>,
 }
 
 impl Csms {
     /// `registry` is shared with the [`crate::OcppChargers`] the booking
     /// core was built with.
     pub fn new(deps: Deps, registry: Arc<Registry>) -> Self {
+        let handshakes = Arc::new(Limiter::new(deps.config.handshakes_per_source));
         Self {
             deps,
             registry,
             passwords: Arc::new(PasswordGate::default()),
+            handshakes,
         }
     }
 }
@@ -91,7 +97,11 @@ async fn accept_loop(
                 Ok((stream, peer)) if connections.len() >= csms.deps.config.max_connections => {
                     tracing::warn!(peer = %peer, open = connections.len(),
                         "charger connection refused: OCPP_MAX_CONNECTIONS reached");
-                    connections.spawn(refuse_busy(stream));
+                    connections.spawn(refuse_early(stream, Early::Busy));
+                }
+                Ok((stream, peer)) if csms.handshakes.check(&source_key(peer.ip())).is_err() => {
+                    tracing::info!(peer = %peer, "charger connection refused: handshake rate of its address");
+                    connections.spawn(refuse_early(stream, Early::TooFast));
                 }
                 Ok((stream, peer)) => {
                     let csms = csms.clone();
@@ -136,18 +146,37 @@ async fn accept_loop(
     drain(&csms.registry, connections).await;
 }
 
-/// Every connection slot is taken: a 503 with Retry-After before the
-/// handshake is read (bounded, so a slow reader cannot hold it either).
-/// Over TLS the client sees the connection close instead.
-async fn refuse_busy(mut stream: tokio::net::TcpStream) {
-    crate::metrics::refused("connection_limit");
-    let _ = tokio::time::timeout(Duration::from_secs(1), async {
-        let refused = refuse(
-            &mut stream,
+/// Why a connection is refused before its handshake is read.
+#[derive(Debug, Clone, Copy)]
+enum Early {
+    /// Every connection slot is taken (`OCPP_MAX_CONNECTIONS`).
+    Busy,
+    /// Its address opens connections faster than its rate.
+    TooFast,
+}
+
+/// A refusal before the handshake is read: 503 when every slot is taken,
+/// 429 when the address connects too fast, both with Retry-After and
+/// bounded, so a slow reader cannot hold the slot either. Over TLS the
+/// client sees the connection close instead (no TLS handshake is spent).
+async fn refuse_early(mut stream: tokio::net::TcpStream, why: Early) {
+    let (label, status, reason, wait) = match why {
+        Early::Busy => (
+            "connection_limit",
             "503 Service Unavailable",
             "too many charger connections; retry shortly",
-            Some(Duration::from_secs(5)),
-        );
+            5,
+        ),
+        Early::TooFast => (
+            "rate_limited",
+            "429 Too Many Requests",
+            "too many connection attempts from this address; retry shortly",
+            1,
+        ),
+    };
+    crate::metrics::refused(label);
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let refused = refuse(&mut stream, status, reason, Some(Duration::from_secs(wait)));
         if refused.await.is_ok() {
             // Read what the charger sent: closing with it unread would
             // reset the connection, and the reset can overtake the answer.

@@ -32,6 +32,8 @@ pub struct Limits {
     pub call_timeout: Duration,
     /// Nothing heard for this long (three ping periods) closes the socket.
     pub silence: Duration,
+    /// Messages the charger may send (0 per period: unlimited).
+    pub messages: booking::rate::Rate,
 }
 
 impl Limits {
@@ -41,6 +43,7 @@ impl Limits {
             max_message_bytes: config.max_message_bytes,
             call_timeout: config.call_timeout,
             silence: config.ping_interval * 3,
+            messages: config.messages_per_charger,
         }
     }
 }
@@ -94,6 +97,9 @@ pub enum Closing {
     TooManyBadFrames,
     /// Nothing heard for [`Limits::silence`].
     Silent,
+    /// Kept sending past [`Limits::messages`] after a period's worth of
+    /// refusals (Close 1008).
+    Flooding,
 }
 
 /// A CSMS-initiated call sent and not yet answered.
@@ -117,6 +123,56 @@ pub struct ChargerSession {
     next_id: u64,
     bad_frames: u32,
     last_heard: Instant,
+    rate: MessageRate,
+}
+
+/// The charger's message allowance: `count` at once, then one every
+/// `per / count` (a GCRA over the session's `now`, so it is tested without
+/// real time); counts refusals in a row.
+#[derive(Debug)]
+struct MessageRate {
+    /// Zero: unlimited.
+    interval: Duration,
+    window: Duration,
+    /// When the allowance is back to full, in the GCRA's terms.
+    full_at: Instant,
+    refused_in_a_row: u32,
+    /// Refusals in a row that close the connection: a period's worth.
+    patience: u32,
+}
+
+impl MessageRate {
+    fn new(rate: booking::rate::Rate, now: Instant) -> Self {
+        let interval = rate.per.checked_div(rate.count).unwrap_or_default();
+        Self {
+            interval,
+            window: rate.per,
+            full_at: now,
+            refused_in_a_row: 0,
+            patience: rate.count,
+        }
+    }
+
+    /// Counts one message: whether it is within the rate.
+    fn allow(&mut self, now: Instant) -> bool {
+        if self.interval.is_zero() {
+            return true;
+        }
+        let next = self.full_at.max(now) + self.interval;
+        if next.saturating_duration_since(now) > self.window {
+            self.refused_in_a_row += 1;
+            return false;
+        }
+        self.full_at = next;
+        self.refused_in_a_row = 0;
+        true
+    }
+
+    /// Refused for a whole period's worth of messages in a row: the charger
+    /// does not wait for its answers.
+    fn exhausted(&self) -> bool {
+        self.refused_in_a_row > self.patience
+    }
 }
 
 impl ChargerSession {
@@ -138,6 +194,7 @@ impl ChargerSession {
             next_id: 1,
             bad_frames: 0,
             last_heard: now,
+            rate: MessageRate::new(limits.messages, now),
         }
     }
 
@@ -153,6 +210,9 @@ impl ChargerSession {
         if text.len() > self.limits.max_message_bytes {
             tracing::warn!(charger.id = %self.charge_point_id, bytes = text.len(), "frame too large");
             return Step::Close(Closing::TooLarge { bytes: text.len() });
+        }
+        if !self.rate.allow(now) {
+            return self.over_rate(text);
         }
         match Frame::parse(text) {
             Ok(Frame::Call { id, action, .. }) if !self.admission.allows(&action) => {
@@ -273,6 +333,27 @@ impl ChargerSession {
         if let Some(f) = self.in_flight.take() {
             metrics::outbound_call(f.action, "offline", None);
             let _ = f.reply.send(Err(CallFailure::Offline));
+        }
+    }
+
+    /// A message past the rate: a CALL gets a CALLERROR (GenericError: the
+    /// charger may retry it later), anything else is dropped; a charger
+    /// that keeps going regardless is closed.
+    fn over_rate(&mut self, text: &str) -> Step {
+        if self.rate.exhausted() {
+            tracing::warn!(charger.id = %self.charge_point_id, "message rate exceeded; closing");
+            return Step::Close(Closing::Flooding);
+        }
+        match Frame::parse(text) {
+            Ok(Frame::Call { id, action, .. }) => {
+                let refused = RpcError::Generic(format!(
+                    "{action} refused: more than {} messages in {:?}; retry later",
+                    self.limits.messages.count, self.limits.messages.per
+                ));
+                metrics::inbound_call(&action, Some(&refused), self.version, None);
+                Step::Send(Frame::error(&id, &refused, self.version))
+            }
+            _ => Step::Nothing,
         }
     }
 

@@ -16,11 +16,20 @@ fn session(
     version: OcppVersion,
     status: crate::admission::RegistrationStatus,
 ) -> (ChargerSession, Instant) {
+    limited(version, status, booking::rate::Rate::off())
+}
+
+fn limited(
+    version: OcppVersion,
+    status: crate::admission::RegistrationStatus,
+    messages: booking::rate::Rate,
+) -> (ChargerSession, Instant) {
     let now = Instant::now();
     let limits = Limits {
         max_message_bytes: 1024,
         call_timeout: CALL_TIMEOUT,
         silence: SILENCE,
+        messages,
     };
     let s = ChargerSession::new("CP-1", version, Admission::new(status), limits, now);
     (s, now)
@@ -272,4 +281,56 @@ fn silence_closes_and_anything_heard_keeps_the_session() {
         s.on_ping_due(later + SILENCE + Duration::from_secs(1)),
         Err(Closing::Silent)
     );
+}
+
+#[test]
+fn a_charger_past_its_message_rate_gets_generic_errors_then_is_closed() {
+    for version in [V16, V201] {
+        let (mut s, now) = limited(version, Accepted, booking::rate::Rate::per_second(5));
+        let heartbeat = r#"[2,"h","Heartbeat",{}]"#;
+        for _ in 0..5 {
+            assert!(matches!(
+                s.on_inbound(Incoming::Text(heartbeat), now),
+                Step::Handle { .. }
+            ));
+        }
+        // The sixth in the same instant is refused, and may be retried.
+        let step = s.on_inbound(Incoming::Text(heartbeat), now);
+        assert_eq!(error_code(&step), "GenericError");
+        // One message's worth of time later (200 ms), one more goes through.
+        let later = now + Duration::from_millis(200);
+        assert!(matches!(
+            s.on_inbound(Incoming::Text(heartbeat), later),
+            Step::Handle { .. }
+        ));
+        // A charger that keeps going without waiting: refused five more
+        // times (a second's worth), then closed.
+        for _ in 0..5 {
+            let step = s.on_inbound(Incoming::Text(heartbeat), later);
+            assert_eq!(error_code(&step), "GenericError");
+        }
+        assert_eq!(
+            s.on_inbound(Incoming::Text(heartbeat), later),
+            Step::Close(Closing::Flooding)
+        );
+    }
+}
+
+#[test]
+fn a_charger_that_waits_after_a_refusal_is_never_closed() {
+    let (mut s, start) = limited(V16, Accepted, booking::rate::Rate::per_second(2));
+    let heartbeat = r#"[2,"h","Heartbeat",{}]"#;
+    // Ten seconds at four messages a second, twice the rate: every other
+    // one is refused, none closes the connection.
+    let (mut handled, mut refused) = (0, 0);
+    for i in 0..40u64 {
+        let now = start + Duration::from_millis(250 * i);
+        match s.on_inbound(Incoming::Text(heartbeat), now) {
+            Step::Handle { .. } => handled += 1,
+            Step::Send(Frame::CallError { .. }) => refused += 1,
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+    assert!((20..=22).contains(&handled), "{handled} handled");
+    assert_eq!(handled + refused, 40);
 }

@@ -133,6 +133,8 @@ pub struct CredentialRotation {
     pub sealer: Option<Arc<Sealer>>,
     /// What this deployment allows (grace, URLs, TLS).
     pub settings: RotationSettings,
+    /// Hashes new passwords on the OCPP listener's argon2 threads.
+    pub passwords: Arc<csms::password_gate::PasswordGate>,
 }
 
 impl CredentialRotation {
@@ -251,13 +253,21 @@ impl CredentialRotation {
             }
             _ => {}
         }
+        self.servable(target)
+    }
+
+    /// Whether this deployment can serve chargers on `profile`: 2 and 3
+    /// need the TLS listener, 3 also a CA for client certificates. A
+    /// charger created or moved to a profile nobody can connect with would
+    /// be locked out.
+    pub fn servable(&self, profile: SecurityProfile) -> Result<(), RotationError> {
         let s = &self.settings;
-        if target.get() >= 2 && !s.tls {
+        if profile.get() >= 2 && !s.tls {
             return Err(RotationError::NotConfigured(format!(
-                "security profile {target} needs the OCPP TLS listener (OCPP_TLS_CERT, OCPP_TLS_KEY)"
+                "security profile {profile} needs the OCPP TLS listener (OCPP_TLS_CERT, OCPP_TLS_KEY)"
             )));
         }
-        if target == SecurityProfile::TLS_CLIENT_CERT && !s.client_certificates {
+        if profile == SecurityProfile::TLS_CLIENT_CERT && !s.client_certificates {
             return Err(RotationError::NotConfigured(
                 "security profile 3 needs OCPP_TLS_CLIENT_CA to verify charger certificates".into(),
             ));
@@ -291,7 +301,7 @@ impl CredentialRotation {
         if let Some(clear) = &change.password {
             let call = password_call(version, clear)
                 .map_err(|e| RotationError::Domain(booking::Error::Internal(e)))?;
-            let hash = hash(clear).await?;
+            let hash = self.passwords.hash(clear.to_owned()).await?;
             match self.send(cp, &call).await {
                 Err(CommandError::Offline) => return Ok(None),
                 Err(e) => return Err(RotationError::Charger(e)),
@@ -420,14 +430,6 @@ impl CredentialRotation {
         );
         audit::record(&*self.store, entry).await;
     }
-}
-
-/// argon2 is slow by design: off the async threads.
-async fn hash(password: &str) -> Result<String, booking::Error> {
-    let password = password.to_owned();
-    tokio::task::spawn_blocking(move || passwords::hash_password(&password))
-        .await
-        .map_err(|e| booking::Error::Internal(e.to_string()))?
 }
 
 /// Applies queued changes as chargers connect to this instance.

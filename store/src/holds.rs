@@ -4,7 +4,7 @@
 //! connector from overlapping, whichever path made them.
 
 use async_trait::async_trait;
-use booking::holds::{Hold, HoldStore};
+use booking::holds::{Claim, Hold, HoldStore};
 use booking::{Error, Result};
 use chrono::{DateTime, Utc};
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
@@ -36,14 +36,55 @@ fn hold_of(row: &PgRow) -> Result<Hold> {
     })
 }
 
+/// Advisory-lock class of the per-user hold cap (the second key is the user).
+const USER_HOLDS_LOCK: i32 = 0x686f_6c64;
+
 impl PgHolds {
-    /// Inserts the hold; `false` when a live claim overlaps it (23P01,
-    /// the exclusion constraint) or the token exists (23505).
-    async fn insert(&self, hold: &Hold) -> Result<bool> {
+    /// Inserts the hold: `SlotTaken` when a live claim overlaps it (23P01,
+    /// the exclusion constraint) or the token exists (23505). With a cap,
+    /// the user's live holds are counted under a per-user advisory lock in
+    /// the same transaction, so racing holds of one user cannot pass it.
+    async fn insert(&self, hold: &Hold, cap: Option<u32>, now: DateTime<Utc>) -> Result<Claim> {
+        let Some(cap) = cap else {
+            return Self::insert_in(&self.pool, hold, None, now).await;
+        };
+        let mut tx = self.pool.begin().await.map_err(db)?;
+        // Its own statement: the INSERT after it then reads a snapshot
+        // taken once the lock is ours, with every earlier hold committed.
+        // The key is a 32-bit hash of the user: two users sharing one only
+        // wait for each other.
+        #[allow(clippy::cast_possible_truncation)]
+        let user_key = (hold.user_id ^ (hold.user_id >> 32)) as i32;
+        sqlx::query("select pg_advisory_xact_lock($1, $2)")
+            .bind(USER_HOLDS_LOCK)
+            .bind(user_key)
+            .execute(&mut *tx)
+            .await
+            .map_err(db)?;
+        let claim = Self::insert_in(&mut *tx, hold, Some(cap), now).await?;
+        if claim == Claim::Stored {
+            tx.commit().await.map_err(db)?;
+        }
+        Ok(claim)
+    }
+
+    /// The INSERT; with a cap it inserts nothing (`UserAtLimit`) when the
+    /// user already has that many live holds.
+    async fn insert_in<'c, E>(
+        conn: E,
+        hold: &Hold,
+        cap: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Claim>
+    where
+        E: sqlx::PgExecutor<'c>,
+    {
         let inserted = sqlx::query(
             "insert into holds (token, user_id, station_id, connector_id, start_ts, end_ts,
                                 expires_at, id_tag, reservation_id)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             select $1, $2, $3, $4, $5, $6, $7, $8, $9
+             where $10::bigint is null
+                or (select count(*) from holds where user_id = $2 and expires_at > $11) < $10",
         )
         .bind(&hold.token)
         .bind(hold.user_id)
@@ -54,14 +95,17 @@ impl PgHolds {
         .bind(hold.expires_at)
         .bind(&hold.id_tag)
         .bind(hold.reservation_id)
-        .execute(&self.pool)
+        .bind(cap.map(i64::from))
+        .bind(now)
+        .execute(conn)
         .await;
         match inserted {
-            Ok(_) => Ok(true),
+            Ok(done) if done.rows_affected() == 0 => Ok(Claim::UserAtLimit),
+            Ok(_) => Ok(Claim::Stored),
             Err(SqlError::Database(e))
                 if matches!(e.code().as_deref(), Some("23P01" | "23505")) =>
             {
-                Ok(false)
+                Ok(Claim::SlotTaken)
             }
             Err(e) => Err(db(e)),
         }
@@ -81,13 +125,21 @@ impl PgHolds {
 
 #[async_trait]
 impl HoldStore for PgHolds {
-    async fn try_hold(&self, hold: &Hold, now: DateTime<Utc>) -> Result<bool> {
-        // One INSERT in the common case; only when the slot looks taken are
-        // expired holds in the way told to stop claiming it (their rows stay
-        // for the sweep, which releases their charger reservations), and
-        // the INSERT tried once more. Racing inserts: the constraint picks one.
-        if self.insert(hold).await? {
-            return Ok(true);
+    async fn try_hold(
+        &self,
+        hold: &Hold,
+        max_live_per_user: Option<u32>,
+        now: DateTime<Utc>,
+    ) -> Result<Claim> {
+        // One INSERT in the common case (the cap adds a transaction: the
+        // cluster's Redis checks the cap first and asks here without it);
+        // only when the slot looks taken are expired holds in the way told
+        // to stop claiming it (their rows stay for the sweep, which releases
+        // their charger reservations), and the INSERT tried once more.
+        // Racing inserts: the constraint picks one.
+        let first = self.insert(hold, max_live_per_user, now).await?;
+        if first != Claim::SlotTaken {
+            return Ok(first);
         }
         let cleared = sqlx::query(
             "update holds set claims_slot = false
@@ -102,9 +154,9 @@ impl HoldStore for PgHolds {
         .await
         .map_err(db)?;
         if cleared.rows_affected() == 0 {
-            return Ok(false);
+            return Ok(Claim::SlotTaken);
         }
-        self.insert(hold).await
+        self.insert(hold, max_live_per_user, now).await
     }
 
     async fn get(&self, token: &str) -> Result<Option<Hold>> {

@@ -89,6 +89,9 @@ impl VendorWebhooks {
     pub async fn accept(&self, kind: Kind, req: SignedRequest<'_>) -> Result<(InboxEntry, bool)> {
         let now = self.ports.clock.now();
         let (vendor, signed_at) = self.authenticate(&req, now).await?;
+        self.per_vendor
+            .check(&vendor.id)
+            .map_err(WebhookError::RateLimited)?;
         let (report, ordering_key) = self
             .validate(&vendor, kind, req.body, now, signed_at)
             .await?;

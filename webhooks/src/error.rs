@@ -22,6 +22,9 @@ pub enum WebhookError {
     /// An `Idempotency-Key` the vendor already used for another body.
     #[error("Idempotency-Key {0:?} was already used for a different report")]
     KeyReused(String),
+    /// The vendor sends more than its rate (`RATE_LIMIT_WEBHOOKS_PER_VENDOR`).
+    #[error("this vendor sends webhooks faster than its limit; try again later")]
+    RateLimited(booking::rate::RetryAfter),
     /// An inbox entry whose stored report this build cannot read (written by
     /// an earlier build): it cannot be applied, so it is not requeued.
     #[error(

@@ -55,6 +55,8 @@ pub struct VendorWebhooks {
     pub(crate) lookups: Arc<Lookups>,
     /// What the last round came to, for readiness.
     pub(crate) rounds: Arc<Rounds>,
+    /// Authenticated deliveries per vendor (`RATE_LIMIT_WEBHOOKS_PER_VENDOR`).
+    pub(crate) per_vendor: Arc<booking::rate::Limiter<Uuid>>,
 }
 
 impl VendorWebhooks {
@@ -72,7 +74,15 @@ impl VendorWebhooks {
             round: Arc::new(tokio::sync::Mutex::new(())),
             lookups: Arc::new(Lookups::default()),
             rounds,
+            per_vendor: Arc::new(booking::rate::Limiter::new(booking::rate::Rate::off())),
         }
+    }
+
+    /// Limits each vendor to `rate` authenticated deliveries (checked after
+    /// the signature, so nobody can spend a vendor's allowance for it).
+    pub fn limit_per_vendor(mut self, rate: booking::rate::Rate) -> Self {
+        self.per_vendor = Arc::new(booking::rate::Limiter::new(rate));
+        self
     }
 
     /// Resolves when an entry was accepted since the last call.

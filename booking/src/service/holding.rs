@@ -7,7 +7,7 @@ use super::{BookingService, Caller, new_hold_token, new_id_tag};
 use crate::charger_control::ReserveRequest;
 use crate::error::{Error, Result};
 use crate::events::Event;
-use crate::holds::Hold;
+use crate::holds::{Claim, Hold};
 use crate::model::{Booking, BookingStatus, ConnectorStatus};
 
 /// What an app asks to hold.
@@ -114,8 +114,11 @@ impl BookingService {
             id_tag: new_id_tag(),
             reservation_id,
         };
-        if !self.holds.try_hold(&hold, now).await? {
-            return Err(Error::Overlap);
+        let cap = self.rules.max_live_holds_per_user.filter(|_| !caller.admin);
+        match self.holds.try_hold(&hold, cap, now).await? {
+            Claim::Stored => {}
+            Claim::SlotTaken => return Err(Error::Overlap),
+            Claim::UserAtLimit => return Err(Error::TooManyHolds(cap.unwrap_or_default())),
         }
         let booked = self
             .ledger

@@ -42,6 +42,9 @@ pub struct BookingRules {
     /// How far ahead a slot may start: the availability window, so nobody
     /// books inventory years ahead.
     pub horizon: TimeDelta,
+    /// Live (unconfirmed, unexpired) holds one user may have at once
+    /// (`None`: no cap); admins are not capped.
+    pub max_live_holds_per_user: Option<u32>,
 }
 
 impl Default for BookingRules {
@@ -52,6 +55,7 @@ impl Default for BookingRules {
             max_duration: TimeDelta::minutes(240),
             reservation_lead: TimeDelta::minutes(15),
             horizon: TimeDelta::days(7),
+            max_live_holds_per_user: Some(3),
         }
     }
 }
