@@ -28,6 +28,17 @@ struct Node {
 
 fn node(env: &[(&str, &str)]) -> Node {
     let dir = tempfile::tempdir().unwrap();
+    // One user races dozens of holds here: the per-user hold rate and
+    // live-hold cap (tested in tests/bookings.rs) would refuse most.
+    let env = [
+        env,
+        &[
+            ("RATE_LIMIT_HOLDS_PER_USER", "0"),
+            ("BOOKING_MAX_LIVE_HOLDS_PER_USER", "0"),
+        ],
+    ]
+    .concat();
+    let env = env.as_slice();
     let server = Running::start(dir.path(), env);
     let admin = Api::new(
         &server,
