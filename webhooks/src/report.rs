@@ -396,8 +396,9 @@ pub fn decode<T: DeserializeOwned>(body: &[u8]) -> Result<T> {
     let mut de = serde_json::Deserializer::from_slice(body);
     serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        // "." is the whole body; "?" a place the parser could not reach.
-        let field = if path == "." || path == "?" {
+        // "." is the whole body; "?" a place the parser could not reach;
+        // "" a member whose own name is empty.
+        let field = if path == "." || path == "?" || path.is_empty() {
             "body".to_owned()
         } else {
             path
@@ -485,6 +486,12 @@ mod tests {
             other => panic!("expected a validation error, got {other:?}"),
         }
         assert!(decode::<MeterUpdateBody>(br#"{"vendorSessionId":"s"}"#).is_err());
+        // Found by fuzzing: broken JSON inside a member named "" was
+        // refused naming the field "", which names nothing.
+        match decode::<MeterUpdateBody>(b"{\"\":\r\t\0") {
+            Err(WebhookError::Validation { field, .. }) => assert_eq!(field, "body"),
+            other => panic!("expected a validation error, got {other:?}"),
+        }
     }
 
     #[test]
