@@ -297,6 +297,7 @@ impl App {
                 config: csms_config,
                 elsewhere: Arc::new(chargers.clone()),
                 presence: csms::PresenceWriter::new(store.clone()),
+                pending_starts: csms::PendingStarts::default(),
             },
             registry,
         );

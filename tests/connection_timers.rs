@@ -66,6 +66,7 @@ async fn line() -> Line {
             config,
             elsewhere: Arc::new(csms::OnlyHere),
             presence: csms::PresenceWriter::new(app.store.clone()),
+            pending_starts: csms::PendingStarts::default(),
         },
     };
     tokio::time::pause();

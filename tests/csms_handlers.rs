@@ -73,6 +73,7 @@ async fn bench(version: OcppVersion) -> Bench {
             config: csms::CsmsConfig::default(),
             elsewhere: Arc::new(csms::OnlyHere),
             presence: csms::PresenceWriter::new(app.store.clone()),
+            pending_starts: csms::PendingStarts::default(),
         },
     };
     Bench { app, ctx, charger }
@@ -363,6 +364,102 @@ async fn v201_transaction_events_from_seq_no_zero() {
             .await,
         "OccurrenceConstraintViolation"
     );
+}
+
+/// TxStartPoint Authorized: Started comes before a cable, without `evse`;
+/// the session opens on the EVSE a later event names, with the Started
+/// event's token, time and meter reading (TC_E_12). A transaction that
+/// ends without ever naming its EVSE leaves nothing behind.
+#[tokio::test]
+#[allow(non_snake_case)]
+async fn TC_E_12_a_transaction_started_before_its_evse_is_known() {
+    let b = bench(OcppVersion::V201).await;
+    b.register_tag("GOOD", "Accepted", None).await;
+    let t0 = b.now();
+    let event = |kind: &str, tx: &str, seq: u32, wh: f64, at: DateTime<Utc>, evse: Option<i64>| {
+        let mut e = json!({"eventType": kind, "timestamp": ts(at), "triggerReason": "Authorized",
+            "seqNo": seq, "transactionInfo": {"transactionId": tx},
+            "meterValue": [{"timestamp": ts(at), "sampledValue": [{"value": wh}]}],
+            "customData": {"vendorId": "com.example"}});
+        if kind == "Started" {
+            e["idToken"] = json!({"idToken": "GOOD", "type": "ISO14443"});
+        }
+        if let Some(id) = evse {
+            e["evse"] = json!({"id": id, "connectorId": 1});
+        }
+        e
+    };
+    let started = b
+        .ok(
+            "TransactionEvent",
+            event("Started", "tx-a", 0, 1000.0, t0, None),
+        )
+        .await;
+    assert_eq!(started["idTokenInfo"]["status"], "Accepted");
+    let key = |tx: &str| booking::model::TransactionKey::Ocpp(OcppVersion::V201, tx.into());
+    let session = async |tx: &str| {
+        b.app
+            .store
+            .session_by_transaction(b.charger.id, &key(tx))
+            .await
+            .unwrap()
+    };
+    assert!(session("tx-a").await.is_none(), "no EVSE yet, no session");
+    let plugged = t0 + TimeDelta::minutes(2);
+    b.ok(
+        "TransactionEvent",
+        event("Updated", "tx-a", 1, 1000.0, plugged, Some(2)),
+    )
+    .await;
+    let opened = session("tx-a")
+        .await
+        .expect("opened once the EVSE is known");
+    let evse2 = b
+        .app
+        .store
+        .connectors_of_charger(b.charger.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.evse_id == 2)
+        .unwrap();
+    assert_eq!(opened.connector_id, evse2.id);
+    assert_eq!(opened.id_tag.as_deref(), Some("GOOD"));
+    assert_eq!(
+        opened.started_at.timestamp(),
+        t0.timestamp(),
+        "when the transaction started"
+    );
+    b.ok(
+        "TransactionEvent",
+        event(
+            "Ended",
+            "tx-a",
+            2,
+            3500.0,
+            t0 + TimeDelta::minutes(30),
+            None,
+        ),
+    )
+    .await;
+    let ended = session("tx-a").await.unwrap();
+    assert_eq!(
+        ended.energy_kwh,
+        Some(2.5),
+        "from the Started event's meter reading"
+    );
+
+    b.ok(
+        "TransactionEvent",
+        event("Started", "tx-b", 0, 0.0, t0, None),
+    )
+    .await;
+    b.ok(
+        "TransactionEvent",
+        event("Ended", "tx-b", 1, 0.0, t0 + TimeDelta::minutes(1), None),
+    )
+    .await;
+    assert!(session("tx-b").await.is_none());
 }
 
 #[tokio::test]

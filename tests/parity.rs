@@ -193,6 +193,7 @@ async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
             config: csms::CsmsConfig::default(),
             elsewhere: Arc::new(csms::OnlyHere),
             presence: csms::PresenceWriter::new(app.store.clone()),
+            pending_starts: csms::PendingStarts::default(),
         },
         Arc::new(csms::Registry::default()),
     );

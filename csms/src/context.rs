@@ -86,6 +86,8 @@ pub struct Deps {
     pub elsewhere: Arc<dyn HeldElsewhere>,
     /// Connect, boot, heartbeat and disconnect facts, written in groups.
     pub presence: crate::PresenceWriter,
+    /// 2.0.1 transactions started before their EVSE was known.
+    pub pending_starts: crate::PendingStarts,
 }
 
 /// Presence across instances: a charger that left this instance may be

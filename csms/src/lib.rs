@@ -35,3 +35,4 @@ pub use control::OcppChargers;
 pub use presence::PresenceWriter;
 pub use registry::Registry;
 pub use server::{Csms, serve, serve_tls};
+pub use v201::pending_start::PendingStarts;

@@ -590,6 +590,7 @@ fn deps() -> Deps {
         config: CsmsConfig::default(),
         elsewhere: Arc::new(OnlyHere),
         presence: crate::PresenceWriter::new(store),
+        pending_starts: crate::PendingStarts::default(),
     }
 }
 

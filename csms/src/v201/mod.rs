@@ -6,6 +6,7 @@ mod authorize;
 mod boot;
 pub mod calls;
 mod meter_values;
+pub mod pending_start;
 pub mod reservation;
 mod reservation_status;
 mod status;

@@ -1,14 +1,18 @@
 //! TransactionEvent: the station names its transactions (strings); seqNo
 //! starts at 0 and may have gaps; offline replays arrive late; `evse` may
-//! come only with the first event. Started opens the session (once),
-//! Ended closes it (once); events after Ended change nothing.
+//! come only with the first event that knows it — with Started, or later
+//! when the transaction started before a cable was plugged in (kept in
+//! [`super::pending_start`] until then). The session opens once the EVSE is
+//! known (once), Ended closes it (once); events after Ended change nothing.
 
 use booking::model::{OcppVersion, TransactionKey};
 use booking::service::{SessionStart, SessionStop};
+use rust_ocpp::v2_0_1::datatypes::evse_type::EVSEType;
 use rust_ocpp::v2_0_1::messages::transaction_event::TransactionEventRequest;
 use serde_json::{Value, json};
 
 use super::authorize::id_token_info;
+use super::pending_start::PendingStart;
 use crate::context::{Context, decode};
 use crate::domain::{self, internal, wire};
 use crate::rpc::RpcError;
@@ -18,48 +22,41 @@ pub(super) async fn transaction_event(ctx: &Context, payload: Value) -> Result<V
         .get("meterValue")
         .and_then(domain::energy_register_wh);
     let req: TransactionEventRequest = decode(payload)?;
-    let key = TransactionKey::Ocpp(
-        OcppVersion::V201,
-        req.transaction_info.transaction_id.clone(),
-    );
+    let tx_id = req.transaction_info.transaction_id.clone();
+    let key = TransactionKey::Ocpp(OcppVersion::V201, tx_id.clone());
     let token = req.id_token.as_ref().map(|t| t.id_token.clone());
-    match wire(&req.event_type).as_str() {
-        "Started" => {
-            let Some(evse) = req.evse else {
-                return Err(RpcError::OccurrenceConstraint(
-                    "evse is required when Started".into(),
-                ));
-            };
-            let connector_id = evse.connector_id.unwrap_or(1);
-            let connector = ctx
-                .deps
-                .store
-                .connector_by_ocpp(ctx.charger.id, evse.id, connector_id)
-                .await
-                .map_err(internal)?;
-            match connector {
-                Some(connector) => {
-                    ctx.deps
-                        .bookings
-                        .session_started(SessionStart {
-                            connector_id: connector.id,
-                            transaction: key,
-                            id_tag: token.clone(),
-                            reservation_id: req.reservation_id,
-                            booking_id: None,
-                            started_at: req.timestamp,
-                            meter_start_wh: energy,
-                        })
-                        .await
-                        .map_err(internal)?;
-                }
-                None => {
-                    tracing::warn!(charger.id = %ctx.charger.charge_point_id, evse.id = evse.id,
-                    "transaction on an EVSE evgate does not know")
-                }
+    let pending = &ctx.deps.pending_starts;
+    let charger = ctx.charger.id;
+    let event = wire(&req.event_type);
+    if event == "Started" {
+        let start = PendingStart {
+            id_tag: token.clone(),
+            reservation_id: req.reservation_id,
+            started_at: req.timestamp,
+            meter_start_wh: energy,
+        };
+        match &req.evse {
+            Some(evse) => open(ctx, evse, key.clone(), start).await?,
+            // No cable yet (TxStartPoint Authorized/ParkingBayOccupied): the
+            // session opens when an event names the EVSE.
+            None => {
+                tracing::info!(charger.id = %ctx.charger.charge_point_id, transaction.id = %tx_id,
+                    "transaction started before its EVSE is known");
+                pending.remember(charger, &tx_id, start, ctx.deps.clock.now());
             }
         }
+    } else if let Some(evse) = &req.evse
+        && let Some(start) = pending.take(charger, &tx_id)
+    {
+        open(ctx, evse, key.clone(), start).await?;
+    }
+    match event.as_str() {
+        "Started" => {}
         "Ended" => {
+            if pending.take(charger, &tx_id).is_some() {
+                tracing::warn!(charger.id = %ctx.charger.charge_point_id, transaction.id = %tx_id,
+                    "transaction ended before any event named its EVSE: nothing recorded");
+            }
             ctx.deps
                 .bookings
                 .session_ended(SessionStop {
@@ -89,4 +86,40 @@ pub(super) async fn transaction_event(ctx: &Context, payload: Value) -> Result<V
         Some(t) => Ok(json!({ "idTokenInfo": id_token_info(ctx, &t).await? })),
         None => Ok(json!({})),
     }
+}
+
+/// Opens the session on the connector `evse` names (connector 1 when the
+/// EVSE has one); an EVSE evgate does not know is logged and skipped.
+async fn open(
+    ctx: &Context,
+    evse: &EVSEType,
+    transaction: TransactionKey,
+    start: PendingStart,
+) -> Result<(), RpcError> {
+    let connector_id = evse.connector_id.unwrap_or(1);
+    let connector = ctx
+        .deps
+        .store
+        .connector_by_ocpp(ctx.charger.id, evse.id, connector_id)
+        .await
+        .map_err(internal)?;
+    let Some(connector) = connector else {
+        tracing::warn!(charger.id = %ctx.charger.charge_point_id, evse.id = evse.id,
+            "transaction on an EVSE evgate does not know");
+        return Ok(());
+    };
+    ctx.deps
+        .bookings
+        .session_started(SessionStart {
+            connector_id: connector.id,
+            transaction,
+            id_tag: start.id_tag,
+            reservation_id: start.reservation_id,
+            booking_id: None,
+            started_at: start.started_at,
+            meter_start_wh: start.meter_start_wh,
+        })
+        .await
+        .map_err(internal)?;
+    Ok(())
 }
