@@ -1,43 +1,63 @@
 //! The admin API (role `admin`): how an operator provisions a site —
 //! stations, the chargers at them, and their connectors.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
-use axum::routing::{get, post};
 use booking::catalog::{self, StationView};
 use booking::model::{Charger, Connector};
 use booking::provisioning::{self, ChargerInput, ConnectorInput, StationInput};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiResult, created, ok};
 use super::extract::{ApiJson, ApiQuery, PageQuery, UuidPath};
-use super::stations::{ConnectorJson, StationJson};
+use super::openapi::{ErrorEnvelope, envelope};
+use super::stations::{ConnectorJson, StationEnvelope, StationJson};
 use booking::iso;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/stations", post(create_station))
-        .route("/v1/admin/stations/{id}/chargers", post(create_charger))
-        .route("/v1/admin/stations/{id}/connectors", post(create_connector))
-        .route("/v1/admin/chargers", get(list_chargers))
-        .route("/v1/admin/chargers/unassigned", get(list_unassigned))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(create_station))
+        .routes(routes!(create_charger))
+        .routes(routes!(create_connector))
+        .routes(routes!(list_chargers))
+        .routes(routes!(list_unassigned))
 }
 
 type Created = (StatusCode, axum::Json<serde_json::Value>);
 
-#[derive(Debug, Deserialize)]
+/// A new station.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CreateStation {
+    #[schema(example = "Gachibowli Hub")]
     name: String,
+    /// -90 to 90.
+    #[schema(example = 17.4474)]
     latitude: f64,
+    /// -180 to 180.
+    #[schema(example = 78.3762)]
     longitude: f64,
     address: Option<String>,
 }
 
+/// Creates a station (no connectors yet).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/stations",
+    tag = "admin",
+    request_body = CreateStation,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 201, description = "The station", body = StationEnvelope),
+        (status = 409, description = "`CONFLICT`: the station exists already", body = ErrorEnvelope),
+    ),
+)]
 async fn create_station(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -62,29 +82,42 @@ async fn create_station(
     })))
 }
 
-#[derive(Debug, Deserialize)]
+/// A charger to register at a station.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CreateCharger {
+    /// The identity the charger connects with (the last path segment of its
+    /// OCPP URL).
+    #[schema(example = "CP-1")]
     charge_point_id: String,
+    /// OCPP security profile 0 to 3 (2 and 3 need the TLS listener).
+    #[schema(minimum = 0, maximum = 3, example = 1)]
     security_profile: u8,
+    /// Profiles 1 and 2: the Basic auth password.
     password: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A registered charger (never its password).
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ChargerJson {
     id: Uuid,
     station_id: Uuid,
+    #[schema(example = "CP-1")]
     charge_point_id: String,
+    #[schema(minimum = 0, maximum = 3)]
     security_profile: u8,
+    #[schema(schema_with = super::openapi::ocpp_version)]
     ocpp_version: Option<&'static str>,
     vendor: Option<String>,
     model: Option<String>,
     firmware_version: Option<String>,
+    /// Connected to this gateway (any instance).
     online: bool,
     last_seen_at: Option<String>,
     created_at: String,
     /// The operator's admission decision; `null` follows the default policy.
+    #[schema(schema_with = super::openapi::admission)]
     admission: Option<booking::model::ChargerAdmission>,
     /// A credential change waits for the charger's next connection.
     credentials_pending: bool,
@@ -115,6 +148,27 @@ impl From<&Charger> for ChargerJson {
     }
 }
 
+envelope!(
+    /// One charger.
+    ChargerEnvelope,
+    ChargerJson
+);
+
+/// Registers a charger at a station. A charger waiting unassigned under this
+/// identity (`OCPP_AUTO_REGISTER`) is disconnected, to come back as this one.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/stations/{id}/chargers",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The station's id")),
+    request_body = CreateCharger,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 201, description = "The charger", body = ChargerEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such station", body = ErrorEnvelope),
+        (status = 409, description = "`CONFLICT`: the identity is taken; `NOT_CONFIGURED`: profile 2 or 3 without the TLS listener", body = ErrorEnvelope),
+    ),
+)]
 async fn create_charger(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -151,18 +205,28 @@ async fn create_charger(
     Ok(created(ChargerJson::from(&charger)))
 }
 
-#[derive(Debug, Deserialize)]
+/// A connector of a charger at the station.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CreateConnector {
+    /// The charger it is on (registered at this station).
+    #[schema(example = "CP-1")]
     charge_point_id: String,
+    /// The OCPP EVSE (default 1).
     evse_id: Option<i64>,
+    /// The OCPP connector id on the charger (1, 2, …).
+    #[schema(example = 1)]
     connector_id: i64,
+    /// The label apps show (default: the connector id).
     connector_number: Option<String>,
+    #[schema(example = "CCS")]
     connector_type: String,
+    #[schema(example = 150.0)]
     power_kw: f64,
 }
 
-#[derive(Debug, Serialize)]
+/// A connector as an operator sees it.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AdminConnectorJson {
     #[serde(flatten)]
@@ -173,6 +237,26 @@ struct AdminConnectorJson {
     ocpp_connector_id: i32,
 }
 
+envelope!(
+    /// A new connector.
+    AdminConnectorEnvelope,
+    AdminConnectorJson
+);
+
+/// Adds a connector of one of the station's chargers.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/stations/{id}/connectors",
+    tag = "admin",
+    params(("id" = Uuid, Path, description = "The station's id")),
+    request_body = CreateConnector,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 201, description = "The connector", body = AdminConnectorEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such station or charger", body = ErrorEnvelope),
+        (status = 409, description = "`CONFLICT`: the connector exists already", body = ErrorEnvelope),
+    ),
+)]
 async fn create_connector(
     State(state): State<AppState>,
     AdminUser(admin): AdminUser,
@@ -205,6 +289,30 @@ async fn create_connector(
     }))
 }
 
+/// A page of chargers.
+#[derive(Debug, Serialize, ToSchema)]
+struct ChargerList {
+    chargers: Vec<ChargerJson>,
+    total: u64,
+    limit: u32,
+    offset: u64,
+}
+
+envelope!(
+    /// A page of chargers.
+    ChargerListEnvelope,
+    ChargerList
+);
+
+/// Registered chargers, paged.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/chargers",
+    tag = "admin",
+    params(PageQuery),
+    security(("bearer" = ["admin"])),
+    responses((status = 200, description = "A page of chargers", body = ChargerListEnvelope)),
+)]
 async fn list_chargers(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -213,18 +321,20 @@ async fn list_chargers(
     let page = catalog::page(q.limit, q.offset)?;
     let (chargers, total) = state.store.chargers(page).await?;
     let chargers: Vec<ChargerJson> = chargers.iter().map(ChargerJson::from).collect();
-    Ok(ok(serde_json::json!({
-        "chargers": chargers,
-        "total": total,
-        "limit": page.limit,
-        "offset": page.offset,
-    })))
+    Ok(ok(ChargerList {
+        chargers,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }
 
-#[derive(Debug, Serialize)]
+/// A charger that connected with an identity nobody registered.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UnassignedJson<'a> {
     charge_point_id: &'a str,
+    #[schema(schema_with = super::openapi::ocpp_version)]
     ocpp_version: Option<&'static str>,
     vendor: Option<&'a str>,
     model: Option<&'a str>,
@@ -234,8 +344,31 @@ struct UnassignedJson<'a> {
     last_seen_at: String,
 }
 
+/// A page of unassigned chargers.
+#[derive(Debug, Serialize, ToSchema)]
+struct UnassignedList<'a> {
+    chargers: Vec<UnassignedJson<'a>>,
+    total: u64,
+    limit: u32,
+    offset: u64,
+}
+
+envelope!(
+    /// A page of unassigned chargers.
+    UnassignedListEnvelope,
+    UnassignedList<'static>
+);
+
 /// Chargers that connected with an identity nobody registered
 /// (`OCPP_AUTO_REGISTER`), most recently seen first.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/chargers/unassigned",
+    tag = "admin",
+    params(PageQuery),
+    security(("bearer" = ["admin"])),
+    responses((status = 200, description = "A page of unassigned chargers", body = UnassignedListEnvelope)),
+)]
 async fn list_unassigned(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -256,10 +389,10 @@ async fn list_unassigned(
             last_seen_at: iso(c.last_seen_at),
         })
         .collect();
-    Ok(ok(serde_json::json!({
-        "chargers": chargers,
-        "total": total,
-        "limit": page.limit,
-        "offset": page.offset,
-    })))
+    Ok(ok(UnassignedList {
+        chargers,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }

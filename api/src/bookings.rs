@@ -2,36 +2,44 @@
 //! reading one's bookings. Handlers translate JSON to the booking service's
 //! calls and back; the rules live in `booking::service`.
 
-use axum::Router;
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
 use booking::catalog;
 use booking::iso;
 use booking::model::BookingStatus;
 use booking::service::{Caller, HoldRequest};
 use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 
 use super::AppState;
 use super::auth::AuthUser;
 use super::error::{ApiError, ApiResult, created, ok};
 use super::extract::{ApiJson, ApiQuery, UuidPath};
+use super::openapi::{ErrorEnvelope, envelope};
 use crate::jwt::Role;
 use crate::views::BookingJson;
 
-pub(crate) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/stations/{id}/availability", get(get_availability))
-        .route("/v1/bookings/holds", post(create_hold))
-        .route("/v1/bookings/confirm", post(confirm_booking))
-        .route("/v1/bookings/{id}/cancel", post(cancel_booking))
-        .route("/v1/bookings", get(list_bookings))
-        .route("/v1/bookings/{id}", get(get_booking))
+pub(crate) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_availability))
+        .routes(routes!(create_hold))
+        .routes(routes!(confirm_booking))
+        .routes(routes!(cancel_booking))
+        .routes(routes!(list_bookings))
+        .routes(routes!(get_booking))
 }
+
+envelope!(
+    /// One booking.
+    BookingEnvelope,
+    BookingJson
+);
 
 type Json = axum::Json<serde_json::Value>;
 
@@ -56,25 +64,61 @@ fn parse_time(field: &str, raw: &str) -> Result<DateTime<Utc>, ApiError> {
     ))
 }
 
-#[derive(Debug, Serialize)]
+/// A free slot on one connector.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct SlotJson<'a> {
     connector_id: Uuid,
+    #[schema(example = "1")]
     connector_number: &'a str,
+    #[schema(example = "2024-05-01T10:00:00.000Z")]
     start: String,
+    #[schema(example = "2024-05-01T10:30:00.000Z")]
     end: String,
+    #[schema(example = 30)]
     duration_minutes: i64,
 }
 
-#[derive(Debug, Deserialize)]
+/// A station's free slots in a window.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
+struct Availability<'a> {
+    station_id: Uuid,
+    available_slots: Vec<SlotJson<'a>>,
+    /// How many slots `availableSlots` has.
+    total: usize,
+}
+
+envelope!(
+    /// A station's free slots.
+    AvailabilityEnvelope,
+    Availability<'static>
+);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct AvailabilityQuery {
+    /// Window start: RFC 3339, or a date meaning its UTC midnight (default: now).
     start_date: Option<String>,
+    /// Window end (default: a day after the start).
     end_date: Option<String>,
+    /// Slot length in minutes (default: the service's slot length).
     slot_duration_minutes: Option<i64>,
 }
 
-/// Without dates: from now, for a day.
+/// A station's free slots per connector. Without dates: from now, for a day.
+#[utoipa::path(
+    get,
+    path = "/v1/stations/{id}/availability",
+    tag = "bookings",
+    params(("id" = Uuid, Path, description = "The station's id"), AvailabilityQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The free slots", body = AvailabilityEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such station", body = ErrorEnvelope),
+    ),
+)]
 async fn get_availability(
     State(state): State<AppState>,
     _user: AuthUser,
@@ -107,10 +151,10 @@ async fn get_availability(
             .collect();
         let envelope = serde_json::json!({
             "success": true,
-            "data": {
-                "stationId": station_id,
-                "availableSlots": slots,
-                "total": slots.len(),
+            "data": Availability {
+                station_id,
+                total: slots.len(),
+                available_slots: slots,
             },
         });
         serde_json::to_vec(&envelope).unwrap_or_default().into()
@@ -122,15 +166,58 @@ async fn get_availability(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+/// A slot to hold.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CreateHold {
     station_id: Uuid,
     connector_id: Uuid,
+    /// RFC 3339 (or a date, meaning its UTC midnight).
+    #[schema(example = "2024-05-01T10:00:00Z")]
     start_ts: String,
+    #[schema(example = "2024-05-01T11:00:00Z")]
     end_ts: String,
 }
 
+/// A hold: the slot is kept for this caller until `expiresAt`.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct HoldJson {
+    /// What `POST /v1/bookings/confirm` takes.
+    token: String,
+    /// Whole seconds until the hold expires.
+    #[schema(example = 600)]
+    expires_in: i64,
+    expires_at: String,
+    station_id: Uuid,
+    connector_id: Uuid,
+    start_ts: String,
+    end_ts: String,
+    /// Whether the charger was sent a ReserveNow for the slot.
+    reserved_on_charger: bool,
+}
+
+envelope!(
+    /// A new hold.
+    HoldEnvelope,
+    HoldJson
+);
+
+/// Holds a slot for a while (`BOOKING_HOLD_TTL_SECONDS`); confirm it with the token.
+#[utoipa::path(
+    post,
+    path = "/v1/bookings/holds",
+    tag = "bookings",
+    request_body = CreateHold,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The slot is held", body = HoldEnvelope),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed field, a window in the past, too long or not on the slot grid (`error.field` names it)", body = ErrorEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such station", body = ErrorEnvelope),
+        (status = 409, description = "`SLOT_UNAVAILABLE` (overlaps a hold or booking), `HOLD_LIMIT_REACHED` (the caller's live holds are at the cap), `CONNECTOR_UNAVAILABLE`", body = ErrorEnvelope),
+        (status = 429, description = "`RATE_LIMITED`: too many holds by this user a minute, or the per-source limit", body = ErrorEnvelope),
+    ),
+)]
 async fn create_hold(
     State(state): State<AppState>,
     user: AuthUser,
@@ -145,27 +232,44 @@ async fn create_hold(
     };
     let hold = state.bookings.create_hold(caller(user), request).await?;
     let expires_in = seconds_left(hold.expires_at, state.clock.now());
-    Ok(created(serde_json::json!({
-        "token": hold.token,
-        "expiresIn": expires_in,
-        "expiresAt": iso(hold.expires_at),
-        "stationId": hold.station_id,
-        "connectorId": hold.connector_id,
-        "startTs": iso(hold.start_ts),
-        "endTs": iso(hold.end_ts),
-        "reservedOnCharger": hold.reservation_id.is_some(),
-    })))
+    Ok(created(HoldJson {
+        token: hold.token,
+        expires_in,
+        expires_at: iso(hold.expires_at),
+        station_id: hold.station_id,
+        connector_id: hold.connector_id,
+        start_ts: iso(hold.start_ts),
+        end_ts: iso(hold.end_ts),
+        reserved_on_charger: hold.reservation_id.is_some(),
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A hold to turn into a booking.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Confirm {
+    /// The hold's `token`.
     hold_token: String,
+    /// The payment that pays for it.
+    #[schema(example = "pay_123")]
     payment_id: String,
 }
 
-/// 201 with the new booking; 200 with the same booking when the token was
-/// already confirmed.
+/// Confirms a hold: 201 with the new booking; 200 with the same booking
+/// when the token was already confirmed.
+#[utoipa::path(
+    post,
+    path = "/v1/bookings/confirm",
+    tag = "bookings",
+    request_body = Confirm,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "The booking, new", body = BookingEnvelope),
+        (status = 200, description = "The booking this token already confirmed", body = BookingEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such hold, or another user's", body = ErrorEnvelope),
+        (status = 409, description = "`HOLD_EXPIRED`, `SLOT_UNAVAILABLE`, `CONFLICT`", body = ErrorEnvelope),
+    ),
+)]
 async fn confirm_booking(
     State(state): State<AppState>,
     user: AuthUser,
@@ -184,6 +288,19 @@ async fn confirm_booking(
     Ok((status, ok(BookingJson::from(&booking))))
 }
 
+/// Cancels a booking (its owner or an admin).
+#[utoipa::path(
+    post,
+    path = "/v1/bookings/{id}/cancel",
+    tag = "bookings",
+    params(("id" = Uuid, Path, description = "The booking's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The cancelled booking", body = BookingEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such booking, or another user's", body = ErrorEnvelope),
+        (status = 409, description = "`INVALID_STATE`: the booking cannot be cancelled any more", body = ErrorEnvelope),
+    ),
+)]
 async fn cancel_booking(
     State(state): State<AppState>,
     user: AuthUser,
@@ -194,6 +311,18 @@ async fn cancel_booking(
     Ok(ok(BookingJson::from(&booking)))
 }
 
+/// One booking (its owner or an admin).
+#[utoipa::path(
+    get,
+    path = "/v1/bookings/{id}",
+    tag = "bookings",
+    params(("id" = Uuid, Path, description = "The booking's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The booking", body = BookingEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such booking, or another user's", body = ErrorEnvelope),
+    ),
+)]
 async fn get_booking(
     State(state): State<AppState>,
     user: AuthUser,
@@ -204,13 +333,42 @@ async fn get_booking(
     Ok(ok(BookingJson::from(&booking)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// Only bookings in this status.
+    #[param(schema_with = super::openapi::booking_status)]
     status: Option<String>,
+    /// Bookings per page, 1 to 200 (default 50).
     limit: Option<i64>,
+    /// Bookings to skip (default 0).
     offset: Option<i64>,
 }
 
+/// A page of bookings.
+#[derive(Debug, Serialize, ToSchema)]
+struct BookingList {
+    bookings: Vec<BookingJson>,
+    total: u64,
+    limit: u32,
+    offset: u64,
+}
+
+envelope!(
+    /// A page of bookings.
+    BookingListEnvelope,
+    BookingList
+);
+
+/// The caller's bookings, newest first (an admin sees everyone's).
+#[utoipa::path(
+    get,
+    path = "/v1/bookings",
+    tag = "bookings",
+    params(ListQuery),
+    security(("bearer" = [])),
+    responses((status = 200, description = "A page of bookings", body = BookingListEnvelope)),
+)]
 async fn list_bookings(
     State(state): State<AppState>,
     user: AuthUser,
@@ -227,12 +385,12 @@ async fn list_bookings(
     let page = catalog::page(q.limit, q.offset)?;
     let (bookings, total) = state.bookings.bookings(caller(user), status, page).await?;
     let bookings: Vec<BookingJson> = bookings.iter().map(BookingJson::from).collect();
-    Ok(ok(serde_json::json!({
-        "bookings": bookings,
-        "total": total,
-        "limit": page.limit,
-        "offset": page.offset,
-    })))
+    Ok(ok(BookingList {
+        bookings,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }
 
 /// Whole seconds until `at`, rounded up: a hold made a few milliseconds ago

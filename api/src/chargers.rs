@@ -5,42 +5,80 @@
 //! answered), told at once if it is connected;
 //! `PUT …/credentials` rotates its password and/or security profile.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{post, put};
 use booking::iso;
 use booking::model::{ChargerAdmission, SecurityProfile};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, ok};
 use super::extract::ApiJson;
+use super::openapi::{ErrorEnvelope, envelope};
+use evgate_operator::credentials::Answer;
 use evgate_operator::{CredentialChange, Rotation};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/chargers/{id}/commands", post(send_command))
-        .route("/v1/admin/chargers/{id}/admission", put(set_admission))
-        .route(
-            "/v1/admin/chargers/{id}/credentials",
-            put(rotate_credentials),
-        )
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(send_command))
+        .routes(routes!(set_admission))
+        .routes(routes!(rotate_credentials))
 }
 
-#[derive(Debug, Deserialize)]
+/// An OCPP command for the charger.
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"action": "TriggerMessage", "payload": {"requestedMessage": "StatusNotification"}}))]
 struct Command {
+    /// The OCPP action, in the version the charger speaks.
     action: String,
+    /// The request payload (default `{}`).
     #[serde(default = "empty_object")]
+    #[schema(value_type = Object)]
     payload: Value,
 }
+
+/// The charger's answer to a command.
+#[derive(Debug, Serialize, ToSchema)]
+struct CommandAnswer {
+    action: String,
+    /// The charger's CALLRESULT payload.
+    #[schema(value_type = Object)]
+    response: Value,
+}
+
+envelope!(
+    /// The charger's answer.
+    CommandEnvelope,
+    CommandAnswer
+);
 
 fn empty_object() -> Value {
     Value::Object(serde_json::Map::new())
 }
 
+/// Sends an OCPP command to a connected charger (here or, in a cluster, on
+/// the instance holding it) and answers with its reply; audited.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/chargers/{id}/commands",
+    tag = "operator",
+    params(("id" = String, Path, description = "The charger's identity (`chargePointId`)")),
+    request_body = Command,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The charger answered", body = CommandEnvelope),
+        (status = 400, description = "`VALIDATION_ERROR`: an unknown action or a payload its schema refuses (`field`: `payload`)", body = ErrorEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such charger", body = ErrorEnvelope),
+        (status = 409, description = "`CHARGER_OFFLINE`: not connected, or busy with another call", body = ErrorEnvelope),
+        (status = 502, description = "`CHARGER_ERROR`: the charger answered with a CALLERROR", body = ErrorEnvelope),
+        (status = 504, description = "`CHARGER_TIMEOUT`: no answer in time", body = ErrorEnvelope),
+    ),
+)]
 async fn send_command(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -81,23 +119,58 @@ async fn send_command(
             outcome,
         )
         .await;
-    let payload = answer?;
-    Ok(ok(json!({ "action": body.action, "response": payload })))
+    let response = answer?;
+    Ok(ok(CommandAnswer {
+        action: body.action,
+        response,
+    }))
 }
 
 /// Unknown fields are refused: a misspelt `status` must not silently reset
 /// the charger to the default policy.
-#[derive(Debug, Deserialize)]
+/// An admission decision.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AdmissionBody {
-    /// `accepted`, `pending`, `rejected`, or `null` for the default policy.
+    /// `accepted`, `pending`, `rejected` (any case), or `null` for the
+    /// default policy.
+    #[schema(example = "accepted")]
     status: Option<String>,
 }
+
+/// The decision recorded.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AdmissionJson {
+    charge_point_id: String,
+    #[schema(schema_with = super::openapi::admission)]
+    admission: Option<ChargerAdmission>,
+    /// Whether the connected charger was asked to boot again.
+    boot_triggered: bool,
+}
+
+envelope!(
+    /// The decision recorded.
+    AdmissionEnvelope,
+    AdmissionJson
+);
 
 /// Records the decision and answers at once; a connected charger (here or
 /// on another instance) is asked to boot again (TriggerMessage
 /// BootNotification), so the new answer reaches it now — `bootTriggered`
 /// says whether it was asked; its answer is logged, not awaited.
+#[utoipa::path(
+    put,
+    path = "/v1/admin/chargers/{id}/admission",
+    tag = "operator",
+    params(("id" = String, Path, description = "The charger's identity (`chargePointId`)")),
+    request_body = AdmissionBody,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The decision is recorded", body = AdmissionEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such charger", body = ErrorEnvelope),
+    ),
+)]
 async fn set_admission(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -147,23 +220,92 @@ async fn set_admission(
             "ACCEPTED",
         )
         .await;
-    Ok(ok(json!({
-        "chargePointId": charger.charge_point_id,
-        "admission": charger.admission,
-        "bootTriggered": boot_triggered,
-    })))
+    Ok(ok(AdmissionJson {
+        charge_point_id: charger.charge_point_id,
+        admission: charger.admission,
+        boot_triggered,
+    }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A credential change: a new password, a new security profile, or both.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CredentialsBody {
+    /// The new Basic auth password.
     password: Option<String>,
+    /// The new OCPP security profile (only upwards).
+    #[schema(minimum = 0, maximum = 3)]
     security_profile: Option<u8>,
 }
 
-/// 200 when the charger answered (409 `CHARGER_REJECTED` when it refused
-/// all of it: nothing changed), 202 when it is away and the change waits
-/// for its next connection.
+/// A change the charger will get at its next connection.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RotationPending {
+    charge_point_id: String,
+    /// `PENDING`.
+    #[schema(example = "PENDING")]
+    outcome: &'static str,
+    #[schema(value_type = u8, minimum = 0, maximum = 3)]
+    security_profile: SecurityProfile,
+}
+
+envelope!(
+    /// A change waiting for the charger.
+    RotationPendingEnvelope,
+    RotationPending
+);
+
+/// How the charger answered a change.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct RotationAnswered {
+    charge_point_id: String,
+    /// `ACCEPTED` or `PARTIAL`.
+    #[schema(example = "ACCEPTED")]
+    outcome: &'static str,
+    /// The answer to the password part; `null` when not asked.
+    #[schema(schema_with = answer)]
+    password: Option<Answer>,
+    /// The answer to the profile part; `null` when not asked.
+    #[schema(schema_with = answer)]
+    security_profile_change: Option<Answer>,
+    #[schema(value_type = u8, minimum = 0, maximum = 3)]
+    security_profile: SecurityProfile,
+    /// Until when the previous credentials still work.
+    previous_credentials_valid_until: Option<String>,
+}
+
+envelope!(
+    /// The charger's answer to a change.
+    RotationAnsweredEnvelope,
+    RotationAnswered
+);
+
+fn answer() -> utoipa::openapi::Object {
+    super::openapi::text_enum(["ACCEPTED", "REJECTED"], true)
+}
+
+/// Rotates a charger's password and/or security profile: 200 when the
+/// charger answered (409 `CHARGER_REJECTED` when it refused all of it:
+/// nothing changed), 202 when it is away and the change waits for its next
+/// connection.
+#[utoipa::path(
+    put,
+    path = "/v1/admin/chargers/{id}/credentials",
+    tag = "operator",
+    params(("id" = String, Path, description = "The charger's identity (`chargePointId`)")),
+    request_body = CredentialsBody,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The charger answered", body = RotationAnsweredEnvelope),
+        (status = 202, description = "The charger is away: the change waits for its next connection", body = RotationPendingEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such charger", body = ErrorEnvelope),
+        (status = 409, description = "`CHARGER_REJECTED`: the charger refused it all; `NOT_CONFIGURED`: the gateway cannot serve the profile or queue the password; `CHARGER_OFFLINE`", body = ErrorEnvelope),
+        (status = 502, description = "`CHARGER_ERROR`: the charger answered with a CALLERROR", body = ErrorEnvelope),
+        (status = 504, description = "`CHARGER_TIMEOUT`: no answer in time", body = ErrorEnvelope),
+    ),
+)]
 async fn rotate_credentials(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -188,11 +330,11 @@ async fn rotate_credentials(
     match rotation {
         Rotation::Pending { charger } => Ok((
             StatusCode::ACCEPTED,
-            ok(json!({
-                "chargePointId": charger.charge_point_id,
-                "outcome": "PENDING",
-                "securityProfile": charger.security_profile,
-            })),
+            ok(RotationPending {
+                charge_point_id: charger.charge_point_id,
+                outcome: "PENDING",
+                security_profile: charger.security_profile,
+            }),
         )),
         Rotation::Answered { .. } if rotation.outcome() == "REJECTED" => Err(ApiError::Conflict(
             "CHARGER_REJECTED",
@@ -204,15 +346,17 @@ async fn rotate_credentials(
             security_profile,
         } => Ok((
             StatusCode::OK,
-            ok(json!({
-                "chargePointId": charger.charge_point_id,
-                "outcome": rotation.outcome(),
-                "password": password,
-                "securityProfileChange": security_profile,
-                "securityProfile": charger.security_profile,
-                "previousCredentialsValidUntil":
-                    charger.previous_credentials.as_ref().map(|p| iso(p.until)),
-            })),
+            ok(RotationAnswered {
+                charge_point_id: charger.charge_point_id.clone(),
+                outcome: rotation.outcome(),
+                password,
+                security_profile_change: security_profile,
+                security_profile: charger.security_profile,
+                previous_credentials_valid_until: charger
+                    .previous_credentials
+                    .as_ref()
+                    .map(|p| iso(p.until)),
+            }),
         )),
     }
 }

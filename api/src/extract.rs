@@ -136,8 +136,11 @@ fn deser_error<E: std::fmt::Display>(e: serde_path_to_error::Error<E>, what: &st
 }
 
 /// `?limit=&offset=` on the list endpoints (checked by `catalog::page`).
-#[derive(Debug, serde::Deserialize)]
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 pub(super) struct PageQuery {
+    /// Rows per page, 1 to 200 (default 50).
     pub limit: Option<i64>,
+    /// Rows to skip (default 0).
     pub offset: Option<i64>,
 }

@@ -1,27 +1,77 @@
 //! Liveness and readiness, for load balancers and orchestrators. No auth.
 
-use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
 use booking::iso;
+use serde::Serialize;
 use serde_json::json;
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use webhooks::ApplierHealth;
 
 use super::AppState;
 use super::error::ok;
+use super::openapi::{ErrorEnvelope, envelope};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/health", get(health))
-        .route("/ready", get(ready))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(health))
+        .routes(routes!(ready))
 }
+
+/// The process is up.
+#[derive(Debug, Serialize, ToSchema)]
+struct Health {
+    /// `ok`.
+    #[schema(example = "ok")]
+    status: &'static str,
+    /// evgate's version.
+    #[schema(example = "0.1.0")]
+    version: &'static str,
+}
+
+envelope!(
+    /// The process is up.
+    HealthEnvelope,
+    Health
+);
 
 /// The process is up and serving.
+#[utoipa::path(
+    get,
+    path = "/health",
+    tag = "health",
+    responses((status = 200, description = "Up", body = HealthEnvelope)),
+)]
 async fn health() -> axum::Json<serde_json::Value> {
-    ok(json!({ "status": "ok", "version": env!("CARGO_PKG_VERSION") }))
+    ok(Health {
+        status: "ok",
+        version: env!("CARGO_PKG_VERSION"),
+    })
 }
+
+/// Ready for traffic.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct Ready {
+    /// `ready`, or `degraded` while Redis is down (served from PostgreSQL).
+    #[schema(example = "ready")]
+    status: &'static str,
+    /// `ok`.
+    store: &'static str,
+    /// `ok`, or `degraded` while Redis is down.
+    shared_state: &'static str,
+    /// `ok`.
+    webhook_applier: &'static str,
+}
+
+envelope!(
+    /// Ready for traffic.
+    ReadyEnvelope,
+    Ready
+);
 
 /// Ready for traffic: the store answers, and this instance's webhook
 /// applier works. With Redis, its state is shown: `degraded` while it is
@@ -30,6 +80,15 @@ async fn health() -> axum::Json<serde_json::Value> {
 /// instance: the error envelope with `check` naming it (`store`,
 /// `sharedState`, `webhookApplier`) and a message saying what is wrong (the
 /// detail is logged, not shown).
+#[utoipa::path(
+    get,
+    path = "/ready",
+    tag = "health",
+    responses(
+        (status = 200, description = "Ready (or degraded: still serving)", body = ReadyEnvelope),
+        (status = 503, description = "`SERVICE_UNAVAILABLE`: a check failed; `error.check` names it (`store`, `sharedState`, `webhookApplier`)", body = ErrorEnvelope),
+    ),
+)]
 async fn ready(State(state): State<AppState>) -> Response {
     if let Err(e) = state.store.ping().await {
         return not_ready("store", "the store does not answer", &e);
@@ -73,12 +132,12 @@ async fn ready(State(state): State<AppState>) -> Response {
         return not_ready("webhookApplier", &message, &detail);
     }
     let status = if shared == "ok" { "ready" } else { "degraded" };
-    ok(json!({
-        "status": status,
-        "store": "ok",
-        "sharedState": shared,
-        "webhookApplier": "ok",
-    }))
+    ok(Ready {
+        status,
+        store: "ok",
+        shared_state: shared,
+        webhook_applier: "ok",
+    })
     .into_response()
 }
 

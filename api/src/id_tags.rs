@@ -3,36 +3,75 @@
 //! expired, invalid) makes every connected charger clear its authorization
 //! cache, so it is refused from the next message on, offline too.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use axum::routing::{get, put};
 use booking::catalog;
 use booking::iso;
 use booking::model::{IdTag, IdTagStatus};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
 use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, created, ok};
 use super::extract::{ApiJson, ApiQuery, PageQuery};
+use super::openapi::{ErrorEnvelope, envelope};
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/admin/id-tags", get(list_id_tags).post(create_id_tag))
-        .route("/v1/admin/id-tags/{id_tag}", put(update_id_tag))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list_id_tags, create_id_tag))
+        .routes(routes!(update_id_tag))
 }
 
-#[derive(Debug, Serialize)]
+/// An id tag that may charge (or may not any more).
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct IdTagJson {
+    #[schema(example = "RFID-0042")]
     id_tag: String,
+    #[schema(schema_with = super::openapi::id_tag_status)]
     status: IdTagStatus,
     expiry_date: Option<String>,
     parent_id_tag: Option<String>,
+    /// The app user it belongs to.
     user_id: Option<i64>,
 }
+
+/// An id tag after a change.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct IdTagChanged {
+    #[serde(flatten)]
+    tag: IdTagJson,
+    /// Connected chargers told to clear their authorization cache (the tag
+    /// may no longer charge).
+    chargers_told_to_clear_cache: usize,
+}
+
+envelope!(
+    /// An id tag after a change.
+    IdTagEnvelope,
+    IdTagChanged
+);
+
+/// A page of id tags.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct IdTagList {
+    id_tags: Vec<IdTagJson>,
+    total: u64,
+    limit: u32,
+    offset: u64,
+}
+
+envelope!(
+    /// A page of id tags.
+    IdTagListEnvelope,
+    IdTagList
+);
 
 impl From<&IdTag> for IdTagJson {
     fn from(t: &IdTag) -> Self {
@@ -62,11 +101,15 @@ fn parse_expiry(raw: &str) -> Result<DateTime<Utc>, ApiError> {
         })
 }
 
-#[derive(Debug, Deserialize)]
+/// A new id tag.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CreateIdTag {
+    #[schema(example = "RFID-0042")]
     id_tag: String,
+    #[schema(schema_with = super::openapi::id_tag_status)]
     status: String,
+    /// RFC 3339.
     expiry_date: Option<String>,
     parent_id_tag: Option<String>,
     user_id: Option<i64>,
@@ -106,12 +149,25 @@ async fn after_change(
     Ok(told)
 }
 
-fn with_told(tag: &IdTag, told: usize) -> serde_json::Value {
-    let mut json = serde_json::to_value(IdTagJson::from(tag)).unwrap_or_default();
-    json["chargersToldToClearCache"] = told.into();
-    json
+fn with_told(tag: &IdTag, told: usize) -> IdTagChanged {
+    IdTagChanged {
+        tag: IdTagJson::from(tag),
+        chargers_told_to_clear_cache: told,
+    }
 }
 
+/// Registers an id tag; audited.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/id-tags",
+    tag = "admin",
+    request_body = CreateIdTag,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 201, description = "The id tag", body = IdTagEnvelope),
+        (status = 409, description = "`CONFLICT`: the id tag exists already", body = ErrorEnvelope),
+    ),
+)]
 async fn create_id_tag(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -130,12 +186,15 @@ async fn create_id_tag(
     Ok(created(with_told(&tag, told)))
 }
 
-#[derive(Debug, Deserialize)]
+/// A change to an id tag; absent fields are left as they are.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct UpdateIdTag {
+    #[schema(schema_with = super::openapi::id_tag_status)]
     status: Option<String>,
-    /// `null` clears the expiry; absent leaves it.
+    /// RFC 3339; `null` clears the expiry; absent leaves it.
     #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
     expiry_date: Option<Option<String>>,
 }
 
@@ -144,6 +203,20 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
+/// Changes an id tag's status or expiry; audited. A tag that may no longer
+/// charge is cleared from every connected charger's cache.
+#[utoipa::path(
+    put,
+    path = "/v1/admin/id-tags/{id_tag}",
+    tag = "admin",
+    params(("id_tag" = String, Path, description = "The id tag")),
+    request_body = UpdateIdTag,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The id tag", body = IdTagEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such id tag", body = ErrorEnvelope),
+    ),
+)]
 async fn update_id_tag(
     State(state): State<AppState>,
     admin: AdminUser,
@@ -163,6 +236,15 @@ async fn update_id_tag(
     Ok(ok(with_told(&tag, told)))
 }
 
+/// Registered id tags, paged.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/id-tags",
+    tag = "admin",
+    params(PageQuery),
+    security(("bearer" = ["admin"])),
+    responses((status = 200, description = "A page of id tags", body = IdTagListEnvelope)),
+)]
 async fn list_id_tags(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -171,7 +253,10 @@ async fn list_id_tags(
     let page = catalog::page(q.limit, q.offset)?;
     let (tags, total) = state.store.id_tags(page).await?;
     let tags: Vec<IdTagJson> = tags.iter().map(IdTagJson::from).collect();
-    Ok(ok(
-        serde_json::json!({ "idTags": tags, "total": total, "limit": page.limit, "offset": page.offset }),
-    ))
+    Ok(ok(IdTagList {
+        id_tags: tags,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }

@@ -3,7 +3,10 @@
 //! tracing, request ids, CORS, body limit, panic safety net — and
 //! envelope-speaking fallbacks), Socket.IO live updates (`realtime`), and
 //! the bearer tokens both check (`jwt`). The server binary builds an
-//! [`AppState`] and serves [`with_realtime`]'s router.
+//! [`AppState`] and serves [`with_realtime`]'s router. The routers are
+//! utoipa-axum `OpenApiRouter`s: the OpenAPI document ([`openapi`], served
+//! at `/v1/openapi.json`, Swagger UI at `/docs`) comes from the same calls
+//! that route.
 
 #![warn(missing_docs)]
 
@@ -20,6 +23,7 @@ mod journal;
 pub mod jwt;
 pub mod limits;
 mod metrics;
+mod openapi;
 pub mod realtime;
 mod stations;
 mod vendors;
@@ -39,6 +43,8 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
 use tower_http::trace::{DefaultOnResponse, TraceLayer};
 use tracing::Level;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
 
 pub use error::ApiError;
 pub use metrics::describe_metrics;
@@ -125,6 +131,29 @@ impl AppState {
     }
 }
 
+/// Every REST route with its OpenAPI description: one `OpenApiRouter` per
+/// resource module, each handler registered with `routes!`.
+fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(openapi::ApiDoc::openapi())
+        .merge(health::router())
+        .merge(stations::router())
+        .merge(admin::router())
+        .merge(bookings::router())
+        .merge(chargers::router())
+        .merge(audit::router())
+        .merge(id_tags::router())
+        .merge(journal::router())
+        .merge(vendors::router())
+        .merge(openapi::router())
+}
+
+/// The OpenAPI 3.1 document of every REST route, as served at
+/// `GET /v1/openapi.json` (generated from the handlers' annotations and
+/// the routers that serve them).
+pub fn openapi() -> serde_json::Value {
+    openapi::finish(routes().split_for_parts().1)
+}
+
 /// The whole API with its layers.
 pub fn router(state: AppState, cors: &CorsOrigins) -> Router {
     with_realtime(state, cors, None)
@@ -139,16 +168,9 @@ pub fn with_realtime(
 ) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let limited = state.clone();
-    let api = Router::new()
-        .merge(health::router())
-        .merge(stations::router())
-        .merge(admin::router())
-        .merge(bookings::router())
-        .merge(chargers::router())
-        .merge(audit::router())
-        .merge(id_tags::router())
-        .merge(journal::router())
-        .merge(vendors::router())
+    let (api, _) = routes().split_for_parts();
+    let api = api
+        .merge(openapi::swagger_ui())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

@@ -2,12 +2,13 @@
 //! operators do with vendors and the webhook inbox (`/v1/admin/…`). The
 //! logic lives in the `webhooks` crate; this is its HTTP edge.
 
-use axum::Router;
 use axum::extract::{Path, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::routing::{get, post, put};
 use booking::catalog;
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 use uuid::Uuid;
 use webhooks::{InboxRecord, InboxState, Kind, SignedRequest, StoredReport, Vendor};
 
@@ -15,27 +16,178 @@ use super::AppState;
 use super::auth::AdminUser;
 use super::error::{ApiError, ApiResult, created, ok};
 use super::extract::{ApiJson, ApiQuery, PageQuery, RawBody, UuidPath};
+use super::openapi::{ErrorEnvelope, envelope, text_enum};
 use super::stations::ConnectorJson;
 use booking::iso;
 
-pub(super) fn router() -> Router<AppState> {
-    Router::new()
-        .route("/v1/vendor/webhooks/{kind}", post(receive))
-        .route("/v1/admin/vendors", get(list_vendors).post(create_vendor))
-        .route("/v1/admin/vendors/{id}/rotate-secret", post(rotate_secret))
-        .route("/v1/admin/connectors/{id}/vendor", put(assign_connector))
-        .route("/v1/admin/webhooks", get(list_entries))
-        .route(
-            "/v1/admin/webhooks/{id}",
-            get(get_entry).delete(discard_entry),
-        )
-        .route("/v1/admin/webhooks/{id}/retry", post(retry_entry))
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(receive))
+        .routes(routes!(list_vendors, create_vendor))
+        .routes(routes!(rotate_secret))
+        .routes(routes!(assign_connector))
+        .routes(routes!(list_entries))
+        .routes(routes!(get_entry, discard_entry))
+        .routes(routes!(retry_entry))
 }
 
-/// 202 once the report is durable in the inbox; the worker applies it.
+fn kinds() -> utoipa::openapi::Object {
+    text_enum(Kind::ALL.iter().map(|k| k.as_str()), false)
+}
+
+fn inbox_states() -> utoipa::openapi::Object {
+    text_enum(InboxState::ALL.iter().map(|k| k.as_str()), false)
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Path)]
+struct KindPath {
+    /// Which report.
+    #[param(schema_with = kinds)]
+    kind: String,
+}
+
+/// The signature headers, as the document shows them (the `webhooks` crate
+/// checks them).
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Header)]
+#[allow(dead_code)]
+struct SignatureHeaders {
+    /// The vendor's id.
+    #[serde(rename = "X-Evgate-Vendor")]
+    vendor: String,
+    /// Unix seconds when signed; at most 300 s from the server's clock.
+    #[serde(rename = "X-Evgate-Timestamp")]
+    #[param(example = "1714557600")]
+    timestamp: String,
+    /// `sha256=<hex HMAC-SHA256 of "<timestamp>.<raw body>" with the vendor's secret>`.
+    #[serde(rename = "X-Evgate-Signature")]
+    signature: String,
+    /// Optional: a redelivery with the same key (and body) is the same report;
+    /// the key with a different body is 409 `IDEMPOTENCY_KEY_REUSED`.
+    #[serde(rename = "Idempotency-Key")]
+    idempotency_key: Option<String>,
+}
+
+/// `connector-status`: a connector's status changed. Names its connector by
+/// `connectorId` or `vendorConnectorId` (or both, agreeing). These body types
+/// describe what `webhooks::report` reads, for the document.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct ConnectorStatusBody {
+    /// Optional check: the station of the connector.
+    station_id: Option<Uuid>,
+    /// evgate's connector id.
+    connector_id: Option<Uuid>,
+    /// The vendor's connector id.
+    vendor_connector_id: Option<String>,
+    /// A connector status of the seed's vocabulary, any case.
+    #[schema(example = "AVAILABLE")]
+    status: String,
+    /// When it happened (default: the signing time; at most 5 minutes ahead).
+    timestamp: Option<chrono::DateTime<chrono::Utc>>,
+    /// Vendor extras; ignored.
+    #[schema(value_type = Option<Object>)]
+    metadata: Option<serde_json::Value>,
+}
+
+/// `session-start`: charging began on a connector.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct SessionStartBody {
+    /// The vendor's session id (1 to 255 characters).
+    vendor_session_id: String,
+    station_id: Option<Uuid>,
+    connector_id: Option<Uuid>,
+    vendor_connector_id: Option<String>,
+    /// kWh on the meter.
+    start_meter_reading: Option<f64>,
+    /// The booking this session fulfils (on the same connector); it becomes ACTIVE.
+    booking_id: Option<Uuid>,
+    id_tag: Option<String>,
+    timestamp: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `meter-update`: a meter reading during a session.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct MeterUpdateBody {
+    vendor_session_id: String,
+    /// kWh on the meter, 0 to 1e9.
+    meter_reading: f64,
+    timestamp: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// `session-end`: charging ended; the booking becomes COMPLETED.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[allow(dead_code)]
+struct SessionEndBody {
+    vendor_session_id: String,
+    end_meter_reading: Option<f64>,
+    /// Energy delivered, kWh (default: from the meter readings).
+    energy_kwh: Option<f64>,
+    /// What it cost, 0 to 1e9, in the vendor's currency.
+    cost_amount: Option<f64>,
+    reason: Option<String>,
+    timestamp: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+/// One of the four reports, as the path's `kind` says.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)]
+enum WebhookBody {
+    ConnectorStatus(ConnectorStatusBody),
+    SessionStart(SessionStartBody),
+    MeterUpdate(MeterUpdateBody),
+    SessionEnd(SessionEndBody),
+}
+
+/// A report in the inbox.
+#[derive(Debug, Serialize, ToSchema)]
+struct Accepted {
+    /// The inbox entry (`GET /v1/admin/webhooks/{id}`).
+    id: Uuid,
+    /// The entry's state.
+    #[schema(schema_with = inbox_states)]
+    state: &'static str,
+    /// The same delivery (or `Idempotency-Key`) was accepted before: this is
+    /// that entry, not stored again.
+    duplicate: bool,
+}
+
+envelope!(
+    /// A report in the inbox.
+    AcceptedEnvelope,
+    Accepted
+);
+
+/// A vendor cloud's signed report: 202 once it is durable in the inbox; a
+/// worker applies it.
+#[utoipa::path(
+    post,
+    path = "/v1/vendor/webhooks/{kind}",
+    tag = "vendors",
+    params(KindPath, SignatureHeaders),
+    request_body(content = WebhookBody, description = "The report; its type follows the path's `kind`."),
+    security(("vendorId" = [], "vendorTimestamp" = [], "vendorSignature" = [])),
+    responses(
+        (status = 202, description = "Accepted into the inbox (or the earlier entry of the same delivery)", body = AcceptedEnvelope),
+        (status = 400, description = "`VALIDATION_ERROR`: a malformed body or field (`error.field` names it)", body = ErrorEnvelope),
+        (status = 401, description = "`UNAUTHORIZED`: a missing or wrong signature, an unknown vendor, or a timestamp more than 300 s away", body = ErrorEnvelope),
+        (status = 403, description = "`FORBIDDEN`: another vendor's connector", body = ErrorEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such webhook kind, connector or booking", body = ErrorEnvelope),
+        (status = 409, description = "`IDEMPOTENCY_KEY_REUSED`: the key came with a different body", body = ErrorEnvelope),
+        (status = 429, description = "`RATE_LIMITED`: per source address or per vendor", body = ErrorEnvelope),
+    ),
+)]
 async fn receive(
     State(state): State<AppState>,
-    Path(kind): Path<String>,
+    Path(KindPath { kind }): Path<KindPath>,
     headers: HeaderMap,
     RawBody(body): RawBody,
 ) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
@@ -63,26 +215,49 @@ async fn receive(
         })?;
     Ok((
         StatusCode::ACCEPTED,
-        ok(serde_json::json!({
-            "id": entry.id,
-            "state": entry.state.as_str(),
-            "duplicate": !new,
-        })),
+        ok(Accepted {
+            id: entry.id,
+            state: entry.state.as_str(),
+            duplicate: !new,
+        }),
     ))
 }
 
-#[derive(Debug, Serialize)]
+/// A vendor cloud.
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct VendorJson {
     id: Uuid,
+    #[schema(example = "ChargeCloud")]
     name: String,
     created_at: String,
     /// While a rotation's overlap lasts, the old secret works until then.
     previous_secret_expires_at: Option<String>,
-    /// Shown when created or rotated only.
+    /// The signing secret: shown when created or rotated only.
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
 }
+
+envelope!(
+    /// A vendor.
+    VendorEnvelope,
+    VendorJson
+);
+
+/// A page of vendors.
+#[derive(Debug, Serialize, ToSchema)]
+struct VendorList {
+    vendors: Vec<VendorJson>,
+    total: u64,
+    limit: u32,
+    offset: u64,
+}
+
+envelope!(
+    /// A page of vendors.
+    VendorListEnvelope,
+    VendorList
+);
 
 impl VendorJson {
     fn of(v: &Vendor, with_secret: bool) -> Self {
@@ -96,11 +271,25 @@ impl VendorJson {
     }
 }
 
-#[derive(Debug, Deserialize)]
+/// A new vendor.
+#[derive(Debug, Deserialize, ToSchema)]
 struct CreateVendor {
+    #[schema(example = "ChargeCloud")]
     name: String,
 }
 
+/// Creates a vendor account; the answer shows its signing secret, once.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/vendors",
+    tag = "vendors",
+    request_body = CreateVendor,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 201, description = "The vendor, with its secret", body = VendorEnvelope),
+        (status = 409, description = "`CONFLICT`: the name is taken", body = ErrorEnvelope),
+    ),
+)]
 async fn create_vendor(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -110,6 +299,15 @@ async fn create_vendor(
     Ok(created(VendorJson::of(&vendor, true)))
 }
 
+/// Vendors, paged (secrets not shown).
+#[utoipa::path(
+    get,
+    path = "/v1/admin/vendors",
+    tag = "vendors",
+    params(PageQuery),
+    security(("bearer" = ["admin"])),
+    responses((status = 200, description = "A page of vendors", body = VendorListEnvelope)),
+)]
 async fn list_vendors(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -118,18 +316,37 @@ async fn list_vendors(
     let page = catalog::page(q.limit, q.offset)?;
     let (vendors, total) = state.webhooks.vendors(page).await?;
     let vendors: Vec<_> = vendors.iter().map(|v| VendorJson::of(v, false)).collect();
-    Ok(ok(serde_json::json!({
-        "vendors": vendors, "total": total, "limit": page.limit, "offset": page.offset,
-    })))
+    Ok(ok(VendorList {
+        vendors,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }
 
-#[derive(Debug, Default, Deserialize)]
+/// How long the old secret keeps working.
+#[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Rotate {
+    /// Seconds (default a day; 0 ends it at once).
+    #[schema(example = 86400)]
     previous_secret_valid_seconds: Option<i64>,
 }
 
-/// The body is optional: `{}` or none keeps the old secret valid for a day.
+/// Gives a vendor a new signing secret. The body is optional: `{}` or none
+/// keeps the old secret valid for a day.
+#[utoipa::path(
+    post,
+    path = "/v1/admin/vendors/{id}/rotate-secret",
+    tag = "vendors",
+    params(("id" = Uuid, Path, description = "The vendor's id")),
+    request_body(content = Option<Rotate>, description = "Optional."),
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The vendor, with its new secret", body = VendorEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such vendor", body = ErrorEnvelope),
+    ),
+)]
 async fn rotate_secret(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -151,14 +368,46 @@ async fn rotate_secret(
     Ok(ok(VendorJson::of(&vendor, true)))
 }
 
-#[derive(Debug, Deserialize)]
+/// Who manages a connector.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AssignVendor {
     /// `null` hands the connector back to OCPP.
     vendor_id: Option<Uuid>,
+    /// The vendor's own id for it (required with a `vendorId`).
     vendor_connector_id: Option<String>,
 }
 
+/// A connector and the vendor managing it.
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct AssignedJson {
+    connector: ConnectorJson,
+    /// `null`: managed over OCPP.
+    vendor_id: Option<Uuid>,
+}
+
+envelope!(
+    /// A connector and the vendor managing it.
+    AssignedEnvelope,
+    AssignedJson
+);
+
+/// Hands a connector to a vendor cloud (its webhooks report it), or back to
+/// OCPP.
+#[utoipa::path(
+    put,
+    path = "/v1/admin/connectors/{id}/vendor",
+    tag = "vendors",
+    params(("id" = Uuid, Path, description = "The connector's id")),
+    request_body = AssignVendor,
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The connector", body = AssignedEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such connector or vendor", body = ErrorEnvelope),
+        (status = 409, description = "`CONFLICT`: the vendor connector id is taken", body = ErrorEnvelope),
+    ),
+)]
 async fn assign_connector(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -179,22 +428,24 @@ async fn assign_connector(
         .webhooks
         .assign_connector(connector_id, vendor)
         .await?;
-    Ok(ok(serde_json::json!({
-        "connector": ConnectorJson::from(&connector),
-        "vendorId": connector.vendor_id,
-    })))
+    Ok(ok(AssignedJson {
+        connector: ConnectorJson::from(&connector),
+        vendor_id: connector.vendor_id,
+    }))
 }
 
 /// An inbox entry. `report` is what the vendor reported; for an entry
 /// whose stored report this build cannot read (written by an earlier
 /// build) it is `null`, `unreadable` is `true`, `rawReport` has the text
 /// as stored and `readError` why it cannot be read.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct EntryJson {
     id: Uuid,
     vendor_id: Uuid,
+    #[schema(schema_with = kinds)]
     kind: &'static str,
+    #[schema(schema_with = inbox_states)]
     state: &'static str,
     attempts: i32,
     last_error: Option<String>,
@@ -202,6 +453,8 @@ struct EntryJson {
     next_attempt_at: String,
     processed_at: Option<String>,
     idempotency_key: Option<String>,
+    /// The report as read (connector resolved); `null` when unreadable.
+    #[schema(value_type = Option<Object>)]
     report: serde_json::Value,
     unreadable: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -239,13 +492,48 @@ impl From<&InboxRecord> for EntryJson {
     }
 }
 
-#[derive(Debug, Deserialize)]
+envelope!(
+    /// An inbox entry.
+    EntryEnvelope,
+    EntryJson
+);
+
+/// A page of inbox entries.
+#[derive(Debug, Serialize, ToSchema)]
+struct EntryList {
+    webhooks: Vec<EntryJson>,
+    total: u64,
+    limit: u32,
+    offset: u64,
+}
+
+envelope!(
+    /// A page of inbox entries.
+    EntryListEnvelope,
+    EntryList
+);
+
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
 struct EntriesQuery {
+    /// Only entries in this state (any case).
+    #[param(schema_with = inbox_states)]
     state: Option<String>,
+    /// Entries per page, 1 to 200 (default 50).
     limit: Option<i64>,
+    /// Entries to skip (default 0).
     offset: Option<i64>,
 }
 
+/// The webhook inbox, paged.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/webhooks",
+    tag = "vendors",
+    params(EntriesQuery),
+    security(("bearer" = ["admin"])),
+    responses((status = 200, description = "A page of inbox entries", body = EntryListEnvelope)),
+)]
 async fn list_entries(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -260,11 +548,26 @@ async fn list_entries(
     };
     let (entries, total) = state.webhooks.entries(wanted, page).await?;
     let entries: Vec<EntryJson> = entries.iter().map(EntryJson::from).collect();
-    Ok(ok(serde_json::json!({
-        "webhooks": entries, "total": total, "limit": page.limit, "offset": page.offset,
-    })))
+    Ok(ok(EntryList {
+        webhooks: entries,
+        total,
+        limit: page.limit,
+        offset: page.offset,
+    }))
 }
 
+/// One inbox entry.
+#[utoipa::path(
+    get,
+    path = "/v1/admin/webhooks/{id}",
+    tag = "vendors",
+    params(("id" = Uuid, Path, description = "The entry's id")),
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The entry", body = EntryEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such entry", body = ErrorEnvelope),
+    ),
+)]
 async fn get_entry(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -273,8 +576,21 @@ async fn get_entry(
     Ok(ok(EntryJson::from(&state.webhooks.entry(id).await?)))
 }
 
-/// 409 `INVALID_STATE` unless DEAD; 409 `WEBHOOK_UNREADABLE` when its stored
-/// report cannot be read (requeued, it would only die again).
+/// Requeues a DEAD entry: 409 `INVALID_STATE` unless DEAD; 409
+/// `WEBHOOK_UNREADABLE` when its stored report cannot be read (requeued, it
+/// would only die again).
+#[utoipa::path(
+    post,
+    path = "/v1/admin/webhooks/{id}/retry",
+    tag = "vendors",
+    params(("id" = Uuid, Path, description = "The entry's id")),
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The entry, requeued", body = EntryEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such entry", body = ErrorEnvelope),
+        (status = 409, description = "`INVALID_STATE`: not DEAD; `WEBHOOK_UNREADABLE`", body = ErrorEnvelope),
+    ),
+)]
 async fn retry_entry(
     State(state): State<AppState>,
     _admin: AdminUser,
@@ -286,6 +602,18 @@ async fn retry_entry(
 /// Removes a DEAD entry for good (409 `INVALID_STATE` otherwise) and answers
 /// with it as it was; the audit log keeps it too (`webhook.discard`, with
 /// the stored report).
+#[utoipa::path(
+    delete,
+    path = "/v1/admin/webhooks/{id}",
+    tag = "vendors",
+    params(("id" = Uuid, Path, description = "The entry's id")),
+    security(("bearer" = ["admin"])),
+    responses(
+        (status = 200, description = "The entry as it was", body = EntryEnvelope),
+        (status = 404, description = "`NOT_FOUND`: no such entry", body = ErrorEnvelope),
+        (status = 409, description = "`INVALID_STATE`: not DEAD", body = ErrorEnvelope),
+    ),
+)]
 async fn discard_entry(
     State(state): State<AppState>,
     admin: AdminUser,

@@ -7,19 +7,25 @@ use serde::Serialize;
 use uuid::Uuid;
 
 /// A booking as the seed's JSON shows it (timestamps ISO 8601 UTC).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct BookingJson {
     id: Uuid,
     station_id: Uuid,
     connector_id: Uuid,
+    #[schema(example = "2024-05-01T10:00:00.000Z")]
     start_ts: String,
+    #[schema(example = "2024-05-01T11:00:00.000Z")]
     end_ts: String,
+    #[schema(schema_with = crate::openapi::booking_status)]
     status: BookingStatus,
+    /// The id tag the charger is told to accept for this booking.
     id_tag: Option<String>,
     payment_id: Option<String>,
+    /// The charger's reservation id, when it was sent a ReserveNow.
     #[serde(skip_serializing_if = "Option::is_none")]
     reservation_id: Option<i32>,
+    /// Whether the charger holds the connector for it.
     reserved_on_charger: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
     cancel_reason: Option<String>,

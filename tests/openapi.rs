@@ -1,0 +1,527 @@
+//! The OpenAPI document (`evgate_api::openapi`, served at
+//! `/v1/openapi.json`, Swagger UI at `/docs`) against the code it describes:
+//! a committed snapshot (`tests/snapshots/openapi.json`; rewrite it with
+//! `UPDATE_SNAPSHOTS=1 cargo test --test openapi`), every documented
+//! operation answered by the real router (never its 404/405 fallback), every
+//! route of the README's table documented, and real responses validated
+//! against the schemas the document gives them.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::http::Request;
+use common::TestApp;
+use common::bookings::{ScriptedChargers, confirm, hold, hour_from_now, site};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const METHODS: [&str; 5] = ["get", "put", "post", "delete", "patch"];
+
+fn snapshot_path() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/openapi.json")
+}
+
+fn document() -> Value {
+    evgate_api::openapi()
+}
+
+/// Every (method, path) the document describes.
+fn operations(doc: &Value) -> Vec<(String, String)> {
+    let mut ops = Vec::new();
+    for (path, item) in doc["paths"].as_object().expect("paths") {
+        for method in METHODS {
+            if item.get(method).is_some() {
+                ops.push((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    ops
+}
+
+#[test]
+fn the_document_matches_its_snapshot() {
+    let doc = document();
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1")),
+        "not OpenAPI 3.1: {}",
+        doc["openapi"]
+    );
+    let rendered = format!("{}\n", serde_json::to_string_pretty(&doc).unwrap());
+    let path = snapshot_path();
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some_and(|v| v != "0") {
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &rendered).unwrap();
+        return;
+    }
+    let committed = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!(
+            "no snapshot at {} ({e}); create it with UPDATE_SNAPSHOTS=1 cargo test --test openapi",
+            path.display()
+        )
+    });
+    if committed == rendered {
+        return;
+    }
+    let (old, new): (Vec<&str>, Vec<&str>) =
+        (committed.lines().collect(), rendered.lines().collect());
+    let first = old
+        .iter()
+        .zip(&new)
+        .position(|(a, b)| a != b)
+        .unwrap_or(old.len().min(new.len()));
+    let from = first.saturating_sub(3);
+    let show = |lines: &[&str]| {
+        lines
+            .iter()
+            .enumerate()
+            .skip(from)
+            .take(8)
+            .map(|(n, l)| format!("{:>6} {l}", n + 1))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    panic!(
+        "the OpenAPI document changed (first difference at line {}).\n\
+         --- committed ({})\n{}\n+++ generated now\n{}\n\
+         If the change is intended, rewrite the snapshot: UPDATE_SNAPSHOTS=1 cargo test --test openapi \
+         and commit tests/snapshots/openapi.json",
+        first + 1,
+        path.display(),
+        show(&old),
+        show(&new),
+    );
+}
+
+/// A concrete path for a documented template: each `{param}` becomes the
+/// first value of its schema's enum, or a UUID (which every string
+/// parameter takes too).
+fn concrete(doc: &Value, method: &str, template: &str) -> String {
+    let params = doc["paths"][template][method]["parameters"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    let mut path = template.to_owned();
+    for p in params.iter().filter(|p| p["in"] == "path") {
+        let name = p["name"].as_str().unwrap();
+        assert_eq!(
+            p["required"],
+            json!(true),
+            "{method} {template}: {name} not required"
+        );
+        assert!(
+            template.contains(&format!("{{{name}}}")),
+            "{method} {template}: no {{{name}}}"
+        );
+        let value = p["schema"]["enum"][0]
+            .as_str()
+            .unwrap_or("00000000-0000-4000-8000-000000000000")
+            .to_owned();
+        path = path.replace(&format!("{{{name}}}"), &value);
+    }
+    assert!(
+        !path.contains('{'),
+        "{method} {template}: an undocumented path parameter"
+    );
+    path
+}
+
+async fn send_raw(app: &TestApp, req: Request<Body>) -> (u16, String, Vec<u8>) {
+    let resp = app.router.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status().as_u16();
+    let content_type = resp
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let body = axum::body::to_bytes(resp.into_body(), 1 << 24)
+        .await
+        .expect("body")
+        .to_vec();
+    (status, content_type, body)
+}
+
+/// Each documented operation reaches a handler: the router answers neither
+/// with its fallback 404 (`no route for …`) nor with 405.
+#[tokio::test]
+async fn every_documented_operation_is_routed() {
+    let app = TestApp::new().await;
+    let doc = document();
+    let ops = operations(&doc);
+    assert!(ops.len() >= 30, "only {} operations documented", ops.len());
+    for (method, template) in ops {
+        let path = concrete(&doc, &method, &template);
+        let mut req = Request::builder()
+            .method(method.to_uppercase().as_str())
+            .uri(&path);
+        let body = if doc["paths"][&template][&method]
+            .get("requestBody")
+            .is_some()
+        {
+            req = req.header("content-type", "application/json");
+            Body::from("{}")
+        } else {
+            Body::empty()
+        };
+        let (status, _, bytes) = send_raw(&app, req.body(body).unwrap()).await;
+        let answer: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let message = answer["error"]["message"].as_str().unwrap_or_default();
+        assert!(
+            !(status == 404 && message.starts_with("no route for")) && status != 405,
+            "{method} {template} (sent as {path}) is documented but not routed: {status} {answer}"
+        );
+    }
+}
+
+/// Every route the handlers register is documented: the modules register
+/// them only through utoipa-axum's `routes!` (which documents what it
+/// routes), never with axum's own `.route`/`.nest`.
+#[test]
+fn the_api_routes_only_through_the_openapi_router() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("api/src");
+    let mut stack = vec![root];
+    let mut checked = 0;
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") {
+                continue;
+            }
+            checked += 1;
+            let text = std::fs::read_to_string(&path).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                let code = line.split("//").next().unwrap_or_default();
+                assert!(
+                    !(code.contains(".route(")
+                        || code.contains(".nest(")
+                        || code.contains("routing::")
+                        || code.contains(".route_service(")),
+                    "{}:{}: a route registered outside utoipa-axum's routes! is missing from the OpenAPI document: {line}",
+                    path.display(),
+                    n + 1
+                );
+            }
+        }
+    }
+    assert!(checked > 10, "read only {checked} files");
+}
+
+/// The routes the README's API table names are all in the document (a
+/// route documented there and served but missing here would be a gap).
+#[test]
+fn the_readme_routes_are_documented() {
+    let readme =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md")).unwrap();
+    let api = readme
+        .split("\n## API\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README has an API section");
+    let doc = document();
+    let documented: Vec<(String, String)> = operations(&doc)
+        .into_iter()
+        .map(|(m, p)| (m.to_uppercase(), normalise(&p)))
+        .collect();
+    let mut seen = 0;
+    for row in api.lines().filter(|l| l.starts_with("| `")) {
+        for code in row.split('`').skip(1).step_by(2) {
+            let Some((method, rest)) = code.split_once(' ') else {
+                continue;
+            };
+            if !METHODS.contains(&method.to_lowercase().as_str()) || !rest.starts_with('/') {
+                continue;
+            }
+            let path = rest.split('?').next().unwrap();
+            if path == "/metrics" {
+                continue; // served by the binary beside the API, not JSON
+            }
+            for path in expand(path) {
+                seen += 1;
+                let path = normalise(&path);
+                assert!(
+                    documented
+                        .iter()
+                        .any(|(m, template)| m == method && same_route(template, &path)),
+                    "README's {method} {path} is not in the OpenAPI document"
+                );
+            }
+        }
+    }
+    assert!(seen >= 25, "read only {seen} routes from the README");
+}
+
+/// `/v1/vendor/webhooks/{a,b}` → one path each.
+fn expand(path: &str) -> Vec<String> {
+    match (path.find('{'), path.find('}')) {
+        (Some(open), Some(close)) if path[open..close].contains(',') => path[open + 1..close]
+            .split(',')
+            .map(|alt| format!("{}{alt}{}", &path[..open], &path[close + 1..]))
+            .collect(),
+        _ => vec![path.to_owned()],
+    }
+}
+
+/// Whether a documented template (parameters as `{}`) names `path`.
+fn same_route(template: &str, path: &str) -> bool {
+    let (t, p): (Vec<&str>, Vec<&str>) = (template.split('/').collect(), path.split('/').collect());
+    t.len() == p.len() && t.iter().zip(&p).all(|(t, p)| *t == "{}" || t == p)
+}
+
+/// Parameters named alike: `:id`, `{chargePointId}` → `{}`.
+fn normalise(path: &str) -> String {
+    path.split('/')
+        .map(|seg| {
+            if seg.starts_with(':') || (seg.starts_with('{') && seg.ends_with('}')) {
+                "{}"
+            } else {
+                seg
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// `/v1/openapi.json` serves the document; `/docs` serves Swagger UI from
+/// inside the binary, pointed at it; both without a token.
+#[tokio::test]
+async fn the_document_and_swagger_ui_are_served_publicly() {
+    let app = TestApp::new().await;
+    let (status, json) = app.send("GET", "/v1/openapi.json", None, None).await;
+    assert_eq!(status, 200);
+    assert_eq!(json, document());
+    let get = |path: &str| Request::get(path).body(Body::empty()).unwrap();
+    let (status, content_type, body) = send_raw(&app, get("/docs/")).await;
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    assert!(content_type.starts_with("text/html"), "{content_type}");
+    assert!(String::from_utf8_lossy(&body).contains("swagger"));
+    let (status, _, body) = send_raw(&app, get("/docs/swagger-initializer.js")).await;
+    assert_eq!(status, 200);
+    assert!(
+        String::from_utf8_lossy(&body).contains("/v1/openapi.json"),
+        "Swagger UI is not pointed at the document: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let (status, _, _) = send_raw(&app, get("/docs")).await;
+    assert!(
+        status == 200 || (300..400).contains(&status),
+        "/docs answered {status}"
+    );
+}
+
+/// A validator for the schema the document gives `method path`'s `status`
+/// answer (JSON Schema 2020-12, as OpenAPI 3.1 uses; `$ref`s resolve in the
+/// document itself). Objects must not carry properties their schema does
+/// not name (`unevaluatedProperties: false`), so a renamed field fails.
+fn validator(doc: &Value, method: &str, path: &str, status: u16) -> jsonschema::Validator {
+    let mut response = &doc["paths"][path][method]["responses"][status.to_string()];
+    if let Some(target) = response["$ref"].as_str() {
+        response = doc
+            .pointer(target.trim_start_matches('#'))
+            .expect("response ref");
+    }
+    let schema = response["content"]["application/json"]["schema"].clone();
+    assert!(
+        !schema.is_null(),
+        "no JSON schema documented for {method} {path} → {status}"
+    );
+    let mut root = doc.clone();
+    strict(&mut root["components"]["schemas"]);
+    root["$schema"] = json!("https://json-schema.org/draft/2020-12/schema");
+    root["allOf"] = json!([schema]);
+    jsonschema::draft202012::new(&root).expect("the document's schemas compile")
+}
+
+/// `unevaluatedProperties: false` on every object schema with properties.
+fn strict(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            if map.contains_key("properties") && !map.contains_key("unevaluatedProperties") {
+                map.insert("unevaluatedProperties".into(), json!(false));
+            }
+            for value in map.values_mut() {
+                strict(value);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(strict),
+        _ => {}
+    }
+}
+
+/// What is wrong with `answer` by the schema documented for it.
+fn violations(doc: &Value, method: &str, path: &str, answer: &(u16, Value)) -> Vec<String> {
+    let validator = validator(doc, method, path, answer.0);
+    validator
+        .iter_errors(&answer.1)
+        .map(|e| format!("{} at {}", e, e.instance_path))
+        .collect()
+}
+
+#[track_caller]
+fn assert_valid(doc: &Value, method: &str, path: &str, answer: &(u16, Value)) {
+    let errors = violations(doc, method, path, answer);
+    assert!(
+        errors.is_empty(),
+        "{method} {path} → {}: the answer does not match its documented schema:\n{}\n{}",
+        answer.0,
+        errors.join("\n"),
+        answer.1
+    );
+}
+
+/// Real answers of the main flow (station list and one station,
+/// availability, a hold, its confirmation, the booking) and of failures
+/// (404, 400 naming a field, 401, 409) match the schemas the document
+/// gives them.
+#[tokio::test]
+async fn real_answers_match_their_documented_schemas() {
+    let chargers: Arc<dyn booking::charger_control::ChargerControl> =
+        Arc::new(ScriptedChargers::default());
+    let app = TestApp::on("sqlite", Some(chargers)).await;
+    let doc = document();
+    let site = site(&app).await;
+    let user = app.user();
+    let station = &site.station;
+
+    let answer = app.send("GET", "/health", None, None).await;
+    assert_valid(&doc, "get", "/health", &answer);
+    let answer = app.send("GET", "/ready", None, None).await;
+    assert_valid(&doc, "get", "/ready", &answer);
+
+    let answer = app.send("GET", "/v1/stations", Some(&user), None).await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    assert_valid(&doc, "get", "/v1/stations", &answer);
+    let near = app
+        .send(
+            "GET",
+            "/v1/stations?lat=17.5&lng=78.5&radiusKm=10",
+            Some(&user),
+            None,
+        )
+        .await;
+    assert!(
+        near.1["data"]["stations"][0]["distanceKm"].is_number(),
+        "{}",
+        near.1
+    );
+    assert_valid(&doc, "get", "/v1/stations", &near);
+
+    let answer = app
+        .send("GET", &format!("/v1/stations/{station}"), Some(&user), None)
+        .await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    assert_valid(&doc, "get", "/v1/stations/{id}", &answer);
+    // The check has teeth: a renamed field, an undocumented one (nested
+    // too) or a status outside the vocabulary fails it.
+    for spoil in [
+        (|v: &mut Value| {
+            let name = v["data"].as_object_mut().unwrap().remove("name").unwrap();
+            v["data"]["stationName"] = name;
+        }) as fn(&mut Value),
+        |v| v["data"]["connectors"][0]["colour"] = json!("red"),
+        |v| v["data"]["connectors"][0]["status"] = json!("Available"),
+        |v| v["success"] = json!("yes"),
+    ] {
+        let mut spoilt = answer.clone();
+        spoil(&mut spoilt.1);
+        assert!(
+            !violations(&doc, "get", "/v1/stations/{id}", &spoilt).is_empty(),
+            "a spoilt answer passed: {}",
+            spoilt.1
+        );
+    }
+
+    let answer = app
+        .send(
+            "GET",
+            &format!("/v1/stations/{station}/availability"),
+            Some(&user),
+            None,
+        )
+        .await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    assert!(
+        answer.1["data"]["total"].as_u64().unwrap() > 0,
+        "{}",
+        answer.1
+    );
+    assert_valid(&doc, "get", "/v1/stations/{id}/availability", &answer);
+
+    let held = hold(&app, &user, &site, 0, hour_from_now(&app, 2), 60).await;
+    assert_eq!(held.0, 201, "{}", held.1);
+    assert_valid(&doc, "post", "/v1/bookings/holds", &held);
+    let other = app.token(43, evgate::config::Role::User);
+    let taken = hold(&app, &other, &site, 0, hour_from_now(&app, 2), 60).await;
+    assert_eq!(taken.0, 409, "{}", taken.1);
+    assert_valid(&doc, "post", "/v1/bookings/holds", &taken);
+
+    let token = held.1["data"]["token"].as_str().unwrap();
+    let booked = confirm(&app, &user, token).await;
+    assert_eq!(booked.0, 201, "{}", booked.1);
+    assert_valid(&doc, "post", "/v1/bookings/confirm", &booked);
+    let again = confirm(&app, &user, token).await;
+    assert_eq!(again.0, 200, "{}", again.1);
+    assert_valid(&doc, "post", "/v1/bookings/confirm", &again);
+
+    let id = booked.1["data"]["id"].as_str().unwrap();
+    let answer = app
+        .send("GET", &format!("/v1/bookings/{id}"), Some(&user), None)
+        .await;
+    assert_valid(&doc, "get", "/v1/bookings/{id}", &answer);
+    let answer = app.send("GET", "/v1/bookings", Some(&user), None).await;
+    assert_valid(&doc, "get", "/v1/bookings", &answer);
+
+    // Failures: the error envelope under each documented status.
+    let missing = app
+        .send(
+            "GET",
+            "/v1/stations/00000000-0000-4000-8000-000000000000",
+            Some(&user),
+            None,
+        )
+        .await;
+    assert_eq!(missing.0, 404, "{}", missing.1);
+    assert_valid(&doc, "get", "/v1/stations/{id}", &missing);
+    let bad = app
+        .send("GET", "/v1/stations/not-a-uuid", Some(&user), None)
+        .await;
+    assert_eq!(
+        (bad.0, &bad.1["error"]["field"]),
+        (400, &json!("id")),
+        "{}",
+        bad.1
+    );
+    assert_valid(&doc, "get", "/v1/stations/{id}", &bad);
+    let anonymous = app.send("GET", "/v1/stations", None, None).await;
+    assert_eq!(anonymous.0, 401, "{}", anonymous.1);
+    assert_valid(&doc, "get", "/v1/stations", &anonymous);
+    let forbidden = app
+        .send("GET", "/v1/admin/chargers", Some(&user), None)
+        .await;
+    assert_eq!(forbidden.0, 403, "{}", forbidden.1);
+    assert_valid(&doc, "get", "/v1/admin/chargers", &forbidden);
+
+    // Admin reads.
+    let admin = app.admin();
+    for path in [
+        "/v1/admin/chargers",
+        "/v1/admin/id-tags",
+        "/v1/admin/audit",
+        "/v1/admin/vendors",
+        "/v1/admin/webhooks",
+    ] {
+        let answer = app.send("GET", path, Some(&admin), None).await;
+        assert_eq!(answer.0, 200, "{path}: {}", answer.1);
+        assert_valid(&doc, "get", path, &answer);
+    }
+}
