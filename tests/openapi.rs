@@ -99,6 +99,43 @@ fn the_document_matches_its_snapshot() {
     );
 }
 
+/// The document is OpenAPI 3.1 by the OpenAPI Initiative's own JSON Schema
+/// of 3.1 documents (`tests/openapi/oas-3.1-schema-2022-10-07.json`, its
+/// `$id` <https://spec.openapis.org/oas/3.1/schema/2022-10-07>, as the PyPI
+/// `openapi-spec-validator` 0.9.0 ships it), checked offline.
+#[test]
+fn the_document_is_valid_openapi_3_1() {
+    let meta: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/openapi/oas-3.1-schema-2022-10-07.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    let validator = jsonschema::draft202012::new(&meta).expect("the OAS 3.1 schema compiles");
+    let doc = document();
+    let errors: Vec<String> = validator
+        .iter_errors(&doc)
+        .map(|e| format!("{e} at {}", e.instance_path))
+        .collect();
+    assert!(
+        errors.is_empty(),
+        "not a valid OpenAPI 3.1 document:\n{}",
+        errors.join("\n")
+    );
+    // The check has teeth.
+    let mut spoilt = doc.clone();
+    spoilt["paths"]["/health"]["get"]["responses"]["200"]
+        .as_object_mut()
+        .unwrap()
+        .remove("description");
+    assert!(
+        !validator.is_valid(&spoilt),
+        "a response without a description passed"
+    );
+}
+
 /// A concrete path for a documented template: each `{param}` becomes the
 /// first value of its schema's enum, or a UUID (which every string
 /// parameter takes too).
