@@ -17,6 +17,7 @@ use axum::body::Body;
 use axum::http::Request;
 use common::TestApp;
 use common::bookings::{ScriptedChargers, confirm, hold, hour_from_now, site};
+use common::vendors::Vendor;
 use serde_json::{Value, json};
 use tower::ServiceExt;
 
@@ -379,18 +380,66 @@ fn validator(doc: &Value, method: &str, path: &str, status: u16) -> jsonschema::
     jsonschema::draft202012::new(&root).expect("the document's schemas compile")
 }
 
-/// `unevaluatedProperties: false` on every object schema with properties.
-fn strict(schema: &mut Value) {
+/// `unevaluatedProperties: false` on every object schema with properties
+/// (or an `allOf`, as `#[serde(flatten)]` comes out). A member of an `allOf`
+/// stays open, the whole is closed: a component that is such a member is
+/// referenced there as an open copy (`…__open`).
+fn strict(schemas: &mut Value) {
+    let mut members = std::collections::BTreeSet::new();
+    rename_all_of_refs(schemas, &mut members);
+    let schemas = schemas.as_object_mut().expect("components.schemas");
+    for name in members {
+        let open = schemas[&name].clone();
+        schemas.insert(format!("{name}__open"), open);
+    }
+    for (name, schema) in schemas.iter_mut() {
+        tighten(schema, name.ends_with("__open"));
+    }
+}
+
+/// Points every `allOf` member's `$ref` at the open copy, collecting names.
+fn rename_all_of_refs(schema: &mut Value, members: &mut std::collections::BTreeSet<String>) {
     match schema {
         Value::Object(map) => {
-            if map.contains_key("properties") && !map.contains_key("unevaluatedProperties") {
+            if let Some(Value::Array(items)) = map.get_mut("allOf") {
+                for item in items.iter_mut() {
+                    if let Some(Value::String(target)) = item.get_mut("$ref") {
+                        let name = target.rsplit('/').next().unwrap().to_owned();
+                        *target = format!("#/components/schemas/{name}__open");
+                        members.insert(name);
+                    }
+                }
+            }
+            map.values_mut()
+                .for_each(|v| rename_all_of_refs(v, members));
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| rename_all_of_refs(v, members)),
+        _ => {}
+    }
+}
+
+fn tighten(schema: &mut Value, open: bool) {
+    match schema {
+        Value::Object(map) => {
+            let object = map.contains_key("properties") || map.contains_key("allOf");
+            if object && !open && !map.contains_key("unevaluatedProperties") {
                 map.insert("unevaluatedProperties".into(), json!(false));
             }
-            for value in map.values_mut() {
-                strict(value);
+            for (key, value) in map.iter_mut() {
+                if key == "allOf" {
+                    value
+                        .as_array_mut()
+                        .into_iter()
+                        .flatten()
+                        .for_each(|member| tighten(member, true));
+                } else {
+                    tighten(value, false);
+                }
             }
         }
-        Value::Array(items) => items.iter_mut().for_each(strict),
+        Value::Array(items) => items.iter_mut().for_each(|v| tighten(v, false)),
         _ => {}
     }
 }
@@ -561,4 +610,282 @@ async fn real_answers_match_their_documented_schemas() {
         assert_eq!(answer.0, 200, "{path}: {}", answer.1);
         assert_valid(&doc, "get", path, &answer);
     }
+}
+
+/// Sends a request and checks its answer against the schema documented for
+/// `template` and the answer's status; returns the answer.
+async fn checked(
+    app: &TestApp,
+    doc: &Value,
+    (method, template, path): (&str, &str, &str),
+    token: Option<&str>,
+    body: Option<Value>,
+) -> (u16, Value) {
+    let body = body.map(|b| b.to_string());
+    let answer = app
+        .send(&method.to_uppercase(), path, token, body.as_deref())
+        .await;
+    assert_valid(doc, method, template, &answer);
+    answer
+}
+
+/// The operator's side: provisioning (a flattened connector and id tag
+/// among them), charger controls, the journal, the audit log, vendors, a
+/// signed webhook and the inbox, each answer against its documented schema.
+#[tokio::test]
+async fn operator_and_vendor_answers_match_their_documented_schemas() {
+    let app = TestApp::new().await;
+    let doc = document();
+    let admin = app.admin();
+    let admin = Some(admin.as_str());
+
+    let station = checked(
+        &app,
+        &doc,
+        ("post", "/v1/admin/stations", "/v1/admin/stations"),
+        admin,
+        Some(
+            json!({"name": "Schema Hub", "latitude": 17.4, "longitude": 78.3, "address": "Road 1"}),
+        ),
+    )
+    .await;
+    assert_eq!(station.0, 201, "{}", station.1);
+    let station = station.1["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/admin/stations/{station}/chargers");
+    let charger = checked(&app, &doc, ("post", "/v1/admin/stations/{id}/chargers", &path), admin,
+        Some(json!({"chargePointId": "CP-S", "securityProfile": 1, "password": "a-long-enough-secret"}))).await;
+    assert_eq!(charger.0, 201, "{}", charger.1);
+    let path = format!("/v1/admin/stations/{station}/connectors");
+    let body =
+        json!({"chargePointId": "CP-S", "connectorId": 1, "connectorType": "CCS", "powerKw": 50.0});
+    let connector = checked(
+        &app,
+        &doc,
+        ("post", "/v1/admin/stations/{id}/connectors", &path),
+        admin,
+        Some(body.clone()),
+    )
+    .await;
+    assert_eq!(connector.0, 201, "{}", connector.1);
+    // Flattened (`allOf`), it is closed as a whole: an extra field fails.
+    let template = "/v1/admin/stations/{id}/connectors";
+    let mut spoilt = connector.clone();
+    spoilt.1["data"]["colour"] = json!("red");
+    assert!(!violations(&doc, "post", template, &spoilt).is_empty());
+    spoilt.1["data"].as_object_mut().unwrap().remove("colour");
+    spoilt.1["data"]
+        .as_object_mut()
+        .unwrap()
+        .remove("ocppConnectorId");
+    assert!(!violations(&doc, "post", template, &spoilt).is_empty());
+    let again = checked(
+        &app,
+        &doc,
+        ("post", "/v1/admin/stations/{id}/connectors", &path),
+        admin,
+        Some(body),
+    )
+    .await;
+    assert_eq!(again.0, 409, "{}", again.1);
+    let connector = connector.1["data"]["id"].as_str().unwrap().to_owned();
+
+    for template in ["/v1/admin/chargers", "/v1/admin/chargers/unassigned"] {
+        let answer = checked(&app, &doc, ("get", template, template), admin, None).await;
+        assert_eq!(answer.0, 200, "{}", answer.1);
+    }
+    let answer = checked(
+        &app,
+        &doc,
+        (
+            "put",
+            "/v1/admin/chargers/{id}/admission",
+            "/v1/admin/chargers/CP-S/admission",
+        ),
+        admin,
+        Some(json!({"status": "accepted"})),
+    )
+    .await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    let answer = checked(
+        &app,
+        &doc,
+        (
+            "put",
+            "/v1/admin/chargers/{id}/credentials",
+            "/v1/admin/chargers/CP-S/credentials",
+        ),
+        admin,
+        Some(json!({"password": "another-long-secret"})),
+    )
+    .await;
+    assert!([202, 409].contains(&answer.0), "{}", answer.1);
+    let answer = checked(
+        &app,
+        &doc,
+        (
+            "post",
+            "/v1/admin/chargers/{id}/commands",
+            "/v1/admin/chargers/CP-S/commands",
+        ),
+        admin,
+        Some(json!({"action": "Reset", "payload": {"type": "Soft"}})),
+    )
+    .await;
+    assert_eq!(
+        (answer.0, &answer.1["error"]["code"]),
+        (409, &json!("CHARGER_OFFLINE")),
+        "{}",
+        answer.1
+    );
+    let answer = checked(
+        &app,
+        &doc,
+        (
+            "get",
+            "/v1/admin/chargers/{id}/messages",
+            "/v1/admin/chargers/CP-S/messages",
+        ),
+        admin,
+        None,
+    )
+    .await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    let answer = checked(
+        &app,
+        &doc,
+        (
+            "get",
+            "/v1/admin/chargers/{id}/messages",
+            "/v1/admin/chargers/CP-X/messages",
+        ),
+        admin,
+        None,
+    )
+    .await;
+    assert_eq!(answer.0, 404, "{}", answer.1);
+
+    let tag = checked(
+        &app,
+        &doc,
+        ("post", "/v1/admin/id-tags", "/v1/admin/id-tags"),
+        admin,
+        Some(json!({"idTag": "RFID-S", "status": "Accepted", "userId": 42})),
+    )
+    .await;
+    assert_eq!(tag.0, 201, "{}", tag.1);
+    let tag = checked(
+        &app,
+        &doc,
+        (
+            "put",
+            "/v1/admin/id-tags/{id_tag}",
+            "/v1/admin/id-tags/RFID-S",
+        ),
+        admin,
+        Some(json!({"status": "Blocked", "expiryDate": null})),
+    )
+    .await;
+    assert_eq!(tag.0, 200, "{}", tag.1);
+    for template in ["/v1/admin/id-tags", "/v1/admin/audit"] {
+        let answer = checked(&app, &doc, ("get", template, template), admin, None).await;
+        assert_eq!(answer.0, 200, "{}", answer.1);
+    }
+
+    let vendor = checked(
+        &app,
+        &doc,
+        ("post", "/v1/admin/vendors", "/v1/admin/vendors"),
+        admin,
+        Some(json!({"name": "Schema Cloud"})),
+    )
+    .await;
+    assert_eq!(vendor.0, 201, "{}", vendor.1);
+    let id = vendor.1["data"]["id"].as_str().unwrap().to_owned();
+    let path = format!("/v1/admin/vendors/{id}/rotate-secret");
+    let rotated = checked(
+        &app,
+        &doc,
+        ("post", "/v1/admin/vendors/{id}/rotate-secret", &path),
+        admin,
+        Some(json!({"previousSecretValidSeconds": 0})),
+    )
+    .await;
+    assert_eq!(rotated.0, 200, "{}", rotated.1);
+    let vendor = Vendor {
+        id,
+        secret: rotated.1["data"]["secret"].as_str().unwrap().to_owned(),
+    };
+    let path = format!("/v1/admin/connectors/{connector}/vendor");
+    let assigned = checked(
+        &app,
+        &doc,
+        ("put", "/v1/admin/connectors/{id}/vendor", &path),
+        admin,
+        Some(json!({"vendorId": vendor.id, "vendorConnectorId": "V-S"})),
+    )
+    .await;
+    assert_eq!(assigned.0, 200, "{}", assigned.1);
+
+    let accepted = common::vendors::post(
+        &app,
+        &vendor,
+        "connector-status",
+        &json!({"vendorConnectorId": "V-S", "status": "AVAILABLE"}),
+    )
+    .await;
+    assert_eq!(accepted.0, 202, "{}", accepted.1);
+    assert_valid(&doc, "post", "/v1/vendor/webhooks/{kind}", &accepted);
+    let unsigned = checked(
+        &app,
+        &doc,
+        (
+            "post",
+            "/v1/vendor/webhooks/{kind}",
+            "/v1/vendor/webhooks/session-end",
+        ),
+        None,
+        Some(json!({"vendorSessionId": "s-1"})),
+    )
+    .await;
+    assert_eq!(unsigned.0, 401, "{}", unsigned.1);
+    let entry = accepted.1["data"]["id"].as_str().unwrap();
+    let answer = checked(
+        &app,
+        &doc,
+        ("get", "/v1/admin/webhooks", "/v1/admin/webhooks"),
+        admin,
+        None,
+    )
+    .await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    let path = format!("/v1/admin/webhooks/{entry}");
+    let answer = checked(
+        &app,
+        &doc,
+        ("get", "/v1/admin/webhooks/{id}", &path),
+        admin,
+        None,
+    )
+    .await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    let path = format!("/v1/admin/webhooks/{entry}/retry");
+    let answer = checked(
+        &app,
+        &doc,
+        ("post", "/v1/admin/webhooks/{id}/retry", &path),
+        admin,
+        None,
+    )
+    .await;
+    assert_eq!(answer.0, 409, "{}", answer.1);
+
+    // A body that is not JSON: the shared 415 response.
+    let request = Request::post("/v1/admin/stations")
+        .header("authorization", format!("Bearer {}", app.admin()))
+        .header("content-type", "text/plain")
+        .body(Body::from("name=x"))
+        .unwrap();
+    let answer = app.raw(request).await;
+    assert_eq!(answer.0, 415, "{}", answer.1);
+    assert_valid(&doc, "post", "/v1/admin/stations", &answer);
 }
