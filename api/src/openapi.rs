@@ -178,10 +178,11 @@ async fn openapi_json() -> Response {
         .into_response()
 }
 
-/// Swagger UI at `/docs`, reading the document from `/v1/openapi.json`.
+/// Swagger UI at `/docs`, reading the document from `/v1/openapi.json`;
+/// its online validator badge (a request to a third party) is off.
 pub(super) fn swagger_ui() -> utoipa_swagger_ui::SwaggerUi {
     utoipa_swagger_ui::SwaggerUi::new(UI_PATH)
-        .config(utoipa_swagger_ui::Config::from(DOCUMENT_PATH))
+        .config(utoipa_swagger_ui::Config::from(DOCUMENT_PATH).validator_url("none"))
 }
 
 /// The responses shared by many routes, as components; each operation gets
