@@ -93,7 +93,8 @@ struct CreateCharger {
     /// OCPP security profile 0 to 3 (2 and 3 need the TLS listener).
     #[schema(minimum = 0, maximum = 3, example = 1)]
     security_profile: u8,
-    /// Profiles 1 and 2: the Basic auth password.
+    /// The Basic auth password, 16 to 40 characters: required for profiles 1
+    /// and 2, refused otherwise; stored as argon2id.
     password: Option<String>,
 }
 

@@ -99,11 +99,12 @@ envelope!(
 #[serde(rename_all = "camelCase")]
 #[into_params(parameter_in = Query)]
 struct AvailabilityQuery {
-    /// Window start: RFC 3339, or a date meaning its UTC midnight (default: now).
+    /// Window start: RFC 3339, or a date meaning its UTC midnight (default:
+    /// now).
     start_date: Option<String>,
-    /// Window end (default: a day after the start).
+    /// Window end (default: a day after the start; at most 7 days after it).
     end_date: Option<String>,
-    /// Slot length in minutes (default: the service's slot length).
+    /// Slot length in minutes, 5 to 480 (default 60); slots are aligned to it.
     slot_duration_minutes: Option<i64>,
 }
 

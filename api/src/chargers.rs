@@ -231,7 +231,7 @@ async fn set_admission(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct CredentialsBody {
-    /// The new Basic auth password.
+    /// The new Basic auth password, 16 to 40 characters.
     password: Option<String>,
     /// The new OCPP security profile (only upwards).
     #[schema(minimum = 0, maximum = 3)]

@@ -127,13 +127,14 @@ impl From<StationView> for StationJson {
 struct ListQuery {
     /// Stations per page, 1 to 200 (default 50).
     limit: Option<i64>,
-    /// Stations to skip (default 0).
+    /// Stations to skip, at most 1 000 000 (default 0).
     offset: Option<i64>,
     /// Latitude to search near (with `lng`); sorts by distance.
     lat: Option<f64>,
     /// Longitude to search near (with `lat`).
     lng: Option<f64>,
-    /// With `lat`/`lng`: only stations within this many km.
+    /// With `lat`/`lng`: only stations within this many km (default 25, at
+    /// most 1000).
     radius_km: Option<f64>,
 }
 

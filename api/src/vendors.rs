@@ -328,7 +328,7 @@ async fn list_vendors(
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 struct Rotate {
-    /// Seconds (default a day; 0 ends it at once).
+    /// Seconds, at most a week (default a day; 0 ends it at once).
     #[schema(example = 86400)]
     previous_secret_valid_seconds: Option<i64>,
 }
