@@ -861,3 +861,99 @@ async fn operators_register_and_change_id_tags() {
         "FORBIDDEN",
     );
 }
+
+/// A technician set a new password on the charger itself: the operator
+/// stores it without telling the charger (issue #22, item 9); the old one
+/// keeps working for the grace, the change is audited, and the refusals
+/// speak the envelope.
+#[tokio::test]
+async fn a_password_set_on_site_is_stored_without_telling_the_charger() {
+    let app = TestApp::new().await;
+    let admin = app.admin();
+    let (_, station) = app
+        .send(
+            "POST",
+            "/v1/admin/stations",
+            Some(&admin),
+            Some(r#"{"name":"Depot","latitude":1.5,"longitude":2.5}"#),
+        )
+        .await;
+    let station = station["data"]["id"].as_str().unwrap().to_owned();
+    for body in [
+        r#"{"chargePointId":"CP-S","securityProfile":1,"password":"old-password-0123456"}"#,
+        r#"{"chargePointId":"CP-Z","securityProfile":0}"#,
+    ] {
+        let path = format!("/v1/admin/stations/{station}/chargers");
+        assert_eq!(
+            app.send("POST", &path, Some(&admin), Some(body)).await.0,
+            201
+        );
+    }
+    let put = async |cp: &str, body: &str| {
+        let path = format!("/v1/admin/chargers/{cp}/stored-password");
+        app.send("PUT", &path, Some(&admin), Some(body)).await
+    };
+    let stored = put("CP-S", r#"{"password":"new-password-0123456"}"#).await;
+    assert_eq!(stored.0, 200, "{stored:?}");
+    assert_eq!(stored.1["data"]["outcome"], "STORED");
+    assert_eq!(stored.1["data"]["queuedChangeDropped"], false);
+    assert!(stored.1["data"]["previousCredentialsValidUntil"].is_string());
+
+    let charger = app
+        .store
+        .charger_by_identity("CP-S")
+        .await
+        .unwrap()
+        .unwrap();
+    let hash = charger.password_hash.as_deref().unwrap();
+    assert!(booking::credentials::verify_password(
+        "new-password-0123456",
+        hash
+    ));
+    let previous = charger.previous_credentials.as_ref().unwrap();
+    let old = previous.password_hash.as_deref().unwrap();
+    assert!(booking::credentials::verify_password(
+        "old-password-0123456",
+        old
+    ));
+
+    let (_, audit) = app
+        .send("GET", "/v1/admin/audit?target=CP-S", Some(&admin), None)
+        .await;
+    let entry = &audit["data"]["entries"][0];
+    assert_eq!(entry["action"], "charger.credentials.stored");
+    assert_eq!(entry["outcome"], "STORED");
+    assert!(
+        !entry.to_string().contains("new-password"),
+        "never the password"
+    );
+
+    assert_error(
+        &put("CP-Z", r#"{"password":"new-password-0123456"}"#).await,
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert_error(
+        &put("CP-S", r#"{"password":"short"}"#).await,
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert_error(
+        &put("CP-S", r#"{"pasword":"new-password-0123456"}"#).await,
+        400,
+        "VALIDATION_ERROR",
+    );
+    assert_error(
+        &put("CP-NOBODY", r#"{"password":"new-password-0123456"}"#).await,
+        404,
+        "NOT_FOUND",
+    );
+    let user = app.user();
+    let path = "/v1/admin/chargers/CP-S/stored-password";
+    let body = r#"{"password":"new-password-0123456"}"#;
+    assert_error(
+        &app.send("PUT", path, Some(&user), Some(body)).await,
+        403,
+        "FORBIDDEN",
+    );
+}

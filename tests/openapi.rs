@@ -733,6 +733,19 @@ async fn operator_and_vendor_answers_match_their_documented_schemas() {
         &app,
         &doc,
         (
+            "put",
+            "/v1/admin/chargers/{id}/stored-password",
+            "/v1/admin/chargers/CP-S/stored-password",
+        ),
+        admin,
+        Some(json!({"password": "set-on-site-secret-1"})),
+    )
+    .await;
+    assert_eq!(answer.0, 200, "{}", answer.1);
+    let answer = checked(
+        &app,
+        &doc,
+        (
             "post",
             "/v1/admin/chargers/{id}/commands",
             "/v1/admin/chargers/CP-S/commands",

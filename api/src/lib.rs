@@ -26,6 +26,7 @@ mod metrics;
 mod openapi;
 pub mod realtime;
 mod stations;
+mod stored_password;
 mod vendors;
 pub mod views;
 
@@ -140,6 +141,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(bookings::router())
         .merge(chargers::router())
+        .merge(stored_password::router())
         .merge(audit::router())
         .merge(id_tags::router())
         .merge(journal::router())

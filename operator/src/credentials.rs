@@ -223,6 +223,68 @@ impl CredentialRotation {
             .await;
     }
 
+    /// Sets the stored password without telling the charger: a technician
+    /// already set it on the charger itself (issue #22, item 9), so a
+    /// rotation, which needs the old password to reach the charger, would
+    /// lock it out. The old password keeps working for the grace period (in
+    /// case the technician did not finish), and a change still queued for
+    /// the charger is dropped: it carries a password the charger never got.
+    /// Returns the charger row after, and whether a queued change was dropped.
+    pub async fn store_password(
+        &self,
+        actor: &str,
+        charge_point_id: &str,
+        password: &str,
+    ) -> Result<(Charger, bool), RotationError> {
+        let charger = self
+            .store
+            .charger_by_identity(charge_point_id)
+            .await?
+            .ok_or_else(|| booking::Error::not_found("charger", charge_point_id))?;
+        let profile = charger.security_profile;
+        if !profile.uses_password() {
+            return Err(booking::Error::validation(
+                "password",
+                format!("security profile {profile} uses no password"),
+            )
+            .into());
+        }
+        passwords::validate_password("password", password)?;
+        let hash = self.passwords.hash(password.to_owned()).await?;
+        let until = self.clock.now() + self.settings.grace;
+        let stored = self
+            .store
+            .rotate_charger_credentials(charger.id, profile, Some(&hash), until)
+            .await?
+            .ok_or_else(|| booking::Error::not_found("charger", charge_point_id))?;
+        let dropped = charger.pending_credentials.is_some();
+        let stored = if dropped {
+            self.store
+                .set_pending_credentials(charge_point_id, None)
+                .await?
+                .unwrap_or(stored)
+        } else {
+            stored
+        };
+        let details = json!({
+            "passwordChanged": true,
+            "toldCharger": false,
+            "queuedChangeDropped": dropped,
+        });
+        let entry = AuditEntry::new(
+            self.clock.now(),
+            actor,
+            "charger.credentials.stored",
+            charge_point_id,
+            details,
+            "STORED",
+        );
+        audit::record(&*self.store, entry).await;
+        tracing::info!(charger.id = %charge_point_id, queued_dropped = dropped,
+            "charger password stored without telling the charger");
+        Ok((stored, dropped))
+    }
+
     /// Rejects changes the gateway or the charger could not carry out.
     fn check(&self, charger: &Charger, change: &CredentialChange) -> Result<(), RotationError> {
         if change.password.is_none() && change.security_profile.is_none() {
