@@ -159,7 +159,10 @@ pub fn decode<T: DeserializeOwned>(mut payload: Value) -> Result<T, RpcError> {
 
 /// Encodes a response payload.
 pub fn encode<T: serde::Serialize>(response: &T) -> Result<Value, RpcError> {
-    serde_json::to_value(response).map_err(|e| RpcError::Internal(e.to_string()))
+    serde_json::to_value(response).map_err(|e| {
+        tracing::error!(error = %e, "encoding an OCPP payload failed");
+        RpcError::Internal(e.to_string())
+    })
 }
 
 /// `2024-05-01T12:00:00` → `…Z`; `…+02` → `…+02:00`. Anything else is left

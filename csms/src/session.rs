@@ -265,7 +265,13 @@ impl ChargerSession {
                 }
             }
             Err(error) => {
-                tracing::info!(charger.id = %self.charge_point_id, error = %error, "answered with CALLERROR");
+                // One line per failure: an internal one was logged where it
+                // happened (inside the call's span); the charger's own
+                // mistakes are logged here, naming the call.
+                if !matches!(error, RpcError::Internal(_)) {
+                    tracing::info!(charger.id = %self.charge_point_id, ocpp.unique_id = id,
+                        error = %error, "answered with CALLERROR");
+                }
                 Frame::error(id, &error, self.version)
             }
         }
