@@ -211,10 +211,12 @@ impl ChargerSession {
             tracing::warn!(charger.id = %self.charge_point_id, bytes = text.len(), "frame too large");
             return Step::Close(Closing::TooLarge { bytes: text.len() });
         }
-        if !self.rate.allow(now) {
-            return self.over_rate(text);
-        }
         match Frame::parse(text) {
+            // Only the charger's own CALLs count against its rate: its
+            // answers to evgate's calls were asked for, one at a time.
+            Ok(Frame::Call { id, action, .. }) if !self.rate.allow(now) => {
+                self.over_rate(&id, &action)
+            }
             Ok(Frame::Call { id, action, .. }) if !self.admission.allows(&action) => {
                 let refused = RpcError::Security(format!("{action} before the boot was accepted"));
                 metrics::inbound_call(&action, Some(&refused), self.version, None);
@@ -342,25 +344,19 @@ impl ChargerSession {
         }
     }
 
-    /// A message past the rate: a CALL gets a CALLERROR (GenericError: the
-    /// charger may retry it later), anything else is dropped; a charger
-    /// that keeps going regardless is closed.
-    fn over_rate(&mut self, text: &str) -> Step {
+    /// A CALL past the rate gets a CALLERROR (GenericError: the charger may
+    /// retry it later); a charger that keeps going regardless is closed.
+    fn over_rate(&mut self, id: &str, action: &str) -> Step {
         if self.rate.exhausted() {
             tracing::warn!(charger.id = %self.charge_point_id, "message rate exceeded; closing");
             return Step::Close(Closing::Flooding);
         }
-        match Frame::parse(text) {
-            Ok(Frame::Call { id, action, .. }) => {
-                let refused = RpcError::Generic(format!(
-                    "{action} refused: more than {} messages in {:?}; retry later",
-                    self.limits.messages.count, self.limits.messages.per
-                ));
-                metrics::inbound_call(&action, Some(&refused), self.version, None);
-                Step::Send(Frame::error(&id, &refused, self.version))
-            }
-            _ => Step::Nothing,
-        }
+        let refused = RpcError::Generic(format!(
+            "{action} refused: more than {} messages in {:?}; retry later",
+            self.limits.messages.count, self.limits.messages.per
+        ));
+        metrics::inbound_call(action, Some(&refused), self.version, None);
+        Step::Send(Frame::error(id, &refused, self.version))
     }
 
     fn bad_frame(&mut self, answer: Option<Frame>) -> Step {

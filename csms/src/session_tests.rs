@@ -317,6 +317,29 @@ fn a_charger_past_its_message_rate_gets_generic_errors_then_is_closed() {
 }
 
 #[test]
+fn answers_to_evgates_calls_never_count_against_the_charger_rate() {
+    let (mut s, now) = limited(V201, Accepted, booking::rate::Rate::per_second(2));
+    for n in 0..2 {
+        let frame = format!(r#"[2,"h{n}","Heartbeat",{{}}]"#);
+        assert!(matches!(
+            s.on_inbound(Incoming::Text(&frame), now),
+            Step::Handle { .. }
+        ));
+    }
+    // The allowance is spent; evgate's own call is still answered.
+    let (out, mut reply) = call("GetVariables", json!({}));
+    let Frame::Call { id, .. } = s.on_outbound(out, now) else {
+        panic!("a call")
+    };
+    let answer = format!(r#"[3,"{id}",{{"getVariableResult":[]}}]"#);
+    assert_eq!(s.on_inbound(Incoming::Text(&answer), now), Step::Nothing);
+    assert!(
+        reply.try_recv().unwrap().is_ok(),
+        "the answer reached the caller"
+    );
+}
+
+#[test]
 fn a_charger_that_waits_after_a_refusal_is_never_closed() {
     let (mut s, start) = limited(V16, Accepted, booking::rate::Rate::per_second(2));
     let heartbeat = r#"[2,"h","Heartbeat",{}]"#;
