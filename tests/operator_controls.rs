@@ -370,6 +370,40 @@ both_versions! {
     v201_a_tag_blocked_mid_day_is_refused_at_the_next_authorize: "2.0.1" => tag_blocked_mid_day;
 }
 
+/// GetTransactionStatus as an operator command (E14), with and without a
+/// transaction id, answered by the PyPI 2.0.1 charger; a 1.6 charger has no
+/// such message (400).
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+#[allow(non_snake_case)]
+async fn TC_E_29_to_E_34_v201_get_transaction_status_with_and_without_an_id() {
+    let site = site(&[]).await;
+    let mut charger = site.charger("2.0.1", &[]);
+    let command = async |payload: Value| {
+        let body = json!({"action": "GetTransactionStatus", "payload": payload});
+        site.admin
+            .post("/v1/admin/chargers/PY-1/commands", body)
+            .await
+    };
+    let (status, any) = command(json!({})).await;
+    assert_eq!(status, 200, "{any}");
+    assert_eq!(any["data"]["response"], json!({"messagesInQueue": false}));
+    assert_eq!(charger.received()["action"], "GetTransactionStatus");
+    let (status, live) = command(json!({"transactionId": "tx-live"})).await;
+    assert_eq!(status, 200, "{live}");
+    assert_eq!(live["data"]["response"]["ongoingIndicator"], true);
+    let received = charger.received();
+    assert_eq!(
+        received["payload"]["transactionId"], "tx-live",
+        "{received}"
+    );
+    let (status, gone) = command(json!({"transactionId": "tx-gone"})).await;
+    assert_eq!(status, 200, "{gone}");
+    assert_eq!(gone["data"]["response"]["ongoingIndicator"], false);
+    let (status, bad) = command(json!({"transactionId": 7})).await;
+    assert_eq!(status, 400, "{bad}");
+}
+
 /// Bad requests: 400 naming the field, 404 for an unknown charger, 409
 /// when the gateway is not set up for the change.
 #[tokio::test]

@@ -132,6 +132,23 @@ pub fn validate(
         (V201, "SetVariables") => {
             checked::<v201m::set_variables::SetVariablesRequest>("SetVariables", payload)
         }
+        (V16, "DataTransfer") => {
+            checked::<v16m::data_transfer::DataTransferRequest>("DataTransfer", payload)
+        }
+        (V201, "DataTransfer") => {
+            checked::<v201m::datatransfer::DataTransferRequest>("DataTransfer", payload)
+        }
+        // Whether a transaction is still going and its messages are still
+        // queued at the charger (E14); without an id, any queued at all.
+        (V201, "GetTransactionStatus") => checked::<
+            v201m::get_transaction_status::GetTransactionStatusRequest,
+        >("GetTransactionStatus", payload),
+        // The device model (B07/B08): the charger answers, then sends its
+        // report in NotifyReport parts (logged; not yet stored).
+        (V201, "GetBaseReport") => {
+            checked::<v201m::get_base_report::GetBaseReportRequest>("GetBaseReport", payload)
+        }
+        (V201, "GetReport") => checked::<v201m::get_report::GetReportRequest>("GetReport", payload),
         (V201, "SetNetworkProfile") => checked::<
             v201m::set_network_profile::SetNetworkProfileRequest,
         >("SetNetworkProfile", payload),
@@ -176,6 +193,50 @@ mod tests {
         ));
         assert!(validate(V201, "Reset", json!({"type": "Immediate"})).is_ok());
         assert!(validate(V16, "ClearCache", json!({})).is_ok());
+        // TC_E_29–E_34: with and without a transaction id.
+        assert!(validate(V201, "GetTransactionStatus", json!({})).is_ok());
+        assert!(
+            validate(
+                V201,
+                "GetTransactionStatus",
+                json!({"transactionId": "tx-1"})
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            validate(V201, "GetTransactionStatus", json!({"transactionId": 5})),
+            Err(CommandError::Invalid(_))
+        ));
+        assert!(matches!(
+            validate(V16, "GetTransactionStatus", json!({})),
+            Err(CommandError::Invalid(_))
+        ));
+        assert!(
+            validate(
+                V201,
+                "GetBaseReport",
+                json!({"requestId": 1, "reportBase": "FullInventory"})
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            validate(
+                V201,
+                "GetBaseReport",
+                json!({"requestId": 1, "reportBase": "Everything"})
+            ),
+            Err(CommandError::Invalid(_))
+        ));
+        assert!(validate(V201, "GetReport", json!({"requestId": 2})).is_ok());
+        assert!(validate(V16, "DataTransfer", json!({"vendorId": "com.example"})).is_ok());
+        assert!(
+            validate(
+                V201,
+                "DataTransfer",
+                json!({"vendorId": "com.example", "messageId": "x"})
+            )
+            .is_ok()
+        );
         assert!(validate(V201, "ClearCache", json!({})).is_ok());
         let urls = crate::credentials::PublicUrls {
             plain: None,

@@ -300,6 +300,16 @@ else:
             report("ClearCache", {})
             return call_result.ClearCache(status="Accepted")
 
+        @on("GetTransactionStatus")
+        async def on_transaction_status(self, transaction_id=None):
+            # Nothing is queued here; no transaction of this charger is
+            # going unless the test started one as "tx-live".
+            report("GetTransactionStatus", {"transactionId": transaction_id})
+            if transaction_id is None:
+                return call_result.GetTransactionStatus(messages_in_queue=False)
+            return call_result.GetTransactionStatus(
+                messages_in_queue=False, ongoing_indicator=transaction_id == "tx-live")
+
         async def boot_notification(self):
             boot = await self.call(call.BootNotification(
                 charging_station={"vendor_name": "PyOCPP", "model": "TestStation"}, reason="PowerUp"))
