@@ -957,3 +957,60 @@ async fn a_password_set_on_site_is_stored_without_telling_the_charger() {
         "FORBIDDEN",
     );
 }
+
+/// A raw command that would change the charger's password or profile is
+/// refused with a 400 naming the rotation endpoint (issue #19): sent as a
+/// plain command, the charger would change and evgate's stored credentials
+/// would not, locking the charger out.
+#[tokio::test]
+async fn raw_credential_commands_are_refused_with_the_rotation_endpoint_named() {
+    let app = TestApp::new().await;
+    let admin = app.admin();
+    let (_, station) = app
+        .send(
+            "POST",
+            "/v1/admin/stations",
+            Some(&admin),
+            Some(r#"{"name":"Depot","latitude":1.5,"longitude":2.5}"#),
+        )
+        .await;
+    let station = station["data"]["id"].as_str().unwrap().to_owned();
+    let body = r#"{"chargePointId":"CP-R","securityProfile":1,"password":"old-password-0123456"}"#;
+    let path = format!("/v1/admin/stations/{station}/chargers");
+    assert_eq!(
+        app.send("POST", &path, Some(&admin), Some(body)).await.0,
+        201
+    );
+    for command in [
+        json!({"action": "ChangeConfiguration", "payload": {"key": "AuthorizationKey", "value": "0123456789abcdef0123"}}),
+        json!({"action": "SetVariables", "payload": {"setVariableData": [{"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}, "attributeValue": "0123456789abcdef0123"}]}}),
+        json!({"action": "SetNetworkProfile", "payload": {"configurationSlot": 1, "connectionData": {}}}),
+    ] {
+        let resp = app
+            .send(
+                "POST",
+                "/v1/admin/chargers/CP-R/commands",
+                Some(&admin),
+                Some(&command.to_string()),
+            )
+            .await;
+        let error = assert_error(&resp, 400, "VALIDATION_ERROR");
+        assert_eq!(error["field"], "action", "{resp:?}");
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("/v1/admin/chargers/CP-R/credentials"),
+            "{message}"
+        );
+    }
+    // Other configuration keys are still plain commands (offline here: 409).
+    let heartbeat = json!({"action": "ChangeConfiguration", "payload": {"key": "HeartbeatInterval", "value": "60"}});
+    let resp = app
+        .send(
+            "POST",
+            "/v1/admin/chargers/CP-R/commands",
+            Some(&admin),
+            Some(&heartbeat.to_string()),
+        )
+        .await;
+    assert_error(&resp, 409, "CHARGER_OFFLINE");
+}

@@ -95,6 +95,17 @@ async fn send_command(
             "charger {charge_point_id} not found"
         )));
     }
+    if csms::credentials::changes_credentials(&body.action, &body.payload) {
+        return Err(ApiError::bad_request(
+            "action",
+            format!(
+                "this {} would change the charger's credentials and not evgate's: use PUT \
+                 /v1/admin/chargers/{charge_point_id}/credentials (the same checks, grace and \
+                 audit), or …/stored-password when the charger already has a new password",
+                body.action
+            ),
+        ));
+    }
     let answer = state
         .chargers
         .command(&charge_point_id, &body.action, body.payload.clone())

@@ -49,6 +49,34 @@ impl PublicUrls {
 }
 
 /// The call that gives the charger its new Basic-auth password.
+/// Whether an operator command would change the credentials the charger
+/// connects with (1.6 `ChangeConfiguration` of `AuthorizationKey` or
+/// `SecurityProfile`; 2.0.1 `SetVariables` of `SecurityCtrlr`'s
+/// `BasicAuthPassword` or `SecurityProfile`, `SetNetworkProfile`). Sent as
+/// a plain command the charger would change and evgate's stored
+/// credentials would not: locked out at its next connection. Such changes
+/// go through the rotation instead.
+pub fn changes_credentials(action: &str, payload: &Value) -> bool {
+    let named = |v: &Value, names: &[&str]| {
+        v.as_str()
+            .is_some_and(|s| names.iter().any(|n| s.eq_ignore_ascii_case(n)))
+    };
+    match action {
+        "ChangeConfiguration" => named(&payload["key"], &["AuthorizationKey", "SecurityProfile"]),
+        "SetVariables" => payload["setVariableData"].as_array().is_some_and(|items| {
+            items.iter().any(|item| {
+                named(&item["component"]["name"], &["SecurityCtrlr"])
+                    && named(
+                        &item["variable"]["name"],
+                        &["BasicAuthPassword", "SecurityProfile"],
+                    )
+            })
+        }),
+        "SetNetworkProfile" => true,
+        _ => false,
+    }
+}
+
 pub fn password_call(version: OcppVersion, password: &str) -> Result<RotationCall, String> {
     let (action, payload) = match version {
         OcppVersion::V16 => (
@@ -122,6 +150,39 @@ mod tests {
     use serde_json::json;
 
     use super::*;
+
+    #[test]
+    fn commands_that_change_credentials_are_recognised() {
+        let v16 = |key: &str| json!({"key": key, "value": "x"});
+        assert!(changes_credentials(
+            "ChangeConfiguration",
+            &v16("AuthorizationKey")
+        ));
+        assert!(changes_credentials(
+            "ChangeConfiguration",
+            &v16("securityprofile")
+        ));
+        assert!(!changes_credentials(
+            "ChangeConfiguration",
+            &v16("HeartbeatInterval")
+        ));
+        let v201 = |component: &str, variable: &str| {
+            json!({"setVariableData": [
+                {"component": {"name": "OCPPCommCtrlr"}, "variable": {"name": "HeartbeatInterval"}, "attributeValue": "60"},
+                {"component": {"name": component}, "variable": {"name": variable}, "attributeValue": "x"},
+            ]})
+        };
+        assert!(changes_credentials(
+            "SetVariables",
+            &v201("SecurityCtrlr", "BasicAuthPassword")
+        ));
+        assert!(!changes_credentials(
+            "SetVariables",
+            &v201("SecurityCtrlr", "OrganizationName")
+        ));
+        assert!(changes_credentials("SetNetworkProfile", &json!({})));
+        assert!(!changes_credentials("Reset", &json!({"type": "Soft"})));
+    }
 
     #[test]
     fn a_password_is_a_configuration_key_in_16_and_a_variable_in_201() {
