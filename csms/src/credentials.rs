@@ -48,7 +48,6 @@ impl PublicUrls {
     }
 }
 
-/// The call that gives the charger its new Basic-auth password.
 /// Whether an operator command would change the credentials the charger
 /// connects with (1.6 `ChangeConfiguration` of `AuthorizationKey` or
 /// `SecurityProfile`; 2.0.1 `SetVariables` of `SecurityCtrlr`'s
@@ -77,6 +76,7 @@ pub fn changes_credentials(action: &str, payload: &Value) -> bool {
     }
 }
 
+/// The call that gives the charger its new Basic-auth password.
 pub fn password_call(version: OcppVersion, password: &str) -> Result<RotationCall, String> {
     let (action, payload) = match version {
         OcppVersion::V16 => (
