@@ -29,6 +29,7 @@ mod stations;
 mod stored_password;
 mod vendors;
 pub mod views;
+mod webhook_inbox;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -146,6 +147,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(id_tags::router())
         .merge(journal::router())
         .merge(vendors::router())
+        .merge(webhook_inbox::router())
         .merge(openapi::router())
 }
 
