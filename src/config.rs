@@ -255,6 +255,18 @@ pub struct Config {
           default_value_t = 1_000, value_parser = clap::value_parser!(u32), global = true)]
     pub rate_limit_webhooks_per_vendor: u32,
 
+    /// Reverse proxies (addresses or CIDR blocks, comma-separated) whose
+    /// X-Forwarded-For names the client, for the per-address limits of the
+    /// HTTP API and the charger handshakes. Empty: no proxy is believed.
+    #[arg(
+        long,
+        env = "TRUSTED_PROXIES",
+        value_name = "TRUSTED_PROXIES",
+        default_value = "",
+        global = true
+    )]
+    pub trusted_proxies: String,
+
     /// Holds one user may ask for per minute. 0 turns it off.
     #[arg(long, env = "RATE_LIMIT_HOLDS_PER_USER", value_name = "RATE_LIMIT_HOLDS_PER_USER",
           default_value_t = 30, value_parser = clap::value_parser!(u32), global = true)]
@@ -451,6 +463,7 @@ impl Config {
             ));
         }
         self.cors_origins()?;
+        self.trusted_proxies()?;
         if let Some(key) = &self.credential_key
             && key.chars().count() < 32
         {
@@ -546,6 +559,12 @@ impl Config {
         }
     }
 
+    /// `TRUSTED_PROXIES` read.
+    pub fn trusted_proxies(&self) -> Result<booking::rate::TrustedProxies, ConfigError> {
+        booking::rate::TrustedProxies::parse(&self.trusted_proxies)
+            .map_err(|e| ConfigError::new("TRUSTED_PROXIES", e))
+    }
+
     /// The HTTP edge's rate limits.
     pub fn rate_limits(&self) -> evgate_api::limits::RateSettings {
         use booking::rate::Rate;
@@ -553,6 +572,7 @@ impl Config {
             per_source: Rate::per_second(self.rate_limit_http_per_source),
             webhooks_per_source: Rate::per_second(self.rate_limit_webhooks_per_source),
             holds_per_user: Rate::per_minute(self.rate_limit_holds_per_user),
+            trusted: self.trusted_proxies().unwrap_or_default(),
         }
     }
 
@@ -594,6 +614,7 @@ impl Config {
             messages_per_charger: booking::rate::Rate::per_second(
                 self.rate_limit_ocpp_messages_per_charger,
             ),
+            trusted_proxies: self.trusted_proxies().unwrap_or_default(),
             admission: match self.ocpp_default_admission {
                 Admission::Accepted => csms::admission::RegistrationStatus::Accepted,
                 Admission::Pending => csms::admission::RegistrationStatus::Pending,
@@ -700,6 +721,9 @@ mod tests {
         let mut c = parse(&[]).unwrap().config;
         c.jwt_secret = Some("short".into());
         assert_eq!(c.validate().unwrap_err().setting, "JWT_SECRET");
+        let mut c = parse(&[]).unwrap().config;
+        c.trusted_proxies = "10.0.0.0/8, haproxy".into();
+        assert_eq!(c.validate().unwrap_err().setting, "TRUSTED_PROXIES");
         let mut c = parse(&[]).unwrap().config;
         c.cors_origin = "https://a.example.com, ftp://b".into();
         assert_eq!(c.validate().unwrap_err().setting, "CORS_ORIGIN");

@@ -213,3 +213,75 @@ async fn a_charger_flooding_messages_gets_generic_errors_then_close_1008() {
     assert_eq!(answered, 5, "the burst is served");
     assert_eq!(refused, 5, "a second's worth refused before the close");
 }
+
+/// Behind a trusted proxy (TRUSTED_PROXIES) every client shares the
+/// proxy's address: the per-address limits count the client its
+/// X-Forwarded-For names instead — for the HTTP API and for charger
+/// handshakes — and nobody else's header is believed.
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_is_limited_on_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [
+        ("TRUSTED_PROXIES", "127.0.0.1"),
+        ("RATE_LIMIT_HTTP_PER_SOURCE", "2"),
+        ("RATE_LIMIT_OCPP_HANDSHAKES_PER_SOURCE", "1"),
+    ];
+    let server = Running::start(dir.path(), &env);
+    let http = reqwest::Client::new();
+    let from = |client: &'static str| {
+        http.get(server.url("/health"))
+            .header("x-forwarded-for", format!("203.0.113.50, {client}"))
+            .send()
+    };
+    for _ in 0..2 {
+        assert_eq!(from("198.51.100.1").await.unwrap().status(), 200);
+    }
+    assert_rate_limited(from("198.51.100.1").await.unwrap()).await;
+    assert_eq!(
+        from("198.51.100.2").await.unwrap().status(),
+        200,
+        "another client"
+    );
+
+    let knock = async |client: &str| {
+        let url = format!("{}/ocpp/CP-NOBODY", server.ocpp);
+        let mut request = url.into_client_request().unwrap();
+        let headers = request.headers_mut();
+        headers.insert("Sec-WebSocket-Protocol", "ocpp1.6".parse().unwrap());
+        headers.insert("X-Forwarded-For", client.parse().unwrap());
+        match tokio_tungstenite::connect_async(request).await {
+            Err(tokio_tungstenite::tungstenite::Error::Http(r)) => r.status().as_u16(),
+            other => panic!(
+                "expected a refusal, got {:?}",
+                other.map(|(_, r)| r.status())
+            ),
+        }
+    };
+    assert_eq!(knock("198.51.100.7").await, 404);
+    assert_eq!(knock("198.51.100.7").await, 429);
+    assert_eq!(
+        knock("198.51.100.8").await,
+        404,
+        "another charger's address"
+    );
+}
+
+#[tokio::test]
+async fn without_trusted_proxies_a_forwarded_header_changes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Running::start(dir.path(), &[("RATE_LIMIT_HTTP_PER_SOURCE", "2")]);
+    let http = reqwest::Client::new();
+    for client in ["198.51.100.1", "198.51.100.2"] {
+        let resp = http
+            .get(server.url("/health"))
+            .header("x-forwarded-for", client)
+            .send()
+            .await;
+        assert_eq!(resp.unwrap().status(), 200);
+    }
+    let spoofed = http
+        .get(server.url("/health"))
+        .header("x-forwarded-for", "198.51.100.3")
+        .send();
+    assert_rate_limited(spoofed.await.unwrap()).await;
+}

@@ -9,13 +9,13 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, Request, State};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
-use booking::rate::{Limiter, Rate, source_key};
+use booking::rate::{Limiter, Rate, TrustedProxies, source_key};
 
 use crate::AppState;
 use crate::error::ApiError;
 
 /// The rates, from the `RATE_LIMIT_*` settings (a count of 0 turns one off).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RateSettings {
     /// Requests per source address on every route but vendor webhooks.
     pub per_source: Rate,
@@ -23,6 +23,8 @@ pub struct RateSettings {
     pub webhooks_per_source: Rate,
     /// Holds a user may ask for.
     pub holds_per_user: Rate,
+    /// Proxies whose `X-Forwarded-For` names the client (`TRUSTED_PROXIES`).
+    pub trusted: TrustedProxies,
 }
 
 impl RateSettings {
@@ -32,6 +34,7 @@ impl RateSettings {
             per_source: Rate::off(),
             webhooks_per_source: Rate::off(),
             holds_per_user: Rate::off(),
+            trusted: TrustedProxies::default(),
         }
     }
 }
@@ -42,6 +45,7 @@ pub struct RateLimits {
     per_source: Limiter<IpAddr>,
     webhooks_per_source: Limiter<IpAddr>,
     holds_per_user: Limiter<i64>,
+    trusted: TrustedProxies,
 }
 
 impl RateLimits {
@@ -51,6 +55,7 @@ impl RateLimits {
             per_source: Limiter::new(settings.per_source),
             webhooks_per_source: Limiter::new(settings.webhooks_per_source),
             holds_per_user: Limiter::new(settings.holds_per_user),
+            trusted: settings.trusted,
         }
     }
 
@@ -112,17 +117,22 @@ pub(crate) async fn request_bounds(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-/// Middleware: counts the request against its source address. Requests
-/// with no known peer (a router driven in process) are not limited.
+/// Middleware: counts the request against its source address (behind a
+/// trusted proxy, the client its `X-Forwarded-For` names). Requests with no
+/// known peer (a router driven in process) are not limited.
 pub(crate) async fn per_source(
     State(state): State<AppState>,
     request: Request,
     next: Next,
 ) -> Response {
+    let forwarded = request
+        .headers()
+        .get("x-forwarded-for")
+        .and_then(|v| v.to_str().ok());
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|ConnectInfo(addr)| source_key(addr.ip()));
+        .map(|ConnectInfo(addr)| source_key(state.limits.trusted.client(addr.ip(), forwarded)));
     if let Some(ip) = peer {
         let (limiter, name) = if request.uri().path().starts_with("/v1/vendor/webhooks/") {
             (&state.limits.webhooks_per_source, "webhooks_source")

@@ -124,6 +124,81 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
     }
 }
 
+/// Reverse proxies whose `X-Forwarded-For` is believed (`TRUSTED_PROXIES`):
+/// behind one, every client shares the proxy's address, so per-address
+/// limits would throttle them all together.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+impl TrustedProxies {
+    /// Parses `10.0.0.5, 172.16.0.0/12, ::1`: addresses or CIDR blocks.
+    pub fn parse(list: &str) -> Result<Self, String> {
+        let mut nets = Vec::new();
+        for item in list.split(',').map(str::trim).filter(|i| !i.is_empty()) {
+            let (addr, bits) = match item.split_once('/') {
+                Some((a, b)) => (a, Some(b)),
+                None => (item, None),
+            };
+            let addr: IpAddr = addr
+                .parse()
+                .map_err(|_| format!("{item:?} is not an address or CIDR block"))?;
+            let max = if addr.is_ipv4() { 32 } else { 128 };
+            let bits = match bits {
+                None => max,
+                Some(b) => b
+                    .parse::<u8>()
+                    .ok()
+                    .filter(|b| *b <= max)
+                    .ok_or_else(|| format!("{item:?} has a bad prefix length"))?,
+            };
+            nets.push((addr, bits));
+        }
+        Ok(Self(nets))
+    }
+
+    /// Whether `ip` is one of the proxies.
+    pub fn contains(&self, ip: IpAddr) -> bool {
+        let ip = ip.to_canonical();
+        self.0.iter().any(|&(net, bits)| within(ip, net, bits))
+    }
+
+    /// The client behind `peer`: `peer` itself unless it is a trusted
+    /// proxy; then the rightmost `X-Forwarded-For` entry that is not one
+    /// (entries further left are the client's own claims), or `peer` when
+    /// the header is missing or unreadable.
+    pub fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        if self.0.is_empty() || !self.contains(peer) {
+            return peer;
+        }
+        let Some(header) = forwarded_for else {
+            return peer;
+        };
+        for entry in header.rsplit(',').map(str::trim) {
+            let Ok(ip) = entry.parse::<IpAddr>() else {
+                return peer;
+            };
+            if !self.contains(ip) {
+                return ip;
+            }
+        }
+        peer
+    }
+}
+
+fn within(ip: IpAddr, net: IpAddr, bits: u8) -> bool {
+    match (ip, net) {
+        (IpAddr::V4(ip), IpAddr::V4(net)) => {
+            let mask = u32::MAX.checked_shl(32 - u32::from(bits)).unwrap_or(0);
+            u32::from(ip) & mask == u32::from(net) & mask
+        }
+        (IpAddr::V6(ip), IpAddr::V6(net)) => {
+            let mask = u128::MAX.checked_shl(128 - u32::from(bits)).unwrap_or(0);
+            u128::from(ip) & mask == u128::from(net) & mask
+        }
+        _ => false,
+    }
+}
+
 /// The key a source address is limited by: IPv4 as is (an IPv4-mapped
 /// IPv6 address as its IPv4), IPv6 by its /64 — one host usually holds a
 /// whole /64, and must not get a fresh allowance per address.
@@ -176,6 +251,43 @@ mod tests {
         assert_eq!(RetryAfter(Duration::ZERO).seconds(), 1);
         assert_eq!(RetryAfter(Duration::from_millis(2_001)).seconds(), 3);
         assert_eq!(RetryAfter(Duration::from_secs(2)).seconds(), 2);
+    }
+
+    #[test]
+    fn a_trusted_proxy_names_its_client_and_nobody_else_can() {
+        let trusted = TrustedProxies::parse("10.0.0.5, 172.16.0.0/12,::1").unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        // Not a proxy: its header is ignored.
+        assert_eq!(
+            trusted.client(ip("203.0.113.9"), Some("1.2.3.4")),
+            ip("203.0.113.9")
+        );
+        // A proxy: the rightmost entry that is not a proxy.
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), Some("1.2.3.4, 198.51.100.7")),
+            ip("198.51.100.7")
+        );
+        assert_eq!(
+            trusted.client(ip("172.20.1.1"), Some("6.6.6.6, 198.51.100.7, 172.16.0.9")),
+            ip("198.51.100.7"),
+            "a chain of proxies"
+        );
+        assert_eq!(trusted.client(ip("::1"), None), ip("::1"), "no header");
+        assert_eq!(
+            trusted.client(ip("10.0.0.5"), Some("garbage")),
+            ip("10.0.0.5")
+        );
+        assert_eq!(
+            trusted.client(ip("::ffff:10.0.0.5"), Some("1.2.3.4")),
+            ip("1.2.3.4")
+        );
+        assert!(!trusted.contains(ip("10.0.0.6")));
+        assert!(TrustedProxies::parse("10.0.0.0/33").is_err());
+        assert!(TrustedProxies::parse("proxy.local").is_err());
+        assert_eq!(
+            TrustedProxies::parse(" ").unwrap(),
+            TrustedProxies::default()
+        );
     }
 
     #[test]

@@ -49,6 +49,10 @@ pub struct CsmsConfig {
     /// beyond it CALLs get a CALLERROR, and a charger that keeps going
     /// without waiting is closed.
     pub messages_per_charger: booking::rate::Rate,
+    /// Proxies whose `X-Forwarded-For` names the charger's address
+    /// (`TRUSTED_PROXIES`): the handshake rate and the password backoff
+    /// then count the charger's address, not the proxy's.
+    pub trusted_proxies: booking::rate::TrustedProxies,
 }
 
 impl Default for CsmsConfig {
@@ -66,6 +70,7 @@ impl Default for CsmsConfig {
             max_connections: 60_000,
             handshakes_per_source: booking::rate::Rate::off(),
             messages_per_charger: booking::rate::Rate::off(),
+            trusted_proxies: booking::rate::TrustedProxies::default(),
         }
     }
 }

@@ -99,7 +99,10 @@ async fn accept_loop(
                         "charger connection refused: OCPP_MAX_CONNECTIONS reached");
                     connections.spawn(refuse_early(stream, Early::Busy));
                 }
-                Ok((stream, peer)) if csms.handshakes.check(&source_key(peer.ip())).is_err() => {
+                // Behind a trusted proxy the charger's own address is only
+                // known from the request head: checked in `open`.
+                Ok((stream, peer)) if !csms.deps.config.trusted_proxies.contains(peer.ip())
+                    && csms.handshakes.check(&source_key(peer.ip())).is_err() => {
                     tracing::info!(peer = %peer, "charger connection refused: handshake rate of its address");
                     connections.spawn(refuse_early(stream, Early::TooFast));
                 }
@@ -219,6 +222,8 @@ pub(crate) struct Head {
     pub(crate) upgrade: bool,
     /// `Sec-WebSocket-Version`: RFC 6455 servers speak 13 only.
     pub(crate) ws_version: Option<String>,
+    /// `X-Forwarded-For`, believed only from a trusted proxy.
+    pub(crate) forwarded_for: Option<String>,
 }
 
 pub(crate) async fn read_head<S: AsyncRead + Unpin>(
@@ -258,6 +263,7 @@ fn parse_head(bytes: &[u8]) -> std::io::Result<Head> {
             "authorization" => head.authorization = Some(value),
             "upgrade" => head.upgrade = value.eq_ignore_ascii_case("websocket"),
             "sec-websocket-version" => head.ws_version = Some(value),
+            "x-forwarded-for" => head.forwarded_for = Some(value),
             _ => {}
         }
     }
@@ -304,6 +310,28 @@ where
     let (head, rest) = tokio::time::timeout(HANDSHAKE_TIMEOUT, read_head(&mut stream))
         .await
         .map_err(|_| std::io::Error::from(std::io::ErrorKind::TimedOut))??;
+    // Through a trusted proxy: the charger's address is the one it names,
+    // for the handshake rate and the password backoff alike.
+    let mut transport = transport;
+    let trusted = &csms.deps.config.trusted_proxies;
+    if let Some(proxy) = transport.peer.filter(|p| trusted.contains(*p)) {
+        let charger_ip = trusted.client(proxy, head.forwarded_for.as_deref());
+        transport.peer = Some(charger_ip);
+        if csms.handshakes.check(&source_key(charger_ip)).is_err() {
+            tracing::info!(peer = %charger_ip, via = %proxy,
+                "charger connection refused: handshake rate of its address");
+            crate::metrics::refused("rate_limited");
+            let reason = "too many connection attempts from this address; retry shortly";
+            refuse(
+                &mut stream,
+                "429 Too Many Requests",
+                reason,
+                Some(Duration::from_secs(1)),
+            )
+            .await?;
+            return Ok(None);
+        }
+    }
     let (charger, version) = match admit(&head, &transport, csms).await {
         Ok(admitted) => admitted,
         Err(Refusal {
