@@ -82,6 +82,12 @@ async fn start(args: &[&str]) -> Gateway {
 impl Gateway {
     /// An operator provisions a station with a charger (profile 0) through the API.
     async fn provision(&self, charge_point_id: &str) {
+        self.provision_with(charge_point_id, None).await;
+    }
+
+    /// A station with `charge_point_id` (security profile 1 with `password`
+    /// when given, else 0) and its connector 1.
+    async fn provision_with(&self, charge_point_id: &str, password: Option<&str>) {
         let client = reqwest::Client::new();
         let post = |path: String, body: Value| {
             client
@@ -102,7 +108,12 @@ impl Gateway {
         let station = station["data"]["id"].as_str().unwrap().to_owned();
         let created = post(
             format!("/v1/admin/stations/{station}/chargers"),
-            json!({"chargePointId": charge_point_id, "securityProfile": 0}),
+            match password {
+                Some(p) => {
+                    json!({"chargePointId": charge_point_id, "securityProfile": 1, "password": p})
+                }
+                None => json!({"chargePointId": charge_point_id, "securityProfile": 0}),
+            },
         )
         .await
         .unwrap();
@@ -119,12 +130,30 @@ impl Gateway {
 
     /// A WebSocket client speaking `protocol` as `charge_point_id`.
     async fn connect(&self, charge_point_id: &str, protocol: &str) -> Charger {
+        self.connect_with(charge_point_id, protocol, None).await
+    }
+
+    /// [`Gateway::connect`] with Basic auth when a password is given.
+    async fn connect_with(
+        &self,
+        charge_point_id: &str,
+        protocol: &str,
+        password: Option<&str>,
+    ) -> Charger {
         let mut request = format!("{}/{charge_point_id}", self.ocpp)
             .into_client_request()
             .unwrap();
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", protocol.parse().unwrap());
+        if let Some(p) = password {
+            use base64::Engine;
+            let basic =
+                base64::engine::general_purpose::STANDARD.encode(format!("{charge_point_id}:{p}"));
+            request
+                .headers_mut()
+                .insert("Authorization", format!("Basic {basic}").parse().unwrap());
+        }
         tokio_tungstenite::connect_async(request).await.unwrap().0
     }
 }
@@ -439,8 +468,11 @@ async fn next_frame(charger: &mut Charger) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_journal_shows_what_the_charger_said_and_was_told_without_passwords() {
     let gateway = start(&[]).await;
-    gateway.provision("CP-JOURNAL").await;
-    let mut charger = gateway.connect("CP-JOURNAL", "ocpp2.0.1").await;
+    let old = "journal-old-password-0123";
+    gateway.provision_with("CP-JOURNAL", Some(old)).await;
+    let mut charger = gateway
+        .connect_with("CP-JOURNAL", "ocpp2.0.1", Some(old))
+        .await;
     let boot = json!([2, "b1", "BootNotification", {
         "reason": "PowerUp",
         "chargingStation": {"model": "M", "vendorName": "V"}
@@ -451,23 +483,17 @@ async fn the_journal_shows_what_the_charger_said_and_was_told_without_passwords(
     }]);
     call(&mut charger, status).await;
 
-    // An operator sets the charger's password through a raw command; the
-    // charger answers it.
+    // An operator rotates the charger's password (SetVariables
+    // SecurityCtrlr.BasicAuthPassword); the charger answers it.
     let client = reqwest::Client::new();
     let secret = "journal-secret-0123456789";
     let command = client
-        .post(format!(
-            "{}/v1/admin/chargers/CP-JOURNAL/commands",
+        .put(format!(
+            "{}/v1/admin/chargers/CP-JOURNAL/credentials",
             gateway.http
         ))
         .bearer_auth(&gateway.admin)
-        .json(
-            &json!({"action": "SetVariables", "payload": {"setVariableData": [{
-                "attributeValue": secret,
-                "component": {"name": "SecurityCtrlr"},
-                "variable": {"name": "BasicAuthPassword"}
-            }]}}),
-        )
+        .json(&json!({"password": secret}))
         .send();
     let answering = async {
         let asked = next_frame(&mut charger).await;
