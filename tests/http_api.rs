@@ -862,13 +862,8 @@ async fn operators_register_and_change_id_tags() {
     );
 }
 
-/// A technician set a new password on the charger itself: the operator
-/// stores it without telling the charger (issue #22, item 9); the old one
-/// keeps working for the grace, the change is audited, and the refusals
-/// speak the envelope.
-#[tokio::test]
-async fn a_password_set_on_site_is_stored_without_telling_the_charger() {
-    let app = TestApp::new().await;
+/// A station with the chargers `bodies` describe (each must be created).
+async fn station_with_chargers(app: &TestApp, bodies: &[&str]) {
     let admin = app.admin();
     let (_, station) = app
         .send(
@@ -879,16 +874,29 @@ async fn a_password_set_on_site_is_stored_without_telling_the_charger() {
         )
         .await;
     let station = station["data"]["id"].as_str().unwrap().to_owned();
-    for body in [
-        r#"{"chargePointId":"CP-S","securityProfile":1,"password":"old-password-0123456"}"#,
-        r#"{"chargePointId":"CP-Z","securityProfile":0}"#,
-    ] {
-        let path = format!("/v1/admin/stations/{station}/chargers");
-        assert_eq!(
-            app.send("POST", &path, Some(&admin), Some(body)).await.0,
-            201
-        );
+    let path = format!("/v1/admin/stations/{station}/chargers");
+    for body in bodies {
+        let created = app.send("POST", &path, Some(&admin), Some(body)).await;
+        assert_eq!(created.0, 201, "{body}: {created:?}");
     }
+}
+
+/// A technician set a new password on the charger itself: the operator
+/// stores it without telling the charger (issue #22, item 9); the old one
+/// keeps working for the grace, the change is audited, and the refusals
+/// speak the envelope.
+#[tokio::test]
+async fn a_password_set_on_site_is_stored_without_telling_the_charger() {
+    let app = TestApp::new().await;
+    let admin = app.admin();
+    station_with_chargers(
+        &app,
+        &[
+            r#"{"chargePointId":"CP-S","securityProfile":1,"password":"old-password-0123456"}"#,
+            r#"{"chargePointId":"CP-Z","securityProfile":0}"#,
+        ],
+    )
+    .await;
     let put = async |cp: &str, body: &str| {
         let path = format!("/v1/admin/chargers/{cp}/stored-password");
         app.send("PUT", &path, Some(&admin), Some(body)).await
@@ -966,21 +974,11 @@ async fn a_password_set_on_site_is_stored_without_telling_the_charger() {
 async fn raw_credential_commands_are_refused_with_the_rotation_endpoint_named() {
     let app = TestApp::new().await;
     let admin = app.admin();
-    let (_, station) = app
-        .send(
-            "POST",
-            "/v1/admin/stations",
-            Some(&admin),
-            Some(r#"{"name":"Depot","latitude":1.5,"longitude":2.5}"#),
-        )
-        .await;
-    let station = station["data"]["id"].as_str().unwrap().to_owned();
-    let body = r#"{"chargePointId":"CP-R","securityProfile":1,"password":"old-password-0123456"}"#;
-    let path = format!("/v1/admin/stations/{station}/chargers");
-    assert_eq!(
-        app.send("POST", &path, Some(&admin), Some(body)).await.0,
-        201
-    );
+    station_with_chargers(
+        &app,
+        &[r#"{"chargePointId":"CP-R","securityProfile":1,"password":"old-password-0123456"}"#],
+    )
+    .await;
     for command in [
         json!({"action": "ChangeConfiguration", "payload": {"key": "AuthorizationKey", "value": "0123456789abcdef0123"}}),
         json!({"action": "SetVariables", "payload": {"setVariableData": [{"component": {"name": "SecurityCtrlr"}, "variable": {"name": "BasicAuthPassword"}, "attributeValue": "0123456789abcdef0123"}]}}),

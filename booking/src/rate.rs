@@ -77,13 +77,12 @@ pub struct Limiter<K: Hash + Eq + Clone> {
     inner: Option<DefaultKeyedRateLimiter<K>>,
     clock: DefaultClock,
     checks: AtomicU32,
-    rate: Rate,
 }
 
 impl<K: Hash + Eq + Clone> std::fmt::Debug for Limiter<K> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Limiter")
-            .field("rate", &self.rate)
+            .field("keys", &self.keys())
             .finish_non_exhaustive()
     }
 }
@@ -95,13 +94,7 @@ impl<K: Hash + Eq + Clone> Limiter<K> {
             inner: rate.quota().map(RateLimiter::keyed),
             clock: DefaultClock::default(),
             checks: AtomicU32::new(0),
-            rate,
         }
-    }
-
-    /// The rate it enforces.
-    pub fn rate(&self) -> Rate {
-        self.rate
     }
 
     /// Counts one request for `key`: `Err` with the wait when over the rate.

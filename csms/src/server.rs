@@ -29,6 +29,8 @@ use crate::registry::Registry;
 /// The request head is small; anything larger is refused.
 const MAX_HEAD_BYTES: usize = 8 * 1024;
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+/// The refusal of an address past `RATE_LIMIT_OCPP_HANDSHAKES_PER_SOURCE`.
+const TOO_FAST: &str = "too many connection attempts from this address; retry shortly";
 
 /// The CSMS: its dependencies and the registry of connected chargers.
 #[derive(Debug, Clone)]
@@ -170,12 +172,7 @@ async fn refuse_early(mut stream: tokio::net::TcpStream, why: Early) {
             "too many charger connections; retry shortly",
             5,
         ),
-        Early::TooFast => (
-            "rate_limited",
-            "429 Too Many Requests",
-            "too many connection attempts from this address; retry shortly",
-            1,
-        ),
+        Early::TooFast => ("rate_limited", "429 Too Many Requests", TOO_FAST, 1),
     };
     crate::metrics::refused(label);
     let _ = tokio::time::timeout(Duration::from_secs(1), async {
@@ -321,11 +318,10 @@ where
             tracing::info!(peer = %charger_ip, via = %proxy,
                 "charger connection refused: handshake rate of its address");
             crate::metrics::refused("rate_limited");
-            let reason = "too many connection attempts from this address; retry shortly";
             refuse(
                 &mut stream,
                 "429 Too Many Requests",
-                reason,
+                TOO_FAST,
                 Some(Duration::from_secs(1)),
             )
             .await?;
