@@ -203,6 +203,15 @@ impl IntoResponse for ApiError {
                 .headers_mut()
                 .insert(axum::http::header::RETRY_AFTER, (*retry_after).into());
         }
+        // A body refused before it was read whole leaves the rest unread on
+        // the connection: close it, and say so, so no client sends its next
+        // request down it.
+        if let ApiError::PayloadTooLarge(_) = &self {
+            response.headers_mut().insert(
+                axum::http::header::CONNECTION,
+                axum::http::HeaderValue::from_static("close"),
+            );
+        }
         response
     }
 }
