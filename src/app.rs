@@ -118,7 +118,7 @@ pub struct App {
     /// What the booking core publishes, for the realtime fan-out.
     pub events: EventBus,
     cors: CorsOrigins,
-    ocpp_tls: Option<tokio_rustls::TlsAcceptor>,
+    ocpp_tls: Option<csms::tls::Acceptor>,
     redis: Option<Redis>,
     refunds: Option<RefundOutbox>,
     no_show_interval: std::time::Duration,

@@ -61,6 +61,17 @@ pub enum Admission {
     Rejected,
 }
 
+/// Which TLS implementation serves `wss://` (`OCPP_TLS_BACKEND`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TlsBackend {
+    /// TLS 1.2 and 1.3 with ECDHE suites only (the default).
+    Rustls,
+    /// The same, plus the static-RSA suites OCPP 2.0.1 A00.FR.318 lists
+    /// (`TLS_RSA_WITH_AES_128_GCM_SHA256`, `…_256_GCM_SHA384`), for
+    /// chargers that offer nothing else.
+    Openssl,
+}
+
 /// How log lines are written (`LOG_FORMAT`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum LogFormat {
@@ -150,6 +161,19 @@ pub struct Config {
         global = true
     )]
     pub ocpp_tls_client_ca: Option<PathBuf>,
+
+    /// The TLS implementation of the OCPP TLS listener: `rustls`, or
+    /// `openssl` to also accept chargers that only offer the static-RSA
+    /// suites of OCPP 2.0.1 A00.FR.318 (needs an RSA certificate for them).
+    #[arg(
+        long,
+        env = "OCPP_TLS_BACKEND",
+        value_name = "OCPP_TLS_BACKEND",
+        value_enum,
+        default_value = "rustls",
+        global = true
+    )]
+    pub ocpp_tls_backend: TlsBackend,
 
     /// HS256 secret (at least 32 characters). Without it and without
     /// JWT_PUBLIC_KEY_FILE, an embedded (SQLite) setup generates one and keeps
@@ -512,6 +536,12 @@ impl Config {
                     "needs OCPP_TLS_CERT and OCPP_TLS_KEY",
                 ));
             }
+            (None, None) if self.ocpp_tls_backend != TlsBackend::Rustls => {
+                return Err(ConfigError::new(
+                    "OCPP_TLS_BACKEND",
+                    "needs OCPP_TLS_CERT and OCPP_TLS_KEY",
+                ));
+            }
             _ => {}
         }
         if self.http_addr == self.ocpp_addr && self.http_addr.port() != 0 {
@@ -624,8 +654,9 @@ impl Config {
         }
     }
 
-    /// The OCPP TLS acceptor, when OCPP_TLS_CERT/KEY are set.
-    pub fn ocpp_tls(&self) -> Result<Option<tokio_rustls::TlsAcceptor>, ConfigError> {
+    /// The OCPP TLS acceptor of `OCPP_TLS_BACKEND`, when OCPP_TLS_CERT/KEY
+    /// are set.
+    pub fn ocpp_tls(&self) -> Result<Option<csms::tls::Acceptor>, ConfigError> {
         let (Some(cert), Some(key)) = (&self.ocpp_tls_cert, &self.ocpp_tls_key) else {
             return Ok(None);
         };
@@ -641,10 +672,16 @@ impl Config {
             .as_ref()
             .map(|p| read("OCPP_TLS_CLIENT_CA", p))
             .transpose()?;
-        csms::tls::acceptor(&cert_pem, &key_pem, ca_pem.as_deref())
+        let backend = match self.ocpp_tls_backend {
+            TlsBackend::Rustls => csms::tls::Backend::Rustls,
+            TlsBackend::Openssl => csms::tls::Backend::OpenSsl,
+        };
+        csms::tls::build(backend, &cert_pem, &key_pem, ca_pem.as_deref())
             .map(Some)
             .map_err(|e| {
-                let setting = if e.starts_with("client CA") {
+                let setting = if e.starts_with("backend") {
+                    "OCPP_TLS_BACKEND"
+                } else if e.starts_with("client CA") {
                     "OCPP_TLS_CLIENT_CA"
                 } else if e.starts_with("key") {
                     "OCPP_TLS_KEY"

@@ -107,6 +107,8 @@ fn bad_configuration_is_one_line_naming_the_setting_and_exit_2() {
             &[],
             "OCPP_TLS_CERT",
         ),
+        (&[("OCPP_TLS_BACKEND", "gnutls")], &[], "OCPP_TLS_BACKEND"),
+        (&[("OCPP_TLS_BACKEND", "openssl")], &[], "OCPP_TLS_BACKEND"),
         (&[], &["token"], "--user"),
     ];
     for (env, args, named) in cases {

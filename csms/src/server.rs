@@ -15,8 +15,7 @@ use booking::model::{Charger, OcppVersion};
 use booking::rate::{Limiter, source_key};
 use booking::store::PresenceUpdate;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::TcpListener;
-use tokio_rustls::TlsAcceptor;
+use tokio::net::{TcpListener, TcpStream};
 use tokio_tungstenite::WebSocketStream;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -25,6 +24,7 @@ use crate::admit::{Refusal, admit, refusal_label};
 use crate::context::{Context, Deps};
 use crate::password_gate::PasswordGate;
 use crate::registry::Registry;
+use crate::tls;
 
 /// The request head is small; anything larger is refused.
 const MAX_HEAD_BYTES: usize = 8 * 1024;
@@ -69,25 +69,60 @@ pub(crate) struct Transport {
     pub(crate) client_cn: Option<String>,
 }
 
-/// Serves chargers on plain `ws://` until `shutdown` resolves.
-pub async fn serve(listener: TcpListener, csms: Csms, shutdown: impl Future<Output = ()>) {
-    accept_loop(listener, csms, None, shutdown).await;
+/// What the accept loop needs of a listener: after TCP, the handshake of
+/// its transport (none for `ws://`, rustls or OpenSSL for `wss://`), giving
+/// the stream the WebSocket runs on and the DER of the client certificate
+/// the TLS layer verified. Everything else — limits, rates, timeouts, the
+/// OCPP handshake — is the loop's, the same for every listener.
+pub(crate) trait Handshake: Clone + Send + Sync + 'static {
+    /// The stream after the handshake.
+    type Stream: AsyncRead + AsyncWrite + Unpin + Send + 'static;
+    /// Whether the stream is encrypted (profiles 2 and 3 need it).
+    const TLS: bool;
+    /// Bounded by the loop ([`HANDSHAKE_TIMEOUT`]).
+    fn handshake(
+        &self,
+        tcp: TcpStream,
+    ) -> impl Future<Output = std::io::Result<(Self::Stream, Option<Vec<u8>>)>> + Send;
 }
 
-/// Serves chargers on `wss://` until `shutdown` resolves.
+/// `ws://`: no handshake below the WebSocket's.
+#[derive(Debug, Clone, Copy)]
+struct Plain;
+
+impl Handshake for Plain {
+    type Stream = TcpStream;
+    const TLS: bool = false;
+
+    async fn handshake(&self, tcp: TcpStream) -> std::io::Result<(TcpStream, Option<Vec<u8>>)> {
+        Ok((tcp, None))
+    }
+}
+
+/// Serves chargers on plain `ws://` until `shutdown` resolves.
+pub async fn serve(listener: TcpListener, csms: Csms, shutdown: impl Future<Output = ()>) {
+    accept_loop(listener, csms, Plain, shutdown).await;
+}
+
+/// Serves chargers on `wss://`, with the configured backend's acceptor,
+/// until `shutdown` resolves.
 pub async fn serve_tls(
     listener: TcpListener,
-    acceptor: TlsAcceptor,
+    acceptor: tls::Acceptor,
     csms: Csms,
     shutdown: impl Future<Output = ()>,
 ) {
-    accept_loop(listener, csms, Some(acceptor), shutdown).await;
+    match acceptor {
+        tls::Acceptor::Rustls(acceptor) => accept_loop(listener, csms, acceptor, shutdown).await,
+        #[cfg(feature = "openssl-tls")]
+        tls::Acceptor::OpenSsl(acceptor) => accept_loop(listener, csms, acceptor, shutdown).await,
+    }
 }
 
-async fn accept_loop(
+async fn accept_loop<H: Handshake>(
     listener: TcpListener,
     csms: Csms,
-    tls: Option<TlsAcceptor>,
+    transport: H,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -110,27 +145,17 @@ async fn accept_loop(
                 }
                 Ok((stream, peer)) => {
                     let csms = csms.clone();
-                    let tls = tls.clone();
+                    let transport = transport.clone();
                     connections.spawn(async move {
                         let _ = stream.set_nodelay(true);
-                        let ended = match tls {
-                            None => {
-                                let transport = Transport { peer: Some(peer.ip()), ..Transport::default() };
+                        let ended = match tokio::time::timeout(HANDSHAKE_TIMEOUT, transport.handshake(stream)).await {
+                            Ok(Ok((stream, client_cert))) => {
+                                let client_cn = client_cert.as_deref().and_then(crate::tls::common_name);
+                                let transport = Transport { peer: Some(peer.ip()), tls: H::TLS, client_cn };
                                 connect(stream, csms, transport).await
                             }
-                            Some(acceptor) => match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)).await {
-                                Ok(Ok(tls)) => {
-                                    let client_cn = tls
-                                        .get_ref()
-                                        .1
-                                        .peer_certificates()
-                                        .and_then(|certs| certs.first())
-                                        .and_then(|c| crate::tls::common_name(c));
-                                    connect(tls, csms, Transport { peer: Some(peer.ip()), tls: true, client_cn }).await
-                                }
-                                Ok(Err(e)) => Err(e),
-                                Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
-                            },
+                            Ok(Err(e)) => Err(e),
+                            Err(_) => Err(std::io::ErrorKind::TimedOut.into()),
                         };
                         if let Err(e) = ended {
                             tracing::debug!(peer = %peer, error = %e, "OCPP connection ended early");
@@ -164,7 +189,7 @@ enum Early {
 /// 429 when the address connects too fast, both with Retry-After and
 /// bounded, so a slow reader cannot hold the slot either. Over TLS the
 /// client sees the connection close instead (no TLS handshake is spent).
-async fn refuse_early(mut stream: tokio::net::TcpStream, why: Early) {
+async fn refuse_early(mut stream: TcpStream, why: Early) {
     let (label, status, reason, wait) = match why {
         Early::Busy => (
             "connection_limit",
