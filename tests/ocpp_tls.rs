@@ -481,3 +481,56 @@ async fn openssl_backend_refuses_cbc_and_sha1_suites() {
         );
     }
 }
+
+/// The PyPI charge point as a legacy charger: TLS 1.2 with one static-RSA
+/// suite (Python's ssl, `set_ciphers`), Basic auth (profile 2).
+#[cfg(feature = "openssl-tls")]
+fn pypi_legacy_charger(site: &Site, suite: &str, spawn_only: bool) -> common::charger::Charger {
+    let ca_file = site._dir.path().join("server-ca.pem");
+    std::fs::write(&ca_file, &site.ca_pem).unwrap();
+    let port = site
+        .server
+        .ocpp_tls
+        .as_ref()
+        .unwrap()
+        .rsplit(':')
+        .next()
+        .unwrap();
+    let url = format!("wss://localhost:{port}/ocpp/CP-2");
+    let env = [
+        ("CHARGER_PASSWORD", PASSWORD),
+        ("CHARGER_CA_FILE", ca_file.to_str().unwrap()),
+        ("CHARGER_TLS_CIPHERS", suite),
+    ];
+    if spawn_only {
+        common::charger::Charger::spawn(&url, "2.0.1", "Accepted", &env)
+    } else {
+        common::charger::Charger::start_with(&url, "2.0.1", "Accepted", &env)
+    }
+}
+
+#[cfg(feature = "openssl-tls")]
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+#[allow(non_snake_case)]
+async fn TC_A_04_a_pypi_charger_offering_only_static_rsa_boots_on_the_openssl_backend_only() {
+    let (server_ca, client_ca) = (ca("server CA"), ca("charger CA"));
+    let site = rsa_site(&server_ca, &client_ca, Some("openssl")).await;
+    for suite in STATIC_RSA {
+        // Waits for its BootNotification to be Accepted.
+        let mut charger = pypi_legacy_charger(&site, suite, false);
+        assert_eq!(
+            charger.next_with("tls")["tls"],
+            serde_json::json!(["TLSv1.2", suite])
+        );
+    }
+    let default = rsa_site(&server_ca, &client_ca, None).await;
+    let mut refused = pypi_legacy_charger(&default, STATIC_RSA[0], true);
+    let failed = refused.next_with("tls_failed");
+    assert!(
+        failed["tls_failed"]
+            .as_str()
+            .is_some_and(|r| r.contains("HANDSHAKE_FAILURE")),
+        "{failed}"
+    );
+}

@@ -33,11 +33,18 @@ and reconnects with it, as the specifications ask; each connection after the
 first prints {"connected": N}, each refused handshake {"refused": HTTP_STATUS}.
 A socket the CSMS closes is not reopened (tests move a charger between
 instances by starting another process).
+
+TLS (a wss:// URL): CHARGER_CA_FILE is the CA it trusts (the server name is
+the URL's host); CHARGER_TLS_CIPHERS makes it a legacy charger offering TLS
+1.2 only and only those OpenSSL cipher names (e.g. AES128-GCM-SHA256). Each
+TLS connection prints {"tls": [VERSION, CIPHER]}, each failed TLS handshake
+{"tls_failed": REASON}.
 """
 import asyncio
 import base64
 import json
 import os
+import ssl
 import sys
 from datetime import datetime, timedelta, timezone
 
@@ -98,7 +105,20 @@ async def connect(password):
     if password:
         token = base64.b64encode(f"{IDENTITY}:{password}".encode()).decode()
         headers["Authorization"] = f"Basic {token}"
-    return await websockets.connect(URL, subprotocols=[PROTOCOL], additional_headers=headers)
+    return await websockets.connect(URL, subprotocols=[PROTOCOL], additional_headers=headers,
+                                    **tls_options())
+
+
+def tls_options():
+    """websockets.connect's ssl argument for a wss:// URL (see the docstring)."""
+    if not URL.startswith("wss://"):
+        return {}
+    ctx = ssl.create_default_context(cafile=os.environ.get("CHARGER_CA_FILE"))
+    ciphers = os.environ.get("CHARGER_TLS_CIPHERS")
+    if ciphers:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        ctx.set_ciphers(ciphers)
+    return {"ssl": ctx}
 
 
 def report(action, payload):
@@ -386,10 +406,17 @@ async def main():
             print(json.dumps({"refused": e.response.status_code}), flush=True)
             await asyncio.sleep(1)
             continue
+        except ssl.SSLError as e:
+            print(json.dumps({"tls_failed": e.reason or str(e)}), flush=True)
+            await asyncio.sleep(1)
+            continue
         except OSError:
             await asyncio.sleep(1)
             continue
         assert ws.subprotocol == PROTOCOL, ws.subprotocol
+        tls = ws.transport.get_extra_info("ssl_object")
+        if tls is not None:
+            print(json.dumps({"tls": [tls.version(), tls.cipher()[0]]}), flush=True)
         connections += 1
         Live.cp = Charger(IDENTITY, ws)
         listener = asyncio.create_task(Live.cp.start())
