@@ -396,8 +396,12 @@ async fn TC_A_04_the_default_rustls_listener_refuses_static_rsa_only_chargers() 
     .await
     .unwrap();
     assert_eq!(
-        (modern.cipher.as_str(), modern.boot.as_str()),
-        ("ECDHE-RSA-AES128-GCM-SHA256", "Accepted")
+        (
+            modern.cipher.as_str(),
+            modern.version.as_str(),
+            modern.boot.as_str()
+        ),
+        ("ECDHE-RSA-AES128-GCM-SHA256", "TLSv1.2", "Accepted")
     );
     assert_eq!(
         connect(&site, "CP-2", Some(PASSWORD), None).await,
