@@ -122,7 +122,7 @@ pub async fn serve_tls(
 async fn accept_loop<H: Handshake>(
     listener: TcpListener,
     csms: Csms,
-    transport: H,
+    handshake: H,
     shutdown: impl Future<Output = ()>,
 ) {
     tokio::pin!(shutdown);
@@ -145,10 +145,10 @@ async fn accept_loop<H: Handshake>(
                 }
                 Ok((stream, peer)) => {
                     let csms = csms.clone();
-                    let transport = transport.clone();
+                    let handshake = handshake.clone();
                     connections.spawn(async move {
                         let _ = stream.set_nodelay(true);
-                        let ended = match tokio::time::timeout(HANDSHAKE_TIMEOUT, transport.handshake(stream)).await {
+                        let ended = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake.handshake(stream)).await {
                             Ok(Ok((stream, client_cert))) => {
                                 let client_cn = client_cert.as_deref().and_then(crate::tls::common_name);
                                 let transport = Transport { peer: Some(peer.ip()), tls: H::TLS, client_cn };
