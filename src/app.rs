@@ -119,6 +119,8 @@ pub struct App {
     pub events: EventBus,
     cors: CorsOrigins,
     ocpp_tls: Option<csms::tls::Acceptor>,
+    /// Announces bookings on chargers' screens; follows `events` once served.
+    displays: csms::display::Displays,
     redis: Option<Redis>,
     refunds: Option<RefundOutbox>,
     no_show_interval: std::time::Duration,
@@ -230,8 +232,15 @@ impl App {
             usize::try_from(config.ocpp_journal_max_mb << 20).unwrap_or(usize::MAX),
         )));
         let csms_config = config.csms();
+        let displays = csms::display::Displays {
+            registry: registry.clone(),
+            store: store.clone(),
+            clock: clock.clone(),
+            announcements: config.announcements(),
+        };
         let local_chargers = csms::OcppChargers {
             registry: registry.clone(),
+            displays: displays.clone(),
         };
         let redis = match &config.redis_url {
             Some(url) => Some(Redis::connect(url).await.map_err(StartError::Redis)?),
@@ -339,6 +348,7 @@ impl App {
             events,
             cors,
             ocpp_tls,
+            displays,
             redis,
             refunds,
             no_show_interval: config.no_show_interval(),
@@ -367,6 +377,7 @@ impl App {
             events,
             cors,
             ocpp_tls,
+            displays,
             redis,
             refunds,
             no_show_interval,
@@ -425,6 +436,7 @@ impl App {
         background.adopt(relay);
         let handle = crate::metrics::recorder();
         background.adopt(crate::metrics::spawn(&events, handle.clone()));
+        background.adopt(vec![tokio::spawn(displays.follow(events.subscribe()))]);
         let scrape = crate::metrics::Scrape {
             handle,
             tallies: state.store.clone(),

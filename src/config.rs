@@ -339,6 +339,19 @@ pub struct Config {
           default_value_t = 3, value_parser = clap::value_parser!(u32), global = true)]
     pub booking_max_live_holds_per_user: u32,
 
+    /// Announce a booking on the reserved OCPP 2.0.1 charger's screen
+    /// ("Reserved 14:00–15:00", SetDisplayMessage), taken down when the
+    /// booking is fulfilled, cancelled or a no-show.
+    #[arg(long, env = "BOOKING_DISPLAY_MESSAGES", value_name = "BOOKING_DISPLAY_MESSAGES",
+        default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub booking_display_messages: bool,
+
+    /// The IANA time zone booking announcements write their slot in
+    /// (e.g. Europe/Amsterdam); UTC says so on the screen.
+    #[arg(long, env = "BOOKING_DISPLAY_TIME_ZONE", value_name = "BOOKING_DISPLAY_TIME_ZONE",
+        default_value = "UTC", value_parser = csms::display::time_zone, global = true)]
+    pub booking_display_time_zone: csms::display::Tz,
+
     /// Longest booking allowed.
     #[arg(long, env = "BOOKING_MAX_DURATION_MINUTES", value_name = "BOOKING_MAX_DURATION_MINUTES",
           default_value_t = 240, value_parser = clap::value_parser!(u64).range(5..=1440), global = true)]
@@ -626,6 +639,14 @@ impl Config {
             reservation_lead: minutes(self.reservation_lead_minutes),
             max_live_holds_per_user: Some(self.booking_max_live_holds_per_user)
                 .filter(|&cap| cap > 0),
+        }
+    }
+
+    /// How bookings are announced on chargers' screens.
+    pub fn announcements(&self) -> csms::display::Announcements {
+        csms::display::Announcements {
+            enabled: self.booking_display_messages,
+            time_zone: self.booking_display_time_zone,
         }
     }
 

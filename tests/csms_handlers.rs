@@ -116,11 +116,21 @@ impl Bench {
     }
 
     async fn register_tag(&self, tag: &str, status: &str, expiry: Option<DateTime<Utc>>) {
+        self.register_member(tag, status, expiry, None).await;
+    }
+
+    async fn register_member(
+        &self,
+        tag: &str,
+        status: &str,
+        expiry: Option<DateTime<Utc>>,
+        group: Option<&str>,
+    ) {
         let tag = booking::model::IdTag {
             id_tag: tag.into(),
             status: status.parse().unwrap(),
             expiry_date: expiry,
-            parent_id_tag: None,
+            parent_id_tag: group.map(str::to_owned),
             user_id: None,
         };
         self.app
@@ -259,6 +269,136 @@ async fn v16_authorize_start_meter_stop() {
             .await,
         "TypeConstraintViolation"
     );
+}
+
+/// 1.6 idTagInfo carries `expiryDate` and `parentIdTag`: the charger lets a
+/// tag with the same parent stop a transaction another member started.
+#[tokio::test]
+async fn v16_id_tag_info_names_the_group_and_the_expiry() {
+    let b = bench(OcppVersion::V16).await;
+    let expiry = b.now() + TimeDelta::days(30);
+    b.register_member("ALICE", "Accepted", Some(expiry), Some("FLEET-1"))
+        .await;
+    b.register_member("BOB", "Accepted", None, Some("FLEET-1"))
+        .await;
+    b.register_member("LONG", "Accepted", None, Some(&"G".repeat(21)))
+        .await;
+    let alice = b.ok("Authorize", json!({"idTag": "ALICE"})).await;
+    assert_eq!(alice["idTagInfo"]["parentIdTag"], "FLEET-1");
+    let said = alice["idTagInfo"]["expiryDate"].as_str().unwrap();
+    assert_eq!(
+        DateTime::parse_from_rfc3339(said).unwrap().timestamp(),
+        expiry.timestamp()
+    );
+    let start =
+        json!({"connectorId": 1, "idTag": "ALICE", "meterStart": 0, "timestamp": ts(b.now())});
+    let started = b.ok("StartTransaction", start).await;
+    assert_eq!(started["idTagInfo"]["parentIdTag"], "FLEET-1");
+    let id = started["transactionId"].as_i64().unwrap();
+    let stop =
+        json!({"transactionId": id, "idTag": "BOB", "meterStop": 10, "timestamp": ts(b.now())});
+    let stopped = b.ok("StopTransaction", stop).await;
+    assert_eq!(stopped["idTagInfo"]["status"], "Accepted");
+    assert_eq!(stopped["idTagInfo"]["parentIdTag"], "FLEET-1", "same group");
+    let long = b.ok("Authorize", json!({"idTag": "LONG"})).await;
+    assert_eq!(long["idTagInfo"]["status"], "Accepted");
+    assert!(
+        long["idTagInfo"].get("parentIdTag").is_none(),
+        "a group longer than CiString20 is not said in 1.6"
+    );
+    let none = b.ok("Authorize", json!({"idTag": "WHO"})).await;
+    assert_eq!(none["idTagInfo"], json!({"status": "Invalid"}));
+}
+
+/// C09: Authorize and TransactionEvent answers carry the token's
+/// `groupIdToken`, so the station lets another member of the group stop the
+/// transaction (TC_C_39), and a token of no group carries none.
+#[tokio::test]
+#[allow(non_snake_case)]
+async fn TC_C_39_a_group_member_is_told_its_group_id_token() {
+    let b = bench(OcppVersion::V201).await;
+    b.register_member("ALICE", "Accepted", None, Some("FLEET-1"))
+        .await;
+    b.register_member("BOB", "Accepted", None, Some("FLEET-1"))
+        .await;
+    b.register_tag("CAROL", "Accepted", None).await;
+    let authorize = |tag: &str| json!({"idToken": {"idToken": tag, "type": "ISO14443"}});
+    let group = json!({"idToken": "FLEET-1", "type": "Central"});
+    for tag in ["ALICE", "BOB"] {
+        let info = &b.ok("Authorize", authorize(tag)).await["idTokenInfo"];
+        assert_eq!(info["status"], "Accepted", "{tag}");
+        assert_eq!(info["groupIdToken"], group, "{tag}");
+    }
+    let carol = b.ok("Authorize", authorize("CAROL")).await;
+    assert!(carol["idTokenInfo"].get("groupIdToken").is_none());
+
+    let event = |kind: &str, seq: u32, tag: &str, trigger: &str| {
+        json!({"eventType": kind, "timestamp": ts(b.now()), "triggerReason": trigger, "seqNo": seq,
+               "transactionInfo": {"transactionId": "tx-g", "stoppedReason": "Local"},
+               "evse": {"id": 1, "connectorId": 1}, "idToken": {"idToken": tag, "type": "ISO14443"}})
+    };
+    let started = b
+        .ok(
+            "TransactionEvent",
+            event("Started", 0, "ALICE", "Authorized"),
+        )
+        .await;
+    assert_eq!(started["idTokenInfo"]["groupIdToken"], group);
+    let ended = b
+        .ok(
+            "TransactionEvent",
+            event("Ended", 1, "BOB", "StopAuthorized"),
+        )
+        .await;
+    assert_eq!(ended["idTokenInfo"]["groupIdToken"], group);
+}
+
+/// C16: a token of the master-pass group is Accepted with that group as its
+/// `groupIdToken` — the station compares it with `AuthCtrlr.MasterPassGroupId`
+/// and stops every transaction — and the Ended event it causes closes the
+/// session with reason MasterPass (TC_C_47, TC_C_48, TC_C_49).
+#[tokio::test]
+#[allow(non_snake_case)]
+async fn TC_C_47_to_C_49_a_master_pass_token_ends_the_transactions() {
+    let b = bench(OcppVersion::V201).await;
+    b.register_tag("DRIVER", "Accepted", None).await;
+    b.register_member("SERVICE-7", "Accepted", None, Some("MASTERPASS"))
+        .await;
+    let info = &b
+        .ok(
+            "Authorize",
+            json!({"idToken": {"idToken": "SERVICE-7", "type": "ISO14443"}}),
+        )
+        .await["idTokenInfo"];
+    assert_eq!(info["status"], "Accepted");
+    assert_eq!(
+        info["groupIdToken"],
+        json!({"idToken": "MASTERPASS", "type": "Central"})
+    );
+    for (n, tx) in [(1, "tx-m1"), (2, "tx-m2")] {
+        let start = json!({"eventType": "Started", "timestamp": ts(b.now()), "triggerReason": "Authorized",
+            "seqNo": 0, "transactionInfo": {"transactionId": tx},
+            "evse": {"id": n, "connectorId": 1}, "idToken": {"idToken": "DRIVER", "type": "ISO14443"}});
+        b.ok("TransactionEvent", start).await;
+        let end = json!({"eventType": "Ended", "timestamp": ts(b.now()), "triggerReason": "StopAuthorized",
+            "seqNo": 1, "transactionInfo": {"transactionId": tx, "stoppedReason": "MasterPass"},
+            "idToken": {"idToken": "SERVICE-7", "type": "ISO14443"}});
+        let answer = b.ok("TransactionEvent", end).await;
+        assert_eq!(
+            answer["idTokenInfo"]["groupIdToken"]["idToken"],
+            "MASTERPASS"
+        );
+        let key = booking::model::TransactionKey::Ocpp(OcppVersion::V201, tx.into());
+        let session = b
+            .app
+            .store
+            .session_by_transaction(b.charger.id, &key)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(session.stop_reason.as_deref(), Some("MasterPass"), "{tx}");
+        assert!(session.ended_at.is_some(), "{tx}");
+    }
 }
 
 #[tokio::test]

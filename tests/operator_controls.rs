@@ -448,3 +448,163 @@ async fn credential_requests_are_checked_before_anything_is_sent() {
         .await;
     assert_eq!(status, 400);
 }
+
+/// Display messages as operator commands against the PyPI 2.0.1 charger
+/// (which starts with one message of its own): all read back through
+/// GetDisplayMessages and its NotifyDisplayMessages (TC_O_02), cleared
+/// (TC_O_04), none left (TC_O_03), set (TC_O_01) and replaced by id
+/// (TC_O_12), an unknown id cleared (TC_O_05). What the charger holds is
+/// readable at `GET …/display-messages`.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_O_01_to_O_05_and_O_12_v201_display_messages() {
+    let site = site(&[]).await;
+    let mut charger = site.charger("2.0.1", &[("CHARGER_SCREEN", "900:Hello from the charger")]);
+    let command = async |action: &str, payload: Value| {
+        let body = json!({"action": action, "payload": payload});
+        let (status, answer) = site
+            .admin
+            .post("/v1/admin/chargers/PY-1/commands", body)
+            .await;
+        assert_eq!(status, 200, "{action}: {answer}");
+        answer["data"]["response"]["status"].clone()
+    };
+    let shown = async || {
+        site.admin
+            .get("/v1/admin/chargers/PY-1/display-messages")
+            .await["data"]["displayMessages"]
+            .clone()
+    };
+    assert_eq!(shown().await, json!([]), "nothing known yet");
+    assert_eq!(
+        command("GetDisplayMessages", json!({"requestId": 1})).await,
+        "Accepted",
+        "TC_O_02"
+    );
+    let reported = common::eventually(
+        "the NotifyDisplayMessages report stored",
+        std::time::Duration::from_secs(10),
+        async || {
+            let seen = shown().await;
+            if seen.as_array().is_some_and(|a| !a.is_empty()) {
+                Ok(seen)
+            } else {
+                Err(seen)
+            }
+        },
+    )
+    .await;
+    assert_eq!(reported[0]["id"], 900, "{reported}");
+    assert_eq!(reported[0]["origin"], "REPORTED");
+    assert_eq!(
+        reported[0]["message"]["message"]["content"],
+        "Hello from the charger"
+    );
+    assert_eq!(
+        command("ClearDisplayMessage", json!({"id": 900})).await,
+        "Accepted",
+        "TC_O_04"
+    );
+    assert_eq!(shown().await, json!([]));
+    assert_eq!(
+        command("GetDisplayMessages", json!({"requestId": 2})).await,
+        "Unknown",
+        "TC_O_03"
+    );
+
+    let message = |text: &str| {
+        json!({"message": {"id": 5, "priority": "InFront",
+            "message": {"format": "UTF8", "language": "en", "content": text}}})
+    };
+    assert_eq!(
+        command("SetDisplayMessage", message("Welcome")).await,
+        "Accepted",
+        "TC_O_01"
+    );
+    let received = std::iter::repeat_with(|| charger.received())
+        .take(5)
+        .find(|r| r["action"] == "SetDisplayMessage")
+        .expect("the charger received SetDisplayMessage");
+    assert!(
+        received["payload"]["message"]
+            .get("transaction_id")
+            .is_none(),
+        "O01.FR.04: no transactionId outside a transaction: {received}"
+    );
+    let remembered = shown().await;
+    assert_eq!(remembered[0]["origin"], "OPERATOR", "{remembered}");
+    assert_eq!(remembered[0]["message"]["message"]["content"], "Welcome");
+    command("SetDisplayMessage", message("Closed at 22:00")).await;
+    let replaced = shown().await;
+    assert_eq!(replaced.as_array().unwrap().len(), 1, "TC_O_12: {replaced}");
+    assert_eq!(
+        replaced[0]["message"]["message"]["content"],
+        "Closed at 22:00"
+    );
+    assert_eq!(
+        command("ClearDisplayMessage", json!({"id": 99})).await,
+        "Unknown",
+        "TC_O_05"
+    );
+    assert_eq!(
+        shown().await.as_array().unwrap().len(),
+        1,
+        "an unknown id changes nothing"
+    );
+
+    let body = json!({"action": "SetDisplayMessage", "payload": {"message": {"id": 1}}});
+    let (status, bad) = site
+        .admin
+        .post("/v1/admin/chargers/PY-1/commands", body)
+        .await;
+    assert_eq!(status, 400, "{bad}");
+    let (status, missing) = site
+        .admin
+        .send("GET", "/v1/admin/chargers/NOPE/display-messages", None)
+        .await;
+    assert_eq!(status, 404, "{missing}");
+}
+
+/// C09: the PyPI 2.0.1 charger hears a group member's `groupIdToken` in
+/// the Authorize answer, set through `PUT /v1/admin/id-tags/{tag}`
+/// (TC_C_39); cleared with `null`, it hears none.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_C_39_v201_the_group_id_token_reaches_the_charger() {
+    let site = site(&[]).await;
+    let mut charger = site.charger("2.0.1", &[]);
+    let (status, tag) = site
+        .admin
+        .post(
+            "/v1/admin/id-tags",
+            json!({"idTag": "MEMBER-1", "status": "Accepted"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{tag}");
+    let (status, grouped) = site
+        .admin
+        .send(
+            "PUT",
+            "/v1/admin/id-tags/MEMBER-1",
+            Some(json!({"parentIdTag": "FLEET-9"})),
+        )
+        .await;
+    assert_eq!(status, 200, "{grouped}");
+    assert_eq!(grouped["data"]["parentIdTag"], "FLEET-9");
+    let answer = charger.command("authorize MEMBER-1");
+    let info = &answer["idTokenInfo"];
+    assert_eq!(info["status"], "Accepted", "{answer}");
+    assert_eq!(info["group_id_token"]["id_token"], "FLEET-9", "{answer}");
+    site.admin
+        .send(
+            "PUT",
+            "/v1/admin/id-tags/MEMBER-1",
+            Some(json!({"parentIdTag": null})),
+        )
+        .await;
+    let answer = charger.command("authorize MEMBER-1");
+    assert!(
+        answer["idTokenInfo"].get("group_id_token").is_none(),
+        "{answer}"
+    );
+}

@@ -424,6 +424,148 @@ async fn TC_H_07_v201_a_reservation_the_charger_expires_itself() {
     assert_eq!(site.connector_statuses().await[0], "AVAILABLE");
 }
 
+impl Sim {
+    /// The next screen the charger shows (its messages' texts).
+    async fn screen(&mut self) -> Vec<String> {
+        self.until("a screen change", |n| match n {
+            Notice::Screen(lines) => Some(lines.clone()),
+            _ => None,
+        })
+        .await
+    }
+}
+
+impl Site {
+    /// Holds the slot in ten minutes and confirms it: the booking's id and
+    /// id tag.
+    async fn book_soon(&self) -> (String, String) {
+        let (status, hold) = self.hold_soon().await;
+        assert_eq!(status, 201, "{hold}");
+        let token = hold["data"]["token"].as_str().unwrap();
+        let (status, booking) = self
+            .user
+            .post(
+                "/v1/bookings/confirm",
+                json!({"holdToken": token, "paymentId": "pay_d"}),
+            )
+            .await;
+        assert_eq!(status, 201, "{booking}");
+        let field = |k: &str| booking["data"][k].as_str().unwrap().to_owned();
+        (field("id"), field("idTag"))
+    }
+
+    async fn display_messages(&self) -> Value {
+        self.admin
+            .get("/v1/admin/chargers/SIM-1/display-messages")
+            .await["data"]["displayMessages"]
+            .clone()
+    }
+}
+
+/// A booked connector announces itself on the 2.0.1 charger's screen
+/// ("Reserved HH:MM–HH:MM UTC", the reservation's id), and the message is
+/// taken down when the booking is cancelled and when the driver arrives
+/// (fulfilment: the charger drops its reservation itself and evgate sends
+/// ClearDisplayMessage). A no-show goes the cancellation's way
+/// (CancelReservation, then ClearDisplayMessage).
+#[tokio::test]
+async fn O_a_booking_announces_itself_on_the_charger_screen() {
+    let site = site(Version::V201).await;
+    let mut sim = Sim::start(&site, Version::V201, Misbehaviour::default());
+    sim.booted().await;
+    site.eventually(
+        "connectors Available",
+        || async { json!(site.connector_statuses().await) },
+        |s| s == &json!(["AVAILABLE", "AVAILABLE"]),
+    )
+    .await;
+
+    let (cancelled, _) = site.book_soon().await;
+    let reserve = sim.received("ReserveNow").await;
+    let screen = sim.screen().await;
+    assert_eq!(screen.len(), 1, "{screen:?}");
+    assert!(
+        screen[0].starts_with("Reserved ") && screen[0].ends_with(" UTC"),
+        "{screen:?}"
+    );
+    let known = site.display_messages().await;
+    assert_eq!(known[0]["origin"], "BOOKING", "{known}");
+    assert_eq!(known[0]["id"], reserve["id"], "the reservation's id");
+    let (status, answer) = site
+        .user
+        .post(&format!("/v1/bookings/{cancelled}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        sim.screen().await,
+        Vec::<String>::new(),
+        "cleared at cancellation"
+    );
+    site.eventually(
+        "evgate forgot the message",
+        || site.display_messages(),
+        |m| m == &json!([]),
+    )
+    .await;
+
+    let (fulfilled, id_tag) = site.book_soon().await;
+    assert_eq!(sim.screen().await.len(), 1, "announced again");
+    sim.send(Command::Start {
+        connector: 1,
+        id_tag,
+    })
+    .await;
+    site.eventually(
+        "booking ACTIVE",
+        || site.booking_status(&fulfilled),
+        |s| s == "ACTIVE",
+    )
+    .await;
+    assert_eq!(
+        sim.screen().await,
+        Vec::<String>::new(),
+        "cleared at fulfilment"
+    );
+    site.eventually(
+        "evgate forgot the message",
+        || site.display_messages(),
+        |m| m == &json!([]),
+    )
+    .await;
+}
+
+/// `BOOKING_DISPLAY_MESSAGES=false`: the reservation goes out, no message.
+#[tokio::test]
+async fn O_booking_announcements_can_be_turned_off() {
+    let site = site_with(
+        Version::V201,
+        0,
+        None,
+        &[("BOOKING_DISPLAY_MESSAGES", "false")],
+    )
+    .await;
+    let mut sim = Sim::start(&site, Version::V201, Misbehaviour::default());
+    sim.booted().await;
+    let (id, _) = site.book_soon().await;
+    sim.received("ReserveNow").await;
+    let (status, answer) = site
+        .user
+        .post(&format!("/v1/bookings/{id}/cancel"), json!({}))
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let before_cancel = sim
+        .until("CancelReservation", |n| match n {
+            Notice::Received { action, .. } if action == "CancelReservation" => Some(None),
+            Notice::Received { action, .. } if action.contains("DisplayMessage") => {
+                Some(Some(action.clone()))
+            }
+            _ => None,
+        })
+        .await;
+    assert_eq!(before_cancel, None, "no display message was sent");
+    assert_eq!(site.display_messages().await, json!([]));
+}
+
 /// Security profile 1 (Basic auth), then an operator rotates the password:
 /// the simulated charger takes it, reconnects with it, and the old one is
 /// no longer accepted (its next connection would be refused).

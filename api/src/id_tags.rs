@@ -196,6 +196,13 @@ struct UpdateIdTag {
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<String>)]
     expiry_date: Option<Option<String>>,
+    /// The group tag (OCPP `parentIdTag`, 2.0.1 `groupIdToken`): members of
+    /// one group may stop each other's sessions, and a charger's
+    /// `AuthCtrlr.MasterPassGroupId` group stops them all. `null` clears it;
+    /// absent leaves it.
+    #[serde(default, deserialize_with = "present")]
+    #[schema(value_type = Option<String>)]
+    parent_id_tag: Option<Option<String>>,
 }
 
 /// Tells an explicit `null` from an absent field.
@@ -203,7 +210,7 @@ fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Option<Strin
     Option::<String>::deserialize(d).map(Some)
 }
 
-/// Changes an id tag's status or expiry; audited. A tag that may no longer
+/// Changes an id tag's status, expiry or group; audited. A tag that may no longer
 /// charge is cleared from every connected charger's cache.
 #[utoipa::path(
     put,
@@ -229,8 +236,12 @@ async fn update_id_tag(
         Some(None) => Some(None),
         Some(Some(raw)) => Some(Some(parse_expiry(&raw)?)),
     };
-    let tag =
-        booking::id_tags::update(&*state.store, &*state.clock, &id_tag, status, expiry).await?;
+    let change = booking::id_tags::IdTagChange {
+        status,
+        expiry_date: expiry,
+        parent_id_tag: body.parent_id_tag,
+    };
+    let tag = booking::id_tags::update(&*state.store, &*state.clock, &id_tag, change).await?;
     tracing::info!(admin.sub = admin.0.user_id, id_tag = %tag.id_tag, status = %tag.status, "id tag changed");
     let told = after_change(&state, &admin, "id_tag.update", &tag).await?;
     Ok(ok(with_told(&tag, told)))

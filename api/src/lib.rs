@@ -15,6 +15,7 @@ mod audit;
 mod auth;
 mod bookings;
 mod chargers;
+mod display_messages;
 mod error;
 mod extract;
 mod health;
@@ -146,6 +147,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(id_tags::router())
         .merge(journal::router())
+        .merge(display_messages::router())
         .merge(vendors::router())
         .merge(webhook_inbox::router())
         .merge(openapi::router())

@@ -28,6 +28,8 @@ pub struct ReserveRequest {
     /// When the charger may drop the reservation: the slot's start plus the
     /// no-show grace (UTC).
     pub expires_at: DateTime<Utc>,
+    /// The booked slot (UTC), for what the charger may show drivers.
+    pub slot: (DateTime<Utc>, DateTime<Utc>),
 }
 
 /// Why a charger did not take (or drop) a reservation.

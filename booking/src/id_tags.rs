@@ -34,23 +34,41 @@ pub async fn register(store: &dyn IdTagStore, clock: &dyn Clock, tag: IdTag) -> 
     Ok(tag)
 }
 
-/// Changes status and/or expiry; the next Authorize or transaction hears it.
+/// A change to a registered id tag; `None` leaves a field as it is, and
+/// `Some(None)` clears an optional one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct IdTagChange {
+    /// The new verdict.
+    pub status: Option<IdTagStatus>,
+    /// The new expiry, or none.
+    pub expiry_date: Option<Option<DateTime<Utc>>>,
+    /// The new group (OCPP `parentIdTag` / `groupIdToken`), or none.
+    pub parent_id_tag: Option<Option<String>>,
+}
+
+/// Changes status, expiry and/or group; the next Authorize or transaction
+/// hears it.
 pub async fn update(
     store: &dyn IdTagStore,
     clock: &dyn Clock,
     id_tag: &str,
-    status: Option<IdTagStatus>,
-    expiry_date: Option<Option<DateTime<Utc>>>,
+    change: IdTagChange,
 ) -> Result<IdTag> {
     let mut tag = store
         .id_tag(id_tag)
         .await?
         .ok_or_else(|| Error::not_found("id tag", id_tag))?;
-    if let Some(status) = status {
+    if let Some(status) = change.status {
         tag.status = status;
     }
-    if let Some(expiry) = expiry_date {
+    if let Some(expiry) = change.expiry_date {
         tag.expiry_date = expiry;
+    }
+    if let Some(parent) = change.parent_id_tag {
+        if let Some(p) = &parent {
+            check_tag("parentIdTag", p)?;
+        }
+        tag.parent_id_tag = parent;
     }
     store.upsert_id_tag(&tag, clock.now()).await?;
     Ok(tag)

@@ -59,6 +59,7 @@ pub(crate) struct ReserveArgs {
     pub reservation_id: i32,
     pub id_tag: String,
     pub expires_at: DateTime<Utc>,
+    pub slot: (DateTime<Utc>, DateTime<Utc>),
 }
 
 impl ReserveArgs {
@@ -70,6 +71,7 @@ impl ReserveArgs {
             reservation_id: request.reservation_id,
             id_tag: request.id_tag.clone(),
             expires_at: request.expires_at,
+            slot: request.slot,
         }
     }
 
@@ -82,6 +84,7 @@ impl ReserveArgs {
             reservation_id: self.reservation_id,
             id_tag: self.id_tag,
             expires_at: self.expires_at,
+            slot: self.slot,
         }
     }
 }

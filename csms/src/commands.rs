@@ -152,6 +152,17 @@ pub fn validate(
         (V201, "SetNetworkProfile") => checked::<
             v201m::set_network_profile::SetNetworkProfileRequest,
         >("SetNetworkProfile", payload),
+        // Display messages (O01–O06); what the charger accepts is remembered
+        // (`crate::display`), what it holds comes back in NotifyDisplayMessages.
+        (V201, "SetDisplayMessage") => checked::<
+            v201m::set_display_message::SetDisplayMessageRequest,
+        >("SetDisplayMessage", payload),
+        (V201, "GetDisplayMessages") => checked::<
+            v201m::get_display_message::GetDisplayMessagesRequest,
+        >("GetDisplayMessages", payload),
+        (V201, "ClearDisplayMessage") => checked::<
+            v201m::clear_display_message::ClearDisplayMessageRequest,
+        >("ClearDisplayMessage", payload),
         (V16, "ClearCache") => {
             checked::<v16m::clear_cache::ClearCacheRequest>("ClearCache", payload)
         }
@@ -238,6 +249,24 @@ mod tests {
             .is_ok()
         );
         assert!(validate(V201, "ClearCache", json!({})).is_ok());
+        let message = json!({"message": {"id": 1, "priority": "InFront",
+            "message": {"format": "UTF8", "content": "Welcome"}}});
+        assert!(validate(V201, "SetDisplayMessage", message.clone()).is_ok());
+        assert!(matches!(
+            validate(V16, "SetDisplayMessage", message),
+            Err(CommandError::Invalid(_))
+        ));
+        assert!(matches!(
+            validate(
+                V201,
+                "SetDisplayMessage",
+                json!({"message": {"id": 1, "priority": "Loudest",
+                "message": {"format": "UTF8", "content": "x"}}})
+            ),
+            Err(CommandError::Invalid(_))
+        ));
+        assert!(validate(V201, "GetDisplayMessages", json!({"requestId": 3})).is_ok());
+        assert!(validate(V201, "ClearDisplayMessage", json!({"id": 1})).is_ok());
         let urls = crate::credentials::PublicUrls {
             plain: None,
             tls: Some("wss://gw.example/ocpp".into()),

@@ -20,6 +20,8 @@ pub struct OcppChargers {
     /// The chargers connected here; shared with the [`crate::Csms`] that
     /// accepts their sockets.
     pub registry: Arc<Registry>,
+    /// What chargers show on their screens, and the bookings announced there.
+    pub displays: crate::display::Displays,
 }
 
 impl OcppChargers {
@@ -35,7 +37,14 @@ impl OcppChargers {
             .version(charge_point_id)
             .ok_or(CommandError::Offline)?;
         let (action, payload) = commands::validate(version, action, payload)?;
-        Ok(self.registry.call(charge_point_id, action, payload).await?)
+        let answer = self
+            .registry
+            .call(charge_point_id, action, payload.clone())
+            .await?;
+        self.displays
+            .after_command(charge_point_id, action, &payload, &answer)
+            .await;
+        Ok(answer)
     }
 }
 
@@ -67,7 +76,10 @@ impl ChargerControl for OcppChargers {
         match version {
             OcppVersion::V16 => v16::reservation::reserve_now_answer(answer),
             OcppVersion::V201 => v201::reservation::reserve_now_answer(answer),
-        }
+        }?;
+        // After the reservation stands, not before: the message is courtesy.
+        tokio::spawn(self.displays.clone().announce(request.clone()));
+        Ok(())
     }
 
     async fn cancel_reservation(
@@ -89,9 +101,17 @@ impl ChargerControl for OcppChargers {
             .call(charge_point_id, "CancelReservation", payload)
             .await
             .map_err(refusal)?;
-        match version {
+        let outcome = match version {
             OcppVersion::V16 => v16::reservation::cancel_reservation_answer(answer),
             OcppVersion::V201 => v201::reservation::cancel_reservation_answer(answer),
-        }
+        };
+        // Cancelled, or unknown to the charger already: either way nobody
+        // is coming for it.
+        tokio::spawn(
+            self.displays
+                .clone()
+                .withdraw(charge_point_id.to_owned(), reservation_id),
+        );
+        outcome
     }
 }

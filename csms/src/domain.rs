@@ -3,9 +3,10 @@
 //! Per-version handlers decode their messages and call these.
 
 use crate::admission::RegistrationStatus;
+use booking::authorization::Authorization;
 use booking::charger_control::Refusal;
 use booking::iso;
-use booking::model::{ConnectorStatus, IdTagStatus, TransactionKey};
+use booking::model::{ConnectorStatus, TransactionKey};
 use booking::store::BootInfo;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -261,9 +262,10 @@ pub fn id_tag_within_limits(ctx: &Context, id_tag: &str) -> Result<(), RpcError>
     Ok(())
 }
 
-/// An id tag's status now: an operator-registered tag's own status (Expired
-/// past its expiry), else Accepted for a live booking's tag, else Invalid.
-pub async fn authorize(ctx: &Context, id_tag: &str) -> Result<IdTagStatus, RpcError> {
+/// An id tag's verdict now: an operator-registered tag's own status (Expired
+/// past its expiry) and group, else Accepted for a live booking's tag, else
+/// Invalid. Each version words it in its own idTagInfo/idTokenInfo.
+pub async fn authorize(ctx: &Context, id_tag: &str) -> Result<Authorization, RpcError> {
     booking::authorization::authorize(&*ctx.deps.store, id_tag, ctx.now())
         .await
         .map_err(internal)

@@ -13,6 +13,7 @@ pub mod connection;
 pub mod context;
 pub mod control;
 pub mod credentials;
+pub mod display;
 pub mod domain;
 #[cfg(any(test, feature = "fuzzing"))]
 #[doc(hidden)]

@@ -173,6 +173,8 @@ pub enum Notice {
     Disconnected,
     /// A connection attempt failed.
     ConnectFailed(String),
+    /// The screen changed (2.0.1 display messages): each message's text.
+    Screen(Vec<String>),
     /// The CSMS called us.
     Received {
         /// The CSMS's action, e.g. `ReserveNow`.

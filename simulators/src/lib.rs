@@ -21,4 +21,5 @@ pub mod misbehaviour;
 pub mod model;
 pub mod provision;
 pub mod scenario;
+pub mod screen;
 pub mod transport;

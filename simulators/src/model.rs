@@ -163,6 +163,8 @@ pub enum Refusal {
 pub struct Hardware {
     /// The connectors; connector `n` is at index `n - 1`.
     pub connectors: Vec<Connector>,
+    /// What the screen shows (2.0.1 display messages).
+    pub screen: crate::screen::Screen,
     next_transaction: u64,
 }
 
@@ -180,6 +182,7 @@ impl Hardware {
         };
         Self {
             connectors: vec![connector; n as usize],
+            screen: crate::screen::Screen::default(),
             next_transaction: 1,
         }
     }

@@ -12,8 +12,8 @@
 use std::sync::Arc;
 
 use booking::model::{
-    BookingStatus, Charger, ChargingSession, IdTag, IdTagStatus, OcppVersion, Page, RefundRequest,
-    SecurityProfile, SessionStatus, Station, TransactionKey,
+    BookingStatus, Charger, ChargingSession, DisplayMessage, DisplayOrigin, IdTag, IdTagStatus,
+    OcppVersion, Page, RefundRequest, SecurityProfile, SessionStatus, Station, TransactionKey,
 };
 use booking::{Error, Store, geo};
 use chrono::{TimeDelta, Utc};
@@ -769,6 +769,37 @@ async fn id_tags_upsert(store: Arc<dyn Store>) {
     assert!(store.id_tag("nope").await.unwrap().is_none());
 }
 
+async fn display_messages_replace_by_id_and_are_removed_once(store: Arc<dyn Store>) {
+    let (_, charger, _) = site(&*store).await;
+    let (_, other, _) = site(&*store).await;
+    let message = |id: i32, origin: DisplayOrigin, text: &str| DisplayMessage {
+        charger_id: charger.id,
+        message_id: id,
+        origin,
+        info: serde_json::json!({"id": id, "priority": "NormalCycle",
+            "message": {"format": "UTF8", "content": text}}),
+        updated_at: t("2030-01-01T10:00:00.123Z"),
+    };
+    store
+        .save_display_message(&message(7, DisplayOrigin::Reported, "old"))
+        .await
+        .unwrap();
+    let replaced = message(7, DisplayOrigin::Booking, "Reserved 14:00–15:00");
+    store.save_display_message(&replaced).await.unwrap();
+    store
+        .save_display_message(&message(3, DisplayOrigin::Operator, "Welcome"))
+        .await
+        .unwrap();
+    let shown = store.display_messages(charger.id).await.unwrap();
+    assert_eq!(shown.len(), 2);
+    assert_eq!(shown[0].message_id, 3, "by id");
+    assert_eq!(shown[1], replaced);
+    assert!(store.display_messages(other.id).await.unwrap().is_empty());
+    assert!(store.remove_display_message(charger.id, 7).await.unwrap());
+    assert!(!store.remove_display_message(charger.id, 7).await.unwrap());
+    assert_eq!(store.display_messages(charger.id).await.unwrap().len(), 1);
+}
+
 async fn credentials_rotate_keeping_the_old_pair_for_a_while(store: Arc<dyn Store>) {
     let s = station(&*store, "S", 1.0, 1.0).await;
     let c = charger_at(&s, "CP-ROT");
@@ -1055,4 +1086,5 @@ store_suite!(
     audit_entries_page_newest_first_by_target,
     unassigned_chargers_keep_what_they_said,
     online_chargers_are_listed,
+    display_messages_replace_by_id_and_are_removed_once,
 );

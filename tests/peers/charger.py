@@ -24,6 +24,10 @@ request it receives is printed as one JSON line: {"action": ..., "payload": ...}
 The library validates each frame evgate sends against the official OCA
 schemas it ships, and answers a violation with a CALLERROR.
 
+A 2.0.1 charger keeps display messages by id (Set/Get/ClearDisplayMessage,
+the report in NotifyDisplayMessages); CHARGER_SCREEN="ID:TEXT" puts one
+there before evgate sets any.
+
 Credentials, from the environment: CHARGER_PASSWORD (Basic auth as the
 identity, security profile 1), CHARGER_CONFIG_ANSWER (how ChangeConfiguration,
 SetVariables and SetNetworkProfile are answered; default Accepted). A new
@@ -50,7 +54,7 @@ from datetime import datetime, timedelta, timezone
 
 import websockets
 from ocpp.exceptions import OCPPError
-from ocpp.routing import on
+from ocpp.routing import after, on
 
 URL, VERSION, ANSWER, SECONDS = sys.argv[1], sys.argv[2], sys.argv[3], float(sys.argv[4])
 # "Accepted" answers ReserveNow; "Accepted:Rejected" also answers CancelReservation.
@@ -91,6 +95,19 @@ class Credentials:
     password = os.environ.get("CHARGER_PASSWORD")
     # Accepted from the CSMS, used from the next connection on.
     next_password = None
+
+
+def screen_of(cp):
+    """The display messages a 2.0.1 charger holds, by id: at first the one
+    CHARGER_SCREEN names ("ID:TEXT"), if any, as if set before evgate."""
+    if not hasattr(cp, "screen"):
+        cp.screen = {}
+        preset = os.environ.get("CHARGER_SCREEN")
+        if preset:
+            ident, _, text = preset.partition(":")
+            cp.screen[int(ident)] = {"id": int(ident), "priority": "NormalCycle",
+                                     "message": {"format": "UTF8", "content": text}}
+    return cp.screen
 
 
 def rotate_password(cp, password):
@@ -329,6 +346,31 @@ else:
                 return call_result.GetTransactionStatus(messages_in_queue=False)
             return call_result.GetTransactionStatus(
                 messages_in_queue=False, ongoing_indicator=transaction_id == "tx-live")
+
+        # Display messages (block O): kept by id, as a station's screen does.
+        @on("SetDisplayMessage")
+        async def on_set_display_message(self, message):
+            report("SetDisplayMessage", {"message": message})
+            screen_of(self)[message["id"]] = message
+            return call_result.SetDisplayMessage(status="Accepted")
+
+        @on("GetDisplayMessages")
+        async def on_get_display_messages(self, request_id, id=None, **kw):
+            report("GetDisplayMessages", {"requestId": request_id, "id": id})
+            shown = [m for k, m in screen_of(self).items() if not id or k in id]
+            return call_result.GetDisplayMessages(status="Accepted" if shown else "Unknown")
+
+        @after("GetDisplayMessages")
+        async def after_get_display_messages(self, request_id, id=None, **kw):
+            shown = [m for k, m in screen_of(self).items() if not id or k in id]
+            if shown:
+                await self.call(call.NotifyDisplayMessages(request_id=request_id, message_info=shown))
+
+        @on("ClearDisplayMessage")
+        async def on_clear_display_message(self, id):
+            report("ClearDisplayMessage", {"id": id})
+            known = screen_of(self).pop(id, None) is not None
+            return call_result.ClearDisplayMessage(status="Accepted" if known else "Unknown")
 
         async def boot_notification(self):
             boot = await self.call(call.BootNotification(

@@ -5,6 +5,7 @@
 
 mod charger;
 mod connector;
+mod display;
 mod records;
 mod station;
 mod status;
@@ -13,6 +14,7 @@ pub use charger::{
     Charger, ChargerAdmission, OcppVersion, PreviousCredentials, SecurityProfile, UnassignedCharger,
 };
 pub use connector::{Connector, NewConnector};
+pub use display::{DisplayMessage, DisplayOrigin};
 pub use records::{Booking, ChargingSession, IdTag, RefundRequest, TransactionKey};
 pub use station::Station;
 

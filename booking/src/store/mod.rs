@@ -11,6 +11,7 @@
 mod audit;
 mod bookings;
 mod chargers;
+mod displays;
 mod id_tags;
 mod refunds;
 mod sessions;
@@ -23,6 +24,7 @@ pub use chargers::{
     BootInfo, ChargerCredentials, ChargerPresence, ChargerRegistry, PresenceUpdate,
     UnassignedChargers,
 };
+pub use displays::DisplayMessages;
 pub use id_tags::IdTagStore;
 pub use refunds::{RefundAttempt, RefundQueue};
 pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
@@ -40,6 +42,7 @@ pub trait Store:
     + BookingLedger
     + SessionLog
     + IdTagStore
+    + DisplayMessages
     + AuditLog
     + RefundQueue
     + Tallies
@@ -55,6 +58,7 @@ impl<T> Store for T where
         + BookingLedger
         + SessionLog
         + IdTagStore
+        + DisplayMessages
         + AuditLog
         + RefundQueue
         + Tallies

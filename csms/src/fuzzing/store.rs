@@ -12,14 +12,14 @@ use booking::audit::AuditEntry;
 use booking::geo::BoundingBox;
 use booking::model::{
     Booking, BookingStatus, Charger, ChargerAdmission, ChargingSession, Connector, ConnectorStatus,
-    IdTag, NewConnector, OcppVersion, Page, RefundRequest, SecurityProfile, Station,
-    TransactionKey, UnassignedCharger,
+    DisplayMessage, IdTag, NewConnector, OcppVersion, Page, RefundRequest, SecurityProfile,
+    Station, TransactionKey, UnassignedCharger,
 };
 use booking::store::{
     AuditLog, BookingLedger, BootInfo, ChargerCredentials, ChargerPresence, ChargerRegistry,
-    IdTagStore, PresenceUpdate, RefundAttempt, RefundDraft, RefundQueue, ReservationVoid,
-    SessionEnd, SessionEnded, SessionLog, SessionStarted, StationStore, StatusChange, Tallies,
-    UnassignedChargers,
+    DisplayMessages, IdTagStore, PresenceUpdate, RefundAttempt, RefundDraft, RefundQueue,
+    ReservationVoid, SessionEnd, SessionEnded, SessionLog, SessionStarted, StationStore,
+    StatusChange, Tallies, UnassignedChargers,
 };
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
@@ -286,6 +286,19 @@ impl IdTagStore for KnowsOneCharger {
         Ok(Default::default())
     }
     async fn id_tags(&self, _page: Page) -> Result<(Vec<IdTag>, u64)> {
+        Ok(Default::default())
+    }
+}
+
+#[async_trait]
+impl DisplayMessages for KnowsOneCharger {
+    async fn save_display_message(&self, _message: &DisplayMessage) -> Result<()> {
+        Ok(Default::default())
+    }
+    async fn remove_display_message(&self, _charger_id: Uuid, _message_id: i32) -> Result<bool> {
+        Ok(Default::default())
+    }
+    async fn display_messages(&self, _charger_id: Uuid) -> Result<Vec<DisplayMessage>> {
         Ok(Default::default())
     }
 }

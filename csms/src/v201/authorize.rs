@@ -1,5 +1,6 @@
 //! Authorize, and the idTokenInfo transaction answers carry.
 
+use booking::iso;
 use rust_ocpp::v2_0_1::messages::authorize::AuthorizeRequest;
 use serde_json::{Value, json};
 
@@ -13,8 +14,19 @@ pub(super) async fn authorize(ctx: &Context, payload: Value) -> Result<Value, Rp
     Ok(json!({ "idTokenInfo": id_token_info(ctx, &req.id_token.id_token).await? }))
 }
 
-/// 2.0.1 says Blocked/Expired/Invalid/Accepted like 1.6, plus more we never send.
+/// 2.0.1 says Blocked/Expired/Invalid/Accepted like 1.6, plus more we never
+/// send; `cacheExpiryDateTime` is the tag's expiry, and `groupIdToken` its
+/// group (type Central: evgate issued it), which the station compares with
+/// the group that started a transaction (C09) and with its
+/// `AuthCtrlr.MasterPassGroupId` (C16).
 pub(super) async fn id_token_info(ctx: &Context, token: &str) -> Result<Value, RpcError> {
-    let status = domain::authorize(ctx, token).await?;
-    Ok(json!({ "status": status.as_str() }))
+    let verdict = domain::authorize(ctx, token).await?;
+    let mut info = json!({ "status": verdict.status.as_str() });
+    if let Some(at) = verdict.expires_at {
+        info["cacheExpiryDateTime"] = json!(iso(at));
+    }
+    if let Some(group) = verdict.group {
+        info["groupIdToken"] = json!({ "idToken": group, "type": "Central" });
+    }
+    Ok(info)
 }

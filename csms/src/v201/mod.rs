@@ -5,6 +5,7 @@
 mod authorize;
 mod boot;
 pub mod calls;
+mod display_messages;
 mod meter_values;
 pub mod pending_start;
 pub mod reservation;
@@ -39,6 +40,7 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
             reservation_status::reservation_status_update(ctx, payload).await
         }
         "DataTransfer" => acks::data_transfer(payload),
+        "NotifyDisplayMessages" => display_messages::notify_display_messages(ctx, payload).await,
         "NotifyReport"
         | "NotifyEvent"
         | "SecurityEventNotification"
@@ -48,7 +50,6 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         | "ClearedChargingLimit"
         | "NotifyMonitoringReport"
         | "NotifyCustomerInformation"
-        | "NotifyDisplayMessages"
         | "PublishFirmwareStatusNotification"
         | "ReportChargingProfiles" => acks::notification(action, payload),
         "NotifyEVChargingNeeds" => acks::status_answer(action, payload, "Rejected"),

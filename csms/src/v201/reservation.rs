@@ -76,6 +76,7 @@ mod tests {
             reservation_id: 77,
             id_tag: "BOOK-1".into(),
             expires_at,
+            slot: (expires_at, expires_at),
         };
         let payload = reserve_now(&request).unwrap();
         assert_eq!(

@@ -184,6 +184,11 @@ impl Sim {
             return Some(End::Lost);
         }
         self.report(answer.events);
+        if matches!(action.as_str(), "SetDisplayMessage" | "ClearDisplayMessage") {
+            let lines = self.hardware.screen.lines();
+            tracing::info!(charger = %self.config.identity, screen = ?lines, "the screen shows");
+            self.notice(Notice::Screen(lines));
+        }
         for followup in answer.followups {
             self.follow(followup);
         }
@@ -199,6 +204,7 @@ impl Sim {
                 self.hardware.reboot(now, &mut events);
                 self.reboot_requested = true;
             }
+            Followup::Send(calls) => self.queue.extend(calls),
             Followup::NewPassword(password) => {
                 self.password = Some(password);
                 self.reconnect_requested = true;

@@ -102,6 +102,8 @@ pub enum Followup {
     /// A new Basic-auth password, used from the next connection (the
     /// charger reconnects with it).
     NewPassword(String),
+    /// Send these calls, in order (a report asked for).
+    Send(Vec<Outgoing>),
 }
 
 /// The answer to one CSMS call.

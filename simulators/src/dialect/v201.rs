@@ -196,6 +196,40 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
             reserve(c, evse, reservation)
         }
         "CancelReservation" => cancel_reservation(c, p),
+        "SetDisplayMessage" => {
+            c.hardware.screen.expire(chrono::Utc::now());
+            Answer::ok(json!({ "status": c.hardware.screen.set(&p["message"]) }))
+        }
+        "ClearDisplayMessage" => {
+            let Some(id) = p["id"].as_i64() else {
+                return Answer::error("OccurrenceConstraintViolation", "id is required");
+            };
+            Answer::ok(json!({ "status": c.hardware.screen.clear(id) }))
+        }
+        "GetDisplayMessages" => {
+            let Some(request_id) = p["requestId"].as_i64() else {
+                return Answer::error("OccurrenceConstraintViolation", "requestId is required");
+            };
+            c.hardware.screen.expire(chrono::Utc::now());
+            let ids: Vec<i64> = p["id"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(Value::as_i64)
+                .collect();
+            let infos = c.hardware.screen.infos(&ids);
+            if infos.is_empty() {
+                return Answer::ok(json!({ "status": "Unknown" }));
+            }
+            let notify = Outgoing::new(
+                "NotifyDisplayMessages",
+                json!({ "requestId": request_id, "messageInfo": infos }),
+            );
+            Answer {
+                followups: vec![Followup::Send(vec![notify])],
+                ..Answer::ok(json!({ "status": "Accepted" }))
+            }
+        }
         "RequestStartTransaction" => {
             let Some(tag) = p["idToken"]["idToken"].as_str() else {
                 return Answer::error("OccurrenceConstraintViolation", "idToken is required");

@@ -11,6 +11,7 @@
 mod audit;
 mod bookings;
 mod chargers;
+mod displays;
 mod id_tags;
 mod refunds;
 mod sessions;
