@@ -219,6 +219,12 @@ async fn profile_3_needs_a_client_certificate_naming_the_charger() {
         Err(None),
         "refused in the TLS handshake"
     );
+    let server_only = leaf(&client_ca, "CP-3", &[], false);
+    assert_eq!(
+        connect(&site, "CP-3", None, Some(server_only)).await,
+        Err(None),
+        "a certificate for server authentication only"
+    );
 }
 
 /// What a charger that got in saw.
@@ -449,6 +455,15 @@ async fn TC_A_07_openssl_backend_profile_3_needs_a_client_certificate_naming_the
             .unwrap_err(),
         None,
         "another CA's certificate: refused in the TLS handshake"
+    );
+    // As with rustls: the CA's certificate must be for client authentication.
+    let server_only = leaf(&client_ca, "CP-3", &[], false);
+    assert_eq!(
+        connect_legacy(&site, "CP-3", None, Some(server_only), static_rsa)
+            .await
+            .unwrap_err(),
+        None,
+        "a certificate for server authentication only"
     );
     // The same rules for a TLS 1.3 charger (rustls client).
     assert_eq!(
