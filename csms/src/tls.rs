@@ -11,7 +11,7 @@
 //! `TLS_RSA_WITH_AES_*_GCM_*` suites OCPP 2.0.1 A00.FR.318 lists can only
 //! connect to the OpenSSL one. Both hand the accept loop the same things (a
 //! stream, and the DER of the client certificate they verified), through
-//! [`crate::server::Handshake`]; everything after the handshake is shared.
+//! `crate::server::Handshake`; everything after the handshake is shared.
 
 use std::sync::Arc;
 
