@@ -238,9 +238,16 @@ impl App {
             clock: clock.clone(),
             announcements: config.announcements(),
         };
+        let device_model = csms::DeviceModel::new(
+            database.clone(),
+            store.clone(),
+            registry.clone(),
+            clock.clone(),
+        );
         let local_chargers = csms::OcppChargers {
             registry: registry.clone(),
             displays: displays.clone(),
+            device_model: device_model.clone(),
         };
         let redis = match &config.redis_url {
             Some(url) => Some(Redis::connect(url).await.map_err(StartError::Redis)?),
@@ -307,6 +314,7 @@ impl App {
                 elsewhere: Arc::new(chargers.clone()),
                 presence: csms::PresenceWriter::new(store.clone()),
                 pending_starts: csms::PendingStarts::default(),
+                device_model,
             },
             registry,
         );
@@ -340,6 +348,7 @@ impl App {
             rotation,
             shared,
             limits: evgate_api::limits::RateLimits::new(config.rate_limits()),
+            device_model: database.clone(),
         });
         Ok(Self {
             state,

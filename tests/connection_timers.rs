@@ -67,6 +67,7 @@ async fn line() -> Line {
             elsewhere: Arc::new(csms::OnlyHere),
             presence: csms::PresenceWriter::new(app.store.clone()),
             pending_starts: csms::PendingStarts::default(),
+            device_model: csms::DeviceModel::none(),
         },
     };
     tokio::time::pause();

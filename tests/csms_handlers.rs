@@ -74,6 +74,7 @@ async fn bench(version: OcppVersion) -> Bench {
             elsewhere: Arc::new(csms::OnlyHere),
             presence: csms::PresenceWriter::new(app.store.clone()),
             pending_starts: csms::PendingStarts::default(),
+            device_model: csms::DeviceModel::none(),
         },
     };
     Bench { app, ctx, charger }

@@ -15,6 +15,7 @@ mod audit;
 mod auth;
 mod bookings;
 mod chargers;
+mod device_model;
 mod display_messages;
 mod error;
 mod extract;
@@ -109,6 +110,9 @@ pub struct Services {
     pub shared: Option<Arc<evgate_cluster::SharedState>>,
     /// Request rate limits per source address and per user.
     pub limits: limits::RateLimits,
+    /// OCPP 2.0.1 device models as chargers reported them, and the
+    /// operator's per-charger switches.
+    pub device_model: Arc<dyn csms::device_model::DeviceModelStore>,
 }
 
 impl AppState {
@@ -147,6 +151,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(audit::router())
         .merge(id_tags::router())
         .merge(journal::router())
+        .merge(device_model::router())
         .merge(display_messages::router())
         .merge(vendors::router())
         .merge(webhook_inbox::router())

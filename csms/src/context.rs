@@ -93,6 +93,8 @@ pub struct Deps {
     pub presence: crate::PresenceWriter,
     /// 2.0.1 transactions started before their EVSE was known.
     pub pending_starts: crate::PendingStarts,
+    /// 2.0.1 device models: NotifyReport parts on their way to the store.
+    pub device_model: crate::DeviceModel,
 }
 
 /// Presence across instances: a charger that left this instance may be

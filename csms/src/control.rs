@@ -22,6 +22,9 @@ pub struct OcppChargers {
     pub registry: Arc<Registry>,
     /// What chargers show on their screens, and the bookings announced there.
     pub displays: crate::display::Displays,
+    /// Device models: which reports evgate asked for, and how many items
+    /// one GetVariables/SetVariables may carry to each charger.
+    pub device_model: crate::DeviceModel,
 }
 
 impl OcppChargers {
@@ -37,9 +40,15 @@ impl OcppChargers {
             .version(charge_point_id)
             .ok_or(CommandError::Offline)?;
         let (action, payload) = commands::validate(version, action, payload)?;
+        if matches!(action, "GetBaseReport" | "GetReport") {
+            self.device_model
+                .note_request(charge_point_id, action, &payload);
+        }
+        // GetVariables/SetVariables within the charger's ItemsPerMessage
+        // and BytesPerMessage; every other action as one call.
         let answer = self
-            .registry
-            .call(charge_point_id, action, payload.clone())
+            .device_model
+            .call_split(&self.registry, charge_point_id, action, payload.clone())
             .await?;
         self.displays
             .after_command(charge_point_id, action, &payload, &answer)

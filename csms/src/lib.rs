@@ -13,6 +13,7 @@ pub mod connection;
 pub mod context;
 pub mod control;
 pub mod credentials;
+pub mod device_model;
 pub mod display;
 pub mod domain;
 #[cfg(any(test, feature = "fuzzing"))]
@@ -33,6 +34,7 @@ pub mod v201;
 
 pub use context::{CsmsConfig, Deps, HeldElsewhere, OnlyHere};
 pub use control::OcppChargers;
+pub use device_model::DeviceModel;
 pub use presence::PresenceWriter;
 pub use registry::Registry;
 pub use server::{Csms, serve, serve_tls};

@@ -21,6 +21,7 @@ pub mod test_util;
 use std::sync::Arc;
 
 use booking::Store;
+use csms::device_model::DeviceModelStore;
 use webhooks::WebhookStore;
 
 pub use error::OpenError;
@@ -73,10 +74,11 @@ impl Backend {
     }
 }
 
-/// One database behind every storage port: the booking core's and the
-/// webhooks'. An `Arc<dyn Database>` coerces to any single port.
-pub trait Database: Store + WebhookStore {}
-impl<T: Store + WebhookStore> Database for T {}
+/// One database behind every storage port: the booking core's, the
+/// webhooks' and the OCPP device model's. An `Arc<dyn Database>` coerces to
+/// any single port.
+pub trait Database: Store + WebhookStore + DeviceModelStore {}
+impl<T: Store + WebhookStore + DeviceModelStore> Database for T {}
 
 /// Opens the database the URL names and applies pending migrations.
 pub async fn open(url: &str) -> Result<Arc<dyn Database>, OpenError> {

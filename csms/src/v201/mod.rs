@@ -7,6 +7,7 @@ mod boot;
 pub mod calls;
 mod display_messages;
 mod meter_values;
+mod notify_report;
 pub mod pending_start;
 pub mod reservation;
 mod reservation_status;
@@ -41,8 +42,8 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         }
         "DataTransfer" => acks::data_transfer(payload),
         "NotifyDisplayMessages" => display_messages::notify_display_messages(ctx, payload).await,
-        "NotifyReport"
-        | "NotifyEvent"
+        "NotifyReport" => notify_report::notify_report(ctx, payload).await,
+        "NotifyEvent"
         | "SecurityEventNotification"
         | "FirmwareStatusNotification"
         | "LogStatusNotification"

@@ -1,6 +1,7 @@
 //! OCPP 1.6J and 2.0.1 as a charger speaks them: what the hardware's
 //! [`Event`]s become, and how each command evgate sends is answered.
 
+mod device_model;
 mod v16;
 mod v201;
 
@@ -173,9 +174,15 @@ impl Memory {
                 ("AuthCacheCtrlr.Enabled", "true"),
             ],
         };
+        // 2.0.1: the rest of the device model it reports (GetBaseReport).
+        let model: &[(&str, &str)] = match version {
+            Version::V16 => &[],
+            Version::V201 => device_model::DEFAULTS,
+        };
         Self {
             config: keys
                 .iter()
+                .chain(model)
                 .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
                 .collect(),
             transaction_prefix,

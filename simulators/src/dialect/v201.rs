@@ -167,11 +167,20 @@ pub(super) fn answered(c: &mut Charger<'_>, sent: &Outgoing, answer: &Value) -> 
 
 /// `{component, variable}` as this charger's configuration key.
 fn variable_key(item: &Value) -> Option<String> {
-    Some(format!(
-        "{}.{}",
-        item["component"]["name"].as_str()?,
-        item["variable"]["name"].as_str()?
-    ))
+    super::device_model::key_of(item)
+}
+
+/// Refuses a GetVariables/SetVariables with more items than this charger's
+/// `ItemsPerMessage` allows, with OccurrenceConstraintViolation as a station may
+/// (TC_B_08): evgate must split.
+fn too_many(c: &Charger<'_>, action: &str, items: usize) -> Option<Answer> {
+    let max = super::device_model::limit(c, &format!("DeviceDataCtrlr.ItemsPerMessage:{action}"));
+    (max > 0 && items > max).then(|| {
+        Answer::error(
+            "OccurrenceConstraintViolation",
+            format!("{items} items; ItemsPerMessage{action} is {max}"),
+        )
+    })
 }
 
 pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
@@ -281,11 +290,29 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
             let n = p["evseId"].as_u64().unwrap_or(0) as u32;
             unlock(c, n, "UnknownConnector")
         }
+        "GetBaseReport" | "GetReport" => {
+            let Some(request_id) = p["requestId"].as_i64() else {
+                return Answer::error("OccurrenceConstraintViolation", "requestId is required");
+            };
+            let parts = super::device_model::report(c, request_id, p);
+            if parts.is_empty() {
+                return Answer::ok(json!({ "status": "EmptyResultSet" }));
+            }
+            Answer {
+                followups: vec![Followup::Send(parts)],
+                ..Answer::ok(json!({ "status": "Accepted" }))
+            }
+        }
         "GetVariables" => {
             let items = p["getVariableData"].as_array().cloned().unwrap_or_default();
+            if let Some(refused) = too_many(c, "GetVariables", items.len()) {
+                return refused;
+            }
             let results: Vec<Value> = items.iter().map(|item| {
                 let key = variable_key(item).unwrap_or_default();
-                let value = c.memory.config.get(&key).filter(|_| key != "SecurityCtrlr.BasicAuthPassword");
+                let value = super::device_model::value_of(c, item)
+                    .or_else(|| c.memory.config.get(&key).cloned())
+                    .filter(|_| key != "SecurityCtrlr.BasicAuthPassword");
                 let mut r = json!({ "attributeStatus": if value.is_some() { "Accepted" } else { "UnknownVariable" },
                                     "component": item["component"], "variable": item["variable"] });
                 if let Some(v) = value {
@@ -297,6 +324,9 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
         }
         "SetVariables" => {
             let items = p["setVariableData"].as_array().cloned().unwrap_or_default();
+            if let Some(refused) = too_many(c, "SetVariables", items.len()) {
+                return refused;
+            }
             let mut followups = Vec::new();
             let results: Vec<Value> = items
                 .iter()

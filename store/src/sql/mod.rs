@@ -11,6 +11,7 @@
 mod audit;
 mod bookings;
 mod chargers;
+mod device_model;
 mod displays;
 mod id_tags;
 mod refunds;
