@@ -113,9 +113,22 @@ pub async fn serve_tls(
     shutdown: impl Future<Output = ()>,
 ) {
     match acceptor {
-        tls::Acceptor::Rustls(acceptor) => accept_loop(listener, csms, acceptor, shutdown).await,
+        tls::Acceptor::Rustls(acceptor) => {
+            tracing::info!(
+                ocpp.tls_backend = "rustls",
+                "wss:// on rustls: TLS 1.2 and 1.3, ECDHE suites only"
+            );
+            accept_loop(listener, csms, acceptor, shutdown).await;
+        }
         #[cfg(feature = "openssl-tls")]
-        tls::Acceptor::OpenSsl(acceptor) => accept_loop(listener, csms, acceptor, shutdown).await,
+        tls::Acceptor::OpenSsl(acceptor) => {
+            tracing::info!(
+                ocpp.tls_backend = "openssl",
+                "wss:// on OpenSSL: TLS 1.2 and 1.3, ECDHE suites first, then static RSA \
+                 (AES128-GCM-SHA256, AES256-GCM-SHA384)"
+            );
+            accept_loop(listener, csms, acceptor, shutdown).await;
+        }
     }
 }
 
