@@ -404,6 +404,232 @@ async fn TC_E_29_to_E_34_v201_get_transaction_status_with_and_without_an_id() {
     assert_eq!(status, 400, "{bad}");
 }
 
+/// Polls the charger's device model (`query` after `?`) until `check` holds.
+async fn device_model_until(site: &Site, query: &str, check: impl Fn(&Value) -> bool) -> Value {
+    let path = format!("/v1/admin/chargers/PY-1/device-model?{query}");
+    common::eventually(
+        "the device model",
+        std::time::Duration::from_secs(10),
+        async || {
+            let page = site.admin.get(&path).await;
+            if check(&page) { Ok(page) } else { Err(page) }
+        },
+    )
+    .await
+}
+
+/// TC_B_07 (GetBaseReport FullInventory) against the PyPI 2.0.1 charger: it
+/// answers Accepted and sends its 10 variables in 4 NotifyReport parts, the
+/// last first, then 0, 2, 1 and 0 again; evgate stores the report once
+/// (total 10), filtered by component, variable and EVSE; a 1.6 charger has
+/// no device model to ask for (400), an unknown one is 404, a bad filter 400.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_B_07_v201_a_base_report_in_parts_out_of_order_is_stored_once() {
+    let site = site(&[]).await;
+    let mut charger = site.charger("2.0.1", &[]);
+    let empty = site.admin.get("/v1/admin/chargers/PY-1/device-model").await;
+    assert_eq!(empty["data"]["total"], 0, "{empty}");
+    assert_eq!(empty["data"]["refreshOnBoot"], false);
+    let body = json!({"action": "GetBaseReport",
+                      "payload": {"requestId": 77, "reportBase": "FullInventory"}});
+    let (status, answer) = site
+        .admin
+        .post("/v1/admin/chargers/PY-1/commands", body)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(answer["data"]["response"]["status"], "Accepted");
+    assert_eq!(charger.received()["action"], "GetBaseReport");
+    let model = device_model_until(&site, "", |m| m["data"]["total"] == 10).await;
+    let rows = model["data"]["variables"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["requestId"] == 77), "{model}");
+    let evse = device_model_until(&site, "component=evse&variable=availabilitystate", |m| {
+        m["data"]["total"] == 2
+    })
+    .await;
+    let first = &evse["data"]["variables"][0];
+    assert_eq!(first["component"]["name"], "EVSE");
+    assert_eq!(first["component"]["evse"], json!({"id": 1}));
+    assert_eq!(first["attributes"][0]["value"], "Available");
+    assert_eq!(first["characteristics"]["dataType"], "OptionList");
+    device_model_until(&site, "evse=2", |m| m["data"]["total"] == 2).await;
+    let paged = device_model_until(&site, "limit=4&offset=8", |m| m["data"]["total"] == 10).await;
+    assert_eq!(paged["data"]["variables"].as_array().unwrap().len(), 2);
+    // A partial report (GetReport) upserts what it names: still 10 rows.
+    let body = json!({"action": "GetReport", "payload": {"requestId": 78,
+        "componentVariable": [{"component": {"name": "TxCtrlr"}}]}});
+    let (status, answer) = site
+        .admin
+        .post("/v1/admin/chargers/PY-1/commands", body)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let tx = device_model_until(&site, "component=TxCtrlr", |m| {
+        m["data"]["variables"][0]["requestId"] == 78
+    })
+    .await;
+    assert_eq!(tx["data"]["total"], 1);
+    device_model_until(&site, "", |m| m["data"]["total"] == 10).await;
+    for (query, field) in [
+        ("evse=-1", "evse"),
+        ("component=", "component"),
+        ("limit=0", "limit"),
+        ("colour=red", "colour"),
+    ] {
+        let (status, bad) = site
+            .admin
+            .send(
+                "GET",
+                &format!("/v1/admin/chargers/PY-1/device-model?{query}"),
+                None,
+            )
+            .await;
+        assert_eq!(status, 400, "{query}: {bad}");
+        assert_eq!(bad["success"], false);
+        if field != "colour" {
+            assert_eq!(bad["error"]["field"], field, "{query}: {bad}");
+        }
+    }
+    let (status, _) = site
+        .admin
+        .send("GET", "/v1/admin/chargers/NOPE/device-model", None)
+        .await;
+    assert_eq!(status, 404);
+    let (status, _) = site
+        .admin
+        .post("/v1/admin/chargers/NOPE/device-model/refresh", json!({}))
+        .await;
+    assert_eq!(status, 404);
+}
+
+/// TC_B_08 (and the ItemsPerMessage cases TC_B_12–B_14, B_18): the charger
+/// reports `DeviceDataCtrlr.ItemsPerMessage` GetVariables = 2 (and refuses
+/// more); after `POST …/device-model/refresh` an operator's GetVariables of
+/// 5 variables reaches it as 3 calls (2, 2, 1) and the operator gets one
+/// answer with 5 results in request order. The refresh is audited; the
+/// refresh-on-boot switch is stored, audited, and asks after the next boot.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_B_08_v201_get_variables_split_by_items_per_message() {
+    let site = site(&[]).await;
+    // Turned on before the charger comes: its boot is followed by a
+    // GetBaseReport FullInventory.
+    let (status, set) = site
+        .admin
+        .send(
+            "PUT",
+            "/v1/admin/chargers/PY-1/device-model/settings",
+            Some(json!({"refreshOnBoot": true})),
+        )
+        .await;
+    assert_eq!(status, 200, "{set}");
+    assert_eq!(set["data"]["refreshOnBoot"], true);
+    let (status, _) = site
+        .admin
+        .send(
+            "PUT",
+            "/v1/admin/chargers/PY-1/device-model/settings",
+            Some(json!({"refreshOnBoot": "yes"})),
+        )
+        .await;
+    assert_eq!(status, 400);
+    let mut charger = site.charger("2.0.1", &[]);
+    let after_boot = charger.received();
+    assert_eq!(after_boot["action"], "GetBaseReport", "{after_boot}");
+    assert_eq!(after_boot["payload"]["reportBase"], "FullInventory");
+    device_model_until(
+        &site,
+        "component=DeviceDataCtrlr&variable=ItemsPerMessage",
+        |m| m["data"]["total"] == 3 && m["data"]["refreshOnBoot"] == true,
+    )
+    .await;
+    let (status, refresh) = site
+        .admin
+        .post("/v1/admin/chargers/PY-1/device-model/refresh", json!({}))
+        .await;
+    assert_eq!(status, 200, "{refresh}");
+    assert_eq!(refresh["data"]["status"], "Accepted");
+    let asked = charger.received();
+    assert_eq!(asked["action"], "GetBaseReport");
+    assert_eq!(asked["payload"]["requestId"], refresh["data"]["requestId"]);
+    let wanted = [
+        ("OCPPCommCtrlr", "HeartbeatInterval", "300"),
+        ("AuthCtrlr", "Enabled", "true"),
+        ("TxCtrlr", "EVConnectionTimeOut", "60"),
+        ("DeviceDataCtrlr", "ItemsPerMessage", "2"),
+        ("OCPPCommCtrlr", "HeartbeatInterval", "300"),
+    ];
+    let items: Vec<Value> = wanted
+        .iter()
+        .map(|(c, v, _)| {
+            let mut variable = json!({"name": v});
+            if *v == "ItemsPerMessage" {
+                variable["instance"] = json!("GetVariables");
+            }
+            json!({"component": {"name": c}, "variable": variable})
+        })
+        .collect();
+    let body = json!({"action": "GetVariables", "payload": {"getVariableData": items}});
+    let (status, answer) = site
+        .admin
+        .post("/v1/admin/chargers/PY-1/commands", body)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let results = answer["data"]["response"]["getVariableResult"]
+        .as_array()
+        .unwrap();
+    let got: Vec<(&str, &str)> = results
+        .iter()
+        .map(|r| {
+            (
+                r["variable"]["name"].as_str().unwrap(),
+                r["attributeValue"].as_str().unwrap_or("-"),
+            )
+        })
+        .collect();
+    let expected: Vec<(&str, &str)> = wanted.iter().map(|(_, v, x)| (*v, *x)).collect();
+    assert_eq!(got, expected, "{answer}");
+    let sizes: Vec<usize> = (0..3)
+        .map(|_| {
+            let call = charger.received();
+            assert_eq!(call["action"], "GetVariables", "{call}");
+            call["payload"]["getVariableData"].as_array().unwrap().len()
+        })
+        .collect();
+    assert_eq!(sizes, [2, 2, 1]);
+    assert!(
+        site.audit("PY-1")
+            .await
+            .contains(&row("charger.device_model.refresh", "7", "ANSWERED")),
+        "{:?}",
+        site.audit("PY-1").await
+    );
+
+    assert!(site.audit("PY-1").await.contains(&row(
+        "charger.device_model.settings",
+        "7",
+        "ACCEPTED"
+    )));
+    drop(charger);
+    let offline = async || {
+        site.admin
+            .post("/v1/admin/chargers/PY-1/device-model/refresh", json!({}))
+            .await
+    };
+    common::eventually(
+        "the charger gone",
+        std::time::Duration::from_secs(10),
+        async || {
+            let (status, a) = offline().await;
+            if status == 409 && a["error"]["code"] == "CHARGER_OFFLINE" {
+                Ok(())
+            } else {
+                Err(a)
+            }
+        },
+    )
+    .await;
+}
+
 /// Bad requests: 400 naming the field, 404 for an unknown charger, 409
 /// when the gateway is not set up for the change.
 #[tokio::test]

@@ -359,6 +359,119 @@ cases! {
     v201_reserve_never_answered: refused_reservation, Version::V201, ["never-answer"];
 }
 
+/// TC_B_07/TC_B_08 with evgate-sim: the operator asks for a fresh device
+/// model, the simulator answers Accepted and sends its FullInventory in
+/// NotifyReport parts (10 entries each), and `GET …/device-model` returns it
+/// whole and filtered. A GetVariables of 10 items, more than the
+/// simulator's ItemsPerMessage (8, which it enforces), is split in two and
+/// answered as one. Offline, a refresh is 409 CHARGER_OFFLINE.
+#[tokio::test]
+async fn TC_B_07_v201_the_simulators_report_lands_in_the_device_model() {
+    let site = site(Version::V201).await;
+    let mut sim = Sim::start(&site, Version::V201, Misbehaviour::default());
+    sim.booted().await;
+    let (status, refresh) = site
+        .admin
+        .post("/v1/admin/chargers/SIM-1/device-model/refresh", json!({}))
+        .await;
+    assert_eq!(status, 200, "{refresh}");
+    assert_eq!(refresh["data"]["status"], "Accepted", "{refresh}");
+    let request_id = refresh["data"]["requestId"].clone();
+    let asked = sim.received("GetBaseReport").await;
+    assert_eq!(asked["reportBase"], "FullInventory");
+    assert_eq!(asked["requestId"], request_id);
+    // 26 controller variables, and 4 for each of the 2 EVSEs: 4 parts.
+    for _ in 0..4 {
+        sim.answered("NotifyReport").await;
+    }
+    let path = "/v1/admin/chargers/SIM-1/device-model";
+    let model = site
+        .eventually(
+            "the whole report stored",
+            async || site.admin.get(&format!("{path}?limit=200")).await,
+            |m| m["data"]["total"] == 34,
+        )
+        .await;
+    let rows = model["data"]["variables"].as_array().unwrap();
+    assert!(rows.iter().all(|r| r["requestId"] == request_id), "{model}");
+    let filtered = site
+        .admin
+        .get(&format!("{path}?component=evse&variable=AvailabilityState"))
+        .await;
+    let evses: Vec<(Value, Value)> = filtered["data"]["variables"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["component"]["evse"]["id"].clone(),
+                r["attributes"][0]["value"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        evses,
+        [
+            (json!(1), json!("Available")),
+            (json!(2), json!("Available"))
+        ],
+        "{filtered}"
+    );
+    let at_two = site.admin.get(&format!("{path}?evse=2")).await;
+    assert_eq!(at_two["data"]["total"], 4, "{at_two}");
+    let limits = site
+        .admin
+        .get(&format!(
+            "{path}?component=DeviceDataCtrlr&variable=ItemsPerMessage"
+        ))
+        .await;
+    assert_eq!(limits["data"]["total"], 3, "{limits}");
+
+    let items: Vec<Value> = (0..10)
+        .map(|i| {
+            let (c, v) = if i % 2 == 0 {
+                ("AuthCtrlr", "Enabled")
+            } else {
+                ("OCPPCommCtrlr", "HeartbeatInterval")
+            };
+            json!({"component": {"name": c}, "variable": {"name": v}})
+        })
+        .collect();
+    let body = json!({"action": "GetVariables", "payload": {"getVariableData": items}});
+    let (status, answer) = site
+        .admin
+        .post("/v1/admin/chargers/SIM-1/commands", body)
+        .await;
+    assert_eq!(status, 200, "{answer}");
+    let results = answer["data"]["response"]["getVariableResult"]
+        .as_array()
+        .unwrap();
+    assert_eq!(results.len(), 10);
+    assert!(results.iter().all(|r| r["attributeStatus"] == "Accepted"));
+    assert_eq!(results[0]["attributeValue"], "true");
+    assert_eq!(
+        results[9]["attributeValue"], "300",
+        "answers in request order"
+    );
+    let first = sim.received("GetVariables").await;
+    let second = sim.received("GetVariables").await;
+    assert_eq!(first["getVariableData"].as_array().unwrap().len(), 8);
+    assert_eq!(second["getVariableData"].as_array().unwrap().len(), 2);
+
+    sim.send(Command::Shutdown).await;
+    site.eventually(
+        "the charger gone",
+        async || {
+            site.admin
+                .post("/v1/admin/chargers/SIM-1/device-model/refresh", json!({}))
+                .await
+                .1
+        },
+        |a| a["error"]["code"] == "CHARGER_OFFLINE",
+    )
+    .await;
+}
+
 /// The charger ends a reservation itself when it expires (expiry = the
 /// booking's start + the no-show grace, 0 here): a 2.0.1 charger says so
 /// (ReservationStatusUpdate Expired), and evgate records the booking as no

@@ -51,7 +51,7 @@ struct DeviceModelQuery {
 /// A component as the charger named it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct ComponentJson {
+struct ReportedComponent {
     name: String,
     instance: Option<String>,
     /// `{id, connectorId}` for an EVSE- or connector-level component.
@@ -62,7 +62,7 @@ struct ComponentJson {
 /// A variable as the charger named it.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct VariableJson {
+struct ReportedVariableName {
     name: String,
     instance: Option<String>,
 }
@@ -71,8 +71,8 @@ struct VariableJson {
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct DeviceVariable {
-    component: ComponentJson,
-    variable: VariableJson,
+    component: ReportedComponent,
+    variable: ReportedVariableName,
     /// `variableAttribute[]` as reported: `{type, value, mutability,
     /// persistent, constant}`.
     #[schema(value_type = Vec<Object>)]
@@ -94,12 +94,12 @@ impl From<StoredVariable> for DeviceVariable {
             None => json!({ "id": id }),
         });
         Self {
-            component: ComponentJson {
+            component: ReportedComponent {
                 name: k.component,
                 instance: k.component_instance,
                 evse,
             },
-            variable: VariableJson {
+            variable: ReportedVariableName {
                 name: k.variable,
                 instance: k.variable_instance,
             },
@@ -204,7 +204,7 @@ async fn read_device_model(
 /// The charger's answer to a refresh.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct RefreshAnswer {
+struct DeviceModelRefresh {
     charge_point_id: String,
     /// The `requestId` its NotifyReport parts will carry.
     request_id: i32,
@@ -219,8 +219,8 @@ struct RefreshAnswer {
 
 envelope!(
     /// The charger's answer to a refresh.
-    RefreshEnvelope,
-    RefreshAnswer
+    DeviceModelRefreshEnvelope,
+    DeviceModelRefresh
 );
 
 /// Sends GetBaseReport FullInventory now (here or on the instance holding
@@ -234,7 +234,7 @@ envelope!(
     params(("id" = String, Path, description = "The charger's identity (`chargePointId`)")),
     security(("bearer" = ["admin"])),
     responses(
-        (status = 200, description = "The charger answered", body = RefreshEnvelope),
+        (status = 200, description = "The charger answered", body = DeviceModelRefreshEnvelope),
         (status = 400, description = "`VALIDATION_ERROR`: the charger speaks OCPP 1.6 (no device model)", body = ErrorEnvelope),
         (status = 404, description = "`NOT_FOUND`: no such charger", body = ErrorEnvelope),
         (status = 409, description = "`CHARGER_OFFLINE`: not connected, or busy with another call", body = ErrorEnvelope),
@@ -278,7 +278,7 @@ async fn refresh_device_model(
         )
         .await;
     let response = answer?;
-    Ok(ok(RefreshAnswer {
+    Ok(ok(DeviceModelRefresh {
         charge_point_id: charger.charge_point_id,
         request_id,
         status,
@@ -289,7 +289,7 @@ async fn refresh_device_model(
 /// The operator's device-model switches for one charger.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct SettingsBody {
+struct DeviceModelSettingsBody {
     /// Ask the charger for a FullInventory report after each accepted boot.
     refresh_on_boot: bool,
 }
@@ -297,15 +297,15 @@ struct SettingsBody {
 /// The switches recorded.
 #[derive(Debug, Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct SettingsJson {
+struct DeviceModelSettings {
     charge_point_id: String,
     refresh_on_boot: bool,
 }
 
 envelope!(
     /// The switches recorded.
-    SettingsEnvelope,
-    SettingsJson
+    DeviceModelSettingsEnvelope,
+    DeviceModelSettings
 );
 
 /// Records whether evgate asks this charger for a FullInventory report
@@ -316,10 +316,10 @@ envelope!(
     path = "/v1/admin/chargers/{id}/device-model/settings",
     tag = "operator",
     params(("id" = String, Path, description = "The charger's identity (`chargePointId`)")),
-    request_body = SettingsBody,
+    request_body = DeviceModelSettingsBody,
     security(("bearer" = ["admin"])),
     responses(
-        (status = 200, description = "Recorded", body = SettingsEnvelope),
+        (status = 200, description = "Recorded", body = DeviceModelSettingsEnvelope),
         (status = 400, description = "`VALIDATION_ERROR`: a missing or mistyped `refreshOnBoot`", body = ErrorEnvelope),
         (status = 404, description = "`NOT_FOUND`: no such charger", body = ErrorEnvelope),
     ),
@@ -328,7 +328,7 @@ async fn set_device_model_settings(
     State(state): State<AppState>,
     admin: AdminUser,
     Path(charge_point_id): Path<String>,
-    ApiJson(body): ApiJson<SettingsBody>,
+    ApiJson(body): ApiJson<DeviceModelSettingsBody>,
 ) -> ApiResult<axum::Json<Value>> {
     let charger = charger(&state, &charge_point_id).await?;
     let settings = Settings {
@@ -349,7 +349,7 @@ async fn set_device_model_settings(
             "ACCEPTED",
         )
         .await;
-    Ok(ok(SettingsJson {
+    Ok(ok(DeviceModelSettings {
         charge_point_id: charger.charge_point_id,
         refresh_on_boot: settings.refresh_on_boot,
     }))

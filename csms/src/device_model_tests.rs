@@ -309,10 +309,9 @@ fn TC_B_08_five_items_at_two_per_message_are_three_calls_in_order() {
 #[test]
 fn TC_B_12_unknown_limits_or_few_items_are_one_call() {
     let payload = get_variables(5);
-    assert_eq!(
-        split(&payload, "getVariableData", Limits::default()),
-        [payload.clone()]
-    );
+    let one = split(&payload, "getVariableData", Limits::default());
+    assert_eq!(one.len(), 1);
+    assert_eq!(one[0], payload);
     let roomy = Limits {
         items: Some(5),
         bytes: Some(100_000),

@@ -18,7 +18,6 @@ use evgate_store::Database;
 use serde_json::json;
 use uuid::Uuid;
 
-#[allow(dead_code)]
 mod fixtures;
 
 fn var(

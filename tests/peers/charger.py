@@ -433,6 +433,114 @@ else:
             return {}
 
 
+# Device model (2.0.1, B07/B08): GetBaseReport and GetReport are answered
+# Accepted, then the report follows in NotifyReport parts of 3 entries,
+# deliberately out of order and with one part repeated (the last first, then
+# 0, 2, 1, and 0 again); GetVariables is answered from the same model and
+# refused (OccurrenceConstraintViolation) beyond ItemsPerMessage GetVariables
+# (CHARGER_ITEMS_PER_MESSAGE, default 2). Each request is printed as usual.
+ITEMS_PER_MESSAGE = os.environ.get("CHARGER_ITEMS_PER_MESSAGE", "2")
+DEVICE_MODEL = [
+    # component, evse, variable, instance, value, mutability, data type
+    ("DeviceDataCtrlr", None, "ItemsPerMessage", "GetReport", "3", "ReadOnly", "integer"),
+    ("DeviceDataCtrlr", None, "ItemsPerMessage", "GetVariables", ITEMS_PER_MESSAGE, "ReadOnly", "integer"),
+    ("DeviceDataCtrlr", None, "ItemsPerMessage", "SetVariables", ITEMS_PER_MESSAGE, "ReadOnly", "integer"),
+    ("OCPPCommCtrlr", None, "HeartbeatInterval", None, "300", "ReadWrite", "integer"),
+    ("AuthCtrlr", None, "Enabled", None, "true", "ReadWrite", "boolean"),
+    ("TxCtrlr", None, "EVConnectionTimeOut", None, "60", "ReadWrite", "integer"),
+    ("EVSE", {"id": 1}, "AvailabilityState", None, "Available", "ReadOnly", "OptionList"),
+    ("EVSE", {"id": 2}, "AvailabilityState", None, "Available", "ReadOnly", "OptionList"),
+    ("Connector", {"id": 1, "connector_id": 1}, "AvailabilityState", None, "Available", "ReadOnly", "OptionList"),
+    ("Connector", {"id": 2, "connector_id": 1}, "AvailabilityState", None, "Available", "ReadOnly", "OptionList"),
+]
+
+
+def device_model_entry(entry):
+    component, evse, variable, instance, value, mutability, data_type = entry
+    c = {"name": component}
+    if evse:
+        c["evse"] = evse
+    v = {"name": variable}
+    if instance:
+        v["instance"] = instance
+    return {"component": c, "variable": v,
+            "variable_attribute": [{"type": "Actual", "value": value, "mutability": mutability}],
+            "variable_characteristics": {"data_type": data_type, "supports_monitoring": False}}
+
+
+def device_model_matches(entry, wanted):
+    if not wanted:
+        return True
+    return any(w["component"]["name"] == entry[0]
+               and ("variable" not in w or w["variable"]["name"] == entry[2]) for w in wanted)
+
+
+async def send_device_model_report(cp, request_id, wanted):
+    entries = [device_model_entry(e) for e in DEVICE_MODEL if device_model_matches(e, wanted)]
+    parts = [entries[i:i + 3] for i in range(0, len(entries), 3)]
+    last = len(parts) - 1
+    order = [last] + list(range(last)) if last > 0 else [0]
+    if last >= 2:
+        order = [last, 0, 2, 1] + list(range(3, last)) + [0]
+    now = datetime.now(timezone.utc).isoformat()
+    for seq in order:
+        await cp.call(call.NotifyReport(request_id=request_id, generated_at=now, seq_no=seq,
+                                        report_data=parts[seq], tbc=seq < last))
+
+
+if VERSION != "1.6":
+    from ocpp.exceptions import OccurrenceConstraintViolationError
+    from ocpp.routing import after
+
+    @on("GetBaseReport")
+    async def on_get_base_report(self, request_id, report_base, **kw):
+        report("GetBaseReport", {"requestId": request_id, "reportBase": report_base, **kw})
+        return call_result.GetBaseReport(status="Accepted")
+
+    @after("GetBaseReport")
+    async def after_get_base_report(self, request_id, report_base, **kw):
+        await send_device_model_report(self, request_id, None)
+
+    @on("GetReport")
+    async def on_get_report(self, request_id, **kw):
+        report("GetReport", {"requestId": request_id, **kw})
+        wanted = kw.get("component_variable")
+        found = any(device_model_matches(e, wanted) for e in DEVICE_MODEL)
+        return call_result.GetReport(status="Accepted" if found else "EmptyResultSet")
+
+    @after("GetReport")
+    async def after_get_report(self, request_id, **kw):
+        wanted = kw.get("component_variable")
+        if any(device_model_matches(e, wanted) for e in DEVICE_MODEL):
+            await send_device_model_report(self, request_id, wanted)
+
+    @on("GetVariables")
+    async def on_get_variables(self, get_variable_data, **kw):
+        report("GetVariables", {"getVariableData": get_variable_data})
+        if len(get_variable_data) > int(ITEMS_PER_MESSAGE):
+            raise OccurrenceConstraintViolationError(
+                description=f"more than ItemsPerMessage GetVariables ({ITEMS_PER_MESSAGE})")
+        results = []
+        for item in get_variable_data:
+            c, v = item["component"], item["variable"]
+            value = next((e[4] for e in DEVICE_MODEL
+                          if e[0].lower() == c["name"].lower() and e[2].lower() == v["name"].lower()
+                          and (e[1] or {}).get("id") == c.get("evse", {}).get("id")
+                          and e[3] == v.get("instance")), None)
+            result = {"attribute_status": "Accepted" if value is not None else "UnknownVariable",
+                      "component": c, "variable": v}
+            if value is not None:
+                result["attribute_value"] = value
+            results.append(result)
+        return call_result.GetVariables(get_variable_result=results)
+
+    Charger.on_get_base_report = on_get_base_report
+    Charger.after_get_base_report = after_get_base_report
+    Charger.on_get_report = on_get_report
+    Charger.after_get_report = after_get_report
+    Charger.on_get_variables = on_get_variables
+
+
 class Live:
     """The connection commands go to; replaced at every reconnect."""
     cp = None
