@@ -121,6 +121,8 @@ pub struct App {
     ocpp_tls: Option<csms::tls::Acceptor>,
     /// Announces bookings on chargers' screens; follows `events` once served.
     displays: csms::display::Displays,
+    /// Tells charging 2.0.1 chargers their running cost; follows `events`.
+    cost_updates: csms::costs::CostUpdates,
     redis: Option<Redis>,
     refunds: Option<RefundOutbox>,
     no_show_interval: std::time::Duration,
@@ -232,6 +234,14 @@ impl App {
             usize::try_from(config.ocpp_journal_max_mb << 20).unwrap_or(usize::MAX),
         )));
         let csms_config = config.csms();
+        let charging_clocks = csms::costs::ChargingClocks::default();
+        let cost_updates = csms::costs::CostUpdates {
+            registry: registry.clone(),
+            store: store.clone(),
+            clocks: charging_clocks.clone(),
+            clock: clock.clone(),
+            interval: config.cost_update_interval(),
+        };
         let displays = csms::display::Displays {
             registry: registry.clone(),
             store: store.clone(),
@@ -314,6 +324,7 @@ impl App {
                 elsewhere: Arc::new(chargers.clone()),
                 presence: csms::PresenceWriter::new(store.clone()),
                 pending_starts: csms::PendingStarts::default(),
+                charging_clocks: charging_clocks.clone(),
                 device_model,
             },
             registry,
@@ -358,6 +369,7 @@ impl App {
             cors,
             ocpp_tls,
             displays,
+            cost_updates,
             redis,
             refunds,
             no_show_interval: config.no_show_interval(),
@@ -387,6 +399,7 @@ impl App {
             cors,
             ocpp_tls,
             displays,
+            cost_updates,
             redis,
             refunds,
             no_show_interval,
@@ -445,7 +458,10 @@ impl App {
         background.adopt(relay);
         let handle = crate::metrics::recorder();
         background.adopt(crate::metrics::spawn(&events, handle.clone()));
-        background.adopt(vec![tokio::spawn(displays.follow(events.subscribe()))]);
+        background.adopt(vec![
+            tokio::spawn(displays.follow(events.subscribe())),
+            tokio::spawn(cost_updates.follow(events.subscribe())),
+        ]);
         let scrape = crate::metrics::Scrape {
             handle,
             tallies: state.store.clone(),

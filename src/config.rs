@@ -352,6 +352,13 @@ pub struct Config {
         default_value = "UTC", value_parser = csms::display::time_zone, global = true)]
     pub booking_display_time_zone: csms::display::Tz,
 
+    /// How often a charging 2.0.1 charger is told its running cost
+    /// (CostUpdated, riding on its meter values); 0: never (it still hears
+    /// the cost in each TransactionEvent answer).
+    #[arg(long, env = "TARIFF_COST_UPDATE_INTERVAL_SECONDS", value_name = "TARIFF_COST_UPDATE_INTERVAL_SECONDS",
+        default_value_t = 60, value_parser = clap::value_parser!(u64).range(0..=86_400), global = true)]
+    pub tariff_cost_update_interval_seconds: u64,
+
     /// Longest booking allowed.
     #[arg(long, env = "BOOKING_MAX_DURATION_MINUTES", value_name = "BOOKING_MAX_DURATION_MINUTES",
           default_value_t = 240, value_parser = clap::value_parser!(u64).range(5..=1440), global = true)]
@@ -640,6 +647,13 @@ impl Config {
             max_live_holds_per_user: Some(self.booking_max_live_holds_per_user)
                 .filter(|&cap| cap > 0),
         }
+    }
+
+    /// How often CostUpdated goes to a charging 2.0.1 charger.
+    pub fn cost_update_interval(&self) -> chrono::TimeDelta {
+        chrono::TimeDelta::seconds(
+            i64::try_from(self.tariff_cost_update_interval_seconds).unwrap_or(i64::MAX),
+        )
     }
 
     /// How bookings are announced on chargers' screens.

@@ -67,6 +67,7 @@ async fn line() -> Line {
             elsewhere: Arc::new(csms::OnlyHere),
             presence: csms::PresenceWriter::new(app.store.clone()),
             pending_starts: csms::PendingStarts::default(),
+            charging_clocks: Default::default(),
             device_model: csms::DeviceModel::none(),
         },
     };

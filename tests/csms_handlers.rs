@@ -74,6 +74,7 @@ async fn bench(version: OcppVersion) -> Bench {
             elsewhere: Arc::new(csms::OnlyHere),
             presence: csms::PresenceWriter::new(app.store.clone()),
             pending_starts: csms::PendingStarts::default(),
+            charging_clocks: Default::default(),
             device_model: csms::DeviceModel::none(),
         },
     };
@@ -270,6 +271,119 @@ async fn v16_authorize_start_meter_stop() {
             .await,
         "TypeConstraintViolation"
     );
+}
+
+impl Bench {
+    /// A tariff on the bench's station: 0.50 fee, 0.40/kWh, 0.02/min
+    /// charging, 0.10/min idle, 20 % tax.
+    async fn priced(&self) {
+        let tariff = booking::tariffs::Tariff {
+            id: uuid::Uuid::new_v4(),
+            name: "Bench".into(),
+            currency: "EUR".into(),
+            price_per_kwh: 0.40,
+            price_per_minute_charging: 0.02,
+            price_per_minute_idle: 0.10,
+            session_fee: 0.50,
+            tax_rate_percent: 20.0,
+            created_at: self.now(),
+        };
+        let store = &self.app.store;
+        store.insert_tariff(&tariff).await.unwrap();
+        let station = self.charger.station_id;
+        let scope = booking::tariffs::TariffScope::Station(station);
+        store
+            .assign_tariff(scope, Some(tariff.id), self.now())
+            .await
+            .unwrap();
+    }
+
+    async fn session_cost(&self, key: booking::model::TransactionKey) -> Option<f64> {
+        let store = &self.app.store;
+        let session = store.session_by_transaction(self.charger.id, &key).await;
+        session.unwrap().unwrap().cost_amount
+    }
+}
+
+/// The running cost in each TransactionEvent Updated answer, the final one
+/// in Ended's (TC_I_02), equal to the tariff applied to the metered energy
+/// and the minutes charging and idle (fixed clock), and kept on the session.
+#[tokio::test]
+#[allow(non_snake_case)]
+async fn TC_I_02_v201_running_and_final_cost_follow_the_tariff() {
+    let b = bench(OcppVersion::V201).await;
+    b.priced().await;
+    let t0 = b.now();
+    let event = |kind: &str, seq: u32, wh: f64, minutes: i64, state: &str| {
+        let at = ts(t0 + TimeDelta::minutes(minutes));
+        json!({"eventType": kind, "timestamp": at, "triggerReason": "MeterValuePeriodic", "seqNo": seq,
+               "transactionInfo": {"transactionId": "tx-cost", "chargingState": state},
+               "evse": {"id": 1, "connectorId": 1},
+               "meterValue": [{"timestamp": at, "sampledValue": [{"value": wh}]}]})
+    };
+    let started = b
+        .ok(
+            "TransactionEvent",
+            event("Started", 0, 1000.0, 0, "Charging"),
+        )
+        .await;
+    assert!(started.get("totalCost").is_none(), "{started}");
+    b.app.clock.advance(TimeDelta::minutes(30));
+    let running = b
+        .ok(
+            "TransactionEvent",
+            event("Updated", 1, 11_000.0, 30, "SuspendedEV"),
+        )
+        .await;
+    // 0.50 + 10 kWh × 0.40 + 30 min × 0.02 = 5.10; × 1.2 = 6.12
+    assert_eq!(running["totalCost"], 6.12, "{running}");
+    let ended = b
+        .ok(
+            "TransactionEvent",
+            event("Ended", 2, 11_000.0, 40, "EVConnected"),
+        )
+        .await;
+    // + 10 min idle × 0.10 = 6.10; × 1.2 = 7.32
+    assert_eq!(ended["totalCost"], 7.32, "{ended}");
+    let key = booking::model::TransactionKey::Ocpp(OcppVersion::V201, "tx-cost".into());
+    assert_eq!(b.session_cost(key).await, Some(7.32));
+}
+
+/// No tariff: no `totalCost` (absence is not "free"), nothing stored.
+#[tokio::test]
+async fn v201_without_a_tariff_no_cost_is_said() {
+    let b = bench(OcppVersion::V201).await;
+    let event = |kind: &str, seq: u32| {
+        json!({"eventType": kind, "timestamp": ts(b.now()), "triggerReason": "Authorized", "seqNo": seq,
+               "transactionInfo": {"transactionId": "tx-free"}, "evse": {"id": 1, "connectorId": 1}})
+    };
+    b.ok("TransactionEvent", event("Started", 0)).await;
+    let ended = b.ok("TransactionEvent", event("Ended", 1)).await;
+    assert!(ended.get("totalCost").is_none(), "{ended}");
+    let key = booking::model::TransactionKey::Ocpp(OcppVersion::V201, "tx-free".into());
+    assert_eq!(b.session_cost(key).await, None);
+}
+
+/// 1.6: the final cost is kept on the session, the minutes split by the
+/// connector's Charging and SuspendedEV statuses.
+#[tokio::test]
+async fn v16_the_final_cost_follows_the_tariff_and_the_statuses() {
+    let b = bench(OcppVersion::V16).await;
+    b.priced().await;
+    let t0 = b.now();
+    let at = |m: i64| ts(t0 + TimeDelta::minutes(m));
+    let start = json!({"connectorId": 1, "idTag": "ANY", "meterStart": 2000, "timestamp": at(0)});
+    let id = b.ok("StartTransaction", start).await["transactionId"]
+        .as_i64()
+        .unwrap();
+    let status = |s: &str, m: i64| json!({"connectorId": 1, "errorCode": "NoError", "status": s, "timestamp": at(m)});
+    b.ok("StatusNotification", status("Charging", 1)).await;
+    b.ok("StatusNotification", status("SuspendedEV", 21)).await;
+    let stop = json!({"transactionId": id, "meterStop": 7000, "timestamp": at(31)});
+    b.ok("StopTransaction", stop).await;
+    // 0.50 + 5 kWh × 0.40 + 21 min × 0.02 + 10 min × 0.10 = 3.92; × 1.2 = 4.704
+    let key = booking::model::TransactionKey::Ocpp(OcppVersion::V16, id.to_string());
+    assert_eq!(b.session_cost(key).await, Some(4.70));
 }
 
 /// 1.6 idTagInfo carries `expiryDate` and `parentIdTag`: the charger lets a

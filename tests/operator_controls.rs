@@ -20,6 +20,7 @@ const NEW: &str = "the-new-password-5678";
 struct Site {
     server: Running,
     admin: Api,
+    station: String,
     _dir: tempfile::TempDir,
 }
 
@@ -42,6 +43,7 @@ async fn site(extra: &[(&str, &str)]) -> Site {
     Site {
         server,
         admin,
+        station,
         _dir: dir,
     }
 }
@@ -833,4 +835,63 @@ async fn TC_C_39_v201_the_group_id_token_reaches_the_charger() {
         answer["idTokenInfo"].get("group_id_token").is_none(),
         "{answer}"
     );
+}
+
+/// Tariffs reach the PyPI 2.0.1 charger: a station's tariff prices its
+/// sessions, the running cost comes in the TransactionEvent Updated answer
+/// and in a CostUpdated call (TC_I_01), the final cost in the Ended answer
+/// (TC_I_02). Time prices are zero here, so the figures do not depend on
+/// how long the test takes.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_I_01_and_I_02_v201_running_and_final_cost_reach_the_charger() {
+    let site = site(&[("TARIFF_COST_UPDATE_INTERVAL_SECONDS", "1")]).await;
+    let mut charger = site.charger("2.0.1", &[]);
+    let (status, refused) = site
+        .admin
+        .post(
+            "/v1/admin/tariffs",
+            json!({"name": "Bad", "currency": "euro", "pricePerKwh": 0.4}),
+        )
+        .await;
+    assert_eq!(
+        (status, refused["error"]["field"].as_str()),
+        (400, Some("currency")),
+        "{refused}"
+    );
+    let (status, tariff) = site
+        .admin
+        .post(
+            "/v1/admin/tariffs",
+            json!({"name": "Standard", "currency": "EUR", "pricePerKwh": 0.40,
+                   "sessionFee": 0.50, "taxRatePercent": 20}),
+        )
+        .await;
+    assert_eq!(status, 201, "{tariff}");
+    let station = &site.station;
+    let body = json!({"tariffId": tariff["data"]["id"]});
+    let (status, assigned) = site
+        .admin
+        .send(
+            "PUT",
+            &format!("/v1/admin/stations/{station}/tariff"),
+            Some(body),
+        )
+        .await;
+    assert_eq!(status, 200, "{assigned}");
+
+    let started = charger.command("start 1 ANYONE -");
+    let tx = started["transactionId"].as_str().unwrap().to_owned();
+    // 1000 → 11000 Wh: (0.50 + 10 kWh × 0.40) × 1.2 = 5.40
+    let running = charger.command(&format!("update {tx} 11000 Charging"));
+    assert_eq!(running["totalCost"].as_f64(), Some(5.40), "{running}");
+    let cost_updated = std::iter::repeat_with(|| charger.received())
+        .take(10)
+        .find(|r| r["action"] == "CostUpdated")
+        .expect("the charger received CostUpdated");
+    assert_eq!(cost_updated["payload"]["totalCost"].as_f64(), Some(5.40));
+    assert_eq!(cost_updated["payload"]["transactionId"], tx.as_str());
+    // 1000 → 16000 Wh: (0.50 + 15 × 0.40) × 1.2 = 7.80
+    let ended = charger.command(&format!("stop {tx} 16000"));
+    assert_eq!(ended["totalCost"].as_f64(), Some(7.80), "{ended}");
 }

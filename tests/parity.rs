@@ -194,6 +194,7 @@ async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
             elsewhere: Arc::new(csms::OnlyHere),
             presence: csms::PresenceWriter::new(app.store.clone()),
             pending_starts: csms::PendingStarts::default(),
+            charging_clocks: Default::default(),
             device_model: csms::DeviceModel::none(),
         },
         Arc::new(csms::Registry::default()),

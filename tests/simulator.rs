@@ -621,8 +621,33 @@ async fn O_a_booking_announces_itself_on_the_charger_screen() {
     )
     .await;
 
+    // A tariff from here on: the app sees the booking's expected cost, and
+    // its final cost once the session ends.
+    let (status, tariff) = site
+        .admin
+        .post(
+            "/v1/admin/tariffs",
+            json!({"name": "Flat", "currency": "EUR", "pricePerKwh": 0.40, "sessionFee": 0.50}),
+        )
+        .await;
+    assert_eq!(status, 201, "{tariff}");
+    let (status, _) = site
+        .admin
+        .send(
+            "PUT",
+            &format!("/v1/admin/stations/{}/tariff", site.station),
+            Some(json!({"tariffId": tariff["data"]["id"]})),
+        )
+        .await;
+    assert_eq!(status, 200);
     let (fulfilled, id_tag) = site.book_soon().await;
     assert_eq!(sim.screen().await.len(), 1, "announced again");
+    let cost = site.user.get(&format!("/v1/bookings/{fulfilled}")).await["data"]["cost"].clone();
+    // 22 kW for the hour: 0.50 + 22 kWh × 0.40 = 9.30
+    assert_eq!(
+        cost,
+        json!({"currency": "EUR", "expected": 9.30, "final": null})
+    );
     sim.send(Command::Start {
         connector: 1,
         id_tag,
@@ -645,6 +670,20 @@ async fn O_a_booking_announces_itself_on_the_charger_screen() {
         |m| m == &json!([]),
     )
     .await;
+    sim.send(Command::Stop { connector: 1 }).await;
+    let path = format!("/v1/bookings/{fulfilled}");
+    let done = site
+        .eventually(
+            "booking COMPLETED",
+            || async { site.user.get(&path).await["data"].clone() },
+            |b| b["status"] == "COMPLETED",
+        )
+        .await;
+    let charged = done["cost"]["final"].as_f64().expect("a final cost");
+    assert!(
+        (0.50..9.30).contains(&charged),
+        "the fee plus a few seconds of energy: {done}"
+    );
 }
 
 /// `BOOKING_DISPLAY_MESSAGES=false`: the reservation goes out, no message.

@@ -331,7 +331,33 @@ async fn get_booking(
 ) -> ApiResult<Json> {
     tracing::Span::current().record("booking.id", tracing::field::display(id));
     let booking = state.bookings.booking(caller(user), id).await?;
-    Ok(ok(BookingJson::from(&booking)))
+    let mut json = BookingJson::from(&booking);
+    json.cost = booking_cost(&state, &booking).await?;
+    Ok(ok(json))
+}
+
+/// The booking's expected cost under its connector's tariff and, once its
+/// session ended, what it charged.
+async fn booking_cost(
+    state: &AppState,
+    booking: &booking::model::Booking,
+) -> ApiResult<Option<crate::views::BookingCost>> {
+    let store = &state.store;
+    let (Some(tariff), Some(connector)) = (
+        store.tariff_for_connector(booking.connector_id).await?,
+        store.connector(booking.connector_id).await?,
+    ) else {
+        return Ok(None);
+    };
+    let minutes = (booking.end_ts - booking.start_ts).num_seconds() as f64 / 60.0;
+    let charged = store.session_of_booking(booking.id).await?;
+    Ok(Some(crate::views::BookingCost {
+        currency: tariff.currency.clone(),
+        expected: tariff.expected(connector.power_kw, minutes).total,
+        r#final: charged
+            .filter(|s| s.ended_at.is_some())
+            .and_then(|s| s.cost_amount),
+    }))
 }
 
 #[derive(Debug, Deserialize, IntoParams)]

@@ -29,6 +29,7 @@ mod openapi;
 pub mod realtime;
 mod stations;
 mod stored_password;
+mod tariffs;
 mod vendors;
 pub mod views;
 mod webhook_inbox;
@@ -153,6 +154,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(journal::router())
         .merge(device_model::router())
         .merge(display_messages::router())
+        .merge(tariffs::router())
         .merge(vendors::router())
         .merge(webhook_inbox::router())
         .merge(openapi::router())

@@ -31,6 +31,24 @@ pub struct BookingJson {
     cancel_reason: Option<String>,
     created_at: String,
     updated_at: String,
+    /// What it costs under its connector's tariff (only on
+    /// `GET /v1/bookings/{id}`, and only when a tariff applies).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) cost: Option<BookingCost>,
+}
+
+/// A booking's cost, tax included.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct BookingCost {
+    /// ISO 4217.
+    #[schema(example = "EUR")]
+    pub currency: String,
+    /// If the car charges at the connector's rated power for the whole
+    /// slot.
+    pub expected: f64,
+    /// What the session charged, once it ended.
+    pub r#final: Option<f64>,
 }
 
 impl From<&Booking> for BookingJson {
@@ -49,6 +67,7 @@ impl From<&Booking> for BookingJson {
             cancel_reason: b.cancel_reason.clone(),
             created_at: iso(b.created_at),
             updated_at: iso(b.updated_at),
+            cost: None,
         }
     }
 }

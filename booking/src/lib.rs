@@ -28,6 +28,7 @@ pub mod refunds;
 pub mod service;
 pub mod store;
 pub mod sync;
+pub mod tariffs;
 
 pub use clock::{Clock, ManualClock, SystemClock, backoff, iso};
 pub use error::{Error, Result};

@@ -93,6 +93,8 @@ pub struct Deps {
     pub presence: crate::PresenceWriter,
     /// 2.0.1 transactions started before their EVSE was known.
     pub pending_starts: crate::PendingStarts,
+    /// Minutes charging and idle per transaction, for its cost.
+    pub charging_clocks: crate::costs::ChargingClocks,
     /// 2.0.1 device models: NotifyReport parts on their way to the store.
     pub device_model: crate::DeviceModel,
 }

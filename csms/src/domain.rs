@@ -158,6 +158,21 @@ pub async fn status(
         .map_err(internal)?;
     match connector {
         Some(c) => {
+            // 1.6 says whether the car charges only here (2.0.1 in
+            // TransactionEvent): it prices the session's minutes.
+            if ctx.version == booking::model::OcppVersion::V16
+                && let Some(charging) = crate::costs::is_charging(ocpp_status)
+                && let Some(session) = ctx
+                    .deps
+                    .store
+                    .open_session_on(c.id)
+                    .await
+                    .map_err(internal)?
+            {
+                ctx.deps
+                    .charging_clocks
+                    .state(ctx.charger.id, &session.transaction, charging, at);
+            }
             ctx.deps
                 .bookings
                 .apply_connector_status(c.id, status, at)

@@ -12,6 +12,7 @@ pub mod commands;
 pub mod connection;
 pub mod context;
 pub mod control;
+pub mod costs;
 pub mod credentials;
 pub mod device_model;
 pub mod display;

@@ -15,6 +15,7 @@ use booking::model::{
     BookingStatus, Charger, ChargingSession, DisplayMessage, DisplayOrigin, IdTag, IdTagStatus,
     OcppVersion, Page, RefundRequest, SecurityProfile, SessionStatus, Station, TransactionKey,
 };
+use booking::tariffs::{Tariff, TariffScope};
 use booking::{Error, Store, geo};
 use chrono::{TimeDelta, Utc};
 use uuid::Uuid;
@@ -800,6 +801,66 @@ async fn display_messages_replace_by_id_and_are_removed_once(store: Arc<dyn Stor
     assert_eq!(store.display_messages(charger.id).await.unwrap().len(), 1);
 }
 
+async fn a_connector_charges_by_its_own_tariff_else_its_stations(store: Arc<dyn Store>) {
+    let (station, charger, first) = site(&*store).await;
+    let second = store
+        .insert_connector(&new_connector(&charger, 2, None))
+        .await
+        .unwrap()
+        .id;
+    let tariff = |name: &str, per_kwh: f64| Tariff {
+        id: Uuid::new_v4(),
+        name: name.into(),
+        currency: "EUR".into(),
+        price_per_kwh: per_kwh,
+        price_per_minute_charging: 0.01,
+        price_per_minute_idle: 0.2,
+        session_fee: 0.5,
+        tax_rate_percent: 19.0,
+        created_at: t("2030-01-01T00:00:00.001Z"),
+    };
+    let (standard, fast) = (tariff("Standard", 0.39), tariff("Fast", 0.59));
+    store.insert_tariff(&standard).await.unwrap();
+    store.insert_tariff(&fast).await.unwrap();
+    assert_eq!(store.tariff(fast.id).await.unwrap().unwrap(), fast);
+    assert!(store.tariff_for_connector(first).await.unwrap().is_none());
+    let now = Utc::now();
+    store
+        .assign_tariff(TariffScope::Station(station.id), Some(standard.id), now)
+        .await
+        .unwrap();
+    store
+        .assign_tariff(TariffScope::Connector(second), Some(fast.id), now)
+        .await
+        .unwrap();
+    let of = async |c: Uuid| store.tariff_for_connector(c).await.unwrap().unwrap().name;
+    assert_eq!(of(first).await, "Standard", "the station's");
+    assert_eq!(of(second).await, "Fast", "its own wins");
+    store
+        .assign_tariff(TariffScope::Connector(second), None, now)
+        .await
+        .unwrap();
+    assert_eq!(of(second).await, "Standard", "back to the station's");
+    let mut dearer = standard.clone();
+    dearer.price_per_kwh = 0.45;
+    assert!(store.update_tariff(&dearer).await.unwrap());
+    assert_eq!(
+        store.tariff_for_connector(first).await.unwrap().unwrap(),
+        dearer
+    );
+    let mut unknown = dearer.clone();
+    unknown.id = Uuid::new_v4();
+    assert!(!store.update_tariff(&unknown).await.unwrap());
+    let (page, total) = store
+        .tariffs(Page {
+            limit: 1,
+            offset: 0,
+        })
+        .await
+        .unwrap();
+    assert_eq!((page[0].name.as_str(), total), ("Fast", 2));
+}
+
 async fn credentials_rotate_keeping_the_old_pair_for_a_while(store: Arc<dyn Store>) {
     let s = station(&*store, "S", 1.0, 1.0).await;
     let c = charger_at(&s, "CP-ROT");
@@ -1087,4 +1148,5 @@ store_suite!(
     unassigned_chargers_keep_what_they_said,
     online_chargers_are_listed,
     display_messages_replace_by_id_and_are_removed_once,
+    a_connector_charges_by_its_own_tariff_else_its_stations,
 );

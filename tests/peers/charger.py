@@ -5,7 +5,10 @@
 Commands on standard input, one per line, each answered with one JSON line
 {"result": ...}:
     start CONNECTOR ID_TAG RESERVATION_ID   (RESERVATION_ID may be "-")
-    stop TRANSACTION_ID METER_WH
+    stop TRANSACTION_ID METER_WH            (2.0.1: answered with the totalCost evgate said)
+    update TRANSACTION_ID METER_WH STATE    (2.0.1 TransactionEvent Updated with chargingState
+                                            STATE: the totalCost evgate said; CostUpdated
+                                            calls are printed like every request)
     meter CONNECTOR TRANSACTION_ID METER_WH (1.6 MeterValues, energy register)
     offline CONNECTOR ID_TAG MINUTES_AGO METER_START METER_STOP
                                             (1.6: replay a transaction that ran offline)
@@ -430,7 +433,22 @@ else:
                 transaction_info={"transaction_id": transaction_id, "stopped_reason": "EVDisconnected"},
                 meter_value=[{"timestamp": datetime.now(timezone.utc).isoformat(),
                               "sampled_value": [{"value": float(meter)}]}]))
-            return {}
+            return {"totalCost": res.total_cost}
+
+        async def update_charging(self, transaction_id, meter, state):
+            self.seq = getattr(self, "seq", 1) + 1
+            now = datetime.now(timezone.utc).isoformat()
+            res = await self.call(call.TransactionEvent(
+                event_type="Updated", timestamp=now, trigger_reason="MeterValuePeriodic",
+                seq_no=self.seq,
+                transaction_info={"transaction_id": transaction_id, "charging_state": state},
+                meter_value=[{"timestamp": now, "sampled_value": [{"value": float(meter)}]}]))
+            return {"totalCost": res.total_cost}
+
+        @on("CostUpdated")
+        async def on_cost_updated(self, total_cost, transaction_id):
+            report("CostUpdated", {"totalCost": total_cost, "transactionId": transaction_id})
+            return call_result.CostUpdated()
 
 
 # Device model (2.0.1, B07/B08): GetBaseReport and GetReport are answered
@@ -638,6 +656,8 @@ async def commands():
             result = await cp.notify_event(words[1], words[2])
         elif words[0] == "probe":
             result = await probe(words[1])
+        elif words[0] == "update" and hasattr(cp, "update_charging"):
+            result = await cp.update_charging(words[1], int(words[2]), words[3])
         elif words[0] == "stop":
             result = await cp.stop_charging(words[1], int(words[2]))
         else:

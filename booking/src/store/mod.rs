@@ -17,6 +17,7 @@ mod refunds;
 mod sessions;
 mod stations;
 mod tallies;
+mod tariffs;
 
 pub use audit::AuditLog;
 pub use bookings::{BookingLedger, RefundDraft};
@@ -30,6 +31,7 @@ pub use refunds::{RefundAttempt, RefundQueue};
 pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
 pub use stations::{ReservationVoid, StationStore, StatusChange};
 pub use tallies::Tallies;
+pub use tariffs::TariffStore;
 
 /// Every port at once: what the wiring opens and hands out piece by piece
 /// (an `Arc<dyn Store>` coerces to any one port). It adds no methods.
@@ -46,6 +48,7 @@ pub trait Store:
     + AuditLog
     + RefundQueue
     + Tallies
+    + TariffStore
 {
 }
 
@@ -62,5 +65,6 @@ impl<T> Store for T where
         + AuditLog
         + RefundQueue
         + Tallies
+        + TariffStore
 {
 }

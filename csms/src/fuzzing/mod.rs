@@ -591,6 +591,7 @@ fn deps() -> Deps {
         elsewhere: Arc::new(OnlyHere),
         presence: crate::PresenceWriter::new(store),
         pending_starts: crate::PendingStarts::default(),
+        charging_clocks: Default::default(),
         device_model: crate::DeviceModel::none(),
     }
 }

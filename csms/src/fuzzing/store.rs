@@ -19,8 +19,9 @@ use booking::store::{
     AuditLog, BookingLedger, BootInfo, ChargerCredentials, ChargerPresence, ChargerRegistry,
     DisplayMessages, IdTagStore, PresenceUpdate, RefundAttempt, RefundDraft, RefundQueue,
     ReservationVoid, SessionEnd, SessionEnded, SessionLog, SessionStarted, StationStore,
-    StatusChange, Tallies, UnassignedChargers,
+    StatusChange, Tallies, TariffStore, UnassignedChargers,
 };
+use booking::tariffs::{Tariff, TariffScope};
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
@@ -304,6 +305,33 @@ impl DisplayMessages for KnowsOneCharger {
 }
 
 #[async_trait]
+impl TariffStore for KnowsOneCharger {
+    async fn insert_tariff(&self, _tariff: &Tariff) -> Result<()> {
+        Ok(Default::default())
+    }
+    async fn update_tariff(&self, _tariff: &Tariff) -> Result<bool> {
+        Ok(Default::default())
+    }
+    async fn tariff(&self, _id: Uuid) -> Result<Option<Tariff>> {
+        Ok(Default::default())
+    }
+    async fn tariffs(&self, _page: Page) -> Result<(Vec<Tariff>, u64)> {
+        Ok(Default::default())
+    }
+    async fn assign_tariff(
+        &self,
+        _scope: TariffScope,
+        _tariff: Option<Uuid>,
+        _now: DateTime<Utc>,
+    ) -> Result<()> {
+        Ok(Default::default())
+    }
+    async fn tariff_for_connector(&self, _connector_id: Uuid) -> Result<Option<Tariff>> {
+        Ok(Default::default())
+    }
+}
+
+#[async_trait]
 impl RefundQueue for KnowsOneCharger {
     async fn enqueue_refund(&self, _refund: &RefundRequest) -> Result<bool> {
         Ok(Default::default())
@@ -358,6 +386,9 @@ impl SessionLog for KnowsOneCharger {
         Ok(Default::default())
     }
     async fn open_session_on(&self, _connector_id: Uuid) -> Result<Option<ChargingSession>> {
+        Ok(Default::default())
+    }
+    async fn session_of_booking(&self, _booking_id: Uuid) -> Result<Option<ChargingSession>> {
         Ok(Default::default())
     }
     async fn session_started_at(

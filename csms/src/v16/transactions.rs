@@ -87,16 +87,20 @@ struct StopTransaction {
 
 pub(super) async fn stop_transaction(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let req: StopTransaction = decode(payload)?;
+    let key = TransactionKey::Ocpp(OcppVersion::V16, req.transaction_id.to_string());
+    let meter_stop = Some(req.meter_stop as f64);
+    let cost = crate::costs::final_cost(ctx, &key, meter_stop, req.timestamp).await?;
+    ctx.deps.charging_clocks.forget(ctx.charger.id, &key);
     let ended = ctx
         .deps
         .bookings
         .session_ended(SessionStop {
             charger_id: ctx.charger.id,
-            transaction: TransactionKey::Ocpp(OcppVersion::V16, req.transaction_id.to_string()),
+            transaction: key,
             ended_at: req.timestamp,
-            meter_stop_wh: Some(req.meter_stop as f64),
+            meter_stop_wh: meter_stop,
             energy_kwh: None,
-            cost_amount: None,
+            cost_amount: cost,
             reason: req.reason,
         })
         .await

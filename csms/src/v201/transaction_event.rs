@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use super::authorize::id_token_info;
 use super::pending_start::PendingStart;
 use crate::context::{Context, decode};
+use crate::costs;
 use crate::domain::{self, internal, wire};
 use crate::rpc::RpcError;
 
@@ -28,6 +29,15 @@ pub(super) async fn transaction_event(ctx: &Context, payload: Value) -> Result<V
     let pending = &ctx.deps.pending_starts;
     let charger = ctx.charger.id;
     let event = wire(&req.event_type);
+    let clocks = &ctx.deps.charging_clocks;
+    if let Some(charging) = req
+        .transaction_info
+        .charging_state
+        .as_ref()
+        .and_then(|s| costs::is_charging(&wire(s)))
+    {
+        clocks.state(charger, &key, charging, req.timestamp);
+    }
     if event == "Started" {
         let start = PendingStart {
             id_tag: token.clone(),
@@ -50,6 +60,7 @@ pub(super) async fn transaction_event(ctx: &Context, payload: Value) -> Result<V
     {
         open(ctx, evse, key.clone(), start).await?;
     }
+    let mut total_cost = None;
     match event.as_str() {
         "Started" => {}
         "Ended" => {
@@ -57,6 +68,8 @@ pub(super) async fn transaction_event(ctx: &Context, payload: Value) -> Result<V
                 tracing::warn!(charger.id = %ctx.charger.charge_point_id, transaction.id = %tx_id,
                     "transaction ended before any event named its EVSE: nothing recorded");
             }
+            total_cost = costs::final_cost(ctx, &key, energy, req.timestamp).await?;
+            clocks.forget(charger, &key);
             ctx.deps
                 .bookings
                 .session_ended(SessionStop {
@@ -65,7 +78,7 @@ pub(super) async fn transaction_event(ctx: &Context, payload: Value) -> Result<V
                     ended_at: req.timestamp,
                     meter_stop_wh: energy,
                     energy_kwh: None,
-                    cost_amount: None,
+                    cost_amount: total_cost,
                     reason: req.transaction_info.stopped_reason.as_ref().map(wire),
                 })
                 .await
@@ -79,13 +92,19 @@ pub(super) async fn transaction_event(ctx: &Context, payload: Value) -> Result<V
                     .await
                     .map_err(internal)?;
             }
+            total_cost = costs::running_cost(ctx, &key).await?;
         }
     }
-    // idTokenInfo only when an idToken was sent.
-    match token {
-        Some(t) => Ok(json!({ "idTokenInfo": id_token_info(ctx, &t).await? })),
-        None => Ok(json!({})),
+    // idTokenInfo only when an idToken was sent; totalCost when a tariff
+    // applies (running while Updated, final at Ended; I02/I03).
+    let mut answer = json!({});
+    if let Some(t) = token {
+        answer["idTokenInfo"] = id_token_info(ctx, &t).await?;
     }
+    if let Some(cost) = total_cost {
+        answer["totalCost"] = json!(cost);
+    }
+    Ok(answer)
 }
 
 /// Opens the session on the connector `evse` names (connector 1 when the

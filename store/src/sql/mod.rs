@@ -18,6 +18,7 @@ mod refunds;
 mod sessions;
 mod stations;
 mod tallies;
+mod tariffs;
 mod webhooks;
 
 use booking::model::Page;
