@@ -144,6 +144,16 @@ pub struct Overrides {
     pub charger_control: Option<Arc<dyn booking::charger_control::ChargerControl>>,
     /// Where this instance's keys live in Redis, instead of `evgate:`.
     pub redis_prefix: Option<String>,
+    /// DataTransfer vendor handlers, instead of [`vendor_extensions`].
+    pub vendor_extensions: Option<csms::data_transfer::VendorExtensions>,
+}
+
+/// The DataTransfer vendor handlers the binary registers at start: where a
+/// deployment adds its own (`.with("com.example", handler)`, a
+/// [`csms::data_transfer::VendorHandler`]). Ships evgate's `org.evgate`
+/// `Ping` echo; any other vendor is answered `UnknownVendorId`.
+pub fn vendor_extensions() -> csms::data_transfer::VendorExtensions {
+    csms::data_transfer::VendorExtensions::builtin()
 }
 
 /// The sockets the gateway serves on, bound before it starts so a caller
@@ -326,6 +336,9 @@ impl App {
                 pending_starts: csms::PendingStarts::default(),
                 charging_clocks: charging_clocks.clone(),
                 device_model,
+                vendor_extensions: overrides
+                    .vendor_extensions
+                    .unwrap_or_else(vendor_extensions),
             },
             registry,
         );

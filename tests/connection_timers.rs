@@ -69,6 +69,7 @@ async fn line() -> Line {
             pending_starts: csms::PendingStarts::default(),
             charging_clocks: Default::default(),
             device_model: csms::DeviceModel::none(),
+            vendor_extensions: csms::data_transfer::VendorExtensions::none(),
         },
     };
     tokio::time::pause();

@@ -76,6 +76,7 @@ async fn bench(version: OcppVersion) -> Bench {
             pending_starts: csms::PendingStarts::default(),
             charging_clocks: Default::default(),
             device_model: csms::DeviceModel::none(),
+            vendor_extensions: csms::data_transfer::VendorExtensions::builtin(),
         },
     };
     Bench { app, ctx, charger }
@@ -806,4 +807,159 @@ async fn TC_B_02_a_pending_boot_is_told_to_retry_soon_not_at_the_heartbeat_inter
             assert_eq!(answered["interval"], 30, "{version:?} {held:?}");
         }
     }
+}
+
+/// A vendor extension as a deployment registers one: answers its two
+/// messages, from the connection's context, and knows no other.
+struct Meter;
+
+#[async_trait::async_trait]
+impl csms::data_transfer::VendorHandler for Meter {
+    async fn transfer(&self, t: csms::data_transfer::Transfer<'_>) -> csms::data_transfer::Reply {
+        use csms::data_transfer::Reply;
+        match t.message_id {
+            Some("WhoAmI") => Reply::accepted(Some(json!(t.ctx.charger.charge_point_id))),
+            Some("Calibrate") if t.data.is_some() => Reply::accepted(None),
+            Some("Calibrate") => Reply::rejected(),
+            _ => Reply::unknown_message_id(),
+        }
+    }
+}
+
+/// DataTransfer to the CSMS (TC_P_02), both versions: a vendor nobody
+/// registered is UnknownVendorId, a registered vendor's unknown message
+/// UnknownMessageId (also without a messageId), its known ones what its
+/// handler says (1.6 data as text); evgate's own `org.evgate` Ping echoes;
+/// a request outside the schema gets the version's CALLERROR.
+#[tokio::test]
+#[allow(non_snake_case)]
+async fn TC_P_02_data_transfer_to_the_csms_in_both_versions() {
+    for version in [OcppVersion::V16, OcppVersion::V201] {
+        let mut b = bench(version).await;
+        b.ctx.deps.vendor_extensions =
+            csms::data_transfer::VendorExtensions::builtin().with("com.example.meter", Meter);
+        let answer = async |payload: Value| b.ok("DataTransfer", payload).await;
+        assert_eq!(
+            answer(json!({"vendorId": "com.nobody", "messageId": "WhoAmI"})).await,
+            json!({"status": "UnknownVendorId"}),
+            "{version:?}"
+        );
+        for unknown in [
+            json!({"vendorId": "com.example.meter", "messageId": "Teleport"}),
+            json!({"vendorId": "com.example.meter"}),
+            json!({"vendorId": "org.evgate", "messageId": "Pong", "data": "x"}),
+        ] {
+            assert_eq!(
+                answer(unknown.clone()).await,
+                json!({"status": "UnknownMessageId"}),
+                "{version:?} {unknown}"
+            );
+        }
+        assert_eq!(
+            answer(json!({"vendorId": "COM.EXAMPLE.METER", "messageId": "WhoAmI"})).await,
+            json!({"status": "Accepted", "data": "CP-H"}),
+            "{version:?}: vendorId without regard to case"
+        );
+        assert_eq!(
+            answer(json!({"vendorId": "com.example.meter", "messageId": "Calibrate"})).await,
+            json!({"status": "Rejected"}),
+            "{version:?}"
+        );
+        assert_eq!(
+            answer(json!({"vendorId": "org.evgate", "messageId": "Ping", "data": "hello"})).await,
+            json!({"status": "Accepted", "data": "hello"}),
+            "{version:?}"
+        );
+        assert_eq!(
+            answer(json!({"vendorId": "org.evgate", "messageId": "Ping"})).await,
+            json!({"status": "Accepted"}),
+            "{version:?}: no data, none back"
+        );
+        let (occurrence, type_) = match version {
+            OcppVersion::V16 => ("OccurenceConstraintViolation", "TypeConstraintViolation"),
+            OcppVersion::V201 => ("OccurrenceConstraintViolation", "TypeConstraintViolation"),
+        };
+        assert_eq!(
+            b.refused("DataTransfer", json!({"messageId": "Ping"}))
+                .await,
+            occurrence
+        );
+        assert_eq!(
+            b.refused("DataTransfer", json!({"vendorId": 7})).await,
+            type_
+        );
+        assert_eq!(
+            b.refused(
+                "DataTransfer",
+                json!({"vendorId": "org.evgate", "messageId": "m".repeat(51)})
+            )
+            .await,
+            "PropertyConstraintViolation"
+        );
+    }
+    // 1.6 data is text; 2.0.1 data is any JSON, echoed as it came.
+    let b = bench(OcppVersion::V16).await;
+    assert_eq!(
+        b.refused(
+            "DataTransfer",
+            json!({"vendorId": "org.evgate", "messageId": "Ping", "data": {"a": 1}})
+        )
+        .await,
+        "TypeConstraintViolation"
+    );
+    let b = bench(OcppVersion::V201).await;
+    assert_eq!(
+        b.ok(
+            "DataTransfer",
+            json!({"vendorId": "org.evgate", "messageId": "Ping", "data": {"a": [1, 2]}})
+        )
+        .await,
+        json!({"status": "Accepted", "data": {"a": [1, 2]}})
+    );
+    // Without extensions, every vendor is unknown.
+    let mut b = bench(OcppVersion::V201).await;
+    b.ctx.deps.vendor_extensions = csms::data_transfer::VendorExtensions::none();
+    assert_eq!(
+        b.ok(
+            "DataTransfer",
+            json!({"vendorId": "org.evgate", "messageId": "Ping"})
+        )
+        .await,
+        json!({"status": "UnknownVendorId"})
+    );
+}
+
+/// Custom data (TC_P_03): `customData` (an object with its own vendorId
+/// and anything else) in the messages a 2.0.1 station sends is accepted and
+/// changes nothing about the answer — DataTransfer, Heartbeat,
+/// StatusNotification, Authorize.
+#[tokio::test]
+#[allow(non_snake_case)]
+async fn TC_P_03_custom_data_from_the_station_is_accepted() {
+    let b = bench(OcppVersion::V201).await;
+    let custom = json!({"vendorId": "com.example", "firmwareBuild": 1234, "nested": {"x": [1]}});
+    let ping = json!({"vendorId": "org.evgate", "messageId": "Ping", "data": "d",
+        "customData": custom});
+    assert_eq!(
+        b.ok("DataTransfer", ping).await,
+        json!({"status": "Accepted", "data": "d"})
+    );
+    let unknown = json!({"vendorId": "com.nobody", "customData": custom});
+    assert_eq!(
+        b.ok("DataTransfer", unknown).await["status"],
+        "UnknownVendorId"
+    );
+    let heartbeat = b.ok("Heartbeat", json!({"customData": custom})).await;
+    assert!(heartbeat["currentTime"].is_string(), "{heartbeat}");
+    let now = booking::iso(b.now());
+    let status = json!({"timestamp": now, "connectorStatus": "Occupied", "evseId": 1,
+        "connectorId": 1, "customData": custom});
+    assert_eq!(b.ok("StatusNotification", status).await, json!({}));
+    assert_eq!(b.statuses().await[0], ConnectorStatus::Occupied);
+    let authorize = json!({"idToken": {"idToken": "NOBODY", "type": "Central",
+        "customData": custom}, "customData": custom});
+    assert_eq!(
+        b.ok("Authorize", authorize).await["idTokenInfo"]["status"],
+        "Invalid"
+    );
 }

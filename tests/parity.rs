@@ -196,6 +196,7 @@ async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
             pending_starts: csms::PendingStarts::default(),
             charging_clocks: Default::default(),
             device_model: csms::DeviceModel::none(),
+            vendor_extensions: csms::data_transfer::VendorExtensions::none(),
         },
         Arc::new(csms::Registry::default()),
     );

@@ -703,3 +703,126 @@ async fn TC_052_v16_cancel_reservation_rejected_by_the_charger() {
     let (code, again) = site.hold_soon().await;
     assert_eq!(code, 201, "the slot is free again: {again}");
 }
+
+/// DataTransfer from the PyPI charger of each version to the binary, which
+/// ships one extension, `org.evgate` Ping (TC_P_02): an unknown vendor,
+/// an unknown message of a known vendor, and the echo (2.0.1 data as JSON).
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_P_02_data_transfer_from_a_real_charger_in_both_versions() {
+    for version in ["1.6", "2.0.1"] {
+        let site = site().await;
+        let url = format!("{}/ocpp/PY-1", site.server.ocpp);
+        let mut charger = Charger::start(&url, version, "Accepted");
+        let answer = charger.command("data_transfer com.nobody Anything -");
+        assert_eq!(answer["status"], "UnknownVendorId", "{version}: {answer}");
+        assert_eq!(answer["data"], Value::Null, "{version}: {answer}");
+        let answer = charger.command("data_transfer org.evgate Teleport -");
+        assert_eq!(answer["status"], "UnknownMessageId", "{version}: {answer}");
+        let answer = charger.command("data_transfer org.evgate Ping hello-evgate");
+        assert_eq!(answer["status"], "Accepted", "{version}: {answer}");
+        assert_eq!(answer["data"], "hello-evgate", "{version}: {answer}");
+        if version == "2.0.1" {
+            let answer = charger.command(r#"data_transfer org.evgate Ping {"n":[1,2],"s":"x"}"#);
+            assert_eq!(answer["status"], "Accepted", "{answer}");
+            assert_eq!(answer["data"], json!({"n": [1, 2], "s": "x"}), "{answer}");
+        }
+    }
+}
+
+impl Site {
+    /// Each session's transaction key, status and stop reason, by key.
+    async fn sessions_by_key(
+        &self,
+    ) -> std::collections::BTreeMap<String, (String, Option<String>)> {
+        let url = format!("sqlite://{}", self.dir.path().join("evgate.db").display());
+        let db = sqlx::SqlitePool::connect(&url).await.unwrap();
+        let rows: Vec<(String, String, Option<String>)> =
+            sqlx::query_as("SELECT transaction_key, status, stop_reason FROM charging_sessions")
+                .fetch_all(&db)
+                .await
+                .unwrap();
+        rows.into_iter().map(|(k, s, r)| (k, (s, r))).collect()
+    }
+}
+
+/// A 2.0.1 station comes back (a new process, the same identity: it boots
+/// again) while evgate has three of its transactions open, and evgate asks
+/// GetTransactionStatus about each: "tx-live" is still going (TC_E_30) and
+/// stays open; "tx-queued" has messages still queued (TC_E_31) and is left
+/// for them; "tx-gone", a booking's, is neither going nor queued
+/// (TC_E_32): it ended while evgate did not hear, its session is closed
+/// (EndedUnreported) and the booking COMPLETED.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn TC_E_30_TC_E_31_TC_E_32_v201_open_transactions_checked_after_a_reconnect() {
+    let site = site().await;
+    for evse in [3, 4] {
+        let body = json!({"chargePointId": "PY-1", "evseId": evse, "connectorId": 1,
+            "connectorType": "CCS", "powerKw": 22});
+        let (code, c) = site
+            .admin
+            .post(
+                &format!("/v1/admin/stations/{}/connectors", site.station),
+                body,
+            )
+            .await;
+        assert_eq!(code, 201, "{c}");
+    }
+    let body = json!({"idTag": "DRIVER-1", "status": "Accepted"});
+    assert_eq!(site.admin.post("/v1/admin/id-tags", body).await.0, 201);
+    let url = format!("{}/ocpp/PY-1", site.server.ocpp);
+    // The transaction that ends unheard is a booking's, on EVSE 1.
+    let (b, mut first) = reserved_booking(&site, "2.0.1").await;
+    let booking_id = b["id"].as_str().unwrap();
+    let booked = format!(
+        "1 {} {} tx-gone",
+        b["idTag"].as_str().unwrap(),
+        b["reservationId"]
+    );
+    for (start, tx) in [
+        (booked.as_str(), "tx-gone"),
+        ("3 DRIVER-1 - tx-live", "tx-live"),
+        ("4 DRIVER-1 - tx-queued", "tx-queued"),
+    ] {
+        let started = first.command(&format!("start {start}"));
+        assert_eq!(started["transactionId"], tx, "{started}");
+    }
+    assert_eq!(booking(&site, booking_id).await["status"], "ACTIVE");
+    let open = site.sessions_by_key().await;
+    assert_eq!(open.len(), 3, "{open:?}");
+    assert!(open.values().all(|(s, _)| s == "CHARGING"), "{open:?}");
+    drop(first);
+    let mut second = Charger::start(&url, "2.0.1", "Accepted");
+    // Besides evgate's other calls after a reconnect (TriggerMessage).
+    let mut asked = Vec::new();
+    while asked.len() < 3 {
+        let request = second.received();
+        if request["action"] == "GetTransactionStatus" {
+            asked.push(
+                request["payload"]["transactionId"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned(),
+            );
+        }
+    }
+    asked.sort();
+    assert_eq!(asked, ["tx-gone", "tx-live", "tx-queued"]);
+    let sessions = common::eventually("tx-gone closed", Duration::from_secs(10), async || {
+        let sessions = site.sessions_by_key().await;
+        match &sessions["tx-gone"] {
+            (s, _) if s == "COMPLETED" => Ok(sessions),
+            other => Err(format!("{other:?}")),
+        }
+    })
+    .await;
+    assert_eq!(
+        sessions["tx-gone"].1.as_deref(),
+        Some("EndedUnreported"),
+        "{sessions:?}"
+    );
+    assert_eq!(sessions["tx-live"], ("CHARGING".to_owned(), None));
+    assert_eq!(sessions["tx-queued"], ("CHARGING".to_owned(), None));
+    assert_eq!(booking(&site, booking_id).await["status"], "COMPLETED");
+}

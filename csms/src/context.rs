@@ -97,6 +97,8 @@ pub struct Deps {
     pub charging_clocks: crate::costs::ChargingClocks,
     /// 2.0.1 device models: NotifyReport parts on their way to the store.
     pub device_model: crate::DeviceModel,
+    /// Vendor handlers for DataTransfer, by vendorId.
+    pub vendor_extensions: crate::data_transfer::VendorExtensions,
 }
 
 /// Presence across instances: a charger that left this instance may be

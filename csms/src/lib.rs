@@ -14,6 +14,7 @@ pub mod context;
 pub mod control;
 pub mod costs;
 pub mod credentials;
+pub mod data_transfer;
 pub mod device_model;
 pub mod display;
 pub mod domain;

@@ -420,6 +420,7 @@ where
     }
     tracing::info!(charger.id = %charger.charge_point_id, ocpp.version = version.as_str(), "charger connected");
     resynchronise_if_it_was_away(&csms, &charger, version);
+    crate::v201::transaction_status::after_reconnect(&csms, &charger, version);
     crate::connection::run(ctx, ws, registration).await;
     drop(counted);
     if let Some(journal) = journal {

@@ -137,6 +137,7 @@ impl TestApp {
                         .unwrap_or_else(|| Arc::new(booking::charger_control::NoChargersConnected)),
                 ),
                 redis_prefix,
+                ..Default::default()
             },
         )
         .await

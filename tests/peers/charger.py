@@ -4,7 +4,9 @@
 
 Commands on standard input, one per line, each answered with one JSON line
 {"result": ...}:
-    start CONNECTOR ID_TAG RESERVATION_ID   (RESERVATION_ID may be "-")
+    start CONNECTOR ID_TAG RESERVATION_ID [TRANSACTION_ID]
+                                            (RESERVATION_ID may be "-"; 2.0.1: the
+                                            transaction's id, default py-tx-N)
     stop TRANSACTION_ID METER_WH            (2.0.1: answered with the totalCost evgate said)
     update TRANSACTION_ID METER_WH STATE    (2.0.1 TransactionEvent Updated with chargingState
                                             STATE: the totalCost evgate said; CostUpdated
@@ -17,6 +19,8 @@ Commands on standard input, one per line, each answered with one JSON line
     probe PASSWORD                          (a second handshake with PASSWORD: its HTTP status)
     reservation_status ID STATUS            (2.0.1 ReservationStatusUpdate: Expired or Removed)
     notify_event EVSE VALUE                 (2.0.1 NotifyEvent: the connector's AvailabilityState)
+    data_transfer VENDOR MESSAGE DATA       (DataTransfer; MESSAGE and DATA may be "-";
+                                            2.0.1 sends DATA as JSON when it reads as JSON)
 
 Connects with subprotocol ocpp1.6 or ocpp2.0.1, boots, reports connectors 1
 and 2 Available, prints READY, then answers ReserveNow with RESERVE_ANSWER
@@ -236,6 +240,11 @@ if VERSION == "1.6":
             res = await self.call(call.Authorize(id_tag=id_tag))
             return {"idTagInfo": res.id_tag_info}
 
+        async def data_transfer(self, vendor_id, message_id, data):
+            res = await self.call(call.DataTransfer(
+                vendor_id=vendor_id, message_id=message_id, data=data))
+            return {"status": res.status, "data": res.data}
+
         async def status(self, connector, status):
             await self.call(call.StatusNotification(
                 connector_id=connector, error_code=ChargePointErrorCode.no_error, status=status))
@@ -342,13 +351,14 @@ else:
 
         @on("GetTransactionStatus")
         async def on_transaction_status(self, transaction_id=None):
-            # Nothing is queued here; no transaction of this charger is
-            # going unless the test started one as "tx-live".
+            # Nothing is queued here but for a transaction the test named
+            # "tx-queued"; none is going unless the test started it as "tx-live".
             report("GetTransactionStatus", {"transactionId": transaction_id})
             if transaction_id is None:
                 return call_result.GetTransactionStatus(messages_in_queue=False)
             return call_result.GetTransactionStatus(
-                messages_in_queue=False, ongoing_indicator=transaction_id == "tx-live")
+                messages_in_queue=transaction_id == "tx-queued",
+                ongoing_indicator=transaction_id == "tx-live")
 
         # Display messages (block O): kept by id, as a station's screen does.
         @on("SetDisplayMessage")
@@ -390,9 +400,9 @@ else:
                 await self.call(call.StatusNotification(
                     timestamp=now, connector_status="Available", evse_id=evse, connector_id=1))
 
-        async def start_charging(self, evse, id_tag, reservation_id):
+        async def start_charging(self, evse, id_tag, reservation_id, tx_id=None):
             self.tx = getattr(self, "tx", 0) + 1
-            tx_id = f"py-tx-{self.tx}"
+            tx_id = tx_id or f"py-tx-{self.tx}"
             res = await self.call(call.TransactionEvent(
                 event_type="Started", timestamp=datetime.now(timezone.utc).isoformat(),
                 trigger_reason="Authorized", seq_no=0, transaction_info={"transaction_id": tx_id},
@@ -405,6 +415,15 @@ else:
         async def authorize(self, id_tag):
             res = await self.call(call.Authorize(id_token={"id_token": id_tag, "type": "Central"}))
             return {"idTokenInfo": res.id_token_info}
+
+        async def data_transfer(self, vendor_id, message_id, data):
+            try:
+                data = json.loads(data) if data is not None else None
+            except ValueError:
+                pass
+            res = await self.call(call.DataTransfer(
+                vendor_id=vendor_id, message_id=message_id, data=data))
+            return {"status": res.status, "data": res.data}
 
         async def status(self, evse, status):
             await self.call(call.StatusNotification(
@@ -640,7 +659,10 @@ async def commands():
         cp = Live.cp
         if words[0] == "start":
             reservation = None if words[3] == "-" else int(words[3])
-            result = await cp.start_charging(int(words[1]), words[2], reservation)
+            if len(words) > 4:
+                result = await cp.start_charging(int(words[1]), words[2], reservation, words[4])
+            else:
+                result = await cp.start_charging(int(words[1]), words[2], reservation)
         elif words[0] == "status":
             result = await cp.status(int(words[1]), words[2])
         elif words[0] == "authorize":
@@ -654,6 +676,9 @@ async def commands():
             result = await cp.reservation_status(words[1], words[2])
         elif words[0] == "notify_event" and hasattr(cp, "notify_event"):
             result = await cp.notify_event(words[1], words[2])
+        elif words[0] == "data_transfer":
+            message, data = (None if w == "-" else w for w in words[2:4])
+            result = await cp.data_transfer(words[1], message, data)
         elif words[0] == "probe":
             result = await probe(words[1])
         elif words[0] == "update" and hasattr(cp, "update_charging"):

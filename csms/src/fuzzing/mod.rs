@@ -593,6 +593,7 @@ fn deps() -> Deps {
         pending_starts: crate::PendingStarts::default(),
         charging_clocks: Default::default(),
         device_model: crate::DeviceModel::none(),
+        vendor_extensions: crate::data_transfer::VendorExtensions::builtin(),
     }
 }
 

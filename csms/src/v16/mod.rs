@@ -35,7 +35,7 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         "StartTransaction" => transactions::start_transaction(ctx, payload).await,
         "StopTransaction" => transactions::stop_transaction(ctx, payload).await,
         "MeterValues" => meter_values::meter_values(ctx, payload).await,
-        "DataTransfer" => acks::data_transfer(payload),
+        "DataTransfer" => ctx.deps.vendor_extensions.answer(ctx, payload).await,
         "DiagnosticsStatusNotification" | "FirmwareStatusNotification" => {
             acks::notification(action, payload)
         }

@@ -13,6 +13,7 @@ pub mod reservation;
 mod reservation_status;
 mod status;
 mod transaction_event;
+pub mod transaction_status;
 
 use serde_json::Value;
 
@@ -40,7 +41,7 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         "ReservationStatusUpdate" => {
             reservation_status::reservation_status_update(ctx, payload).await
         }
-        "DataTransfer" => acks::data_transfer(payload),
+        "DataTransfer" => ctx.deps.vendor_extensions.answer(ctx, payload).await,
         "NotifyDisplayMessages" => display_messages::notify_display_messages(ctx, payload).await,
         "NotifyReport" => notify_report::notify_report(ctx, payload).await,
         "NotifyEvent"
