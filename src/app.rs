@@ -257,6 +257,7 @@ impl App {
             store: store.clone(),
             clock: clock.clone(),
             announcements: config.announcements(),
+            device_model: database.clone(),
         };
         let device_model = csms::DeviceModel::new(
             database.clone(),

@@ -749,7 +749,7 @@ async fn TC_O_01_to_O_05_and_O_12_v201_display_messages() {
         "Accepted",
         "TC_O_01"
     );
-    let received = std::iter::repeat_with(|| charger.received())
+    let received = std::iter::repeat_with(|| charger.received_any())
         .take(5)
         .find(|r| r["action"] == "SetDisplayMessage")
         .expect("the charger received SetDisplayMessage");
@@ -894,4 +894,59 @@ async fn TC_I_01_and_I_02_v201_running_and_final_cost_reach_the_charger() {
     // 1000 → 16000 Wh: (0.50 + 15 × 0.40) × 1.2 = 7.80
     let ended = charger.command(&format!("stop {tx} 16000"));
     assert_eq!(ended["totalCost"].as_f64(), Some(7.80), "{ended}");
+}
+
+/// The booking announcement speaks the charger's language: the PyPI 2.0.1
+/// charger reports `DisplayMessageCtrlr.Language` = `de` in its device
+/// model, and a booking's SetDisplayMessage says "Reserviert …" in `de`.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn O_the_booking_announcement_speaks_the_chargers_language() {
+    let site = site(&[]).await;
+    let mut charger = site.charger("2.0.1", &[("CHARGER_LANGUAGE", "de")]);
+    let (status, refresh) = site
+        .admin
+        .post("/v1/admin/chargers/PY-1/device-model/refresh", json!({}))
+        .await;
+    assert_eq!(status, 200, "{refresh}");
+    device_model_until(&site, "component=DisplayMessageCtrlr", |m| {
+        m["data"]["total"] == 1
+    })
+    .await;
+    let path = format!("/v1/stations/{}", site.station);
+    let connector = common::eventually(
+        "connector 1 AVAILABLE",
+        std::time::Duration::from_secs(10),
+        async || {
+            let s = site.admin.get(&path).await;
+            let c = s["data"]["connectors"][0].clone();
+            if c["status"] == "AVAILABLE" {
+                Ok(c)
+            } else {
+                Err(s)
+            }
+        },
+    )
+    .await;
+    let start =
+        chrono::DurationRound::duration_trunc(chrono::Utc::now(), chrono::TimeDelta::minutes(1))
+            .unwrap()
+            + chrono::TimeDelta::minutes(10);
+    let body = json!({"stationId": site.station, "connectorId": connector["id"],
+        "startTs": start.to_rfc3339(), "endTs": (start + chrono::TimeDelta::hours(1)).to_rfc3339()});
+    let (status, hold) = site.admin.post("/v1/bookings/holds", body).await;
+    assert_eq!(status, 201, "{hold}");
+    let set = std::iter::repeat_with(|| charger.received_any())
+        .take(10)
+        .find(|r| r["action"] == "SetDisplayMessage")
+        .expect("the charger received SetDisplayMessage");
+    let content = &set["payload"]["message"]["message"];
+    assert_eq!(content["language"], "de", "{set}");
+    assert!(
+        content["content"]
+            .as_str()
+            .unwrap()
+            .starts_with("Reserviert "),
+        "{set}"
+    );
 }

@@ -105,6 +105,8 @@ pub struct Displays {
     pub store: Arc<dyn Store>,
     /// For `updated_at`.
     pub clock: Arc<dyn Clock>,
+    /// Where the charger's `DisplayMessageCtrlr.Language` is read.
+    pub device_model: Arc<dyn crate::device_model::DeviceModelStore>,
     /// Whether and how bookings are announced.
     pub announcements: Announcements,
 }
@@ -135,7 +137,8 @@ impl Displays {
         let Ok(Some(charger)) = self.store.charger_by_identity(cp).await else {
             return;
         };
-        let payload = announcement(&request, "en", self.announcements.time_zone);
+        let language = self.language(charger.id).await;
+        let payload = announcement(&request, &language, self.announcements.time_zone);
         let info = payload["message"].clone();
         match self.registry.call(cp, "SetDisplayMessage", payload).await {
             Ok(answer) if done(&answer) => {
@@ -149,6 +152,32 @@ impl Displays {
             Err(e) => tracing::info!(charger.id = %cp, reservation.id = request.reservation_id,
                 error = ?e, "the booking's display message was not set"),
         }
+    }
+
+    /// The charger's display language as its device model says
+    /// (`DisplayMessageCtrlr.Language`, the first of a list), else `en`.
+    async fn language(&self, charger_id: uuid::Uuid) -> String {
+        let filter = crate::device_model::Filter {
+            component: Some("DisplayMessageCtrlr".into()),
+            variable: Some("Language".into()),
+            evse: None,
+        };
+        let page = booking::model::Page {
+            limit: 1,
+            offset: 0,
+        };
+        let reported = self
+            .device_model
+            .device_model(charger_id, &filter, page)
+            .await;
+        reported
+            .ok()
+            .and_then(|(rows, _)| {
+                let value = rows.first()?.reported.value("Actual")?;
+                let first = value.split(',').next()?.trim();
+                (!first.is_empty() && first.len() <= 8).then(|| first.to_owned())
+            })
+            .unwrap_or_else(|| "en".to_owned())
     }
 
     /// Takes a reservation's announcement off the charger's screen, when

@@ -490,6 +490,10 @@ DEVICE_MODEL = [
     ("Connector", {"id": 1, "connector_id": 1}, "AvailabilityState", None, "Available", "ReadOnly", "OptionList"),
     ("Connector", {"id": 2, "connector_id": 1}, "AvailabilityState", None, "Available", "ReadOnly", "OptionList"),
 ]
+# CHARGER_LANGUAGE adds DisplayMessageCtrlr.Language (the display's language).
+if os.environ.get("CHARGER_LANGUAGE"):
+    DEVICE_MODEL.append(("DisplayMessageCtrlr", None, "Language", None,
+                         os.environ["CHARGER_LANGUAGE"], "ReadWrite", "string"))
 
 
 def device_model_entry(entry):
