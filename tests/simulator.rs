@@ -567,6 +567,17 @@ impl Site {
         (field("id"), field("idTag"))
     }
 
+    /// The charger's screen went blank and evgate forgot the message.
+    async fn screen_cleared(&self, sim: &mut Sim, why: &str) {
+        assert_eq!(sim.screen().await, Vec::<String>::new(), "{why}");
+        self.eventually(
+            "evgate forgot the message",
+            || self.display_messages(),
+            |m| m == &json!([]),
+        )
+        .await;
+    }
+
     async fn display_messages(&self) -> Value {
         self.admin
             .get("/v1/admin/chargers/SIM-1/display-messages")
@@ -609,17 +620,8 @@ async fn O_a_booking_announces_itself_on_the_charger_screen() {
         .post(&format!("/v1/bookings/{cancelled}/cancel"), json!({}))
         .await;
     assert_eq!(status, 200, "{answer}");
-    assert_eq!(
-        sim.screen().await,
-        Vec::<String>::new(),
-        "cleared at cancellation"
-    );
-    site.eventually(
-        "evgate forgot the message",
-        || site.display_messages(),
-        |m| m == &json!([]),
-    )
-    .await;
+    site.screen_cleared(&mut sim, "cleared at cancellation")
+        .await;
 
     // A tariff from here on: the app sees the booking's expected cost, and
     // its final cost once the session ends.
@@ -659,17 +661,7 @@ async fn O_a_booking_announces_itself_on_the_charger_screen() {
         |s| s == "ACTIVE",
     )
     .await;
-    assert_eq!(
-        sim.screen().await,
-        Vec::<String>::new(),
-        "cleared at fulfilment"
-    );
-    site.eventually(
-        "evgate forgot the message",
-        || site.display_messages(),
-        |m| m == &json!([]),
-    )
-    .await;
+    site.screen_cleared(&mut sim, "cleared at fulfilment").await;
     sim.send(Command::Stop { connector: 1 }).await;
     let path = format!("/v1/bookings/{fulfilled}");
     let done = site
@@ -698,6 +690,12 @@ async fn O_booking_announcements_can_be_turned_off() {
     .await;
     let mut sim = Sim::start(&site, Version::V201, Misbehaviour::default());
     sim.booted().await;
+    site.eventually(
+        "connectors Available",
+        || async { json!(site.connector_statuses().await) },
+        |s| s == &json!(["AVAILABLE", "AVAILABLE"]),
+    )
+    .await;
     let (id, _) = site.book_soon().await;
     sim.received("ReserveNow").await;
     let (status, answer) = site
