@@ -950,3 +950,73 @@ async fn O_the_booking_announcement_speaks_the_chargers_language() {
         "{set}"
     );
 }
+
+/// Cost on 1.6 (the OCA's California Pricing customization): a PyPI 1.6
+/// charger that declares `CustomDisplayCostAndPrice` is asked once
+/// (GetConfiguration), then gets RunningCost while it sends meter values
+/// and FinalCost after StopTransaction, as DataTransfer
+/// `org.openchargealliance.costmsg` with JSON data.
+#[tokio::test]
+#[ignore = "needs Python ocpp 2.1.0; run by .ci/run"]
+async fn v16_california_pricing_running_and_final_cost() {
+    let site = site(&[("TARIFF_COST_UPDATE_INTERVAL_SECONDS", "1")]).await;
+    let mut charger = site.charger("1.6", &[("CHARGER_COSTMSG", "true")]);
+    let (status, tariff) = site
+        .admin
+        .post(
+            "/v1/admin/tariffs",
+            json!({"name": "Standard", "currency": "USD", "pricePerKwh": 0.40,
+                   "sessionFee": 0.50, "taxRatePercent": 20}),
+        )
+        .await;
+    assert_eq!(status, 201, "{tariff}");
+    let body = json!({"tariffId": tariff["data"]["id"]});
+    let path = format!("/v1/admin/stations/{}/tariff", site.station);
+    let (status, _) = site.admin.send("PUT", &path, Some(body)).await;
+    assert_eq!(status, 200);
+
+    let started = charger.command("start 1 ANYONE -");
+    let tx = started["transactionId"].as_i64().unwrap();
+    charger.command(&format!("meter 1 {tx} 6000"));
+    assert_eq!(charger.received()["action"], "GetConfiguration");
+    // Support is known once the answer is back: meter values until a cost comes.
+    let data = |request: &Value| -> Value {
+        serde_json::from_str(request["payload"]["data"].as_str().unwrap()).unwrap()
+    };
+    let mut running = None;
+    for _ in 0..10 {
+        std::thread::sleep(std::time::Duration::from_millis(300));
+        charger.command(&format!("meter 1 {tx} 11000"));
+        let next = charger.next_with("action");
+        if next["action"] == "DataTransfer" {
+            running = Some(next);
+            break;
+        }
+    }
+    let running = running.expect("RunningCost within 3 s");
+    assert_eq!(
+        running["payload"]["vendorId"],
+        "org.openchargealliance.costmsg"
+    );
+    assert_eq!(running["payload"]["messageId"], "RunningCost");
+    let cost = data(&running);
+    // 1000 → 11000 Wh: (0.50 + 10 kWh × 0.40) × 1.2 = 5.40
+    assert_eq!(
+        (cost["transactionId"].as_i64(), cost["cost"].as_f64()),
+        (Some(tx), Some(5.40)),
+        "{cost}"
+    );
+    assert_eq!(cost["meterValue"], 11_000);
+    assert_eq!(cost["chargingPrice"]["kWhPrice"], 0.48, "tax included");
+
+    charger.command(&format!("stop {tx} 16000"));
+    let last = std::iter::repeat_with(|| charger.received())
+        .take(10)
+        .find(|r| r["payload"]["messageId"] == "FinalCost")
+        .expect("FinalCost");
+    let cost = data(&last);
+    assert_eq!(
+        cost,
+        json!({"transactionId": tx, "cost": 7.80, "priceText": "7.80 USD for 15.00 kWh"})
+    );
+}

@@ -117,6 +117,14 @@ impl ChargingClocks {
         (c / 60.0, i / 60.0)
     }
 
+    /// Whether the car is charging now, as last heard (charging when evgate
+    /// heard nothing).
+    pub fn charging_now(&self, session: &ChargingSession) -> bool {
+        lock(&self.clocks)
+            .get(&(session.charger_id, session.transaction.clone()))
+            .is_none_or(|c| c.charging)
+    }
+
     /// The transaction ended: its minutes are no longer needed.
     pub fn forget(&self, charger: Uuid, tx: &TransactionKey) {
         lock(&self.clocks).remove(&(charger, tx.clone()));
@@ -149,8 +157,11 @@ pub fn cost_of(
     })
 }
 
-/// Sends CostUpdated to 2.0.1 chargers connected here while they charge,
-/// riding on their meter updates, at most once per `interval` per session.
+/// Tells chargers connected here what their sessions cost, riding on their
+/// meter updates, at most once per `interval` per session: CostUpdated on
+/// 2.0.1; on 1.6, for chargers that declare `CustomDisplayCostAndPrice`,
+/// the California Pricing RunningCost and, at the end, FinalCost
+/// ([`crate::california`]).
 #[derive(Debug, Clone)]
 pub struct CostUpdates {
     /// The chargers connected here.
@@ -165,12 +176,30 @@ pub struct CostUpdates {
     pub interval: chrono::TimeDelta,
 }
 
+/// A charging session on a charger connected here, with its tariff.
+struct Priced {
+    charge_point_id: String,
+    version: OcppVersion,
+    session: ChargingSession,
+    tariff: Tariff,
+}
+
+/// Whether a charger takes cost messages, and when it was asked.
+type Asked = (bool, DateTime<Utc>);
+
+/// Which 1.6 chargers take cost messages, asked once per hour each.
+#[derive(Debug, Default, Clone)]
+struct Support {
+    known: Arc<Mutex<HashMap<String, Asked>>>,
+}
+
 impl CostUpdates {
-    /// Follows meter updates until the bus closes.
+    /// Follows meter updates and session ends until the bus closes.
     pub async fn follow(self, mut events: broadcast::Receiver<Event>) {
         if self.interval <= chrono::TimeDelta::zero() {
             return;
         }
+        let support = Support::default();
         let mut last_sent: HashMap<Uuid, DateTime<Utc>> = HashMap::new();
         loop {
             let (connector_id, energy_kwh) = match events.recv().await {
@@ -181,53 +210,132 @@ impl CostUpdates {
                 }) => (connector_id, energy_kwh),
                 Ok(Event::SessionEnded { session_id, .. }) => {
                     last_sent.remove(&session_id);
+                    self.final_cost(&support, session_id).await;
                     continue;
                 }
                 Ok(_) | Err(broadcast::error::RecvError::Lagged(_)) => continue,
                 Err(broadcast::error::RecvError::Closed) => return,
             };
             let now = self.clock.now();
-            let Some((cp, session, tariff)) = self.charging_here(connector_id).await else {
+            let Some(p) = self.charging_here(connector_id).await else {
                 continue;
             };
             if last_sent
-                .get(&session.id)
+                .get(&p.session.id)
                 .is_some_and(|at| now - *at < self.interval)
             {
                 continue;
             }
-            last_sent.insert(session.id, now);
-            let TransactionKey::Ocpp(_, tx) = &session.transaction else {
+            let TransactionKey::Ocpp(_, tx) = &p.session.transaction else {
                 continue;
             };
-            let cost = cost_of(&tariff, &self.clocks, &session, energy_kwh, now);
-            let payload = serde_json::json!({ "totalCost": cost.total, "transactionId": tx });
-            let registry = self.registry.clone();
-            tokio::spawn(async move {
-                if let Err(e) = registry.call(&cp, "CostUpdated", payload).await {
-                    tracing::info!(charger.id = %cp, error = ?e, "CostUpdated was not delivered");
+            let cost = cost_of(&p.tariff, &self.clocks, &p.session, energy_kwh, now);
+            let (action, payload) = match p.version {
+                OcppVersion::V201 => (
+                    "CostUpdated",
+                    serde_json::json!({ "totalCost": cost.total, "transactionId": tx }),
+                ),
+                OcppVersion::V16 => {
+                    if !self.supports(&support, &p.charge_point_id, now) {
+                        continue;
+                    }
+                    let meter_wh = p.session.meter_start_wh.unwrap_or(0.0) + energy_kwh * 1000.0;
+                    let charging = self.clocks.charging_now(&p.session);
+                    let tx = tx.parse().unwrap_or_default();
+                    let payload = crate::california::running_cost(
+                        tx, now, meter_wh, cost.total, charging, &p.tariff,
+                    );
+                    ("DataTransfer", payload)
                 }
-            });
+            };
+            last_sent.insert(p.session.id, now);
+            self.send(p.charge_point_id, action, payload);
         }
     }
 
-    /// The 2.0.1 charger connected here, its open session on the connector
-    /// and the tariff it charges by.
-    async fn charging_here(&self, connector_id: Uuid) -> Option<(String, ChargingSession, Tariff)> {
+    fn send(&self, cp: String, action: &'static str, payload: serde_json::Value) {
+        let registry = self.registry.clone();
+        tokio::spawn(async move {
+            if let Err(e) = registry.call(&cp, action, payload).await {
+                tracing::info!(charger.id = %cp, ocpp.action = action, error = ?e,
+                    "a cost message was not delivered");
+            }
+        });
+    }
+
+    /// Whether a 1.6 charger takes cost messages; asked in the background
+    /// the first time (and hourly), so the first update is skipped.
+    fn supports(&self, support: &Support, cp: &str, now: DateTime<Utc>) -> bool {
+        let known = lock(&support.known).get(cp).copied();
+        if let Some((yes, asked)) = known
+            && now - asked < chrono::TimeDelta::hours(1)
+        {
+            return yes;
+        }
+        lock(&support.known).insert(cp.to_owned(), (false, now));
+        let (registry, support, cp) = (self.registry.clone(), support.clone(), cp.to_owned());
+        tokio::spawn(async move {
+            let query = crate::california::support_query();
+            let yes = match registry.call(&cp, "GetConfiguration", query).await {
+                Ok(answer) => crate::california::supported(&answer),
+                Err(_) => false,
+            };
+            lock(&support.known).insert(cp, (yes, now));
+        });
+        false
+    }
+
+    /// FinalCost to a 1.6 charger that takes cost messages, once its
+    /// session ended with a cost.
+    async fn final_cost(&self, support: &Support, session_id: Uuid) {
+        let Ok(Some(session)) = SessionLog::session(&*self.store, session_id).await else {
+            return;
+        };
+        let (Some(cost), TransactionKey::Ocpp(OcppVersion::V16, tx)) =
+            (session.cost_amount, &session.transaction)
+        else {
+            return;
+        };
+        let Ok(Some(charger)) = self.store.charger(session.charger_id).await else {
+            return;
+        };
+        let cp = charger.charge_point_id;
+        let known = lock(&support.known).get(&cp).is_some_and(|(yes, _)| *yes);
+        let tariff = TariffStore::tariff_for_connector(&*self.store, session.connector_id).await;
+        if !known || self.registry.version(&cp) != Some(OcppVersion::V16) {
+            return;
+        }
+        let currency = tariff
+            .ok()
+            .flatten()
+            .map(|t| t.currency)
+            .unwrap_or_default();
+        let energy = session.energy_kwh.unwrap_or(0.0);
+        let payload =
+            crate::california::final_cost(tx.parse().unwrap_or_default(), cost, energy, &currency);
+        self.send(cp, "DataTransfer", payload);
+    }
+
+    /// The charger connected here, its open session on the connector and
+    /// the tariff it charges by.
+    async fn charging_here(&self, connector_id: Uuid) -> Option<Priced> {
         let connector = StationStore::connector(&*self.store, connector_id)
             .await
             .ok()??;
         let charger = self.store.charger(connector.charger_id).await.ok()??;
-        if self.registry.version(&charger.charge_point_id) != Some(OcppVersion::V201) {
-            return None;
-        }
+        let version = self.registry.version(&charger.charge_point_id)?;
         let session = SessionLog::open_session_on(&*self.store, connector_id)
             .await
             .ok()??;
         let tariff = TariffStore::tariff_for_connector(&*self.store, connector_id)
             .await
             .ok()??;
-        Some((charger.charge_point_id, session, tariff))
+        Some(Priced {
+            charge_point_id: charger.charge_point_id,
+            version,
+            session,
+            tariff,
+        })
     }
 }
 

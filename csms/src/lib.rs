@@ -8,6 +8,7 @@
 pub mod acks;
 pub mod admission;
 mod admit;
+pub mod california;
 pub mod commands;
 pub mod connection;
 pub mod context;

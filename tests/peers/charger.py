@@ -216,6 +216,24 @@ if VERSION == "1.6":
             report("ClearCache", {})
             return call_result.ClearCache(status="Accepted")
 
+        # California Pricing (cost on 1.6): CHARGER_COSTMSG=true declares
+        # CustomDisplayCostAndPrice; RunningCost/FinalCost arrive as DataTransfer.
+        @on("GetConfiguration")
+        async def on_get_configuration(self, key=None):
+            report("GetConfiguration", {"key": key})
+            known = {"CustomDisplayCostAndPrice": os.environ.get("CHARGER_COSTMSG", "false")}
+            wanted = key or list(known)
+            return call_result.GetConfiguration(
+                configuration_key=[{"key": k, "readonly": True, "value": known[k]}
+                                   for k in wanted if k in known],
+                unknown_key=[k for k in wanted if k not in known] or None)
+
+        @on("DataTransfer")
+        async def on_data_transfer(self, vendor_id, message_id=None, data=None):
+            report("DataTransfer", {"vendorId": vendor_id, "messageId": message_id, "data": data})
+            costmsg = vendor_id == "org.openchargealliance.costmsg"
+            return call_result.DataTransfer(status="Accepted" if costmsg else "UnknownVendorId")
+
         async def boot_notification(self):
             boot = await self.call(call.BootNotification(
                 charge_point_vendor="PyOCPP", charge_point_model="TestCharger"))

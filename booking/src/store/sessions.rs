@@ -76,6 +76,8 @@ pub trait SessionLog: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<ChargingSession>>;
     /// The session still open on a connector, if any.
     async fn open_session_on(&self, connector_id: Uuid) -> Result<Option<ChargingSession>>;
+    /// A session by evgate's id.
+    async fn session(&self, id: Uuid) -> Result<Option<ChargingSession>>;
     /// The (latest) session that fulfilled a booking, if any.
     async fn session_of_booking(&self, booking_id: Uuid) -> Result<Option<ChargingSession>>;
     /// The session that started on this connector at `started_at` with this

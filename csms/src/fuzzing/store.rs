@@ -388,6 +388,9 @@ impl SessionLog for KnowsOneCharger {
     async fn open_session_on(&self, _connector_id: Uuid) -> Result<Option<ChargingSession>> {
         Ok(Default::default())
     }
+    async fn session(&self, _id: Uuid) -> Result<Option<ChargingSession>> {
+        Ok(Default::default())
+    }
     async fn session_of_booking(&self, _booking_id: Uuid) -> Result<Option<ChargingSession>> {
         Ok(Default::default())
     }

@@ -227,6 +227,15 @@ impl SessionLog for SqlStore<Db> {
         open_on(&mut *self.conn().await?, connector_id).await
     }
 
+    async fn session(&self, id: Uuid) -> Result<Option<ChargingSession>> {
+        let row = sqlx::query("select * from charging_sessions where id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db_error)?;
+        one(row, session_of)
+    }
+
     async fn session_of_booking(&self, booking_id: Uuid) -> Result<Option<ChargingSession>> {
         let row = sqlx::query(
             "select * from charging_sessions where booking_id = $1              order by started_at desc limit 1",
