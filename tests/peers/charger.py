@@ -8,9 +8,13 @@ Commands on standard input, one per line, each answered with one JSON line
                                             (RESERVATION_ID may be "-"; 2.0.1: the
                                             transaction's id, default py-tx-N)
     stop TRANSACTION_ID METER_WH            (2.0.1: answered with the totalCost evgate said)
-    update TRANSACTION_ID METER_WH STATE    (2.0.1 TransactionEvent Updated with chargingState
-                                            STATE: the totalCost evgate said; CostUpdated
-                                            calls are printed like every request)
+    update TRANSACTION_ID METER_WH STATE [EVSE]
+                                            (2.0.1 TransactionEvent Updated with chargingState
+                                            STATE, and the EVSE when given: the totalCost
+                                            evgate said; CostUpdated calls are printed like
+                                            every request)
+    start_before_plug ID_TAG TRANSACTION_ID (2.0.1 TransactionEvent Started without evse,
+                                            TxStartPoint Authorized)
     meter CONNECTOR TRANSACTION_ID METER_WH (1.6 MeterValues, energy register)
     offline CONNECTOR ID_TAG MINUTES_AGO METER_START METER_STOP
                                             (1.6: replay a transaction that ran offline)
@@ -472,15 +476,26 @@ else:
                               "sampled_value": [{"value": float(meter)}]}]))
             return {"totalCost": res.total_cost}
 
-        async def update_charging(self, transaction_id, meter, state):
+        async def update_charging(self, transaction_id, meter, state, evse=None):
             self.seq = getattr(self, "seq", 1) + 1
             now = datetime.now(timezone.utc).isoformat()
             res = await self.call(call.TransactionEvent(
                 event_type="Updated", timestamp=now, trigger_reason="MeterValuePeriodic",
                 seq_no=self.seq,
                 transaction_info={"transaction_id": transaction_id, "charging_state": state},
+                evse={"id": evse, "connector_id": 1} if evse else None,
                 meter_value=[{"timestamp": now, "sampled_value": [{"value": float(meter)}]}]))
             return {"totalCost": res.total_cost}
+
+        async def start_before_plug(self, id_tag, transaction_id):
+            # TxStartPoint Authorized: Started before a cable, without evse.
+            now = datetime.now(timezone.utc).isoformat()
+            res = await self.call(call.TransactionEvent(
+                event_type="Started", timestamp=now, trigger_reason="Authorized", seq_no=0,
+                transaction_info={"transaction_id": transaction_id},
+                id_token={"id_token": id_tag, "type": "Central"},
+                meter_value=[{"timestamp": now, "sampled_value": [{"value": 500.0}]}]))
+            return {"idTokenInfo": res.id_token_info}
 
         @on("CostUpdated")
         async def on_cost_updated(self, total_cost, transaction_id):
@@ -704,7 +719,10 @@ async def commands():
         elif words[0] == "probe":
             result = await probe(words[1])
         elif words[0] == "update" and hasattr(cp, "update_charging"):
-            result = await cp.update_charging(words[1], int(words[2]), words[3])
+            evse = int(words[4]) if len(words) > 4 else None
+            result = await cp.update_charging(words[1], int(words[2]), words[3], evse)
+        elif words[0] == "start_before_plug" and hasattr(cp, "start_before_plug"):
+            result = await cp.start_before_plug(words[1], words[2])
         elif words[0] == "stop":
             result = await cp.stop_charging(words[1], int(words[2]))
         else:
