@@ -28,8 +28,9 @@ pub struct ReserveRequest {
     /// When the charger may drop the reservation: the slot's start plus the
     /// no-show grace (UTC).
     pub expires_at: DateTime<Utc>,
-    /// The booked slot (UTC), for what the charger may show drivers.
-    pub slot: (DateTime<Utc>, DateTime<Utc>),
+    /// The booked slot (UTC), for what the charger may show drivers;
+    /// `None` when relayed by an instance of an earlier build.
+    pub slot: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 /// Why a charger did not take (or drop) a reservation.

@@ -59,7 +59,9 @@ pub(crate) struct ReserveArgs {
     pub reservation_id: i32,
     pub id_tag: String,
     pub expires_at: DateTime<Utc>,
-    pub slot: (DateTime<Utc>, DateTime<Utc>),
+    /// Absent from an earlier build's wire: nothing is announced then.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub slot: Option<(DateTime<Utc>, DateTime<Utc>)>,
 }
 
 impl ReserveArgs {
@@ -353,6 +355,14 @@ mod tests {
             (1, 2, 7)
         );
         assert_eq!(request.expires_at, now);
+        assert_eq!(request.slot, None, "an earlier build sends no slot");
+        let with_slot = ReserveArgs::of(&ReserveRequest {
+            slot: Some((now, now + chrono::TimeDelta::hours(1))),
+            ..request.clone()
+        });
+        let back: ReserveArgs =
+            serde_json::from_value(serde_json::to_value(&with_slot).unwrap()).unwrap();
+        assert_eq!(back, with_slot, "this build's slot survives the trip");
         assert_eq!(
             serde_json::to_value(ToOwner::Reserve(call)).unwrap()["args"]["idTag"],
             "T"

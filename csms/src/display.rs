@@ -73,7 +73,12 @@ pub fn reserved_text(language: &str, slot: (DateTime<Utc>, DateTime<Utc>), zone:
 
 /// SetDisplayMessage for a booking's reservation: shown from now until the
 /// reservation lapses (slot start plus the no-show grace).
-pub fn announcement(request: &ReserveRequest, language: &str, zone: Tz) -> Value {
+pub fn announcement(
+    request: &ReserveRequest,
+    slot: (DateTime<Utc>, DateTime<Utc>),
+    language: &str,
+    zone: Tz,
+) -> Value {
     json!({"message": {
         "id": request.reservation_id,
         "priority": "NormalCycle",
@@ -81,7 +86,7 @@ pub fn announcement(request: &ReserveRequest, language: &str, zone: Tz) -> Value
         "message": {
             "format": "UTF8",
             "language": language,
-            "content": reserved_text(language, request.slot, zone),
+            "content": reserved_text(language, slot, zone),
         },
     }})
 }
@@ -131,6 +136,9 @@ impl Displays {
     /// no display messages. Failures are logged: the reservation stands.
     pub async fn announce(self, request: ReserveRequest) {
         let cp = &request.charge_point_id;
+        let Some(slot) = request.slot else {
+            return;
+        };
         if !self.announcements.enabled || self.registry.version(cp) != Some(OcppVersion::V201) {
             return;
         }
@@ -138,7 +146,7 @@ impl Displays {
             return;
         };
         let language = self.language(charger.id).await;
-        let payload = announcement(&request, &language, self.announcements.time_zone);
+        let payload = announcement(&request, slot, &language, self.announcements.time_zone);
         let info = payload["message"].clone();
         match self.registry.call(cp, "SetDisplayMessage", payload).await {
             Ok(answer) if done(&answer) => {
@@ -334,9 +342,10 @@ mod tests {
             reservation_id: 41,
             id_tag: "BOOK".into(),
             expires_at: at("2026-07-01T12:15:00Z"),
-            slot: (at("2026-07-01T12:00:00Z"), at("2026-07-01T13:00:00Z")),
+            slot: None,
         };
-        let payload = announcement(&request, "en", Tz::UTC);
+        let slot = (at("2026-07-01T12:00:00Z"), at("2026-07-01T13:00:00Z"));
+        let payload = announcement(&request, slot, "en", Tz::UTC);
         let typed: rust_ocpp::v2_0_1::messages::set_display_message::SetDisplayMessageRequest =
             serde_json::from_value(payload.clone()).unwrap();
         assert_eq!(typed.message.id, 41, "the reservation's id");

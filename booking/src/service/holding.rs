@@ -167,7 +167,7 @@ impl BookingService {
                 reservation_id,
                 id_tag: hold.id_tag.clone(),
                 expires_at: hold.start_ts + self.rules.no_show_grace,
-                slot: (hold.start_ts, hold.end_ts),
+                slot: Some((hold.start_ts, hold.end_ts)),
             };
             if let Err(refusal) = self.chargers.reserve_now(&request).await {
                 self.holds.release(&hold.token).await?;

@@ -91,7 +91,7 @@ impl BookingService {
             reservation_id,
             id_tag: booking.id_tag.clone().unwrap_or_default(),
             expires_at: booking.start_ts + self.rules.no_show_grace,
-            slot: (booking.start_ts, booking.end_ts),
+            slot: Some((booking.start_ts, booking.end_ts)),
         };
         match self.chargers.reserve_now(&request).await {
             Ok(()) => {

@@ -76,7 +76,7 @@ mod tests {
             reservation_id: 77,
             id_tag: "BOOK-1".into(),
             expires_at,
-            slot: (expires_at, expires_at),
+            slot: None,
         };
         let payload = reserve_now(&request).unwrap();
         assert_eq!(
