@@ -123,6 +123,8 @@ pub struct App {
     displays: csms::display::Displays,
     /// Tells charging 2.0.1 chargers their running cost; follows `events`.
     cost_updates: csms::costs::CostUpdates,
+    /// Puts bookings' tags on chargers' local lists; follows `events`.
+    local_lists: csms::local_list::LocalLists,
     redis: Option<Redis>,
     refunds: Option<RefundOutbox>,
     no_show_interval: std::time::Duration,
@@ -265,6 +267,12 @@ impl App {
             registry.clone(),
             clock.clone(),
         );
+        let local_lists = csms::local_list::LocalLists::new(
+            store.clone(),
+            clock.clone(),
+            registry.clone(),
+            config.booking_local_list,
+        );
         let local_chargers = csms::OcppChargers {
             registry: registry.clone(),
             displays: displays.clone(),
@@ -337,6 +345,7 @@ impl App {
                 pending_starts: csms::PendingStarts::default(),
                 charging_clocks: charging_clocks.clone(),
                 device_model,
+                local_lists: local_lists.clone(),
                 vendor_extensions: overrides
                     .vendor_extensions
                     .unwrap_or_else(vendor_extensions),
@@ -374,6 +383,7 @@ impl App {
             shared,
             limits: evgate_api::limits::RateLimits::new(config.rate_limits()),
             device_model: database.clone(),
+            local_lists: local_lists.clone(),
         });
         Ok(Self {
             state,
@@ -384,6 +394,7 @@ impl App {
             ocpp_tls,
             displays,
             cost_updates,
+            local_lists,
             redis,
             refunds,
             no_show_interval: config.no_show_interval(),
@@ -414,6 +425,7 @@ impl App {
             ocpp_tls,
             displays,
             cost_updates,
+            local_lists,
             redis,
             refunds,
             no_show_interval,
@@ -475,6 +487,7 @@ impl App {
         background.adopt(vec![
             tokio::spawn(displays.follow(events.subscribe())),
             tokio::spawn(cost_updates.follow(events.subscribe())),
+            tokio::spawn(local_lists.follow(events.subscribe(), Arc::new(state.chargers.clone()))),
         ]);
         let scrape = crate::metrics::Scrape {
             handle,

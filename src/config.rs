@@ -346,6 +346,14 @@ pub struct Config {
         default_value_t = true, action = clap::ArgAction::Set, global = true)]
     pub booking_display_messages: bool,
 
+    /// Put a confirmed booking's id tag on its charger's local
+    /// authorization list until the booking's end (SendLocalList), so its
+    /// driver can start while the charger is offline; taken off when the
+    /// booking completes, is cancelled or is a no-show.
+    #[arg(long, env = "BOOKING_LOCAL_LIST", value_name = "BOOKING_LOCAL_LIST",
+        default_value_t = true, action = clap::ArgAction::Set, global = true)]
+    pub booking_local_list: bool,
+
     /// The IANA time zone booking announcements write their slot in
     /// (e.g. Europe/Amsterdam); UTC says so on the screen.
     #[arg(long, env = "BOOKING_DISPLAY_TIME_ZONE", value_name = "BOOKING_DISPLAY_TIME_ZONE",

@@ -959,3 +959,133 @@ async fn a_pending_sim_waits_the_boot_interval_then_boots_when_admitted() {
     .await;
     assert!(admitted_at.elapsed() < Duration::from_secs(5));
 }
+
+/// The id tags of a SendLocalList in either version, and whether each
+/// carries a verdict (no verdict: a deletion).
+fn listed_tags(version: Version, list: &Value) -> Vec<(String, bool)> {
+    let (tag, info) = match version {
+        Version::V16 => ("/idTag", "idTagInfo"),
+        Version::V201 => ("/idToken/idToken", "idTokenInfo"),
+    };
+    list["localAuthorizationList"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|e| {
+            let name = e.pointer(tag).and_then(Value::as_str).unwrap().to_owned();
+            (name, e.get(info).is_some())
+        })
+        .collect()
+}
+
+/// The driver of a booking arrives while the charger is offline: evgate
+/// put the booking's tag on the charger's local list when the booking was
+/// confirmed, so the charger lets that driver start on its own and refuses
+/// a walk-up tag; back online it replays the transaction, which fulfils
+/// the booking. When the booking completes, the tag comes off the list
+/// (a differential update deleting it).
+async fn booking_starts_offline_by_the_local_list(version: Version) {
+    let site = site(version).await;
+    let mut sim = Sim::start(&site, version, Misbehaviour::default());
+    sim.booted().await;
+    site.eventually(
+        "connectors Available",
+        || async { json!(site.connector_statuses().await) },
+        |s| s == &json!(["AVAILABLE", "AVAILABLE"]),
+    )
+    .await;
+    let (status, hold) = site.hold_soon().await;
+    assert_eq!(status, 201, "{hold}");
+    sim.received("ReserveNow").await;
+    let token = hold["data"]["token"].as_str().unwrap();
+    let (status, booking) = site
+        .user
+        .post(
+            "/v1/bookings/confirm",
+            json!({"holdToken": token, "paymentId": "pay_1"}),
+        )
+        .await;
+    assert_eq!(status, 201, "{booking}");
+    let id = booking["data"]["id"].as_str().unwrap().to_owned();
+    let id_tag = booking["data"]["idTag"].as_str().unwrap().to_owned();
+
+    let pushed = sim.received("SendLocalList").await;
+    assert_eq!(pushed["updateType"], "Full", "{pushed}");
+    assert_eq!(listed_tags(version, &pushed), [(id_tag.clone(), true)]);
+    let list = site
+        .eventually(
+            "the list in sync",
+            || site.admin.get("/v1/admin/chargers/SIM-1/local-list"),
+            |l| l["data"]["inSync"] == true,
+        )
+        .await;
+    assert_eq!(
+        list["data"]["entries"][0]["idTag"],
+        id_tag.as_str(),
+        "{list}"
+    );
+    assert!(
+        list["data"]["entries"][0]["reservationId"].is_i64(),
+        "{list}"
+    );
+    assert!(list["data"]["entries"][0]["until"].is_string(), "{list}");
+
+    sim.send(Command::GoOffline(Duration::from_secs(3))).await;
+    sim.until("disconnect", |n| (n == &Notice::Disconnected).then_some(()))
+        .await;
+    sim.send(Command::Start {
+        connector: 1,
+        id_tag: "WALK-UP".into(),
+    })
+    .await;
+    let why = sim
+        .until("start refused", |n| match n {
+            Notice::StartRefused { why, .. } => Some(why.clone()),
+            _ => None,
+        })
+        .await;
+    assert_eq!(why, "NotInLocalList");
+    sim.send(Command::Start {
+        connector: 1,
+        id_tag: id_tag.clone(),
+    })
+    .await;
+    assert_eq!(site.booking_status(&id).await, "CONFIRMED", "not heard yet");
+    sim.until("reconnect", |n| {
+        matches!(n, Notice::Connected(2)).then_some(())
+    })
+    .await;
+    site.eventually(
+        "booking ACTIVE from the replayed start",
+        || site.booking_status(&id),
+        |s| s == "ACTIVE",
+    )
+    .await;
+
+    sim.send(Command::Stop { connector: 1 }).await;
+    site.eventually(
+        "booking COMPLETED",
+        || site.booking_status(&id),
+        |s| s == "COMPLETED",
+    )
+    .await;
+    let released = sim.received("SendLocalList").await;
+    assert_eq!(released["updateType"], "Differential", "{released}");
+    assert_eq!(listed_tags(version, &released), [(id_tag, false)]);
+    site.eventually(
+        "the list empty and in sync",
+        || site.admin.get("/v1/admin/chargers/SIM-1/local-list"),
+        |l| l["data"]["inSync"] == true && l["data"]["entries"] == json!([]),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn v16_a_booking_starts_offline_by_the_local_list() {
+    booking_starts_offline_by_the_local_list(Version::V16).await;
+}
+
+#[tokio::test]
+async fn v201_a_booking_starts_offline_by_the_local_list() {
+    booking_starts_offline_by_the_local_list(Version::V201).await;
+}

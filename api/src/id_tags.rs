@@ -136,7 +136,13 @@ async fn after_change(
     } else {
         0
     };
+    // Lists holding the tag are sent its new status, expiry and group.
+    let lists = state
+        .local_lists
+        .touch(&tag.id_tag, std::sync::Arc::new(state.chargers.clone()))
+        .await?;
     let details = serde_json::json!({
+        "localListsUpdated": lists,
         "status": tag.status,
         "expiryDate": tag.expiry_date.map(iso),
         "parentIdTag": tag.parent_id_tag,

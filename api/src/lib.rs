@@ -24,6 +24,7 @@ mod id_tags;
 mod journal;
 pub mod jwt;
 pub mod limits;
+mod local_lists;
 mod metrics;
 mod openapi;
 pub mod realtime;
@@ -114,6 +115,8 @@ pub struct Services {
     /// OCPP 2.0.1 device models as chargers reported them, and the
     /// operator's per-charger switches.
     pub device_model: Arc<dyn csms::device_model::DeviceModelStore>,
+    /// Chargers' local authorization lists, and bringing chargers to them.
+    pub local_lists: csms::local_list::LocalLists,
 }
 
 impl AppState {
@@ -154,6 +157,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(journal::router())
         .merge(device_model::router())
         .merge(display_messages::router())
+        .merge(local_lists::router())
         .merge(tariffs::router())
         .merge(vendors::router())
         .merge(webhook_inbox::router())

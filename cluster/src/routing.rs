@@ -497,6 +497,19 @@ async fn claim_on_connect(local: OcppChargers, cluster: Arc<Cluster>) {
     }
 }
 
+/// Local-list updates reach the charger wherever it is connected.
+#[async_trait]
+impl csms::local_list::Calls for Chargers {
+    async fn call(
+        &self,
+        charge_point_id: &str,
+        action: &'static str,
+        payload: Value,
+    ) -> Result<Value, CommandError> {
+        self.command(charge_point_id, action, payload).await
+    }
+}
+
 #[async_trait]
 impl csms::HeldElsewhere for Chargers {
     async fn held_elsewhere(&self, charge_point_id: &str) -> bool {

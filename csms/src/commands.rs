@@ -163,6 +163,20 @@ pub fn validate(
         (V201, "ClearDisplayMessage") => checked::<
             v201m::clear_display_message::ClearDisplayMessageRequest,
         >("ClearDisplayMessage", payload),
+        // Local authorization lists (1.6 Local Auth List Management, 2.0.1
+        // D01/D02); evgate's own updates go through `crate::local_list`.
+        (V16, "SendLocalList") => {
+            checked::<v16m::send_local_list::SendLocalListRequest>("SendLocalList", payload)
+        }
+        (V16, "GetLocalListVersion") => checked::<
+            v16m::get_local_list_version::GetLocalListVersionRequest,
+        >("GetLocalListVersion", payload),
+        (V201, "SendLocalList") => {
+            checked::<v201m::send_local_list::SendLocalListRequest>("SendLocalList", payload)
+        }
+        (V201, "GetLocalListVersion") => checked::<
+            v201m::get_local_list_version::GetLocalListVersionRequest,
+        >("GetLocalListVersion", payload),
         (V16, "ClearCache") => {
             checked::<v16m::clear_cache::ClearCacheRequest>("ClearCache", payload)
         }

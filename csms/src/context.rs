@@ -99,6 +99,8 @@ pub struct Deps {
     pub device_model: crate::DeviceModel,
     /// Vendor handlers for DataTransfer, by vendorId.
     pub vendor_extensions: crate::data_transfer::VendorExtensions,
+    /// Chargers' local authorization lists, checked after each boot.
+    pub local_lists: crate::local_list::LocalLists,
 }
 
 /// Presence across instances: a charger that left this instance may be

@@ -96,7 +96,11 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Handled, RpcError> {
                 .record(ctx.presence(Some(info)))
                 .await
                 .map_err(internal)?;
-            RegistrationStatus::for_charger(&charger, default)
+            let status = RegistrationStatus::for_charger(&charger, default);
+            if status == RegistrationStatus::Accepted {
+                ctx.deps.local_lists.after_boot(&charger, ctx.version);
+            }
+            status
         }
         // Let in unassigned (OCPP_AUTO_REGISTER): remembered, never admitted.
         None => {

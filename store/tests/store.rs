@@ -801,6 +801,75 @@ async fn display_messages_replace_by_id_and_are_removed_once(store: Arc<dyn Stor
     assert_eq!(store.display_messages(charger.id).await.unwrap().len(), 1);
 }
 
+async fn local_lists_keep_versions_tombstones_and_take_turns(store: Arc<dyn Store>) {
+    use booking::model::{ListChange, ListSync};
+    let (_, charger, _) = site(&*store).await;
+    let (_, other, _) = site(&*store).await;
+    let tags = |t: &[&str]| t.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    assert_eq!(store.local_list(charger.id).await.unwrap().version, 0);
+    let list = store
+        .change_local_list(charger.id, &ListChange::Replace(tags(&["A", "B"])))
+        .await
+        .unwrap();
+    assert_eq!(list.version, 1);
+    let until = t("2030-01-01T12:00:00.123Z");
+    store
+        .change_local_list(
+            charger.id,
+            &ListChange::Reserve {
+                id_tag: "BK".into(),
+                reservation_id: 9,
+                until,
+            },
+        )
+        .await
+        .unwrap();
+    store
+        .change_local_list(charger.id, &ListChange::Remove(tags(&["A"])))
+        .await
+        .unwrap();
+    let read = store.local_list(charger.id).await.unwrap();
+    assert_eq!(read.version, 3);
+    let a = read.entries.iter().find(|e| e.id_tag == "A").unwrap();
+    assert!(a.removed && a.changed_in == 3, "a tombstone: {a:?}");
+    let bk = read.entries.iter().find(|e| e.id_tag == "BK").unwrap();
+    assert_eq!((bk.reservation_id, bk.until), (Some(9), Some(until)));
+    assert_eq!(store.chargers_listing("B").await.unwrap(), vec![charger.id]);
+    assert!(store.chargers_listing("A").await.unwrap().is_empty());
+    // The charger holds version 3: the tombstone goes, what it said stays.
+    let sync = ListSync {
+        charger_version: Some(3),
+        outcome: Some("Accepted".into()),
+        at: Some(t("2030-01-01T10:00:00.001Z")),
+        list_enabled: Some(true),
+        cache_enabled: Some(false),
+        max_items: Some(50),
+    };
+    store
+        .record_local_list_sync(charger.id, &sync)
+        .await
+        .unwrap();
+    let read = store.local_list(charger.id).await.unwrap();
+    assert_eq!(read.sync, sync);
+    assert_eq!(read.entries.len(), 2, "{:?}", read.entries);
+    assert_eq!(store.local_list(other.id).await.unwrap().version, 0);
+    // Concurrent changes take turns: every one lands, each its own version.
+    let adds = (0..20).map(|i| {
+        let store = store.clone();
+        let id = other.id;
+        tokio::spawn(async move {
+            store
+                .change_local_list(id, &ListChange::Add(vec![format!("T{i}")]))
+                .await
+        })
+    });
+    for add in futures_util::future::join_all(adds).await {
+        add.unwrap().unwrap();
+    }
+    let read = store.local_list(other.id).await.unwrap();
+    assert_eq!((read.version, read.entries.len()), (20, 20));
+}
+
 async fn a_connector_charges_by_its_own_tariff_else_its_stations(store: Arc<dyn Store>) {
     let (station, charger, first) = site(&*store).await;
     let second = store
@@ -1149,4 +1218,5 @@ store_suite!(
     online_chargers_are_listed,
     display_messages_replace_by_id_and_are_removed_once,
     a_connector_charges_by_its_own_tariff_else_its_stations,
+    local_lists_keep_versions_tombstones_and_take_turns,
 );

@@ -83,15 +83,31 @@ impl Charger {
     }
 
     /// The next request the charger received, passing over display
-    /// messages (a 2.0.1 charger is told about each booking on its screen
-    /// between the calls most tests look for); `received_any` sees them.
+    /// messages and local-list updates (a charger is told about each
+    /// booking on its screen and its list between the calls most tests
+    /// look for); `received_any` sees them.
     pub fn received(&mut self) -> Value {
         loop {
             let request = self.received_any();
             if !matches!(
                 request["action"].as_str(),
-                Some("SetDisplayMessage" | "ClearDisplayMessage")
+                Some(
+                    "SetDisplayMessage"
+                        | "ClearDisplayMessage"
+                        | "SendLocalList"
+                        | "GetLocalListVersion"
+                )
             ) {
+                return request;
+            }
+        }
+    }
+
+    /// The next `action` request the charger received, passing over others.
+    pub fn received_action(&mut self, action: &str) -> Value {
+        loop {
+            let request = self.received_any();
+            if request["action"] == action {
                 return request;
             }
         }

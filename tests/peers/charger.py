@@ -23,6 +23,7 @@ Commands on standard input, one per line, each answered with one JSON line
     probe PASSWORD                          (a second handshake with PASSWORD: its HTTP status)
     reservation_status ID STATUS            (2.0.1 ReservationStatusUpdate: Expired or Removed)
     notify_event EVSE VALUE                 (2.0.1 NotifyEvent: the connector's AvailabilityState)
+    local_list                              (the local authorization list it holds)
     data_transfer VENDOR MESSAGE DATA       (DataTransfer; MESSAGE and DATA may be "-";
                                             2.0.1 sends DATA as JSON when it reads as JSON)
 
@@ -225,7 +226,8 @@ if VERSION == "1.6":
         @on("GetConfiguration")
         async def on_get_configuration(self, key=None):
             report("GetConfiguration", {"key": key})
-            known = {"CustomDisplayCostAndPrice": os.environ.get("CHARGER_COSTMSG", "false")}
+            known = {"CustomDisplayCostAndPrice": os.environ.get("CHARGER_COSTMSG", "false"),
+                     **local_list_configuration()}
             wanted = key or list(known)
             return call_result.GetConfiguration(
                 configuration_key=[{"key": k, "readonly": True, "value": known[k]}
@@ -615,6 +617,85 @@ if VERSION != "1.6":
     Charger.on_get_variables = on_get_variables
 
 
+# --- local lists ---
+# SendLocalList and GetLocalListVersion (1.6 Local Auth List Management,
+# 2.0.1 D01/D02): the list is kept by version, full and differential updates
+# applied. CHARGER_LOCAL_LIST_ANSWER answers SendLocalList otherwise (Failed,
+# VersionMismatch, NotSupported; "Failed:Accepted" answers the first
+# Failed and the rest Accepted); CHARGER_LOCAL_LIST_ITEMS=N declares the list
+# enabled with N entries per message (GetConfiguration / GetVariables).
+# Printed: {"action": "SendLocalList", "payload": {"version", "updateType",
+# "entries": [[TAG, STATUS or null]]}}; the stdin command `local_list`
+# answers {"version", "entries": {TAG: STATUS}}.
+class LocalList:
+    version = 0
+    entries = {}
+    answers = os.environ.get("CHARGER_LOCAL_LIST_ANSWER", "Accepted").split(":")
+
+
+LOCAL_LIST_ITEMS = os.environ.get("CHARGER_LOCAL_LIST_ITEMS")
+
+
+def local_list_configuration():
+    if not LOCAL_LIST_ITEMS:
+        return {}
+    return {"LocalAuthListEnabled": "true", "SendLocalListMaxLength": LOCAL_LIST_ITEMS,
+            "AuthorizationCacheEnabled": "false"}
+
+
+if LOCAL_LIST_ITEMS and VERSION != "1.6":
+    DEVICE_MODEL.append(("LocalAuthListCtrlr", None, "Enabled", None, "true", "ReadWrite", "boolean"))
+    DEVICE_MODEL.append(("LocalAuthListCtrlr", None, "ItemsPerMessage", None, LOCAL_LIST_ITEMS,
+                         "ReadOnly", "integer"))
+
+
+def apply_local_list(version, update_type, items, tag_of, info_key):
+    answer = LocalList.answers[0]
+    if len(LocalList.answers) > 1:
+        LocalList.answers = LocalList.answers[1:]
+    entries = [[tag_of(i), (i.get(info_key) or {}).get("status")] for i in items or []]
+    report("SendLocalList", {"version": version, "updateType": update_type, "entries": entries})
+    if answer != "Accepted":
+        return answer
+    listed = {} if update_type == "Full" else dict(LocalList.entries)
+    for tag, status in entries:
+        if status is None:
+            listed.pop(tag, None)
+        else:
+            listed[tag] = status
+    LocalList.entries, LocalList.version = listed, version
+    return "Accepted"
+
+
+if VERSION == "1.6":
+    @on("SendLocalList")
+    async def on_send_local_list(self, list_version, update_type, local_authorization_list=None):
+        status = apply_local_list(list_version, update_type, local_authorization_list,
+                                  lambda i: i["id_tag"], "id_tag_info")
+        return call_result.SendLocalList(status=status)
+
+    @on("GetLocalListVersion")
+    async def on_get_local_list_version(self):
+        report("GetLocalListVersion", {})
+        return call_result.GetLocalListVersion(list_version=LocalList.version)
+else:
+    @on("SendLocalList")
+    async def on_send_local_list(self, version_number, update_type, local_authorization_list=None,
+                                 **kw):
+        status = apply_local_list(version_number, update_type, local_authorization_list,
+                                  lambda i: i["id_token"]["id_token"], "id_token_info")
+        return call_result.SendLocalList(status=status)
+
+    @on("GetLocalListVersion")
+    async def on_get_local_list_version(self, **kw):
+        report("GetLocalListVersion", {})
+        return call_result.GetLocalListVersion(version_number=LocalList.version)
+
+Charger.on_send_local_list = on_send_local_list
+Charger.on_get_local_list_version = on_get_local_list_version
+# --- end local lists ---
+
+
 class Live:
     """The connection commands go to; replaced at every reconnect."""
     cp = None
@@ -723,6 +804,8 @@ async def commands():
             result = await cp.update_charging(words[1], int(words[2]), words[3], evse)
         elif words[0] == "start_before_plug" and hasattr(cp, "start_before_plug"):
             result = await cp.start_before_plug(words[1], words[2])
+        elif words[0] == "local_list":
+            result = {"version": LocalList.version, "entries": LocalList.entries}
         elif words[0] == "stop":
             result = await cp.stop_charging(words[1], int(words[2]))
         else:

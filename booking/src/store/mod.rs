@@ -13,6 +13,7 @@ mod bookings;
 mod chargers;
 mod displays;
 mod id_tags;
+mod local_lists;
 mod refunds;
 mod sessions;
 mod stations;
@@ -27,6 +28,7 @@ pub use chargers::{
 };
 pub use displays::DisplayMessages;
 pub use id_tags::IdTagStore;
+pub use local_lists::LocalLists;
 pub use refunds::{RefundAttempt, RefundQueue};
 pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
 pub use stations::{ReservationVoid, StationStore, StatusChange};
@@ -44,6 +46,7 @@ pub trait Store:
     + BookingLedger
     + SessionLog
     + IdTagStore
+    + LocalLists
     + DisplayMessages
     + AuditLog
     + RefundQueue
@@ -61,6 +64,7 @@ impl<T> Store for T where
         + BookingLedger
         + SessionLog
         + IdTagStore
+        + LocalLists
         + DisplayMessages
         + AuditLog
         + RefundQueue

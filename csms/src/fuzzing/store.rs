@@ -305,6 +305,30 @@ impl DisplayMessages for KnowsOneCharger {
 }
 
 #[async_trait]
+impl booking::store::LocalLists for KnowsOneCharger {
+    async fn local_list(&self, charger_id: Uuid) -> Result<booking::model::LocalList> {
+        Ok(booking::model::LocalList::empty(charger_id))
+    }
+    async fn change_local_list(
+        &self,
+        charger_id: Uuid,
+        _change: &booking::model::ListChange,
+    ) -> Result<booking::model::LocalList> {
+        Ok(booking::model::LocalList::empty(charger_id))
+    }
+    async fn chargers_listing(&self, _id_tag: &str) -> Result<Vec<Uuid>> {
+        Ok(Default::default())
+    }
+    async fn record_local_list_sync(
+        &self,
+        _charger_id: Uuid,
+        _sync: &booking::model::ListSync,
+    ) -> Result<()> {
+        Ok(Default::default())
+    }
+}
+
+#[async_trait]
 impl TariffStore for KnowsOneCharger {
     async fn insert_tariff(&self, _tariff: &Tariff) -> Result<()> {
         Ok(Default::default())

@@ -1,5 +1,6 @@
 //! Authorize, and the idTagInfo every transaction answer carries.
 
+use booking::authorization::Authorization;
 use booking::iso;
 use rust_ocpp::v1_6::messages::authorize::AuthorizeRequest;
 use serde_json::{Value, json};
@@ -17,14 +18,18 @@ pub(super) async fn authorize(ctx: &Context, payload: Value) -> Result<Value, Rp
 /// `status`, and `expiryDate`/`parentIdTag` when the tag has them: the
 /// charger lets a tag with the same parent stop a transaction it started.
 pub(super) async fn id_tag_info(ctx: &Context, id_tag: &str) -> Result<Value, RpcError> {
-    let verdict = domain::authorize(ctx, id_tag).await?;
+    Ok(info_of(&domain::authorize(ctx, id_tag).await?))
+}
+
+/// A verdict as 1.6 `IdTagInfo` (answers and local authorization lists).
+pub(crate) fn info_of(verdict: &Authorization) -> Value {
     let mut info = json!({ "status": verdict.status.as_str() });
     if let Some(at) = verdict.expires_at {
         info["expiryDate"] = json!(iso(at));
     }
     // 1.6 parentIdTag is IdToken (CiString20Type): a longer group cannot be said.
-    if let Some(group) = verdict.group.filter(|g| g.chars().count() <= 20) {
+    if let Some(group) = verdict.group.as_ref().filter(|g| g.chars().count() <= 20) {
         info["parentIdTag"] = json!(group);
     }
-    Ok(info)
+    info
 }

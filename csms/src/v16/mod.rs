@@ -2,7 +2,7 @@
 //! action (or per close family), and the CSMS-initiated requests the
 //! booking core needs.
 
-mod authorize;
+pub(crate) mod authorize;
 mod boot;
 pub mod calls;
 mod meter_values;

@@ -1,5 +1,6 @@
 //! Authorize, and the idTokenInfo transaction answers carry.
 
+use booking::authorization::Authorization;
 use booking::iso;
 use rust_ocpp::v2_0_1::messages::authorize::AuthorizeRequest;
 use serde_json::{Value, json};
@@ -20,13 +21,17 @@ pub(super) async fn authorize(ctx: &Context, payload: Value) -> Result<Value, Rp
 /// the group that started a transaction (C09) and with its
 /// `AuthCtrlr.MasterPassGroupId` (C16).
 pub(super) async fn id_token_info(ctx: &Context, token: &str) -> Result<Value, RpcError> {
-    let verdict = domain::authorize(ctx, token).await?;
+    Ok(info_of(&domain::authorize(ctx, token).await?))
+}
+
+/// A verdict as 2.0.1 `IdTokenInfo` (answers and local authorization lists).
+pub(crate) fn info_of(verdict: &Authorization) -> Value {
     let mut info = json!({ "status": verdict.status.as_str() });
     if let Some(at) = verdict.expires_at {
         info["cacheExpiryDateTime"] = json!(iso(at));
     }
-    if let Some(group) = verdict.group {
+    if let Some(group) = &verdict.group {
         info["groupIdToken"] = json!({ "idToken": group, "type": "Central" });
     }
-    Ok(info)
+    info
 }

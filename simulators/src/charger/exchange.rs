@@ -55,7 +55,13 @@ impl Sim {
         let mut events = Vec::new();
         match command {
             Command::Start { connector, id_tag } => {
-                if let Err(why) = self.hardware.start(connector, &id_tag, now, &mut events) {
+                // Offline, only the local list can say yes.
+                if !self.online && !self.memory.local_list.allows(&id_tag, now) {
+                    self.notice(Notice::StartRefused {
+                        connector,
+                        why: "NotInLocalList".into(),
+                    });
+                } else if let Err(why) = self.hardware.start(connector, &id_tag, now, &mut events) {
                     self.notice(Notice::StartRefused {
                         connector,
                         why: format!("{why:?}"),

@@ -2,6 +2,7 @@
 //! [`Event`]s become, and how each command evgate sends is answered.
 
 mod device_model;
+pub mod local_list;
 mod v16;
 mod v201;
 
@@ -149,6 +150,8 @@ pub struct Memory {
     pub seq: HashMap<u64, u32>,
     /// Makes 2.0.1 transaction ids unique across restarts of the simulator.
     pub transaction_prefix: String,
+    /// The local authorization list the CSMS sent.
+    pub local_list: local_list::LocalAuthList,
 }
 
 impl Memory {
@@ -162,6 +165,8 @@ impl Memory {
                 ("MeterValueSampleInterval", "60"),
                 ("ConnectionTimeOut", "60"),
                 ("AuthorizationCacheEnabled", "true"),
+                ("LocalAuthListEnabled", "true"),
+                ("SendLocalListMaxLength", "100"),
                 ("SecurityProfile", "0"),
                 ("AuthorizationKey", ""),
             ],
@@ -172,6 +177,8 @@ impl Memory {
                 ("SecurityCtrlr.BasicAuthPassword", ""),
                 ("OCPPCommCtrlr.NetworkConfigurationPriority", "0"),
                 ("AuthCacheCtrlr.Enabled", "true"),
+                ("LocalAuthListCtrlr.Enabled", "true"),
+                ("LocalAuthListCtrlr.ItemsPerMessage", "100"),
             ],
         };
         // 2.0.1: the rest of the device model it reports (GetBaseReport).
@@ -267,6 +274,9 @@ impl Version {
 
     /// Answers a CSMS call.
     pub fn answer(self, c: &mut Charger<'_>, action: &str, payload: &Value) -> Answer {
+        if let Some(answer) = local_list::answer(self, &mut c.memory.local_list, action, payload) {
+            return answer;
+        }
         let mut answer = match self {
             Version::V16 => v16::answer(c, action, payload),
             Version::V201 => v201::answer(c, action, payload),

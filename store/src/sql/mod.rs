@@ -14,6 +14,7 @@ mod chargers;
 mod device_model;
 mod displays;
 mod id_tags;
+mod local_lists;
 mod refunds;
 mod sessions;
 mod stations;
