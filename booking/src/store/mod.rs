@@ -14,6 +14,7 @@ mod chargers;
 mod displays;
 mod id_tags;
 mod refunds;
+mod security;
 mod sessions;
 mod stations;
 mod tallies;
@@ -28,6 +29,7 @@ pub use chargers::{
 pub use displays::DisplayMessages;
 pub use id_tags::IdTagStore;
 pub use refunds::{RefundAttempt, RefundQueue};
+pub use security::SecurityLog;
 pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
 pub use stations::{ReservationVoid, StationStore, StatusChange};
 pub use tallies::Tallies;
@@ -49,6 +51,7 @@ pub trait Store:
     + RefundQueue
     + Tallies
     + TariffStore
+    + SecurityLog
 {
 }
 
@@ -66,5 +69,6 @@ impl<T> Store for T where
         + RefundQueue
         + Tallies
         + TariffStore
+        + SecurityLog
 {
 }
