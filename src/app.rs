@@ -220,6 +220,7 @@ impl App {
         crate::metrics::recorder();
         let cors = config.cors_origins()?;
         let ocpp_tls = config.ocpp_tls()?;
+        let certificates = config.ocpp_ca()?;
         let (keys, source) = jwt_keys(config)?;
         match &source {
             KeySource::Secret => tracing::info!("JWT: HS256 with JWT_SECRET"),
@@ -340,6 +341,7 @@ impl App {
                 vendor_extensions: overrides
                     .vendor_extensions
                     .unwrap_or_else(vendor_extensions),
+                certificates,
             },
             registry,
         );

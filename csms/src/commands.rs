@@ -169,6 +169,15 @@ pub fn validate(
         (V201, "ClearCache") => {
             checked::<v201m::clear_cache::ClearCacheRequest>("ClearCache", payload)
         }
+        // Certificates (1.6 security whitepaper, 2.0.1 A and M blocks).
+        (v, other) if crate::certificates::commands::ACTIONS.contains(&other) => {
+            crate::certificates::commands::validate(v, other, payload).unwrap_or_else(|| {
+                Err(CommandError::Invalid(format!(
+                    "{other} is not a command evgate sends to an {} charger",
+                    v.as_str()
+                )))
+            })
+        }
         (v, other) => Err(CommandError::Invalid(format!(
             "{other} is not a command evgate sends to an {} charger",
             v.as_str()

@@ -99,6 +99,8 @@ pub struct Deps {
     pub device_model: crate::DeviceModel,
     /// Vendor handlers for DataTransfer, by vendorId.
     pub vendor_extensions: crate::data_transfer::VendorExtensions,
+    /// The certificate authority for charger certificates, if configured.
+    pub certificates: crate::certificates::Certificates,
 }
 
 /// Presence across instances: a charger that left this instance may be

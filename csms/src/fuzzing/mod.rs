@@ -594,6 +594,7 @@ fn deps() -> Deps {
         charging_clocks: Default::default(),
         device_model: crate::DeviceModel::none(),
         vendor_extensions: crate::data_transfer::VendorExtensions::builtin(),
+        certificates: Default::default(),
     }
 }
 
