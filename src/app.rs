@@ -341,7 +341,7 @@ impl App {
                 vendor_extensions: overrides
                     .vendor_extensions
                     .unwrap_or_else(vendor_extensions),
-                certificates,
+                certificates: certificates.clone(),
             },
             registry,
         );
@@ -376,6 +376,7 @@ impl App {
             shared,
             limits: evgate_api::limits::RateLimits::new(config.rate_limits()),
             device_model: database.clone(),
+            certificates,
         });
         Ok(Self {
             state,

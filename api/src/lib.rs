@@ -14,6 +14,7 @@ mod admin;
 mod audit;
 mod auth;
 mod bookings;
+mod certificates;
 mod chargers;
 mod device_model;
 mod display_messages;
@@ -114,6 +115,9 @@ pub struct Services {
     /// OCPP 2.0.1 device models as chargers reported them, and the
     /// operator's per-charger switches.
     pub device_model: Arc<dyn csms::device_model::DeviceModelStore>,
+    /// The CA for charger certificates (its certificate is what
+    /// `POST …/certificates` installs by default).
+    pub certificates: csms::certificates::Certificates,
 }
 
 impl AppState {
@@ -154,6 +158,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(journal::router())
         .merge(device_model::router())
         .merge(display_messages::router())
+        .merge(certificates::router())
         .merge(tariffs::router())
         .merge(vendors::router())
         .merge(webhook_inbox::router())
