@@ -700,7 +700,8 @@ async def security_event(cp, kind, tech_info=None):
 @on("CertificateSigned")
 async def on_certificate_signed(self, certificate_chain, **kw):
     checked = check_chain(certificate_chain)
-    report("CertificateSigned", {"certificateChain": certificate_chain, **kw, **checked})
+    report("CertificateSigned", {"certificateChain": certificate_chain,
+                                 "certificateType": kw.get("certificate_type"), **checked})
     return call_result.CertificateSigned(status="Accepted" if checked["verified"] else "Rejected")
 
 
