@@ -98,7 +98,10 @@ fn requests(charger: &mut Charger, n: usize) -> HashMap<String, Value> {
     (0..n)
         .map(|_| {
             let r = charger.received_any();
-            (r["action"].as_str().unwrap().to_owned(), r["payload"].clone())
+            (
+                r["action"].as_str().unwrap().to_owned(),
+                r["payload"].clone(),
+            )
         })
         .collect()
 }
@@ -129,13 +132,17 @@ async fn renewal(version: &str) {
     if version != "1.6" {
         assert_eq!(signed["certificateType"], "ChargingStationCertificate");
     }
-    let issued = common::eventually("the issued certificate is recorded", Duration::from_secs(5), async || {
-        let list = site.call("GET", "/certificates/issued", None).await.1;
-        match list["data"]["certificates"].as_array().map(Vec::len) {
-            Some(1) => Ok(list),
-            _ => Err(list.to_string()),
-        }
-    })
+    let issued = common::eventually(
+        "the issued certificate is recorded",
+        Duration::from_secs(5),
+        async || {
+            let list = site.call("GET", "/certificates/issued", None).await.1;
+            match list["data"]["certificates"].as_array().map(Vec::len) {
+                Some(1) => Ok(list),
+                _ => Err(list.to_string()),
+            }
+        },
+    )
     .await;
     let cert = &issued["data"]["certificates"][0];
     assert_eq!(cert["subject"], "PY-1");
@@ -239,7 +246,10 @@ async fn install_list_delete(version: &str) {
     let hash = match version {
         "1.6" => response["certificateHashData"][0].clone(),
         _ => {
-            assert_eq!(response["certificateHashDataChain"][0]["certificateType"], root_type);
+            assert_eq!(
+                response["certificateHashDataChain"][0]["certificateType"],
+                root_type
+            );
             response["certificateHashDataChain"][0]["certificateHashData"].clone()
         }
     };
@@ -268,7 +278,11 @@ async fn install_list_delete(version: &str) {
         .await;
     assert_eq!(status, 400, "{body}");
     let (status, body) = site
-        .call("DELETE", "/certificates?hashAlgorithm=MD5&issuerNameHash=a&issuerKeyHash=b&serialNumber=1", None)
+        .call(
+            "DELETE",
+            "/certificates?hashAlgorithm=MD5&issuerNameHash=a&issuerKeyHash=b&serialNumber=1",
+            None,
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     drop(charger);
@@ -299,7 +313,14 @@ async fn typed_commands(version: &str) {
     let command = |action: &str, payload: Value| json!({"action": action, "payload": payload});
     let chain = site.ca.as_ref().unwrap().0.clone();
     let (status, answer) = site
-        .call("POST", "/commands", Some(command("CertificateSigned", json!({"certificateChain": chain}))))
+        .call(
+            "POST",
+            "/commands",
+            Some(command(
+                "CertificateSigned",
+                json!({"certificateChain": chain}),
+            )),
+        )
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(
@@ -308,20 +329,40 @@ async fn typed_commands(version: &str) {
     );
     assert_eq!(charger.received_any()["action"], "CertificateSigned");
     let (trigger, requested, wrong) = match version {
-        "1.6" => ("ExtendedTriggerMessage", "StatusNotification", "SignChargingStationCertificate"),
-        _ => ("TriggerMessage", "SignChargingStationCertificate", "SignChargePointCertificate"),
+        "1.6" => (
+            "ExtendedTriggerMessage",
+            "StatusNotification",
+            "SignChargingStationCertificate",
+        ),
+        _ => (
+            "TriggerMessage",
+            "SignChargingStationCertificate",
+            "SignChargePointCertificate",
+        ),
     };
     let (status, answer) = site
-        .call("POST", "/commands", Some(command(trigger, json!({"requestedMessage": requested}))))
+        .call(
+            "POST",
+            "/commands",
+            Some(command(trigger, json!({"requestedMessage": requested}))),
+        )
         .await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(answer["data"]["response"]["status"], "Accepted");
     let (status, body) = site
-        .call("POST", "/commands", Some(command(trigger, json!({"requestedMessage": wrong}))))
+        .call(
+            "POST",
+            "/commands",
+            Some(command(trigger, json!({"requestedMessage": wrong}))),
+        )
         .await;
     assert_eq!(status, 400, "{body}");
     let (status, body) = site
-        .call("POST", "/commands", Some(command("InstallCertificate", json!({"certificate": "x"}))))
+        .call(
+            "POST",
+            "/commands",
+            Some(command("InstallCertificate", json!({"certificate": "x"}))),
+        )
         .await;
     assert_eq!(status, 400, "a missing certificateType: {body}");
 }
@@ -342,7 +383,10 @@ async fn v201_certificate_commands_are_typed() {
 async fn security_events(version: &str) {
     let site = site(false).await;
     let mut charger = site.charger(version, &[]);
-    assert_eq!(charger.command("security_event StartupOfTheDevice"), json!({}));
+    assert_eq!(
+        charger.command("security_event StartupOfTheDevice"),
+        json!({})
+    );
     assert_eq!(
         charger.command("security_event InvalidCentralSystemCertificate bad chain"),
         json!({})
@@ -351,7 +395,10 @@ async fn security_events(version: &str) {
     assert_eq!(status, 200, "{page}");
     let events = page["data"]["events"].as_array().unwrap();
     assert_eq!(events.len(), 2, "{page}");
-    assert_eq!(events[0]["type"], "InvalidCentralSystemCertificate", "newest first");
+    assert_eq!(
+        events[0]["type"], "InvalidCentralSystemCertificate",
+        "newest first"
+    );
     assert_eq!(events[0]["techInfo"], "bad chain");
     assert_eq!(events[1]["type"], "StartupOfTheDevice");
     assert_eq!(events[1]["techInfo"], Value::Null);
@@ -362,7 +409,9 @@ async fn security_events(version: &str) {
         .await;
     assert_eq!(later["data"]["events"], json!([]));
     for bad in ["?since=yesterday", "?limit=0", "?limit=501"] {
-        let (status, body) = site.call("GET", &format!("/security-events{bad}"), None).await;
+        let (status, body) = site
+            .call("GET", &format!("/security-events{bad}"), None)
+            .await;
         assert_eq!(status, 400, "{bad}: {body}");
     }
     let (status, _) = site
@@ -397,7 +446,10 @@ async fn v201_iso15118_certificate_requests_answered_failed_without_a_service() 
     assert_eq!(ev["statusInfo"]["reason_code"], "NotConfigured", "{ev}");
     let status = charger.command("certificate_status");
     assert_eq!(status["status"], "Failed", "{status}");
-    assert_eq!(status["statusInfo"]["reason_code"], "NotConfigured", "{status}");
+    assert_eq!(
+        status["statusInfo"]["reason_code"], "NotConfigured",
+        "{status}"
+    );
 }
 
 /// A CA that cannot be used stops the start: one line naming the setting,
@@ -419,11 +471,17 @@ fn bad_ca_files_are_refused_at_start_with_exit_2() {
         (&[("OCPP_CA_CERT_FILE", &cert)], "OCPP_CA_KEY_FILE"),
         (&[("OCPP_CA_KEY_FILE", &wrong_key)], "OCPP_CA_CERT_FILE"),
         (
-            &[("OCPP_CA_CERT_FILE", "/nonexistent/ca.pem"), ("OCPP_CA_KEY_FILE", &wrong_key)],
+            &[
+                ("OCPP_CA_CERT_FILE", "/nonexistent/ca.pem"),
+                ("OCPP_CA_KEY_FILE", &wrong_key),
+            ],
             "OCPP_CA_CERT_FILE",
         ),
         (
-            &[("OCPP_CA_CERT_FILE", &cert), ("OCPP_CA_KEY_FILE", &wrong_key)],
+            &[
+                ("OCPP_CA_CERT_FILE", &cert),
+                ("OCPP_CA_KEY_FILE", &wrong_key),
+            ],
             "OCPP_CA_KEY_FILE",
         ),
         (
@@ -431,7 +489,10 @@ fn bad_ca_files_are_refused_at_start_with_exit_2() {
             "OCPP_CA_KEY_FILE",
         ),
         (
-            &[("OCPP_CA_CERT_FILE", &garbage), ("OCPP_CA_KEY_FILE", &wrong_key)],
+            &[
+                ("OCPP_CA_CERT_FILE", &garbage),
+                ("OCPP_CA_KEY_FILE", &wrong_key),
+            ],
             "OCPP_CA_CERT_FILE",
         ),
     ];
@@ -450,7 +511,11 @@ fn bad_ca_files_are_refused_at_start_with_exit_2() {
         let lines: Vec<_> = stderr.lines().filter(|l| !l.trim().is_empty()).collect();
         assert_eq!(out.status.code(), Some(2), "{env:?}: {stderr}");
         assert_eq!(lines.len(), 1, "{env:?}: one line, got {stderr:?}");
-        assert!(lines[0].contains(named), "{env:?}: {:?} should name {named}", lines[0]);
+        assert!(
+            lines[0].contains(named),
+            "{env:?}: {:?} should name {named}",
+            lines[0]
+        );
         assert!(!stderr.contains(&key_body), "the key is never shown");
     }
 }

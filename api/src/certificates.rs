@@ -212,11 +212,7 @@ async fn install_certificate(
             ));
         }
     };
-    let call = calls::install(
-        version(&charger)?,
-        body.certificate_type.as_deref(),
-        &pem,
-    );
+    let call = calls::install(version(&charger)?, body.certificate_type.as_deref(), &pem);
     send(&state, &admin, &charge_point_id, call).await
 }
 

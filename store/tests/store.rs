@@ -788,7 +788,11 @@ async fn security_events_page_newest_first_and_certificates_are_kept(store: Arc<
         store.record_security_event(e).await.unwrap();
     }
     let all = store.security_events(charger.id, None, 10).await.unwrap();
-    assert_eq!(all, vec![newest.clone(), newer.clone(), old], "newest first");
+    assert_eq!(
+        all,
+        vec![newest.clone(), newer.clone(), old],
+        "newest first"
+    );
     let since = store
         .security_events(charger.id, Some(t("2030-01-01T09:00:00.123Z")), 10)
         .await
@@ -796,7 +800,13 @@ async fn security_events_page_newest_first_and_certificates_are_kept(store: Arc<
     assert_eq!(since, vec![newest.clone(), newer], "since is inclusive");
     let one = store.security_events(charger.id, None, 1).await.unwrap();
     assert_eq!(one, vec![newest]);
-    assert!(store.security_events(other.id, None, 10).await.unwrap().is_empty());
+    assert!(
+        store
+            .security_events(other.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 
     let issued = |serial: &str, at: &str| IssuedCertificate {
         charger_id: charger.id,
@@ -817,7 +827,13 @@ async fn security_events_page_newest_first_and_certificates_are_kept(store: Arc<
         store.issued_certificates(charger.id).await.unwrap(),
         vec![second, first]
     );
-    assert!(store.issued_certificates(other.id).await.unwrap().is_empty());
+    assert!(
+        store
+            .issued_certificates(other.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn display_messages_replace_by_id_and_are_removed_once(store: Arc<dyn Store>) {

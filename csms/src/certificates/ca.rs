@@ -111,20 +111,24 @@ impl CertificateAuthority {
                 "the CA key does not belong to the CA certificate".into(),
             ));
         }
-        let key_id = cert.extensions().iter().find_map(|e| match e.parsed_extension() {
-            ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
-            _ => None,
-        });
+        let key_id = cert
+            .extensions()
+            .iter()
+            .find_map(|e| match e.parsed_extension() {
+                ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
+                _ => None,
+            });
         let mut params = CertificateParams::default();
         params.distinguished_name = distinguished_name(cert.subject())
             .map_err(|e| CaError(format!("the CA certificate's subject: {e}")))?;
         params.is_ca = IsCa::Ca(rcgen::BasicConstraints::Unconstrained);
-        params.key_identifier_method = KeyIdMethod::PreSpecified(key_id.clone().unwrap_or_default());
+        params.key_identifier_method =
+            KeyIdMethod::PreSpecified(key_id.clone().unwrap_or_default());
         let issuer = params
             .self_signed(&key)
             .map_err(|e| CaError(format!("the CA key cannot sign: {e}")))?;
-        let not_after = DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0)
-            .unwrap_or_default();
+        let not_after =
+            DateTime::from_timestamp(cert.validity().not_after.timestamp(), 0).unwrap_or_default();
         Ok(Self {
             cert_pem: pem_block("CERTIFICATE", &der),
             issuer,
@@ -272,9 +276,9 @@ fn distinguished_name(name: &X509Name<'_>) -> Result<DistinguishedName, String> 
                 .map_err(|_| "an attribute that is not text".to_owned())
         };
         let value = match value.tag() {
-            Tag::PrintableString => DnValue::PrintableString(
-                text()?.try_into().map_err(|_| "a bad PrintableString")?,
-            ),
+            Tag::PrintableString => {
+                DnValue::PrintableString(text()?.try_into().map_err(|_| "a bad PrintableString")?)
+            }
             Tag::Ia5String => {
                 DnValue::Ia5String(text()?.try_into().map_err(|_| "a bad IA5String")?)
             }

@@ -14,7 +14,9 @@ fn test_ca(org: Option<&str>) -> TestCa {
         .distinguished_name
         .push(DnType::CommonName, "evgate test charger CA");
     if let Some(org) = org {
-        params.distinguished_name.push(DnType::OrganizationName, org);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, org);
     }
     TestCa {
         cert: params.self_signed(&key).unwrap().pem(),
@@ -27,7 +29,9 @@ fn csr(cn: &str, org: Option<&str>) -> String {
     let mut params = CertificateParams::new(Vec::<String>::new()).unwrap();
     params.distinguished_name.push(DnType::CommonName, cn);
     if let Some(org) = org {
-        params.distinguished_name.push(DnType::OrganizationName, org);
+        params
+            .distinguished_name
+            .push(DnType::OrganizationName, org);
     }
     params.serialize_request(&key).unwrap().pem().unwrap()
 }
@@ -47,8 +51,8 @@ fn der_of(pem: &str, index: usize) -> Vec<u8> {
 #[test]
 fn a_good_csr_is_signed_by_the_ca_for_the_chargers_identity() {
     let test = test_ca(Some("Example Op"));
-    let ca = CertificateAuthority::from_pem(&test.cert, &test.key, Some("Example Op".into()))
-        .unwrap();
+    let ca =
+        CertificateAuthority::from_pem(&test.cert, &test.key, Some("Example Op".into())).unwrap();
     let request = csr("CP-1", Some("Example Op"));
     let signed = ca.sign(&request, "CP-1", now()).unwrap();
     assert_eq!(signed.subject, "CP-1");
@@ -70,21 +74,32 @@ fn a_good_csr_is_signed_by_the_ca_for_the_chargers_identity() {
         req.certification_request_info.subject_pki.raw,
         "the CSR's key, as it was"
     );
-    assert_eq!(leaf.subject().as_raw(), req.certification_request_info.subject.as_raw());
+    assert_eq!(
+        leaf.subject().as_raw(),
+        req.certification_request_info.subject.as_raw()
+    );
     assert!(!leaf.is_ca());
     assert_eq!(
         leaf.raw_serial_as_string().replace(':', ""),
         signed.serial,
         "the recorded serial is the certificate's"
     );
-    let ski = ca_cert.extensions().iter().find_map(|e| match e.parsed_extension() {
-        ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
-        _ => None,
-    });
-    let aki = leaf.extensions().iter().find_map(|e| match e.parsed_extension() {
-        ParsedExtension::AuthorityKeyIdentifier(a) => a.key_identifier.as_ref().map(|k| k.0.to_vec()),
-        _ => None,
-    });
+    let ski = ca_cert
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::SubjectKeyIdentifier(id) => Some(id.0.to_vec()),
+            _ => None,
+        });
+    let aki = leaf
+        .extensions()
+        .iter()
+        .find_map(|e| match e.parsed_extension() {
+            ParsedExtension::AuthorityKeyIdentifier(a) => {
+                a.key_identifier.as_ref().map(|k| k.0.to_vec())
+            }
+            _ => None,
+        });
     assert!(ski.is_some());
     assert_eq!(aki, ski, "the leaf names the CA's key identifier");
     let eku = leaf.extended_key_usage().unwrap().unwrap().value;
@@ -110,7 +125,9 @@ fn the_organization_is_checked_when_configured() {
         "InvalidOrganization"
     );
     assert_eq!(
-        ca.sign(&csr("CP-1", None), "CP-1", now()).unwrap_err().reason,
+        ca.sign(&csr("CP-1", None), "CP-1", now())
+            .unwrap_err()
+            .reason,
         "InvalidOrganization"
     );
     assert!(ca.sign(&csr("CP-1", Some("Op")), "CP-1", now()).is_ok());
@@ -120,8 +137,15 @@ fn the_organization_is_checked_when_configured() {
 fn garbage_and_forged_csrs_are_refused() {
     let test = test_ca(None);
     let ca = CertificateAuthority::from_pem(&test.cert, &test.key, None).unwrap();
-    for garbage in ["", "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n", &test.cert] {
-        assert_eq!(ca.sign(garbage, "CP-1", now()).unwrap_err().reason, "InvalidCSR");
+    for garbage in [
+        "",
+        "-----BEGIN CERTIFICATE REQUEST-----\nAAAA\n-----END CERTIFICATE REQUEST-----\n",
+        &test.cert,
+    ] {
+        assert_eq!(
+            ca.sign(garbage, "CP-1", now()).unwrap_err().reason,
+            "InvalidCSR"
+        );
     }
     // One bit of the signed part changed: the signature no longer verifies.
     let mut der = der_of(&csr("CP-1", None), 0);
@@ -168,5 +192,8 @@ fn bad_ca_files_are_named_and_the_key_never_shown() {
     let ca = CertificateAuthority::from_pem(&test.cert, &test.key, None).unwrap();
     let shown = format!("{ca:?}");
     let key_body: String = test.key.lines().nth(1).unwrap().chars().take(20).collect();
-    assert!(!shown.contains(&key_body) && !shown.contains("PRIVATE"), "{shown}");
+    assert!(
+        !shown.contains(&key_body) && !shown.contains("PRIVATE"),
+        "{shown}"
+    );
 }

@@ -62,10 +62,9 @@ pub fn validate(
         (V16, "DeleteCertificate") => {
             checked16::<t16::DeleteCertificate>("DeleteCertificate", payload)
         }
-        (V16, "GetInstalledCertificateIds") => checked16::<t16::GetInstalledCertificateIds>(
-            "GetInstalledCertificateIds",
-            payload,
-        ),
+        (V16, "GetInstalledCertificateIds") => {
+            checked16::<t16::GetInstalledCertificateIds>("GetInstalledCertificateIds", payload)
+        }
         (V16, "CertificateSigned") => {
             checked16::<t16::CertificateSigned>("CertificateSigned", payload)
         }
@@ -106,7 +105,10 @@ pub fn renew(version: OcppVersion) -> (&'static str, Value) {
 
 /// GetInstalledCertificateIds for one root store (1.6: required, default
 /// CentralSystemRootCertificate) or all (2.0.1 without a type).
-pub fn installed_ids(version: OcppVersion, certificate_type: Option<&str>) -> (&'static str, Value) {
+pub fn installed_ids(
+    version: OcppVersion,
+    certificate_type: Option<&str>,
+) -> (&'static str, Value) {
     let payload = match (version, certificate_type) {
         (OcppVersion::V16, t) => {
             json!({"certificateType": t.unwrap_or("CentralSystemRootCertificate")})
@@ -136,7 +138,10 @@ pub fn install(
 
 /// DeleteCertificate by its hash data (the same shape in both versions).
 pub fn delete(hash_data: Value) -> (&'static str, Value) {
-    ("DeleteCertificate", json!({ "certificateHashData": hash_data }))
+    (
+        "DeleteCertificate",
+        json!({ "certificateHashData": hash_data }),
+    )
 }
 
 #[cfg(test)]
@@ -160,11 +165,23 @@ mod tests {
         let hash = json!({"hashAlgorithm": "SHA256", "issuerNameHash": "ab",
             "issuerKeyHash": "cd", "serialNumber": "01"});
         for version in [V16, V201] {
-            assert!(ok(version, "DeleteCertificate", json!({"certificateHashData": hash})));
-            assert!(invalid(version, "DeleteCertificate", json!({"certificateHashData":
-                {"hashAlgorithm": "MD5", "issuerNameHash": "ab", "issuerKeyHash": "cd", "serialNumber": "01"}})));
+            assert!(ok(
+                version,
+                "DeleteCertificate",
+                json!({"certificateHashData": hash})
+            ));
+            assert!(invalid(
+                version,
+                "DeleteCertificate",
+                json!({"certificateHashData":
+                {"hashAlgorithm": "MD5", "issuerNameHash": "ab", "issuerKeyHash": "cd", "serialNumber": "01"}})
+            ));
             assert!(invalid(version, "DeleteCertificate", json!({})));
-            assert!(ok(version, "CertificateSigned", json!({"certificateChain": "-----BEGIN"})));
+            assert!(ok(
+                version,
+                "CertificateSigned",
+                json!({"certificateChain": "-----BEGIN"})
+            ));
             assert!(invalid(version, "CertificateSigned", json!({})));
             let (action, payload) = renew(version);
             let checked = crate::commands::validate(version, action, payload);
@@ -177,33 +194,76 @@ mod tests {
             assert!(ok(version, action, payload));
         }
         // 1.6 whitepaper: closed enumerations, required type, limits.
-        assert!(invalid(V16, "InstallCertificate",
-            json!({"certificateType": "CSMSRootCertificate", "certificate": "x"})));
-        assert!(invalid(V16, "InstallCertificate",
-            json!({"certificateType": "CentralSystemRootCertificate", "certificate": "x".repeat(5501)})));
+        assert!(invalid(
+            V16,
+            "InstallCertificate",
+            json!({"certificateType": "CSMSRootCertificate", "certificate": "x"})
+        ));
+        assert!(invalid(
+            V16,
+            "InstallCertificate",
+            json!({"certificateType": "CentralSystemRootCertificate", "certificate": "x".repeat(5501)})
+        ));
         assert!(invalid(V16, "GetInstalledCertificateIds", json!({})));
-        assert!(ok(V16, "GetInstalledCertificateIds",
-            json!({"certificateType": "ManufacturerRootCertificate"})));
-        assert!(invalid(V16, "DeleteCertificate", json!({"certificateHashData":
-            {"hashAlgorithm": "SHA256", "issuerNameHash": "ab", "issuerKeyHash": "cd", "serialNumber": "0".repeat(41)}})));
-        assert!(ok(V16, "ExtendedTriggerMessage",
-            json!({"requestedMessage": "StatusNotification", "connectorId": 1})));
-        assert!(invalid(V16, "ExtendedTriggerMessage",
-            json!({"requestedMessage": "SignChargingStationCertificate"})));
-        assert!(invalid(V16, "CertificateSigned", json!({"certificateChain": "x".repeat(10_001)})));
+        assert!(ok(
+            V16,
+            "GetInstalledCertificateIds",
+            json!({"certificateType": "ManufacturerRootCertificate"})
+        ));
+        assert!(invalid(
+            V16,
+            "DeleteCertificate",
+            json!({"certificateHashData":
+            {"hashAlgorithm": "SHA256", "issuerNameHash": "ab", "issuerKeyHash": "cd", "serialNumber": "0".repeat(41)}})
+        ));
+        assert!(ok(
+            V16,
+            "ExtendedTriggerMessage",
+            json!({"requestedMessage": "StatusNotification", "connectorId": 1})
+        ));
+        assert!(invalid(
+            V16,
+            "ExtendedTriggerMessage",
+            json!({"requestedMessage": "SignChargingStationCertificate"})
+        ));
+        assert!(invalid(
+            V16,
+            "CertificateSigned",
+            json!({"certificateChain": "x".repeat(10_001)})
+        ));
         // 2.0.1: its own names.
-        assert!(ok(V201, "InstallCertificate",
-            json!({"certificateType": "MORootCertificate", "certificate": "x"})));
-        assert!(invalid(V201, "InstallCertificate",
-            json!({"certificateType": "CentralSystemRootCertificate", "certificate": "x"})));
-        assert!(ok(V201, "GetInstalledCertificateIds",
-            json!({"certificateType": ["V2GRootCertificate", "CSMSRootCertificate"]})));
-        assert!(ok(V201, "CertificateSigned",
-            json!({"certificateChain": "x", "certificateType": "V2GCertificate"})));
-        assert!(validate(V201, "ExtendedTriggerMessage", json!({})).is_none(),
-            "2.0.1 has TriggerMessage instead");
-        assert!(crate::commands::validate(V201, "TriggerMessage",
-            json!({"requestedMessage": "SignChargingStationCertificate"})).is_ok());
+        assert!(ok(
+            V201,
+            "InstallCertificate",
+            json!({"certificateType": "MORootCertificate", "certificate": "x"})
+        ));
+        assert!(invalid(
+            V201,
+            "InstallCertificate",
+            json!({"certificateType": "CentralSystemRootCertificate", "certificate": "x"})
+        ));
+        assert!(ok(
+            V201,
+            "GetInstalledCertificateIds",
+            json!({"certificateType": ["V2GRootCertificate", "CSMSRootCertificate"]})
+        ));
+        assert!(ok(
+            V201,
+            "CertificateSigned",
+            json!({"certificateChain": "x", "certificateType": "V2GCertificate"})
+        ));
+        assert!(
+            validate(V201, "ExtendedTriggerMessage", json!({})).is_none(),
+            "2.0.1 has TriggerMessage instead"
+        );
+        assert!(
+            crate::commands::validate(
+                V201,
+                "TriggerMessage",
+                json!({"requestedMessage": "SignChargingStationCertificate"})
+            )
+            .is_ok()
+        );
         assert!(validate(V16, "Reset", json!({})).is_none());
     }
 }

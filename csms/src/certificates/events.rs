@@ -32,7 +32,11 @@ pub(super) fn bounded(field: &str, value: &str, max: usize) -> Result<(), RpcErr
 pub async fn security_event_notification(ctx: &Context, payload: Value) -> Result<Value, RpcError> {
     let req: Notification = decode(payload)?;
     bounded("type", &req.kind, 50)?;
-    bounded("techInfo", req.tech_info.as_deref().unwrap_or_default(), 255)?;
+    bounded(
+        "techInfo",
+        req.tech_info.as_deref().unwrap_or_default(),
+        255,
+    )?;
     tracing::warn!(security.event = %req.kind, at = %req.timestamp,
         tech_info = req.tech_info.as_deref().unwrap_or_default(), "charger security event");
     let event = SecurityEvent {

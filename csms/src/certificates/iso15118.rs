@@ -44,8 +44,10 @@ mod tests {
 
     #[test]
     fn both_are_answered_failed_with_a_reason_and_malformed_ones_refused() {
-        let ev = get_15118_ev_certificate(json!({"iso15118SchemaVersion": "urn:iso:15118:2:2013:MsgDef",
-            "action": "Install", "exiRequest": "AAAA"}))
+        let ev = get_15118_ev_certificate(
+            json!({"iso15118SchemaVersion": "urn:iso:15118:2:2013:MsgDef",
+            "action": "Install", "exiRequest": "AAAA"}),
+        )
         .unwrap();
         assert_eq!(ev["status"], "Failed");
         assert_eq!(ev["exiResponse"], "");

@@ -30,7 +30,9 @@ pub struct Certificates {
 impl Certificates {
     /// Signing with `ca`, or refusing every CSR without one.
     pub fn new(ca: Option<CertificateAuthority>) -> Self {
-        Self { ca: ca.map(Arc::new) }
+        Self {
+            ca: ca.map(Arc::new),
+        }
     }
 
     /// The CA, if one is configured.
