@@ -300,6 +300,31 @@ mod tests {
             validate(V16, "GetVariables", json!({})),
             Err(CommandError::Invalid(_))
         ));
+        // Certificates (csms::certificates::commands tests the rest).
+        assert!(
+            validate(
+                V16,
+                "ExtendedTriggerMessage",
+                json!({"requestedMessage": "SignChargePointCertificate"})
+            )
+            .is_ok()
+        );
+        assert!(
+            validate(
+                V201,
+                "TriggerMessage",
+                json!({"requestedMessage": "SignChargingStationCertificate"})
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            validate(
+                V201,
+                "ExtendedTriggerMessage",
+                json!({"requestedMessage": "Heartbeat"})
+            ),
+            Err(CommandError::Invalid(_))
+        ));
         let (action, payload) =
             validate(V16, "UnlockConnector", json!({"connectorId": 1})).unwrap();
         assert_eq!(
