@@ -222,6 +222,7 @@ impl App {
         crate::metrics::recorder();
         let cors = config.cors_origins()?;
         let ocpp_tls = config.ocpp_tls()?;
+        let certificates = config.ocpp_ca()?;
         let (keys, source) = jwt_keys(config)?;
         match &source {
             KeySource::Secret => tracing::info!("JWT: HS256 with JWT_SECRET"),
@@ -349,6 +350,7 @@ impl App {
                 vendor_extensions: overrides
                     .vendor_extensions
                     .unwrap_or_else(vendor_extensions),
+                certificates: certificates.clone(),
             },
             registry,
         );
@@ -384,6 +386,7 @@ impl App {
             limits: evgate_api::limits::RateLimits::new(config.rate_limits()),
             device_model: database.clone(),
             local_lists: local_lists.clone(),
+            certificates,
         });
         Ok(Self {
             state,

@@ -162,6 +162,35 @@ pub struct Config {
     )]
     pub ocpp_tls_client_ca: Option<PathBuf>,
 
+    /// PEM CA certificate that signs chargers' certificates (SignCertificate);
+    /// without it CSRs are answered Rejected. Needs OCPP_CA_KEY_FILE.
+    #[arg(
+        long,
+        env = "OCPP_CA_CERT_FILE",
+        value_name = "OCPP_CA_CERT_FILE",
+        global = true
+    )]
+    pub ocpp_ca_cert_file: Option<PathBuf>,
+
+    /// PKCS#8 PEM private key of OCPP_CA_CERT_FILE (held in memory only).
+    #[arg(
+        long,
+        env = "OCPP_CA_KEY_FILE",
+        value_name = "OCPP_CA_KEY_FILE",
+        global = true
+    )]
+    pub ocpp_ca_key_file: Option<PathBuf>,
+
+    /// When set, a charger's CSR must name this organization (O), as
+    /// 2.0.1's `SecurityCtrlr.OrganizationName` says.
+    #[arg(
+        long,
+        env = "OCPP_CA_ORGANIZATION",
+        value_name = "OCPP_CA_ORGANIZATION",
+        global = true
+    )]
+    pub ocpp_ca_organization: Option<String>,
+
     /// The TLS implementation of the OCPP TLS listener: `rustls`, or
     /// `openssl` to also accept chargers that only offer the static-RSA
     /// suites of OCPP 2.0.1 A00.FR.318 (needs an RSA certificate for them).
@@ -572,6 +601,21 @@ impl Config {
             }
             _ => {}
         }
+        match (&self.ocpp_ca_cert_file, &self.ocpp_ca_key_file) {
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "OCPP_CA_KEY_FILE",
+                    "is required with OCPP_CA_CERT_FILE",
+                ));
+            }
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "OCPP_CA_CERT_FILE",
+                    "is required with OCPP_CA_KEY_FILE",
+                ));
+            }
+            _ => {}
+        }
         if self.http_addr == self.ocpp_addr && self.http_addr.port() != 0 {
             return Err(ConfigError::new("OCPP_ADDR", "must differ from HTTP_ADDR"));
         }
@@ -733,6 +777,35 @@ impl Config {
                 };
                 ConfigError::new(setting, e)
             })
+    }
+
+    /// The certificate authority for charger certificates, when
+    /// OCPP_CA_CERT_FILE/KEY_FILE are set. Errors never quote the key.
+    pub fn ocpp_ca(&self) -> Result<csms::certificates::Certificates, ConfigError> {
+        let (Some(cert), Some(key)) = (&self.ocpp_ca_cert_file, &self.ocpp_ca_key_file) else {
+            return Ok(csms::certificates::Certificates::default());
+        };
+        let read = |setting: &'static str, path: &PathBuf| {
+            std::fs::read_to_string(path).map_err(|e| {
+                ConfigError::new(setting, format!("cannot read {}: {e}", path.display()))
+            })
+        };
+        let cert_pem = read("OCPP_CA_CERT_FILE", cert)?;
+        let key_pem = read("OCPP_CA_KEY_FILE", key)?;
+        let ca = csms::certificates::CertificateAuthority::from_pem(
+            &cert_pem,
+            &key_pem,
+            self.ocpp_ca_organization.clone(),
+        )
+        .map_err(|e| {
+            let setting = if e.0.contains("key") {
+                "OCPP_CA_KEY_FILE"
+            } else {
+                "OCPP_CA_CERT_FILE"
+            };
+            ConfigError::new(setting, e.0)
+        })?;
+        Ok(csms::certificates::Certificates::new(Some(ca)))
     }
 
     /// What credential rotation is checked against.

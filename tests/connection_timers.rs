@@ -71,6 +71,7 @@ async fn line() -> Line {
             device_model: csms::DeviceModel::none(),
             vendor_extensions: csms::data_transfer::VendorExtensions::none(),
             local_lists: csms::local_list::LocalLists::none(),
+            certificates: Default::default(),
         },
     };
     tokio::time::pause();

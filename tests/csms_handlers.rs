@@ -78,6 +78,7 @@ async fn bench(version: OcppVersion) -> Bench {
             device_model: csms::DeviceModel::none(),
             vendor_extensions: csms::data_transfer::VendorExtensions::builtin(),
             local_lists: csms::local_list::LocalLists::none(),
+            certificates: Default::default(),
         },
     };
     Bench { app, ctx, charger }

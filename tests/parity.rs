@@ -198,6 +198,7 @@ async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
             device_model: csms::DeviceModel::none(),
             vendor_extensions: csms::data_transfer::VendorExtensions::none(),
             local_lists: csms::local_list::LocalLists::none(),
+            certificates: Default::default(),
         },
         Arc::new(csms::Registry::default()),
     );

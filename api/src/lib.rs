@@ -14,6 +14,7 @@ mod admin;
 mod audit;
 mod auth;
 mod bookings;
+mod certificates;
 mod chargers;
 mod device_model;
 mod display_messages;
@@ -117,6 +118,9 @@ pub struct Services {
     pub device_model: Arc<dyn csms::device_model::DeviceModelStore>,
     /// Chargers' local authorization lists, and bringing chargers to them.
     pub local_lists: csms::local_list::LocalLists,
+    /// The CA for charger certificates (its certificate is what
+    /// `POST …/certificates` installs by default).
+    pub certificates: csms::certificates::Certificates,
 }
 
 impl AppState {
@@ -158,6 +162,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(device_model::router())
         .merge(display_messages::router())
         .merge(local_lists::router())
+        .merge(certificates::router())
         .merge(tariffs::router())
         .merge(vendors::router())
         .merge(webhook_inbox::router())

@@ -1,6 +1,6 @@
 //! Messages either version's chargers send that evgate acknowledges and
 //! logs: notifications, and requests it answers with a fixed status (no
-//! certificate authority, no smart charging configured). DataTransfer has
+//! smart charging configured). DataTransfer has
 //! its own module, [`crate::data_transfer`].
 
 use serde_json::{Value, json};
@@ -15,7 +15,7 @@ pub fn notification(action: &str, payload: Value) -> Result<Value, RpcError> {
 }
 
 /// A request evgate answers with a fixed `status` (e.g. `Rejected` for
-/// SignCertificate: there is no certificate authority), logged with the answer.
+/// NotifyEVChargingNeeds: no smart charging), logged with the answer.
 pub fn status_answer(action: &str, payload: Value, status: &str) -> Result<Value, RpcError> {
     tracing::info!(ocpp.action = action, payload = %payload, status, "answered with a fixed status");
     Ok(json!({ "status": status }))

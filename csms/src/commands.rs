@@ -183,6 +183,15 @@ pub fn validate(
         (V201, "ClearCache") => {
             checked::<v201m::clear_cache::ClearCacheRequest>("ClearCache", payload)
         }
+        // Certificates (1.6 security whitepaper, 2.0.1 A and M blocks).
+        (v, other) if crate::certificates::commands::ACTIONS.contains(&other) => {
+            crate::certificates::commands::validate(v, other, payload).unwrap_or_else(|| {
+                Err(CommandError::Invalid(format!(
+                    "{other} is not a command evgate sends to an {} charger",
+                    v.as_str()
+                )))
+            })
+        }
         (v, other) => Err(CommandError::Invalid(format!(
             "{other} is not a command evgate sends to an {} charger",
             v.as_str()
@@ -303,6 +312,31 @@ mod tests {
         ));
         assert!(matches!(
             validate(V16, "GetVariables", json!({})),
+            Err(CommandError::Invalid(_))
+        ));
+        // Certificates (csms::certificates::commands tests the rest).
+        assert!(
+            validate(
+                V16,
+                "ExtendedTriggerMessage",
+                json!({"requestedMessage": "SignChargePointCertificate"})
+            )
+            .is_ok()
+        );
+        assert!(
+            validate(
+                V201,
+                "TriggerMessage",
+                json!({"requestedMessage": "SignChargingStationCertificate"})
+            )
+            .is_ok()
+        );
+        assert!(matches!(
+            validate(
+                V201,
+                "ExtendedTriggerMessage",
+                json!({"requestedMessage": "Heartbeat"})
+            ),
             Err(CommandError::Invalid(_))
         ));
         let (action, payload) =

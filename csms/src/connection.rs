@@ -17,9 +17,9 @@ use tracing::Instrument;
 
 use crate::admission::{Admission, RegistrationStatus};
 use crate::context::Context;
-use crate::domain::Handled;
+use crate::domain::{FollowUp, Handled};
 use crate::journal::Direction;
-use crate::registry::{CallFailure, Registration};
+use crate::registry::{CallFailure, OutboundCall, Registration};
 use crate::rpc::RpcError;
 use crate::session::{ChargerSession, Closing, Incoming, Limits, Step};
 
@@ -34,6 +34,7 @@ where
         mut calls,
         mut close,
         journal,
+        own_calls,
         ..
     } = registration;
     let keep = |direction: Direction, text: &str| {
@@ -88,9 +89,12 @@ where
                         // Boxed: the handlers' futures are large and an idle
                         // connection (most of them) should not carry their room.
                         let started = Instant::now();
-                        let outcome = Box::pin(handle(&ctx, &id, &action, payload)).await;
+                        let mut outcome = Box::pin(handle(&ctx, &id, &action, payload)).await;
                         crate::metrics::inbound_call(&action, outcome.as_ref().err(), ctx.version,
                             Some(started.elapsed()));
+                        if let Some(then) = outcome.as_mut().ok().and_then(|h| h.then.take()) {
+                            follow_up(&ctx, &own_calls, then);
+                        }
                         Some(session.answered(&id, outcome))
                     }
                     Step::Send(frame) => Some(frame),
@@ -181,6 +185,37 @@ where
         reason: reason.into(),
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), ws.close(Some(frame))).await;
+}
+
+/// Queues a handler's follow-up call to its own charger: it goes out after
+/// the answer being written now (this task sends both, in order), and its
+/// outcome is logged.
+fn follow_up(
+    ctx: &Context,
+    own_calls: &tokio::sync::mpsc::WeakSender<Box<OutboundCall>>,
+    then: FollowUp,
+) {
+    let id = ctx.charger.charge_point_id.clone();
+    let Some(sender) = own_calls.upgrade() else {
+        return;
+    };
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let action = then.action;
+    if sender
+        .try_send(Box::new(OutboundCall::new(action, then.payload, reply)))
+        .is_err()
+    {
+        tracing::warn!(charger.id = %id, ocpp.action = action, "the charger's queue is full; follow-up call dropped");
+        return;
+    }
+    tokio::spawn(async move {
+        match answer.await.unwrap_or(Err(CallFailure::Offline)) {
+            Ok(answer) => tracing::info!(charger.id = %id, ocpp.action = action, answer = %answer,
+                "follow-up call answered"),
+            Err(e) => tracing::warn!(charger.id = %id, ocpp.action = action, error = %e,
+                "follow-up call failed"),
+        }
+    });
 }
 
 /// Runs the handlers for one CALL inside the charger's span.

@@ -101,6 +101,8 @@ pub struct Deps {
     pub vendor_extensions: crate::data_transfer::VendorExtensions,
     /// Chargers' local authorization lists, checked after each boot.
     pub local_lists: crate::local_list::LocalLists,
+    /// The certificate authority for charger certificates, if configured.
+    pub certificates: crate::certificates::Certificates,
 }
 
 /// Presence across instances: a charger that left this instance may be

@@ -22,6 +22,19 @@ pub struct Handled {
     pub payload: Value,
     /// A BootNotification answered with this registration status.
     pub booted: Option<RegistrationStatus>,
+    /// A call to the same charger, sent after this answer (CertificateSigned
+    /// after an accepted SignCertificate).
+    pub then: Option<FollowUp>,
+}
+
+/// A CSMS-initiated call a handler asks for, queued behind the charger's
+/// other calls once its answer is out; the outcome is logged.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowUp {
+    /// The action, e.g. `CertificateSigned`.
+    pub action: &'static str,
+    /// The request payload.
+    pub payload: Value,
 }
 
 impl From<Value> for Handled {
@@ -29,6 +42,7 @@ impl From<Value> for Handled {
         Self {
             payload,
             booted: None,
+            then: None,
         }
     }
 }
@@ -125,6 +139,7 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Handled, RpcError> {
     Ok(Handled {
         payload,
         booted: Some(status),
+        then: None,
     })
 }
 

@@ -9,6 +9,7 @@ pub mod acks;
 pub mod admission;
 mod admit;
 pub mod california;
+pub mod certificates;
 pub mod commands;
 pub mod connection;
 pub mod context;

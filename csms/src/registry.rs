@@ -124,6 +124,10 @@ pub struct Registration {
     pub close: oneshot::Receiver<()>,
     /// Where the connection journals its frames (`None`: journals off).
     pub journal: Option<Arc<ChargerJournal>>,
+    /// The queue of `calls`, for calls the connection asks of its own
+    /// charger (a handler's [`crate::domain::FollowUp`]); weak, so the
+    /// queue still closes when the registry lets go.
+    pub own_calls: mpsc::WeakSender<Box<OutboundCall>>,
 }
 
 /// Outbound calls queued per charger at most; more is "busy".
@@ -149,6 +153,7 @@ impl Registry {
     pub fn register(&self, identity: &str, version: OcppVersion) -> Registration {
         let connection = self.next.fetch_add(1, Ordering::Relaxed);
         let (calls_tx, calls) = mpsc::channel(QUEUE);
+        let own_calls = calls_tx.downgrade();
         let (close_tx, close) = oneshot::channel();
         let old = self.lock().insert(
             identity.to_owned(),
@@ -173,6 +178,7 @@ impl Registry {
             calls,
             close,
             journal: self.journals.open(identity, connection),
+            own_calls,
         }
     }
 

@@ -96,6 +96,7 @@ fn a_boot_answer_moves_admission_without_reading_the_payload() {
             // Whatever the payload says, the typed outcome decides.
             payload: json!({"status": "Pending"}),
             booted: Some(Accepted),
+            then: None,
         }),
     );
     assert!(matches!(frame, Frame::CallResult { ref id, .. } if id == "b1"));
@@ -107,6 +108,7 @@ fn a_boot_answer_moves_admission_without_reading_the_payload() {
         Ok(Handled {
             payload: json!({}),
             booted: Some(Rejected),
+            then: None,
         }),
     );
     let step = s.on_inbound(Incoming::Text(r#"[2,"h2","Heartbeat",{}]"#), now);

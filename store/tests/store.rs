@@ -770,6 +770,72 @@ async fn id_tags_upsert(store: Arc<dyn Store>) {
     assert!(store.id_tag("nope").await.unwrap().is_none());
 }
 
+async fn security_events_page_newest_first_and_certificates_are_kept(store: Arc<dyn Store>) {
+    use booking::model::{IssuedCertificate, SecurityEvent};
+    let (_, charger, _) = site(&*store).await;
+    let (_, other, _) = site(&*store).await;
+    let event = |kind: &str, at: &str, info: Option<&str>| SecurityEvent {
+        charger_id: charger.id,
+        kind: kind.into(),
+        occurred_at: t(at),
+        tech_info: info.map(str::to_owned),
+        received_at: t("2030-01-02T00:00:00.456Z"),
+    };
+    let old = event("StartupOfTheDevice", "2030-01-01T08:00:00Z", None);
+    let newer = event("FirmwareUpdated", "2030-01-01T09:00:00.123Z", Some("v2"));
+    let newest = event("InvalidCsmsCertificate", "2030-01-01T10:00:00Z", None);
+    for e in [&newer, &old, &newest] {
+        store.record_security_event(e).await.unwrap();
+    }
+    let all = store.security_events(charger.id, None, 10).await.unwrap();
+    assert_eq!(
+        all,
+        vec![newest.clone(), newer.clone(), old],
+        "newest first"
+    );
+    let since = store
+        .security_events(charger.id, Some(t("2030-01-01T09:00:00.123Z")), 10)
+        .await
+        .unwrap();
+    assert_eq!(since, vec![newest.clone(), newer], "since is inclusive");
+    let one = store.security_events(charger.id, None, 1).await.unwrap();
+    assert_eq!(one, vec![newest]);
+    assert!(
+        store
+            .security_events(other.id, None, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+
+    let issued = |serial: &str, at: &str| IssuedCertificate {
+        charger_id: charger.id,
+        serial: serial.into(),
+        subject: charger.charge_point_id.clone(),
+        not_after: t("2031-01-01T00:00:00Z"),
+        issued_at: t(at),
+    };
+    let first = issued("0a1b", "2030-01-01T00:00:00Z");
+    let second = issued("0c2d", "2030-06-01T00:00:00.789Z");
+    store.record_issued_certificate(&first).await.unwrap();
+    store.record_issued_certificate(&second).await.unwrap();
+    assert!(
+        store.record_issued_certificate(&first).await.is_err(),
+        "a serial is issued once"
+    );
+    assert_eq!(
+        store.issued_certificates(charger.id).await.unwrap(),
+        vec![second, first]
+    );
+    assert!(
+        store
+            .issued_certificates(other.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 async fn display_messages_replace_by_id_and_are_removed_once(store: Arc<dyn Store>) {
     let (_, charger, _) = site(&*store).await;
     let (_, other, _) = site(&*store).await;
@@ -1219,4 +1285,5 @@ store_suite!(
     display_messages_replace_by_id_and_are_removed_once,
     a_connector_charges_by_its_own_tariff_else_its_stations,
     local_lists_keep_versions_tombstones_and_take_turns,
+    security_events_page_newest_first_and_certificates_are_kept,
 );

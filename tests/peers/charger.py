@@ -694,6 +694,173 @@ else:
 Charger.on_send_local_list = on_send_local_list
 Charger.on_get_local_list_version = on_get_local_list_version
 # --- end local lists ---
+# --- security ---
+# Certificates and security events (1.6 security whitepaper, 2.0.1 A/M).
+# Asked for a CSR (1.6 ExtendedTriggerMessage SignChargePointCertificate,
+# 2.0.1 TriggerMessage SignChargingStationCertificate) it answers Accepted,
+# makes a P-256 key and a CSR (CN: CHARGER_CSR_CN or the identity; O:
+# CHARGER_CSR_ORG if set) and sends SignCertificate, printing the answer as
+# {"action": "SignCertificateAnswer", ...}. CertificateSigned is checked
+# (the leaf is for the CSR's key and is signed by the chain's CA) and
+# answered Accepted or Rejected; it prints {"verified": ..., "cn": ...} in
+# its payload line. Install/DeleteCertificate and GetInstalledCertificateIds
+# work on a store of installed roots (CHARGER_CERT_ANSWER=Rejected refuses
+# every InstallCertificate). Commands:
+#     sign_certificate [CN]                  (SignCertificate now: its answer)
+#     sign_garbage                           (SignCertificate with a CSR that is no CSR)
+#     security_event TYPE [TECH_INFO]        (SecurityEventNotification)
+#     ev_certificate                         (2.0.1 Get15118EVCertificate: its answer)
+#     certificate_status                     (2.0.1 GetCertificateStatus: its answer)
+import hashlib
+
+from cryptography import x509 as cx509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+CERT_ANSWER = os.environ.get("CHARGER_CERT_ANSWER", "Accepted")
+
+
+class Security:
+    key = None
+    installed = []  # (type, hash data) of installed roots
+
+
+def make_csr(cn=None):
+    Security.key = ec.generate_private_key(ec.SECP256R1())
+    names = [cx509.NameAttribute(NameOID.COMMON_NAME, cn or os.environ.get("CHARGER_CSR_CN", IDENTITY))]
+    if os.environ.get("CHARGER_CSR_ORG"):
+        names.append(cx509.NameAttribute(NameOID.ORGANIZATION_NAME, os.environ["CHARGER_CSR_ORG"]))
+    csr = cx509.CertificateSigningRequestBuilder().subject_name(cx509.Name(names)).sign(
+        Security.key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def hash_data(cert):
+    issuer_key = cert.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    return {"hash_algorithm": "SHA256",
+            "issuer_name_hash": hashlib.sha256(cert.issuer.public_bytes()).hexdigest(),
+            "issuer_key_hash": hashlib.sha256(issuer_key).hexdigest(),
+            "serial_number": format(cert.serial_number, "x")}
+
+
+def check_chain(chain):
+    certs = cx509.load_pem_x509_certificates(chain.encode())
+    leaf, ca = certs[0], certs[-1]
+    mine = Security.key is not None and leaf.public_key().public_bytes(
+        serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo) == \
+        Security.key.public_key().public_bytes(
+            serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+    try:
+        leaf.verify_directly_issued_by(ca)
+        signed = True
+    except Exception:
+        signed = False
+    cn = leaf.subject.get_attributes_for_oid(NameOID.COMMON_NAME)[0].value
+    return {"verified": mine and signed, "cn": cn, "certificates": len(certs)}
+
+
+async def send_sign_certificate(cp, cn=None, csr=None):
+    res = await cp.call(call.SignCertificate(csr=csr or make_csr(cn)))
+    answer = {"status": res.status}
+    if getattr(res, "status_info", None):
+        answer["statusInfo"] = res.status_info
+    report("SignCertificateAnswer", answer)
+    return answer
+
+
+async def security_event(cp, kind, tech_info=None):
+    await cp.call(call.SecurityEventNotification(
+        type=kind, timestamp=datetime.now(timezone.utc).isoformat(), tech_info=tech_info))
+    return {}
+
+
+@on("CertificateSigned")
+async def on_certificate_signed(self, certificate_chain, **kw):
+    checked = check_chain(certificate_chain)
+    report("CertificateSigned", {"certificateChain": certificate_chain,
+                                 "certificateType": kw.get("certificate_type"), **checked})
+    return call_result.CertificateSigned(status="Accepted" if checked["verified"] else "Rejected")
+
+
+@on("InstallCertificate")
+async def on_install_certificate(self, certificate_type, certificate):
+    report("InstallCertificate", {"certificateType": certificate_type, "certificate": certificate})
+    try:
+        cert = cx509.load_pem_x509_certificate(certificate.encode())
+    except ValueError:
+        return call_result.InstallCertificate(status="Rejected")
+    if CERT_ANSWER != "Accepted":
+        return call_result.InstallCertificate(status=CERT_ANSWER)
+    Security.installed.append((certificate_type, hash_data(cert)))
+    return call_result.InstallCertificate(status="Accepted")
+
+
+@on("DeleteCertificate")
+async def on_delete_certificate(self, certificate_hash_data):
+    report("DeleteCertificate", {"certificateHashData": certificate_hash_data})
+    kept = [c for c in Security.installed if c[1] != certificate_hash_data]
+    found = len(kept) != len(Security.installed)
+    Security.installed = kept
+    return call_result.DeleteCertificate(status="Accepted" if found else "NotFound")
+
+
+@on("GetInstalledCertificateIds")
+async def on_get_installed_certificate_ids(self, certificate_type=None):
+    report("GetInstalledCertificateIds", {"certificateType": certificate_type})
+    if VERSION == "1.6":
+        found = [h for t, h in Security.installed if t == certificate_type]
+        return call_result.GetInstalledCertificateIds(
+            status="Accepted" if found else "NotFound", certificate_hash_data=found or None)
+    found = [{"certificate_type": t, "certificate_hash_data": h} for t, h in Security.installed
+             if not certificate_type or t in certificate_type]
+    return call_result.GetInstalledCertificateIds(
+        status="Accepted" if found else "NotFound", certificate_hash_data_chain=found or None)
+
+
+if VERSION == "1.6":
+    @on("ExtendedTriggerMessage")
+    async def on_extended_trigger(self, requested_message, **kw):
+        report("ExtendedTriggerMessage", {"requestedMessage": requested_message, **kw})
+        return call_result.ExtendedTriggerMessage(status="Accepted")
+
+    @after("ExtendedTriggerMessage")
+    async def after_extended_trigger(self, requested_message, **kw):
+        if requested_message == "SignChargePointCertificate":
+            await send_sign_certificate(self)
+
+    Charger.on_extended_trigger = on_extended_trigger
+    Charger.after_extended_trigger = after_extended_trigger
+else:
+    @after("TriggerMessage")
+    async def after_trigger_sign(self, requested_message, **kw):
+        if requested_message == "SignChargingStationCertificate":
+            await send_sign_certificate(self)
+
+    async def ev_certificate(cp):
+        res = await cp.call(call.Get15118EVCertificate(
+            iso15118_schema_version="urn:iso:15118:2:2013:MsgDef", action="Install",
+            exi_request="AAAA"))
+        return {"status": res.status, "exiResponse": res.exi_response, "statusInfo": res.status_info}
+
+    async def certificate_status(cp):
+        res = await cp.call(call.GetCertificateStatus(ocsp_request_data={
+            "hash_algorithm": "SHA256", "issuer_name_hash": "00", "issuer_key_hash": "00",
+            "serial_number": "01", "responder_url": "http://ocsp.example"}))
+        return {"status": res.status, "statusInfo": res.status_info}
+
+    Charger.after_trigger_sign = after_trigger_sign
+    Charger.ev_certificate = ev_certificate
+    Charger.certificate_status = certificate_status
+
+Charger.on_certificate_signed = on_certificate_signed
+Charger.on_install_certificate = on_install_certificate
+Charger.on_delete_certificate = on_delete_certificate
+Charger.on_get_installed_certificate_ids = on_get_installed_certificate_ids
+Charger.send_sign_certificate = send_sign_certificate
+Charger.security_event = security_event
+# --- end security ---
 
 
 class Live:
@@ -808,6 +975,18 @@ async def commands():
             result = {"version": LocalList.version, "entries": LocalList.entries}
         elif words[0] == "stop":
             result = await cp.stop_charging(words[1], int(words[2]))
+        # --- security ---
+        elif words[0] == "sign_certificate":
+            result = await cp.send_sign_certificate(words[1] if len(words) > 1 else None)
+        elif words[0] == "sign_garbage":
+            result = await cp.send_sign_certificate(csr="-----BEGIN CERTIFICATE REQUEST-----\nnot a csr\n-----END CERTIFICATE REQUEST-----\n")
+        elif words[0] == "security_event":
+            result = await cp.security_event(words[1], " ".join(words[2:]) or None)
+        elif words[0] == "ev_certificate" and hasattr(cp, "ev_certificate"):
+            result = await cp.ev_certificate()
+        elif words[0] == "certificate_status" and hasattr(cp, "certificate_status"):
+            result = await cp.certificate_status()
+        # --- end security ---
         else:
             result = {"error": f"unknown command {words[0]}"}
         print(json.dumps({"result": result}, default=str), flush=True)

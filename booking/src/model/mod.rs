@@ -8,6 +8,7 @@ mod connector;
 mod display;
 mod local_list;
 mod records;
+mod security;
 mod station;
 mod status;
 
@@ -18,6 +19,7 @@ pub use connector::{Connector, NewConnector};
 pub use display::{DisplayMessage, DisplayOrigin};
 pub use local_list::{ListChange, ListEntry, ListSync, ListUpdate, LocalList};
 pub use records::{Booking, ChargingSession, IdTag, RefundRequest, TransactionKey};
+pub use security::{IssuedCertificate, SecurityEvent};
 pub use station::Station;
 
 /// The largest meter reading evgate records, in Wh (a terawatt-hour: no

@@ -15,6 +15,7 @@ mod displays;
 mod id_tags;
 mod local_lists;
 mod refunds;
+mod security;
 mod sessions;
 mod stations;
 mod tallies;
@@ -30,6 +31,7 @@ pub use displays::DisplayMessages;
 pub use id_tags::IdTagStore;
 pub use local_lists::LocalLists;
 pub use refunds::{RefundAttempt, RefundQueue};
+pub use security::SecurityLog;
 pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
 pub use stations::{ReservationVoid, StationStore, StatusChange};
 pub use tallies::Tallies;
@@ -52,6 +54,7 @@ pub trait Store:
     + RefundQueue
     + Tallies
     + TariffStore
+    + SecurityLog
 {
 }
 
@@ -70,5 +73,6 @@ impl<T> Store for T where
         + RefundQueue
         + Tallies
         + TariffStore
+        + SecurityLog
 {
 }

@@ -595,6 +595,7 @@ fn deps() -> Deps {
         device_model: crate::DeviceModel::none(),
         vendor_extensions: crate::data_transfer::VendorExtensions::builtin(),
         local_lists: crate::local_list::LocalLists::none(),
+        certificates: Default::default(),
     }
 }
 

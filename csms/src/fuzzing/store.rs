@@ -503,3 +503,30 @@ impl Tallies for KnowsOneCharger {
         Ok(Default::default())
     }
 }
+
+#[async_trait]
+impl booking::store::SecurityLog for KnowsOneCharger {
+    async fn record_security_event(&self, _event: &booking::model::SecurityEvent) -> Result<()> {
+        Ok(Default::default())
+    }
+    async fn security_events(
+        &self,
+        _charger_id: Uuid,
+        _since: Option<DateTime<Utc>>,
+        _limit: u32,
+    ) -> Result<Vec<booking::model::SecurityEvent>> {
+        Ok(Default::default())
+    }
+    async fn record_issued_certificate(
+        &self,
+        _certificate: &booking::model::IssuedCertificate,
+    ) -> Result<()> {
+        Ok(Default::default())
+    }
+    async fn issued_certificates(
+        &self,
+        _charger_id: Uuid,
+    ) -> Result<Vec<booking::model::IssuedCertificate>> {
+        Ok(Default::default())
+    }
+}

@@ -23,6 +23,9 @@ pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Han
     if action == "BootNotification" {
         return boot::boot_notification(ctx, payload).await;
     }
+    if action == "SignCertificate" {
+        return crate::certificates::sign_certificate(ctx, payload).await;
+    }
     answer(ctx, action, payload).await.map(Handled::from)
 }
 
@@ -39,8 +42,9 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         "DiagnosticsStatusNotification" | "FirmwareStatusNotification" => {
             acks::notification(action, payload)
         }
-        "SecurityEventNotification" => security::security_event_notification(payload),
-        "SignCertificate" => security::sign_certificate(payload),
+        "SecurityEventNotification" => {
+            crate::certificates::security_event_notification(ctx, payload).await
+        }
         "LogStatusNotification" => security::log_status_notification(payload),
         "SignedFirmwareStatusNotification" => {
             security::signed_firmware_status_notification(payload)

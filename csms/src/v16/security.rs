@@ -1,30 +1,13 @@
 //! The OCPP 1.6 security whitepaper's charger-initiated messages, which
 //! rust-ocpp does not define: typed here so their required fields are
-//! checked, then acknowledged and logged. No certificate authority is
-//! configured, so certificate signing requests are refused, as allowed.
+//! checked, then acknowledged and logged. SignCertificate and
+//! SecurityEventNotification are [`crate::certificates`]'.
 
 use serde::Deserialize;
 use serde_json::{Value, json};
 
 use crate::context::decode;
 use crate::rpc::RpcError;
-
-/// SecurityEventNotification.req
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SecurityEventNotification {
-    #[serde(rename = "type")]
-    kind: String,
-    timestamp: chrono::DateTime<chrono::Utc>,
-    tech_info: Option<String>,
-}
-
-/// SignCertificate.req
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignCertificate {
-    csr: String,
-}
 
 /// LogStatusNotification.req
 #[derive(Debug, Deserialize)]
@@ -40,29 +23,6 @@ struct LogStatusNotification {
 struct SignedFirmwareStatusNotification {
     status: String,
     request_id: Option<i64>,
-}
-
-fn bounded(field: &str, value: &str, max: usize) -> Result<(), RpcError> {
-    if value.chars().count() > max {
-        return Err(RpcError::PropertyConstraint(format!(
-            "{field} longer than {max}"
-        )));
-    }
-    Ok(())
-}
-
-pub(super) fn security_event_notification(payload: Value) -> Result<Value, RpcError> {
-    let req: SecurityEventNotification = decode(payload)?;
-    bounded("type", &req.kind, 50)?;
-    tracing::warn!(security.event = %req.kind, at = %req.timestamp,
-        tech_info = req.tech_info.as_deref().unwrap_or_default(), "charger security event");
-    Ok(json!({}))
-}
-
-pub(super) fn sign_certificate(payload: Value) -> Result<Value, RpcError> {
-    let req: SignCertificate = decode(payload)?;
-    bounded("csr", &req.csr, 5500)?;
-    Ok(json!({ "status": "Rejected" }))
 }
 
 pub(super) fn log_status_notification(payload: Value) -> Result<Value, RpcError> {
@@ -83,22 +43,6 @@ mod tests {
 
     #[test]
     fn required_fields_are_checked() {
-        assert!(matches!(
-            security_event_notification(json!({"type": "x"})),
-            Err(RpcError::OccurrenceConstraint(_))
-        ));
-        let ok = security_event_notification(
-            json!({"type": "FirmwareUpdated", "timestamp": "2030-01-01T00:00:00"}),
-        );
-        assert_eq!(ok, Ok(json!({})));
-        assert_eq!(
-            sign_certificate(json!({"csr": "-----BEGIN"})),
-            Ok(json!({"status": "Rejected"}))
-        );
-        assert!(matches!(
-            sign_certificate(json!({})),
-            Err(RpcError::OccurrenceConstraint(_))
-        ));
         assert!(matches!(
             log_status_notification(json!({"status": 5})),
             Err(RpcError::TypeConstraint(_))

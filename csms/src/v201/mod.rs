@@ -27,6 +27,9 @@ pub async fn dispatch(ctx: &Context, action: &str, payload: Value) -> Result<Han
     if action == "BootNotification" {
         return boot::boot_notification(ctx, payload).await;
     }
+    if action == "SignCertificate" {
+        return crate::certificates::sign_certificate(ctx, payload).await;
+    }
     answer(ctx, action, payload).await.map(Handled::from)
 }
 
@@ -44,8 +47,10 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         "DataTransfer" => ctx.deps.vendor_extensions.answer(ctx, payload).await,
         "NotifyDisplayMessages" => display_messages::notify_display_messages(ctx, payload).await,
         "NotifyReport" => notify_report::notify_report(ctx, payload).await,
+        "SecurityEventNotification" => {
+            crate::certificates::security_event_notification(ctx, payload).await
+        }
         "NotifyEvent"
-        | "SecurityEventNotification"
         | "FirmwareStatusNotification"
         | "LogStatusNotification"
         | "NotifyChargingLimit"
@@ -56,10 +61,8 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         | "ReportChargingProfiles" => acks::notification(action, payload),
         "NotifyEVChargingNeeds" => acks::status_answer(action, payload, "Rejected"),
         "NotifyEVChargingSchedule" => acks::status_answer(action, payload, "Accepted"),
-        "SignCertificate" => acks::status_answer(action, payload, "Rejected"),
-        "Get15118EVCertificate" | "GetCertificateStatus" => {
-            acks::status_answer(action, payload, "Failed")
-        }
+        "Get15118EVCertificate" => crate::certificates::get_15118_ev_certificate(payload),
+        "GetCertificateStatus" => crate::certificates::get_certificate_status(payload),
         other => Err(RpcError::NotImplemented(format!("unknown action {other}"))),
     }
 }

@@ -16,6 +16,7 @@ mod displays;
 mod id_tags;
 mod local_lists;
 mod refunds;
+mod security;
 mod sessions;
 mod stations;
 mod tallies;
