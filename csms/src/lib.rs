@@ -24,6 +24,7 @@ pub mod domain;
 pub mod fuzzing;
 pub mod handshake;
 pub mod journal;
+pub mod maintenance;
 pub mod metrics;
 pub mod password_gate;
 pub mod presence;

@@ -6,6 +6,7 @@
 mod charger;
 mod connector;
 mod display;
+mod maintenance;
 mod records;
 mod station;
 mod status;
@@ -15,6 +16,7 @@ pub use charger::{
 };
 pub use connector::{Connector, NewConnector};
 pub use display::{DisplayMessage, DisplayOrigin};
+pub use maintenance::{MaintenanceKind, MaintenanceRequest, MaintenanceStatus};
 pub use records::{Booking, ChargingSession, IdTag, RefundRequest, TransactionKey};
 pub use station::Station;
 

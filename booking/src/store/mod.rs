@@ -13,6 +13,7 @@ mod bookings;
 mod chargers;
 mod displays;
 mod id_tags;
+mod maintenance;
 mod refunds;
 mod sessions;
 mod stations;
@@ -27,6 +28,7 @@ pub use chargers::{
 };
 pub use displays::DisplayMessages;
 pub use id_tags::IdTagStore;
+pub use maintenance::{MAINTENANCE_HISTORY, MaintenanceLog};
 pub use refunds::{RefundAttempt, RefundQueue};
 pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
 pub use stations::{ReservationVoid, StationStore, StatusChange};
@@ -45,6 +47,7 @@ pub trait Store:
     + SessionLog
     + IdTagStore
     + DisplayMessages
+    + MaintenanceLog
     + AuditLog
     + RefundQueue
     + Tallies
@@ -62,6 +65,7 @@ impl<T> Store for T where
         + SessionLog
         + IdTagStore
         + DisplayMessages
+        + MaintenanceLog
         + AuditLog
         + RefundQueue
         + Tallies

@@ -5,6 +5,7 @@
 mod authorize;
 mod boot;
 pub mod calls;
+pub mod firmware;
 mod meter_values;
 pub mod reservation;
 mod security;
@@ -13,7 +14,6 @@ mod transactions;
 
 use serde_json::Value;
 
-use crate::acks;
 use crate::context::Context;
 use crate::domain::Handled;
 use crate::rpc::RpcError;
@@ -36,14 +36,15 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         "StopTransaction" => transactions::stop_transaction(ctx, payload).await,
         "MeterValues" => meter_values::meter_values(ctx, payload).await,
         "DataTransfer" => ctx.deps.vendor_extensions.answer(ctx, payload).await,
-        "DiagnosticsStatusNotification" | "FirmwareStatusNotification" => {
-            acks::notification(action, payload)
+        "FirmwareStatusNotification" => firmware::firmware_status_notification(ctx, payload).await,
+        "DiagnosticsStatusNotification" => {
+            firmware::diagnostics_status_notification(ctx, payload).await
         }
         "SecurityEventNotification" => security::security_event_notification(payload),
         "SignCertificate" => security::sign_certificate(payload),
-        "LogStatusNotification" => security::log_status_notification(payload),
+        "LogStatusNotification" => firmware::log_status_notification(ctx, payload).await,
         "SignedFirmwareStatusNotification" => {
-            security::signed_firmware_status_notification(payload)
+            firmware::signed_firmware_status_notification(ctx, payload).await
         }
         other => Err(RpcError::NotImplemented(format!("unknown action {other}"))),
     }

@@ -1,6 +1,7 @@
 //! The OCPP 1.6 security whitepaper's charger-initiated messages, which
 //! rust-ocpp does not define: typed here so their required fields are
-//! checked, then acknowledged and logged. No certificate authority is
+//! checked, then acknowledged and logged (the firmware and log statuses are
+//! `super::firmware`'s). No certificate authority is
 //! configured, so certificate signing requests are refused, as allowed.
 
 use serde::Deserialize;
@@ -26,22 +27,6 @@ struct SignCertificate {
     csr: String,
 }
 
-/// LogStatusNotification.req
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct LogStatusNotification {
-    status: String,
-    request_id: Option<i64>,
-}
-
-/// SignedFirmwareStatusNotification.req
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct SignedFirmwareStatusNotification {
-    status: String,
-    request_id: Option<i64>,
-}
-
 fn bounded(field: &str, value: &str, max: usize) -> Result<(), RpcError> {
     if value.chars().count() > max {
         return Err(RpcError::PropertyConstraint(format!(
@@ -63,18 +48,6 @@ pub(super) fn sign_certificate(payload: Value) -> Result<Value, RpcError> {
     let req: SignCertificate = decode(payload)?;
     bounded("csr", &req.csr, 5500)?;
     Ok(json!({ "status": "Rejected" }))
-}
-
-pub(super) fn log_status_notification(payload: Value) -> Result<Value, RpcError> {
-    let req: LogStatusNotification = decode(payload)?;
-    tracing::info!(status = %req.status, request.id = req.request_id, "charger log upload status");
-    Ok(json!({}))
-}
-
-pub(super) fn signed_firmware_status_notification(payload: Value) -> Result<Value, RpcError> {
-    let req: SignedFirmwareStatusNotification = decode(payload)?;
-    tracing::info!(status = %req.status, request.id = req.request_id, "charger signed firmware status");
-    Ok(json!({}))
 }
 
 #[cfg(test)]
@@ -99,13 +72,5 @@ mod tests {
             sign_certificate(json!({})),
             Err(RpcError::OccurrenceConstraint(_))
         ));
-        assert!(matches!(
-            log_status_notification(json!({"status": 5})),
-            Err(RpcError::TypeConstraint(_))
-        ));
-        assert_eq!(
-            signed_firmware_status_notification(json!({"status": "Installed", "requestId": 3})),
-            Ok(json!({}))
-        );
     }
 }

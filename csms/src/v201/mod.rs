@@ -6,6 +6,7 @@ mod authorize;
 mod boot;
 pub mod calls;
 mod display_messages;
+mod firmware;
 mod meter_values;
 mod notify_report;
 pub mod pending_start;
@@ -44,10 +45,10 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         "DataTransfer" => ctx.deps.vendor_extensions.answer(ctx, payload).await,
         "NotifyDisplayMessages" => display_messages::notify_display_messages(ctx, payload).await,
         "NotifyReport" => notify_report::notify_report(ctx, payload).await,
+        "FirmwareStatusNotification" => firmware::firmware_status_notification(ctx, payload).await,
+        "LogStatusNotification" => firmware::log_status_notification(ctx, payload).await,
         "NotifyEvent"
         | "SecurityEventNotification"
-        | "FirmwareStatusNotification"
-        | "LogStatusNotification"
         | "NotifyChargingLimit"
         | "ClearedChargingLimit"
         | "NotifyMonitoringReport"

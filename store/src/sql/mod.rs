@@ -14,6 +14,7 @@ mod chargers;
 mod device_model;
 mod displays;
 mod id_tags;
+mod maintenance;
 mod refunds;
 mod sessions;
 mod stations;
