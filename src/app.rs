@@ -374,6 +374,7 @@ impl App {
             shared,
             limits: evgate_api::limits::RateLimits::new(config.rate_limits()),
             device_model: database.clone(),
+            uploads: config.uploads(),
         });
         Ok(Self {
             state,

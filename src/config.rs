@@ -413,6 +413,33 @@ pub struct Config {
     )]
     pub ocpp_public_url: Option<String>,
 
+    /// Where chargers' diagnostics and log uploads are kept. Default: an
+    /// `uploads` directory beside the SQLite database (`./uploads` with
+    /// PostgreSQL or an in-memory database).
+    #[arg(
+        long,
+        env = "OCPP_UPLOAD_DIR",
+        value_name = "OCPP_UPLOAD_DIR",
+        global = true
+    )]
+    pub ocpp_upload_dir: Option<PathBuf>,
+
+    /// The largest upload a charger may deliver, in MB (answered 413 beyond).
+    #[arg(long, env = "OCPP_UPLOAD_MAX_MB", value_name = "OCPP_UPLOAD_MAX_MB",
+          default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=4_096), global = true)]
+    pub ocpp_upload_max_mb: u64,
+
+    /// Where chargers reach evgate's HTTP listener (`http(s)://host:port`):
+    /// the base of the upload locations in GetDiagnostics/GetLog. Unset: the
+    /// host the admin's request named.
+    #[arg(
+        long,
+        env = "OCPP_UPLOAD_BASE_URL",
+        value_name = "OCPP_UPLOAD_BASE_URL",
+        global = true
+    )]
+    pub ocpp_upload_base_url: Option<String>,
+
     /// The same for wss:// (security profiles 2 and 3).
     #[arg(
         long,
@@ -515,6 +542,11 @@ impl Config {
                 "CREDENTIAL_KEY",
                 "must be at least 32 characters",
             ));
+        }
+        if let Some(url) = &self.ocpp_upload_base_url
+            && let Err(e) = csms::maintenance::check_location(url).and_then(|()| upload_scheme(url))
+        {
+            return Err(ConfigError::new("OCPP_UPLOAD_BASE_URL", e));
         }
         for (setting, url, scheme) in [
             ("OCPP_PUBLIC_URL", &self.ocpp_public_url, "ws://"),
@@ -742,9 +774,31 @@ impl Config {
         }
     }
 
+    /// Where chargers' uploads go and how big they may be.
+    pub fn uploads(&self) -> evgate_api::uploads::UploadSettings {
+        let dir = self.ocpp_upload_dir.clone().unwrap_or_else(|| {
+            crate::keys::sqlite_file(&self.database_url)
+                .and_then(|db| db.parent().map(|d| d.join("uploads")))
+                .unwrap_or_else(|| PathBuf::from("uploads"))
+        });
+        evgate_api::uploads::UploadSettings {
+            dir,
+            max_bytes: self.ocpp_upload_max_mb << 20,
+            base_url: self.ocpp_upload_base_url.clone(),
+        }
+    }
+
     /// How often the no-show worker looks for missed bookings.
     pub fn no_show_interval(&self) -> Duration {
         Duration::from_millis(self.no_show_worker_interval_ms)
+    }
+}
+
+fn upload_scheme(url: &str) -> Result<(), String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!("must start with http:// or https:// (got {url:?})"))
     }
 }
 

@@ -24,12 +24,14 @@ mod id_tags;
 mod journal;
 pub mod jwt;
 pub mod limits;
+mod maintenance;
 mod metrics;
 mod openapi;
 pub mod realtime;
 mod stations;
 mod stored_password;
 mod tariffs;
+pub mod uploads;
 mod vendors;
 pub mod views;
 mod webhook_inbox;
@@ -114,6 +116,8 @@ pub struct Services {
     /// OCPP 2.0.1 device models as chargers reported them, and the
     /// operator's per-charger switches.
     pub device_model: Arc<dyn csms::device_model::DeviceModelStore>,
+    /// Where chargers' log uploads go, and how big they may be.
+    pub uploads: uploads::UploadSettings,
 }
 
 impl AppState {
@@ -155,6 +159,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(device_model::router())
         .merge(display_messages::router())
         .merge(tariffs::router())
+        .merge(maintenance::router())
+        .merge(uploads::router())
         .merge(vendors::router())
         .merge(webhook_inbox::router())
         .merge(openapi::router())
