@@ -206,8 +206,9 @@ struct Ordered {
     /// Where the firmware comes from, or where the log goes.
     location: String,
     /// The charger's answer in its words (`Accepted`, `Rejected`,
-    /// `InvalidCertificate`, …; `Accepted` for 1.6 UpdateFirmware and
-    /// GetDiagnostics, whose answers carry no status).
+    /// `InvalidCertificate`, …; for 1.6 UpdateFirmware `Accepted`, for 1.6
+    /// GetDiagnostics `Accepted` when the charger names its file, `NoFile`
+    /// when it has none).
     answer: String,
     /// The charger's CALLRESULT payload.
     #[schema(value_type = Object)]
@@ -272,7 +273,7 @@ async fn order(
     let (action, payload) = call(request.request_id);
     let sent = state.chargers.command(&cp, action, payload).await;
     let answer = match &sent {
-        Ok(response) => m::answer_status(response),
+        Ok(response) => m::answer_status(action, response),
         Err(e) => format!("not sent or not answered: {e}"),
     };
     state

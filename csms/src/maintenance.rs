@@ -207,10 +207,17 @@ pub fn check_lengths(action: &str, payload: &Value) -> Result<(), String> {
 }
 
 /// How the charger answered, in its words: the `status` of the answers
-/// that have one; `Accepted` for 1.6 UpdateFirmware and GetDiagnostics,
-/// whose answers have none.
-pub fn answer_status(answer: &Value) -> String {
-    answer["status"].as_str().unwrap_or("Accepted").to_owned()
+/// that have one; for 1.6 UpdateFirmware (an empty answer) `Accepted`; for
+/// 1.6 GetDiagnostics `Accepted` when it names the file it will upload,
+/// `NoFile` when it has none to upload.
+pub fn answer_status(action: &str, answer: &Value) -> String {
+    if let Some(status) = answer["status"].as_str() {
+        return status.to_owned();
+    }
+    if action == "GetDiagnostics" && answer.get("fileName").is_none() {
+        return "NoFile".to_owned();
+    }
+    "Accepted".to_owned()
 }
 
 /// Whether an answer means the charger will act on the request.
