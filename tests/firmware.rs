@@ -138,7 +138,10 @@ async fn TC_044_1_v16_firmware_update_is_followed_to_installed() {
         .admin
         .get(&format!("/v1/admin/audit?target={CP}"))
         .await;
-    assert_eq!(audit["data"]["entries"][0]["action"], "charger.firmware", "{audit}");
+    assert_eq!(
+        audit["data"]["entries"][0]["action"], "charger.firmware",
+        "{audit}"
+    );
 }
 
 #[tokio::test]
@@ -252,7 +255,10 @@ async fn v16_signed_firmware_with_an_invalid_certificate_is_refused() {
         .admin
         .get(&format!("/v1/admin/audit?target={CP}"))
         .await;
-    assert_eq!(audit["data"]["entries"][0]["outcome"], "REJECTED", "{audit}");
+    assert_eq!(
+        audit["data"]["entries"][0]["outcome"], "REJECTED",
+        "{audit}"
+    );
 }
 
 #[tokio::test]

@@ -392,10 +392,15 @@ mod tests {
 
     #[test]
     fn answers_are_read_in_both_versions() {
-        assert_eq!(answer_status(&json!({})), "Accepted");
-        assert_eq!(answer_status(&json!({"fileName": "d.zip"})), "Accepted");
+        assert_eq!(answer_status("UpdateFirmware", &json!({})), "Accepted");
+        let named = json!({"fileName": "d.zip"});
+        assert_eq!(answer_status("GetDiagnostics", &named), "Accepted");
+        assert_eq!(answer_status("GetDiagnostics", &json!({})), "NoFile");
         assert_eq!(
-            answer_status(&json!({"status": "InvalidCertificate"})),
+            answer_status(
+                "SignedUpdateFirmware",
+                &json!({"status": "InvalidCertificate"})
+            ),
             "InvalidCertificate"
         );
         assert!(accepted("AcceptedCanceled"));
