@@ -2,6 +2,7 @@
 //! [`Event`]s become, and how each command evgate sends is answered.
 
 mod device_model;
+mod maintenance;
 mod v16;
 mod v201;
 
