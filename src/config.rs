@@ -830,6 +830,29 @@ mod tests {
     }
 
     #[test]
+    fn uploads_live_beside_the_database_unless_told_otherwise() {
+        let mut c = parse(&[]).unwrap().config;
+        let uploads = c.uploads();
+        assert_eq!(uploads.dir, PathBuf::from("uploads"));
+        assert_eq!(uploads.max_bytes, 50 << 20);
+        c.database_url = "sqlite:///var/lib/evgate/e.db?mode=rwc".into();
+        assert_eq!(c.uploads().dir, PathBuf::from("/var/lib/evgate/uploads"));
+        c.ocpp_upload_dir = Some("/srv/logs".into());
+        assert_eq!(c.uploads().dir, PathBuf::from("/srv/logs"));
+        for bad in ["gw.example:7103", "ftp://gw.example", "http://"] {
+            c.ocpp_upload_base_url = Some(bad.into());
+            assert_eq!(
+                c.validate().unwrap_err().setting,
+                "OCPP_UPLOAD_BASE_URL",
+                "{bad}"
+            );
+        }
+        c.ocpp_upload_base_url = Some("https://gw.example:7103".into());
+        assert!(c.validate().is_ok());
+        assert!(parse(&["--ocpp-upload-max-mb", "0"]).is_err());
+    }
+
+    #[test]
     fn a_bad_number_is_one_line_naming_the_setting() {
         let err = parse(&["--booking-hold-ttl-seconds", "ten"]).unwrap_err();
         let line = one_line(&err);

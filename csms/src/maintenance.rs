@@ -225,7 +225,8 @@ pub fn accepted(answer: &str) -> bool {
     answer == "Accepted" || answer == "AcceptedCanceled"
 }
 
-/// A fresh secret for one upload location: 122 random bits, hex.
+/// A fresh secret for one upload location: two v4 UUIDs, 244 random
+/// bits, in hex.
 pub fn upload_token() -> String {
     format!(
         "{}{}",
