@@ -387,6 +387,7 @@ impl App {
             device_model: database.clone(),
             local_lists: local_lists.clone(),
             certificates,
+            uploads: config.uploads(),
         });
         Ok(Self {
             state,

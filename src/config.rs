@@ -450,6 +450,33 @@ pub struct Config {
     )]
     pub ocpp_public_url: Option<String>,
 
+    /// Where chargers' diagnostics and log uploads are kept. Default: an
+    /// `uploads` directory beside the SQLite database (`./uploads` with
+    /// PostgreSQL or an in-memory database).
+    #[arg(
+        long,
+        env = "OCPP_UPLOAD_DIR",
+        value_name = "OCPP_UPLOAD_DIR",
+        global = true
+    )]
+    pub ocpp_upload_dir: Option<PathBuf>,
+
+    /// The largest upload a charger may deliver, in MB (answered 413 beyond).
+    #[arg(long, env = "OCPP_UPLOAD_MAX_MB", value_name = "OCPP_UPLOAD_MAX_MB",
+          default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=4_096), global = true)]
+    pub ocpp_upload_max_mb: u64,
+
+    /// Where chargers reach evgate's HTTP listener (`http(s)://host:port`):
+    /// the base of the upload locations in GetDiagnostics/GetLog. Unset: the
+    /// host the admin's request named.
+    #[arg(
+        long,
+        env = "OCPP_UPLOAD_BASE_URL",
+        value_name = "OCPP_UPLOAD_BASE_URL",
+        global = true
+    )]
+    pub ocpp_upload_base_url: Option<String>,
+
     /// The same for wss:// (security profiles 2 and 3).
     #[arg(
         long,
@@ -552,6 +579,11 @@ impl Config {
                 "CREDENTIAL_KEY",
                 "must be at least 32 characters",
             ));
+        }
+        if let Some(url) = &self.ocpp_upload_base_url
+            && let Err(e) = csms::maintenance::check_location(url).and_then(|()| upload_scheme(url))
+        {
+            return Err(ConfigError::new("OCPP_UPLOAD_BASE_URL", e));
         }
         for (setting, url, scheme) in [
             ("OCPP_PUBLIC_URL", &self.ocpp_public_url, "ws://"),
@@ -823,9 +855,31 @@ impl Config {
         }
     }
 
+    /// Where chargers' uploads go and how big they may be.
+    pub fn uploads(&self) -> evgate_api::uploads::UploadSettings {
+        let dir = self.ocpp_upload_dir.clone().unwrap_or_else(|| {
+            crate::keys::sqlite_file(&self.database_url)
+                .and_then(|db| db.parent().map(|d| d.join("uploads")))
+                .unwrap_or_else(|| PathBuf::from("uploads"))
+        });
+        evgate_api::uploads::UploadSettings {
+            dir,
+            max_bytes: self.ocpp_upload_max_mb << 20,
+            base_url: self.ocpp_upload_base_url.clone(),
+        }
+    }
+
     /// How often the no-show worker looks for missed bookings.
     pub fn no_show_interval(&self) -> Duration {
         Duration::from_millis(self.no_show_worker_interval_ms)
+    }
+}
+
+fn upload_scheme(url: &str) -> Result<(), String> {
+    if url.starts_with("http://") || url.starts_with("https://") {
+        Ok(())
+    } else {
+        Err(format!("must start with http:// or https:// (got {url:?})"))
     }
 }
 
@@ -854,6 +908,29 @@ mod tests {
         assert_eq!(c.http_addr.port(), 7103);
         assert_eq!(c.ocpp_addr.port(), 9000);
         assert_eq!(c.cors_origins().unwrap(), CorsOrigins::Any);
+    }
+
+    #[test]
+    fn uploads_live_beside_the_database_unless_told_otherwise() {
+        let mut c = parse(&[]).unwrap().config;
+        let uploads = c.uploads();
+        assert_eq!(uploads.dir, PathBuf::from("uploads"));
+        assert_eq!(uploads.max_bytes, 50 << 20);
+        c.database_url = "sqlite:///var/lib/evgate/e.db?mode=rwc".into();
+        assert_eq!(c.uploads().dir, PathBuf::from("/var/lib/evgate/uploads"));
+        c.ocpp_upload_dir = Some("/srv/logs".into());
+        assert_eq!(c.uploads().dir, PathBuf::from("/srv/logs"));
+        for bad in ["gw.example:7103", "ftp://gw.example", "http://"] {
+            c.ocpp_upload_base_url = Some(bad.into());
+            assert_eq!(
+                c.validate().unwrap_err().setting,
+                "OCPP_UPLOAD_BASE_URL",
+                "{bad}"
+            );
+        }
+        c.ocpp_upload_base_url = Some("https://gw.example:7103".into());
+        assert!(c.validate().is_ok());
+        assert!(parse(&["--ocpp-upload-max-mb", "0"]).is_err());
     }
 
     #[test]

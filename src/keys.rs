@@ -64,15 +64,21 @@ pub fn jwt_keys(config: &Config) -> Result<(JwtKeys, KeySource), ConfigError> {
 /// `sqlite://dir/evgate.db?mode=rwc` → `dir/evgate.db.jwt-secret`; `None` for
 /// PostgreSQL (a cluster must share a configured secret) and in-memory SQLite.
 pub fn dev_secret_path(database_url: &str) -> Option<PathBuf> {
+    let mut path = sqlite_file(database_url)?.into_os_string();
+    path.push(".jwt-secret");
+    Some(PathBuf::from(path))
+}
+
+/// The database file a `sqlite://` URL names; `None` for PostgreSQL and
+/// in-memory SQLite.
+pub fn sqlite_file(database_url: &str) -> Option<PathBuf> {
     let rest = database_url.strip_prefix("sqlite:")?;
     let rest = rest.strip_prefix("//").unwrap_or(rest);
     let file = rest.split('?').next().unwrap_or(rest);
     if file.is_empty() || file == ":memory:" {
         return None;
     }
-    let mut path = PathBuf::from(file).into_os_string();
-    path.push(".jwt-secret");
-    Some(PathBuf::from(path))
+    Some(PathBuf::from(file))
 }
 
 /// Reads the secret, or creates it (0600) if absent. `create_new` makes

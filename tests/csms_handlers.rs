@@ -965,3 +965,60 @@ async fn TC_P_03_custom_data_from_the_station_is_accepted() {
         "Invalid"
     );
 }
+
+#[tokio::test]
+async fn firmware_and_log_statuses_are_kept_per_charger_and_checked() {
+    use booking::model::MaintenanceKind;
+    let b = bench(OcppVersion::V16).await;
+    b.ok(
+        "FirmwareStatusNotification",
+        json!({"status": "Downloading"}),
+    )
+    .await;
+    let signed = json!({"status": "InvalidSignature", "requestId": 4});
+    b.ok("SignedFirmwareStatusNotification", signed).await;
+    b.ok(
+        "DiagnosticsStatusNotification",
+        json!({"status": "Uploading"}),
+    )
+    .await;
+    let store = &b.app.store;
+    let firmware = store
+        .maintenance_statuses(b.charger.id, MaintenanceKind::Firmware)
+        .await
+        .unwrap();
+    let seen: Vec<_> = firmware
+        .iter()
+        .map(|s| (s.status.as_str(), s.request_id))
+        .collect();
+    assert_eq!(seen, [("InvalidSignature", Some(4)), ("Downloading", None)]);
+    assert_eq!(
+        b.refused("FirmwareStatusNotification", json!({"status": "Flashing"}))
+            .await,
+        "PropertyConstraintViolation"
+    );
+    assert_eq!(
+        b.refused("LogStatusNotification", json!({"requestId": 1}))
+            .await,
+        "OccurenceConstraintViolation",
+        "1.6 spells it its way"
+    );
+    let b = bench(OcppVersion::V201).await;
+    let log = json!({"status": "AcceptedCanceled", "requestId": 9});
+    b.ok("LogStatusNotification", log).await;
+    let logs = b
+        .app
+        .store
+        .maintenance_statuses(b.charger.id, MaintenanceKind::Log)
+        .await
+        .unwrap();
+    assert_eq!(
+        (logs[0].status.as_str(), logs[0].request_id),
+        ("AcceptedCanceled", Some(9))
+    );
+    assert_eq!(
+        b.refused("FirmwareStatusNotification", json!({"requestId": 1}))
+            .await,
+        "OccurrenceConstraintViolation"
+    );
+}

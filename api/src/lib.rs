@@ -26,12 +26,14 @@ mod journal;
 pub mod jwt;
 pub mod limits;
 mod local_lists;
+mod maintenance;
 mod metrics;
 mod openapi;
 pub mod realtime;
 mod stations;
 mod stored_password;
 mod tariffs;
+pub mod uploads;
 mod vendors;
 pub mod views;
 mod webhook_inbox;
@@ -121,6 +123,8 @@ pub struct Services {
     /// The CA for charger certificates (its certificate is what
     /// `POST …/certificates` installs by default).
     pub certificates: csms::certificates::Certificates,
+    /// Where chargers' log uploads go, and how big they may be.
+    pub uploads: uploads::UploadSettings,
 }
 
 impl AppState {
@@ -164,6 +168,8 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(local_lists::router())
         .merge(certificates::router())
         .merge(tariffs::router())
+        .merge(maintenance::router())
+        .merge(uploads::router())
         .merge(vendors::router())
         .merge(webhook_inbox::router())
         .merge(openapi::router())

@@ -107,7 +107,12 @@ pub(crate) async fn request_bounds(request: Request, next: Next) -> Response {
         .get(axum::http::header::CONTENT_LENGTH)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<u64>().ok());
-    if declared.is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
+    // An upload location takes files up to its own limit (`crate::uploads`).
+    let upload = request
+        .uri()
+        .path()
+        .starts_with(crate::uploads::UPLOAD_PREFIX);
+    if !upload && declared.is_some_and(|n| n > crate::MAX_BODY_BYTES as u64) {
         return ApiError::PayloadTooLarge(format!(
             "request bodies may have at most {} bytes",
             crate::MAX_BODY_BYTES

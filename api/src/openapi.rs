@@ -47,6 +47,7 @@ const UI_PATH: &str = "/docs";
         (name = "admin", description = "Provisioning: stations, chargers, connectors, id tags, audit (role admin)."),
         (name = "operator", description = "Operator controls over one charger: commands, admission, credentials, its OCPP message journal (role admin)."),
         (name = "vendors", description = "Vendor clouds: their signed webhooks, vendor accounts and the webhook inbox."),
+        (name = "uploads", description = "Where chargers deliver the logs evgate asked for: no auth header, the location's secret token is the key (one request, one charger, 24 hours)."),
         (name = "docs", description = "This document."),
     ),
 )]

@@ -61,6 +61,17 @@ fn checked<T: DeserializeOwned + Serialize>(
     Ok((action, value))
 }
 
+/// What [`checked`] lets through, within the string lengths the schema sets
+/// and the typed request does not check.
+fn sized(
+    call: Result<(&'static str, Value), CommandError>,
+) -> Result<(&'static str, Value), CommandError> {
+    let (action, payload) = call?;
+    crate::maintenance::check_lengths(action, &payload)
+        .map_err(|e| CommandError::Invalid(format!("{action} payload: {e}")))?;
+    Ok((action, payload))
+}
+
 /// The action and payload to send, or why they cannot be sent to a charger
 /// of `version`.
 pub fn validate(
@@ -192,6 +203,26 @@ pub fn validate(
                 )))
             })
         }
+        // Firmware and logs (1.6 Firmware Management and the security
+        // whitepaper; 2.0.1 L and N): statuses come back in notifications
+        // kept per charger (`crate::maintenance`).
+        (V16, "UpdateFirmware") => {
+            checked::<v16m::update_firmware::UpdateFirmwareRequest>("UpdateFirmware", payload)
+        }
+        (V16, "GetDiagnostics") => {
+            checked::<v16m::get_diagnostics::GetDiagnosticsRequest>("GetDiagnostics", payload)
+        }
+        (V16, "SignedUpdateFirmware") => {
+            checked::<crate::v16::firmware::SignedUpdateFirmwareRequest>(
+                "SignedUpdateFirmware",
+                payload,
+            )
+        }
+        (V16, "GetLog") => checked::<crate::v16::firmware::GetLogRequest>("GetLog", payload),
+        (V201, "UpdateFirmware") => sized(
+            checked::<v201m::update_firmware::UpdateFirmwareRequest>("UpdateFirmware", payload),
+        ),
+        (V201, "GetLog") => sized(checked::<v201m::get_log::GetLogRequest>("GetLog", payload)),
         (v, other) => Err(CommandError::Invalid(format!(
             "{other} is not a command evgate sends to an {} charger",
             v.as_str()
@@ -336,6 +367,41 @@ mod tests {
                 V201,
                 "ExtendedTriggerMessage",
                 json!({"requestedMessage": "Heartbeat"})
+            ),
+            Err(CommandError::Invalid(_))
+        ));
+        // Firmware and logs; more in `crate::maintenance`'s tests.
+        let firmware = json!({"location": "https://fw.example/a.bin",
+            "retrieveDate": "2030-01-01T00:00:00Z"});
+        assert!(validate(V16, "UpdateFirmware", firmware.clone()).is_ok());
+        assert!(matches!(
+            validate(V201, "UpdateFirmware", firmware),
+            Err(CommandError::Invalid(_))
+        ));
+        assert!(validate(V16, "GetDiagnostics", json!({"location": "ftp://x/"})).is_ok());
+        assert!(matches!(
+            validate(V16, "GetDiagnostics", json!({})),
+            Err(CommandError::Invalid(_))
+        ));
+        let get_log = json!({"logType": "SecurityLog", "requestId": 1,
+            "log": {"remoteLocation": "https://gw/up/"}});
+        assert!(validate(V16, "GetLog", get_log.clone()).is_ok());
+        assert!(validate(V201, "GetLog", get_log).is_ok());
+        assert!(matches!(
+            validate(
+                V16,
+                "SignedUpdateFirmware",
+                json!({"requestId": 1,
+                "firmware": {"location": "https://fw/a", "retrieveDateTime": "2030-01-01T00:00:00Z"}})
+            ),
+            Err(CommandError::Invalid(_))
+        ));
+        assert!(matches!(
+            validate(
+                V201,
+                "GetLog",
+                json!({"logType": "DiagnosticsLog", "requestId": 1,
+                "log": {"remoteLocation": "x".repeat(513)}})
             ),
             Err(CommandError::Invalid(_))
         ));

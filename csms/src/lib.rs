@@ -26,6 +26,7 @@ pub mod fuzzing;
 pub mod handshake;
 pub mod journal;
 pub mod local_list;
+pub mod maintenance;
 pub mod metrics;
 pub mod password_gate;
 pub mod presence;

@@ -1235,6 +1235,88 @@ async fn tallies_count_connectors_by_status_and_pending_refunds(store: Arc<dyn S
     assert_eq!(store.refunds_pending().await.unwrap(), 1);
 }
 
+async fn maintenance_requests_number_per_charger_and_statuses_keep_a_short_history(
+    store: Arc<dyn Store>,
+) {
+    use booking::model::{MaintenanceKind, MaintenanceRequest, MaintenanceStatus};
+    use booking::store::MAINTENANCE_HISTORY;
+    let (_, charger, _) = site(&*store).await;
+    let (_, other, _) = site(&*store).await;
+    let request =
+        |charger_id: Uuid, kind: MaintenanceKind, token: Option<&str>| MaintenanceRequest {
+            charger_id,
+            request_id: 0,
+            kind,
+            action: "GetLog".into(),
+            location: "https://gw.example/ocpp-uploads/CP/t/".into(),
+            upload_token: token.map(str::to_owned),
+            answer: None,
+            requested_at: t("2030-01-01T10:00:00.123Z"),
+        };
+    let first = store
+        .add_maintenance_request(&request(charger.id, MaintenanceKind::Firmware, None))
+        .await
+        .unwrap();
+    let second = store
+        .add_maintenance_request(&request(charger.id, MaintenanceKind::Log, Some("tok-a")))
+        .await
+        .unwrap();
+    let elsewhere = store
+        .add_maintenance_request(&request(other.id, MaintenanceKind::Log, Some("tok-b")))
+        .await
+        .unwrap();
+    assert_eq!((first.request_id, second.request_id), (1, 2), "per charger");
+    assert_eq!(elsewhere.request_id, 1);
+    store
+        .answer_maintenance_request(charger.id, 2, "Accepted")
+        .await
+        .unwrap();
+    let found = store.maintenance_request_by_token("tok-a").await.unwrap();
+    assert_eq!(found.as_ref().map(|r| r.request_id), Some(2));
+    assert_eq!(found.unwrap().answer.as_deref(), Some("Accepted"));
+    assert!(
+        store
+            .maintenance_request_by_token("tok-c")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let logs = store
+        .maintenance_requests(charger.id, MaintenanceKind::Log, 20)
+        .await
+        .unwrap();
+    assert_eq!(logs.len(), 1);
+    assert_eq!(logs[0].requested_at, t("2030-01-01T10:00:00.123Z"));
+    for n in 0..(MAINTENANCE_HISTORY + 3) {
+        let status = MaintenanceStatus {
+            charger_id: charger.id,
+            kind: MaintenanceKind::Firmware,
+            status: format!("S{n}"),
+            request_id: (n % 2 == 0).then_some(1),
+            reported_at: t("2030-01-01T10:00:00Z") + TimeDelta::seconds(i64::from(n)),
+        };
+        store.add_maintenance_status(&status).await.unwrap();
+    }
+    let history = store
+        .maintenance_statuses(charger.id, MaintenanceKind::Firmware)
+        .await
+        .unwrap();
+    assert_eq!(history.len(), MAINTENANCE_HISTORY as usize, "pruned");
+    assert_eq!(
+        history[0].status,
+        format!("S{}", MAINTENANCE_HISTORY + 2),
+        "newest first"
+    );
+    assert_eq!(history[0].request_id, Some(1));
+    assert!(
+        store
+            .maintenance_statuses(charger.id, MaintenanceKind::Log)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 /// Runs each suite function once per backend.
 macro_rules! store_suite {
     ($($name:ident),+ $(,)?) => {
@@ -1286,4 +1368,5 @@ store_suite!(
     a_connector_charges_by_its_own_tariff_else_its_stations,
     local_lists_keep_versions_tombstones_and_take_turns,
     security_events_page_newest_first_and_certificates_are_kept,
+    maintenance_requests_number_per_charger_and_statuses_keep_a_short_history,
 );

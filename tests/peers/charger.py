@@ -861,6 +861,138 @@ Charger.on_get_installed_certificate_ids = on_get_installed_certificate_ids
 Charger.send_sign_certificate = send_sign_certificate
 Charger.security_event = security_event
 # --- end security ---
+# --- firmware ---
+# Firmware and logs (1.6 Firmware Management and the security whitepaper;
+# 2.0.1 L and N). UpdateFirmware/SignedUpdateFirmware are answered with
+# CHARGER_FIRMWARE_ANSWER (default Accepted; 1.6 UpdateFirmware has no
+# status to refuse with), then, when accepted, the firmware statuses follow:
+# Downloading, Downloaded, (SignatureVerified when signed,) Installing,
+# Installed (CHARGER_FIRMWARE_FAIL=download: Downloading, DownloadFailed).
+# GetDiagnostics/GetLog are answered with CHARGER_LOG_ANSWER
+# (default Accepted; 1.6 GetDiagnostics refuses by naming no file), then
+# Uploading, a PUT of a small file to the location + its file name (printed
+# as {"uploaded": HTTP_STATUS}), and Uploaded or UploadFailure (1.6
+# GetDiagnostics: UploadFailed). Each request is printed as usual.
+FIRMWARE_ANSWER = os.environ.get("CHARGER_FIRMWARE_ANSWER", "Accepted")
+LOG_ANSWER = os.environ.get("CHARGER_LOG_ANSWER", "Accepted")
+
+
+def put_file(location, name):
+    """PUTs a small log to location + name, as a charger without auth
+    headers would; returns the HTTP status (0 when unreachable)."""
+    import urllib.error
+    import urllib.request
+    url = location if location.endswith("/") else location + "/"
+    body = f"log of {IDENTITY}\n".encode() * 8
+    request = urllib.request.Request(url + name, data=body, method="PUT",
+                                     headers={"Content-Type": "application/octet-stream"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as answer:
+            return answer.status
+    except urllib.error.HTTPError as e:
+        return e.code
+    except OSError:
+        return 0
+
+
+async def upload(location, name):
+    status = await asyncio.get_running_loop().run_in_executor(None, put_file, location, name)
+    print(json.dumps({"uploaded": status}), flush=True)
+    return 200 <= status < 300
+
+
+def firmware_steps(signed):
+    if os.environ.get("CHARGER_FIRMWARE_FAIL") == "download":
+        return ["Downloading", "DownloadFailed"]
+    return ["Downloading", "Downloaded"] + (["SignatureVerified"] if signed else []) + \
+        ["Installing", "Installed"]
+
+
+if VERSION == "1.6":
+    @on("UpdateFirmware")
+    async def on_update_firmware(self, location, retrieve_date, **kw):
+        report("UpdateFirmware", {"location": location, "retrieveDate": retrieve_date, **kw})
+        return call_result.UpdateFirmware()
+
+    @after("UpdateFirmware")
+    async def after_update_firmware(self, location, retrieve_date, **kw):
+        for status in firmware_steps(False):
+            await self.call(call.FirmwareStatusNotification(status=status))
+
+    @on("SignedUpdateFirmware")
+    async def on_signed_update_firmware(self, request_id, firmware, **kw):
+        report("SignedUpdateFirmware", {"requestId": request_id, "firmware": firmware, **kw})
+        return call_result.SignedUpdateFirmware(status=FIRMWARE_ANSWER)
+
+    @after("SignedUpdateFirmware")
+    async def after_signed_update_firmware(self, request_id, firmware, **kw):
+        if FIRMWARE_ANSWER == "Accepted":
+            for status in firmware_steps(True):
+                await self.call(call.SignedFirmwareStatusNotification(status=status,
+                                                                      request_id=request_id))
+
+    @on("GetDiagnostics")
+    async def on_get_diagnostics(self, location, **kw):
+        report("GetDiagnostics", {"location": location, **kw})
+        if LOG_ANSWER != "Accepted":
+            return call_result.GetDiagnostics()
+        return call_result.GetDiagnostics(file_name="diagnostics.log")
+
+    @after("GetDiagnostics")
+    async def after_get_diagnostics(self, location, **kw):
+        if LOG_ANSWER == "Accepted":
+            await self.call(call.DiagnosticsStatusNotification(status="Uploading"))
+            done = await upload(location, "diagnostics.log")
+            await self.call(call.DiagnosticsStatusNotification(
+                status="Uploaded" if done else "UploadFailed"))
+
+    @on("GetLog")
+    async def on_get_log(self, log_type, request_id, log, **kw):
+        report("GetLog", {"logType": log_type, "requestId": request_id, "log": log, **kw})
+        if LOG_ANSWER != "Accepted":
+            return call_result.GetLog(status=LOG_ANSWER)
+        return call_result.GetLog(status="Accepted", filename="security.log")
+
+    @after("GetLog")
+    async def after_get_log(self, log_type, request_id, log, **kw):
+        if LOG_ANSWER == "Accepted":
+            await self.call(call.LogStatusNotification(status="Uploading", request_id=request_id))
+            done = await upload(log["remote_location"], "security.log")
+            await self.call(call.LogStatusNotification(
+                status="Uploaded" if done else "UploadFailure", request_id=request_id))
+else:
+    @on("UpdateFirmware")
+    async def on_update_firmware(self, request_id, firmware, **kw):
+        report("UpdateFirmware", {"requestId": request_id, "firmware": firmware, **kw})
+        return call_result.UpdateFirmware(status=FIRMWARE_ANSWER)
+
+    @after("UpdateFirmware")
+    async def after_update_firmware(self, request_id, firmware, **kw):
+        if FIRMWARE_ANSWER == "Accepted":
+            for status in firmware_steps("signature" in firmware):
+                await self.call(call.FirmwareStatusNotification(status=status,
+                                                                request_id=request_id))
+
+    @on("GetLog")
+    async def on_get_log(self, log_type, request_id, log, **kw):
+        report("GetLog", {"logType": log_type, "requestId": request_id, "log": log, **kw})
+        if LOG_ANSWER != "Accepted":
+            return call_result.GetLog(status=LOG_ANSWER)
+        return call_result.GetLog(status="Accepted", filename="station.log")
+
+    @after("GetLog")
+    async def after_get_log(self, log_type, request_id, log, **kw):
+        if LOG_ANSWER == "Accepted":
+            await self.call(call.LogStatusNotification(status="Uploading", request_id=request_id))
+            done = await upload(log["remote_location"], "station.log")
+            await self.call(call.LogStatusNotification(
+                status="Uploaded" if done else "UploadFailure", request_id=request_id))
+
+for _name, _handler in list(globals().items()):
+    if _name.startswith(("on_", "after_")) and _name.split("_", 1)[1] in (
+            "update_firmware", "signed_update_firmware", "get_diagnostics", "get_log"):
+        setattr(Charger, _name, _handler)
+# --- end firmware ---
 
 
 class Live:

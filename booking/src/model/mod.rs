@@ -7,6 +7,7 @@ mod charger;
 mod connector;
 mod display;
 mod local_list;
+mod maintenance;
 mod records;
 mod security;
 mod station;
@@ -18,6 +19,7 @@ pub use charger::{
 pub use connector::{Connector, NewConnector};
 pub use display::{DisplayMessage, DisplayOrigin};
 pub use local_list::{ListChange, ListEntry, ListSync, ListUpdate, LocalList};
+pub use maintenance::{MaintenanceKind, MaintenanceRequest, MaintenanceStatus};
 pub use records::{Booking, ChargingSession, IdTag, RefundRequest, TransactionKey};
 pub use security::{IssuedCertificate, SecurityEvent};
 pub use station::Station;

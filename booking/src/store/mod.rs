@@ -14,6 +14,7 @@ mod chargers;
 mod displays;
 mod id_tags;
 mod local_lists;
+mod maintenance;
 mod refunds;
 mod security;
 mod sessions;
@@ -30,6 +31,7 @@ pub use chargers::{
 pub use displays::DisplayMessages;
 pub use id_tags::IdTagStore;
 pub use local_lists::LocalLists;
+pub use maintenance::{MAINTENANCE_HISTORY, MaintenanceLog};
 pub use refunds::{RefundAttempt, RefundQueue};
 pub use security::SecurityLog;
 pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
@@ -50,6 +52,7 @@ pub trait Store:
     + IdTagStore
     + LocalLists
     + DisplayMessages
+    + MaintenanceLog
     + AuditLog
     + RefundQueue
     + Tallies
@@ -69,6 +72,7 @@ impl<T> Store for T where
         + IdTagStore
         + LocalLists
         + DisplayMessages
+        + MaintenanceLog
         + AuditLog
         + RefundQueue
         + Tallies

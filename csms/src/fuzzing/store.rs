@@ -12,14 +12,14 @@ use booking::audit::AuditEntry;
 use booking::geo::BoundingBox;
 use booking::model::{
     Booking, BookingStatus, Charger, ChargerAdmission, ChargingSession, Connector, ConnectorStatus,
-    DisplayMessage, IdTag, NewConnector, OcppVersion, Page, RefundRequest, SecurityProfile,
-    Station, TransactionKey, UnassignedCharger,
+    DisplayMessage, IdTag, MaintenanceKind, MaintenanceRequest, MaintenanceStatus, NewConnector,
+    OcppVersion, Page, RefundRequest, SecurityProfile, Station, TransactionKey, UnassignedCharger,
 };
 use booking::store::{
     AuditLog, BookingLedger, BootInfo, ChargerCredentials, ChargerPresence, ChargerRegistry,
-    DisplayMessages, IdTagStore, PresenceUpdate, RefundAttempt, RefundDraft, RefundQueue,
-    ReservationVoid, SessionEnd, SessionEnded, SessionLog, SessionStarted, StationStore,
-    StatusChange, Tallies, TariffStore, UnassignedChargers,
+    DisplayMessages, IdTagStore, MaintenanceLog, PresenceUpdate, RefundAttempt, RefundDraft,
+    RefundQueue, ReservationVoid, SessionEnd, SessionEnded, SessionLog, SessionStarted,
+    StationStore, StatusChange, Tallies, TariffStore, UnassignedChargers,
 };
 use booking::tariffs::{Tariff, TariffScope};
 use chrono::{DateTime, Utc};
@@ -324,6 +324,48 @@ impl booking::store::LocalLists for KnowsOneCharger {
         _charger_id: Uuid,
         _sync: &booking::model::ListSync,
     ) -> Result<()> {
+        Ok(Default::default())
+    }
+}
+
+#[async_trait]
+impl MaintenanceLog for KnowsOneCharger {
+    async fn add_maintenance_request(
+        &self,
+        request: &MaintenanceRequest,
+    ) -> Result<MaintenanceRequest> {
+        Ok(request.clone())
+    }
+    async fn answer_maintenance_request(
+        &self,
+        _charger_id: Uuid,
+        _request_id: i32,
+        _answer: &str,
+    ) -> Result<()> {
+        Ok(Default::default())
+    }
+    async fn maintenance_requests(
+        &self,
+        _charger_id: Uuid,
+        _kind: MaintenanceKind,
+        _limit: u32,
+    ) -> Result<Vec<MaintenanceRequest>> {
+        Ok(Default::default())
+    }
+    async fn maintenance_request_by_token(
+        &self,
+        _token: &str,
+    ) -> Result<Option<MaintenanceRequest>> {
+        Ok(Default::default())
+    }
+    async fn add_maintenance_status(&self, _status: &MaintenanceStatus) -> Result<()> {
+        Ok(Default::default())
+    }
+    async fn maintenance_statuses(
+        &self,
+        _charger_id: Uuid,
+        _kind: MaintenanceKind,
+    ) -> Result<Vec<MaintenanceStatus>> {
         Ok(Default::default())
     }
 }

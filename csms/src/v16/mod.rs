@@ -5,15 +5,14 @@
 pub(crate) mod authorize;
 mod boot;
 pub mod calls;
+pub mod firmware;
 mod meter_values;
 pub mod reservation;
-mod security;
 mod status;
 mod transactions;
 
 use serde_json::Value;
 
-use crate::acks;
 use crate::context::Context;
 use crate::domain::Handled;
 use crate::rpc::RpcError;
@@ -39,15 +38,16 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         "StopTransaction" => transactions::stop_transaction(ctx, payload).await,
         "MeterValues" => meter_values::meter_values(ctx, payload).await,
         "DataTransfer" => ctx.deps.vendor_extensions.answer(ctx, payload).await,
-        "DiagnosticsStatusNotification" | "FirmwareStatusNotification" => {
-            acks::notification(action, payload)
+        "FirmwareStatusNotification" => firmware::firmware_status_notification(ctx, payload).await,
+        "DiagnosticsStatusNotification" => {
+            firmware::diagnostics_status_notification(ctx, payload).await
         }
         "SecurityEventNotification" => {
             crate::certificates::security_event_notification(ctx, payload).await
         }
-        "LogStatusNotification" => security::log_status_notification(payload),
+        "LogStatusNotification" => firmware::log_status_notification(ctx, payload).await,
         "SignedFirmwareStatusNotification" => {
-            security::signed_firmware_status_notification(payload)
+            firmware::signed_firmware_status_notification(ctx, payload).await
         }
         other => Err(RpcError::NotImplemented(format!("unknown action {other}"))),
     }

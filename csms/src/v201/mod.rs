@@ -6,6 +6,7 @@ pub(crate) mod authorize;
 mod boot;
 pub mod calls;
 mod display_messages;
+mod firmware;
 mod meter_values;
 mod notify_report;
 pub mod pending_start;
@@ -50,9 +51,9 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         "SecurityEventNotification" => {
             crate::certificates::security_event_notification(ctx, payload).await
         }
+        "FirmwareStatusNotification" => firmware::firmware_status_notification(ctx, payload).await,
+        "LogStatusNotification" => firmware::log_status_notification(ctx, payload).await,
         "NotifyEvent"
-        | "FirmwareStatusNotification"
-        | "LogStatusNotification"
         | "NotifyChargingLimit"
         | "ClearedChargingLimit"
         | "NotifyMonitoringReport"

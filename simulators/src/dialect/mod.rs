@@ -3,6 +3,7 @@
 
 mod device_model;
 pub mod local_list;
+mod maintenance;
 mod v16;
 mod v201;
 

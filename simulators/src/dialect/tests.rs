@@ -264,3 +264,80 @@ fn a_201_reservation_expiring_is_reported_and_unknown_actions_are_not_implemente
     );
     assert!(matches!(answer.result, Err(("NotImplemented", _))));
 }
+
+#[test]
+fn firmware_and_logs_are_answered_then_reported_in_both_versions() {
+    let m = Misbehaviour::default();
+    let sent = |answer: &Answer| -> Vec<(String, Value)> {
+        match answer.followups.as_slice() {
+            [Followup::Send(calls)] => calls
+                .iter()
+                .map(|c| (c.action.to_owned(), c.payload.clone()))
+                .collect(),
+            other => panic!("{other:?}"),
+        }
+    };
+    let (mut hw, mut mem) = charger(Version::V16);
+    let firmware = json!({"location": "https://fw/a.bin", "retrieveDate": "2030-01-01T00:00:00Z"});
+    let (answer, _) = run(
+        Version::V16,
+        &mut hw,
+        &mut mem,
+        &m,
+        "UpdateFirmware",
+        firmware,
+    );
+    assert_eq!(answer.result, Ok(json!({})));
+    let calls = sent(&answer);
+    assert_eq!(calls.len(), 4);
+    assert_eq!(
+        calls[3],
+        (
+            "FirmwareStatusNotification".into(),
+            json!({"status": "Installed"})
+        )
+    );
+    let (answer, _) = run(
+        Version::V16,
+        &mut hw,
+        &mut mem,
+        &m,
+        "GetDiagnostics",
+        json!({}),
+    );
+    assert!(answer.result.is_err());
+    let signed = json!({"requestId": 5, "firmware": {"location": "https://fw/a.bin",
+        "retrieveDateTime": "2030-01-01T00:00:00Z", "signingCertificate": "PEM", "signature": "s"}});
+    let (answer, _) = run(
+        Version::V16,
+        &mut hw,
+        &mut mem,
+        &m,
+        "SignedUpdateFirmware",
+        signed.clone(),
+    );
+    assert!(sent(&answer).contains(&(
+        "SignedFirmwareStatusNotification".into(),
+        json!({"status": "SignatureVerified", "requestId": 5})
+    )));
+    let (mut hw, mut mem) = charger(Version::V201);
+    let (answer, _) = run(
+        Version::V201,
+        &mut hw,
+        &mut mem,
+        &m,
+        "UpdateFirmware",
+        signed,
+    );
+    assert_eq!(answer.result, Ok(json!({"status": "Accepted"})));
+    assert_eq!(sent(&answer)[0].0, "FirmwareStatusNotification");
+    let log = json!({"logType": "DiagnosticsLog", "requestId": 6, "log": {"remoteLocation": "https://gw/up/"}});
+    let (answer, _) = run(Version::V201, &mut hw, &mut mem, &m, "GetLog", log);
+    assert_eq!(
+        sent(&answer).last().unwrap(),
+        &(
+            "LogStatusNotification".into(),
+            json!({"status": "Uploaded", "requestId": 6})
+        )
+    );
+}

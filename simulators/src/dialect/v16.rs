@@ -255,6 +255,14 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
             answer
         }
         "ClearCache" => Answer::ok(json!({ "status": "Accepted" })),
+        "UpdateFirmware" => super::maintenance::update_firmware_16(p),
+        "SignedUpdateFirmware" => super::maintenance::update_firmware(
+            p,
+            "SignedFirmwareStatusNotification",
+            "OccurenceConstraintViolation",
+        ),
+        "GetDiagnostics" => super::maintenance::get_diagnostics(p),
+        "GetLog" => super::maintenance::get_log(p, "OccurenceConstraintViolation"),
         "DataTransfer" => Answer::ok(json!({ "status": "UnknownVendorId" })),
         other => Answer::error("NotImplemented", format!("{other} is not supported")),
     }

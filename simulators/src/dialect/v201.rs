@@ -350,6 +350,12 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
             }
         }
         "SetNetworkProfile" => Answer::ok(json!({ "status": "Accepted" })),
+        "UpdateFirmware" => super::maintenance::update_firmware(
+            p,
+            "FirmwareStatusNotification",
+            "OccurrenceConstraintViolation",
+        ),
+        "GetLog" => super::maintenance::get_log(p, "OccurrenceConstraintViolation"),
         "ClearCache" => Answer::ok(json!({ "status": "Accepted" })),
         "DataTransfer" => Answer::ok(json!({ "status": "UnknownVendorId" })),
         other => Answer::error("NotImplemented", format!("{other} is not supported")),

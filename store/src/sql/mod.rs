@@ -15,6 +15,7 @@ mod device_model;
 mod displays;
 mod id_tags;
 mod local_lists;
+mod maintenance;
 mod refunds;
 mod security;
 mod sessions;
