@@ -7,6 +7,7 @@ mod charger;
 mod connector;
 mod display;
 mod records;
+mod smart_charging;
 mod station;
 mod status;
 
@@ -16,6 +17,10 @@ pub use charger::{
 pub use connector::{Connector, NewConnector};
 pub use display::{DisplayMessage, DisplayOrigin};
 pub use records::{Booking, ChargingSession, IdTag, RefundRequest, TransactionKey};
+pub use smart_charging::{
+    ChargingProfile, ExternalChargingLimit, ProfileFilter, ProfileOrigin, ProfilePurpose,
+    StationPowerLimit,
+};
 pub use station::Station;
 
 /// The largest meter reading evgate records, in Wh (a terawatt-hour: no

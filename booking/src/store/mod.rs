@@ -15,6 +15,7 @@ mod displays;
 mod id_tags;
 mod refunds;
 mod sessions;
+mod smart_charging;
 mod stations;
 mod tallies;
 mod tariffs;
@@ -29,6 +30,7 @@ pub use displays::DisplayMessages;
 pub use id_tags::IdTagStore;
 pub use refunds::{RefundAttempt, RefundQueue};
 pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
+pub use smart_charging::SmartChargingStore;
 pub use stations::{ReservationVoid, StationStore, StatusChange};
 pub use tallies::Tallies;
 pub use tariffs::TariffStore;
@@ -49,6 +51,7 @@ pub trait Store:
     + RefundQueue
     + Tallies
     + TariffStore
+    + SmartChargingStore
 {
 }
 
@@ -66,5 +69,6 @@ impl<T> Store for T where
         + RefundQueue
         + Tallies
         + TariffStore
+    + SmartChargingStore
 {
 }

@@ -16,6 +16,7 @@ mod displays;
 mod id_tags;
 mod refunds;
 mod sessions;
+mod smart_charging;
 mod stations;
 mod tallies;
 mod tariffs;
