@@ -123,6 +123,8 @@ pub struct App {
     displays: csms::display::Displays,
     /// Tells charging 2.0.1 chargers their running cost; follows `events`.
     cost_updates: csms::costs::CostUpdates,
+    /// Shares stations' power caps as sessions start and end; follows `events`.
+    power_cap: csms::power_cap::PowerCap,
     redis: Option<Redis>,
     refunds: Option<RefundOutbox>,
     no_show_interval: std::time::Duration,
@@ -265,10 +267,16 @@ impl App {
             registry.clone(),
             clock.clone(),
         );
+        let smart_charging = csms::smart_charging::SmartCharging::new(
+            registry.clone(),
+            store.clone(),
+            clock.clone(),
+        );
         let local_chargers = csms::OcppChargers {
             registry: registry.clone(),
             displays: displays.clone(),
             device_model: device_model.clone(),
+            smart_charging: smart_charging.clone(),
         };
         let redis = match &config.redis_url {
             Some(url) => Some(Redis::connect(url).await.map_err(StartError::Redis)?),
@@ -340,6 +348,7 @@ impl App {
                 vendor_extensions: overrides
                     .vendor_extensions
                     .unwrap_or_else(vendor_extensions),
+                smart_charging,
             },
             registry,
         );
@@ -363,6 +372,11 @@ impl App {
             settings: config.rotation(),
             passwords: csms.passwords.clone(),
         };
+        let power_cap = csms::power_cap::PowerCap {
+            store: store.clone(),
+            chargers: Arc::new(chargers.clone()),
+            clock: clock.clone(),
+        };
         let state = AppState::from(evgate_api::Services {
             store,
             clock,
@@ -384,6 +398,7 @@ impl App {
             ocpp_tls,
             displays,
             cost_updates,
+            power_cap,
             redis,
             refunds,
             no_show_interval: config.no_show_interval(),
@@ -414,6 +429,7 @@ impl App {
             ocpp_tls,
             displays,
             cost_updates,
+            power_cap,
             redis,
             refunds,
             no_show_interval,
@@ -475,6 +491,7 @@ impl App {
         background.adopt(vec![
             tokio::spawn(displays.follow(events.subscribe())),
             tokio::spawn(cost_updates.follow(events.subscribe())),
+            tokio::spawn(power_cap.follow(events.subscribe())),
         ]);
         let scrape = crate::metrics::Scrape {
             handle,

@@ -70,6 +70,7 @@ async fn line() -> Line {
             charging_clocks: Default::default(),
             device_model: csms::DeviceModel::none(),
             vendor_extensions: csms::data_transfer::VendorExtensions::none(),
+            smart_charging: csms::smart_charging::SmartCharging::none(),
         },
     };
     tokio::time::pause();

@@ -77,6 +77,7 @@ async fn bench(version: OcppVersion) -> Bench {
             charging_clocks: Default::default(),
             device_model: csms::DeviceModel::none(),
             vendor_extensions: csms::data_transfer::VendorExtensions::builtin(),
+            smart_charging: csms::smart_charging::SmartCharging::none(),
         },
     };
     Bench { app, ctx, charger }

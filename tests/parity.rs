@@ -197,6 +197,7 @@ async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
             charging_clocks: Default::default(),
             device_model: csms::DeviceModel::none(),
             vendor_extensions: csms::data_transfer::VendorExtensions::none(),
+            smart_charging: csms::smart_charging::SmartCharging::none(),
         },
         Arc::new(csms::Registry::default()),
     );

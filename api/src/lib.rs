@@ -27,6 +27,7 @@ pub mod limits;
 mod metrics;
 mod openapi;
 pub mod realtime;
+mod smart_charging;
 mod stations;
 mod stored_password;
 mod tariffs;
@@ -148,6 +149,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(bookings::router())
         .merge(chargers::router())
+        .merge(smart_charging::router())
         .merge(stored_password::router())
         .merge(audit::router())
         .merge(id_tags::router())

@@ -99,6 +99,8 @@ pub struct Deps {
     pub device_model: crate::DeviceModel,
     /// Vendor handlers for DataTransfer, by vendorId.
     pub vendor_extensions: crate::data_transfer::VendorExtensions,
+    /// Charging profiles evgate set, re-sent after a charger boots.
+    pub smart_charging: crate::smart_charging::SmartCharging,
 }
 
 /// Presence across instances: a charger that left this instance may be

@@ -69,6 +69,6 @@ impl<T> Store for T where
         + RefundQueue
         + Tallies
         + TariffStore
-    + SmartChargingStore
+        + SmartChargingStore
 {
 }

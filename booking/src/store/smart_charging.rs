@@ -15,8 +15,11 @@ pub trait SmartChargingStore: Send + Sync + std::fmt::Debug + 'static {
     async fn save_charging_profile(&self, profile: &ChargingProfile) -> Result<()>;
     /// Forgets the profiles evgate set (operator's and power cap's, never
     /// reported ones) that match `filter`; how many.
-    async fn remove_charging_profiles(&self, charger_id: Uuid, filter: &ProfileFilter)
-    -> Result<u64>;
+    async fn remove_charging_profiles(
+        &self,
+        charger_id: Uuid,
+        filter: &ProfileFilter,
+    ) -> Result<u64>;
     /// Forgets what the charger reported, before it reports again.
     async fn forget_reported_profiles(&self, charger_id: Uuid) -> Result<u64>;
     /// A charger's profiles, by origin, EVSE and id.

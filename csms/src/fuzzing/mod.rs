@@ -594,6 +594,7 @@ fn deps() -> Deps {
         charging_clocks: Default::default(),
         device_model: crate::DeviceModel::none(),
         vendor_extensions: crate::data_transfer::VendorExtensions::builtin(),
+        smart_charging: crate::smart_charging::SmartCharging::none(),
     }
 }
 

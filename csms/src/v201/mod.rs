@@ -5,6 +5,7 @@
 mod authorize;
 mod boot;
 pub mod calls;
+mod charging_limits;
 mod display_messages;
 mod meter_values;
 mod notify_report;
@@ -44,16 +45,16 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         "DataTransfer" => ctx.deps.vendor_extensions.answer(ctx, payload).await,
         "NotifyDisplayMessages" => display_messages::notify_display_messages(ctx, payload).await,
         "NotifyReport" => notify_report::notify_report(ctx, payload).await,
+        "ReportChargingProfiles" => charging_limits::report_charging_profiles(ctx, payload).await,
+        "NotifyChargingLimit" => charging_limits::notify_charging_limit(ctx, payload).await,
+        "ClearedChargingLimit" => charging_limits::cleared_charging_limit(ctx, payload).await,
         "NotifyEvent"
         | "SecurityEventNotification"
         | "FirmwareStatusNotification"
         | "LogStatusNotification"
-        | "NotifyChargingLimit"
-        | "ClearedChargingLimit"
         | "NotifyMonitoringReport"
         | "NotifyCustomerInformation"
-        | "PublishFirmwareStatusNotification"
-        | "ReportChargingProfiles" => acks::notification(action, payload),
+        | "PublishFirmwareStatusNotification" => acks::notification(action, payload),
         "NotifyEVChargingNeeds" => acks::status_answer(action, payload, "Rejected"),
         "NotifyEVChargingSchedule" => acks::status_answer(action, payload, "Accepted"),
         "SignCertificate" => acks::status_answer(action, payload, "Rejected"),
