@@ -548,7 +548,7 @@ async fn station_exists(state: &AppState, id: Uuid) -> ApiResult<()> {
         .station(id)
         .await?
         .map(drop)
-        .ok_or_else(|| ApiError::from(booking::Error::not_found("station", &id.to_string())))
+        .ok_or_else(|| ApiError::from(booking::Error::not_found("station", id.to_string())))
 }
 
 /// The station's cap and its division among the sessions charging now.
