@@ -374,7 +374,7 @@ mod tests {
         assert_eq!(p["chargingProfilePurpose"], "ChargePointMaxProfile");
         assert_eq!(
             p["chargingSchedule"]["startSchedule"],
-            "2030-01-01T10:00:00.000Z"
+            "2030-01-01T10:00:00Z"
         );
         assert_eq!(
             p["chargingSchedule"]["chargingSchedulePeriod"][1]["limit"].as_f64(),
