@@ -125,6 +125,8 @@ pub struct App {
     cost_updates: csms::costs::CostUpdates,
     /// Puts bookings' tags on chargers' local lists; follows `events`.
     local_lists: csms::local_list::LocalLists,
+    /// Shares stations' power caps as sessions start and end; follows `events`.
+    power_cap: csms::power_cap::PowerCap,
     redis: Option<Redis>,
     refunds: Option<RefundOutbox>,
     no_show_interval: std::time::Duration,
@@ -274,10 +276,16 @@ impl App {
             registry.clone(),
             config.booking_local_list,
         );
+        let smart_charging = csms::smart_charging::SmartCharging::new(
+            registry.clone(),
+            store.clone(),
+            clock.clone(),
+        );
         let local_chargers = csms::OcppChargers {
             registry: registry.clone(),
             displays: displays.clone(),
             device_model: device_model.clone(),
+            smart_charging: smart_charging.clone(),
         };
         let redis = match &config.redis_url {
             Some(url) => Some(Redis::connect(url).await.map_err(StartError::Redis)?),
@@ -351,6 +359,7 @@ impl App {
                     .vendor_extensions
                     .unwrap_or_else(vendor_extensions),
                 certificates: certificates.clone(),
+                smart_charging,
             },
             registry,
         );
@@ -373,6 +382,11 @@ impl App {
             sealer,
             settings: config.rotation(),
             passwords: csms.passwords.clone(),
+        };
+        let power_cap = csms::power_cap::PowerCap {
+            store: store.clone(),
+            chargers: Arc::new(chargers.clone()),
+            clock: clock.clone(),
         };
         let state = AppState::from(evgate_api::Services {
             store,
@@ -399,6 +413,7 @@ impl App {
             displays,
             cost_updates,
             local_lists,
+            power_cap,
             redis,
             refunds,
             no_show_interval: config.no_show_interval(),
@@ -430,6 +445,7 @@ impl App {
             displays,
             cost_updates,
             local_lists,
+            power_cap,
             redis,
             refunds,
             no_show_interval,
@@ -492,6 +508,7 @@ impl App {
             tokio::spawn(displays.follow(events.subscribe())),
             tokio::spawn(cost_updates.follow(events.subscribe())),
             tokio::spawn(local_lists.follow(events.subscribe(), Arc::new(state.chargers.clone()))),
+            tokio::spawn(power_cap.follow(events.subscribe())),
         ]);
         let scrape = crate::metrics::Scrape {
             handle,

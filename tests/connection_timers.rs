@@ -72,6 +72,7 @@ async fn line() -> Line {
             vendor_extensions: csms::data_transfer::VendorExtensions::none(),
             local_lists: csms::local_list::LocalLists::none(),
             certificates: Default::default(),
+            smart_charging: csms::smart_charging::SmartCharging::none(),
         },
     };
     tokio::time::pause();

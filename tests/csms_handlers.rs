@@ -79,6 +79,7 @@ async fn bench(version: OcppVersion) -> Bench {
             vendor_extensions: csms::data_transfer::VendorExtensions::builtin(),
             local_lists: csms::local_list::LocalLists::none(),
             certificates: Default::default(),
+            smart_charging: csms::smart_charging::SmartCharging::none(),
         },
     };
     Bench { app, ctx, charger }

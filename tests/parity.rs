@@ -199,6 +199,7 @@ async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
             vendor_extensions: csms::data_transfer::VendorExtensions::none(),
             local_lists: csms::local_list::LocalLists::none(),
             certificates: Default::default(),
+            smart_charging: csms::smart_charging::SmartCharging::none(),
         },
         Arc::new(csms::Registry::default()),
     );

@@ -30,6 +30,7 @@ mod maintenance;
 mod metrics;
 mod openapi;
 pub mod realtime;
+mod smart_charging;
 mod stations;
 mod stored_password;
 mod tariffs;
@@ -159,6 +160,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(admin::router())
         .merge(bookings::router())
         .merge(chargers::router())
+        .merge(smart_charging::router())
         .merge(stored_password::router())
         .merge(audit::router())
         .merge(id_tags::router())

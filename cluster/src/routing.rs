@@ -522,6 +522,19 @@ impl csms::HeldElsewhere for Chargers {
     }
 }
 
+/// Station power caps reach chargers on any instance.
+#[async_trait]
+impl csms::power_cap::SendCommand for Chargers {
+    async fn command(
+        &self,
+        charge_point_id: &str,
+        action: &str,
+        payload: Value,
+    ) -> Result<Value, CommandError> {
+        Chargers::command(self, charge_point_id, action, payload).await
+    }
+}
+
 #[async_trait]
 impl ChargerControl for Chargers {
     async fn reserve_now(&self, request: &ReserveRequest) -> Result<(), Refusal> {

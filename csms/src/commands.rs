@@ -223,6 +223,30 @@ pub fn validate(
             checked::<v201m::update_firmware::UpdateFirmwareRequest>("UpdateFirmware", payload),
         ),
         (V201, "GetLog") => sized(checked::<v201m::get_log::GetLogRequest>("GetLog", payload)),
+        // Smart charging (1.6 profile SmartCharging; 2.0.1 block K): what
+        // the charger accepts is remembered and re-sent after a boot
+        // (`crate::smart_charging`); 2.0.1 reports come in ReportChargingProfiles.
+        (V16, "SetChargingProfile") => checked::<
+            v16m::set_charging_profile::SetChargingProfileRequest,
+        >("SetChargingProfile", payload),
+        (V16, "ClearChargingProfile") => checked::<
+            v16m::clear_charging_profile::ClearChargingProfileRequest,
+        >("ClearChargingProfile", payload),
+        (V16, "GetCompositeSchedule") => checked::<
+            v16m::get_composite_schedule::GetCompositeScheduleRequest,
+        >("GetCompositeSchedule", payload),
+        (V201, "SetChargingProfile") => checked::<
+            v201m::set_charging_profile::SetChargingProfileRequest,
+        >("SetChargingProfile", payload),
+        (V201, "ClearChargingProfile") => checked::<
+            v201m::clear_charging_profile::ClearChargingProfileRequest,
+        >("ClearChargingProfile", payload),
+        (V201, "GetCompositeSchedule") => checked::<
+            v201m::get_composite_schedule::GetCompositeScheduleRequest,
+        >("GetCompositeSchedule", payload),
+        (V201, "GetChargingProfiles") => checked::<
+            v201m::get_charging_profiles::GetChargingProfilesRequest,
+        >("GetChargingProfiles", payload),
         (v, other) => Err(CommandError::Invalid(format!(
             "{other} is not a command evgate sends to an {} charger",
             v.as_str()
@@ -402,6 +426,67 @@ mod tests {
                 "GetLog",
                 json!({"logType": "DiagnosticsLog", "requestId": 1,
                 "log": {"remoteLocation": "x".repeat(513)}})
+            ),
+            Err(CommandError::Invalid(_))
+        ));
+        // Smart charging: each action in its version, refused in the other.
+        let v16_profile = json!({"connectorId": 0, "csChargingProfiles": {"chargingProfileId": 1,
+            "stackLevel": 0, "chargingProfilePurpose": "ChargePointMaxProfile",
+            "chargingProfileKind": "Absolute", "chargingSchedule": {"chargingRateUnit": "W",
+            "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 22000.0}]}}});
+        assert!(validate(V16, "SetChargingProfile", v16_profile.clone()).is_ok());
+        assert!(matches!(
+            validate(V201, "SetChargingProfile", v16_profile),
+            Err(CommandError::Invalid(_))
+        ));
+        assert!(matches!(
+            validate(
+                V16,
+                "SetChargingProfile",
+                json!({"connectorId": 0, "csChargingProfiles": {
+                "chargingProfileId": 1, "stackLevel": 0, "chargingProfilePurpose": "Everything",
+                "chargingProfileKind": "Absolute", "chargingSchedule": {"chargingRateUnit": "W",
+                "chargingSchedulePeriod": []}}})
+            ),
+            Err(CommandError::Invalid(_))
+        ));
+        assert!(validate(V16, "ClearChargingProfile", json!({"id": 1})).is_ok());
+        assert!(
+            validate(
+                V16,
+                "GetCompositeSchedule",
+                json!({"connectorId": 1, "duration": 3600})
+            )
+            .is_ok()
+        );
+        let v201_profile = json!({"evseId": 0, "chargingProfile": {"id": 1, "stackLevel": 0,
+            "chargingProfilePurpose": "ChargingStationMaxProfile", "chargingProfileKind": "Absolute",
+            "chargingSchedule": [{"id": 1, "startSchedule": "2030-01-01T00:00:00Z",
+            "chargingRateUnit": "W", "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 22000.0}]}]}});
+        assert!(validate(V201, "SetChargingProfile", v201_profile).is_ok());
+        assert!(
+            validate(
+                V201,
+                "ClearChargingProfile",
+                json!({"chargingProfileId": 1})
+            )
+            .is_ok()
+        );
+        assert!(
+            validate(
+                V201,
+                "GetCompositeSchedule",
+                json!({"evseId": 1, "duration": 3600})
+            )
+            .is_ok()
+        );
+        assert!(validate(V201, "GetChargingProfiles",
+            json!({"requestId": 4, "chargingProfile": {"chargingProfilePurpose": "TxDefaultProfile"}})).is_ok());
+        assert!(matches!(
+            validate(
+                V16,
+                "GetChargingProfiles",
+                json!({"requestId": 4, "chargingProfile": {}})
             ),
             Err(CommandError::Invalid(_))
         ));

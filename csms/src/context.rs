@@ -103,6 +103,8 @@ pub struct Deps {
     pub local_lists: crate::local_list::LocalLists,
     /// The certificate authority for charger certificates, if configured.
     pub certificates: crate::certificates::Certificates,
+    /// Charging profiles evgate set, re-sent after a charger boots.
+    pub smart_charging: crate::smart_charging::SmartCharging,
 }
 
 /// Presence across instances: a charger that left this instance may be

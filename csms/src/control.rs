@@ -25,6 +25,8 @@ pub struct OcppChargers {
     /// Device models: which reports evgate asked for, and how many items
     /// one GetVariables/SetVariables may carry to each charger.
     pub device_model: crate::DeviceModel,
+    /// The charging profiles chargers accepted.
+    pub smart_charging: crate::smart_charging::SmartCharging,
 }
 
 impl OcppChargers {
@@ -44,6 +46,9 @@ impl OcppChargers {
             self.device_model
                 .note_request(charge_point_id, action, &payload);
         }
+        self.smart_charging
+            .before_command(charge_point_id, action)
+            .await;
         // GetVariables/SetVariables within the charger's ItemsPerMessage
         // and BytesPerMessage; every other action as one call.
         let answer = self
@@ -52,6 +57,9 @@ impl OcppChargers {
             .await?;
         self.displays
             .after_command(charge_point_id, action, &payload, &answer)
+            .await;
+        self.smart_charging
+            .after_command(charge_point_id, version, action, &payload, &answer)
             .await;
         Ok(answer)
     }

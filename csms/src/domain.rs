@@ -136,6 +136,14 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Handled, RpcError> {
         }
         .as_secs(),
     });
+    // A charger that rebooted may have lost the profiles evgate set.
+    if status == RegistrationStatus::Accepted {
+        ctx.deps.smart_charging.after_boot(
+            ctx.charger.id,
+            &ctx.charger.charge_point_id,
+            ctx.version,
+        );
+    }
     Ok(Handled {
         payload,
         booted: Some(status),

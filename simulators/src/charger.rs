@@ -175,6 +175,9 @@ pub enum Notice {
     ConnectFailed(String),
     /// The screen changed (2.0.1 display messages): each message's text.
     Screen(Vec<String>),
+    /// The charging limits changed (SetChargingProfile, ClearChargingProfile):
+    /// each limited connector's limit, `"1: 7333 W"`.
+    Limits(Vec<String>),
     /// The CSMS called us.
     Received {
         /// The CSMS's action, e.g. `ReserveNow`.

@@ -19,6 +19,7 @@ pub mod frame;
 pub mod metrics;
 pub mod misbehaviour;
 pub mod model;
+pub mod profiles;
 pub mod provision;
 pub mod scenario;
 pub mod screen;

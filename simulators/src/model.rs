@@ -165,6 +165,8 @@ pub struct Hardware {
     pub connectors: Vec<Connector>,
     /// What the screen shows (2.0.1 display messages).
     pub screen: crate::screen::Screen,
+    /// The charging profiles the CSMS set.
+    pub profiles: crate::profiles::Profiles,
     next_transaction: u64,
 }
 
@@ -183,6 +185,7 @@ impl Hardware {
         Self {
             connectors: vec![connector; n as usize],
             screen: crate::screen::Screen::default(),
+            profiles: crate::profiles::Profiles::default(),
             next_transaction: 1,
         }
     }
@@ -386,6 +389,8 @@ impl Hardware {
         let c = self.connector_mut(n)?;
         let transaction = c.transaction.take()?;
         let meter_stop_wh = c.meter_wh;
+        self.profiles.transaction_ended(n);
+        let c = self.connector_mut(n)?;
         let idle = if c.inoperative {
             ConnectorState::Unavailable
         } else {

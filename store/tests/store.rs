@@ -936,6 +936,187 @@ async fn local_lists_keep_versions_tombstones_and_take_turns(store: Arc<dyn Stor
     assert_eq!((read.version, read.entries.len()), (20, 20));
 }
 
+async fn charging_profiles_replace_by_id_and_origin_and_clear_by_criteria(store: Arc<dyn Store>) {
+    use booking::model::{ChargingProfile, ProfileFilter, ProfileOrigin, ProfilePurpose};
+    let (_, charger, _) = site(&*store).await;
+    let (_, other, _) = site(&*store).await;
+    let profile =
+        |id: i32, origin: ProfileOrigin, evse: i32, purpose: ProfilePurpose, limit: i32| {
+            ChargingProfile {
+                charger_id: charger.id,
+                profile_id: id,
+                origin,
+                evse_id: evse,
+                purpose,
+                stack_level: 1,
+                profile: serde_json::json!({"chargingProfileId": id, "limit": limit}),
+                updated_at: t("2030-01-01T10:00:00.123Z"),
+            }
+        };
+    let max = profile(
+        1,
+        ProfileOrigin::Operator,
+        0,
+        ProfilePurpose::StationMax,
+        22000,
+    );
+    store.save_charging_profile(&max).await.unwrap();
+    let replaced = profile(
+        1,
+        ProfileOrigin::Operator,
+        0,
+        ProfilePurpose::StationMax,
+        11000,
+    );
+    store.save_charging_profile(&replaced).await.unwrap();
+    let reported = profile(
+        1,
+        ProfileOrigin::Reported,
+        0,
+        ProfilePurpose::StationMax,
+        22000,
+    );
+    store.save_charging_profile(&reported).await.unwrap();
+    let tx = profile(9, ProfileOrigin::PowerCap, 2, ProfilePurpose::Tx, 7000);
+    store.save_charging_profile(&tx).await.unwrap();
+    let default = profile(4, ProfileOrigin::Operator, 1, ProfilePurpose::TxDefault, 16);
+    store.save_charging_profile(&default).await.unwrap();
+    let held = store.charging_profiles(charger.id).await.unwrap();
+    assert_eq!(
+        held,
+        [replaced.clone(), default.clone(), tx, reported.clone()],
+        "by origin, EVSE, id"
+    );
+    assert!(store.charging_profiles(other.id).await.unwrap().is_empty());
+
+    let by_purpose = ProfileFilter {
+        purpose: Some(ProfilePurpose::Tx),
+        ..ProfileFilter::default()
+    };
+    assert_eq!(
+        store
+            .remove_charging_profiles(charger.id, &by_purpose)
+            .await
+            .unwrap(),
+        1
+    );
+    let by_id = ProfileFilter {
+        profile_id: Some(1),
+        ..ProfileFilter::default()
+    };
+    assert_eq!(
+        store
+            .remove_charging_profiles(charger.id, &by_id)
+            .await
+            .unwrap(),
+        1,
+        "reported ones stay"
+    );
+    let wrong_evse = ProfileFilter {
+        evse_id: Some(2),
+        stack_level: Some(1),
+        ..ProfileFilter::default()
+    };
+    assert_eq!(
+        store
+            .remove_charging_profiles(charger.id, &wrong_evse)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store.charging_profiles(charger.id).await.unwrap(),
+        [default, reported]
+    );
+    assert_eq!(store.forget_reported_profiles(charger.id).await.unwrap(), 1);
+    assert_eq!(
+        store
+            .remove_charging_profiles(charger.id, &ProfileFilter::default())
+            .await
+            .unwrap(),
+        1
+    );
+    assert!(
+        store
+            .charging_profiles(charger.id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
+async fn external_limits_are_kept_until_cleared(store: Arc<dyn Store>) {
+    use booking::model::ExternalChargingLimit;
+    let (_, charger, _) = site(&*store).await;
+    let limit = |source: &str, evse: i32| ExternalChargingLimit {
+        charger_id: charger.id,
+        source: source.into(),
+        evse_id: evse,
+        limit: serde_json::json!({"chargingLimit": {"chargingLimitSource": source}, "evseId": evse}),
+        updated_at: t("2030-01-01T10:00:00.123Z"),
+    };
+    store.save_charging_limit(&limit("EMS", 1)).await.unwrap();
+    store.save_charging_limit(&limit("EMS", 2)).await.unwrap();
+    store.save_charging_limit(&limit("SO", 0)).await.unwrap();
+    let again = limit("SO", 0);
+    store.save_charging_limit(&again).await.unwrap();
+    assert_eq!(store.charging_limits(charger.id).await.unwrap().len(), 3);
+    assert_eq!(
+        store
+            .clear_charging_limits(charger.id, "EMS", Some(2))
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store
+            .clear_charging_limits(charger.id, "EMS", Some(2))
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        store
+            .clear_charging_limits(charger.id, "SO", None)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(
+        store.charging_limits(charger.id).await.unwrap(),
+        [limit("EMS", 1)]
+    );
+}
+
+async fn a_station_power_cap_is_set_replaced_and_lifted(store: Arc<dyn Store>) {
+    use booking::model::StationPowerLimit;
+    let (station, _, _) = site(&*store).await;
+    assert!(
+        store
+            .station_power_limit(station.id)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let cap = |max_w: i64| StationPowerLimit {
+        station_id: station.id,
+        max_w,
+        updated_at: t("2030-01-01T10:00:00.123Z"),
+    };
+    store.set_station_power_limit(&cap(22_000)).await.unwrap();
+    store.set_station_power_limit(&cap(50_000)).await.unwrap();
+    assert_eq!(
+        store.station_power_limit(station.id).await.unwrap(),
+        Some(cap(50_000))
+    );
+    assert!(
+        store.set_station_power_limit(&cap(0)).await.is_err(),
+        "a cap is positive"
+    );
+    assert!(store.remove_station_power_limit(station.id).await.unwrap());
+    assert!(!store.remove_station_power_limit(station.id).await.unwrap());
+}
+
 async fn a_connector_charges_by_its_own_tariff_else_its_stations(store: Arc<dyn Store>) {
     let (station, charger, first) = site(&*store).await;
     let second = store
@@ -1367,6 +1548,9 @@ store_suite!(
     display_messages_replace_by_id_and_are_removed_once,
     a_connector_charges_by_its_own_tariff_else_its_stations,
     local_lists_keep_versions_tombstones_and_take_turns,
+    charging_profiles_replace_by_id_and_origin_and_clear_by_criteria,
+    external_limits_are_kept_until_cleared,
+    a_station_power_cap_is_set_replaced_and_lifted,
     security_events_page_newest_first_and_certificates_are_kept,
     maintenance_requests_number_per_charger_and_statuses_keep_a_short_history,
 );

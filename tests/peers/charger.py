@@ -993,6 +993,175 @@ for _name, _handler in list(globals().items()):
             "update_firmware", "signed_update_firmware", "get_diagnostics", "get_log"):
         setattr(Charger, _name, _handler)
 # --- end firmware ---
+# --- smart charging ---
+# SetChargingProfile, ClearChargingProfile and GetCompositeSchedule (both
+# versions), GetChargingProfiles (2.0.1; the profiles follow in one
+# ReportChargingProfiles). Profiles are kept by id; SetChargingProfile is
+# answered CHARGER_PROFILE_ANSWER (default Accepted; e.g. Rejected), and
+# printed with its connector/EVSE, purpose, transaction and first limit:
+# {"action": "SetChargingProfile", "payload": {"evse": N, "id": ID,
+# "purpose": P, "transactionId": T, "limit": L, "profile": {...}}}.
+# GetCompositeSchedule: the lowest first-period limit of the profiles on that
+# connector/EVSE or the whole charger, Rejected when there is none.
+# Commands: `reboot` (a BootNotification again, as a charger that restarted
+# and lost its profiles), `notify_limit EVSE SOURCE LIMIT_W` and
+# `cleared_limit EVSE SOURCE` (2.0.1 NotifyChargingLimit, ClearedChargingLimit).
+PROFILE_ANSWER = os.environ.get("CHARGER_PROFILE_ANSWER", "Accepted")
+
+
+def profiles_of(cp):
+    if not hasattr(cp, "profiles"):
+        cp.profiles = {}
+    return cp.profiles
+
+
+def keep_profile(cp, evse, profile):
+    schedule = profile["charging_schedule"]
+    schedule = schedule[0] if isinstance(schedule, list) else schedule
+    ident = profile.get("charging_profile_id", profile.get("id"))
+    limit = float(schedule["charging_schedule_period"][0]["limit"])
+    report("SetChargingProfile", {"evse": evse, "id": ident,
+                                  "purpose": profile["charging_profile_purpose"],
+                                  "transactionId": profile.get("transaction_id"),
+                                  "limit": limit, "profile": profile})
+    if PROFILE_ANSWER == "Accepted":
+        profiles_of(cp)[ident] = {"evse": evse, "limit": limit, "profile": profile,
+                                  "unit": schedule["charging_rate_unit"]}
+    return PROFILE_ANSWER
+
+
+def clear_profiles(cp, ident, evse, purpose, stack_level):
+    held = profiles_of(cp)
+    def matches(k, p):
+        if ident is not None:
+            return k == ident
+        return ((evse is None or p["evse"] == evse)
+                and (purpose is None or p["profile"]["charging_profile_purpose"] == purpose)
+                and (stack_level is None or p["profile"]["stack_level"] == stack_level))
+    gone = [k for k, p in held.items() if matches(k, p)]
+    for k in gone:
+        del held[k]
+    return "Accepted" if gone else "Unknown"
+
+
+def composite_of(cp, evse):
+    """(limit, unit) the connector/EVSE applies, or None."""
+    limits = [(p["limit"], p["unit"]) for p in profiles_of(cp).values() if p["evse"] in (0, evse)]
+    return min(limits) if limits else None
+
+
+async def smart_reboot(cp):
+    status, _ = await cp.boot_notification()
+    return {"status": status}
+
+
+SMART_COMMANDS = {"reboot": smart_reboot}
+
+if VERSION == "1.6":
+    @on("SetChargingProfile")
+    async def on_set_charging_profile(self, connector_id, cs_charging_profiles):
+        return call_result.SetChargingProfile(
+            status=keep_profile(self, connector_id, cs_charging_profiles))
+
+    @on("ClearChargingProfile")
+    async def on_clear_charging_profile(self, id=None, connector_id=None,
+                                        charging_profile_purpose=None, stack_level=None):
+        report("ClearChargingProfile", {"id": id, "connectorId": connector_id,
+                                        "chargingProfilePurpose": charging_profile_purpose,
+                                        "stackLevel": stack_level})
+        return call_result.ClearChargingProfile(
+            status=clear_profiles(self, id, connector_id, charging_profile_purpose, stack_level))
+
+    @on("GetCompositeSchedule")
+    async def on_get_composite_schedule(self, connector_id, duration, charging_rate_unit=None):
+        report("GetCompositeSchedule", {"connectorId": connector_id, "duration": duration,
+                                        "chargingRateUnit": charging_rate_unit})
+        found = composite_of(self, connector_id)
+        if found is None:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        now = datetime.now(timezone.utc).isoformat()
+        return call_result.GetCompositeSchedule(
+            status="Accepted", connector_id=connector_id, schedule_start=now,
+            charging_schedule={"duration": duration, "start_schedule": now,
+                               "charging_rate_unit": found[1],
+                               "charging_schedule_period": [{"start_period": 0, "limit": found[0]}]})
+else:
+    @on("SetChargingProfile")
+    async def on_set_charging_profile(self, evse_id, charging_profile):
+        return call_result.SetChargingProfile(
+            status=keep_profile(self, evse_id, charging_profile))
+
+    @on("ClearChargingProfile")
+    async def on_clear_charging_profile(self, charging_profile_id=None,
+                                        charging_profile_criteria=None):
+        report("ClearChargingProfile", {"chargingProfileId": charging_profile_id,
+                                        "chargingProfileCriteria": charging_profile_criteria})
+        c = charging_profile_criteria or {}
+        return call_result.ClearChargingProfile(status=clear_profiles(
+            self, charging_profile_id, c.get("evse_id"), c.get("charging_profile_purpose"),
+            c.get("stack_level")))
+
+    @on("GetCompositeSchedule")
+    async def on_get_composite_schedule(self, duration, evse_id, charging_rate_unit=None):
+        report("GetCompositeSchedule", {"evseId": evse_id, "duration": duration,
+                                        "chargingRateUnit": charging_rate_unit})
+        found = composite_of(self, evse_id)
+        if found is None:
+            return call_result.GetCompositeSchedule(status="Rejected")
+        return call_result.GetCompositeSchedule(status="Accepted", schedule={
+            "evse_id": evse_id, "duration": duration,
+            "schedule_start": datetime.now(timezone.utc).isoformat(),
+            "charging_rate_unit": found[1],
+            "charging_schedule_period": [{"start_period": 0, "limit": found[0]}]})
+
+    def wanted_profiles(cp, evse_id, charging_profile):
+        ids = charging_profile.get("charging_profile_id")
+        purpose = charging_profile.get("charging_profile_purpose")
+        return [p for k, p in profiles_of(cp).items()
+                if (evse_id is None or p["evse"] == evse_id)
+                and (not ids or k in ids)
+                and (purpose is None or p["profile"]["charging_profile_purpose"] == purpose)]
+
+    @on("GetChargingProfiles")
+    async def on_get_charging_profiles(self, request_id, charging_profile, evse_id=None):
+        report("GetChargingProfiles", {"requestId": request_id, "evseId": evse_id,
+                                       "chargingProfile": charging_profile})
+        found = wanted_profiles(self, evse_id, charging_profile)
+        return call_result.GetChargingProfiles(status="Accepted" if found else "NoProfiles")
+
+    @after("GetChargingProfiles")
+    async def after_get_charging_profiles(self, request_id, charging_profile, evse_id=None):
+        by_evse = {}
+        for p in wanted_profiles(self, evse_id, charging_profile):
+            by_evse.setdefault(p["evse"], []).append(p["profile"])
+        evses = sorted(by_evse)
+        for i, evse in enumerate(evses):
+            await self.call(call.ReportChargingProfiles(
+                request_id=request_id, charging_limit_source="CSO", evse_id=evse,
+                charging_profile=by_evse[evse], tbc=i < len(evses) - 1))
+
+    async def smart_notify_limit(cp, evse, source, limit):
+        await cp.call(call.NotifyChargingLimit(
+            charging_limit={"charging_limit_source": source, "is_grid_critical": False},
+            evse_id=int(evse),
+            charging_schedule=[{"id": 1, "charging_rate_unit": "W",
+                                "charging_schedule_period": [{"start_period": 0,
+                                                              "limit": float(limit)}]}]))
+        return {}
+
+    async def smart_cleared_limit(cp, evse, source):
+        await cp.call(call.ClearedChargingLimit(charging_limit_source=source, evse_id=int(evse)))
+        return {}
+
+    SMART_COMMANDS["notify_limit"] = smart_notify_limit
+    SMART_COMMANDS["cleared_limit"] = smart_cleared_limit
+    Charger.on_get_charging_profiles = on_get_charging_profiles
+    Charger.after_get_charging_profiles = after_get_charging_profiles
+
+Charger.on_set_charging_profile = on_set_charging_profile
+Charger.on_clear_charging_profile = on_clear_charging_profile
+Charger.on_get_composite_schedule = on_get_composite_schedule
+# --- end smart charging ---
 
 
 class Live:
@@ -1119,6 +1288,8 @@ async def commands():
         elif words[0] == "certificate_status" and hasattr(cp, "certificate_status"):
             result = await cp.certificate_status()
         # --- end security ---
+        elif words[0] in SMART_COMMANDS:
+            result = await SMART_COMMANDS[words[0]](cp, *words[1:])
         else:
             result = {"error": f"unknown command {words[0]}"}
         print(json.dumps({"result": result}, default=str), flush=True)

@@ -10,6 +10,7 @@ mod local_list;
 mod maintenance;
 mod records;
 mod security;
+mod smart_charging;
 mod station;
 mod status;
 
@@ -22,6 +23,10 @@ pub use local_list::{ListChange, ListEntry, ListSync, ListUpdate, LocalList};
 pub use maintenance::{MaintenanceKind, MaintenanceRequest, MaintenanceStatus};
 pub use records::{Booking, ChargingSession, IdTag, RefundRequest, TransactionKey};
 pub use security::{IssuedCertificate, SecurityEvent};
+pub use smart_charging::{
+    ChargingProfile, ExternalChargingLimit, ProfileFilter, ProfileOrigin, ProfilePurpose,
+    StationPowerLimit,
+};
 pub use station::Station;
 
 /// The largest meter reading evgate records, in Wh (a terawatt-hour: no

@@ -18,6 +18,7 @@ mod maintenance;
 mod refunds;
 mod security;
 mod sessions;
+mod smart_charging;
 mod stations;
 mod tallies;
 mod tariffs;
@@ -35,6 +36,7 @@ pub use maintenance::{MAINTENANCE_HISTORY, MaintenanceLog};
 pub use refunds::{RefundAttempt, RefundQueue};
 pub use security::SecurityLog;
 pub use sessions::{SessionEnd, SessionEnded, SessionLog, SessionStarted};
+pub use smart_charging::SmartChargingStore;
 pub use stations::{ReservationVoid, StationStore, StatusChange};
 pub use tallies::Tallies;
 pub use tariffs::TariffStore;
@@ -58,6 +60,7 @@ pub trait Store:
     + Tallies
     + TariffStore
     + SecurityLog
+    + SmartChargingStore
 {
 }
 
@@ -78,5 +81,6 @@ impl<T> Store for T where
         + Tallies
         + TariffStore
         + SecurityLog
+        + SmartChargingStore
 {
 }

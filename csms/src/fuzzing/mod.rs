@@ -596,6 +596,7 @@ fn deps() -> Deps {
         vendor_extensions: crate::data_transfer::VendorExtensions::builtin(),
         local_lists: crate::local_list::LocalLists::none(),
         certificates: Default::default(),
+        smart_charging: crate::smart_charging::SmartCharging::none(),
     }
 }
 

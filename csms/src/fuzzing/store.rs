@@ -572,3 +572,55 @@ impl booking::store::SecurityLog for KnowsOneCharger {
         Ok(Default::default())
     }
 }
+
+#[async_trait]
+impl booking::store::SmartChargingStore for KnowsOneCharger {
+    async fn save_charging_profile(&self, _p: &booking::model::ChargingProfile) -> Result<()> {
+        Ok(Default::default())
+    }
+    async fn remove_charging_profiles(
+        &self,
+        _charger_id: Uuid,
+        _filter: &booking::model::ProfileFilter,
+    ) -> Result<u64> {
+        Ok(Default::default())
+    }
+    async fn forget_reported_profiles(&self, _charger_id: Uuid) -> Result<u64> {
+        Ok(Default::default())
+    }
+    async fn charging_profiles(
+        &self,
+        _charger_id: Uuid,
+    ) -> Result<Vec<booking::model::ChargingProfile>> {
+        Ok(Default::default())
+    }
+    async fn save_charging_limit(&self, _l: &booking::model::ExternalChargingLimit) -> Result<()> {
+        Ok(Default::default())
+    }
+    async fn clear_charging_limits(
+        &self,
+        _charger_id: Uuid,
+        _source: &str,
+        _evse_id: Option<i32>,
+    ) -> Result<u64> {
+        Ok(Default::default())
+    }
+    async fn charging_limits(
+        &self,
+        _charger_id: Uuid,
+    ) -> Result<Vec<booking::model::ExternalChargingLimit>> {
+        Ok(Default::default())
+    }
+    async fn set_station_power_limit(&self, _l: &booking::model::StationPowerLimit) -> Result<()> {
+        Ok(Default::default())
+    }
+    async fn station_power_limit(
+        &self,
+        _station_id: Uuid,
+    ) -> Result<Option<booking::model::StationPowerLimit>> {
+        Ok(Default::default())
+    }
+    async fn remove_station_power_limit(&self, _station_id: Uuid) -> Result<bool> {
+        Ok(Default::default())
+    }
+}

@@ -5,6 +5,7 @@
 pub(crate) mod authorize;
 mod boot;
 pub mod calls;
+mod charging_limits;
 mod display_messages;
 mod firmware;
 mod meter_values;
@@ -53,13 +54,13 @@ async fn answer(ctx: &Context, action: &str, payload: Value) -> Result<Value, Rp
         }
         "FirmwareStatusNotification" => firmware::firmware_status_notification(ctx, payload).await,
         "LogStatusNotification" => firmware::log_status_notification(ctx, payload).await,
+        "ReportChargingProfiles" => charging_limits::report_charging_profiles(ctx, payload).await,
+        "NotifyChargingLimit" => charging_limits::notify_charging_limit(ctx, payload).await,
+        "ClearedChargingLimit" => charging_limits::cleared_charging_limit(ctx, payload).await,
         "NotifyEvent"
-        | "NotifyChargingLimit"
-        | "ClearedChargingLimit"
         | "NotifyMonitoringReport"
         | "NotifyCustomerInformation"
-        | "PublishFirmwareStatusNotification"
-        | "ReportChargingProfiles" => acks::notification(action, payload),
+        | "PublishFirmwareStatusNotification" => acks::notification(action, payload),
         "NotifyEVChargingNeeds" => acks::status_answer(action, payload, "Rejected"),
         "NotifyEVChargingSchedule" => acks::status_answer(action, payload, "Accepted"),
         "Get15118EVCertificate" => crate::certificates::get_15118_ev_certificate(payload),

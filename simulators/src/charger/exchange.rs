@@ -195,6 +195,23 @@ impl Sim {
             tracing::info!(charger = %self.config.identity, screen = ?lines, "the screen shows");
             self.notice(Notice::Screen(lines));
         }
+        if matches!(
+            action.as_str(),
+            "SetChargingProfile" | "ClearChargingProfile"
+        ) {
+            let connectors: Vec<(u32, bool)> = (1..=self.config.connectors)
+                .map(|n| {
+                    let charging = self
+                        .hardware
+                        .connector(n)
+                        .is_some_and(|c| c.transaction.is_some());
+                    (n, charging)
+                })
+                .collect();
+            let lines = self.hardware.profiles.lines(&connectors);
+            tracing::info!(charger = %self.config.identity, limits = ?lines, "the charger applies");
+            self.notice(Notice::Limits(lines));
+        }
         for followup in answer.followups {
             self.follow(followup);
         }

@@ -400,6 +400,34 @@ fn unlock(c: &Charger<'_>, n: u32, unknown_status: &str) -> Answer {
 }
 
 /// A string field of a payload.
+/// SetChargingProfile in either version: `connector` is 1.6 connectorId
+/// or 2.0.1 evseId, `profile` the profile as sent.
+fn set_charging_profile(c: &mut Charger<'_>, connector: Option<u64>, profile: &Value) -> Answer {
+    let Some(n) = connector.and_then(|n| u32::try_from(n).ok()) else {
+        return Answer::error(
+            "OccurrenceConstraintViolation",
+            "the connector/EVSE is required",
+        );
+    };
+    if n > 0 && c.hardware.connector(n).is_none() {
+        return Answer::ok(serde_json::json!({ "status": "Rejected" }));
+    }
+    let charging = c
+        .hardware
+        .connector(n)
+        .is_some_and(|x| x.transaction.is_some());
+    Answer::ok(serde_json::json!({ "status": c.hardware.profiles.set(n, profile, charging) }))
+}
+
+/// The limit `n` applies now (`None`: unlimited), and its schedule.
+fn composite(c: &Charger<'_>, n: u32, duration: i64) -> Option<Value> {
+    let charging = c
+        .hardware
+        .connector(n)
+        .is_some_and(|x| x.transaction.is_some());
+    c.hardware.profiles.composite(n, charging, duration)
+}
+
 fn text<'a>(payload: &'a Value, field: &str) -> Option<&'a str> {
     payload.get(field).and_then(Value::as_str)
 }

@@ -341,3 +341,88 @@ fn firmware_and_logs_are_answered_then_reported_in_both_versions() {
         )
     );
 }
+
+#[test]
+fn both_versions_answer_charging_profiles_and_composite_schedules() {
+    let m = Misbehaviour::default();
+    for version in [Version::V16, Version::V201] {
+        let (mut hw, mut mem) = charger(version);
+        let (connector, profile, clear, schedule) = match version {
+            Version::V16 => (
+                "connectorId",
+                "csChargingProfiles",
+                json!({"id": 7}),
+                json!({"connectorId": 1, "duration": 600}),
+            ),
+            Version::V201 => (
+                "evseId",
+                "chargingProfile",
+                json!({"chargingProfileId": 7}),
+                json!({"evseId": 1, "duration": 600}),
+            ),
+        };
+        let (refused, _) = run(
+            version,
+            &mut hw,
+            &mut mem,
+            &m,
+            "GetCompositeSchedule",
+            schedule.clone(),
+        );
+        assert_eq!(
+            refused.result.unwrap()["status"],
+            "Rejected",
+            "{version:?}: nothing set"
+        );
+        let max = json!({"chargingProfileId": 7, "id": 7, "stackLevel": 0,
+            "chargingProfilePurpose": "ChargePointMaxProfile", "chargingProfileKind": "Absolute",
+            "chargingSchedule": {"chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 22000.0}]}});
+        let set = json!({ connector: 0, profile: max });
+        let (answer, _) = run(version, &mut hw, &mut mem, &m, "SetChargingProfile", set);
+        assert_eq!(answer.result.unwrap()["status"], "Accepted", "{version:?}");
+        let (answer, _) = run(
+            version,
+            &mut hw,
+            &mut mem,
+            &m,
+            "GetCompositeSchedule",
+            schedule,
+        );
+        let answer = answer.result.unwrap();
+        assert_eq!(answer["status"], "Accepted", "{version:?}");
+        let periods = match version {
+            Version::V16 => &answer["chargingSchedule"]["chargingSchedulePeriod"],
+            Version::V201 => &answer["schedule"]["chargingSchedulePeriod"],
+        };
+        assert_eq!(periods[0]["limit"], 22000.0, "{version:?}: {answer}");
+        let tx = json!({ connector: 1, profile: {"chargingProfileId": 8, "id": 8, "stackLevel": 0,
+            "chargingProfilePurpose": "TxProfile", "chargingProfileKind": "Relative",
+            "chargingSchedule": {"chargingRateUnit": "W",
+                "chargingSchedulePeriod": [{"startPeriod": 0, "limit": 7000.0}]}}});
+        let (answer, _) = run(version, &mut hw, &mut mem, &m, "SetChargingProfile", tx);
+        assert_eq!(
+            answer.result.unwrap()["status"],
+            "Rejected",
+            "{version:?}: no transaction"
+        );
+        let (answer, _) = run(
+            version,
+            &mut hw,
+            &mut mem,
+            &m,
+            "ClearChargingProfile",
+            clear.clone(),
+        );
+        assert_eq!(answer.result.unwrap()["status"], "Accepted");
+        let (answer, _) = run(
+            version,
+            &mut hw,
+            &mut mem,
+            &m,
+            "ClearChargingProfile",
+            clear,
+        );
+        assert_eq!(answer.result.unwrap()["status"], "Unknown");
+    }
+}

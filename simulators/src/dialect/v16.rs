@@ -263,6 +263,29 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
         ),
         "GetDiagnostics" => super::maintenance::get_diagnostics(p),
         "GetLog" => super::maintenance::get_log(p, "OccurenceConstraintViolation"),
+        "SetChargingProfile" => {
+            super::set_charging_profile(c, p["connectorId"].as_u64(), &p["csChargingProfiles"])
+        }
+        "ClearChargingProfile" => Answer::ok(json!({ "status": c.hardware.profiles.clear(p) })),
+        "GetCompositeSchedule" => {
+            let (Some(n), Some(duration)) = (p["connectorId"].as_u64(), p["duration"].as_i64())
+            else {
+                return Answer::error(
+                    "FormationViolation",
+                    "connectorId and duration are required",
+                );
+            };
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            match super::composite(c, n, duration) {
+                Some(mut schedule) => {
+                    let start = c.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+                    schedule["startSchedule"] = json!(start);
+                    Answer::ok(json!({ "status": "Accepted", "connectorId": n,
+                        "scheduleStart": start, "chargingSchedule": schedule }))
+                }
+                None => Answer::ok(json!({ "status": "Rejected" })),
+            }
+        }
         "DataTransfer" => Answer::ok(json!({ "status": "UnknownVendorId" })),
         other => Answer::error("NotImplemented", format!("{other} is not supported")),
     }

@@ -357,6 +357,28 @@ pub(super) fn answer(c: &mut Charger<'_>, action: &str, p: &Value) -> Answer {
         ),
         "GetLog" => super::maintenance::get_log(p, "OccurrenceConstraintViolation"),
         "ClearCache" => Answer::ok(json!({ "status": "Accepted" })),
+        "SetChargingProfile" => {
+            super::set_charging_profile(c, p["evseId"].as_u64(), &p["chargingProfile"])
+        }
+        "ClearChargingProfile" => Answer::ok(json!({ "status": c.hardware.profiles.clear(p) })),
+        "GetCompositeSchedule" => {
+            let (Some(n), Some(duration)) = (p["evseId"].as_u64(), p["duration"].as_i64()) else {
+                return Answer::error(
+                    "OccurrenceConstraintViolation",
+                    "evseId and duration are required",
+                );
+            };
+            let n = u32::try_from(n).unwrap_or(u32::MAX);
+            match super::composite(c, n, duration) {
+                Some(mut schedule) => {
+                    schedule["evseId"] = json!(n);
+                    schedule["scheduleStart"] =
+                        json!(c.now.to_rfc3339_opts(chrono::SecondsFormat::Millis, true));
+                    Answer::ok(json!({ "status": "Accepted", "schedule": schedule }))
+                }
+                None => Answer::ok(json!({ "status": "Rejected" })),
+            }
+        }
         "DataTransfer" => Answer::ok(json!({ "status": "UnknownVendorId" })),
         other => Answer::error("NotImplemented", format!("{other} is not supported")),
     }

@@ -19,6 +19,7 @@ mod maintenance;
 mod refunds;
 mod security;
 mod sessions;
+mod smart_charging;
 mod stations;
 mod tallies;
 mod tariffs;
