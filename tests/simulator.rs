@@ -612,8 +612,14 @@ async fn O_a_booking_announces_itself_on_the_charger_screen() {
         screen[0].starts_with("Reserved ") && screen[0].ends_with(" UTC"),
         "{screen:?}"
     );
-    let known = site.display_messages().await;
-    assert_eq!(known[0]["origin"], "BOOKING", "{known}");
+    // Remembered once the charger's answer is in (just after the screen).
+    let known = site
+        .eventually(
+            "the announcement remembered",
+            || site.display_messages(),
+            |m| m[0]["origin"] == "BOOKING",
+        )
+        .await;
     assert_eq!(known[0]["id"], reserve["id"], "the reservation's id");
     let (status, answer) = site
         .user

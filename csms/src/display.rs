@@ -208,19 +208,26 @@ impl Displays {
         {
             return;
         }
+        // Forgotten first: of two withdrawals racing (CancelReservation's
+        // and the booking follower's), only the one that forgets it clears
+        // the screen. A charger that keeps it drops it at its end time.
+        match self
+            .store
+            .remove_display_message(charger.id, reservation_id)
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => return,
+            Err(e) => {
+                tracing::warn!(charger.id = %cp, error = %e, "cannot forget a display message");
+                return;
+            }
+        }
         let payload = json!({ "id": reservation_id });
         match self.registry.call(cp, "ClearDisplayMessage", payload).await {
-            Ok(answer) if done(&answer) => {
-                if let Err(e) = self
-                    .store
-                    .remove_display_message(charger.id, reservation_id)
-                    .await
-                {
-                    tracing::warn!(charger.id = %cp, error = %e, "cannot forget a display message");
-                }
-            }
+            Ok(answer) if done(&answer) => {}
             Ok(answer) => tracing::info!(charger.id = %cp, reservation.id = reservation_id,
-                answer = %answer, "the charger kept the booking's display message"),
+                answer = %answer, "the charger kept the booking's display message; it lapses at its end time"),
             Err(e) => tracing::info!(charger.id = %cp, reservation.id = reservation_id,
                 error = ?e, "the booking's display message was not cleared; it lapses at its end time"),
         }
