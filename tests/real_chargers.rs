@@ -501,6 +501,15 @@ async fn operate(version: &str, commands: &[(&str, Value, &str, &str)]) {
         );
         assert_eq!(charger.received()["action"], *action);
     }
+    // Each command is on record with the charger's answer, newest first.
+    let audit = site.admin.get("/v1/admin/audit?target=PY-1").await;
+    let entries = audit["data"]["entries"].as_array().unwrap();
+    assert_eq!(entries.len(), commands.len(), "{audit}");
+    for (entry, (action, _, answer_key, answer)) in entries.iter().rev().zip(commands) {
+        assert_eq!(entry["action"], "charger.command", "{entry}");
+        assert_eq!(entry["details"]["action"], *action, "{entry}");
+        assert_eq!(entry["details"]["response"][answer_key], *answer, "{entry}");
+    }
 }
 
 #[tokio::test]

@@ -53,14 +53,6 @@ envelope!(
     CertificateCallAnswer
 );
 
-async fn charger(state: &AppState, charge_point_id: &str) -> ApiResult<Charger> {
-    state
-        .store
-        .charger_by_identity(charge_point_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))
-}
-
 /// The version the charger last connected with; one that never did is offline.
 fn version(charger: &Charger) -> ApiResult<OcppVersion> {
     charger.ocpp_version.ok_or_else(|| {
@@ -122,7 +114,7 @@ async fn renew_certificate(
     admin: AdminUser,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let call = calls::renew(version(&charger)?);
     send(&state, &admin, &charge_point_id, call).await
 }
@@ -161,7 +153,7 @@ async fn installed_certificates(
     Path(charge_point_id): Path<String>,
     ApiQuery(q): ApiQuery<InstalledQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let call = calls::installed_ids(version(&charger)?, q.certificate_type.as_deref());
     send(&state, &admin, &charge_point_id, call).await
 }
@@ -201,7 +193,7 @@ async fn install_certificate(
     Path(charge_point_id): Path<String>,
     ApiJson(body): ApiJson<InstallBody>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let pem = match (&body.certificate, state.certificates.ca()) {
         (Some(pem), _) => pem.clone(),
         (None, Some(ca)) => ca.certificate_pem().to_owned(),
@@ -253,7 +245,7 @@ async fn delete_certificate(
     Path(charge_point_id): Path<String>,
     ApiQuery(q): ApiQuery<HashQuery>,
 ) -> ApiResult<axum::Json<Value>> {
-    charger(&state, &charge_point_id).await?;
+    state.charger(&charge_point_id).await?;
     let call = calls::delete(json!({
         "hashAlgorithm": q.hash_algorithm,
         "issuerNameHash": q.issuer_name_hash,
@@ -307,7 +299,7 @@ async fn issued_certificates(
     _admin: AdminUser,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let issued = state.store.issued_certificates(charger.id).await?;
     Ok(ok(IssuedList {
         charge_point_id: charger.charge_point_id,
@@ -396,7 +388,7 @@ async fn security_events(
         Some(n @ 1..=500) => u32::try_from(n).unwrap_or(100),
         Some(_) => return Err(ApiError::bad_request("limit", "limit must be 1 to 500")),
     };
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let events = state
         .store
         .security_events(charger.id, since, limit)

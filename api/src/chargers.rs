@@ -120,7 +120,13 @@ async fn send_command(
     // the audit log keeps it redacted, as the journal does.
     let mut payload = body.payload;
     csms::journal::scrub(&mut payload);
-    let details = json!({ "action": body.action, "payload": payload, "error": error });
+    // The charger's answer too (#19: every command's answer is on record).
+    let mut response = answer.as_ref().ok().cloned();
+    if let Some(r) = response.as_mut() {
+        csms::journal::scrub(r);
+    }
+    let details = json!({ "action": body.action, "payload": payload, "response": response,
+        "error": error });
     state
         .audit(
             &admin,

@@ -7,7 +7,6 @@
 use axum::extract::{Path, State};
 use booking::catalog;
 use booking::iso;
-use booking::model::Charger;
 use csms::device_model::{Filter, Settings, StoredVariable};
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
@@ -141,14 +140,6 @@ fn name_filter(field: &str, value: Option<String>) -> Result<Option<String>, Api
     }
 }
 
-async fn charger(state: &AppState, charge_point_id: &str) -> Result<Charger, ApiError> {
-    state
-        .store
-        .charger_by_identity(charge_point_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))
-}
-
 /// What the charger reported of its components and variables (NotifyReport
 /// parts, stored as they arrive), ordered by component, EVSE, connector and
 /// variable; an empty page until it has reported.
@@ -185,7 +176,7 @@ async fn read_device_model(
         variable: name_filter("variable", q.variable)?,
         evse,
     };
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let (rows, total) = state
         .device_model
         .device_model(charger.id, &filter, page)
@@ -247,7 +238,7 @@ async fn refresh_device_model(
     admin: AdminUser,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let request_id = csms::device_model::new_request_id();
     let payload = json!({ "requestId": request_id, "reportBase": "FullInventory" });
     let answer = state
@@ -330,7 +321,7 @@ async fn set_device_model_settings(
     Path(charge_point_id): Path<String>,
     ApiJson(body): ApiJson<DeviceModelSettingsBody>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let settings = Settings {
         refresh_on_boot: body.refresh_on_boot,
     };

@@ -129,6 +129,17 @@ pub struct Services {
 }
 
 impl AppState {
+    /// The charger with this identity (`chargePointId`), or 404 naming it.
+    pub(crate) async fn charger(
+        &self,
+        charge_point_id: &str,
+    ) -> Result<booking::model::Charger, ApiError> {
+        self.store
+            .charger_by_identity(charge_point_id)
+            .await?
+            .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))
+    }
+
     /// Writes what an admin did to the audit log (a failure is logged, not
     /// returned: the action happened).
     pub(crate) async fn audit(

@@ -120,14 +120,6 @@ fn view(charger: &Charger, list: &LocalList) -> LocalListJson {
     }
 }
 
-async fn charger(state: &AppState, charge_point_id: &str) -> Result<Charger, ApiError> {
-    state
-        .store
-        .charger_by_identity(charge_point_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))
-}
-
 /// Every tag must be registered (`POST /v1/admin/id-tags`): the charger
 /// is told each one's status, expiry and group.
 async fn registered(state: &AppState, field: &str, tags: &[String]) -> Result<(), ApiError> {
@@ -148,7 +140,7 @@ async fn registered(state: &AppState, field: &str, tags: &[String]) -> Result<()
     Ok(())
 }
 
-fn via(state: &AppState) -> Arc<dyn csms::local_list::Calls> {
+fn via(state: &AppState) -> Arc<dyn csms::commands::SendCommand> {
     Arc::new(state.chargers.clone())
 }
 
@@ -206,7 +198,7 @@ async fn read_local_list(
     _admin: AdminUser,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let list = state.store.local_list(charger.id).await?;
     Ok(ok(view(&charger, &list)))
 }
@@ -243,7 +235,7 @@ async fn replace_local_list(
     Path(charge_point_id): Path<String>,
     ApiJson(body): ApiJson<ReplaceLocalList>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     registered(&state, "idTags", &body.id_tags).await?;
     let details = json!({ "replace": body.id_tags.len() });
     changed(
@@ -299,7 +291,7 @@ async fn amend_local_list(
             format!("id tag {both} is both added and removed"),
         ));
     }
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     registered(&state, "add", &body.add).await?;
     if body.remove.len() > MAX_TAGS {
         return Err(ApiError::bad_request(
@@ -339,7 +331,7 @@ async fn sync_local_list(
     admin: AdminUser,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let sync = state
         .local_lists
         .sync(&charger, &*via(&state), true)

@@ -107,14 +107,6 @@ envelope!(
     Track
 );
 
-async fn charger(state: &AppState, charge_point_id: &str) -> ApiResult<Charger> {
-    state
-        .store
-        .charger_by_identity(charge_point_id)
-        .await?
-        .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))
-}
-
 async fn track(state: &AppState, charger: Charger, kind: MaintenanceKind) -> ApiResult<Track> {
     let requests = state
         .store
@@ -146,7 +138,7 @@ async fn firmware(
     _admin: AdminUser,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     Ok(ok(track(&state, charger, MaintenanceKind::Firmware).await?))
 }
 
@@ -168,7 +160,7 @@ async fn logs(
     _admin: AdminUser,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     Ok(ok(track(&state, charger, MaintenanceKind::Log).await?))
 }
 
@@ -331,7 +323,7 @@ async fn update_firmware(
 ) -> ApiResult<axum::Json<Value>> {
     m::check_location(&body.location).map_err(|e| ApiError::bad_request("location", e))?;
     let signed = signed(&body)?;
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let version = version_of(&charger)?;
     let now = state.clock.now();
     let firmware = FirmwareOrder {
@@ -446,7 +438,7 @@ async fn request_logs(
     if let Some(location) = &body.location {
         m::check_location(location).map_err(|e| ApiError::bad_request("location", e))?;
     }
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let version = version_of(&charger)?;
     let (location, upload_token) = match body.location {
         Some(location) => (location, None),
@@ -534,7 +526,7 @@ async fn log_files(
     _admin: AdminUser,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let mut files = Vec::new();
     if let Ok(mut dir) = tokio::fs::read_dir(state.uploads.folder(charger.id)).await {
         while let Ok(Some(entry)) = dir.next_entry().await {
@@ -587,7 +579,7 @@ async fn log_file(
             "not a file name evgate stores",
         ));
     }
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let path = state.uploads.folder(charger.id).join(&name);
     let file = tokio::fs::File::open(&path)
         .await

@@ -116,14 +116,6 @@ envelope!(
     ChargingProfiles
 );
 
-async fn charger(state: &AppState, charge_point_id: &str) -> ApiResult<Charger> {
-    state
-        .store
-        .charger_by_identity(charge_point_id)
-        .await?
-        .ok_or_else(|| ApiError::from(booking::Error::not_found("charger", charge_point_id)))
-}
-
 /// The version commands are built in: the one the charger last spoke.
 fn version_of(charger: &Charger) -> ApiResult<OcppVersion> {
     charger.ocpp_version.ok_or_else(|| {
@@ -158,7 +150,7 @@ async fn charging_profiles(
     _admin: AdminUser,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<axum::Json<Value>> {
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let profiles = state.store.charging_profiles(charger.id).await?;
     let limits = state.store.charging_limits(charger.id).await?;
     Ok(ok(ChargingProfiles {
@@ -311,7 +303,7 @@ async fn set_charging_profile(
             ),
         ));
     }
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let version = version_of(&charger)?;
     let request = sc::set_profile(version, &spec(id, body, state.clock.now())?)?;
     send(
@@ -351,7 +343,7 @@ async fn clear_charging_profile(
     Path((charge_point_id, raw_id)): Path<(String, String)>,
 ) -> ApiResult<axum::Json<Value>> {
     let id = profile_id(&raw_id)?;
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let version = version_of(&charger)?;
     let request = sc::clear_profile(version, id)?;
     send(
@@ -459,7 +451,7 @@ async fn composite_schedule(
     if !(1..=86_400).contains(&q.duration) {
         return Err(ApiError::bad_request("duration", "1 to 86400 seconds"));
     }
-    let charger = charger(&state, &charge_point_id).await?;
+    let charger = state.charger(&charge_point_id).await?;
     let version = version_of(&charger)?;
     let request = sc::composite_schedule(
         version,

@@ -497,19 +497,6 @@ async fn claim_on_connect(local: OcppChargers, cluster: Arc<Cluster>) {
     }
 }
 
-/// Local-list updates reach the charger wherever it is connected.
-#[async_trait]
-impl csms::local_list::Calls for Chargers {
-    async fn call(
-        &self,
-        charge_point_id: &str,
-        action: &'static str,
-        payload: Value,
-    ) -> Result<Value, CommandError> {
-        self.command(charge_point_id, action, payload).await
-    }
-}
-
 #[async_trait]
 impl csms::HeldElsewhere for Chargers {
     async fn held_elsewhere(&self, charge_point_id: &str) -> bool {
@@ -522,9 +509,10 @@ impl csms::HeldElsewhere for Chargers {
     }
 }
 
-/// Station power caps reach chargers on any instance.
+/// What evgate sends on its own (station power caps, local lists) reaches
+/// chargers on any instance.
 #[async_trait]
-impl csms::power_cap::SendCommand for Chargers {
+impl csms::commands::SendCommand for Chargers {
     async fn command(
         &self,
         charge_point_id: &str,

@@ -49,6 +49,50 @@ impl From<CallFailure> for CommandError {
     }
 }
 
+/// Sends a command to a charger wherever it is connected: through its
+/// connection here ([`crate::OcppChargers`], [`crate::Registry`]) or, in a
+/// cluster, through the instance holding it (`evgate_cluster::Chargers`).
+/// What evgate sends on its own (power caps, local lists) goes this way.
+#[async_trait::async_trait]
+pub trait SendCommand: Send + Sync + std::fmt::Debug + 'static {
+    /// Sends `action`, checked against the charger's version, and returns
+    /// the charger's answer.
+    async fn command(
+        &self,
+        charge_point_id: &str,
+        action: &str,
+        payload: Value,
+    ) -> Result<Value, CommandError>;
+}
+
+#[async_trait::async_trait]
+impl SendCommand for crate::OcppChargers {
+    async fn command(
+        &self,
+        charge_point_id: &str,
+        action: &str,
+        payload: Value,
+    ) -> Result<Value, CommandError> {
+        crate::OcppChargers::command(self, charge_point_id, action, payload).await
+    }
+}
+
+/// Straight through the connection, without the operator path's
+/// splitting and bookkeeping (for calls the handlers' follow-ups make).
+#[async_trait::async_trait]
+impl SendCommand for crate::Registry {
+    async fn command(
+        &self,
+        charge_point_id: &str,
+        action: &str,
+        payload: Value,
+    ) -> Result<Value, CommandError> {
+        let version = self.version(charge_point_id).ok_or(CommandError::Offline)?;
+        let (action, payload) = validate(version, action, payload)?;
+        Ok(self.call(charge_point_id, action, payload).await?)
+    }
+}
+
 /// Decodes into the typed request and encodes it back: what goes out is
 /// exactly what the version's schema allows.
 fn checked<T: DeserializeOwned + Serialize>(

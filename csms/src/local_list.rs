@@ -11,7 +11,6 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_trait::async_trait;
 use booking::authorization::{self, Authorization};
 use booking::events::Event;
 use booking::model::{
@@ -22,45 +21,8 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
-use crate::commands::CommandError;
+use crate::commands::{CommandError, SendCommand};
 use crate::registry::Registry;
-
-/// Sends a call to a charger: through its connection here, or — for the
-/// API in a cluster — wherever it is connected.
-#[async_trait]
-pub trait Calls: Send + Sync + std::fmt::Debug {
-    /// The charger's answer.
-    async fn call(
-        &self,
-        charge_point_id: &str,
-        action: &'static str,
-        payload: Value,
-    ) -> Result<Value, CommandError>;
-}
-
-#[async_trait]
-impl Calls for Registry {
-    async fn call(
-        &self,
-        charge_point_id: &str,
-        action: &'static str,
-        payload: Value,
-    ) -> Result<Value, CommandError> {
-        Ok(Registry::call(self, charge_point_id, action, payload).await?)
-    }
-}
-
-#[async_trait]
-impl Calls for crate::OcppChargers {
-    async fn call(
-        &self,
-        charge_point_id: &str,
-        action: &'static str,
-        payload: Value,
-    ) -> Result<Value, CommandError> {
-        self.command(charge_point_id, action, payload).await
-    }
-}
 
 /// The id token type of an entry in 2.0.1: evgate issued a booking's tag
 /// (`Central`, as in its ReserveNow); an operator's tags are taken to be
@@ -323,7 +285,7 @@ impl LocalLists {
     pub async fn sync(
         &self,
         charger: &Charger,
-        via: &dyn Calls,
+        via: &dyn SendCommand,
         check: bool,
     ) -> Result<ListSync, SyncError> {
         let Some(inner) = &self.inner else {
@@ -337,11 +299,11 @@ impl LocalLists {
         let mut sync = list.sync.clone();
         if check {
             for (action, query) in settings_queries(version) {
-                if let Ok(answer) = via.call(cp, action, query).await {
+                if let Ok(answer) = via.command(cp, action, query).await {
                     read_settings(version, &answer, &mut sync);
                 }
             }
-            let reported = match via.call(cp, "GetLocalListVersion", json!({})).await {
+            let reported = match via.command(cp, "GetLocalListVersion", json!({})).await {
                 Ok(answer) => reported_version(version, &answer),
                 Err(e) => return Ok(inner.record(charger.id, sync, Some(unsent(&e))).await?),
             };
@@ -366,7 +328,7 @@ impl LocalLists {
             for payload in
                 send_local_list(version, list.version, update.full, items, sync.max_items)
             {
-                outcome = match via.call(cp, "SendLocalList", payload).await {
+                outcome = match via.command(cp, "SendLocalList", payload).await {
                     Ok(answer) => answer["status"].as_str().unwrap_or("Unreadable").to_owned(),
                     Err(e) => unsent(&e).to_owned(),
                 };
@@ -398,7 +360,7 @@ impl LocalLists {
     /// list until the booking's end; when the booking completes, is
     /// cancelled or is a no-show, it comes off. `via` reaches the charger
     /// wherever it is connected.
-    pub async fn follow(self, mut events: broadcast::Receiver<Event>, via: Arc<dyn Calls>) {
+    pub async fn follow(self, mut events: broadcast::Receiver<Event>, via: Arc<dyn SendCommand>) {
         let Some(inner) = self.inner.clone() else {
             return;
         };
@@ -448,7 +410,7 @@ impl LocalLists {
         &self,
         charger: &Charger,
         change: &ListChange,
-        via: &dyn Calls,
+        via: &dyn SendCommand,
     ) -> Result<(LocalList, Option<ListSync>), SyncError> {
         let Some(inner) = &self.inner else {
             return Ok((LocalList::empty(charger.id), None));
@@ -463,7 +425,7 @@ impl LocalLists {
 
     /// A tag's record changed (status, expiry, group): every list holding
     /// it sends it again, in the background. Returns how many lists.
-    pub async fn touch(&self, id_tag: &str, via: Arc<dyn Calls>) -> booking::Result<usize> {
+    pub async fn touch(&self, id_tag: &str, via: Arc<dyn SendCommand>) -> booking::Result<usize> {
         let Some(inner) = &self.inner else {
             return Ok(0);
         };
@@ -492,7 +454,7 @@ impl LocalLists {
         &self,
         connector_id: Uuid,
         change: ListChange,
-        via: &dyn Calls,
+        via: &dyn SendCommand,
     ) -> Result<(), SyncError> {
         let Some(inner) = &self.inner else {
             return Ok(());

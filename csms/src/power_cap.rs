@@ -12,7 +12,6 @@
 
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use booking::events::Event;
 use booking::model::{
     ChargingSession, OcppVersion, ProfileFilter, ProfilePurpose, StationPowerLimit, TransactionKey,
@@ -23,6 +22,7 @@ use serde_json::{Value, json};
 use tokio::sync::broadcast;
 use uuid::Uuid;
 
+pub use crate::commands::SendCommand;
 use crate::commands::{self, CommandError};
 
 /// Power-cap profile ids start here (plus the connector or EVSE number);
@@ -31,31 +31,6 @@ pub const PROFILE_IDS: i32 = 900_000;
 
 /// The stack level of power-cap TxProfiles.
 pub const STACK_LEVEL: i32 = 0;
-
-/// Sends a command to a charger wherever it is connected (here, or in a
-/// cluster on the instance holding it).
-#[async_trait]
-pub trait SendCommand: Send + Sync + std::fmt::Debug + 'static {
-    /// Sends `action` and returns the charger's answer.
-    async fn command(
-        &self,
-        charge_point_id: &str,
-        action: &str,
-        payload: Value,
-    ) -> Result<Value, CommandError>;
-}
-
-#[async_trait]
-impl SendCommand for crate::OcppChargers {
-    async fn command(
-        &self,
-        charge_point_id: &str,
-        action: &str,
-        payload: Value,
-    ) -> Result<Value, CommandError> {
-        crate::OcppChargers::command(self, charge_point_id, action, payload).await
-    }
-}
 
 /// `cap_w` divided among `sessions`: whole watts, equal but for the
 /// remainder, which goes one watt each to the first sessions.
