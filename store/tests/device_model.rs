@@ -18,6 +18,7 @@ use evgate_store::Database;
 use serde_json::json;
 use uuid::Uuid;
 
+#[macro_use]
 mod fixtures;
 
 fn var(
@@ -319,31 +320,7 @@ async fn device_model_settings_default_off_and_are_kept(db: Arc<dyn Database>) {
     assert_eq!(store.device_model_settings(charger.id).await.unwrap(), off);
 }
 
-macro_rules! device_model_suite {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let scratch = evgate_store::test_util::database("sqlite").await;
-                    super::$name(scratch.store.clone()).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                #[ignore = "needs PostgreSQL (EVGATE_TEST_PG_URL); run by .ci/run"]
-                async fn $name() {
-                    let scratch = evgate_store::test_util::database("postgres").await;
-                    super::$name(scratch.store.clone()).await;
-                }
-            )+
-        }
-    };
-}
-
-device_model_suite!(
+backend_suite!(
     TC_B_07_a_full_report_replaces_what_it_does_not_name,
     TC_B_08_a_partial_report_upserts_only_what_it_names,
     device_models_filter_page_and_stay_per_charger,

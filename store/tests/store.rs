@@ -20,6 +20,7 @@ use booking::{Error, Store, geo};
 use chrono::{TimeDelta, Utc};
 use uuid::Uuid;
 
+#[macro_use]
 mod fixtures;
 use fixtures::{booking, charger_at, new_connector, refund, site, station, t};
 
@@ -1498,32 +1499,7 @@ async fn maintenance_requests_number_per_charger_and_statuses_keep_a_short_histo
     );
 }
 
-/// Runs each suite function once per backend.
-macro_rules! store_suite {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(
-                #[tokio::test]
-                async fn $name() {
-                    let scratch = evgate_store::test_util::database("sqlite").await;
-                    super::$name(scratch.store.clone()).await;
-                }
-            )+
-        }
-        mod postgres {
-            $(
-                #[tokio::test]
-                #[ignore = "needs PostgreSQL (EVGATE_TEST_PG_URL); run by .ci/run"]
-                async fn $name() {
-                    let scratch = evgate_store::test_util::database("postgres").await;
-                    super::$name(scratch.store.clone()).await;
-                }
-            )+
-        }
-    };
-}
-
-store_suite!(
+backend_suite!(
     stations_round_trip_and_page,
     stations_in_box_handles_the_antimeridian,
     charger_identity_is_unique,
