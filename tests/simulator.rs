@@ -1000,21 +1000,8 @@ async fn booking_starts_offline_by_the_local_list(version: Version) {
         |s| s == &json!(["AVAILABLE", "AVAILABLE"]),
     )
     .await;
-    let (status, hold) = site.hold_soon().await;
-    assert_eq!(status, 201, "{hold}");
+    let (id, id_tag) = site.book_soon().await;
     sim.received("ReserveNow").await;
-    let token = hold["data"]["token"].as_str().unwrap();
-    let (status, booking) = site
-        .user
-        .post(
-            "/v1/bookings/confirm",
-            json!({"holdToken": token, "paymentId": "pay_1"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{booking}");
-    let id = booking["data"]["id"].as_str().unwrap().to_owned();
-    let id_tag = booking["data"]["idTag"].as_str().unwrap().to_owned();
-
     let pushed = sim.received("SendLocalList").await;
     assert_eq!(pushed["updateType"], "Full", "{pushed}");
     assert_eq!(listed_tags(version, &pushed), [(id_tag.clone(), true)]);

@@ -162,6 +162,19 @@ impl AppState {
     }
 }
 
+/// The version commands to a charger are built in: the one it last spoke
+/// (409 `CHARGER_OFFLINE` before it ever connected).
+pub(crate) fn version_of(
+    charger: &booking::model::Charger,
+) -> Result<booking::model::OcppVersion, ApiError> {
+    charger.ocpp_version.ok_or_else(|| {
+        ApiError::Conflict(
+            "CHARGER_OFFLINE",
+            "the charger has never connected: its OCPP version is unknown".into(),
+        )
+    })
+}
+
 /// Every REST route with its OpenAPI description: one `OpenApiRouter` per
 /// resource module, each handler registered with `routes!`.
 fn routes() -> OpenApiRouter<AppState> {

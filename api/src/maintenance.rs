@@ -11,9 +11,7 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Response};
 use booking::iso;
-use booking::model::{
-    Charger, MaintenanceKind, MaintenanceRequest, MaintenanceStatus, OcppVersion,
-};
+use booking::model::{Charger, MaintenanceKind, MaintenanceRequest, MaintenanceStatus};
 use booking::store::MAINTENANCE_HISTORY;
 use chrono::{DateTime, Utc};
 use csms::maintenance::{self as m, FirmwareOrder, LogOrder, LogType, Signed};
@@ -213,15 +211,6 @@ envelope!(
     Ordered
 );
 
-fn version_of(charger: &Charger) -> ApiResult<OcppVersion> {
-    charger.ocpp_version.ok_or_else(|| {
-        ApiError::Conflict(
-            "CHARGER_OFFLINE",
-            "the charger has never connected: its OCPP version is unknown".into(),
-        )
-    })
-}
-
 fn signed(body: &FirmwareBody) -> ApiResult<Option<Signed>> {
     match (&body.signing_certificate, &body.signature) {
         (None, None) => Ok(None),
@@ -324,7 +313,7 @@ async fn update_firmware(
     m::check_location(&body.location).map_err(|e| ApiError::bad_request("location", e))?;
     let signed = signed(&body)?;
     let charger = state.charger(&charge_point_id).await?;
-    let version = version_of(&charger)?;
+    let version = super::version_of(&charger)?;
     let now = state.clock.now();
     let firmware = FirmwareOrder {
         location: body.location.clone(),
@@ -439,7 +428,7 @@ async fn request_logs(
         m::check_location(location).map_err(|e| ApiError::bad_request("location", e))?;
     }
     let charger = state.charger(&charge_point_id).await?;
-    let version = version_of(&charger)?;
+    let version = super::version_of(&charger)?;
     let (location, upload_token) = match body.location {
         Some(location) => (location, None),
         None => {

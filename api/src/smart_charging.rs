@@ -9,9 +9,7 @@ use std::sync::Arc;
 
 use axum::extract::{Path, State};
 use booking::iso;
-use booking::model::{
-    Charger, ChargingProfile, ExternalChargingLimit, OcppVersion, ProfilePurpose,
-};
+use booking::model::{Charger, ChargingProfile, ExternalChargingLimit, ProfilePurpose};
 use csms::power_cap::{PowerCap, Sent};
 use csms::smart_charging::{self as sc, ProfileSpec};
 use serde::{Deserialize, Serialize};
@@ -115,16 +113,6 @@ envelope!(
     ChargingProfilesEnvelope,
     ChargingProfiles
 );
-
-/// The version commands are built in: the one the charger last spoke.
-fn version_of(charger: &Charger) -> ApiResult<OcppVersion> {
-    charger.ocpp_version.ok_or_else(|| {
-        ApiError::Conflict(
-            "CHARGER_OFFLINE",
-            "the charger has never connected: its OCPP version is unknown".into(),
-        )
-    })
-}
 
 fn profile_id(raw: &str) -> ApiResult<i32> {
     raw.parse().ok().filter(|id| *id > 0).ok_or_else(|| {
@@ -304,7 +292,7 @@ async fn set_charging_profile(
         ));
     }
     let charger = state.charger(&charge_point_id).await?;
-    let version = version_of(&charger)?;
+    let version = super::version_of(&charger)?;
     let request = sc::set_profile(version, &spec(id, body, state.clock.now())?)?;
     send(
         &state,
@@ -344,7 +332,7 @@ async fn clear_charging_profile(
 ) -> ApiResult<axum::Json<Value>> {
     let id = profile_id(&raw_id)?;
     let charger = state.charger(&charge_point_id).await?;
-    let version = version_of(&charger)?;
+    let version = super::version_of(&charger)?;
     let request = sc::clear_profile(version, id)?;
     send(
         &state,
@@ -452,7 +440,7 @@ async fn composite_schedule(
         return Err(ApiError::bad_request("duration", "1 to 86400 seconds"));
     }
     let charger = state.charger(&charge_point_id).await?;
-    let version = version_of(&charger)?;
+    let version = super::version_of(&charger)?;
     let request = sc::composite_schedule(
         version,
         q.connector_id,
