@@ -264,8 +264,8 @@ impl LocalLists {
         let mut charger = charger.clone();
         charger.ocpp_version = Some(version);
         tokio::spawn(async move {
-            match inner.store.local_list(charger.id).await {
-                Ok(list) if list.version > 0 => {}
+            match inner.store.local_list_version(charger.id).await {
+                Ok(version) if version > 0 => {}
                 Ok(_) => return,
                 Err(e) => {
                     tracing::warn!(charger.id = %charger.charge_point_id, error = %e, "cannot read the local list");
@@ -465,7 +465,7 @@ impl LocalLists {
         let Some(charger) = inner.store.charger(connector.charger_id).await? else {
             return Ok(());
         };
-        let before = inner.store.local_list(charger.id).await?.version;
+        let before = inner.store.local_list_version(charger.id).await?;
         let after = inner.store.change_local_list(charger.id, &change).await?;
         if after.version != before && charger.ocpp_version.is_some() {
             self.sync(&charger, via, false).await?;

@@ -897,6 +897,8 @@ async fn local_lists_keep_versions_tombstones_and_take_turns(store: Arc<dyn Stor
         .unwrap();
     let read = store.local_list(charger.id).await.unwrap();
     assert_eq!(read.version, 3);
+    assert_eq!(store.local_list_version(charger.id).await.unwrap(), 3);
+    assert_eq!(store.local_list_version(other.id).await.unwrap(), 0);
     let a = read.entries.iter().find(|e| e.id_tag == "A").unwrap();
     assert!(a.removed && a.changed_in == 3, "a tombstone: {a:?}");
     let bk = read.entries.iter().find(|e| e.id_tag == "BK").unwrap();

@@ -11,6 +11,9 @@ use crate::model::{ListChange, ListSync, LocalList};
 pub trait LocalLists: Send + Sync + std::fmt::Debug + 'static {
     /// The charger's list ([`LocalList::empty`] before the first change).
     async fn local_list(&self, charger_id: Uuid) -> Result<LocalList>;
+    /// The list's version alone (0: no list): what a boot checks, cheaply,
+    /// before anything else.
+    async fn local_list_version(&self, charger_id: Uuid) -> Result<i32>;
     /// Applies the change atomically ([`LocalList::apply`]) and returns the
     /// list after it.
     async fn change_local_list(&self, charger_id: Uuid, change: &ListChange) -> Result<LocalList>;

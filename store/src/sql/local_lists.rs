@@ -59,6 +59,15 @@ impl LocalLists for SqlStore<Db> {
         read(&mut *self.conn().await?, charger_id).await
     }
 
+    async fn local_list_version(&self, charger_id: Uuid) -> Result<i32> {
+        let row = sqlx::query("select version from local_lists where charger_id = $1")
+            .bind(charger_id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db_error)?;
+        row.map_or(Ok(0), |r| get(&r, "version"))
+    }
+
     async fn change_local_list(&self, charger_id: Uuid, change: &ListChange) -> Result<LocalList> {
         let mut tx = self.begin().await?;
         // Written first: on PostgreSQL the row lock makes concurrent
