@@ -59,6 +59,7 @@ async fn line() -> Line {
             pending_credentials: None,
         },
         version: OcppVersion::V16,
+        connectors: Default::default(),
         deps: csms::Deps {
             store: app.store.clone(),
             bookings: app.bookings.clone(),

@@ -66,6 +66,7 @@ async fn bench(version: OcppVersion) -> Bench {
     let ctx = Context {
         charger: charger.clone(),
         version,
+        connectors: Default::default(),
         deps: csms::Deps {
             store: app.store.clone(),
             bookings: app.bookings.clone(),

@@ -134,6 +134,8 @@ pub struct Context {
     pub charger: Charger,
     /// The OCPP version negotiated through the WebSocket subprotocol.
     pub version: OcppVersion,
+    /// The charger's connectors by OCPP address, read once per connection.
+    pub connectors: crate::connectors::ChargerConnectors,
     /// What every connection shares.
     pub deps: Deps,
 }
@@ -142,6 +144,18 @@ impl Context {
     /// Now, in UTC, from the shared clock.
     pub fn now(&self) -> chrono::DateTime<chrono::Utc> {
         self.deps.clock.now()
+    }
+
+    /// The id of the charger's connector at an OCPP address (see
+    /// [`crate::connectors`]).
+    pub async fn connector_at(
+        &self,
+        evse_id: i32,
+        connector_id: i32,
+    ) -> booking::Result<Option<uuid::Uuid>> {
+        self.connectors
+            .at(&*self.deps.store, self.charger.id, evse_id, connector_id)
+            .await
     }
 
     /// This connection's charger, online and heard from now.

@@ -177,14 +177,12 @@ pub async fn status(
             "unknown status {ocpp_status:?}"
         )));
     };
-    let connector = ctx
-        .deps
-        .store
-        .connector_by_ocpp(ctx.charger.id, evse_id, connector_id)
+    match ctx
+        .connector_at(evse_id, connector_id)
         .await
-        .map_err(internal)?;
-    match connector {
-        Some(c) => {
+        .map_err(internal)?
+    {
+        Some(connector) => {
             // 1.6 says whether the car charges only here (2.0.1 in
             // TransactionEvent): it prices the session's minutes.
             if ctx.version == booking::model::OcppVersion::V16
@@ -192,7 +190,7 @@ pub async fn status(
                 && let Some(session) = ctx
                     .deps
                     .store
-                    .open_session_on(c.id)
+                    .open_session_on(connector)
                     .await
                     .map_err(internal)?
             {
@@ -202,7 +200,7 @@ pub async fn status(
             }
             ctx.deps
                 .bookings
-                .apply_connector_status(c.id, status, at)
+                .apply_connector_status(connector, status, at)
                 .await
                 .map_err(internal)?;
         }
@@ -264,14 +262,15 @@ pub async fn meter_values(
     let key = match transaction {
         Some(key) => Some(key),
         None => {
-            let store = &ctx.deps.store;
-            match store
-                .connector_by_ocpp(ctx.charger.id, evse_id, connector_id)
+            match ctx
+                .connector_at(evse_id, connector_id)
                 .await
                 .map_err(internal)?
             {
-                Some(c) => store
-                    .open_session_on(c.id)
+                Some(connector) => ctx
+                    .deps
+                    .store
+                    .open_session_on(connector)
                     .await
                     .map_err(internal)?
                     .map(|s| s.transaction),

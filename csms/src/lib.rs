@@ -12,6 +12,7 @@ pub mod california;
 pub mod certificates;
 pub mod commands;
 pub mod connection;
+pub mod connectors;
 pub mod context;
 pub mod control;
 pub mod costs;

@@ -413,14 +413,14 @@ where
     let ctx = Context {
         charger: charger.clone(),
         version,
+        connectors: Default::default(),
         deps: csms.deps.clone(),
     };
     if let Err(e) = csms.deps.presence.record(ctx.presence(None)).await {
         tracing::warn!(error = %e, "cannot record the charger online");
     }
     tracing::info!(charger.id = %charger.charge_point_id, ocpp.version = version.as_str(), "charger connected");
-    resynchronise_if_it_was_away(&csms, &charger, version);
-    crate::v201::transaction_status::after_reconnect(&csms, &charger, version);
+    after_connect(&csms, &ctx);
     crate::connection::run(ctx, ws, registration).await;
     drop(counted);
     if let Some(journal) = journal {
@@ -477,39 +477,54 @@ fn offline_after_grace(csms: Csms, charger: Charger) {
     });
 }
 
-/// A charger back from being away (it connected before, and some of its
-/// connectors show OFFLINE) may not re-send its statuses on its own: ask.
-fn resynchronise_if_it_was_away(csms: &Csms, charger: &Charger, version: OcppVersion) {
-    if charger.last_seen_at.is_none() {
-        return;
-    }
-    let csms = csms.clone();
-    let charger = charger.clone();
+/// Once per connection, in the background: the charger's connectors are
+/// read and kept by the connection; then, for a charger that was connected
+/// before, its statuses are asked for again if it was away long enough to
+/// show OFFLINE (it may not re-send them on its own), and a 2.0.1 station
+/// is asked about the transactions evgate still has open.
+fn after_connect(csms: &Csms, ctx: &Context) {
+    let (csms, charger, version) = (csms.clone(), ctx.charger.clone(), ctx.version);
+    let known = ctx.connectors.clone();
     tokio::spawn(async move {
-        let away = match csms.deps.store.connectors_of_charger(charger.id).await {
-            Ok(connectors) => connectors
-                .iter()
-                .any(|c| c.status == booking::model::ConnectorStatus::Offline),
+        let connectors = match csms.deps.store.connectors_of_charger(charger.id).await {
+            Ok(connectors) => connectors,
             Err(e) => {
-                tracing::warn!(error = %e, "cannot read the charger's connectors");
+                tracing::warn!(charger.id = %charger.charge_point_id, error = %e,
+                    "cannot read the charger's connectors");
                 return;
             }
         };
-        if !away {
+        known.remember(&connectors);
+        if charger.last_seen_at.is_none() {
             return;
         }
-        let payload = match version {
-            OcppVersion::V16 => crate::v16::calls::trigger_status_notifications(),
-            OcppVersion::V201 => crate::v201::calls::trigger_status_notifications(),
-        };
-        let Ok(payload) = payload else {
-            return;
-        };
-        let answer = csms
-            .registry
-            .call(&charger.charge_point_id, "TriggerMessage", payload)
-            .await;
-        tracing::info!(charger.id = %charger.charge_point_id, ok = answer.is_ok(),
-            "asked the charger to resend its statuses (TriggerMessage)");
+        let away = connectors
+            .iter()
+            .any(|c| c.status == booking::model::ConnectorStatus::Offline);
+        tokio::join!(
+            async {
+                if away {
+                    resynchronise(&csms, &charger, version).await;
+                }
+            },
+            crate::v201::transaction_status::after_reconnect(&csms, &charger, version, &connectors),
+        );
     });
+}
+
+/// Asks the charger to re-send its statuses (TriggerMessage).
+async fn resynchronise(csms: &Csms, charger: &Charger, version: OcppVersion) {
+    let payload = match version {
+        OcppVersion::V16 => crate::v16::calls::trigger_status_notifications(),
+        OcppVersion::V201 => crate::v201::calls::trigger_status_notifications(),
+    };
+    let Ok(payload) = payload else {
+        return;
+    };
+    let answer = csms
+        .registry
+        .call(&charger.charge_point_id, "TriggerMessage", payload)
+        .await;
+    tracing::info!(charger.id = %charger.charge_point_id, ok = answer.is_ok(),
+            "asked the charger to resend its statuses (TriggerMessage)");
 }

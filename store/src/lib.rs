@@ -15,6 +15,7 @@ mod error;
 mod holds;
 pub mod postgres;
 pub mod sqlite;
+mod status_groups;
 #[cfg(feature = "test-util")]
 pub mod test_util;
 
@@ -37,6 +38,8 @@ pub struct SqlStore<DB: sqlx::Database> {
     /// sleeping up to 100 ms a try, instead of in this pool's queue. On
     /// PostgreSQL the same pool as reads.
     writer: sqlx::Pool<DB>,
+    /// Connector status reports on their way to the writer, in groups.
+    statuses: status_groups::StatusGroups,
 }
 
 /// The embedded adapter.

@@ -30,6 +30,7 @@ impl SqlStore<Db> {
             .await
             .map_err(OpenError::Migrate)?;
         Ok(Self {
+            statuses: sql::status_writer(pool.clone()),
             writer: pool.clone(),
             readers: pool,
         })

@@ -50,6 +50,11 @@ impl SqlStore<Db> {
             .connect_with(options.read_only(true))
             .await
             .map_err(OpenError::Connect)?;
-        Ok(Self { readers, writer })
+        let statuses = sql::status_writer(writer.clone());
+        Ok(Self {
+            readers,
+            writer,
+            statuses,
+        })
     }
 }

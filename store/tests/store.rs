@@ -420,6 +420,52 @@ async fn reservation_claims_and_worker_queries(store: Arc<dyn Store>) {
     assert_eq!((two.len(), total), (2, 3));
 }
 
+/// A storm's status reports arrive together and are written in groups:
+/// each caller still gets its own row's outcome, a stale report in the
+/// same group changes nothing, and two reports for one connector apply in
+/// the order they came.
+async fn status_reports_at_once_are_each_written(store: Arc<dyn Store>) {
+    use booking::model::ConnectorStatus::*;
+    let (_, charger, first) = site(&*store).await;
+    let mut connectors = vec![first];
+    for evse in 2..=40 {
+        let c = store
+            .insert_connector(&new_connector(&charger, evse, None))
+            .await
+            .unwrap();
+        connectors.push(c.id);
+    }
+    let now = Utc::now();
+    // The first connector's row is newer than any report below.
+    store
+        .set_connector_status(first, Faulted, now + TimeDelta::seconds(60), None)
+        .await
+        .unwrap();
+    let mut reports: Vec<_> = connectors.iter().map(|&id| (id, Occupied, now)).collect();
+    // A second report for the last connector, later: it must win.
+    let last = *connectors.last().unwrap();
+    reports.push((last, Reserved, now + TimeDelta::seconds(1)));
+    let outcomes = futures_util::future::join_all(
+        reports
+            .iter()
+            .map(|&(id, status, at)| store.set_connector_status(id, status, at, None)),
+    )
+    .await;
+    for ((id, status, _), outcome) in reports.iter().zip(outcomes) {
+        let written = outcome.unwrap().map(|change| change.connector);
+        if *id == first {
+            assert!(written.is_none(), "stale: the row is newer");
+        } else {
+            let c = written.expect("written");
+            assert_eq!((c.id, c.status), (*id, *status));
+        }
+    }
+    let status_of = async |id| store.connector(id).await.unwrap().unwrap().status;
+    assert_eq!(status_of(first).await, Faulted);
+    assert_eq!(status_of(connectors[1]).await, Occupied);
+    assert_eq!(status_of(last).await, Reserved);
+}
+
 async fn connector_status_ignores_stale_reports(store: Arc<dyn Store>) {
     let (_, charger, conn) = site(&*store).await;
     use booking::model::ConnectorStatus::*;
@@ -1511,6 +1557,7 @@ backend_suite!(
     transitions_are_conditional_and_happen_once,
     reservation_claims_and_worker_queries,
     connector_status_ignores_stale_reports,
+    status_reports_at_once_are_each_written,
     concurrent_overlapping_inserts_admit_exactly_one,
     bookings_in_window_filters_time_and_status,
     hold_tokens_are_used_once,

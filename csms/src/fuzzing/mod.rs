@@ -5,7 +5,7 @@
 //! asserts what must hold of its answer. Not part of the API: compiled for
 //! tests and with the `fuzzing` feature only.
 
-mod store;
+pub(crate) mod store;
 
 use std::cell::RefCell;
 use std::sync::Arc;
@@ -555,6 +555,7 @@ fn context(version: OcppVersion) -> Context {
             let ctx = |version| Context {
                 charger: store::charger(),
                 version,
+                connectors: Default::default(),
                 deps: deps.clone(),
             };
             (ctx(OcppVersion::V16), ctx(OcppVersion::V201))

@@ -28,9 +28,9 @@ use uuid::Uuid;
 /// The charge point identity of the one charger.
 pub(super) const IDENTITY: &str = "CP-1";
 /// The one charger's id.
-pub(super) const CHARGER_ID: Uuid = Uuid::from_u128(0x1);
+pub(crate) const CHARGER_ID: Uuid = Uuid::from_u128(0x1);
 /// Its one connector's id: EVSE 1, connector 1.
-pub(super) const CONNECTOR_ID: Uuid = Uuid::from_u128(0x2);
+pub(crate) const CONNECTOR_ID: Uuid = Uuid::from_u128(0x2);
 const STATION_ID: Uuid = Uuid::from_u128(0x3);
 
 /// When everything happens.
@@ -59,7 +59,7 @@ pub(super) fn charger() -> Charger {
     }
 }
 
-fn connector() -> Connector {
+pub(crate) fn connector() -> Connector {
     Connector {
         id: CONNECTOR_ID,
         station_id: STATION_ID,

@@ -11,7 +11,7 @@
 //! message loop: the calls queue behind the charger's own messages like any
 //! other call of evgate's (the loop sends them and reads their answers).
 
-use booking::model::{Charger, ChargingSession, OcppVersion, TransactionKey};
+use booking::model::{Charger, ChargingSession, Connector, OcppVersion, TransactionKey};
 use booking::service::SessionStop;
 use rust_ocpp::v2_0_1::messages::get_transaction_status::{
     GetTransactionStatusRequest, GetTransactionStatusResponse,
@@ -64,43 +64,49 @@ pub fn verdict(answer: &Value) -> Result<Verdict, RpcError> {
     })
 }
 
-/// Starts the check for a 2.0.1 charger that just connected, if it was
-/// connected before and its admission lets evgate send to it (a Rejected
-/// station is sent nothing, B03.FR.07).
-pub fn after_reconnect(csms: &Csms, charger: &Charger, version: OcppVersion) {
+/// The check for a 2.0.1 charger that just connected, if it was connected
+/// before and its admission lets evgate send to it (a Rejected station is
+/// sent nothing, B03.FR.07). `connectors` are the charger's, as the
+/// connection read them.
+pub async fn after_reconnect(
+    csms: &Csms,
+    charger: &Charger,
+    version: OcppVersion,
+    connectors: &[Connector],
+) {
     let admitted = RegistrationStatus::for_charger(charger, csms.deps.config.admission)
         != RegistrationStatus::Rejected;
     if version != OcppVersion::V201 || charger.last_seen_at.is_none() || !admitted {
         return;
     }
-    let csms = csms.clone();
-    let charger = charger.clone();
-    tokio::spawn(async move {
-        let open = match open_sessions(&csms, &charger).await {
-            Ok(open) => open,
-            Err(e) => {
-                tracing::warn!(charger.id = %charger.charge_point_id, error = %e,
-                    "cannot read the charger's open sessions");
-                return;
-            }
-        };
-        if open.len() > MAX_CHECKS {
-            tracing::warn!(charger.id = %charger.charge_point_id, open = open.len(),
-                asked = MAX_CHECKS, "more open sessions than evgate asks a station about at once");
+    let open = match open_sessions(csms, connectors).await {
+        Ok(open) => open,
+        Err(e) => {
+            tracing::warn!(charger.id = %charger.charge_point_id, error = %e,
+                "cannot read the charger's open sessions");
+            return;
         }
-        for session in open.into_iter().take(MAX_CHECKS) {
-            if !check(&csms, &charger, session).await {
-                return;
-            }
+    };
+    if open.len() > MAX_CHECKS {
+        tracing::warn!(charger.id = %charger.charge_point_id, open = open.len(),
+            asked = MAX_CHECKS, "more open sessions than evgate asks a station about at once");
+    }
+    for session in open.into_iter().take(MAX_CHECKS) {
+        if !check(csms, charger, session).await {
+            return;
         }
-    });
+    }
 }
 
-/// The charger's sessions still open in the store, one per connector at most.
-async fn open_sessions(csms: &Csms, charger: &Charger) -> booking::Result<Vec<ChargingSession>> {
+/// The sessions still open in the store on these connectors, one per
+/// connector at most.
+async fn open_sessions(
+    csms: &Csms,
+    connectors: &[Connector],
+) -> booking::Result<Vec<ChargingSession>> {
     let store = &csms.deps.store;
     let mut open = Vec::new();
-    for connector in store.connectors_of_charger(charger.id).await? {
+    for connector in connectors {
         if let Some(session) = store.open_session_on(connector.id).await?
             && matches!(
                 session.transaction,
@@ -113,8 +119,6 @@ async fn open_sessions(csms: &Csms, charger: &Charger) -> booking::Result<Vec<Ch
     Ok(open)
 }
 
-/// Asks about one session and acts on the answer; `false` when the call
-/// failed (the charger went away, is silent or refuses the message: no
 /// point asking about the others now).
 async fn check(csms: &Csms, charger: &Charger, session: ChargingSession) -> bool {
     let TransactionKey::Ocpp(_, tx_id) = &session.transaction else {

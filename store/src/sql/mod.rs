@@ -25,6 +25,8 @@ mod tallies;
 mod tariffs;
 mod webhooks;
 
+pub(super) use stations::status_writer;
+
 use booking::model::Page;
 use booking::{Error, Result};
 use chrono::{DateTime, Utc};

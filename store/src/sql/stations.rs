@@ -14,6 +14,7 @@ use super::{
 };
 use crate::SqlStore;
 use crate::error::db_error;
+use crate::status_groups::{StatusGroups, StatusWrite};
 
 fn station_of(row: &Row) -> Result<Station> {
     Ok(Station {
@@ -210,6 +211,72 @@ async fn set_status(
     one(row, connector_of)
 }
 
+/// Writes a group of status reports in one statement (see
+/// `status_groups`): each row as [`set_status`] would, and the rows
+/// written. The group holds one report per connector.
+async fn set_statuses(conn: &mut Conn, group: &[StatusWrite]) -> Result<Vec<Connector>> {
+    let mut query = QueryBuilder::<Db>::new("with v (v_id, v_status, v_at) as (");
+    query.push_values(group, |mut row, w| {
+        row.push_bind(w.id)
+            .push_bind(w.status.as_str())
+            .push_bind(ms(w.at));
+    });
+    query.push(
+        ") update connectors \
+         set status = v.v_status, status_updated_at = v.v_at, last_known_status = null \
+         from v where connectors.id = v.v_id \
+         and (connectors.status_updated_at <= v.v_at or connectors.status = 'OFFLINE') \
+         returning *",
+    );
+    let rows = query.build().fetch_all(conn).await.map_err(db_error)?;
+    all(&rows, connector_of)
+}
+
+/// Starts the task that writes this store's status reports in groups.
+pub(crate) fn status_writer(writer: sqlx::Pool<Db>) -> StatusGroups {
+    let (groups, mut queue) = StatusGroups::new();
+    tokio::spawn(async move {
+        while let Some(group) = queue.next_group().await {
+            write_group(&writer, group).await;
+        }
+    });
+    groups
+}
+
+/// One group, and each report's answer. A group that fails is written
+/// again one report at a time, so each caller gets its own row's outcome.
+async fn write_group(writer: &sqlx::Pool<Db>, group: Vec<StatusWrite>) {
+    let one_by_one = |w: &StatusWrite| {
+        let (id, status, at) = (w.id, w.status, w.at);
+        async move {
+            let mut conn = writer.acquire().await.map_err(db_error)?;
+            set_status(&mut conn, id, status, at).await
+        }
+    };
+    if group.len() > 1 {
+        let written = async {
+            let mut conn = writer.acquire().await.map_err(db_error)?;
+            set_statuses(&mut conn, &group).await
+        };
+        match written.await {
+            Ok(rows) => {
+                let mut rows: std::collections::HashMap<Uuid, Connector> =
+                    rows.into_iter().map(|c| (c.id, c)).collect();
+                for w in group {
+                    let _ = w.reply.send(Ok(rows.remove(&w.id)));
+                }
+                return;
+            }
+            Err(e) => tracing::warn!(error = %e, reports = group.len(),
+                "a group of status reports failed; writing them one at a time"),
+        }
+    }
+    for w in group {
+        let outcome = one_by_one(&w).await;
+        let _ = w.reply.send(outcome);
+    }
+}
+
 async fn mark_charger_offline(
     conn: &mut Conn,
     charger_id: Uuid,
@@ -288,7 +355,7 @@ impl StationStore for SqlStore<Db> {
         void: Option<ReservationVoid>,
     ) -> Result<Option<StatusChange>> {
         let Some(void) = void else {
-            let written = set_status(&mut *self.write().await?, id, status, at).await?;
+            let written = self.statuses.write(id, status, at).await?;
             return Ok(written.map(|connector| StatusChange {
                 connector,
                 voided: Vec::new(),
