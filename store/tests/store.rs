@@ -1325,6 +1325,41 @@ async fn online_chargers_are_listed(store: Arc<dyn Store>) {
     assert_eq!((read.online, read.last_seen_at), (false, Some(seen)));
 }
 
+/// A storm's presence facts, more than one statement's worth, each landing
+/// on its own charger: boots with what each said, the rest presence only.
+async fn a_storm_of_presence_facts_lands_on_each_charger(store: Arc<dyn Store>) {
+    use booking::store::{BootInfo, PresenceUpdate};
+    let s = station(&*store, "S", 1.0, 1.0).await;
+    let seen = t("2030-01-01T00:00:00Z");
+    let mut batch = Vec::new();
+    for n in 0..600 {
+        let c = charger_at(&s, &format!("CP-STORM-{n}"));
+        store.insert_charger(&c).await.unwrap();
+        batch.push(PresenceUpdate {
+            charger_id: c.id,
+            online: n % 3 != 0,
+            version: Some(OcppVersion::V16),
+            seen_at: seen + TimeDelta::seconds(n),
+            boot: (n % 2 == 0).then(|| BootInfo {
+                vendor: Some(format!("V{n}")),
+                serial_number: Some(format!("S{n}")),
+                version: Some(OcppVersion::V16),
+                ..BootInfo::default()
+            }),
+        });
+    }
+    store.record_presence(&batch).await.unwrap();
+    for (n, update) in batch.iter().enumerate() {
+        let read = store.charger(update.charger_id).await.unwrap().unwrap();
+        assert_eq!(read.online, n % 3 != 0, "{n}");
+        assert_eq!(read.last_seen_at, Some(update.seen_at), "{n}");
+        assert_eq!(read.ocpp_version, Some(OcppVersion::V16), "{n}");
+        let vendor = (n % 2 == 0).then(|| format!("V{n}"));
+        // charger_at's vendor stays where no boot was among the facts.
+        assert_eq!(read.vendor, vendor.or(Some("ACME".into())), "{n}");
+    }
+}
+
 async fn unassigned_chargers_keep_what_they_said(store: Arc<dyn Store>) {
     use booking::store::BootInfo;
     let seen = BootInfo {
@@ -1570,6 +1605,7 @@ backend_suite!(
     audit_entries_page_newest_first_by_target,
     unassigned_chargers_keep_what_they_said,
     online_chargers_are_listed,
+    a_storm_of_presence_facts_lands_on_each_charger,
     display_messages_replace_by_id_and_are_removed_once,
     a_connector_charges_by_its_own_tariff_else_its_stations,
     local_lists_keep_versions_tombstones_and_take_turns,

@@ -11,6 +11,7 @@ use booking::store::{
     UnassignedChargers,
 };
 use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::{
@@ -159,41 +160,50 @@ async fn online_identities(conn: &mut Conn) -> Result<Vec<String>> {
     .map_err(db_error)
 }
 
-/// What the charger said at boot; presence is [`set_presence`]'s.
-async fn record_boot(conn: &mut Conn, charger_id: Uuid, boot: &BootInfo) -> Result<()> {
-    sqlx::query(
-        "update chargers set vendor = $2, model = $3, firmware_version = $4, serial_number = $5, \
-           ocpp_version = coalesce($6, ocpp_version) \
-         where id = $1",
-    )
-    .bind(charger_id)
-    .bind(&boot.vendor)
-    .bind(&boot.model)
-    .bind(&boot.firmware_version)
-    .bind(&boot.serial_number)
-    .bind(boot.version.map(|v| v.as_str()))
-    .execute(conn)
-    .await
-    .map_err(db_error)?;
+/// Rows per statement when presence facts are written: a reconnect storm's
+/// group of thousands is a few statements, not one or two per charger.
+const PRESENCE_ROWS: usize = 256;
+
+/// What chargers said at boot (presence is [`set_presences`]'s), one
+/// statement for the lot.
+async fn record_boots(conn: &mut Conn, boots: &[(Uuid, &BootInfo)]) -> Result<()> {
+    let mut query = QueryBuilder::<Db>::new(
+        "with v (v_id, v_vendor, v_model, v_firmware, v_serial, v_version) as (",
+    );
+    query.push_values(boots, |mut row, (id, boot)| {
+        row.push_bind(*id)
+            .push_bind(boot.vendor.as_deref())
+            .push_bind(boot.model.as_deref())
+            .push_bind(boot.firmware_version.as_deref())
+            .push_bind(boot.serial_number.as_deref())
+            .push_bind(boot.version.map(|v| v.as_str()));
+    });
+    query.push(
+        ") update chargers set vendor = v.v_vendor, model = v.v_model, \
+           firmware_version = v.v_firmware, serial_number = v.v_serial, \
+           ocpp_version = coalesce(v.v_version, chargers.ocpp_version) \
+         from v where chargers.id = v.v_id",
+    );
+    query.build().execute(conn).await.map_err(db_error)?;
     Ok(())
 }
 
-async fn set_presence(conn: &mut Conn, update: &PresenceUpdate) -> Result<()> {
-    if let Some(boot) = &update.boot {
-        record_boot(&mut *conn, update.charger_id, boot).await?;
-    }
-    sqlx::query(
-        "update chargers set online = $2, ocpp_version = coalesce($3, ocpp_version), \
-           last_seen_at = $4 \
-         where id = $1",
-    )
-    .bind(update.charger_id)
-    .bind(update.online)
-    .bind(update.version.map(|v| v.as_str()))
-    .bind(ms(update.seen_at))
-    .execute(conn)
-    .await
-    .map_err(db_error)?;
+/// Online or not, version and last seen of many chargers (one fact each),
+/// in one statement.
+async fn set_presences(conn: &mut Conn, updates: &[PresenceUpdate]) -> Result<()> {
+    let mut query = QueryBuilder::<Db>::new("with v (v_id, v_online, v_version, v_seen) as (");
+    query.push_values(updates, |mut row, update| {
+        row.push_bind(update.charger_id)
+            .push_bind(update.online)
+            .push_bind(update.version.map(|v| v.as_str()))
+            .push_bind(ms(update.seen_at));
+    });
+    query.push(
+        ") update chargers set online = v.v_online, \
+           ocpp_version = coalesce(v.v_version, chargers.ocpp_version), last_seen_at = v.v_seen \
+         from v where chargers.id = v.v_id",
+    );
+    query.build().execute(conn).await.map_err(db_error)?;
     Ok(())
 }
 
@@ -385,8 +395,15 @@ impl ChargerRegistry for SqlStore<Db> {
 impl ChargerPresence for SqlStore<Db> {
     async fn record_presence(&self, batch: &[PresenceUpdate]) -> Result<()> {
         let mut tx = self.begin().await?;
-        for update in batch {
-            set_presence(&mut tx, update).await?;
+        for rows in batch.chunks(PRESENCE_ROWS) {
+            let boots: Vec<(Uuid, &BootInfo)> = rows
+                .iter()
+                .filter_map(|u| u.boot.as_ref().map(|boot| (u.charger_id, boot)))
+                .collect();
+            if !boots.is_empty() {
+                record_boots(&mut tx, &boots).await?;
+            }
+            set_presences(&mut tx, rows).await?;
         }
         commit(tx).await
     }
