@@ -184,7 +184,14 @@ async fn record_boots(conn: &mut Conn, boots: &[(Uuid, &BootInfo)]) -> Result<()
            ocpp_version = coalesce(v.v_version, chargers.ocpp_version) \
          from v where chargers.id = v.v_id",
     );
-    query.build().execute(conn).await.map_err(db_error)?;
+    // Not kept prepared: each group size is a statement text of its own,
+    // and hundreds of them would push the hot statements out of the cache.
+    query
+        .build()
+        .persistent(false)
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
     Ok(())
 }
 
@@ -203,7 +210,14 @@ async fn set_presences(conn: &mut Conn, updates: &[PresenceUpdate]) -> Result<()
            ocpp_version = coalesce(v.v_version, chargers.ocpp_version), last_seen_at = v.v_seen \
          from v where chargers.id = v.v_id",
     );
-    query.build().execute(conn).await.map_err(db_error)?;
+    // Not kept prepared: each group size is a statement text of its own,
+    // and hundreds of them would push the hot statements out of the cache.
+    query
+        .build()
+        .persistent(false)
+        .execute(conn)
+        .await
+        .map_err(db_error)?;
     Ok(())
 }
 

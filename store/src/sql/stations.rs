@@ -228,7 +228,14 @@ async fn set_statuses(conn: &mut Conn, group: &[StatusWrite]) -> Result<Vec<Conn
          and (connectors.status_updated_at <= v.v_at or connectors.status = 'OFFLINE') \
          returning *",
     );
-    let rows = query.build().fetch_all(conn).await.map_err(db_error)?;
+    // Not kept prepared: each group size is a statement text of its own,
+    // and hundreds of them would push the hot statements out of the cache.
+    let rows = query
+        .build()
+        .persistent(false)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
     all(&rows, connector_of)
 }
 
