@@ -183,8 +183,14 @@ impl Site {
     }
 
     async fn hold_soon(&self) -> (u16, Value) {
-        let start =
-            Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + TimeDelta::minutes(10);
+        self.hold_at(
+            Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + TimeDelta::minutes(10),
+        )
+        .await
+    }
+
+    /// Holds the hour from `start` on the site's connector.
+    async fn hold_at(&self, start: chrono::DateTime<Utc>) -> (u16, Value) {
         let body = json!({
             "stationId": self.station, "connectorId": self.connector,
             "startTs": start.to_rfc3339(), "endTs": (start + TimeDelta::hours(1)).to_rfc3339(),
@@ -553,6 +559,18 @@ impl Site {
     /// id tag.
     async fn book_soon(&self) -> (String, String) {
         let (status, hold) = self.hold_soon().await;
+        self.confirm(status, hold).await
+    }
+
+    /// Holds the hour from `start` and confirms it: the booking's id and
+    /// id tag.
+    async fn book_at(&self, start: chrono::DateTime<Utc>) -> (String, String) {
+        let (status, hold) = self.hold_at(start).await;
+        self.confirm(status, hold).await
+    }
+
+    /// Confirms a hold that was just answered.
+    async fn confirm(&self, status: u16, hold: Value) -> (String, String) {
         assert_eq!(status, 201, "{hold}");
         let token = hold["data"]["token"].as_str().unwrap();
         let (status, booking) = self
@@ -1111,23 +1129,7 @@ async fn O_a_no_show_clears_the_charger_screen_and_the_local_list() {
     .await;
     // The slot starts at the next whole minute: a no-show within a minute.
     let start = Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + TimeDelta::minutes(1);
-    let body = json!({
-        "stationId": site.station, "connectorId": site.connector,
-        "startTs": start.to_rfc3339(), "endTs": (start + TimeDelta::hours(1)).to_rfc3339(),
-    });
-    let (status, hold) = site.user.post("/v1/bookings/holds", body).await;
-    assert_eq!(status, 201, "{hold}");
-    let token = hold["data"]["token"].as_str().unwrap();
-    let (status, booking) = site
-        .user
-        .post(
-            "/v1/bookings/confirm",
-            json!({"holdToken": token, "paymentId": "pay_ns"}),
-        )
-        .await;
-    assert_eq!(status, 201, "{booking}");
-    let id = booking["data"]["id"].as_str().unwrap().to_owned();
-    let id_tag = booking["data"]["idTag"].as_str().unwrap().to_owned();
+    let (id, id_tag) = site.book_at(start).await;
     assert_eq!(sim.screen().await.len(), 1, "announced");
     let pushed = sim.received("SendLocalList").await;
     assert_eq!(
