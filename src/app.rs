@@ -402,6 +402,9 @@ impl App {
             local_lists: local_lists.clone(),
             certificates,
             uploads: config.uploads(),
+            operators: database.clone(),
+            views: database.clone(),
+            sign_in_throttle: Default::default(),
         });
         Ok(Self {
             state,

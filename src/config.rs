@@ -34,6 +34,33 @@ pub enum Command {
     Serve,
     /// Print a JWT signed with the configured secret, for development and tests.
     Token(TokenArgs),
+    /// Manage the operator console's accounts.
+    #[command(subcommand)]
+    Operator(OperatorCommand),
+}
+
+/// `evgate operator …`.
+#[derive(Debug, Subcommand)]
+pub enum OperatorCommand {
+    /// Add an operator account; prints a generated password once unless
+    /// `--password-stdin` gives one.
+    Add(OperatorArgs),
+    /// Set a new password for an operator (their sessions end); prints a
+    /// generated one unless `--password-stdin` gives one.
+    SetPassword(OperatorArgs),
+}
+
+/// An operator command's arguments.
+#[derive(Debug, Args)]
+pub struct OperatorArgs {
+    /// The name they sign in with.
+    pub name: String,
+    /// `admin` (sees and changes) or `viewer` (sees only); for `add`.
+    #[arg(long, default_value = "viewer")]
+    pub role: booking::operators::OperatorRole,
+    /// Read the password from the first line of standard input.
+    #[arg(long)]
+    pub password_stdin: bool,
 }
 
 /// `evgate token`'s arguments.

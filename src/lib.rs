@@ -8,6 +8,7 @@ pub mod app;
 pub mod config;
 pub mod keys;
 pub mod metrics;
+pub mod operators;
 pub mod refunds;
 pub mod serve;
 pub mod workers;

@@ -26,6 +26,19 @@ fn main() -> ExitCode {
     };
     match cli.command {
         Some(Command::Token(args)) => token(&cli.config, &args),
+        Some(Command::Operator(command)) => {
+            if let Err(e) = cli.config.validate() {
+                eprintln!("evgate: {e}");
+                return ExitCode::from(BAD_CONFIG);
+            }
+            match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt.block_on(evgate::operators::run(&cli.config, command)),
+                Err(e) => {
+                    eprintln!("evgate: cannot start the async runtime: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
         None | Some(Command::Serve) => serve(cli.config),
     }
 }

@@ -85,62 +85,65 @@ async fn send_command(
     Path(charge_point_id): Path<String>,
     ApiJson(body): ApiJson<Command>,
 ) -> ApiResult<axum::Json<Value>> {
-    if state
-        .store
-        .charger_by_identity(&charge_point_id)
-        .await?
-        .is_none()
-    {
-        return Err(ApiError::NotFound(format!(
-            "charger {charge_point_id} not found"
-        )));
-    }
-    if csms::credentials::changes_credentials(&body.action, &body.payload) {
+    let response = command(
+        &state,
+        admin.actor(),
+        &charge_point_id,
+        &body.action,
+        body.payload,
+    )
+    .await?;
+    Ok(ok(CommandAnswer {
+        action: body.action,
+        response,
+    }))
+}
+
+/// Sends `action` to the charger for `actor` (an admin's token or an
+/// operator in the console) and returns its answer; audited either way.
+pub(crate) async fn command(
+    state: &AppState,
+    actor: String,
+    charge_point_id: &str,
+    action: &str,
+    payload: Value,
+) -> ApiResult<Value> {
+    state.charger(charge_point_id).await?;
+    if csms::credentials::changes_credentials(action, &payload) {
         return Err(ApiError::bad_request(
             "action",
             format!(
-                "this {} would change the charger's credentials and not evgate's: use PUT \
+                "this {action} would change the charger's credentials and not evgate's: use PUT \
                  /v1/admin/chargers/{charge_point_id}/credentials (the same checks, grace and \
-                 audit), or …/stored-password when the charger already has a new password",
-                body.action
+                 audit), or …/stored-password when the charger already has a new password"
             ),
         ));
     }
     let answer = state
         .chargers
-        .command(&charge_point_id, &body.action, body.payload.clone())
+        .command(charge_point_id, action, payload.clone())
         .await;
-    tracing::info!(admin.sub = admin.0.user_id, charger.id = %charge_point_id,
-        ocpp.action = %body.action, ok = answer.is_ok(), "operator command");
+    tracing::info!(actor = %actor, charger.id = %charge_point_id,
+        ocpp.action = %action, ok = answer.is_ok(), "operator command");
     let (outcome, error) = match &answer {
         Ok(_) => ("ANSWERED", None),
         Err(e) => ("FAILED", Some(e.to_string())),
     };
     // A command may carry a password (AuthorizationKey, BasicAuthPassword):
     // the audit log keeps it redacted, as the journal does.
-    let mut payload = body.payload;
+    let mut payload = payload;
     csms::journal::scrub(&mut payload);
     // The charger's answer too (#19: every command's answer is on record).
     let mut response = answer.as_ref().ok().cloned();
     if let Some(r) = response.as_mut() {
         csms::journal::scrub(r);
     }
-    let details = json!({ "action": body.action, "payload": payload, "response": response,
+    let details = json!({ "action": action, "payload": payload, "response": response,
         "error": error });
     state
-        .audit(
-            &admin,
-            "charger.command",
-            &charge_point_id,
-            details,
-            outcome,
-        )
+        .audit_by(actor, "charger.command", charge_point_id, details, outcome)
         .await;
-    let response = answer?;
-    Ok(ok(CommandAnswer {
-        action: body.action,
-        response,
-    }))
+    Ok(answer?)
 }
 
 /// Unknown fields are refused: a misspelt `status` must not silently reset

@@ -81,6 +81,11 @@ impl ApiError {
         }
     }
 
+    /// The HTTP status this error answers with.
+    pub(crate) fn status(&self) -> StatusCode {
+        self.status_and_code().0
+    }
+
     fn status_and_code(&self) -> (StatusCode, &'static str) {
         match self {
             ApiError::BadRequest { .. } => (StatusCode::BAD_REQUEST, "VALIDATION_ERROR"),

@@ -3,7 +3,7 @@
 
 use axum::extract::{Path, State};
 use axum::http::header;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use serde_json::{Value, json};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -130,7 +130,12 @@ async fn download(
     _admin: AdminUser,
     Path(charge_point_id): Path<String>,
 ) -> ApiResult<impl IntoResponse> {
-    let frames = read(&state, &charge_point_id, ALL, None).await?;
+    jsonl(&state, &charge_point_id).await
+}
+
+/// The whole journal as a JSON Lines download (the API's and the console's).
+pub(crate) async fn jsonl(state: &AppState, charge_point_id: &str) -> ApiResult<Response> {
+    let frames = read(state, charge_point_id, ALL, None).await?;
     let mut body = String::new();
     for frame in frames.as_array().into_iter().flatten().rev() {
         body.push_str(&frame.to_string());
@@ -146,10 +151,13 @@ async fn download(
             (header::CONTENT_DISPOSITION, file),
         ],
         body,
-    ))
+    )
+        .into_response())
 }
 
-async fn read(
+/// Newest first, at most `limit`, optionally of one action; 404 for an
+/// unknown charger.
+pub(crate) async fn read(
     state: &AppState,
     charge_point_id: &str,
     limit: usize,

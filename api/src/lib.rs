@@ -16,6 +16,7 @@ mod auth;
 mod bookings;
 mod certificates;
 mod chargers;
+mod console;
 mod device_model;
 mod display_messages;
 mod error;
@@ -56,6 +57,7 @@ use tracing::Level;
 use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 
+pub use console::SignInThrottle;
 pub use error::ApiError;
 pub use metrics::describe_metrics;
 
@@ -126,6 +128,12 @@ pub struct Services {
     pub certificates: csms::certificates::Certificates,
     /// Where chargers' log uploads go, and how big they may be.
     pub uploads: uploads::UploadSettings,
+    /// Operator accounts and their console sessions.
+    pub operators: Arc<dyn booking::store::OperatorAccounts>,
+    /// What the console reads across the network.
+    pub views: Arc<dyn booking::store::OperatorViews>,
+    /// Console sign-in attempts per name and source address.
+    pub sign_in_throttle: SignInThrottle,
 }
 
 impl AppState {
@@ -150,9 +158,23 @@ impl AppState {
         details: serde_json::Value,
         outcome: &str,
     ) {
+        self.audit_by(admin.actor(), action, target, details, outcome)
+            .await;
+    }
+
+    /// [`AppState::audit`] for any actor: an operator signed in to the
+    /// console is `operator:NAME`.
+    pub(crate) async fn audit_by(
+        &self,
+        actor: String,
+        action: &str,
+        target: &str,
+        details: serde_json::Value,
+        outcome: &str,
+    ) {
         let entry = booking::audit::AuditEntry::new(
             self.clock.now(),
-            admin.actor(),
+            actor,
             action,
             target,
             details,
@@ -225,6 +247,7 @@ pub fn with_realtime(
     let (api, _) = routes().split_for_parts();
     let api = api
         .merge(openapi::swagger_ui())
+        .merge(console::router())
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)

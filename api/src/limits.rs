@@ -59,6 +59,11 @@ impl RateLimits {
         }
     }
 
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub(crate) fn trusted(&self) -> &TrustedProxies {
+        &self.trusted
+    }
+
     /// Counts a hold request of `user`.
     pub(crate) fn hold_by(&self, user: i64) -> Result<(), ApiError> {
         self.holds_per_user.check(&user).map_err(|wait| {

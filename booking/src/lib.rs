@@ -22,6 +22,7 @@ pub mod geo;
 pub mod holds;
 pub mod id_tags;
 pub mod model;
+pub mod operators;
 pub mod provisioning;
 pub mod rate;
 pub mod refunds;

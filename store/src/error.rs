@@ -63,6 +63,11 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
         "this id tag is registered already",
     ),
     (
+        "operators_name_key",
+        "operators.name",
+        "an operator with this name already exists",
+    ),
+    (
         "stations_pkey",
         "stations.id",
         "a station with this id already exists",

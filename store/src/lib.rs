@@ -22,6 +22,7 @@ pub mod test_util;
 use std::sync::Arc;
 
 use booking::Store;
+use booking::store::{OperatorAccounts, OperatorViews};
 use csms::device_model::DeviceModelStore;
 use webhooks::WebhookStore;
 
@@ -78,10 +79,16 @@ impl Backend {
 }
 
 /// One database behind every storage port: the booking core's, the
-/// webhooks' and the OCPP device model's. An `Arc<dyn Database>` coerces to
+/// webhooks', the OCPP device model's and the console's operator accounts. An `Arc<dyn Database>` coerces to
 /// any single port.
-pub trait Database: Store + WebhookStore + DeviceModelStore {}
-impl<T: Store + WebhookStore + DeviceModelStore> Database for T {}
+pub trait Database:
+    Store + WebhookStore + DeviceModelStore + OperatorAccounts + OperatorViews
+{
+}
+impl<T> Database for T where
+    T: Store + WebhookStore + DeviceModelStore + OperatorAccounts + OperatorViews
+{
+}
 
 /// Opens the database the URL names and applies pending migrations.
 pub async fn open(url: &str) -> Result<Arc<dyn Database>, OpenError> {

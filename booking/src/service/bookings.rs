@@ -2,11 +2,13 @@
 //! else's is "not found", not "forbidden", so ids leak nothing); an admin
 //! sees all.
 
+use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
 use super::{BookingService, Caller};
 use crate::error::{Error, Result};
 use crate::events::Event;
+use crate::holds::Hold;
 use crate::model::{Booking, BookingStatus, Page};
 
 impl BookingService {
@@ -30,6 +32,35 @@ impl BookingService {
     ) -> Result<(Vec<Booking>, u64)> {
         let owner = (!caller.admin).then_some(caller.user_id);
         self.ledger.bookings_of(owner, status, page).await
+    }
+
+    /// What claims time on these connectors in `[from, to)`: bookings of
+    /// every status (for an operator's timeline, no-shows and cancellations
+    /// too) and live holds, each ordered by start.
+    pub async fn claims_between(
+        &self,
+        connector_ids: &[Uuid],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<(Vec<Booking>, Vec<Hold>)> {
+        const EVERY: [BookingStatus; 6] = [
+            BookingStatus::Pending,
+            BookingStatus::Confirmed,
+            BookingStatus::Active,
+            BookingStatus::Completed,
+            BookingStatus::NoShow,
+            BookingStatus::Cancelled,
+        ];
+        let bookings = self
+            .ledger
+            .bookings_in_window(connector_ids, from, to, &EVERY)
+            .await?;
+        let mut holds = self
+            .holds
+            .live_holds(connector_ids, from, to, self.clock.now())
+            .await?;
+        holds.sort_by_key(|h| h.start_ts);
+        Ok((bookings, holds))
     }
 
     /// Cancels a PENDING or CONFIRMED booking and frees the charger's

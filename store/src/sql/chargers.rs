@@ -120,18 +120,40 @@ async fn by_identity(conn: &mut Conn, charge_point_id: &str) -> Result<Option<Ch
     one(row, charger_of)
 }
 
-async fn page(conn: &mut Conn, page: Page) -> Result<(Vec<Charger>, u64)> {
+/// A page of chargers by identity; with `search`, only those whose identity
+/// contains it (`%` and `_` taken literally).
+pub(super) async fn page(
+    conn: &mut Conn,
+    search: Option<&str>,
+    page: Page,
+) -> Result<(Vec<Charger>, u64)> {
     let (limit, offset) = page_binds(page);
-    let rows = sqlx::query("select * from chargers order by charge_point_id limit $1 offset $2")
-        .bind(limit)
-        .bind(offset)
-        .fetch_all(&mut *conn)
-        .await
-        .map_err(db_error)?;
-    let n: i64 = sqlx::query_scalar("select count(*) from chargers")
-        .fetch_one(conn)
-        .await
-        .map_err(db_error)?;
+    let pattern = search.map(|s| {
+        let escaped = s
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        format!("%{escaped}%")
+    });
+    let rows = sqlx::query(
+        "select * from chargers \
+         where cast($3 as text) is null or charge_point_id like $3 escape '\\' \
+         order by charge_point_id limit $1 offset $2",
+    )
+    .bind(limit)
+    .bind(offset)
+    .bind(pattern.as_deref())
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let n: i64 = sqlx::query_scalar(
+        "select count(*) from chargers \
+         where cast($1 as text) is null or charge_point_id like $1 escape '\\'",
+    )
+    .bind(pattern.as_deref())
+    .fetch_one(conn)
+    .await
+    .map_err(db_error)?;
     Ok((all(&rows, charger_of)?, total(n)))
 }
 
@@ -381,7 +403,7 @@ impl ChargerRegistry for SqlStore<Db> {
     }
 
     async fn chargers(&self, p: Page) -> Result<(Vec<Charger>, u64)> {
-        page(&mut *self.conn().await?, p).await
+        page(&mut *self.conn().await?, None, p).await
     }
 
     async fn set_charger_admission(

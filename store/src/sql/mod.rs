@@ -16,6 +16,8 @@ mod displays;
 mod id_tags;
 mod local_lists;
 mod maintenance;
+mod operators;
+mod overview;
 mod refunds;
 mod security;
 mod sessions;

@@ -9,7 +9,7 @@ use super::{Conn, Db, total};
 use crate::SqlStore;
 use crate::error::{bad_column, db_error};
 
-async fn connectors_by_status(conn: &mut Conn) -> Result<Vec<(ConnectorStatus, u64)>> {
+pub(super) async fn connectors_by_status(conn: &mut Conn) -> Result<Vec<(ConnectorStatus, u64)>> {
     let rows: Vec<(String, i64)> =
         sqlx::query_as("select status, count(*) from connectors group by status order by status")
             .fetch_all(conn)

@@ -1,0 +1,314 @@
+//! Chargers: the searchable list, and one charger's page — its facts,
+//! connectors with live status, OCPP commands with the charger's answer,
+//! and its message journal.
+
+use axum::Form;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use booking::model::{Charger, OcppVersion, Page};
+use maud::{Markup, html};
+use serde::Deserialize;
+use serde_json::Value;
+
+use super::failure::{Failure, PageResult};
+use super::layout::{csrf, page, when};
+use super::session::Signed;
+use crate::{ApiError, AppState};
+
+/// Chargers per page of the list.
+const PER_PAGE: u32 = 50;
+/// Journal frames shown on a charger's page (the download has them all).
+const JOURNAL_SHOWN: usize = 50;
+
+#[derive(Debug, Deserialize)]
+pub(super) struct ListQuery {
+    q: Option<String>,
+    page: Option<u32>,
+}
+
+pub(super) async fn list(
+    State(state): State<AppState>,
+    signed: Signed,
+    Query(query): Query<ListQuery>,
+) -> PageResult {
+    let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
+    let number = query.page.unwrap_or(1).max(1);
+    let (chargers, total) = state
+        .views
+        .find_chargers(
+            search,
+            Page {
+                limit: PER_PAGE,
+                offset: u64::from(number - 1) * u64::from(PER_PAGE),
+            },
+        )
+        .await?;
+    let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
+    let link = |n: u32| match search {
+        Some(q) => format!(
+            "/console/chargers?q={}&page={n}",
+            form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
+        ),
+        None => format!("/console/chargers?page={n}"),
+    };
+    Ok(page(
+        "Chargers",
+        Some(&signed),
+        html! {
+            form.inline method="get" action="/console/chargers" role="search" {
+                label { "Charger id contains" input type="search" name="q" value=[search]; }
+                button type="submit" { "Search" }
+            }
+            p.muted { (total) " chargers" @if search.is_some() { " match" } }
+            div.scroll {
+                table #chargers {
+                    thead { tr { th { "Charger" } th { "OCPP" } th { "Online" } th { "Vendor · model" } th { "Last seen" } } }
+                    tbody {
+                        @for c in &chargers {
+                            tr {
+                                td { a href={ "/console/chargers/" (urlencode(&c.charge_point_id)) } { (c.charge_point_id) } }
+                                td { (c.ocpp_version.map_or("—", OcppVersion::as_str)) }
+                                td { @if c.online { span.ok { "online" } } @else { span.muted { "offline" } } }
+                                td { (c.vendor.as_deref().unwrap_or("—")) " · " (c.model.as_deref().unwrap_or("—")) }
+                                td { (c.last_seen_at.map_or("never".to_owned(), when)) }
+                            }
+                        }
+                    }
+                }
+            }
+            nav.pages aria-label="Pages" {
+                @if number > 1 { a href=(link(number - 1)) { "← Previous" } }
+                span { "Page " (number) " of " (pages) }
+                @if u64::from(number) < pages { a href=(link(number + 1)) { "Next →" } }
+            }
+        },
+    ))
+}
+
+fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DetailQuery {
+    action: Option<String>,
+}
+
+pub(super) async fn detail(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Query(query): Query<DetailQuery>,
+) -> PageResult {
+    let charger = state.charger(&id).await?;
+    let filter = query.action.filter(|a| !a.trim().is_empty());
+    detail_page(&state, &signed, &charger, filter.as_deref(), None).await
+}
+
+/// What a command came back with, shown above the forms.
+enum Answer {
+    Answered(String, Value),
+    Failed(String, ApiError),
+}
+
+async fn detail_page(
+    state: &AppState,
+    signed: &Signed,
+    charger: &Charger,
+    filter: Option<&str>,
+    answer: Option<&Answer>,
+) -> PageResult {
+    let connectors = connector_table(state, charger).await?;
+    let journal =
+        crate::journal::read(state, &charger.charge_point_id, JOURNAL_SHOWN, filter).await?;
+    let id = urlencode(&charger.charge_point_id);
+    Ok(page(
+        &format!("Charger {}", charger.charge_point_id),
+        Some(signed),
+        html! {
+            dl.facts.card {
+                dt { "Online" } dd #online { @if charger.online { span.ok { "online" } } @else { span.muted { "offline" } } }
+                dt { "OCPP" } dd { (charger.ocpp_version.map_or("never connected", OcppVersion::as_str)) }
+                dt { "Security profile" } dd { (charger.security_profile) }
+                dt { "Admission" } dd { (charger.admission.map_or("default policy", |a| a.as_str())) }
+                dt { "Vendor · model · firmware" } dd {
+                    (charger.vendor.as_deref().unwrap_or("—")) " · " (charger.model.as_deref().unwrap_or("—"))
+                    " · " (charger.firmware_version.as_deref().unwrap_or("—"))
+                }
+                dt { "Last seen" } dd { (charger.last_seen_at.map_or("never".to_owned(), when)) }
+            }
+            h2 { "Connectors" }
+            div #connectors data-refresh={ "/console/chargers/" (id) "/connectors.frag" } { (connectors) }
+            h2 #commands { "Commands" }
+            @match answer {
+                Some(Answer::Answered(action, response)) => div #answer role="status" {
+                    p.ok { "The charger answered " (action) ":" }
+                    pre { (serde_json::to_string_pretty(response).unwrap_or_default()) }
+                },
+                Some(Answer::Failed(action, error)) => div #answer role="alert" {
+                    p.error { (action) " failed: " (error) }
+                },
+                None => {}
+            }
+            @if signed.is_admin() {
+                (command_forms(signed, charger, &id))
+            } @else {
+                p.muted { "Viewers cannot send commands." }
+            }
+            h2 #journal { "OCPP messages" }
+            form.inline method="get" action={ "/console/chargers/" (id) } {
+                label { "Only action" input type="text" name="action" value=[filter] placeholder="e.g. BootNotification"; }
+                button type="submit" { "Filter" }
+                a href={ "/console/chargers/" (id) "/messages.jsonl" } download { "Download all (JSON Lines)" }
+            }
+            (journal_table(&journal))
+        },
+    ))
+}
+
+fn command_forms(signed: &Signed, charger: &Charger, id: &str) -> Markup {
+    let mut messages = vec![
+        "BootNotification",
+        "Heartbeat",
+        "StatusNotification",
+        "MeterValues",
+        "FirmwareStatusNotification",
+    ];
+    messages.push(match charger.ocpp_version {
+        Some(OcppVersion::V201) => "LogStatusNotification",
+        _ => "DiagnosticsStatusNotification",
+    });
+    let action = format!("/console/chargers/{id}/commands");
+    html! {
+        form.inline #trigger method="post" action=(action) {
+            (csrf(signed))
+            input type="hidden" name="action" value="TriggerMessage";
+            label { "TriggerMessage: ask the charger for"
+                select name="requestedMessage" {
+                    @for m in &messages { option value=(m) { (m) } }
+                }
+            }
+            button type="submit" { "Send TriggerMessage" }
+        }
+        form #any-command method="post" action=(action) {
+            (csrf(signed))
+            label { "Any OCPP action (in the charger's version)" input type="text" name="action" required placeholder="e.g. GetConfiguration"; }
+            label { "Payload (JSON)" textarea name="payload" { "{}" } }
+            button type="submit" { "Send command" }
+        }
+    }
+}
+
+fn journal_table(frames: &Value) -> Markup {
+    let frames = frames.as_array().map(Vec::as_slice).unwrap_or_default();
+    html! {
+        @if frames.is_empty() {
+            p.muted { "No messages here (never connected since this instance started, or journals are off)." }
+        } @else {
+            div.scroll {
+                table #messages {
+                    thead { tr { th { "At" } th { "Direction" } th { "Type" } th { "Action" } th { "Payload" } } }
+                    tbody {
+                        @for f in frames {
+                            tr {
+                                td { (f["at"].as_str().unwrap_or_default()) }
+                                td { (f["direction"].as_str().unwrap_or_default()) }
+                                td { (f["messageType"].as_str().unwrap_or_default()) }
+                                td.action { (f["action"].as_str().unwrap_or("—")) }
+                                td { details { summary { "payload" } pre { (serde_json::to_string_pretty(&f["payload"]).unwrap_or_default()) } } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+async fn connector_table(state: &AppState, charger: &Charger) -> PageResult {
+    let connectors = state.store.connectors_of_charger(charger.id).await?;
+    Ok(html! {
+        div.scroll {
+            table {
+                thead { tr { th { "Connector" } th { "EVSE · OCPP id" } th { "Type · kW" } th { "Status" } th { "Since" } } }
+                tbody {
+                    @for c in &connectors {
+                        tr data-connector=(c.connector_number) {
+                            td { (c.connector_number) }
+                            td { (c.evse_id) " · " (c.ocpp_connector_id) }
+                            td { (c.connector_type) " · " (c.power_kw) }
+                            td.status.{"status-" (c.status.as_str())} { (c.status.as_str()) }
+                            td { (when(c.status_updated_at)) }
+                        }
+                    }
+                }
+            }
+        }
+    })
+}
+
+/// The live part of a charger's page.
+pub(super) async fn connectors(
+    State(state): State<AppState>,
+    _signed: Signed,
+    Path(id): Path<String>,
+) -> PageResult {
+    let charger = state.charger(&id).await?;
+    connector_table(&state, &charger).await
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CommandForm {
+    #[serde(default)]
+    csrf: String,
+    action: String,
+    #[serde(rename = "requestedMessage")]
+    requested_message: Option<String>,
+    payload: Option<String>,
+}
+
+/// Sends a command as the signed-in admin and shows the charger's answer
+/// on its page (audited as `operator:NAME`).
+pub(super) async fn command(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<CommandForm>,
+) -> PageResult<Response> {
+    signed.may_change(&form.csrf)?;
+    let charger = state.charger(&id).await?;
+    let action = form.action.trim().to_owned();
+    let payload = match (
+        &form.requested_message,
+        form.payload.as_deref().map(str::trim),
+    ) {
+        (Some(message), _) => serde_json::json!({ "requestedMessage": message }),
+        (None, None | Some("")) => serde_json::json!({}),
+        (None, Some(text)) => serde_json::from_str(text)
+            .map_err(|e| ApiError::bad_request("payload", format!("is not JSON: {e}")))?,
+    };
+    let (status, answer) = match crate::chargers::command(
+        &state,
+        signed.operator.actor(),
+        &charger.charge_point_id,
+        &action,
+        payload,
+    )
+    .await
+    {
+        Ok(response) => (StatusCode::OK, Answer::Answered(action, response)),
+        Err(e) => (e.status(), Answer::Failed(action, e)),
+    };
+    let body = detail_page(&state, &signed, &charger, None, Some(&answer)).await?;
+    Ok((status, body).into_response())
+}
+
+/// The whole journal as a file, for a signed-in operator.
+pub(super) async fn journal_download(
+    State(state): State<AppState>,
+    _signed: Signed,
+    Path(id): Path<String>,
+) -> Result<Response, Failure> {
+    Ok(crate::journal::jsonl(&state, &id).await?)
+}

@@ -1,0 +1,78 @@
+//! What the operator console reads across the network.
+
+use async_trait::async_trait;
+use booking::Result;
+use booking::model::{BookingStatus, Charger, OcppVersion, Page};
+use booking::store::{NetworkOverview, OperatorViews};
+use chrono::{DateTime, Utc};
+
+use super::{Conn, Db, ms, total};
+use crate::SqlStore;
+use crate::error::{bad_column, db_error};
+
+/// `(word, count)` rows of a `group by`, the word parsed.
+fn counted<T>(rows: Vec<(String, i64)>, column: &str) -> Result<Vec<(T, u64)>>
+where
+    T: std::str::FromStr<Err = String>,
+{
+    rows.into_iter()
+        .map(|(word, n)| {
+            let value = word.parse().map_err(|e| bad_column(column, e))?;
+            Ok((value, total(n)))
+        })
+        .collect()
+}
+
+async fn overview(
+    conn: &mut Conn,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<NetworkOverview> {
+    let chargers: i64 = sqlx::query_scalar("select count(*) from chargers")
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let online = sqlx::query_as(
+        "select ocpp_version, count(*) from chargers \
+         where online and ocpp_version is not null group by ocpp_version order by ocpp_version",
+    )
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    let sessions: i64 =
+        sqlx::query_scalar("select count(*) from charging_sessions where ended_at is null")
+            .fetch_one(&mut *conn)
+            .await
+            .map_err(db_error)?;
+    let bookings = sqlx::query_as(
+        "select status, count(*) from bookings where start_ts >= $1 and start_ts < $2 \
+         group by status order by status",
+    )
+    .bind(ms(from))
+    .bind(ms(to))
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(NetworkOverview {
+        chargers: total(chargers),
+        online_by_version: counted::<OcppVersion>(online, "ocpp_version")?,
+        connectors_by_status: super::tallies::connectors_by_status(conn).await?,
+        sessions_active: total(sessions),
+        bookings_by_status: counted::<BookingStatus>(bookings, "status")?,
+    })
+}
+
+#[async_trait]
+impl OperatorViews for SqlStore<Db> {
+    async fn network_overview(
+        &self,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<NetworkOverview> {
+        overview(&mut *self.conn().await?, from, to).await
+    }
+
+    async fn find_chargers(&self, search: Option<&str>, page: Page) -> Result<(Vec<Charger>, u64)> {
+        super::chargers::page(&mut *self.conn().await?, search, page).await
+    }
+}
