@@ -1582,6 +1582,173 @@ async fn maintenance_requests_number_per_charger_and_statuses_keep_a_short_histo
     );
 }
 
+async fn operator_accounts_and_console_sessions(store: Arc<dyn evgate_store::Database>) {
+    use booking::operators::{ConsoleSession, Operator, OperatorRole};
+    let now = booking::clock::to_millis(Utc::now());
+    let ana = Operator {
+        id: 0,
+        name: "ana".into(),
+        role: OperatorRole::Admin,
+        password_hash: "$argon2id$first".into(),
+        created_at: now,
+    };
+    let stored = store.add_operator(&ana).await.unwrap();
+    assert!(stored.id > 0);
+    assert_eq!(
+        (stored.name.as_str(), stored.role),
+        ("ana", OperatorRole::Admin)
+    );
+    assert!(matches!(
+        store.add_operator(&ana).await,
+        Err(Error::Conflict(_))
+    ));
+    assert_eq!(
+        store.operator_by_name("ana").await.unwrap(),
+        Some(stored.clone())
+    );
+    assert_eq!(store.operator_by_name("Ana").await.unwrap(), None);
+
+    let session = |hash: &str, hours: i64| ConsoleSession {
+        token_hash: hash.into(),
+        operator_id: stored.id,
+        csrf_token: format!("csrf-{hash}"),
+        expires_at: now + TimeDelta::hours(hours),
+    };
+    for (hash, hours) in [("laptop", 12), ("tablet", 12), ("old", 1)] {
+        store
+            .open_console_session(&session(hash, hours), now)
+            .await
+            .unwrap();
+    }
+    let (found, whose) = store.console_session("laptop", now).await.unwrap().unwrap();
+    assert_eq!((found, whose.id), (session("laptop", 12), stored.id));
+    // Ended by time: not found, and swept when the next session opens.
+    let later = now + TimeDelta::hours(2);
+    assert!(store.console_session("old", later).await.unwrap().is_none());
+    assert!(
+        store
+            .console_session("unknown", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    // A new password ends every other session of the operator.
+    store
+        .set_operator_password(stored.id, "$argon2id$second", Some("laptop"))
+        .await
+        .unwrap();
+    let (_, whose) = store.console_session("laptop", now).await.unwrap().unwrap();
+    assert_eq!(whose.password_hash, "$argon2id$second");
+    assert!(
+        store
+            .console_session("tablet", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+
+    store.close_console_session("laptop").await.unwrap();
+    assert!(
+        store
+            .console_session("laptop", now)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    store.close_console_session("laptop").await.unwrap();
+}
+
+async fn operator_views_count_and_search(store: Arc<dyn evgate_store::Database>) {
+    let s = station(&*store, "Views", 1.0, 2.0).await;
+    for (id, online, version) in [
+        ("AB_1", true, OcppVersion::V16),
+        ("ABX1", true, OcppVersion::V201),
+        ("ZZ-9", false, OcppVersion::V201),
+    ] {
+        let mut c = charger_at(&s, id);
+        c.online = online;
+        c.ocpp_version = Some(version);
+        store.insert_charger(&c).await.unwrap();
+    }
+    let c = store.charger_by_identity("ABX1").await.unwrap().unwrap();
+    let connector = store
+        .insert_connector(&new_connector(&c, 1, None))
+        .await
+        .unwrap();
+    let day = t("2031-05-01T00:00:00Z");
+    for (start, end, status) in [
+        (
+            "2031-05-01T08:00:00Z",
+            "2031-05-01T09:00:00Z",
+            BookingStatus::Confirmed,
+        ),
+        (
+            "2031-05-01T10:00:00Z",
+            "2031-05-01T11:00:00Z",
+            BookingStatus::Cancelled,
+        ),
+        (
+            "2031-05-02T08:00:00Z",
+            "2031-05-02T09:00:00Z",
+            BookingStatus::Confirmed,
+        ),
+    ] {
+        store
+            .insert_booking(&booking(&s, connector.id, start, end, status))
+            .await
+            .unwrap();
+    }
+
+    let o = store
+        .network_overview(day, day + TimeDelta::days(1))
+        .await
+        .unwrap();
+    assert_eq!(o.chargers, 3);
+    assert_eq!(
+        o.online_by_version,
+        [(OcppVersion::V16, 1), (OcppVersion::V201, 1)]
+    );
+    assert_eq!(
+        o.bookings_by_status,
+        [(BookingStatus::Cancelled, 1), (BookingStatus::Confirmed, 1)]
+    );
+    assert_eq!(o.sessions_active, 0);
+    assert_eq!(
+        o.connectors_by_status.iter().map(|(_, n)| n).sum::<u64>(),
+        1
+    );
+
+    let all = Page {
+        limit: 10,
+        offset: 0,
+    };
+    let ids = |found: (Vec<Charger>, u64)| {
+        (
+            found
+                .0
+                .into_iter()
+                .map(|c| c.charge_point_id)
+                .collect::<Vec<_>>(),
+            found.1,
+        )
+    };
+    assert_eq!(ids(store.find_chargers(None, all).await.unwrap()).1, 3);
+    // `_` is taken literally, not as LIKE's one-character wildcard.
+    assert_eq!(
+        ids(store.find_chargers(Some("B_"), all).await.unwrap()),
+        (vec!["AB_1".to_owned()], 1)
+    );
+    // Paged in identity order (the backend's collation decides where `_` goes).
+    let one = |offset| Page { limit: 1, offset };
+    let (first, n) = ids(store.find_chargers(Some("AB"), one(0)).await.unwrap());
+    let (second, _) = ids(store.find_chargers(Some("AB"), one(1)).await.unwrap());
+    let mut both = [first, second].concat();
+    both.sort();
+    assert_eq!((both, n), (vec!["ABX1".to_owned(), "AB_1".to_owned()], 2));
+    assert_eq!(ids(store.find_chargers(Some("%"), all).await.unwrap()).1, 0);
+}
+
 backend_suite!(
     stations_round_trip_and_page,
     stations_in_box_handles_the_antimeridian,
@@ -1598,6 +1765,8 @@ backend_suite!(
     hold_tokens_are_used_once,
     sessions_are_keyed_by_charger_protocol_and_transaction,
     id_tags_upsert,
+    operator_accounts_and_console_sessions,
+    operator_views_count_and_search,
     sessions_end_once_and_bookings_are_found_by_reservation_or_tag,
     refunds_are_enqueued_once_and_come_due,
     tallies_count_connectors_by_status_and_pending_refunds,

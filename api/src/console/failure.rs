@@ -1,6 +1,7 @@
 //! How a console request fails: the status the API would answer with and
 //! its message, as a small page (or a redirect to sign in).
 
+use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use maud::html;
 
@@ -59,7 +60,13 @@ impl IntoResponse for Failure {
             p { a href="/console" { "Back to the overview" } }
         };
         let title = status.canonical_reason().unwrap_or("Error");
-        (status, super::layout::page(title, None, body)).into_response()
+        let mut response = (status, super::layout::page(title, None, body)).into_response();
+        if let ApiError::RateLimited { retry_after, .. } = error {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(retry_after));
+        }
+        response
     }
 }
 

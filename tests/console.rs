@@ -1,0 +1,327 @@
+//! The operator console's sign-in, sessions and refusals, driven in process
+//! with a manual clock (the browser suite, `tests/console/browser_test.py`,
+//! drives the pages in Chromium against the real binary).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::collections::BTreeMap;
+
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, header};
+use booking::Clock as _;
+use booking::operators::{OperatorRole, new_operator};
+use chrono::TimeDelta;
+use common::TestApp;
+use tower::ServiceExt;
+
+const PASSWORD: &str = "a long enough password";
+
+/// One browser: its cookies, and what the last page said.
+struct Browser<'a> {
+    app: &'a TestApp,
+    cookies: BTreeMap<String, String>,
+    headers: Vec<(&'static str, &'static str)>,
+}
+
+struct Page {
+    status: u16,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Page {
+    /// The value of the first `name="csrf"` field.
+    fn csrf(&self) -> String {
+        let at = self
+            .body
+            .find(r#"name="csrf" value=""#)
+            .expect("a CSRF field")
+            + 19;
+        self.body[at..].split('"').next().unwrap().to_owned()
+    }
+
+    fn location(&self) -> &str {
+        self.headers
+            .get(header::LOCATION)
+            .map_or("", |v| v.to_str().unwrap())
+    }
+}
+
+impl<'a> Browser<'a> {
+    fn new(app: &'a TestApp) -> Self {
+        Self {
+            app,
+            cookies: BTreeMap::new(),
+            headers: Vec::new(),
+        }
+    }
+
+    async fn send(&mut self, method: &str, path: &str, form: Option<&[(&str, &str)]>) -> Page {
+        let mut req = Request::builder().method(method).uri(path);
+        let jar: Vec<String> = self
+            .cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        if !jar.is_empty() {
+            req = req.header(header::COOKIE, jar.join("; "));
+        }
+        for (k, v) in &self.headers {
+            req = req.header(*k, *v);
+        }
+        let body = match form {
+            Some(fields) => {
+                req = req.header(header::CONTENT_TYPE, "application/x-www-form-urlencoded");
+                Body::from(serde_urlencoded::to_string(fields).unwrap())
+            }
+            None => Body::empty(),
+        };
+        let resp = self
+            .app
+            .router
+            .clone()
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
+        for set in resp.headers().get_all(header::SET_COOKIE) {
+            let pair = set.to_str().unwrap().split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            if v.is_empty() {
+                self.cookies.remove(k);
+            } else {
+                self.cookies.insert(k.to_owned(), v.to_owned());
+            }
+        }
+        let status = resp.status().as_u16();
+        let headers = resp.headers().clone();
+        let bytes = axum::body::to_bytes(resp.into_body(), 1 << 20)
+            .await
+            .unwrap();
+        Page {
+            status,
+            headers,
+            body: String::from_utf8_lossy(&bytes).into_owned(),
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> Page {
+        self.send("GET", path, None).await
+    }
+
+    async fn post(&mut self, path: &str, form: &[(&str, &str)]) -> Page {
+        self.send("POST", path, Some(form)).await
+    }
+
+    async fn sign_in(&mut self, name: &str, password: &str) -> Page {
+        let csrf = self.get("/console/sign-in").await.csrf();
+        self.post(
+            "/console/sign-in",
+            &[("csrf", &csrf), ("name", name), ("password", password)],
+        )
+        .await
+    }
+}
+
+async fn app_with(operators: &[(&str, OperatorRole)]) -> TestApp {
+    let app = TestApp::new().await;
+    for (name, role) in operators {
+        let op = new_operator(name, *role, PASSWORD, app.clock.now()).unwrap();
+        app.database.add_operator(&op).await.unwrap();
+    }
+    app
+}
+
+#[tokio::test]
+async fn sign_in_attempts_are_throttled_per_name() {
+    let app = app_with(&[("ana", OperatorRole::Admin)]).await;
+    let mut browser = Browser::new(&app);
+    for _ in 0..5 {
+        let page = browser.sign_in("ana", "not the password!").await;
+        assert_eq!(page.status, 401);
+        assert!(page.body.contains("Wrong name or password."));
+    }
+    let page = browser.sign_in("ANA", PASSWORD).await;
+    assert_eq!(page.status, 429, "{}", page.body);
+    assert!(page.headers.contains_key(header::RETRY_AFTER));
+    assert!(!browser.cookies.contains_key("evgate_console"));
+    // Another operator is not held back by ana's attempts.
+    let app = app_with(&[("bo", OperatorRole::Viewer)]).await;
+    let page = Browser::new(&app).sign_in("bo", PASSWORD).await;
+    assert_eq!((page.status, page.location()), (303, "/console"));
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_time_and_when_the_password_changes() {
+    let app = app_with(&[("ana", OperatorRole::Viewer)]).await;
+    let (mut laptop, mut tablet) = (Browser::new(&app), Browser::new(&app));
+    assert_eq!(laptop.sign_in("ana", PASSWORD).await.status, 303);
+    assert_eq!(tablet.sign_in("ana", PASSWORD).await.status, 303);
+    assert_eq!(laptop.get("/console").await.status, 200);
+
+    // A viewer changes their own password; their other sessions end.
+    let form = laptop.get("/console/password").await;
+    let csrf = form.csrf();
+    let change = |current: &'static str, new: &'static str, repeat: &'static str| {
+        [("current", current), ("new", new), ("repeat", repeat)]
+    };
+    let wrong = change(
+        "not the password!",
+        "a brand new password",
+        "a brand new password",
+    );
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend(wrong);
+    let page = laptop.post("/console/password", &fields).await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("The current password is wrong."));
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend(change(
+        PASSWORD,
+        "a brand new password",
+        "a brand new passwort",
+    ));
+    assert_eq!(laptop.post("/console/password", &fields).await.status, 400);
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend(change(PASSWORD, "short", "short"));
+    assert_eq!(laptop.post("/console/password", &fields).await.status, 400);
+    let mut fields = vec![("csrf", csrf.as_str())];
+    fields.extend(change(
+        PASSWORD,
+        "a brand new password",
+        "a brand new password",
+    ));
+    let page = laptop.post("/console/password", &fields).await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert_eq!(laptop.get("/console").await.status, 200);
+    let page = tablet.get("/console").await;
+    assert_eq!((page.status, page.location()), (303, "/console/sign-in"));
+    assert_eq!(
+        Browser::new(&app).sign_in("ana", PASSWORD).await.status,
+        401
+    );
+    let (entries, _) = app
+        .store
+        .audit_entries(
+            booking::model::Page {
+                limit: 10,
+                offset: 0,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert!(
+        entries
+            .iter()
+            .any(|e| e.actor == "operator:ana" && e.action == "operator.password")
+    );
+
+    // Twelve hours on, the session is over, used or not.
+    app.clock
+        .advance(TimeDelta::hours(12) + TimeDelta::seconds(1));
+    let page = laptop.get("/console/chargers").await;
+    assert_eq!((page.status, page.location()), (303, "/console/sign-in"));
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
+    let app = app_with(&[("ana", OperatorRole::Admin)]).await;
+    let mut browser = Browser::new(&app);
+    // No double-submit token: refused before the password is looked at.
+    let page = browser
+        .post(
+            "/console/sign-in",
+            &[("name", "ana"), ("password", PASSWORD)],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    assert_eq!(browser.sign_in("ana", PASSWORD).await.status, 303);
+    let csrf = browser.get("/console").await.csrf();
+
+    let page = browser.get("/console/chargers/NOPE").await;
+    assert_eq!(page.status, 404);
+    assert!(page.body.contains("charger NOPE not found"));
+    let page = browser.get("/console/bookings?day=2026-13-40").await;
+    assert_eq!(page.status, 400);
+    assert!(page.body.contains("must be a date"));
+    let page = browser.get("/console/bookings?station=not-a-uuid").await;
+    assert_eq!(page.status, 400);
+    let page = browser
+        .post("/console/bookings/not-a-uuid/cancel", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(page.status, 400);
+    let page = browser
+        .post(
+            "/console/bookings/7d0f3c1e-8a7b-4d2a-9f1e-2b3c4d5e6f70/cancel",
+            &[("csrf", &csrf)],
+        )
+        .await;
+    assert_eq!(page.status, 404);
+    // A form missing a field: the extractor's 4xx, never a 500.
+    let page = browser.post("/console/password", &[("csrf", &csrf)]).await;
+    assert!((400..500).contains(&page.status), "{}", page.status);
+    let page = browser.get("/console/assets/nothing.js").await;
+    assert_eq!(page.status, 404);
+    // A change with another session's token is refused and not audited.
+    let page = browser
+        .post(
+            "/console/bookings/7d0f3c1e-8a7b-4d2a-9f1e-2b3c4d5e6f70/cancel",
+            &[("csrf", "forged")],
+        )
+        .await;
+    assert_eq!(page.status, 403);
+    let (entries, _) = app
+        .store
+        .audit_entries(
+            booking::model::Page {
+                limit: 10,
+                offset: 0,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(entries.len(), 1, "only the 404 cancel: {entries:?}");
+}
+
+#[tokio::test]
+async fn pages_carry_security_headers_and_strict_cookies() {
+    let app = app_with(&[("ana", OperatorRole::Admin)]).await;
+    let mut browser = Browser::new(&app);
+    let page = browser.get("/console/sign-in").await;
+    let csp = page.headers[header::CONTENT_SECURITY_POLICY]
+        .to_str()
+        .unwrap();
+    assert!(csp.contains("script-src 'self'") && csp.contains("frame-ancestors 'none'"));
+    assert_eq!(page.headers[header::CACHE_CONTROL], "no-store");
+    let cookie = page.headers[header::SET_COOKIE].to_str().unwrap();
+    assert!(cookie.contains("HttpOnly") && cookie.contains("SameSite=Strict"));
+    assert!(!cookie.contains("Secure"), "plain HTTP: {cookie}");
+
+    let mut tls = Browser::new(&app);
+    tls.headers.push(("x-forwarded-proto", "https"));
+    let csrf = tls.get("/console/sign-in").await.csrf();
+    let page = tls
+        .post(
+            "/console/sign-in",
+            &[("csrf", &csrf), ("name", "ana"), ("password", PASSWORD)],
+        )
+        .await;
+    let cookies: Vec<_> = page.headers.get_all(header::SET_COOKIE).iter().collect();
+    assert_eq!(
+        cookies.len(),
+        2,
+        "the session, and the sign-in token removed"
+    );
+    let session = cookies
+        .iter()
+        .map(|c| c.to_str().unwrap())
+        .find(|c| c.starts_with("evgate_console="))
+        .unwrap();
+    assert!(
+        session.contains("; Secure") && session.contains("Max-Age=43200"),
+        "{session}"
+    );
+}
