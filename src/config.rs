@@ -34,6 +34,10 @@ pub enum Command {
     Serve,
     /// Print a JWT signed with the configured secret, for development and tests.
     Token(TokenArgs),
+    /// Run the gateway with simulated chargers on a sample site and an admin
+    /// operator, in a fresh temporary database: the console to look at in
+    /// a minute.
+    Demo,
     /// Manage the operator console's accounts.
     #[command(subcommand)]
     Operator(OperatorCommand),

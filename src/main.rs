@@ -40,11 +40,12 @@ fn main() -> ExitCode {
             }
         }
         None | Some(Command::Serve) => serve(cli.config),
+        Some(Command::Demo) => demo(cli.config),
     }
 }
 
 fn serve(config: Config) -> ExitCode {
-    init_tracing(config.log_format);
+    init_tracing(config.log_format, "info,tower_http=info,sqlx=warn");
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -60,6 +61,31 @@ fn serve(config: Config) -> ExitCode {
         }
         Err(e) => {
             tracing::error!(error = %e, "evgate stopped");
+            eprintln!("evgate: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `evgate demo`: the gateway, simulated chargers and an operator; quieter
+/// logs (warnings) unless `RUST_LOG` says otherwise, so the banner stays
+/// readable.
+fn demo(config: Config) -> ExitCode {
+    init_tracing(config.log_format, "warn");
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("evgate: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(evgate::demo::run(config)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(evgate::demo::DemoError::Start(StartError::Config(e))) => {
+            eprintln!("evgate: {e}");
+            ExitCode::from(BAD_CONFIG)
+        }
+        Err(e) => {
             eprintln!("evgate: {e}");
             ExitCode::FAILURE
         }
@@ -95,10 +121,11 @@ fn token(config: &Config, args: &TokenArgs) -> ExitCode {
     }
 }
 
-fn init_tracing(format: LogFormat) {
+/// Logging to stderr; `default_filter` unless `RUST_LOG` is set.
+fn init_tracing(format: LogFormat, default_filter: &str) {
     use tracing_subscriber::EnvFilter;
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tower_http=info,sqlx=warn"));
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default_filter));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)

@@ -325,3 +325,121 @@ async fn pages_carry_security_headers_and_strict_cookies() {
         "{session}"
     );
 }
+
+/// `evgate demo` as a newcomer runs it: the printed console address and
+/// operator sign in, and the overview shows the four simulated chargers
+/// online; the printed app token reads the sample station.
+#[tokio::test]
+async fn the_demo_prints_a_console_that_shows_its_chargers_online() {
+    use std::io::{BufRead, BufReader};
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_evgate"))
+        .arg("demo")
+        .env_clear()
+        .env("HTTP_ADDR", "127.0.0.1:0")
+        .env("OCPP_ADDR", "127.0.0.1:0")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let banner: Vec<String> = tokio::task::spawn_blocking(move || {
+        let mut banner = Vec::new();
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            let last = line.contains("Ctrl-C stops");
+            banner.push(line);
+            if last {
+                break;
+            }
+        }
+        banner
+    })
+    .await
+    .unwrap();
+    let word_after = |marker: &str| {
+        banner
+            .iter()
+            .find_map(|l| l.split(marker).nth(1))
+            .and_then(|rest| rest.split_whitespace().next())
+            .unwrap_or_else(|| panic!("{marker:?} in {banner:#?}"))
+            .to_owned()
+    };
+    let console = word_after("Console");
+    let password = word_after("with password");
+    let token = word_after("export TOKEN=");
+    let base = console.trim_end_matches("/console").to_owned();
+
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let cookie_of = |r: &reqwest::Response, name: &str| {
+        r.headers()
+            .get_all("set-cookie")
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .find_map(|c| c.strip_prefix(&format!("{name}=")))
+            .map(|c| c.split(';').next().unwrap_or_default().to_owned())
+    };
+    let form = http
+        .get(format!("{base}/console/sign-in"))
+        .send()
+        .await
+        .unwrap();
+    let pre = cookie_of(&form, "evgate_console_sign_in").unwrap();
+    let signed = http
+        .post(format!("{base}/console/sign-in"))
+        .header("cookie", format!("evgate_console_sign_in={pre}"))
+        .form(&[
+            ("csrf", pre.as_str()),
+            ("name", "admin"),
+            ("password", &password),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(signed.status(), 303);
+    let session = cookie_of(&signed, "evgate_console").unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let overview = http
+            .get(format!("{base}/console/overview.frag"))
+            .header("cookie", format!("evgate_console={session}"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if overview.contains(r#"data-count="online">4 / 4"#) {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the four demo chargers were not online within 60 s: {overview}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    }
+    let stations: serde_json::Value = http
+        .get(format!("{base}/v1/stations"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(stations["data"]["stations"][0]["name"], "evgate-sim DEMO-");
+    // Stopped as Ctrl-C or a service manager would: cleanly, its data gone.
+    let data = word_after("Data:");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(status.success(), "{status}");
+    assert!(!std::path::Path::new(&data).exists(), "{data} left behind");
+}
