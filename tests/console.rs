@@ -443,3 +443,201 @@ async fn the_demo_prints_a_console_that_shows_its_chargers_online() {
     assert!(status.success(), "{status}");
     assert!(!std::path::Path::new(&data).exists(), "{data} left behind");
 }
+
+/// The body's `name="csrf"` field of the page at `path`.
+async fn csrf_of(browser: &mut Browser<'_>, path: &str) -> String {
+    browser.get(path).await.csrf()
+}
+
+#[tokio::test]
+async fn admins_change_id_tags_admission_and_place_chargers_and_viewers_cannot() {
+    let app = app_with(&[("ana", OperatorRole::Admin), ("vic", OperatorRole::Viewer)]).await;
+    let (mut ana, mut vic) = (Browser::new(&app), Browser::new(&app));
+    assert_eq!(ana.sign_in("ana", PASSWORD).await.status, 303);
+    assert_eq!(vic.sign_in("vic", PASSWORD).await.status, 303);
+    let (a, v) = (
+        csrf_of(&mut ana, "/console/id-tags").await,
+        csrf_of(&mut vic, "/console/id-tags").await,
+    );
+
+    // Id tags: registered and blocked by the admin; the viewer is refused.
+    let page = ana
+        .post(
+            "/console/id-tags",
+            &[("csrf", &a), ("idTag", "RFID-7"), ("status", "Accepted")],
+        )
+        .await;
+    assert_eq!((page.status, page.location()), (303, "/console/id-tags"));
+    assert!(ana.get("/console/id-tags").await.body.contains("RFID-7"));
+    let block = [("csrf", v.as_str()), ("status", "Blocked")];
+    assert_eq!(
+        vic.post("/console/id-tags/RFID-7/status", &block)
+            .await
+            .status,
+        403
+    );
+    let tag = |app: &TestApp| {
+        let store = app.store.clone();
+        async move { store.id_tag("RFID-7").await.unwrap().unwrap().status }
+    };
+    assert_eq!(tag(&app).await, booking::model::IdTagStatus::Accepted);
+    let block = [("csrf", a.as_str()), ("status", "Blocked")];
+    assert_eq!(
+        ana.post("/console/id-tags/RFID-7/status", &block)
+            .await
+            .status,
+        303
+    );
+    assert_eq!(tag(&app).await, booking::model::IdTagStatus::Blocked);
+    let bad = [("csrf", a.as_str()), ("status", "Maybe")];
+    assert_eq!(
+        ana.post("/console/id-tags/RFID-7/status", &bad)
+            .await
+            .status,
+        400
+    );
+
+    // A charger waiting unassigned is placed at a station from the console.
+    let admin = app.admin();
+    let (_, station) = app
+        .send(
+            "POST",
+            "/v1/admin/stations",
+            Some(&admin),
+            Some(r#"{"name":"Depot","latitude":1.0,"longitude":2.0}"#),
+        )
+        .await;
+    let station = station["data"]["id"].as_str().unwrap().to_owned();
+    let boot = booking::store::BootInfo {
+        version: Some(booking::model::OcppVersion::V201),
+        vendor: Some("ACME".into()),
+        model: Some("Wall".into()),
+        firmware_version: None,
+        serial_number: Some("SN-1".into()),
+    };
+    app.store
+        .record_unassigned_charger("WALL-1", &boot, app.clock.now())
+        .await
+        .unwrap();
+    let waiting = ana.get("/console/unassigned").await;
+    assert!(waiting.body.contains("WALL-1") && waiting.body.contains("SN-1"));
+    let place = [
+        ("csrf", a.as_str()),
+        ("station", station.as_str()),
+        ("securityProfile", "0"),
+    ];
+    assert_eq!(
+        vic.post(
+            "/console/unassigned/WALL-1/place",
+            &[
+                ("csrf", v.as_str()),
+                ("station", station.as_str()),
+                ("securityProfile", "0")
+            ]
+        )
+        .await
+        .status,
+        403
+    );
+    let page = ana.post("/console/unassigned/WALL-1/place", &place).await;
+    assert_eq!(
+        (page.status, page.location()),
+        (303, "/console/chargers/WALL-1")
+    );
+    assert!(!ana.get("/console/unassigned").await.body.contains("WALL-1"));
+    assert!(
+        app.store
+            .charger_by_identity("WALL-1")
+            .await
+            .unwrap()
+            .is_some()
+    );
+
+    // Admission: set by the admin, not by the viewer.
+    let admit = [("csrf", a.as_str()), ("status", "REJECTED")];
+    let page = ana.post("/console/chargers/WALL-1/admission", &admit).await;
+    assert_eq!(page.status, 200);
+    assert!(
+        page.body.contains("Admission set to REJECTED"),
+        "{}",
+        page.body
+    );
+    let charger = app
+        .store
+        .charger_by_identity("WALL-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        charger.admission,
+        Some(booking::model::ChargerAdmission::Rejected)
+    );
+    let admit = [("csrf", v.as_str()), ("status", "")];
+    assert_eq!(
+        vic.post("/console/chargers/WALL-1/admission", &admit)
+            .await
+            .status,
+        403
+    );
+
+    // Credentials: the charger is away, so the change waits, sealed, for
+    // its next connection; until then its profile is unchanged.
+    let rotate = [
+        ("csrf", a.as_str()),
+        ("password", "a-new-charger-password-16"),
+        ("securityProfile", "1"),
+    ];
+    let page = ana
+        .post("/console/chargers/WALL-1/credentials", &rotate)
+        .await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body
+            .contains("the change waits for its next connection")
+    );
+    let charger = app
+        .store
+        .charger_by_identity("WALL-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(charger.security_profile.get(), 0);
+    assert!(charger.pending_credentials.is_some());
+    // A password the rules refuse is shown with the rotation's 400.
+    let short = [
+        ("csrf", a.as_str()),
+        ("password", "short"),
+        ("securityProfile", "1"),
+    ];
+    let page = ana
+        .post("/console/chargers/WALL-1/credentials", &short)
+        .await;
+    assert_eq!(page.status, 400, "{}", page.body);
+    assert!(page.body.contains("Rotating the credentials failed"));
+
+    let (entries, _) = app
+        .store
+        .audit_entries(
+            booking::model::Page {
+                limit: 20,
+                offset: 0,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let done: Vec<_> = entries
+        .iter()
+        .filter(|e| e.actor == "operator:ana")
+        .map(|e| e.action.as_str())
+        .collect();
+    for action in [
+        "id_tag.create",
+        "id_tag.update",
+        "charger.place",
+        "charger.admission",
+    ] {
+        assert!(done.contains(&action), "{action} in {done:?}");
+    }
+    assert!(entries.iter().all(|e| e.actor != "operator:vic"));
+}

@@ -176,26 +176,37 @@ async fn create_charger(
     UuidPath(station_id): UuidPath,
     ApiJson(body): ApiJson<CreateCharger>,
 ) -> ApiResult<Created> {
-    if let Ok(profile) = booking::model::SecurityProfile::try_from(body.security_profile) {
+    let input = ChargerInput {
+        charge_point_id: body.charge_point_id,
+        security_profile: body.security_profile,
+        password: body.password,
+    };
+    let charger = register_charger(&state, station_id, input).await?;
+    tracing::info!(admin.sub = admin.user_id, charger.id = %charger.charge_point_id, "charger registered");
+    Ok(created(ChargerJson::from(&charger)))
+}
+
+/// Registers a charger at a station (the API's and the console's). A
+/// charger waiting unassigned (`OCPP_AUTO_REGISTER`) under its identity is
+/// placed now: its Pending session is closed, and it reconnects as the
+/// charger just registered.
+pub(crate) async fn register_charger(
+    state: &AppState,
+    station_id: Uuid,
+    input: ChargerInput,
+) -> ApiResult<booking::model::Charger> {
+    if let Ok(profile) = booking::model::SecurityProfile::try_from(input.security_profile) {
         state.rotation.servable(profile)?;
     }
     let charger = provisioning::create_charger(
         &*state.store,
         &*state.clock,
         station_id,
-        ChargerInput {
-            charge_point_id: body.charge_point_id,
-            security_profile: body.security_profile,
-            password: body.password,
-        },
+        input,
         // argon2 is slow on purpose: on the listener's argon2 threads.
         async |password: String| state.rotation.passwords.hash(password).await,
     )
     .await?;
-    tracing::info!(admin.sub = admin.user_id, charger.id = %charger.charge_point_id, "charger registered");
-    // A charger waiting unassigned (OCPP_AUTO_REGISTER) under this identity
-    // is placed now: its Pending session is closed, and it reconnects as
-    // the charger just registered.
     if state
         .store
         .forget_unassigned_charger(&charger.charge_point_id)
@@ -203,7 +214,7 @@ async fn create_charger(
     {
         state.chargers.disconnect(&charger.charge_point_id).await;
     }
-    Ok(created(ChargerJson::from(&charger)))
+    Ok(charger)
 }
 
 /// A connector of a charger at the station.

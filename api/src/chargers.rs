@@ -210,17 +210,34 @@ async fn set_admission(
                 })
         })
         .transpose()?;
+    let (charger, boot_triggered) =
+        admit(&state, admin.actor(), &charge_point_id, admission).await?;
+    Ok(ok(AdmissionJson {
+        charge_point_id: charger.charge_point_id,
+        admission: charger.admission,
+        boot_triggered,
+    }))
+}
+
+/// Records an admission decision for `actor` (audited) and asks a connected
+/// charger to boot again so it hears it now; whether it was asked.
+pub(crate) async fn admit(
+    state: &AppState,
+    actor: String,
+    charge_point_id: &str,
+    admission: Option<ChargerAdmission>,
+) -> ApiResult<(booking::model::Charger, bool)> {
     let charger = state
         .store
-        .set_charger_admission(&charge_point_id, admission)
+        .set_charger_admission(charge_point_id, admission)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("charger {charge_point_id} not found")))?;
     // The charger is asked to boot again, and the operator is answered at
     // once: its answer (up to the call timeout away) is only logged.
-    let boot_triggered = state.chargers.is_connected(&charge_point_id).await;
+    let boot_triggered = state.chargers.is_connected(charge_point_id).await;
     if boot_triggered {
         let chargers = state.chargers.clone();
-        let cp = charge_point_id.clone();
+        let cp = charge_point_id.to_owned();
         tokio::spawn(async move {
             let trigger = json!({ "requestedMessage": "BootNotification" });
             let answer = chargers.command(&cp, "TriggerMessage", trigger).await;
@@ -228,23 +245,19 @@ async fn set_admission(
                 "the charger answered the boot trigger of an admission change");
         });
     }
-    tracing::info!(admin.sub = admin.0.user_id, charger.id = %charge_point_id,
+    tracing::info!(actor = %actor, charger.id = %charge_point_id,
         admission = ?admission, boot_triggered, "charger admission set");
     let details = json!({ "admission": admission, "bootTriggered": boot_triggered });
     state
-        .audit(
-            &admin,
+        .audit_by(
+            actor,
             "charger.admission",
-            &charge_point_id,
+            charge_point_id,
             details,
             "ACCEPTED",
         )
         .await;
-    Ok(ok(AdmissionJson {
-        charge_point_id: charger.charge_point_id,
-        admission: charger.admission,
-        boot_triggered,
-    }))
+    Ok((charger, boot_triggered))
 }
 
 /// A credential change: a new password, a new security profile, or both.

@@ -117,9 +117,9 @@ struct CreateIdTag {
 
 /// Audits a change and, when the tag may no longer charge, has the
 /// connected chargers forget it; answers how many are being told.
-async fn after_change(
+pub(crate) async fn after_change(
     state: &AppState,
-    admin: &AdminUser,
+    actor: String,
     action: &str,
     tag: &IdTag,
 ) -> ApiResult<usize> {
@@ -129,7 +129,7 @@ async fn after_change(
             state.store.clone(),
             state.chargers.clone(),
             state.clock.clone(),
-            admin.actor(),
+            actor.clone(),
             tag.id_tag.clone(),
         )
         .await?
@@ -150,7 +150,7 @@ async fn after_change(
         "chargersToldToClearCache": told,
     });
     state
-        .audit(admin, action, &tag.id_tag, details, "ACCEPTED")
+        .audit_by(actor, action, &tag.id_tag, details, "ACCEPTED")
         .await;
     Ok(told)
 }
@@ -188,7 +188,7 @@ async fn create_id_tag(
     };
     let tag = booking::id_tags::register(&*state.store, &*state.clock, tag).await?;
     tracing::info!(admin.sub = admin.0.user_id, id_tag = %tag.id_tag, status = %tag.status, "id tag registered");
-    let told = after_change(&state, &admin, "id_tag.create", &tag).await?;
+    let told = after_change(&state, admin.actor(), "id_tag.create", &tag).await?;
     Ok(created(with_told(&tag, told)))
 }
 
@@ -249,7 +249,7 @@ async fn update_id_tag(
     };
     let tag = booking::id_tags::update(&*state.store, &*state.clock, &id_tag, change).await?;
     tracing::info!(admin.sub = admin.0.user_id, id_tag = %tag.id_tag, status = %tag.status, "id tag changed");
-    let told = after_change(&state, &admin, "id_tag.update", &tag).await?;
+    let told = after_change(&state, admin.actor(), "id_tag.update", &tag).await?;
     Ok(ok(with_told(&tag, told)))
 }
 

@@ -252,6 +252,11 @@ def main():
               "operator:ana charger.command" in audit and "operator:ana booking.cancel" in audit, audit[:400])
         shot(driver, "audit")
 
+        for name in ("id-tags", "unassigned", "vendors"):
+            driver.get(gw.base + f"/console/{name}")
+            check(f"the {name} page opens", driver.find_elements(By.CSS_SELECTOR, "main h1"))
+            shot(driver, name)
+
         driver.set_window_size(768, 1024)
         driver.get(gw.base + "/console")
         shot(driver, "overview-tablet")

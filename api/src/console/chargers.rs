@@ -6,7 +6,8 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use booking::model::{Charger, OcppVersion, Page};
+use booking::model::{Charger, ChargerAdmission, OcppVersion, Page, SecurityProfile};
+use evgate_operator::CredentialChange;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
@@ -106,9 +107,13 @@ pub(super) async fn detail(
     detail_page(&state, &signed, &charger, filter.as_deref(), None).await
 }
 
-/// What a command came back with, shown above the forms.
+/// What the last change came back with, shown above the forms.
 enum Answer {
+    /// The charger answered a command with this payload.
     Answered(String, Value),
+    /// A change was made; what happened, in a sentence.
+    Done(String),
+    /// A change failed, and why.
     Failed(String, ApiError),
 }
 
@@ -146,6 +151,7 @@ async fn detail_page(
                     p.ok { "The charger answered " (action) ":" }
                     pre { (serde_json::to_string_pretty(response).unwrap_or_default()) }
                 },
+                Some(Answer::Done(what)) => div #answer role="status" { p.ok { (what) } },
                 Some(Answer::Failed(action, error)) => div #answer role="alert" {
                     p.error { (action) " failed: " (error) }
                 },
@@ -153,8 +159,10 @@ async fn detail_page(
             }
             @if signed.is_admin() {
                 (command_forms(signed, charger, &id))
+                h2 #access { "Admission and credentials" }
+                (access_forms(signed, charger, &id))
             } @else {
-                p.muted { "Viewers cannot send commands." }
+                p.muted { "Viewers cannot send commands or change admission and credentials." }
             }
             h2 #journal { "OCPP messages" }
             form.inline method="get" action={ "/console/chargers/" (id) } {
@@ -196,6 +204,39 @@ fn command_forms(signed: &Signed, charger: &Charger, id: &str) -> Markup {
             label { "Any OCPP action (in the charger's version)" input type="text" name="action" required placeholder="e.g. GetConfiguration"; }
             label { "Payload (JSON)" textarea name="payload" { "{}" } }
             button type="submit" { "Send command" }
+        }
+    }
+}
+
+fn access_forms(signed: &Signed, charger: &Charger, id: &str) -> Markup {
+    let current = charger.admission.map(|a| a.as_str());
+    let profiles = charger.security_profile.get()..=3;
+    html! {
+        form.inline #admission method="post" action={ "/console/chargers/" (id) "/admission" } {
+            (csrf(signed))
+            label { "How its boot is answered"
+                select name="status" {
+                    option value="" selected[current.is_none()] { "The default policy" }
+                    @for a in ["ACCEPTED", "PENDING", "REJECTED"] {
+                        option value=(a) selected[current == Some(a)] { (a) }
+                    }
+                }
+            }
+            button type="submit" { "Set admission" }
+        }
+        form.inline #credentials method="post" action={ "/console/chargers/" (id) "/credentials" } {
+            (csrf(signed))
+            label { "New password (16 to 40 characters; empty keeps it)"
+                input type="password" name="password" autocomplete="new-password" minlength="16" maxlength="40";
+            }
+            label { "Security profile (only upwards)"
+                select name="securityProfile" {
+                    @for p in profiles {
+                        option value=(p) selected[p == charger.security_profile.get()] { (p) }
+                    }
+                }
+            }
+            button type="submit" { "Rotate credentials" }
         }
     }
 }
@@ -300,6 +341,102 @@ pub(super) async fn command(
         Ok(response) => (StatusCode::OK, Answer::Answered(action, response)),
         Err(e) => (e.status(), Answer::Failed(action, e)),
     };
+    let body = detail_page(&state, &signed, &charger, None, Some(&answer)).await?;
+    Ok((status, body).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct AdmissionForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    status: String,
+}
+
+/// Sets how the charger's boot is answered (audited); a connected charger
+/// is asked to boot again.
+pub(super) async fn admission(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<AdmissionForm>,
+) -> PageResult<Response> {
+    signed.may_change(&form.csrf)?;
+    let admission = match form.status.as_str() {
+        "" => None,
+        other => Some(other.parse::<ChargerAdmission>().map_err(|_| {
+            ApiError::bad_request("status", "must be ACCEPTED, PENDING, REJECTED or empty")
+        })?),
+    };
+    let (charger, triggered) =
+        crate::chargers::admit(&state, signed.operator.actor(), &id, admission).await?;
+    let done = format!(
+        "Admission set to {}{}",
+        admission.map_or("the default policy", |a| a.as_str()),
+        if triggered {
+            "; the charger was asked to boot again."
+        } else {
+            "; it applies at its next boot."
+        }
+    );
+    let body = detail_page(&state, &signed, &charger, None, Some(&Answer::Done(done))).await?;
+    Ok(body.into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct CredentialsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    password: String,
+    #[serde(rename = "securityProfile")]
+    security_profile: Option<u8>,
+}
+
+/// Rotates the charger's password and/or security profile as the signed-in
+/// admin (the rotation audits itself): the charger's answer, or the change
+/// queued for its next connection.
+pub(super) async fn credentials(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<CredentialsForm>,
+) -> PageResult<Response> {
+    signed.may_change(&form.csrf)?;
+    let charger = state.charger(&id).await?;
+    let profile = form
+        .security_profile
+        .filter(|p| *p != charger.security_profile.get())
+        .map(SecurityProfile::try_from)
+        .transpose()
+        .map_err(|e| ApiError::bad_request("securityProfile", e))?;
+    let change = CredentialChange {
+        password: Some(form.password).filter(|p| !p.is_empty()),
+        security_profile: profile,
+    };
+    let (status, answer) = match state
+        .rotation
+        .rotate(&signed.operator.actor(), &id, change)
+        .await
+    {
+        Ok(rotation) => {
+            let what = match rotation.outcome() {
+                "PENDING" => {
+                    "The charger is away: the change waits for its next connection.".to_owned()
+                }
+                outcome => format!("The charger answered the rotation: {outcome}."),
+            };
+            (StatusCode::OK, Answer::Done(what))
+        }
+        Err(e) => {
+            let e = ApiError::from(e);
+            (
+                e.status(),
+                Answer::Failed("Rotating the credentials".into(), e),
+            )
+        }
+    };
+    let charger = state.charger(&id).await?;
     let body = detail_page(&state, &signed, &charger, None, Some(&answer)).await?;
     Ok((status, body).into_response())
 }

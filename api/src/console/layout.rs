@@ -27,6 +27,9 @@ pub(super) fn page(title: &str, signed: Option<&Signed>, body: Markup) -> Markup
                             a href="/console" { "Overview" }
                             a href="/console/chargers" { "Chargers" }
                             a href="/console/bookings" { "Bookings" }
+                            a href="/console/id-tags" { "Id tags" }
+                            a href="/console/unassigned" { "Unassigned" }
+                            a href="/console/vendors" { "Vendors" }
                             a href="/console/audit" { "Audit log" }
                         }
                         div.who {

@@ -11,10 +11,13 @@ mod audit;
 mod bookings;
 mod chargers;
 mod failure;
+mod id_tags;
 mod layout;
 mod overview;
 mod session;
 mod sign_in;
+mod unassigned;
+mod vendors;
 
 use axum::Router;
 use axum::http::{HeaderValue, header};
@@ -44,11 +47,28 @@ pub(crate) fn router() -> Router<AppState> {
         )
         .route("/console/chargers/{id}/commands", post(chargers::command))
         .route(
+            "/console/chargers/{id}/admission",
+            post(chargers::admission),
+        )
+        .route(
+            "/console/chargers/{id}/credentials",
+            post(chargers::credentials),
+        )
+        .route(
             "/console/chargers/{id}/messages.jsonl",
             get(chargers::journal_download),
         )
         .route("/console/bookings", get(bookings::timeline))
         .route("/console/bookings/{id}/cancel", post(bookings::cancel))
+        .route(
+            "/console/id-tags",
+            get(id_tags::page).post(id_tags::register),
+        )
+        .route("/console/id-tags/{id}/status", post(id_tags::set_status))
+        .route("/console/unassigned", get(unassigned::page))
+        .route("/console/unassigned/{id}/place", post(unassigned::place))
+        .route("/console/vendors", get(vendors::page))
+        .route("/console/webhooks/{id}/retry", post(vendors::retry))
         .route("/console/audit", get(audit::page))
         .route("/console/assets/{file}", get(assets::serve))
         .layer(axum::middleware::map_response(protect))
