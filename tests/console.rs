@@ -641,3 +641,99 @@ async fn admins_change_id_tags_admission_and_place_chargers_and_viewers_cannot()
     }
     assert!(entries.iter().all(|e| e.actor != "operator:vic"));
 }
+
+#[tokio::test]
+async fn an_admin_sets_up_a_site_from_the_console() {
+    let app = app_with(&[("ana", OperatorRole::Admin), ("vic", OperatorRole::Viewer)]).await;
+    let (mut ana, mut vic) = (Browser::new(&app), Browser::new(&app));
+    assert_eq!(ana.sign_in("ana", PASSWORD).await.status, 303);
+    assert_eq!(vic.sign_in("vic", PASSWORD).await.status, 303);
+    let a = csrf_of(&mut ana, "/console/stations").await;
+    let v = csrf_of(&mut vic, "/console/stations").await;
+    let station = [
+        ("name", "Harbour"),
+        ("latitude", "53.54"),
+        ("longitude", "9.98"),
+        ("address", ""),
+    ];
+    let mut viewer_form = vec![("csrf", v.as_str())];
+    viewer_form.extend(station);
+    assert_eq!(
+        vic.post("/console/stations", &viewer_form).await.status,
+        403
+    );
+    let mut bad = vec![("csrf", a.as_str())];
+    bad.extend([
+        ("name", "Harbour"),
+        ("latitude", "95"),
+        ("longitude", "9.98"),
+    ]);
+    assert_eq!(ana.post("/console/stations", &bad).await.status, 400);
+    let mut form = vec![("csrf", a.as_str())];
+    form.extend(station);
+    let page = ana.post("/console/stations", &form).await;
+    assert_eq!(page.status, 303);
+    let at = page.location().to_owned();
+    assert!(at.starts_with("/console/stations/"), "{at}");
+
+    let charger = [
+        ("csrf", a.as_str()),
+        ("chargePointId", "HB-1"),
+        ("securityProfile", "0"),
+    ];
+    assert_eq!(
+        ana.post(&format!("{at}/chargers"), &charger).await.status,
+        303
+    );
+    let connector = [
+        ("csrf", a.as_str()),
+        ("chargePointId", "HB-1"),
+        ("evseId", "1"),
+        ("connectorId", "1"),
+        ("connectorNumber", "A"),
+        ("connectorType", "CCS"),
+        ("powerKw", "150"),
+    ];
+    assert_eq!(
+        ana.post(&format!("{at}/connectors"), &connector)
+            .await
+            .status,
+        303
+    );
+    // The same connector again: the store's uniqueness rule, as a 409 page.
+    assert_eq!(
+        ana.post(&format!("{at}/connectors"), &connector)
+            .await
+            .status,
+        409
+    );
+    let page = ana.get(&at).await;
+    assert!(
+        page.body.contains(">HB-1<") && page.body.contains("CCS · 150"),
+        "{}",
+        page.body
+    );
+    assert!(ana.get("/console/stations").await.body.contains("Harbour"));
+
+    let (entries, _) = app
+        .store
+        .audit_entries(
+            booking::model::Page {
+                limit: 20,
+                offset: 0,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let done: Vec<_> = entries
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str()))
+        .collect();
+    for action in ["station.create", "charger.create", "connector.create"] {
+        assert!(
+            done.contains(&("operator:ana", action)),
+            "{action} in {done:?}"
+        );
+    }
+}

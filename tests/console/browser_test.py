@@ -252,7 +252,10 @@ def main():
               "operator:ana charger.command" in audit and "operator:ana booking.cancel" in audit, audit[:400])
         shot(driver, "audit")
 
-        for name in ("id-tags", "unassigned", "vendors"):
+        driver.get(gw.base + f"/console/stations/{station['id']}")
+        check("the station page lists its connectors", len(driver.find_elements(By.CSS_SELECTOR, "#station-connectors tbody tr")) == 4)
+        shot(driver, "station")
+        for name in ("stations", "id-tags", "unassigned", "vendors"):
             driver.get(gw.base + f"/console/{name}")
             check(f"the {name} page opens", driver.find_elements(By.CSS_SELECTOR, "main h1"))
             shot(driver, name)

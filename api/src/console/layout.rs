@@ -25,6 +25,7 @@ pub(super) fn page(title: &str, signed: Option<&Signed>, body: Markup) -> Markup
                         a.brand href="/console" { "evgate" }
                         nav aria-label="Main" {
                             a href="/console" { "Overview" }
+                            a href="/console/stations" { "Stations" }
                             a href="/console/chargers" { "Chargers" }
                             a href="/console/bookings" { "Bookings" }
                             a href="/console/id-tags" { "Id tags" }

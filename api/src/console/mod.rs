@@ -16,6 +16,7 @@ mod layout;
 mod overview;
 mod session;
 mod sign_in;
+mod stations;
 mod unassigned;
 mod vendors;
 
@@ -38,6 +39,19 @@ pub(crate) fn router() -> Router<AppState> {
         .route(
             "/console/password",
             get(sign_in::password_form).post(sign_in::change_password),
+        )
+        .route(
+            "/console/stations",
+            get(stations::list).post(stations::create),
+        )
+        .route("/console/stations/{id}", get(stations::detail))
+        .route(
+            "/console/stations/{id}/chargers",
+            post(stations::add_charger),
+        )
+        .route(
+            "/console/stations/{id}/connectors",
+            post(stations::add_connector),
         )
         .route("/console/chargers", get(chargers::list))
         .route("/console/chargers/{id}", get(chargers::detail))

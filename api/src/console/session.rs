@@ -175,9 +175,10 @@ impl SignInThrottle {
         if let Some(ip) = source {
             self.per_source.check(&ip).map_err(limited)?;
         }
-        self.per_name
-            .check(&name.to_ascii_lowercase())
-            .map_err(limited)
+        // Names are at most 64 characters: a longer one is keyed by its
+        // start, so a flood of huge names cannot grow the limiter's keys.
+        let key: String = name.chars().take(64).collect::<String>().to_lowercase();
+        self.per_name.check(&key).map_err(limited)
     }
 }
 
