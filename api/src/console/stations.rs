@@ -106,10 +106,10 @@ pub(super) async fn detail(
     // The station's chargers, as its connectors name them.
     let mut chargers = BTreeMap::new();
     for c in &connectors {
-        if let std::collections::btree_map::Entry::Vacant(slot) = chargers.entry(c.charger_id) {
-            if let Some(charger) = state.store.charger(c.charger_id).await? {
-                slot.insert(charger);
-            }
+        if let std::collections::btree_map::Entry::Vacant(slot) = chargers.entry(c.charger_id)
+            && let Some(charger) = state.store.charger(c.charger_id).await?
+        {
+            slot.insert(charger);
         }
     }
     let identity = |charger_id: &Uuid| {
