@@ -7,7 +7,10 @@
 #   bench/console.sh [N=10000] [REPEAT=200]
 # Needs: cargo build --release -p evgate -p simulators --bin evgate --bin evgate-sim
 # Prints one line per page: median, p99 and max of curl's time_total (on
-# loopback: the server's time plus a connection's setup).
+# loopback: the server's time plus a connection's setup). evgate-sim puts every
+# charger at one station, so the station and bookings pages show one page of
+# its 2N connectors. Rate limits are off (bench/lib.sh); the one sign-in is
+# under the console's own throttle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}; repeat=${2:-200}
@@ -44,10 +47,10 @@ measure() {
   done | python3 -c '
 import sys
 path, rows = sys.argv[1], [l.split() for l in sys.stdin]
-codes = sorted({r[0] for r in rows})
+codes = ",".join(sorted({r[0] for r in rows}))
 t = sorted(float(r[1]) * 1000 for r in rows)
 q = lambda p: t[min(len(t) - 1, int(p * len(t)))]
-print(f"page={path} n={len(t)} status={",".join(codes)} median_ms={q(0.5):.2f} p99_ms={q(0.99):.2f} max_ms={t[-1]:.2f}")
+print(f"page={path} n={len(t)} status={codes} median_ms={q(0.5):.2f} p99_ms={q(0.99):.2f} max_ms={t[-1]:.2f}")
 ' "$path"
 }
 echo "date=$(date -u +%FT%TZ) cores=$(nproc) chargers=$n repeat=$repeat"
@@ -58,5 +61,6 @@ measure /console/chargers
 measure "/console/chargers?page=100"
 measure "/console/chargers?q=SIM-0999"
 measure /console/chargers/SIM-00042
+measure "/console/stations/$station"
 measure "/console/bookings?station=$station"
 echo "evgate RSS $(awk '/VmRSS/ {print $2}' /proc/$server/status) KiB"

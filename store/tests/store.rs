@@ -1747,6 +1747,28 @@ async fn operator_views_count_and_search(store: Arc<dyn evgate_store::Database>)
     both.sort();
     assert_eq!((both, n), (vec!["ABX1".to_owned(), "AB_1".to_owned()], 2));
     assert_eq!(ids(store.find_chargers(Some("%"), all).await.unwrap()).1, 0);
+
+    // A station's connectors a page at a time, as drivers read their labels.
+    for (evse, label) in [(2, "10"), (3, "2")] {
+        store
+            .insert_connector(&new_connector(&c, evse, Some(label)))
+            .await
+            .unwrap();
+    }
+    let (page, n) = store
+        .station_connectors(
+            s.id,
+            Page {
+                limit: 2,
+                offset: 1,
+            },
+        )
+        .await
+        .unwrap();
+    let labels: Vec<_> = page.iter().map(|c| c.connector_number.as_str()).collect();
+    assert_eq!((labels, n), (vec!["2", "10"], 3));
+    let elsewhere = store.station_connectors(Uuid::new_v4(), all).await.unwrap();
+    assert_eq!((elsewhere.0.len(), elsewhere.1), (0, 0));
 }
 
 backend_suite!(

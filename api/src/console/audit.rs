@@ -1,12 +1,11 @@
 //! The audit log: who did what to which thing, newest first.
 
 use axum::extract::{Query, State};
-use booking::model::Page;
 use maud::html;
 use serde::Deserialize;
 
 use super::failure::PageResult;
-use super::layout::{page as layout, when};
+use super::layout::{PageNo, page as layout, when};
 use super::session::Signed;
 use crate::AppState;
 
@@ -28,22 +27,14 @@ pub(super) async fn page(
         .as_deref()
         .map(str::trim)
         .filter(|t| !t.is_empty());
-    let number = query.page.unwrap_or(1).max(1);
-    let (entries, total) = state
-        .store
-        .audit_entries(
-            Page {
-                limit: PER_PAGE,
-                offset: u64::from(number - 1) * u64::from(PER_PAGE),
-            },
-            target,
-        )
-        .await?;
-    let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
-    let link = |n: u32| {
-        let t: String =
-            form_urlencoded::byte_serialize(target.unwrap_or_default().as_bytes()).collect();
-        format!("/console/audit?target={t}&page={n}")
+    let at = PageNo::new(query.page, PER_PAGE);
+    let (entries, total) = state.store.audit_entries(at.rows(), target).await?;
+    let base = match target {
+        Some(t) => format!(
+            "/console/audit?target={}",
+            form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
+        ),
+        None => "/console/audit".to_owned(),
     };
     Ok(layout(
         "Audit log",
@@ -67,11 +58,7 @@ pub(super) async fn page(
                     }
                 }
             }
-            nav.pages aria-label="Pages" {
-                @if number > 1 { a href=(link(number - 1)) { "← Newer" } }
-                span { "Page " (number) " of " (pages) }
-                @if u64::from(number) < pages { a href=(link(number + 1)) { "Older →" } }
-            }
+            (at.nav(total, &base))
         },
     ))
 }

@@ -12,15 +12,20 @@ use serde::Deserialize;
 use uuid::Uuid;
 
 use super::failure::PageResult;
-use super::layout::{csrf, page};
+use super::layout::{PageNo, csrf, page};
 use super::session::Signed;
 use crate::{ApiError, AppState};
+
+/// Connectors on one page of a station's timeline.
+const CONNECTORS_PER_PAGE: u32 = 20;
 
 #[derive(Debug, Deserialize)]
 pub(super) struct TimelineQuery {
     station: Option<String>,
     /// `YYYY-MM-DD` (UTC); today when absent.
     day: Option<String>,
+    /// Which page of the station's connectors.
+    page: Option<u32>,
 }
 
 fn parse_day(day: Option<&str>) -> Result<NaiveDate, ApiError> {
@@ -54,13 +59,24 @@ pub(super) async fn timeline(
         .station(station_id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("station {station_id} not found")))?;
-    let connectors = state.store.connectors_of_stations(&[station_id]).await?;
+    let at = PageNo::new(query.page, CONNECTORS_PER_PAGE);
+    let (connectors, total) = state
+        .views
+        .station_connectors(station_id, at.rows())
+        .await?;
+    let pager = at.nav(
+        total,
+        &format!("/console/bookings?station={station_id}&day={day}"),
+    );
     let ids: Vec<Uuid> = connectors.iter().map(|c| c.id).collect();
     let from = start_of(day);
     let to = from + TimeDelta::days(1);
     let (bookings, holds) = state.bookings.claims_between(&ids, from, to).await?;
     let link = |d: NaiveDate| format!("/console/bookings?station={station_id}&day={d}");
-    let back = format!("station={station_id}&day={day}");
+    let back = format!(
+        "station={station_id}&day={day}&page={}",
+        query.page.unwrap_or(1)
+    );
     Ok(page(
         &format!("Bookings · {}", station.name),
         Some(&signed),
@@ -125,6 +141,7 @@ pub(super) async fn timeline(
                 }
             }
             @if connectors.is_empty() { p.muted { "This station has no connectors." } }
+            (pager)
         },
     ))
 }

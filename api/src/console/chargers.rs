@@ -6,14 +6,14 @@ use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use booking::model::{Charger, ChargerAdmission, OcppVersion, Page, SecurityProfile};
+use booking::model::{Charger, ChargerAdmission, OcppVersion, SecurityProfile};
 use evgate_operator::CredentialChange;
 use maud::{Markup, html};
 use serde::Deserialize;
 use serde_json::Value;
 
 use super::failure::{Failure, PageResult};
-use super::layout::{csrf, page, when};
+use super::layout::{PageNo, csrf, page, when};
 use super::session::Signed;
 use crate::{ApiError, AppState};
 
@@ -34,24 +34,11 @@ pub(super) async fn list(
     Query(query): Query<ListQuery>,
 ) -> PageResult {
     let search = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty());
-    let number = query.page.unwrap_or(1).max(1);
-    let (chargers, total) = state
-        .views
-        .find_chargers(
-            search,
-            Page {
-                limit: PER_PAGE,
-                offset: u64::from(number - 1) * u64::from(PER_PAGE),
-            },
-        )
-        .await?;
-    let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
-    let link = |n: u32| match search {
-        Some(q) => format!(
-            "/console/chargers?q={}&page={n}",
-            form_urlencoded::byte_serialize(q.as_bytes()).collect::<String>()
-        ),
-        None => format!("/console/chargers?page={n}"),
+    let at = PageNo::new(query.page, PER_PAGE);
+    let (chargers, total) = state.views.find_chargers(search, at.rows()).await?;
+    let base = match search {
+        Some(q) => format!("/console/chargers?q={}", urlencode(q)),
+        None => "/console/chargers".to_owned(),
     };
     Ok(page(
         "Chargers",
@@ -78,11 +65,7 @@ pub(super) async fn list(
                     }
                 }
             }
-            nav.pages aria-label="Pages" {
-                @if number > 1 { a href=(link(number - 1)) { "← Previous" } }
-                span { "Page " (number) " of " (pages) }
-                @if u64::from(number) < pages { a href=(link(number + 1)) { "Next →" } }
-            }
+            (at.nav(total, &base))
         },
     ))
 }

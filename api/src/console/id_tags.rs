@@ -4,12 +4,12 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use booking::model::{IdTag, IdTagStatus, Page};
+use booking::model::{IdTag, IdTagStatus};
 use maud::html;
 use serde::Deserialize;
 
 use super::failure::PageResult;
-use super::layout::{csrf, page as layout, when};
+use super::layout::{PageNo, csrf, page as layout, when};
 use super::session::Signed;
 use crate::{ApiError, AppState};
 
@@ -31,15 +31,8 @@ pub(super) async fn page(
     signed: Signed,
     Query(query): Query<ListQuery>,
 ) -> PageResult {
-    let number = query.page.unwrap_or(1).max(1);
-    let (tags, total) = state
-        .store
-        .id_tags(Page {
-            limit: PER_PAGE,
-            offset: u64::from(number - 1) * u64::from(PER_PAGE),
-        })
-        .await?;
-    let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
+    let at = PageNo::new(query.page, PER_PAGE);
+    let (tags, total) = state.store.id_tags(at.rows()).await?;
     Ok(layout(
         "Id tags",
         Some(&signed),
@@ -81,11 +74,7 @@ pub(super) async fn page(
                     }
                 }
             }
-            nav.pages aria-label="Pages" {
-                @if number > 1 { a href={ "/console/id-tags?page=" (number - 1) } { "← Previous" } }
-                span { "Page " (number) " of " (pages) }
-                @if u64::from(number) < pages { a href={ "/console/id-tags?page=" (number + 1) } { "Next →" } }
-            }
+            (at.nav(total, "/console/id-tags"))
         },
     ))
 }

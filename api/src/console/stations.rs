@@ -7,14 +7,13 @@ use std::collections::BTreeMap;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use booking::model::Page;
 use booking::provisioning::{self, ChargerInput, ConnectorInput, StationInput};
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
 use super::failure::PageResult;
-use super::layout::{csrf, page as layout, when};
+use super::layout::{PageNo, csrf, page as layout, when};
 use super::session::Signed;
 use crate::{ApiError, AppState};
 
@@ -30,15 +29,8 @@ pub(super) async fn list(
     signed: Signed,
     Query(query): Query<ListQuery>,
 ) -> PageResult {
-    let number = query.page.unwrap_or(1).max(1);
-    let (stations, total) = state
-        .store
-        .stations(Page {
-            limit: PER_PAGE,
-            offset: u64::from(number - 1) * u64::from(PER_PAGE),
-        })
-        .await?;
-    let pages = total.div_ceil(u64::from(PER_PAGE)).max(1);
+    let at = PageNo::new(query.page, PER_PAGE);
+    let (stations, total) = state.store.stations(at.rows()).await?;
     Ok(layout(
         "Stations",
         Some(&signed),
@@ -77,11 +69,7 @@ pub(super) async fn list(
                     }
                 }
             }
-            nav.pages aria-label="Pages" {
-                @if number > 1 { a href={ "/console/stations?page=" (number - 1) } { "← Previous" } }
-                span { "Page " (number) " of " (pages) }
-                @if u64::from(number) < pages { a href={ "/console/stations?page=" (number + 1) } { "Next →" } }
-            }
+            (at.nav(total, "/console/stations"))
         },
     ))
 }
@@ -95,6 +83,7 @@ pub(super) async fn detail(
     State(state): State<AppState>,
     signed: Signed,
     Path(id): Path<String>,
+    Query(query): Query<ListQuery>,
 ) -> PageResult {
     let id = station_id(&id)?;
     let station = state
@@ -102,7 +91,9 @@ pub(super) async fn detail(
         .station(id)
         .await?
         .ok_or_else(|| ApiError::NotFound(format!("station {id} not found")))?;
-    let connectors = state.store.connectors_of_stations(&[id]).await?;
+    let at = PageNo::new(query.page, PER_PAGE);
+    let (connectors, total) = state.views.station_connectors(id, at.rows()).await?;
+    let pager = at.nav(total, &format!("/console/stations/{id}"));
     // The station's chargers, as its connectors name them.
     let mut chargers = BTreeMap::new();
     for c in &connectors {
@@ -140,6 +131,7 @@ pub(super) async fn detail(
                     }
                 }
             }
+            (pager)
             @if signed.is_admin() {
                 h2 { "Add a charger" }
                 form.inline #new-charger method="post" action={ "/console/stations/" (id) "/chargers" } {

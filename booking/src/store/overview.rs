@@ -5,7 +5,9 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
 use crate::error::Result;
-use crate::model::{BookingStatus, Charger, ConnectorStatus, OcppVersion, Page};
+use uuid::Uuid;
+
+use crate::model::{BookingStatus, Charger, Connector, ConnectorStatus, OcppVersion, Page};
 
 /// The network at a glance.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -35,4 +37,11 @@ pub trait OperatorViews: Send + Sync + std::fmt::Debug + 'static {
     /// Chargers by identity, only those whose identity contains `search`
     /// when given, and how many match.
     async fn find_chargers(&self, search: Option<&str>, page: Page) -> Result<(Vec<Charger>, u64)>;
+    /// A page of a station's connectors, in connector-number order, and how
+    /// many it has (a station may have thousands).
+    async fn station_connectors(
+        &self,
+        station_id: Uuid,
+        page: Page,
+    ) -> Result<(Vec<Connector>, u64)>;
 }

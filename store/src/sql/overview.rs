@@ -2,11 +2,12 @@
 
 use async_trait::async_trait;
 use booking::Result;
-use booking::model::{BookingStatus, Charger, OcppVersion, Page};
+use booking::model::{BookingStatus, Charger, Connector, OcppVersion, Page};
 use booking::store::{NetworkOverview, OperatorViews};
 use chrono::{DateTime, Utc};
+use uuid::Uuid;
 
-use super::{Conn, Db, ms, total};
+use super::{Conn, Db, all, ms, page_binds, total};
 use crate::SqlStore;
 use crate::error::{bad_column, db_error};
 
@@ -62,6 +63,32 @@ async fn overview(
     })
 }
 
+async fn station_connectors(
+    conn: &mut Conn,
+    station_id: Uuid,
+    page: Page,
+) -> Result<(Vec<Connector>, u64)> {
+    let (limit, offset) = page_binds(page);
+    // Safe: two constants, no input.
+    let sql = format!(
+        "select * from connectors where station_id = $1{} limit $2 offset $3",
+        super::stations::CONNECTOR_ORDER
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(station_id)
+        .bind(limit)
+        .bind(offset)
+        .fetch_all(&mut *conn)
+        .await
+        .map_err(db_error)?;
+    let n: i64 = sqlx::query_scalar("select count(*) from connectors where station_id = $1")
+        .bind(station_id)
+        .fetch_one(conn)
+        .await
+        .map_err(db_error)?;
+    Ok((all(&rows, super::stations::connector_of)?, total(n)))
+}
+
 #[async_trait]
 impl OperatorViews for SqlStore<Db> {
     async fn network_overview(
@@ -74,5 +101,13 @@ impl OperatorViews for SqlStore<Db> {
 
     async fn find_chargers(&self, search: Option<&str>, page: Page) -> Result<(Vec<Charger>, u64)> {
         super::chargers::page(&mut *self.conn().await?, search, page).await
+    }
+
+    async fn station_connectors(
+        &self,
+        station_id: Uuid,
+        page: Page,
+    ) -> Result<(Vec<Connector>, u64)> {
+        station_connectors(&mut *self.conn().await?, station_id, page).await
     }
 }

@@ -47,7 +47,8 @@ pub(super) fn connector_of(row: &Row) -> Result<Connector> {
 }
 
 /// Connectors in the order drivers read them: "2" before "10".
-const CONNECTOR_ORDER: &str = " order by station_id, length(connector_number), connector_number";
+pub(super) const CONNECTOR_ORDER: &str =
+    " order by station_id, length(connector_number), connector_number";
 
 async fn insert_station(conn: &mut Conn, s: &Station) -> Result<()> {
     sqlx::query(
