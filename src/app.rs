@@ -404,6 +404,7 @@ impl App {
             uploads: config.uploads(),
             operators: database.clone(),
             views: database.clone(),
+            site: database.clone(),
             sign_in_throttle: Default::default(),
         });
         Ok(Self {

@@ -737,3 +737,174 @@ async fn an_admin_sets_up_a_site_from_the_console() {
         );
     }
 }
+
+/// Edits and removals through the admin API and the console: refused while
+/// a hold or a booking is live, history kept, each change audited.
+#[tokio::test]
+async fn sites_are_edited_and_removed_but_never_under_a_live_hold_or_booking() {
+    use common::bookings::{confirm, hold, hour_from_now, site};
+    let app = app_with(&[("ana", OperatorRole::Admin)]).await;
+    let admin = app.admin();
+    let site = site(&app).await;
+    let (station, first, second) = (&site.station, &site.connectors[0], &site.connectors[1]);
+
+    let edit = r#"{"name":"Hub 2","latitude":17.5,"longitude":78.5,"address":"Road 9"}"#;
+    let (code, body) = app
+        .send(
+            "PUT",
+            &format!("/v1/admin/stations/{station}"),
+            Some(&admin),
+            Some(edit),
+        )
+        .await;
+    assert_eq!((code, body["data"]["name"].as_str()), (200, Some("Hub 2")));
+    let bad = r#"{"name":"Hub 2","latitude":91,"longitude":78.5}"#;
+    let (code, body) = app
+        .send(
+            "PUT",
+            &format!("/v1/admin/stations/{station}"),
+            Some(&admin),
+            Some(bad),
+        )
+        .await;
+    assert_eq!(
+        (code, body["error"]["field"].as_str()),
+        (400, Some("latitude"))
+    );
+    let (code, _) = app
+        .send(
+            "PUT",
+            "/v1/admin/stations/6d5c3a9e-0b1f-4c1e-9d2a-1f2e3d4c5b6a",
+            Some(&admin),
+            Some(edit),
+        )
+        .await;
+    assert_eq!(code, 404);
+    let (code, _) = app
+        .send(
+            "PUT",
+            &format!("/v1/admin/stations/{station}"),
+            Some(&app.user()),
+            Some(edit),
+        )
+        .await;
+    assert_eq!(code, 403);
+    let label = r#"{"connectorNumber":"A","connectorType":"Type2","powerKw":22}"#;
+    let (code, body) = app
+        .send(
+            "PUT",
+            &format!("/v1/admin/connectors/{first}"),
+            Some(&admin),
+            Some(label),
+        )
+        .await;
+    assert_eq!(
+        (code, body["data"]["connectorNumber"].as_str()),
+        (200, Some("A"))
+    );
+    let (code, _) = app
+        .send(
+            "PUT",
+            &format!("/v1/admin/connectors/{second}"),
+            Some(&admin),
+            Some(label),
+        )
+        .await;
+    assert_eq!(code, 409, "the label is the first connector's");
+
+    // A driver holds a slot on the first connector: nothing holding it goes.
+    let user = app.user();
+    let (code, held) = hold(&app, &user, &site, 0, hour_from_now(&app, 3), 60).await;
+    assert_eq!(code, 201, "{held}");
+    for path in [
+        format!("/v1/admin/connectors/{first}"),
+        "/v1/admin/chargers/CP-1".to_owned(),
+        format!("/v1/admin/stations/{station}"),
+    ] {
+        let (code, body) = app.send("DELETE", &path, Some(&admin), None).await;
+        assert_eq!(code, 409, "{path}: {body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("hold a slot"),
+            "{body}"
+        );
+    }
+    // Confirmed, it is a live booking: still refused, now by the store.
+    let (code, _) = confirm(&app, &user, held["data"]["token"].as_str().unwrap()).await;
+    assert_eq!(code, 201);
+    let (code, body) = app
+        .send(
+            "DELETE",
+            &format!("/v1/admin/connectors/{first}"),
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(code, 409);
+    assert!(
+        body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("confirmed or active")
+    );
+
+    // The second connector was never used: it goes, from the console.
+    let mut ana = Browser::new(&app);
+    assert_eq!(ana.sign_in("ana", PASSWORD).await.status, 303);
+    let csrf = csrf_of(&mut ana, &format!("/console/stations/{station}")).await;
+    let page = ana
+        .post(
+            "/console/connectors/delete",
+            &[("csrf", &csrf), ("connector", second)],
+        )
+        .await;
+    assert_eq!(
+        (page.status, page.location()),
+        (303, format!("/console/stations/{station}").as_str())
+    );
+    assert!(
+        app.store
+            .connector(second.parse().unwrap())
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // The charger with the booked connector stays, shown as a 409 page.
+    let page = ana
+        .post("/console/chargers/CP-1/delete", &[("csrf", &csrf)])
+        .await;
+    assert_eq!(page.status, 409);
+    assert!(page.body.contains("confirmed or active"));
+    let (code, _) = app
+        .send("DELETE", "/v1/admin/chargers/NOPE", Some(&admin), None)
+        .await;
+    assert_eq!(code, 404);
+
+    let (entries, _) = app
+        .store
+        .audit_entries(
+            booking::model::Page {
+                limit: 20,
+                offset: 0,
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    let done: Vec<_> = entries
+        .iter()
+        .map(|e| (e.actor.as_str(), e.action.as_str()))
+        .collect();
+    assert!(done.contains(&("1", "station.update")), "{done:?}");
+    assert!(done.contains(&("1", "connector.update")), "{done:?}");
+    assert!(
+        done.contains(&("operator:ana", "connector.delete")),
+        "{done:?}"
+    );
+    assert_eq!(
+        done.iter().filter(|(_, a)| a.ends_with(".delete")).count(),
+        1
+    );
+}

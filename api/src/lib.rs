@@ -31,6 +31,7 @@ mod maintenance;
 mod metrics;
 mod openapi;
 pub mod realtime;
+mod site_edits;
 mod smart_charging;
 mod stations;
 mod stored_password;
@@ -132,6 +133,8 @@ pub struct Services {
     pub operators: Arc<dyn booking::store::OperatorAccounts>,
     /// What the console reads across the network.
     pub views: Arc<dyn booking::store::OperatorViews>,
+    /// Edits and removals of stations, chargers and connectors.
+    pub site: Arc<dyn booking::store::SiteChanges>,
     /// Console sign-in attempts per name and source address.
     pub sign_in_throttle: SignInThrottle,
 }
@@ -204,6 +207,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(health::router())
         .merge(stations::router())
         .merge(admin::router())
+        .merge(site_edits::router())
         .merge(bookings::router())
         .merge(chargers::router())
         .merge(smart_charging::router())

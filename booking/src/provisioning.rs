@@ -8,7 +8,7 @@ use crate::clock::Clock;
 use crate::credentials;
 use crate::error::{Error, Result};
 use crate::model::{Charger, Connector, NewConnector, SecurityProfile, Station};
-use crate::store::{ChargerRegistry, StationStore};
+use crate::store::{ChargerRegistry, SiteChanges, StationStore};
 
 /// OCPP-J: the identity is one URL path segment of at most 48 characters.
 pub const MAX_IDENTITY_CHARS: usize = 48;
@@ -62,6 +62,17 @@ pub async fn create_station(
     clock: &dyn Clock,
     input: StationInput,
 ) -> Result<Station> {
+    let station = station_of(Uuid::new_v4(), input, clock.now())?;
+    store.insert_station(&station).await?;
+    Ok(station)
+}
+
+/// A station's fields checked, as creating and editing both need them.
+fn station_of(
+    id: Uuid,
+    input: StationInput,
+    created_at: chrono::DateTime<chrono::Utc>,
+) -> Result<Station> {
     let name = required_text("name", &input.name, 200)?;
     let address = input
         .address
@@ -70,16 +81,54 @@ pub async fn create_station(
         .transpose()?;
     check_coordinate("latitude", input.latitude, 90.0)?;
     check_coordinate("longitude", input.longitude, 180.0)?;
-    let station = Station {
-        id: Uuid::new_v4(),
+    Ok(Station {
+        id,
         name,
         latitude: input.latitude,
         longitude: input.longitude,
         address,
-        created_at: clock.now(),
-    };
-    store.insert_station(&station).await?;
-    Ok(station)
+        created_at,
+    })
+}
+
+/// Replaces a station's name, place and address, checked as at creation.
+pub async fn update_station(
+    store: &dyn SiteChanges,
+    id: Uuid,
+    input: StationInput,
+) -> Result<Station> {
+    // The store keeps the stored creation time; this one is not written.
+    let station = station_of(id, input, chrono::DateTime::UNIX_EPOCH)?;
+    store
+        .update_station(&station)
+        .await?
+        .ok_or_else(|| Error::not_found("station", id))
+}
+
+/// A connector's label, type and power, as an operator may change them.
+#[derive(Debug, Clone)]
+pub struct ConnectorChange {
+    /// The label apps show.
+    pub connector_number: String,
+    /// e.g. `CCS`, `Type2`.
+    pub connector_type: String,
+    /// Its power, kW.
+    pub power_kw: f64,
+}
+
+/// Replaces a connector's label, type and power, checked as at creation.
+pub async fn update_connector(
+    store: &dyn SiteChanges,
+    id: Uuid,
+    change: ConnectorChange,
+) -> Result<Connector> {
+    let number = required_text("connectorNumber", &change.connector_number, 16)?;
+    let kind = required_text("connectorType", &change.connector_type, 32)?;
+    check_power(change.power_kw)?;
+    store
+        .update_connector(id, &number, &kind, change.power_kw)
+        .await?
+        .ok_or_else(|| Error::not_found("connector", id))
 }
 
 /// Registers a charger identity at a station. The password is hashed before
@@ -157,12 +206,7 @@ pub async fn create_connector<S: StationStore + ChargerRegistry + ?Sized>(
         .as_deref()
         .map(|n| required_text("connectorNumber", n, 16))
         .transpose()?;
-    if !(input.power_kw.is_finite() && input.power_kw > 0.0 && input.power_kw <= 1000.0) {
-        return Err(Error::validation(
-            "powerKw",
-            "must be greater than 0 and at most 1000",
-        ));
-    }
+    check_power(input.power_kw)?;
     if store.station(station_id).await?.is_none() {
         return Err(Error::not_found("station", station_id));
     }
@@ -234,6 +278,17 @@ fn check_coordinate(field: &str, v: f64, bound: f64) -> Result<()> {
         Err(Error::validation(
             field,
             format!("must be between -{bound} and {bound}"),
+        ))
+    }
+}
+
+fn check_power(kw: f64) -> Result<()> {
+    if kw.is_finite() && kw > 0.0 && kw <= 1000.0 {
+        Ok(())
+    } else {
+        Err(Error::validation(
+            "powerKw",
+            "must be greater than 0 and at most 1000",
         ))
     }
 }

@@ -22,7 +22,7 @@ pub mod test_util;
 use std::sync::Arc;
 
 use booking::Store;
-use booking::store::{OperatorAccounts, OperatorViews};
+use booking::store::{OperatorAccounts, OperatorViews, SiteChanges};
 use csms::device_model::DeviceModelStore;
 use webhooks::WebhookStore;
 
@@ -79,14 +79,15 @@ impl Backend {
 }
 
 /// One database behind every storage port: the booking core's, the
-/// webhooks', the OCPP device model's and the console's operator accounts. An `Arc<dyn Database>` coerces to
-/// any single port.
+/// webhooks', the OCPP device model's, and the operators' (accounts, the
+/// console's reads, site edits). An `Arc<dyn Database>` coerces to any
+/// single port.
 pub trait Database:
-    Store + WebhookStore + DeviceModelStore + OperatorAccounts + OperatorViews
+    Store + WebhookStore + DeviceModelStore + OperatorAccounts + OperatorViews + SiteChanges
 {
 }
 impl<T> Database for T where
-    T: Store + WebhookStore + DeviceModelStore + OperatorAccounts + OperatorViews
+    T: Store + WebhookStore + DeviceModelStore + OperatorAccounts + OperatorViews + SiteChanges
 {
 }
 

@@ -1771,6 +1771,131 @@ async fn operator_views_count_and_search(store: Arc<dyn evgate_store::Database>)
     assert_eq!((elsewhere.0.len(), elsewhere.1), (0, 0));
 }
 
+async fn removals_keep_history_and_refuse_live_bookings(store: Arc<dyn evgate_store::Database>) {
+    use booking::store::SiteThing;
+    let (s, c, used) = site(&*store).await;
+    let spare = store
+        .insert_connector(&new_connector(&c, 2, Some("9")))
+        .await
+        .unwrap();
+    let live = booking(
+        &s,
+        used,
+        "2031-01-01T10:00:00Z",
+        "2031-01-01T11:00:00Z",
+        BookingStatus::Confirmed,
+    );
+    store.insert_booking(&live).await.unwrap();
+
+    // Live bookings and history keep a thing; each refusal changes nothing.
+    for thing in [
+        SiteThing::Connector(used),
+        SiteThing::Charger(c.id),
+        SiteThing::Station(s.id),
+    ] {
+        match store.delete_site_thing(thing).await {
+            Err(Error::Conflict(m)) => assert!(m.contains("confirmed or active"), "{m}"),
+            other => panic!("{thing:?}: {other:?}"),
+        }
+    }
+    let mut past = booking(
+        &s,
+        used,
+        "2030-01-01T10:00:00Z",
+        "2030-01-01T11:00:00Z",
+        BookingStatus::Completed,
+    );
+    past.hold_token = Some("past".into());
+    store.insert_booking(&past).await.unwrap();
+    store
+        .transition_booking(
+            live.id,
+            &[BookingStatus::Confirmed],
+            BookingStatus::Cancelled,
+            None,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    match store.delete_site_thing(SiteThing::Connector(used)).await {
+        Err(Error::Conflict(m)) => assert!(m.contains("history stays"), "{m}"),
+        other => panic!("{other:?}"),
+    }
+    assert!(store.connector(used).await.unwrap().is_some());
+
+    // An unused connector goes; an unknown one is not found.
+    let removed = store
+        .delete_site_thing(SiteThing::Connector(spare.id))
+        .await
+        .unwrap();
+    assert_eq!(
+        (removed.station_id, removed.charge_point_ids.len()),
+        (s.id, 0)
+    );
+    assert!(store.connector(spare.id).await.unwrap().is_none());
+    assert!(matches!(
+        store
+            .delete_site_thing(SiteThing::Connector(spare.id))
+            .await,
+        Err(Error::NotFound { .. })
+    ));
+
+    // A station nobody booked goes with its chargers and connectors.
+    let (s2, c2, k2) = site(&*store).await;
+    let removed = store
+        .delete_site_thing(SiteThing::Station(s2.id))
+        .await
+        .unwrap();
+    assert_eq!(removed.charge_point_ids, vec![c2.charge_point_id.clone()]);
+    assert!(store.station(s2.id).await.unwrap().is_none());
+    assert!(store.charger(c2.id).await.unwrap().is_none());
+    assert!(store.connector(k2).await.unwrap().is_none());
+
+    // Edits: a station keeps its id and creation time; a label another
+    // connector of the station has is a conflict.
+    let mut edited = s.clone();
+    edited.name = "Renamed".into();
+    edited.address = Some("Quay 2".into());
+    edited.created_at = t("1999-01-01T00:00:00Z");
+    let got = store.update_station(&edited).await.unwrap().unwrap();
+    assert_eq!(
+        (got.name.as_str(), got.address.as_deref(), got.created_at),
+        (
+            "Renamed",
+            Some("Quay 2"),
+            booking::clock::to_millis(s.created_at)
+        )
+    );
+    let other = store
+        .insert_connector(&new_connector(&c, 3, Some("B")))
+        .await
+        .unwrap();
+    let changed = store
+        .update_connector(used, "A", "Type2", 22.0)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (
+            changed.connector_number.as_str(),
+            changed.connector_type.as_str(),
+            changed.power_kw
+        ),
+        ("A", "Type2", 22.0)
+    );
+    assert!(matches!(
+        store.update_connector(other.id, "A", "CCS", 50.0).await,
+        Err(Error::Conflict(_))
+    ));
+    assert!(
+        store
+            .update_connector(Uuid::new_v4(), "Z", "CCS", 50.0)
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
 backend_suite!(
     stations_round_trip_and_page,
     stations_in_box_handles_the_antimeridian,
@@ -1789,6 +1914,7 @@ backend_suite!(
     id_tags_upsert,
     operator_accounts_and_console_sessions,
     operator_views_count_and_search,
+    removals_keep_history_and_refuse_live_bookings,
     sessions_end_once_and_bookings_are_found_by_reservation_or_tag,
     refunds_are_enqueued_once_and_come_due,
     tallies_count_connectors_by_status_and_pending_refunds,

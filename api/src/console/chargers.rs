@@ -5,7 +5,7 @@
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use booking::model::{Charger, ChargerAdmission, OcppVersion, SecurityProfile};
 use evgate_operator::CredentialChange;
 use maud::{Markup, html};
@@ -144,6 +144,11 @@ async fn detail_page(
                 (command_forms(signed, charger, &id))
                 h2 #access { "Admission and credentials" }
                 (access_forms(signed, charger, &id))
+                form.inline #delete-charger method="post" action={ "/console/chargers/" (id) "/delete" }
+                    data-confirm="Remove this charger with its connectors? Refused while bookings or holds are live, or when bookings or sessions ever used it." {
+                    (csrf(signed))
+                    button.danger type="submit" { "Remove charger" }
+                }
             } @else {
                 p.muted { "Viewers cannot send commands or change admission and credentials." }
             }
@@ -422,6 +427,25 @@ pub(super) async fn credentials(
     let charger = state.charger(&id).await?;
     let body = detail_page(&state, &signed, &charger, None, Some(&answer)).await?;
     Ok((status, body).into_response())
+}
+
+/// Removes the charger with its connectors (audited) and lets it go if
+/// connected, unless bookings, holds or history stand in the way.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<super::sign_in::CsrfForm>,
+) -> PageResult<Response> {
+    signed.may_change(&form.csrf)?;
+    let charger = state.charger(&id).await?;
+    let removed = crate::site_edits::remove(
+        &state,
+        signed.operator.actor(),
+        booking::store::SiteThing::Charger(charger.id),
+    )
+    .await?;
+    Ok(Redirect::to(&format!("/console/stations/{}", removed.station_id)).into_response())
 }
 
 /// The whole journal as a file, for a signed-in operator.

@@ -45,6 +45,14 @@ pub(crate) fn router() -> Router<AppState> {
             get(stations::list).post(stations::create),
         )
         .route("/console/stations/{id}", get(stations::detail))
+        .route("/console/stations/{id}/edit", post(stations::edit))
+        .route("/console/stations/{id}/delete", post(stations::delete))
+        .route("/console/connectors/edit", post(stations::edit_connector))
+        .route(
+            "/console/connectors/delete",
+            post(stations::delete_connector),
+        )
+        .route("/console/chargers/{id}/delete", post(chargers::delete))
         .route(
             "/console/stations/{id}/chargers",
             post(stations::add_charger),

@@ -7,7 +7,8 @@ use std::collections::BTreeMap;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use booking::provisioning::{self, ChargerInput, ConnectorInput, StationInput};
+use booking::provisioning::{self, ChargerInput, ConnectorChange, ConnectorInput, StationInput};
+use booking::store::SiteThing;
 use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
@@ -133,6 +134,25 @@ pub(super) async fn detail(
             }
             (pager)
             @if signed.is_admin() {
+                h2 { "Change a connector" }
+                form.inline #edit-connector method="post" action="/console/connectors/edit" {
+                    (csrf(&signed))
+                    label { "Connector"
+                        select name="connector" { @for c in &connectors { option value=(c.id) { (c.connector_number) " (" (identity(&c.charger_id)) ")" } } }
+                    }
+                    label { "New label" input type="text" name="connectorNumber" required maxlength="16"; }
+                    label { "Type" input type="text" name="connectorType" required value="CCS" maxlength="32"; }
+                    label { "Power, kW" input type="number" name="powerKw" required step="any" min="0.1" value="22"; }
+                    button type="submit" { "Change" }
+                }
+                form.inline #delete-connector method="post" action="/console/connectors/delete"
+                    data-confirm="Remove this connector? Refused while bookings or holds are live on it." {
+                    (csrf(&signed))
+                    label { "Connector"
+                        select name="connector" { @for c in &connectors { option value=(c.id) { (c.connector_number) " (" (identity(&c.charger_id)) ")" } } }
+                    }
+                    button.danger type="submit" { "Remove connector" }
+                }
                 h2 { "Add a charger" }
                 form.inline #new-charger method="post" action={ "/console/stations/" (id) "/chargers" } {
                     (csrf(&signed))
@@ -151,6 +171,20 @@ pub(super) async fn detail(
                     label { "Type" input type="text" name="connectorType" required value="CCS" maxlength="40"; }
                     label { "Power, kW" input type="number" name="powerKw" required step="any" min="0.1" value="22"; }
                     button type="submit" { "Add connector" }
+                }
+                h2 { "Change or remove the station" }
+                form.inline #edit-station method="post" action={ "/console/stations/" (id) "/edit" } {
+                    (csrf(&signed))
+                    label { "Name" input type="text" name="name" required maxlength="200" value=(station.name); }
+                    label { "Latitude" input type="number" name="latitude" required step="any" min="-90" max="90" value=(station.latitude); }
+                    label { "Longitude" input type="number" name="longitude" required step="any" min="-180" max="180" value=(station.longitude); }
+                    label { "Address" input type="text" name="address" maxlength="500" value=[station.address.as_deref()]; }
+                    button type="submit" { "Save" }
+                }
+                form.inline #delete-station method="post" action={ "/console/stations/" (id) "/delete" }
+                    data-confirm="Remove this station with its chargers and connectors? Refused while bookings or holds are live, or when bookings or sessions were ever made here." {
+                    (csrf(&signed))
+                    button.danger type="submit" { "Remove station" }
                 }
             }
         },
@@ -282,4 +316,95 @@ pub(super) async fn add_connector(
         )
         .await;
     Ok(Redirect::to(&format!("/console/stations/{id}")).into_response())
+}
+
+/// Changes the station as the signed-in admin (audited).
+pub(super) async fn edit(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<StationForm>,
+) -> PageResult<Response> {
+    signed.may_change(&form.csrf)?;
+    let id = station_id(&id)?;
+    let input = StationInput {
+        name: form.name,
+        latitude: form.latitude,
+        longitude: form.longitude,
+        address: Some(form.address).filter(|a| !a.trim().is_empty()),
+    };
+    crate::site_edits::edit_station(&state, signed.operator.actor(), id, input).await?;
+    Ok(Redirect::to(&format!("/console/stations/{id}")).into_response())
+}
+
+/// Removes the station with its chargers and connectors (audited), unless
+/// bookings, holds or history stand in the way.
+pub(super) async fn delete(
+    State(state): State<AppState>,
+    signed: Signed,
+    Path(id): Path<String>,
+    Form(form): Form<super::sign_in::CsrfForm>,
+) -> PageResult<Response> {
+    signed.may_change(&form.csrf)?;
+    let id = station_id(&id)?;
+    crate::site_edits::remove(&state, signed.operator.actor(), SiteThing::Station(id)).await?;
+    Ok(Redirect::to("/console/stations").into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct EditConnectorForm {
+    #[serde(default)]
+    csrf: String,
+    connector: String,
+    #[serde(rename = "connectorNumber")]
+    connector_number: String,
+    #[serde(rename = "connectorType")]
+    connector_type: String,
+    #[serde(rename = "powerKw")]
+    power_kw: f64,
+}
+
+fn connector_id(raw: &str) -> Result<Uuid, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_request("connector", "must be a connector id (UUID)"))
+}
+
+/// Changes a connector's label, type and power (audited).
+pub(super) async fn edit_connector(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<EditConnectorForm>,
+) -> PageResult<Response> {
+    signed.may_change(&form.csrf)?;
+    let change = ConnectorChange {
+        connector_number: form.connector_number,
+        connector_type: form.connector_type,
+        power_kw: form.power_kw,
+    };
+    let id = connector_id(&form.connector)?;
+    let connector =
+        crate::site_edits::edit_connector(&state, signed.operator.actor(), id, change).await?;
+    Ok(Redirect::to(&format!("/console/stations/{}", connector.station_id)).into_response())
+}
+
+#[derive(Debug, Deserialize)]
+pub(super) struct DeleteConnectorForm {
+    #[serde(default)]
+    csrf: String,
+    connector: String,
+}
+
+/// Removes a connector (audited), unless bookings, holds or history stand
+/// in the way.
+pub(super) async fn delete_connector(
+    State(state): State<AppState>,
+    signed: Signed,
+    Form(form): Form<DeleteConnectorForm>,
+) -> PageResult<Response> {
+    signed.may_change(&form.csrf)?;
+    let id = connector_id(&form.connector)?;
+    let removed =
+        crate::site_edits::remove(&state, signed.operator.actor(), SiteThing::Connector(id))
+            .await?;
+    Ok(Redirect::to(&format!("/console/stations/{}", removed.station_id)).into_response())
 }

@@ -21,6 +21,7 @@ mod overview;
 mod refunds;
 mod security;
 mod sessions;
+mod site_changes;
 mod smart_charging;
 mod stations;
 mod tallies;

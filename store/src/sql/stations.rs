@@ -16,7 +16,7 @@ use crate::SqlStore;
 use crate::error::db_error;
 use crate::status_groups::{StatusGroups, StatusWrite};
 
-fn station_of(row: &Row) -> Result<Station> {
+pub(super) fn station_of(row: &Row) -> Result<Station> {
     Ok(Station {
         id: get(row, "id")?,
         name: get(row, "name")?,
