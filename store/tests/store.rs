@@ -1769,6 +1769,51 @@ async fn operator_views_count_and_search(store: Arc<dyn evgate_store::Database>)
     assert_eq!((labels, n), (vec!["2", "10"], 3));
     let elsewhere = store.station_connectors(Uuid::new_v4(), all).await.unwrap();
     assert_eq!((elsewhere.0.len(), elsewhere.1), (0, 0));
+
+    // Sessions overlapping a day: one that ended in it, one still open
+    // since the day before; one of the next day is left out.
+    let session = |key: &str, start: &str, end: Option<&str>| ChargingSession {
+        id: Uuid::new_v4(),
+        booking_id: None,
+        connector_id: connector.id,
+        charger_id: c.id,
+        transaction: TransactionKey::Ocpp(OcppVersion::V201, key.into()),
+        id_tag: Some("TAG1".into()),
+        started_at: t(start),
+        ended_at: end.map(t),
+        meter_start_wh: None,
+        meter_stop_wh: None,
+        energy_kwh: None,
+        cost_amount: None,
+        status: SessionStatus::Charging,
+        stop_reason: None,
+    };
+    for s in [
+        session("in", "2031-05-01T09:00:00Z", Some("2031-05-01T10:00:00Z")),
+        session("open", "2031-04-30T22:00:00Z", None),
+        session("next", "2031-05-02T09:00:00Z", Some("2031-05-02T10:00:00Z")),
+    ] {
+        store.start_session(&s, Utc::now()).await.unwrap();
+    }
+    let found = store
+        .sessions_between(&[connector.id], day, day + TimeDelta::days(1))
+        .await
+        .unwrap();
+    let keys: Vec<_> = found.iter().map(|s| s.transaction.clone()).collect();
+    assert_eq!(
+        keys,
+        [
+            TransactionKey::Ocpp(OcppVersion::V201, "open".into()),
+            TransactionKey::Ocpp(OcppVersion::V201, "in".into())
+        ]
+    );
+    assert!(
+        store
+            .sessions_between(&[], day, day + TimeDelta::days(1))
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }
 
 async fn removals_keep_history_and_refuse_live_bookings(store: Arc<dyn evgate_store::Database>) {

@@ -34,10 +34,13 @@ VIEWER_PASSWORD = "viewer-password-for-ci"
 # Charger 0 (OCPP 1.6) faults and recovers its connector 1 every 10 s, so a
 # status change is always coming; charger 1 (2.0.1) is left alone for the
 # booking.
+# Its connector 2 (connector number "2" at the station) starts a walk-up
+# session at 15 s, for the timeline.
 SCENARIO = "\n".join(
     f'[[step]]\nat = "{t}s"\naction = "{"fault" if i % 2 == 0 else "recover"}"\nchargers = "0"\nconnector = 1\n'
     for i, t in enumerate(range(20, 600, 10))
-)
+) + '\n[[step]]\nat = "15s"\naction = "start"\nchargers = "0"\nconnector = 2\nid_tag = "SIM-TAG-1"\n'
+
 
 
 def free_port():
@@ -245,6 +248,13 @@ def main():
              lambda d: d.find_element(By.CSS_SELECTOR, row).get_attribute("data-status") == "CANCELLED")
         _, after = gw.api("GET", f"/v1/bookings/{booking_id}", user)
         check("... and the driver's app sees it cancelled", after["data"]["status"] == "CANCELLED", json.dumps(after))
+        today = datetime.datetime.now(datetime.timezone.utc).date().isoformat()
+        driver.get(gw.base + f"/console/bookings?station={station['id']}&day={today}")
+        walk_up = driver.find_elements(By.CSS_SELECTOR, "section[data-connector='2'] tr[data-kind=session]")
+        check("the walk-up session on connector 2 is on today's timeline", len(walk_up) == 1,
+              driver.find_element(By.TAG_NAME, "main").text[:600])
+        check("... as a walk-up charging with its tag", "walk-up" in walk_up[0].text and "SIM-TAG-1" in walk_up[0].text,
+              walk_up[0].text)
 
         driver.get(gw.base + "/console/audit")
         audit = driver.find_element(By.ID, "audit").text

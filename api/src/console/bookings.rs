@@ -72,6 +72,8 @@ pub(super) async fn timeline(
     let from = start_of(day);
     let to = from + TimeDelta::days(1);
     let (bookings, holds) = state.bookings.claims_between(&ids, from, to).await?;
+    let sessions = state.views.sessions_between(&ids, from, to).await?;
+    let now = state.clock.now();
     let link = |d: NaiveDate| format!("/console/bookings?station={station_id}&day={d}");
     let back = format!(
         "station={station_id}&day={day}&page={}",
@@ -101,10 +103,16 @@ pub(super) async fn timeline(
                         @for b in bookings.iter().filter(|b| b.connector_id == c.id) {
                             (bar(from, b.start_ts, b.end_ts, b.status.as_str(), b.status.as_str()))
                         }
+                        // Sessions as a thin line under the claims: walk-ups too.
+                        @for x in sessions.iter().filter(|x| x.connector_id == c.id) {
+                            (bar(from, x.started_at, x.ended_at.unwrap_or(now), "session", "session"))
+                        }
                     }
                     div.hours aria-hidden="true" { span { "00:00" } span { "06:00" } span { "12:00" } span { "18:00" } span { "24:00" } }
-                    @if !holds.iter().any(|h| h.connector_id == c.id) && !bookings.iter().any(|b| b.connector_id == c.id) {
-                        p.muted { "No holds or bookings this day." }
+                    @if !holds.iter().any(|h| h.connector_id == c.id)
+                        && !bookings.iter().any(|b| b.connector_id == c.id)
+                        && !sessions.iter().any(|x| x.connector_id == c.id) {
+                        p.muted { "No holds, bookings or sessions this day." }
                     } @else {
                     div.scroll {
                         table.claims {
@@ -115,6 +123,16 @@ pub(super) async fn timeline(
                                         td { (h.start_ts.format("%H:%M")) } td { (h.end_ts.format("%H:%M")) }
                                         td { "HOLD (until " (h.expires_at.format("%H:%M:%S")) ")" }
                                         td { (h.user_id) } td.muted { "not yet confirmed" } td {}
+                                    }
+                                }
+                                @for x in sessions.iter().filter(|x| x.connector_id == c.id) {
+                                    tr data-kind="session" data-session=(x.id) {
+                                        td { (x.started_at.format("%H:%M")) }
+                                        td { (x.ended_at.map_or("charging".to_owned(), |e| e.format("%H:%M").to_string())) }
+                                        td { "SESSION " (x.status.as_str())
+                                            @if let Some(kwh) = x.energy_kwh { " · " (format!("{kwh:.1}")) " kWh" }
+                                            @if let Some(tag) = &x.id_tag { " · tag " code { (tag) } } }
+                                        td {} td { @if let Some(b) = x.booking_id { code { (b) } } @else { span.muted { "walk-up" } } } td {}
                                     }
                                 }
                                 @for b in bookings.iter().filter(|b| b.connector_id == c.id) {
@@ -146,7 +164,7 @@ pub(super) async fn timeline(
     ))
 }
 
-/// A claim as a bar on the day's 1440 minutes, cut to the day.
+/// A claim or a session as a bar on the day's 1440 minutes, cut to the day.
 fn bar(
     day: DateTime<Utc>,
     start: DateTime<Utc>,
@@ -156,8 +174,10 @@ fn bar(
 ) -> Markup {
     let minutes = |t: DateTime<Utc>| (t - day).num_minutes().clamp(0, 1440);
     let (x, x2) = (minutes(start), minutes(end));
+    // Claims fill the lane; sessions run along its foot.
+    let (y, height) = if class == "session" { (16, 4) } else { (2, 13) };
     html! {
-        rect class=(class) x=(x) y="2" width=((x2 - x).max(1)) height="16" {
+        rect class=(class) x=(x) y=(y) width=((x2 - x).max(1)) height=(height) {
             title { (what) " " (start.format("%H:%M")) "–" (end.format("%H:%M")) }
         }
     }

@@ -7,7 +7,9 @@ use chrono::{DateTime, Utc};
 use crate::error::Result;
 use uuid::Uuid;
 
-use crate::model::{BookingStatus, Charger, Connector, ConnectorStatus, OcppVersion, Page};
+use crate::model::{
+    BookingStatus, Charger, ChargingSession, Connector, ConnectorStatus, OcppVersion, Page,
+};
 
 /// The network at a glance.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -44,4 +46,12 @@ pub trait OperatorViews: Send + Sync + std::fmt::Debug + 'static {
         station_id: Uuid,
         page: Page,
     ) -> Result<(Vec<Connector>, u64)>;
+    /// Charging sessions on these connectors that overlap `[from, to)` (an
+    /// open one runs until now), by start.
+    async fn sessions_between(
+        &self,
+        connector_ids: &[Uuid],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ChargingSession>>;
 }

@@ -2,9 +2,10 @@
 
 use async_trait::async_trait;
 use booking::Result;
-use booking::model::{BookingStatus, Charger, Connector, OcppVersion, Page};
+use booking::model::{BookingStatus, Charger, ChargingSession, Connector, OcppVersion, Page};
 use booking::store::{NetworkOverview, OperatorViews};
 use chrono::{DateTime, Utc};
+use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::{Conn, Db, all, ms, page_binds, total};
@@ -89,6 +90,34 @@ async fn station_connectors(
     Ok((all(&rows, super::stations::connector_of)?, total(n)))
 }
 
+async fn sessions_between(
+    conn: &mut Conn,
+    connector_ids: &[Uuid],
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<ChargingSession>> {
+    if connector_ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = QueryBuilder::<Db>::new("select * from charging_sessions where connector_id in (");
+    let mut list = q.separated(", ");
+    for id in connector_ids {
+        list.push_bind(*id);
+    }
+    q.push(") and started_at < ")
+        .push_bind(ms(to))
+        .push(" and (ended_at is null or ended_at > ")
+        .push_bind(ms(from))
+        .push(") order by started_at");
+    let rows = q
+        .build()
+        .persistent(false)
+        .fetch_all(conn)
+        .await
+        .map_err(db_error)?;
+    all(&rows, super::sessions::session_of)
+}
+
 #[async_trait]
 impl OperatorViews for SqlStore<Db> {
     async fn network_overview(
@@ -109,5 +138,14 @@ impl OperatorViews for SqlStore<Db> {
         page: Page,
     ) -> Result<(Vec<Connector>, u64)> {
         station_connectors(&mut *self.conn().await?, station_id, page).await
+    }
+
+    async fn sessions_between(
+        &self,
+        connector_ids: &[Uuid],
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+    ) -> Result<Vec<ChargingSession>> {
+        sessions_between(&mut *self.conn().await?, connector_ids, from, to).await
     }
 }
