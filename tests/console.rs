@@ -201,17 +201,7 @@ async fn a_session_ends_at_its_time_and_when_the_password_changes() {
         Browser::new(&app).sign_in("ana", PASSWORD).await.status,
         401
     );
-    let (entries, _) = app
-        .store
-        .audit_entries(
-            booking::model::Page {
-                limit: 10,
-                offset: 0,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let entries = audit_of(&app).await;
     assert!(
         entries
             .iter()
@@ -272,17 +262,7 @@ async fn bad_input_gets_a_clear_4xx_and_changes_nothing() {
         )
         .await;
     assert_eq!(page.status, 403);
-    let (entries, _) = app
-        .store
-        .audit_entries(
-            booking::model::Page {
-                limit: 10,
-                offset: 0,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let entries = audit_of(&app).await;
     assert_eq!(entries.len(), 1, "only the 404 cancel: {entries:?}");
 }
 
@@ -442,6 +422,15 @@ async fn the_demo_prints_a_console_that_shows_its_chargers_online() {
         .unwrap();
     assert!(status.success(), "{status}");
     assert!(!std::path::Path::new(&data).exists(), "{data} left behind");
+}
+
+/// The audit log, newest first (the first 50 entries).
+async fn audit_of(app: &TestApp) -> Vec<booking::audit::AuditEntry> {
+    let first = booking::model::Page {
+        limit: 50,
+        offset: 0,
+    };
+    app.store.audit_entries(first, None).await.unwrap().0
 }
 
 /// The body's `name="csrf"` field of the page at `path`.
@@ -615,17 +604,7 @@ async fn admins_change_id_tags_admission_and_place_chargers_and_viewers_cannot()
     assert_eq!(page.status, 400, "{}", page.body);
     assert!(page.body.contains("Rotating the credentials failed"));
 
-    let (entries, _) = app
-        .store
-        .audit_entries(
-            booking::model::Page {
-                limit: 20,
-                offset: 0,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let entries = audit_of(&app).await;
     let done: Vec<_> = entries
         .iter()
         .filter(|e| e.actor == "operator:ana")
@@ -715,17 +694,7 @@ async fn an_admin_sets_up_a_site_from_the_console() {
     );
     assert!(ana.get("/console/stations").await.body.contains("Harbour"));
 
-    let (entries, _) = app
-        .store
-        .audit_entries(
-            booking::model::Page {
-                limit: 20,
-                offset: 0,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let entries = audit_of(&app).await;
     let done: Vec<_> = entries
         .iter()
         .map(|e| (e.actor.as_str(), e.action.as_str()))
@@ -882,17 +851,7 @@ async fn sites_are_edited_and_removed_but_never_under_a_live_hold_or_booking() {
         .await;
     assert_eq!(code, 404);
 
-    let (entries, _) = app
-        .store
-        .audit_entries(
-            booking::model::Page {
-                limit: 20,
-                offset: 0,
-            },
-            None,
-        )
-        .await
-        .unwrap();
+    let entries = audit_of(&app).await;
     let done: Vec<_> = entries
         .iter()
         .map(|e| (e.actor.as_str(), e.action.as_str()))

@@ -11,7 +11,7 @@ use maud::{Markup, html};
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::failure::PageResult;
+use super::failure::{PageResult, uuid_of};
 use super::layout::{PageNo, csrf, page};
 use super::session::Signed;
 use crate::{ApiError, AppState};
@@ -51,9 +51,7 @@ pub(super) async fn timeline(
     let Some(station) = query.station.filter(|s| !s.is_empty()) else {
         return station_list(&state, &signed).await;
     };
-    let station_id: Uuid = station
-        .parse()
-        .map_err(|_| ApiError::bad_request("station", "must be a station id (UUID)"))?;
+    let station_id = uuid_of("station", &station, "a station")?;
     let station = state
         .store
         .station(station_id)
@@ -224,9 +222,7 @@ pub(super) async fn cancel(
     Form(form): Form<CancelForm>,
 ) -> PageResult<Response> {
     signed.may_change(&form.csrf)?;
-    let id: Uuid = id
-        .parse()
-        .map_err(|_| ApiError::bad_request("id", "must be a booking id (UUID)"))?;
+    let id = uuid_of("id", &id, "a booking")?;
     let operator = Caller {
         user_id: 0,
         admin: true,

@@ -72,3 +72,9 @@ impl IntoResponse for Failure {
 
 /// What console handlers return.
 pub(super) type PageResult<T = maud::Markup> = Result<T, Failure>;
+
+/// An id from a path or a form: 400 naming the field unless it is a UUID.
+pub(super) fn uuid_of(field: &str, raw: &str, what: &str) -> Result<uuid::Uuid, ApiError> {
+    raw.parse()
+        .map_err(|_| ApiError::bad_request(field, format!("must be {what} id (UUID)")))
+}

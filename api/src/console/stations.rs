@@ -13,7 +13,7 @@ use maud::html;
 use serde::Deserialize;
 use uuid::Uuid;
 
-use super::failure::PageResult;
+use super::failure::{PageResult, uuid_of};
 use super::layout::{PageNo, csrf, page as layout, when};
 use super::session::Signed;
 use crate::{ApiError, AppState};
@@ -76,8 +76,7 @@ pub(super) async fn list(
 }
 
 fn station_id(raw: &str) -> Result<Uuid, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::bad_request("station", "must be a station id (UUID)"))
+    uuid_of("station", raw, "a station")
 }
 
 pub(super) async fn detail(
@@ -365,8 +364,7 @@ pub(super) struct EditConnectorForm {
 }
 
 fn connector_id(raw: &str) -> Result<Uuid, ApiError> {
-    raw.parse()
-        .map_err(|_| ApiError::bad_request("connector", "must be a connector id (UUID)"))
+    uuid_of("connector", raw, "a connector")
 }
 
 /// Changes a connector's label, type and power (audited).

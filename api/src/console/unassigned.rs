@@ -8,12 +8,11 @@ use booking::model::Page;
 use booking::provisioning::ChargerInput;
 use maud::html;
 use serde::Deserialize;
-use uuid::Uuid;
 
-use super::failure::PageResult;
+use super::failure::{PageResult, uuid_of};
 use super::layout::{csrf, page as layout, when};
 use super::session::Signed;
-use crate::{ApiError, AppState};
+use crate::AppState;
 
 /// Listed at once: the waiting room is small in practice.
 const SHOWN: u32 = 200;
@@ -78,10 +77,7 @@ pub(super) async fn place(
     Form(form): Form<PlaceForm>,
 ) -> PageResult<Response> {
     signed.may_change(&form.csrf)?;
-    let station: Uuid = form
-        .station
-        .parse()
-        .map_err(|_| ApiError::bad_request("station", "must be a station id (UUID)"))?;
+    let station = uuid_of("station", &form.station, "a station")?;
     let input = ChargerInput {
         charge_point_id: charge_point_id.clone(),
         security_profile: form.security_profile,

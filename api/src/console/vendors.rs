@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uuid::Uuid;
 use webhooks::InboxState;
 
-use super::failure::PageResult;
+use super::failure::{PageResult, uuid_of};
 use super::layout::{csrf, page as layout, when};
 use super::session::Signed;
 use crate::{ApiError, AppState};
@@ -115,9 +115,7 @@ pub(super) async fn retry(
     Form(form): Form<RetryForm>,
 ) -> PageResult<Response> {
     signed.may_change(&form.csrf)?;
-    let id: Uuid = id
-        .parse()
-        .map_err(|_| ApiError::bad_request("id", "must be an inbox entry id (UUID)"))?;
+    let id = uuid_of("id", &id, "an inbox entry")?;
     let entry = state.webhooks.retry(id).await?;
     let details = serde_json::json!({ "vendorId": entry.vendor_id, "kind": entry.kind.as_str() });
     state
