@@ -613,7 +613,7 @@ async fn admins_change_id_tags_admission_and_place_chargers_and_viewers_cannot()
     for action in [
         "id_tag.create",
         "id_tag.update",
-        "charger.place",
+        "charger.create",
         "charger.admission",
     ] {
         assert!(done.contains(&action), "{action} in {done:?}");
@@ -856,6 +856,10 @@ async fn sites_are_edited_and_removed_but_never_under_a_live_hold_or_booking() {
         .iter()
         .map(|e| (e.actor.as_str(), e.action.as_str()))
         .collect();
+    // The admin API's creations are on record too (the fixture made them).
+    for action in ["station.create", "charger.create", "connector.create"] {
+        assert!(done.contains(&("1", action)), "{action} in {done:?}");
+    }
     assert!(done.contains(&("1", "station.update")), "{done:?}");
     assert!(done.contains(&("1", "connector.update")), "{done:?}");
     assert!(

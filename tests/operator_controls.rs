@@ -76,7 +76,9 @@ impl Site {
             .unwrap()
     }
 
-    /// The audit rows about `target`, oldest first, as (action, actor, outcome).
+    /// The audit rows about `target` since it was registered (its
+    /// `charger.create` is left out), oldest first, as (action, actor,
+    /// outcome).
     async fn audit(&self, target: &str) -> Vec<(String, String, String)> {
         let page = self
             .admin
@@ -86,6 +88,7 @@ impl Site {
             .as_array()
             .unwrap()
             .iter()
+            .filter(|e| e["action"] != "charger.create")
             .map(|e| {
                 let s = |k: &str| e[k].as_str().unwrap().to_owned();
                 (s("action"), s("actor"), s("outcome"))

@@ -63,23 +63,40 @@ async fn create_station(
     AdminUser(admin): AdminUser,
     ApiJson(body): ApiJson<CreateStation>,
 ) -> ApiResult<Created> {
-    let station = provisioning::create_station(
-        &*state.store,
-        &*state.clock,
-        StationInput {
-            name: body.name,
-            latitude: body.latitude,
-            longitude: body.longitude,
-            address: body.address,
-        },
-    )
-    .await?;
-    tracing::info!(admin.sub = admin.user_id, station.id = %station.id, "station created");
+    let input = StationInput {
+        name: body.name,
+        latitude: body.latitude,
+        longitude: body.longitude,
+        address: body.address,
+    };
+    let station = add_station(&state, admin.user_id.to_string(), input).await?;
     Ok(created(StationJson::from(StationView {
         station,
         connectors: Vec::new(),
         distance_km: None,
     })))
+}
+
+/// Creates a station for `actor` (the API's and the console's); audited.
+pub(crate) async fn add_station(
+    state: &AppState,
+    actor: String,
+    input: StationInput,
+) -> ApiResult<booking::model::Station> {
+    let station = provisioning::create_station(&*state.store, &*state.clock, input).await?;
+    tracing::info!(actor = %actor, station.id = %station.id, "station created");
+    let details = serde_json::json!({ "name": station.name, "latitude": station.latitude,
+        "longitude": station.longitude, "address": station.address });
+    state
+        .audit_by(
+            actor,
+            "station.create",
+            &station.id.to_string(),
+            details,
+            "ACCEPTED",
+        )
+        .await;
+    Ok(station)
 }
 
 /// A charger to register at a station.
@@ -181,17 +198,17 @@ async fn create_charger(
         security_profile: body.security_profile,
         password: body.password,
     };
-    let charger = register_charger(&state, station_id, input).await?;
-    tracing::info!(admin.sub = admin.user_id, charger.id = %charger.charge_point_id, "charger registered");
+    let charger = register_charger(&state, admin.user_id.to_string(), station_id, input).await?;
     Ok(created(ChargerJson::from(&charger)))
 }
 
-/// Registers a charger at a station (the API's and the console's). A
-/// charger waiting unassigned (`OCPP_AUTO_REGISTER`) under its identity is
-/// placed now: its Pending session is closed, and it reconnects as the
-/// charger just registered.
+/// Registers a charger at a station for `actor` (the API's and the
+/// console's); audited. A charger waiting unassigned (`OCPP_AUTO_REGISTER`)
+/// under its identity is placed now: its Pending session is closed, and it
+/// reconnects as the charger just registered.
 pub(crate) async fn register_charger(
     state: &AppState,
+    actor: String,
     station_id: Uuid,
     input: ChargerInput,
 ) -> ApiResult<booking::model::Charger> {
@@ -207,13 +224,25 @@ pub(crate) async fn register_charger(
         async |password: String| state.rotation.passwords.hash(password).await,
     )
     .await?;
-    if state
+    let was_unassigned = state
         .store
         .forget_unassigned_charger(&charger.charge_point_id)
-        .await?
-    {
+        .await?;
+    if was_unassigned {
         state.chargers.disconnect(&charger.charge_point_id).await;
     }
+    tracing::info!(actor = %actor, charger.id = %charger.charge_point_id, was_unassigned, "charger registered");
+    let details = serde_json::json!({ "stationId": station_id,
+        "securityProfile": charger.security_profile.get(), "wasUnassigned": was_unassigned });
+    state
+        .audit_by(
+            actor,
+            "charger.create",
+            &charger.charge_point_id,
+            details,
+            "ACCEPTED",
+        )
+        .await;
     Ok(charger)
 }
 
@@ -276,22 +305,15 @@ async fn create_connector(
     ApiJson(body): ApiJson<CreateConnector>,
 ) -> ApiResult<Created> {
     let charge_point_id = body.charge_point_id.clone();
-    let connector: Connector = provisioning::create_connector(
-        &*state.store,
-        &*state.clock,
-        station_id,
-        ConnectorInput {
-            charge_point_id: body.charge_point_id,
-            evse_id: body.evse_id,
-            connector_id: body.connector_id,
-            connector_number: body.connector_number,
-            connector_type: body.connector_type,
-            power_kw: body.power_kw,
-        },
-    )
-    .await?;
-    tracing::info!(admin.sub = admin.user_id, connector.id = %connector.id, "connector created");
-    state.bookings.invalidate_station(station_id).await;
+    let input = ConnectorInput {
+        charge_point_id: body.charge_point_id,
+        evse_id: body.evse_id,
+        connector_id: body.connector_id,
+        connector_number: body.connector_number,
+        connector_type: body.connector_type,
+        power_kw: body.power_kw,
+    };
+    let connector = add_connector(&state, admin.user_id.to_string(), station_id, input).await?;
     Ok(created(AdminConnectorJson {
         public: ConnectorJson::from(&connector),
         station_id: connector.station_id,
@@ -299,6 +321,33 @@ async fn create_connector(
         charge_point_id,
         ocpp_connector_id: connector.ocpp_connector_id,
     }))
+}
+
+/// Adds a connector for `actor` (the API's and the console's); the
+/// station's cached reads go stale; audited.
+pub(crate) async fn add_connector(
+    state: &AppState,
+    actor: String,
+    station_id: Uuid,
+    input: ConnectorInput,
+) -> ApiResult<Connector> {
+    let charge_point_id = input.charge_point_id.clone();
+    let connector =
+        provisioning::create_connector(&*state.store, &*state.clock, station_id, input).await?;
+    tracing::info!(actor = %actor, connector.id = %connector.id, "connector created");
+    state.bookings.invalidate_station(station_id).await;
+    let details = serde_json::json!({ "stationId": station_id, "chargePointId": charge_point_id,
+        "connectorNumber": connector.connector_number, "ocppConnectorId": connector.ocpp_connector_id });
+    state
+        .audit_by(
+            actor,
+            "connector.create",
+            &connector.id.to_string(),
+            details,
+            "ACCEPTED",
+        )
+        .await;
+    Ok(connector)
 }
 
 /// A page of chargers.

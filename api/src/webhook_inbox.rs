@@ -187,10 +187,26 @@ async fn get_entry(
 )]
 async fn retry_entry(
     State(state): State<AppState>,
-    _admin: AdminUser,
+    admin: AdminUser,
     UuidPath(id): UuidPath,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
-    Ok(ok(EntryJson::from(&state.webhooks.retry(id).await?)))
+    Ok(ok(EntryJson::from(
+        &retry(&state, admin.actor(), id).await?,
+    )))
+}
+
+/// Requeues a dead entry for `actor` (the API's and the console's); audited.
+pub(crate) async fn retry(
+    state: &AppState,
+    actor: String,
+    id: uuid::Uuid,
+) -> ApiResult<webhooks::InboxRecord> {
+    let entry = state.webhooks.retry(id).await?;
+    let details = serde_json::json!({ "vendorId": entry.vendor_id, "kind": entry.kind.as_str() });
+    state
+        .audit_by(actor, "webhook.retry", &id.to_string(), details, "REQUEUED")
+        .await;
+    Ok(entry)
 }
 
 /// Removes a DEAD entry for good (409 `INVALID_STATE` otherwise) and answers

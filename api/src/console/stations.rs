@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use axum::Form;
 use axum::extract::{Path, Query, State};
 use axum::response::{IntoResponse, Redirect, Response};
-use booking::provisioning::{self, ChargerInput, ConnectorChange, ConnectorInput, StationInput};
+use booking::provisioning::{ChargerInput, ConnectorChange, ConnectorInput, StationInput};
 use booking::store::SiteThing;
 use maud::html;
 use serde::Deserialize;
@@ -213,18 +213,7 @@ pub(super) async fn create(
         longitude: form.longitude,
         address: Some(form.address).filter(|a| !a.trim().is_empty()),
     };
-    let station = provisioning::create_station(&*state.store, &*state.clock, input).await?;
-    let details = serde_json::json!({ "name": station.name, "latitude": station.latitude,
-        "longitude": station.longitude });
-    state
-        .audit_by(
-            signed.operator.actor(),
-            "station.create",
-            &station.id.to_string(),
-            details,
-            "ACCEPTED",
-        )
-        .await;
+    let station = crate::admin::add_station(&state, signed.operator.actor(), input).await?;
     Ok(Redirect::to(&format!("/console/stations/{}", station.id)).into_response())
 }
 
@@ -253,17 +242,7 @@ pub(super) async fn add_charger(
         security_profile: form.security_profile,
         password: Some(form.password).filter(|p| !p.is_empty()),
     };
-    let charger = crate::admin::register_charger(&state, id, input).await?;
-    let details = serde_json::json!({ "stationId": id, "securityProfile": form.security_profile });
-    state
-        .audit_by(
-            signed.operator.actor(),
-            "charger.create",
-            &charger.charge_point_id,
-            details,
-            "ACCEPTED",
-        )
-        .await;
+    crate::admin::register_charger(&state, signed.operator.actor(), id, input).await?;
     Ok(Redirect::to(&format!("/console/stations/{id}")).into_response())
 }
 
@@ -301,19 +280,7 @@ pub(super) async fn add_connector(
         connector_type: form.connector_type,
         power_kw: form.power_kw,
     };
-    let connector = provisioning::create_connector(&*state.store, &*state.clock, id, input).await?;
-    state.bookings.invalidate_station(id).await;
-    let details = serde_json::json!({ "stationId": id, "chargePointId": form.charge_point_id.trim(),
-        "connectorNumber": connector.connector_number });
-    state
-        .audit_by(
-            signed.operator.actor(),
-            "connector.create",
-            &connector.id.to_string(),
-            details,
-            "ACCEPTED",
-        )
-        .await;
+    crate::admin::add_connector(&state, signed.operator.actor(), id, input).await?;
     Ok(Redirect::to(&format!("/console/stations/{id}")).into_response())
 }
 

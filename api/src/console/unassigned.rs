@@ -83,18 +83,8 @@ pub(super) async fn place(
         security_profile: form.security_profile,
         password: Some(form.password).filter(|p| !p.is_empty()),
     };
-    let charger = crate::admin::register_charger(&state, station, input).await?;
-    let details =
-        serde_json::json!({ "stationId": station, "securityProfile": form.security_profile });
-    state
-        .audit_by(
-            signed.operator.actor(),
-            "charger.place",
-            &charge_point_id,
-            details,
-            "ACCEPTED",
-        )
-        .await;
+    let charger =
+        crate::admin::register_charger(&state, signed.operator.actor(), station, input).await?;
     Ok(Redirect::to(&format!(
         "/console/chargers/{}",
         form_urlencoded::byte_serialize(charger.charge_point_id.as_bytes()).collect::<String>()

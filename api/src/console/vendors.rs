@@ -116,16 +116,6 @@ pub(super) async fn retry(
 ) -> PageResult<Response> {
     signed.may_change(&form.csrf)?;
     let id = uuid_of("id", &id, "an inbox entry")?;
-    let entry = state.webhooks.retry(id).await?;
-    let details = serde_json::json!({ "vendorId": entry.vendor_id, "kind": entry.kind.as_str() });
-    state
-        .audit_by(
-            signed.operator.actor(),
-            "webhook.retry",
-            &id.to_string(),
-            details,
-            "REQUEUED",
-        )
-        .await;
+    crate::webhook_inbox::retry(&state, signed.operator.actor(), id).await?;
     Ok(Redirect::to("/console/vendors?state=DEAD").into_response())
 }
