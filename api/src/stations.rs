@@ -1,7 +1,10 @@
 //! `GET /v1/stations` and `GET /v1/stations/{id}`: how apps find stations
 //! and see each connector's live status, in the seed's shape.
 
+use axum::body::Bytes;
 use axum::extract::State;
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use booking::catalog::{self, StationQuery, StationView};
 use booking::iso;
 use booking::model::Connector;
@@ -154,9 +157,18 @@ async fn get_station(
     State(state): State<AppState>,
     _user: AuthUser,
     UuidPath(id): UuidPath,
-) -> ApiResult<axum::Json<serde_json::Value>> {
-    let view = state.bookings.station(id).await?;
-    Ok(ok(StationJson::from(view)))
+) -> ApiResult<Response> {
+    let shared = state.bookings.station(id).await?;
+    // Encoded once per cached version, then served as is (as availability is).
+    let body = shared.encoded.get_or_init(|| {
+        let envelope = ok(StationJson::from(shared.view.clone())).0;
+        serde_json::to_vec(&envelope).unwrap_or_default().into()
+    });
+    Ok((
+        [(header::CONTENT_TYPE, "application/json")],
+        Bytes::from_owner(body.clone()),
+    )
+        .into_response())
 }
 
 /// Stations, paged; near a point (`lat`, `lng`, `radiusKm`) nearest first.

@@ -33,6 +33,27 @@ pub struct StationView {
     pub distance_km: Option<f64>,
 }
 
+/// One station as the read cache shares it: the view, and its encoded
+/// response made once by whichever edge serves it first (a cached station
+/// is served many times unchanged; building and encoding its JSON cost
+/// more than the rest of the read).
+#[derive(Debug)]
+pub struct SharedStation {
+    /// The station and its connectors.
+    pub view: StationView,
+    /// The response body, once encoded.
+    pub encoded: std::sync::OnceLock<std::sync::Arc<[u8]>>,
+}
+
+impl From<StationView> for SharedStation {
+    fn from(view: StationView) -> Self {
+        Self {
+            view,
+            encoded: std::sync::OnceLock::new(),
+        }
+    }
+}
+
 /// A "stations" request, validated by [`StationQuery::new`].
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct StationQuery {

@@ -15,7 +15,7 @@ use rand::RngCore;
 use uuid::Uuid;
 
 use crate::cache::{StationVersions, TtlCache};
-use crate::catalog::{self, StationView};
+use crate::catalog::{self, SharedStation};
 use crate::charger_control::ChargerControl;
 use crate::clock::Clock;
 use crate::error::Result;
@@ -98,7 +98,7 @@ const CACHE_ENTRIES: usize = 10_000;
 
 #[derive(Debug)]
 struct Caches {
-    stations: TtlCache<(Uuid, u64), StationView>,
+    stations: TtlCache<(Uuid, u64), Arc<SharedStation>>,
     availability: TtlCache<AvailabilityKey, Arc<Availability>>,
 }
 
@@ -169,18 +169,21 @@ impl BookingService {
     }
 
     /// A station with its connectors' live status, cached for 600 s per
-    /// station version.
-    pub async fn station(&self, id: Uuid) -> Result<StationView> {
+    /// station version and shared (with its encoded response, once an edge
+    /// made it).
+    pub async fn station(&self, id: Uuid) -> Result<Arc<SharedStation>> {
         let now = self.clock.now();
         let version = self.versions.version(id).await?;
-        if let Some(view) = self.caches.stations.get(&(id, version), now) {
-            return Ok(view);
+        if let Some(shared) = self.caches.stations.get(&(id, version), now) {
+            return Ok(shared);
         }
-        let view = catalog::station(&*self.stations, id).await?;
+        let shared = Arc::new(SharedStation::from(
+            catalog::station(&*self.stations, id).await?,
+        ));
         self.caches
             .stations
-            .insert((id, version), view.clone(), now + STATION_TTL, now);
-        Ok(view)
+            .insert((id, version), shared.clone(), now + STATION_TTL, now);
+        Ok(shared)
     }
 }
 
