@@ -22,7 +22,11 @@ import time
 import urllib.request
 
 from selenium import webdriver
-from selenium.common.exceptions import TimeoutException
+from selenium.common.exceptions import (
+    NoSuchElementException,
+    StaleElementReferenceException,
+    TimeoutException,
+)
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
@@ -116,7 +120,12 @@ def browser():
 
 def wait(driver, what, condition, seconds=30):
     try:
-        found = WebDriverWait(driver, seconds, poll_frequency=0.25).until(lambda d: condition(d))
+        # Live parts of a page are swapped every few seconds: an element found
+        # a moment ago may be gone, which only means "look again".
+        found = WebDriverWait(
+            driver, seconds, poll_frequency=0.25,
+            ignored_exceptions=(NoSuchElementException, StaleElementReferenceException),
+        ).until(lambda d: condition(d))
         print(f"ok   {what}", flush=True)
         return found
     except TimeoutException:
@@ -127,6 +136,14 @@ def wait(driver, what, condition, seconds=30):
 def shot(driver, name):
     SHOTS.mkdir(parents=True, exist_ok=True)
     driver.save_screenshot(str(SHOTS / f"{name}.png"))
+
+
+def text_of(driver, css):
+    """The text of the first element `css` selects, read in one step in the
+    page (a live part may be swapped between finding it and reading it);
+    None when there is none."""
+    return driver.execute_script(
+        "const e = document.querySelector(arguments[0]); return e ? e.textContent.trim() : null;", css)
 
 
 def sign_in(driver, gw, name, password):
@@ -169,7 +186,7 @@ def main():
         driver.get(gw.base + "/console")
         check("signed out, the console sends the browser to sign in", driver.current_url.endswith("/console/sign-in"))
         sign_in(driver, gw, "ana", ADMIN_PASSWORD)
-        online = driver.find_element(By.CSS_SELECTOR, "[data-count=online]").text
+        online = text_of(driver, "[data-count=online]") or ""
         check("the overview shows no charger online yet", online.startswith("0 /"), online)
         driver.execute_script("window.notReloaded = true")
 
@@ -183,7 +200,7 @@ def main():
             stdout=subprocess.DEVNULL, stderr=open(pathlib.Path(workdir) / "sim.log", "w"),
         )
         wait(driver, "chargers come online on the overview without a reload",
-             lambda d: d.find_element(By.CSS_SELECTOR, "[data-count=online]").text.startswith("2 /"), 60)
+             lambda d: (text_of(d, "[data-count=online]") or "").startswith("2 /"), 60)
         check("... the page was not reloaded", driver.execute_script("return window.notReloaded === true"))
         shot(driver, "overview")
 
@@ -193,7 +210,7 @@ def main():
         shot(driver, "chargers")
 
         driver.get(gw.base + "/console/chargers/CON-00000")
-        status = lambda d: d.find_element(By.CSS_SELECTOR, "#connectors tr[data-connector='1'] td.status").text
+        status = lambda d: text_of(d, "#connectors tr[data-connector='1'] td.status")
         first = wait(driver, "the charger page shows connector 1's status", lambda d: status(d) or False)
         driver.execute_script("window.notReloaded = true")
         wait(driver, "connector 1's status changes on the page without a reload",
