@@ -388,6 +388,13 @@ impl App {
             chargers: Arc::new(chargers.clone()),
             clock: clock.clone(),
         };
+        let ocpi = ocpi::Ocpi::new(
+            database.clone(),
+            store.clone(),
+            Arc::new(ocpi::HttpPartners::new(std::time::Duration::from_secs(10))),
+            clock.clone(),
+            config.ocpi()?,
+        );
         let state = AppState::from(evgate_api::Services {
             store,
             clock,
@@ -406,6 +413,7 @@ impl App {
             views: database.clone(),
             site: database.clone(),
             sign_in_throttle: Default::default(),
+            ocpi,
         });
         Ok(Self {
             state,
@@ -513,6 +521,8 @@ impl App {
             tokio::spawn(cost_updates.follow(events.subscribe())),
             tokio::spawn(local_lists.follow(events.subscribe(), Arc::new(state.chargers.clone()))),
             tokio::spawn(power_cap.follow(events.subscribe())),
+            tokio::spawn(state.ocpi.clone().follow(events.subscribe())),
+            tokio::spawn(state.ocpi.clone().run_pusher()),
         ]);
         let scrape = crate::metrics::Scrape {
             handle,

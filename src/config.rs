@@ -558,6 +558,45 @@ pub struct Config {
         global = true
     )]
     pub log_format: LogFormat,
+
+    /// OCPI: this CPO's ISO 3166-1 alpha-2 country code. OCPI is served
+    /// at `/ocpi/versions` once it and OCPI_PARTY_ID are set.
+    #[arg(
+        long,
+        env = "OCPI_COUNTRY_CODE",
+        value_name = "OCPI_COUNTRY_CODE",
+        global = true
+    )]
+    pub ocpi_country_code: Option<String>,
+
+    /// OCPI: this CPO's party id (three capital letters or digits).
+    #[arg(
+        long,
+        env = "OCPI_PARTY_ID",
+        value_name = "OCPI_PARTY_ID",
+        global = true
+    )]
+    pub ocpi_party_id: Option<String>,
+
+    /// OCPI: the name partners show for this CPO.
+    #[arg(
+        long,
+        env = "OCPI_BUSINESS_NAME",
+        value_name = "OCPI_BUSINESS_NAME",
+        default_value = "evgate",
+        global = true
+    )]
+    pub ocpi_business_name: String,
+
+    /// OCPI: the public base URL partners reach this gateway at
+    /// (`https://cpo.example.com`); unset, each request's host is used.
+    #[arg(
+        long,
+        env = "OCPI_BASE_URL",
+        value_name = "OCPI_BASE_URL",
+        global = true
+    )]
+    pub ocpi_base_url: Option<String>,
 }
 
 /// A setting that parsed but makes no sense; names the setting.
@@ -603,6 +642,7 @@ impl Config {
         }
         self.cors_origins()?;
         self.trusted_proxies()?;
+        self.ocpi()?;
         if let Some(key) = &self.credential_key
             && key.chars().count() < 32
         {
@@ -884,6 +924,68 @@ impl Config {
             tls: self.ocpp_tls_cert.is_some(),
             client_certificates: self.ocpp_tls_client_ca.is_some(),
         }
+    }
+
+    /// evgate's OCPI identity; `None` when OCPI is not configured.
+    pub fn ocpi(&self) -> Result<Option<ocpi::OcpiSettings>, ConfigError> {
+        let (country_code, party_id) = match (&self.ocpi_country_code, &self.ocpi_party_id) {
+            (None, None) => return Ok(None),
+            (Some(c), Some(p)) => (c.clone(), p.clone()),
+            (None, Some(_)) => {
+                return Err(ConfigError::new(
+                    "OCPI_COUNTRY_CODE",
+                    "must be set with OCPI_PARTY_ID",
+                ));
+            }
+            (Some(_), None) => {
+                return Err(ConfigError::new(
+                    "OCPI_PARTY_ID",
+                    "must be set with OCPI_COUNTRY_CODE",
+                ));
+            }
+        };
+        if !(country_code.len() == 2 && country_code.bytes().all(|b| b.is_ascii_uppercase())) {
+            return Err(ConfigError::new(
+                "OCPI_COUNTRY_CODE",
+                format!("must be two capital letters (got {country_code:?})"),
+            ));
+        }
+        if !(party_id.len() == 3
+            && party_id
+                .bytes()
+                .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit()))
+        {
+            return Err(ConfigError::new(
+                "OCPI_PARTY_ID",
+                format!("must be three capital letters or digits (got {party_id:?})"),
+            ));
+        }
+        let name = self.ocpi_business_name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(ConfigError::new(
+                "OCPI_BUSINESS_NAME",
+                "must be 1 to 100 characters",
+            ));
+        }
+        if let Some(url) = &self.ocpi_base_url
+            && !(url.starts_with("https://") || url.starts_with("http://"))
+        {
+            return Err(ConfigError::new(
+                "OCPI_BASE_URL",
+                format!("must start with https:// or http:// (got {url:?})"),
+            ));
+        }
+        Ok(Some(ocpi::OcpiSettings {
+            party: ocpi::Party {
+                country_code,
+                party_id,
+            },
+            business_name: name.to_owned(),
+            base_url: self
+                .ocpi_base_url
+                .as_ref()
+                .map(|u| u.trim_end_matches('/').to_owned()),
+        }))
     }
 
     /// Where chargers' uploads go and how big they may be.

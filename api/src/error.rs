@@ -177,6 +177,24 @@ impl From<webhooks::WebhookError> for ApiError {
     }
 }
 
+impl From<ocpi::OcpiError> for ApiError {
+    fn from(e: ocpi::OcpiError) -> Self {
+        use ocpi::OcpiError as E;
+        match e {
+            E::Disabled => ApiError::Conflict("OCPI_DISABLED", e.to_string()),
+            E::MalformedJson(m) | E::InvalidParameters(m) | E::NotEnoughInformation(m) => {
+                ApiError::BadRequest {
+                    field: None,
+                    message: m,
+                }
+            }
+            E::UnknownLocation(m) => ApiError::NotFound(m),
+            E::Internal(m) => ApiError::Internal(m),
+            other => ApiError::BadGateway(other.to_string()),
+        }
+    }
+}
+
 impl From<TokenError> for ApiError {
     fn from(e: TokenError) -> Self {
         ApiError::Unauthorized(e.to_string())

@@ -29,6 +29,7 @@ pub mod limits;
 mod local_lists;
 mod maintenance;
 mod metrics;
+mod ocpi_partners;
 mod openapi;
 pub mod realtime;
 mod site_edits;
@@ -137,6 +138,8 @@ pub struct Services {
     pub site: Arc<dyn booking::store::SiteChanges>,
     /// Console sign-in attempts per name and source address.
     pub sign_in_throttle: SignInThrottle,
+    /// OCPI: roaming partners, published Locations, status pushes.
+    pub ocpi: ocpi::Ocpi,
 }
 
 impl AppState {
@@ -224,6 +227,7 @@ fn routes() -> OpenApiRouter<AppState> {
         .merge(uploads::router())
         .merge(vendors::router())
         .merge(webhook_inbox::router())
+        .merge(ocpi_partners::router())
         .merge(openapi::router())
 }
 
@@ -248,6 +252,7 @@ pub fn with_realtime(
 ) -> Router {
     let request_id = HeaderName::from_static("x-request-id");
     let limited = state.clone();
+    let ocpi = ocpi::router(state.ocpi.clone());
     let (api, _) = routes().split_for_parts();
     let api = api
         .merge(openapi::swagger_ui())
@@ -255,6 +260,7 @@ pub fn with_realtime(
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .with_state(state)
+        .merge(ocpi)
         .layer(axum::middleware::from_fn(metrics::track));
     let api = match realtime {
         Some(layer) => api.layer(layer),

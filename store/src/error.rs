@@ -68,6 +68,11 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
         "an operator with this name already exists",
     ),
     (
+        "ocpi_partners_party",
+        "ocpi_partners.country_code, ocpi_partners.party_id",
+        "another registered OCPI partner has this country_code and party_id",
+    ),
+    (
         "stations_pkey",
         "stations.id",
         "a station with this id already exists",

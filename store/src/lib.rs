@@ -24,6 +24,7 @@ use std::sync::Arc;
 use booking::Store;
 use booking::store::{OperatorAccounts, OperatorViews, SiteChanges};
 use csms::device_model::DeviceModelStore;
+use ocpi::OcpiStore;
 use webhooks::WebhookStore;
 
 pub use error::OpenError;
@@ -79,15 +80,21 @@ impl Backend {
 }
 
 /// One database behind every storage port: the booking core's, the
-/// webhooks', the OCPP device model's, and the operators' (accounts, the
+/// webhooks', OCPI's, the OCPP device model's, and the operators' (accounts, the
 /// console's reads, site edits). An `Arc<dyn Database>` coerces to any
 /// single port.
 pub trait Database:
-    Store + WebhookStore + DeviceModelStore + OperatorAccounts + OperatorViews + SiteChanges
+    Store + WebhookStore + OcpiStore + DeviceModelStore + OperatorAccounts + OperatorViews + SiteChanges
 {
 }
 impl<T> Database for T where
-    T: Store + WebhookStore + DeviceModelStore + OperatorAccounts + OperatorViews + SiteChanges
+    T: Store
+        + WebhookStore
+        + OcpiStore
+        + DeviceModelStore
+        + OperatorAccounts
+        + OperatorViews
+        + SiteChanges
 {
 }
 

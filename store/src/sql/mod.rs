@@ -16,6 +16,7 @@ mod displays;
 mod id_tags;
 mod local_lists;
 mod maintenance;
+mod ocpi;
 mod operators;
 mod overview;
 mod refunds;

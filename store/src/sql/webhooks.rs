@@ -252,7 +252,7 @@ async fn enqueue_many(conn: &mut Conn, entries: &[InboxEntry]) -> Result<Vec<(In
 
 /// Takes (or renews) the named lease for `owner` unless another owner
 /// holds it past `now`.
-async fn lease(
+pub(super) async fn lease(
     conn: &mut Conn,
     name: &str,
     owner: Uuid,

@@ -1,0 +1,376 @@
+//! OCPI's HTTP face, evgate as the CPO: versions, credentials and the
+//! Locations sender interface under `/ocpi/`. Every answer is an OCPI
+//! envelope; `X-Request-ID` and `X-Correlation-ID` are echoed.
+
+use std::collections::HashMap;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::routing::get;
+use booking::model::Connector;
+use chrono::{DateTime, Utc};
+use serde_json::{Value, json};
+
+use crate::Ocpi;
+use crate::envelope::{self, timestamp};
+use crate::error::{OcpiError, Result};
+use crate::locations::{find_evse, last_updated, location};
+use crate::partner::{OcpiVersion, Partner, PartnerState, presented_tokens, token_hash};
+
+/// Locations per page at most (and by default).
+pub(crate) const MAX_LIMIT: usize = 100;
+
+/// The `/ocpi/…` routes.
+pub fn router(ocpi: Ocpi) -> Router {
+    Router::new()
+        .route("/ocpi/versions", get(versions))
+        .route("/ocpi/{version}", get(version_details))
+        .route(
+            "/ocpi/{version}/credentials",
+            get(get_credentials)
+                .post(post_credentials)
+                .put(put_credentials)
+                .delete(delete_credentials),
+        )
+        .route("/ocpi/{version}/locations", get(list_locations))
+        .route("/ocpi/{version}/locations/{location_id}", get(one_location))
+        .route(
+            "/ocpi/{version}/locations/{location_id}/{evse_uid}",
+            get(one_evse),
+        )
+        .route(
+            "/ocpi/{version}/locations/{location_id}/{evse_uid}/{connector_id}",
+            get(one_connector),
+        )
+        .layer(axum::middleware::from_fn(correlation))
+        .with_state(ocpi)
+}
+
+/// Echoes the request and correlation ids OCPI asks every answer to carry.
+async fn correlation(req: Request, next: Next) -> Response {
+    let ids: Vec<(&'static str, HeaderValue)> = ["x-request-id", "x-correlation-id"]
+        .into_iter()
+        .filter_map(|h| req.headers().get(h).map(|v| (h, v.clone())))
+        .collect();
+    let mut resp = next.run(req).await;
+    for (name, value) in ids {
+        resp.headers_mut().insert(name, value);
+    }
+    resp
+}
+
+/// Who is calling: the partner the token belongs to, and that token's
+/// hash (what a handshake replaces).
+struct Caller {
+    partner: Partner,
+    token: String,
+    hash: String,
+}
+
+async fn caller(ocpi: &Ocpi, headers: &HeaderMap) -> Result<Caller> {
+    ocpi.settings()?;
+    let header = headers
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    for token in presented_tokens(header) {
+        let hash = token_hash(&token);
+        if let Some(partner) = ocpi.store.partner_by_token(&hash).await? {
+            return Ok(Caller {
+                partner,
+                token,
+                hash,
+            });
+        }
+    }
+    Err(OcpiError::Unauthorized(
+        "Authorization: Token … with a token this CPO issued is required".into(),
+    ))
+}
+
+/// A registered partner's call (token C): token A opens only versions
+/// and credentials.
+async fn registered(ocpi: &Ocpi, headers: &HeaderMap) -> Result<Caller> {
+    let c = caller(ocpi, headers).await?;
+    if c.partner.state != PartnerState::Registered {
+        return Err(OcpiError::Unauthorized(
+            "register first: this token only opens versions and credentials".into(),
+        ));
+    }
+    Ok(c)
+}
+
+fn version(segment: &str) -> Result<OcpiVersion> {
+    OcpiVersion::parse(segment).ok_or_else(|| {
+        OcpiError::UnsupportedVersion(format!("version {segment:?} is not served here"))
+    })
+}
+
+/// Where partners reach evgate: `OCPI_BASE_URL`, else the request's host.
+fn base_url(ocpi: &Ocpi, headers: &HeaderMap) -> String {
+    if let Some(base) = ocpi.settings.as_ref().and_then(|s| s.base_url.clone()) {
+        return base;
+    }
+    let host = headers
+        .get("host")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("localhost");
+    let proto = headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .filter(|p| *p == "https")
+        .unwrap_or("http");
+    format!("{proto}://{host}")
+}
+
+async fn versions(State(ocpi): State<Ocpi>, headers: HeaderMap) -> Result<Response> {
+    caller(&ocpi, &headers).await?;
+    let base = base_url(&ocpi, &headers);
+    let list: Vec<Value> = OcpiVersion::ALL
+        .iter()
+        .map(|v| json!({ "version": v.as_str(), "url": format!("{base}/ocpi/{}", v.as_str()) }))
+        .collect();
+    Ok(envelope::success(json!(list)))
+}
+
+async fn version_details(
+    State(ocpi): State<Ocpi>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    caller(&ocpi, &headers).await?;
+    let v = version(&segment)?;
+    let root = format!("{}/ocpi/{}", base_url(&ocpi, &headers), v.as_str());
+    Ok(envelope::success(json!({
+        "version": v.as_str(),
+        "endpoints": [
+            { "identifier": "credentials", "role": "SENDER", "url": format!("{root}/credentials") },
+            { "identifier": "credentials", "role": "RECEIVER", "url": format!("{root}/credentials") },
+            { "identifier": "locations", "role": "SENDER", "url": format!("{root}/locations") },
+        ],
+    })))
+}
+
+async fn get_credentials(
+    State(ocpi): State<Ocpi>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let c = caller(&ocpi, &headers).await?;
+    version(&segment)?;
+    let own = ocpi.own_credentials(&c.token, &base_url(&ocpi, &headers))?;
+    Ok(envelope::success(own))
+}
+
+async fn post_credentials(
+    State(ocpi): State<Ocpi>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    handshake(ocpi, segment, headers, body, false).await
+}
+
+async fn put_credentials(
+    State(ocpi): State<Ocpi>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    handshake(ocpi, segment, headers, body, true).await
+}
+
+async fn handshake(
+    ocpi: Ocpi,
+    segment: String,
+    headers: HeaderMap,
+    body: Bytes,
+    update: bool,
+) -> Result<Response> {
+    let c = caller(&ocpi, &headers).await?;
+    let v = version(&segment)?;
+    let token_c = ocpi.register(&c.partner, &c.hash, v, &body, update).await?;
+    let own = ocpi.own_credentials(&token_c, &base_url(&ocpi, &headers))?;
+    Ok(envelope::success(own))
+}
+
+async fn delete_credentials(
+    State(ocpi): State<Ocpi>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let c = caller(&ocpi, &headers).await?;
+    version(&segment)?;
+    ocpi.unregister(&c.partner, &c.hash).await?;
+    Ok(envelope::success(Value::Null))
+}
+
+/// `date_from`/`date_to` (RFC 3339) and `offset`/`limit`, checked.
+struct Paging {
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+    offset: usize,
+    limit: usize,
+}
+
+fn paging(q: &HashMap<String, String>) -> Result<Paging> {
+    let date = |name: &str| -> Result<Option<DateTime<Utc>>> {
+        q.get(name)
+            .map(|s| {
+                DateTime::parse_from_rfc3339(s)
+                    .map(|t| t.with_timezone(&Utc))
+                    .or_else(|_| {
+                        // OCPI DateTimes may leave the zone out: UTC.
+                        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                            .map(|n| n.and_utc())
+                    })
+                    .map_err(|_| OcpiError::InvalidParameters(format!("{name} is not a DateTime")))
+            })
+            .transpose()
+    };
+    let number = |name: &str, default: usize| -> Result<usize> {
+        q.get(name).map_or(Ok(default), |s| {
+            s.parse()
+                .map_err(|_| OcpiError::InvalidParameters(format!("{name} is not a whole number")))
+        })
+    };
+    Ok(Paging {
+        from: date("date_from")?,
+        to: date("date_to")?,
+        offset: number("offset", 0)?,
+        limit: number("limit", MAX_LIMIT)?.min(MAX_LIMIT),
+    })
+}
+
+async fn list_locations(
+    State(ocpi): State<Ocpi>,
+    Path(segment): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    registered(&ocpi, &headers).await?;
+    let v = version(&segment)?;
+    let page = paging(&q)?;
+    let party = &ocpi.settings()?.party;
+    let published = ocpi.store.published_locations().await?;
+    let ids: Vec<_> = published.iter().map(|(s, _)| s.id).collect();
+    let connectors = ocpi.stations.connectors_of_stations(&ids).await?;
+    let mut by_station: HashMap<_, Vec<&Connector>> = HashMap::new();
+    for c in &connectors {
+        by_station.entry(c.station_id).or_default().push(c);
+    }
+    let empty = Vec::new();
+    let matching: Vec<Value> = published
+        .iter()
+        .filter_map(|(station, details)| {
+            let cs = by_station.get(&station.id).unwrap_or(&empty);
+            let changed = last_updated(station, details, cs);
+            let inside =
+                page.from.is_none_or(|f| changed >= f) && page.to.is_none_or(|t| changed < t);
+            inside.then(|| location(party, station, details, cs, v))
+        })
+        .collect();
+    let total = matching.len();
+    let data: Vec<Value> = matching
+        .into_iter()
+        .skip(page.offset)
+        .take(page.limit)
+        .collect();
+    let mut resp = envelope::success(json!(data));
+    let h = resp.headers_mut();
+    h.insert("x-total-count", HeaderValue::from(total));
+    h.insert("x-limit", HeaderValue::from(page.limit));
+    let next = page.offset + page.limit;
+    if next < total && page.limit > 0 {
+        let mut url = format!(
+            "{}/ocpi/{}/locations?offset={next}&limit={}",
+            base_url(&ocpi, &headers),
+            v.as_str(),
+            page.limit
+        );
+        if let Some(f) = page.from {
+            url.push_str(&format!("&date_from={}", timestamp(f)));
+        }
+        if let Some(t) = page.to {
+            url.push_str(&format!("&date_to={}", timestamp(t)));
+        }
+        if let Ok(link) = HeaderValue::from_str(&format!("<{url}>; rel=\"next\"")) {
+            h.insert("link", link);
+        }
+    }
+    Ok(resp)
+}
+
+/// One published Location and its connectors (2003 for any other id).
+async fn published(
+    ocpi: &Ocpi,
+    location_id: &str,
+) -> Result<(
+    booking::model::Station,
+    crate::LocationDetails,
+    Vec<Connector>,
+)> {
+    let unknown = || OcpiError::UnknownLocation(format!("Location {location_id} not found"));
+    let id: uuid::Uuid = location_id.parse().map_err(|_| unknown())?;
+    let (station, details) = ocpi
+        .store
+        .published_location(id)
+        .await?
+        .ok_or_else(unknown)?;
+    let connectors = ocpi.stations.connectors_of_stations(&[id]).await?;
+    Ok((station, details, connectors))
+}
+
+async fn one_location(
+    State(ocpi): State<Ocpi>,
+    Path((segment, location_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    registered(&ocpi, &headers).await?;
+    let v = version(&segment)?;
+    let (station, details, connectors) = published(&ocpi, &location_id).await?;
+    let cs: Vec<&Connector> = connectors.iter().collect();
+    let party = &ocpi.settings()?.party;
+    Ok(envelope::success(location(
+        party, &station, &details, &cs, v,
+    )))
+}
+
+async fn one_evse(
+    State(ocpi): State<Ocpi>,
+    Path((segment, location_id, evse_uid)): Path<(String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    registered(&ocpi, &headers).await?;
+    let v = version(&segment)?;
+    let (_, _, connectors) = published(&ocpi, &location_id).await?;
+    let cs: Vec<&Connector> = connectors.iter().collect();
+    let c = find_evse(&cs, &evse_uid)?;
+    Ok(envelope::success(crate::locations::evse(c, v)))
+}
+
+async fn one_connector(
+    State(ocpi): State<Ocpi>,
+    Path((segment, location_id, evse_uid, connector_id)): Path<(String, String, String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    registered(&ocpi, &headers).await?;
+    let v = version(&segment)?;
+    let (_, _, connectors) = published(&ocpi, &location_id).await?;
+    let cs: Vec<&Connector> = connectors.iter().collect();
+    let c = find_evse(&cs, &evse_uid)?;
+    let evse = crate::locations::evse(c, v);
+    let found = evse["connectors"]
+        .as_array()
+        .and_then(|list| {
+            list.iter()
+                .find(|k| k["id"].as_str() == Some(connector_id.as_str()))
+        })
+        .cloned()
+        .ok_or_else(|| OcpiError::UnknownLocation(format!("Connector {connector_id} not found")))?;
+    Ok(envelope::success(found))
+}

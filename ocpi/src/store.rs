@@ -1,0 +1,67 @@
+//! OCPI's storage port. The store crate implements it beside the booking
+//! core's store, on the same database.
+
+use async_trait::async_trait;
+use booking::Result;
+use booking::model::Station;
+use chrono::{DateTime, Utc};
+use uuid::Uuid;
+
+use crate::locations::LocationDetails;
+use crate::partner::Partner;
+use crate::push::Push;
+
+/// Where partners, published locations and owed pushes persist.
+#[async_trait]
+pub trait OcpiStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Stores a new partner.
+    async fn insert_partner(&self, partner: &Partner) -> Result<()>;
+    /// A partner by evgate's id.
+    async fn partner(&self, id: Uuid) -> Result<Option<Partner>>;
+    /// The partner holding the token whose hash this is.
+    async fn partner_by_token(&self, token_hash: &str) -> Result<Option<Partner>>;
+    /// Every partner, oldest first.
+    async fn partners(&self) -> Result<Vec<Partner>>;
+    /// Writes `partner` over the stored one if that still holds the token
+    /// `expected_token_hash` (so one token A registers once, even when two
+    /// requests race); `false` otherwise. `Conflict` when another
+    /// registered partner has its country and party id.
+    async fn replace_partner(&self, partner: &Partner, expected_token_hash: &str) -> Result<bool>;
+    /// Removes a partner and what is owed to it; `false` if unknown.
+    async fn delete_partner(&self, id: Uuid) -> Result<bool>;
+
+    /// Sets what OCPI needs of a station (`NotFound` for an unknown one).
+    async fn set_location(&self, details: &LocationDetails) -> Result<()>;
+    /// Every published station with its OCPI details, oldest station first.
+    async fn published_locations(&self) -> Result<Vec<(Station, LocationDetails)>>;
+    /// One published station.
+    async fn published_location(
+        &self,
+        station_id: Uuid,
+    ) -> Result<Option<(Station, LocationDetails)>>;
+
+    /// Queues pushes; a newer status replaces an undelivered older one for
+    /// the same partner and EVSE (keeping its retry schedule).
+    async fn queue_pushes(&self, pushes: &[Push]) -> Result<()>;
+    /// Pushes due at `now`, oldest first.
+    async fn due_pushes(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Push>>;
+    /// A push was acknowledged: removed unless a newer status replaced it
+    /// meanwhile.
+    async fn push_delivered(&self, push: &Push) -> Result<()>;
+    /// A push failed: tried again at `next_attempt`.
+    async fn push_failed(
+        &self,
+        push: &Push,
+        next_attempt: DateTime<Utc>,
+        error: &str,
+    ) -> Result<()>;
+    /// Takes or renews the lease `name` for `owner` until `until`; `false`
+    /// while another owner's lease runs (one pusher in a cluster).
+    async fn lease(
+        &self,
+        name: &str,
+        owner: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool>;
+}

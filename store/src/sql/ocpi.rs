@@ -1,0 +1,311 @@
+//! OCPI: partners, the stations published to them, the pushes owed.
+
+use async_trait::async_trait;
+use booking::Result;
+use booking::model::Station;
+use chrono::{DateTime, Utc};
+use ocpi::{LocationDetails, OcpiStore, OcpiVersion, Partner, Push};
+use uuid::Uuid;
+
+use super::stations::station_of;
+use super::{Conn, Db, Row, all, get, ms, one, parse};
+use crate::SqlStore;
+use crate::error::{bad_column, db_error};
+
+fn json_column<T: serde::de::DeserializeOwned>(row: &Row, column: &str) -> Result<T> {
+    serde_json::from_str(&get::<String>(row, column)?).map_err(|e| bad_column(column, e))
+}
+
+fn partner_of(row: &Row) -> Result<Partner> {
+    let version = get::<Option<String>>(row, "version")?
+        .map(|v| OcpiVersion::parse(&v).ok_or_else(|| bad_column("version", v)))
+        .transpose()?;
+    Ok(Partner {
+        id: get(row, "id")?,
+        name: get(row, "name")?,
+        state: parse(row, "state")?,
+        token_hash: get(row, "token_hash")?,
+        their_token: get(row, "their_token")?,
+        versions_url: get(row, "versions_url")?,
+        version,
+        endpoints: json_column(row, "endpoints")?,
+        roles: json_column(row, "roles")?,
+        country_code: get(row, "country_code")?,
+        party_id: get(row, "party_id")?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
+}
+
+fn published_of(row: &Row) -> Result<(Station, LocationDetails)> {
+    let station = station_of(row)?;
+    let details = LocationDetails {
+        station_id: station.id,
+        city: get(row, "city")?,
+        postal_code: get(row, "postal_code")?,
+        country: get(row, "country")?,
+        time_zone: get(row, "time_zone")?,
+        publish: get(row, "publish")?,
+        updated_at: get(row, "ocpi_updated_at")?,
+    };
+    Ok((station, details))
+}
+
+fn push_of(row: &Row) -> Result<Push> {
+    Ok(Push {
+        partner_id: get(row, "partner_id")?,
+        location_id: get(row, "location_id")?,
+        evse_uid: get(row, "evse_uid")?,
+        body: json_column(row, "body")?,
+        last_updated: get(row, "last_updated")?,
+        attempts: get(row, "attempts")?,
+        next_attempt: get(row, "next_attempt")?,
+    })
+}
+
+/// Published stations with their OCPI details, then `$tail`.
+macro_rules! published {
+    ($tail:literal) => {
+        concat!(
+            "select s.*, l.city, l.postal_code, l.country, l.time_zone, l.publish, \
+             l.updated_at as ocpi_updated_at from ocpi_locations l \
+             join stations s on s.id = l.station_id where l.publish ",
+            $tail
+        )
+    };
+}
+
+fn text(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).unwrap_or_else(|_| "[]".to_owned())
+}
+
+async fn replace_partner(conn: &mut Conn, p: &Partner, expected: &str) -> Result<bool> {
+    let done = sqlx::query(
+        "update ocpi_partners set name = $2, state = $3, token_hash = $4, their_token = $5, \
+           versions_url = $6, version = $7, endpoints = $8, roles = $9, country_code = $10, \
+           party_id = $11, updated_at = $12 \
+         where id = $1 and token_hash = $13",
+    )
+    .bind(p.id)
+    .bind(&p.name)
+    .bind(p.state.as_str())
+    .bind(&p.token_hash)
+    .bind(&p.their_token)
+    .bind(&p.versions_url)
+    .bind(p.version.map(OcpiVersion::as_str))
+    .bind(text(&p.endpoints))
+    .bind(text(&p.roles))
+    .bind(&p.country_code)
+    .bind(&p.party_id)
+    .bind(ms(p.updated_at))
+    .bind(expected)
+    .execute(&mut *conn)
+    .await
+    .map_err(db_error)?;
+    Ok(done.rows_affected() == 1)
+}
+
+#[async_trait]
+impl OcpiStore for SqlStore<Db> {
+    async fn insert_partner(&self, p: &Partner) -> Result<()> {
+        sqlx::query(
+            "insert into ocpi_partners (id, name, state, token_hash, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(p.id)
+        .bind(&p.name)
+        .bind(p.state.as_str())
+        .bind(&p.token_hash)
+        .bind(ms(p.created_at))
+        .bind(ms(p.updated_at))
+        .execute(&mut *self.write().await?)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn partner(&self, id: Uuid) -> Result<Option<Partner>> {
+        let row = sqlx::query("select * from ocpi_partners where id = $1")
+            .bind(id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db_error)?;
+        one(row, partner_of)
+    }
+
+    async fn partner_by_token(&self, token_hash: &str) -> Result<Option<Partner>> {
+        let row = sqlx::query("select * from ocpi_partners where token_hash = $1")
+            .bind(token_hash)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db_error)?;
+        one(row, partner_of)
+    }
+
+    async fn partners(&self) -> Result<Vec<Partner>> {
+        let rows = sqlx::query("select * from ocpi_partners order by created_at, id")
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .map_err(db_error)?;
+        all(&rows, partner_of)
+    }
+
+    async fn replace_partner(&self, p: &Partner, expected: &str) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        if !replace_partner(&mut tx, p, expected).await? {
+            return Ok(false);
+        }
+        if p.state != ocpi::PartnerState::Registered {
+            sqlx::query("delete from ocpi_pushes where partner_id = $1")
+                .bind(p.id)
+                .execute(&mut *tx)
+                .await
+                .map_err(db_error)?;
+        }
+        super::commit(tx).await?;
+        Ok(true)
+    }
+
+    async fn delete_partner(&self, id: Uuid) -> Result<bool> {
+        let mut tx = self.begin().await?;
+        sqlx::query("delete from ocpi_pushes where partner_id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        let gone = sqlx::query("delete from ocpi_partners where id = $1")
+            .bind(id)
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        super::commit(tx).await?;
+        Ok(gone.rows_affected() == 1)
+    }
+
+    async fn set_location(&self, d: &LocationDetails) -> Result<()> {
+        let mut tx = self.begin().await?;
+        let exists = sqlx::query("select id from stations where id = $1")
+            .bind(d.station_id)
+            .fetch_optional(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        if exists.is_none() {
+            return Err(booking::Error::not_found("station", d.station_id));
+        }
+        sqlx::query(
+            "insert into ocpi_locations (station_id, city, postal_code, country, time_zone, \
+               publish, updated_at) values ($1, $2, $3, $4, $5, $6, $7) \
+             on conflict (station_id) do update set city = $2, postal_code = $3, country = $4, \
+               time_zone = $5, publish = $6, updated_at = $7",
+        )
+        .bind(d.station_id)
+        .bind(&d.city)
+        .bind(&d.postal_code)
+        .bind(&d.country)
+        .bind(&d.time_zone)
+        .bind(d.publish)
+        .bind(ms(d.updated_at))
+        .execute(&mut *tx)
+        .await
+        .map_err(db_error)?;
+        super::commit(tx).await
+    }
+
+    async fn published_locations(&self) -> Result<Vec<(Station, LocationDetails)>> {
+        let rows = sqlx::query(published!("order by s.created_at, s.id"))
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .map_err(db_error)?;
+        all(&rows, published_of)
+    }
+
+    async fn published_location(
+        &self,
+        station_id: Uuid,
+    ) -> Result<Option<(Station, LocationDetails)>> {
+        let row = sqlx::query(published!("and s.id = $1"))
+            .bind(station_id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db_error)?;
+        one(row, published_of)
+    }
+
+    async fn queue_pushes(&self, pushes: &[Push]) -> Result<()> {
+        if pushes.is_empty() {
+            return Ok(());
+        }
+        let mut tx = self.begin().await?;
+        for p in pushes {
+            sqlx::query(
+                "insert into ocpi_pushes (partner_id, location_id, evse_uid, body, last_updated, \
+                   attempts, next_attempt) values ($1, $2, $3, $4, $5, 0, $6) \
+                 on conflict (partner_id, evse_uid) do update set body = $4, last_updated = $5 \
+                 where ocpi_pushes.last_updated <= $5",
+            )
+            .bind(p.partner_id)
+            .bind(p.location_id)
+            .bind(p.evse_uid)
+            .bind(p.body.to_string())
+            .bind(ms(p.last_updated))
+            .bind(ms(p.next_attempt))
+            .execute(&mut *tx)
+            .await
+            .map_err(db_error)?;
+        }
+        super::commit(tx).await
+    }
+
+    async fn due_pushes(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Push>> {
+        let rows = sqlx::query(
+            "select * from ocpi_pushes where next_attempt <= $1 order by next_attempt limit $2",
+        )
+        .bind(ms(now))
+        .bind(i64::from(limit))
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .map_err(db_error)?;
+        all(&rows, push_of)
+    }
+
+    async fn push_delivered(&self, p: &Push) -> Result<()> {
+        sqlx::query(
+            "delete from ocpi_pushes where partner_id = $1 and evse_uid = $2 \
+             and last_updated = $3 and body = $4",
+        )
+        .bind(p.partner_id)
+        .bind(p.evse_uid)
+        .bind(ms(p.last_updated))
+        .bind(p.body.to_string())
+        .execute(&mut *self.write().await?)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn push_failed(&self, p: &Push, next_attempt: DateTime<Utc>, error: &str) -> Result<()> {
+        let error: String = error.chars().take(500).collect();
+        sqlx::query(
+            "update ocpi_pushes set attempts = attempts + 1, next_attempt = $3, last_error = $4 \
+             where partner_id = $1 and evse_uid = $2",
+        )
+        .bind(p.partner_id)
+        .bind(p.evse_uid)
+        .bind(ms(next_attempt))
+        .bind(error)
+        .execute(&mut *self.write().await?)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn lease(
+        &self,
+        name: &str,
+        owner: Uuid,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<bool> {
+        super::webhooks::lease(&mut *self.write().await?, name, owner, now, until).await
+    }
+}

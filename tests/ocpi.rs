@@ -1,0 +1,446 @@
+//! OCPI 2.2.1/2.3.0 as a roaming partner meets it: an independent eMSP
+//! (`tests/peers/emsp.py`, Python's standard library, raw JSON from the
+//! spec) registers with the real evgate binary through the credentials
+//! handshake, pulls Locations, and receives EVSE status PATCHes when a real
+//! OCPP charger (the PyPI `ocpp` charge point) changes status — including
+//! after its own endpoint was down for a while.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use common::charger::Charger;
+use common::process::{Api, Running, token};
+use serde_json::{Value, json};
+
+/// The Python eMSP as a child process.
+struct Emsp {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Emsp {
+    fn start() -> (Emsp, String) {
+        let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/peers/emsp.py");
+        let mut child = Command::new("python3")
+            .arg(script)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("python3");
+        let stdout = child.stdout.take().expect("stdout");
+        let stdin = child.stdin.take().expect("stdin");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                let _ = tx.send(line);
+            }
+        });
+        let mut emsp = Emsp {
+            child,
+            stdin,
+            lines,
+        };
+        let ready = emsp.next();
+        let versions = ready["versions"].as_str().expect("versions").to_owned();
+        (emsp, versions)
+    }
+
+    fn next(&mut self) -> Value {
+        let line = self
+            .lines
+            .recv_timeout(Duration::from_secs(40))
+            .expect("the eMSP answers");
+        serde_json::from_str(&line).expect("JSON line")
+    }
+
+    fn cmd(&mut self, cmd: Value) -> Value {
+        writeln!(self.stdin, "{cmd}").expect("write");
+        self.next()
+    }
+
+    /// GET (or another method) on evgate with token C.
+    fn call(&mut self, method: &str, url: &str) -> Value {
+        self.cmd(json!({"cmd": "call", "method": method, "url": url}))
+    }
+
+    /// The PATCHes evgate sent for `evse`, in order.
+    fn patches_for(&mut self, evse: &str) -> Vec<Value> {
+        self.cmd(json!({"cmd": "patches"}))["received"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .filter(|r| r["path"].as_str().is_some_and(|p| p.ends_with(evse)))
+            .cloned()
+            .collect()
+    }
+
+    /// Waits until evgate PATCHed `evse` to `status` (and the eMSP took
+    /// it), looking at PATCHes after the first `after` only.
+    fn await_status_after(&mut self, evse: &str, status: &str, after: usize) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(40);
+        loop {
+            let got = self.patches_for(evse);
+            if let Some(p) = got
+                .iter()
+                .skip(after)
+                .find(|p| p["body"]["status"] == status && p["refused"] == false)
+            {
+                return p.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no PATCH to {status} for {evse}; got {got:?}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+
+    fn await_status(&mut self, evse: &str, status: &str) -> Value {
+        self.await_status_after(evse, status, 0)
+    }
+}
+
+impl Drop for Emsp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+struct Cpo {
+    server: Running,
+    admin: Api,
+    station: String,
+    connectors: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+async fn cpo() -> Cpo {
+    let dir = tempfile::tempdir().expect("dir");
+    let env = [
+        ("JWT_SECRET", common::TEST_SECRET),
+        ("OCPI_COUNTRY_CODE", "NO"),
+        ("OCPI_PARTY_ID", "EVG"),
+        ("OCPI_BUSINESS_NAME", "Fjord Charging"),
+    ];
+    let server = Running::start(dir.path(), &env);
+    let admin = Api::new(
+        &server,
+        token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
+    );
+    let station = admin.station().await;
+    admin.charger(&station, "PY-1", 0, None).await;
+    let connectors = vec![
+        admin.connector(&station, "PY-1", 1).await,
+        admin.connector(&station, "PY-1", 2).await,
+    ];
+    Cpo {
+        server,
+        admin,
+        station,
+        connectors,
+        _dir: dir,
+    }
+}
+
+impl Cpo {
+    async fn invite(&self, name: &str) -> String {
+        let (status, p) = self
+            .admin
+            .post("/v1/admin/ocpi/partners", json!({"name": name}))
+            .await;
+        assert_eq!(status, 201, "{p}");
+        assert_eq!(p["data"]["state"], "PENDING");
+        p["data"]["token"].as_str().expect("token A").to_owned()
+    }
+
+    async fn publish(&self) {
+        let (status, body) = self
+            .admin
+            .send(
+                "PUT",
+                &format!("/v1/admin/ocpi/locations/{}", self.station),
+                Some(
+                    json!({"city": "Oslo", "postalCode": "0150", "country": "NOR",
+                            "timeZone": "Europe/Oslo", "publish": true}),
+                ),
+            )
+            .await;
+        assert_eq!(status, 200, "{body}");
+    }
+}
+
+fn code(answer: &Value) -> (u64, u64) {
+    (
+        answer["status"].as_u64().expect("status"),
+        answer["body"]["status_code"].as_u64().unwrap_or(0),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs python3 and the PyPI ocpp charger; run by .ci/run"]
+async fn an_emsp_registers_pulls_locations_and_gets_every_status_pushed() {
+    let cpo = cpo().await;
+    cpo.publish().await;
+    let token_a = cpo.invite("Test eMSP").await;
+    let versions = cpo.server.url("/ocpi/versions");
+    let (mut emsp, _) = Emsp::start();
+
+    // Registration: token A → the eMSP's token B checked by evgate's calls
+    // back → token C.
+    let reg = emsp.cmd(json!({"cmd": "register", "versions": versions, "token": token_a}));
+    assert_eq!(code(&reg), (200, 1000), "{reg}");
+    assert!(
+        reg["echoed"].as_bool().expect("echo"),
+        "X-Correlation-ID echoed"
+    );
+    let data = &reg["body"]["data"];
+    let token_c = data["token"].as_str().expect("token C").to_owned();
+    assert_ne!(token_c, token_a);
+    assert_eq!(data["url"], versions);
+    assert_eq!(data["roles"][0]["role"], "CPO");
+    assert_eq!(data["roles"][0]["party_id"], "EVG");
+    assert_eq!(data["roles"][0]["country_code"], "NO");
+    assert_eq!(
+        data["roles"][0]["business_details"]["name"],
+        "Fjord Charging"
+    );
+    let seen = emsp.cmd(json!({"cmd": "patches"}));
+    assert!(seen["received"].as_array().expect("list").is_empty());
+
+    // Token A is used up: 401 on versions and on a second registration.
+    let again = emsp.cmd(json!({"cmd": "call", "url": versions, "token": token_a}));
+    assert_eq!(again["status"], 401, "{again}");
+    // A raw (not Base64) token C works too: older clients send it so.
+    let raw = emsp.cmd(json!({"cmd": "call", "url": versions, "token": token_c, "encode": false}));
+    assert_eq!(code(&raw), (200, 1000), "{raw}");
+
+    // Locations: one published station, two EVSEs, the charger not yet
+    // connected (UNKNOWN).
+    let locations = reg["endpoints"]["locations:SENDER"].clone();
+    let locations = locations.as_str().expect("locations endpoint").to_owned();
+    let list = emsp.call("GET", &locations);
+    assert_eq!(code(&list), (200, 1000), "{list}");
+    assert_eq!(list["headers"]["x-total-count"], "1");
+    assert_eq!(list["headers"]["x-limit"], "100");
+    let loc = &list["body"]["data"][0];
+    assert_eq!(loc["id"], cpo.station);
+    assert_eq!(loc["country_code"], "NO");
+    assert_eq!(loc["country"], "NOR");
+    assert_eq!(loc["time_zone"], "Europe/Oslo");
+    assert_eq!(loc["coordinates"]["latitude"], "52.500000");
+    let evses = loc["evses"].as_array().expect("evses");
+    assert_eq!(evses.len(), 2);
+    assert_eq!(evses[0]["uid"], cpo.connectors[0]);
+    assert_eq!(evses[0]["status"], "UNKNOWN");
+    assert_eq!(evses[0]["connectors"][0]["standard"], "IEC_62196_T2_COMBO");
+    let one = emsp.call(
+        "GET",
+        &format!("{locations}/{}/{}/1", cpo.station, cpo.connectors[1]),
+    );
+    assert_eq!(code(&one), (200, 1000), "{one}");
+    assert_eq!(one["body"]["data"]["power_type"], "DC");
+    let unknown = emsp.call("GET", &format!("{locations}/{}", uuid::Uuid::new_v4()));
+    assert_eq!(code(&unknown), (404, 2003), "{unknown}");
+    let bad = emsp.call("GET", &format!("{locations}?date_from=yesterday"));
+    assert_eq!(code(&bad), (200, 2001), "{bad}");
+    let later = emsp.call(
+        "GET",
+        &format!("{locations}?date_from=2099-01-01T00:00:00Z"),
+    );
+    assert_eq!(later["headers"]["x-total-count"], "0", "{later}");
+    let paged = emsp.call("GET", &format!("{locations}?limit=0"));
+    assert!(
+        paged["headers"]["link"].is_null(),
+        "no next page without a limit: {paged}"
+    );
+
+    // A real charger comes online: both EVSEs are pushed AVAILABLE, then
+    // connector 1 CHARGING.
+    let ocpp = format!("{}/ocpp/PY-1", cpo.server.ocpp);
+    let mut charger = Charger::start(&ocpp, "1.6", "Accepted");
+    charger.command("status 1 Available");
+    charger.command("status 2 Available");
+    let first = emsp.await_status(&cpo.connectors[0], "AVAILABLE");
+    assert!(
+        first["authorized"].as_bool().expect("auth"),
+        "PATCH carried token B"
+    );
+    assert_eq!(first["from"], "EVG");
+    assert!(
+        first["path"]
+            .as_str()
+            .expect("path")
+            .contains(&format!("/NO/EVG/{}/", cpo.station)),
+        "{first}"
+    );
+    assert!(first["body"]["last_updated"].is_string());
+    emsp.await_status(&cpo.connectors[1], "AVAILABLE");
+    charger.command("status 1 Charging");
+    emsp.await_status(&cpo.connectors[0], "CHARGING");
+    let now = emsp.call(
+        "GET",
+        &format!("{locations}/{}/{}", cpo.station, cpo.connectors[0]),
+    );
+    assert_eq!(now["body"]["data"]["status"], "CHARGING");
+
+    // The eMSP is down while the connector frees up: nothing is lost, the
+    // status arrives once it is back.
+    let before = emsp.patches_for(&cpo.connectors[0]).len();
+    emsp.cmd(json!({"cmd": "down"}));
+    charger.command("status 1 Finishing");
+    charger.command("status 1 Available");
+    std::thread::sleep(Duration::from_secs(2));
+    let tried = emsp.patches_for(&cpo.connectors[0]);
+    assert!(tried.len() > before, "evgate tried while the eMSP was down");
+    assert!(tried[before..].iter().all(|p| p["refused"] == true));
+    emsp.cmd(json!({"cmd": "up"}));
+    let back = emsp.await_status_after(&cpo.connectors[0], "AVAILABLE", before);
+    assert_eq!(back["body"]["status"], "AVAILABLE");
+
+    // The operator sees the partner registered.
+    let partners = cpo.admin.get("/v1/admin/ocpi/partners").await;
+    let p = &partners["data"]["partners"][0];
+    assert_eq!(p["state"], "REGISTERED");
+    assert_eq!(p["version"], "2.2.1");
+    assert_eq!(p["partyId"], "TMS");
+    assert!(p.get("token").is_none(), "token A is shown once only");
+
+    // Credentials update (PUT) rotates token C; then DELETE unregisters.
+    let updated = emsp.cmd(json!({"cmd": "update", "versions": versions, "version": "2.3.0"}));
+    assert_eq!(code(&updated), (200, 1000), "{updated}");
+    let new_c = updated["body"]["data"]["token"]
+        .as_str()
+        .expect("new C")
+        .to_owned();
+    assert_ne!(new_c, token_c);
+    let old = emsp.cmd(json!({"cmd": "call", "url": versions, "token": token_c}));
+    assert_eq!(old["status"], 401, "the old token C stops working");
+    let gone = emsp.cmd(json!({"cmd": "unregister"}));
+    assert_eq!(code(&gone), (200, 1000), "{gone}");
+    let after = emsp.cmd(json!({"cmd": "call", "url": versions, "token": new_c}));
+    assert_eq!(after["status"], 401);
+    let partners = cpo.admin.get("/v1/admin/ocpi/partners").await;
+    assert_eq!(partners["data"]["partners"][0]["state"], "UNREGISTERED");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs python3; run by .ci/run"]
+async fn bad_credentials_and_wrong_tokens_change_nothing() {
+    let cpo = cpo().await;
+    let token_a = cpo.invite("Careless eMSP").await;
+    let versions = cpo.server.url("/ocpi/versions");
+    let (mut emsp, own) = Emsp::start();
+
+    // No token, an unknown token, token A on a functional module: 401.
+    let none = emsp.cmd(json!({"cmd": "call", "url": versions, "token": null}));
+    assert_eq!(code(&none), (401, 2000), "{none}");
+    let wrong = emsp.cmd(json!({"cmd": "call", "url": versions, "token": "not-a-token"}));
+    assert_eq!(wrong["status"], 401);
+    let loc = cpo.server.url("/ocpi/2.2.1/locations");
+    let early = emsp.cmd(json!({"cmd": "call", "url": loc, "token": token_a}));
+    assert_eq!(
+        early["status"], 401,
+        "token A opens versions and credentials only"
+    );
+
+    // Malformed Credentials: each gets its OCPI code, the partner stays
+    // PENDING and token A keeps working.
+    let role = json!({"role": "EMSP", "party_id": "TMS", "country_code": "NL",
+                      "business_details": {"name": "x"}});
+    for (body, want) in [
+        (json!({"token": "b", "url": own, "roles": []}), (200, 2002)),
+        (
+            json!({"token": "b", "url": "ftp://nowhere", "roles": [role]}),
+            (200, 2001),
+        ),
+        (
+            json!({"token": "b", "url": own, "roles": [{"role": "EMSP", "party_id": "tms",
+               "country_code": "NL", "business_details": {"name": "x"}}]}),
+            (200, 2001),
+        ),
+        (json!({"url": own}), (200, 2001)),
+        // A versions URL that does not answer as OCPI: 3001.
+        (
+            json!({"token": "b", "url": format!("{versions}-nope"), "roles": [role]}),
+            (200, 3001),
+        ),
+    ] {
+        let answer = emsp.cmd(json!({"cmd": "register", "versions": versions,
+                                     "token": token_a, "body": body}));
+        assert_eq!(code(&answer), want, "{body}: {answer}");
+    }
+    let not_json = emsp.cmd(json!({"cmd": "call", "method": "POST",
+        "url": cpo.server.url("/ocpi/2.2.1/credentials"), "token": token_a, "body": "{oops"}));
+    assert_eq!(not_json["status"], 400, "{not_json}");
+    // PUT and DELETE before registering: 405.
+    for method in ["PUT", "DELETE"] {
+        let answer = emsp.cmd(json!({"cmd": "call", "method": method,
+            "url": cpo.server.url("/ocpi/2.2.1/credentials"), "token": token_a, "body": {}}));
+        assert_eq!(answer["status"], 405, "{method}: {answer}");
+    }
+    let partners = cpo.admin.get("/v1/admin/ocpi/partners").await;
+    assert_eq!(partners["data"]["partners"][0]["state"], "PENDING");
+    let still = emsp.cmd(json!({"cmd": "call", "url": versions, "token": token_a}));
+    assert_eq!(code(&still), (200, 1000));
+
+    // Then a proper registration on 2.3.0; a second POST is 405.
+    let reg = emsp.cmd(json!({"cmd": "register", "versions": versions,
+                              "token": token_a, "version": "2.3.0"}));
+    assert_eq!(code(&reg), (200, 1000), "{reg}");
+    let c = reg["body"]["data"]["token"].as_str().expect("C").to_owned();
+    let twice = emsp.cmd(json!({"cmd": "call", "method": "POST",
+        "url": cpo.server.url("/ocpi/2.3.0/credentials"), "token": c,
+        "body": {"token": "b", "url": own, "roles": [role]}}));
+    assert_eq!(twice["status"], 405, "{twice}");
+    // A second partner claiming the same country and party id is refused.
+    let token_a2 = cpo.invite("Impostor").await;
+    let (mut other, _) = Emsp::start();
+    let clash = other.cmd(json!({"cmd": "register", "versions": versions, "token": token_a2}));
+    assert_eq!(code(&clash), (200, 2001), "{clash}");
+    // Unpublished stations are not Locations.
+    let list = emsp.call("GET", &cpo.server.url("/ocpi/2.3.0/locations"));
+    assert_eq!(list["headers"]["x-total-count"], "0", "{list}");
+    // Bad Location details: 400 naming the field, nothing published.
+    let (status, body) = cpo
+        .admin
+        .send(
+            "PUT",
+            &format!("/v1/admin/ocpi/locations/{}", cpo.station),
+            Some(json!({"city": "Oslo", "country": "NO", "timeZone": "Europe/Oslo", "publish": true})),
+        )
+        .await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"]["field"], "country");
+}
+
+#[tokio::test]
+#[ignore = "needs the evgate binary; run by .ci/run"]
+async fn without_an_ocpi_identity_ocpi_is_off() {
+    let dir = tempfile::tempdir().expect("dir");
+    let env = [("JWT_SECRET", common::TEST_SECRET)];
+    let server = Running::start(dir.path(), &env);
+    let admin = Api::new(
+        &server,
+        token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
+    );
+    let (status, body) = admin
+        .post("/v1/admin/ocpi/partners", json!({"name": "x"}))
+        .await;
+    assert_eq!(status, 409, "{body}");
+    assert_eq!(body["error"]["code"], "OCPI_DISABLED");
+    let resp = reqwest::get(server.url("/ocpi/versions"))
+        .await
+        .expect("get");
+    assert_eq!(resp.status(), 404);
+    let body: Value = resp.json().await.expect("json");
+    assert_eq!(body["status_code"], 2000);
+}
