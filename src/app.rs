@@ -393,6 +393,7 @@ impl App {
             store.clone(),
             Arc::new(ocpi::HttpPartners::new(std::time::Duration::from_secs(10))),
             clock.clone(),
+            bookings.clone(),
             config.ocpi()?,
         );
         let state = AppState::from(evgate_api::Services {

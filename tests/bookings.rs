@@ -606,6 +606,7 @@ async fn a_confirm_whose_hold_cannot_be_released_keeps_its_charger_reservation()
                 connector_id: site.connectors[0].parse().unwrap(),
                 start_ts: start,
                 end_ts: start + TimeDelta::hours(1),
+                id_tag: None,
             },
         )
         .await

@@ -118,6 +118,8 @@ impl Drop for Emsp {
 struct Cpo {
     server: Running,
     admin: Api,
+    /// A driver's app (user 42).
+    user: Api,
     station: String,
     connectors: Vec<String>,
     _dir: tempfile::TempDir,
@@ -136,6 +138,7 @@ async fn cpo() -> Cpo {
         &server,
         token(dir.path(), &env, &["--user", "1", "--role", "admin"]),
     );
+    let user = Api::new(&server, token(dir.path(), &env, &["--user", "42"]));
     let station = admin.station().await;
     admin.charger(&station, "PY-1", 0, None).await;
     let connectors = vec![
@@ -145,6 +148,7 @@ async fn cpo() -> Cpo {
     Cpo {
         server,
         admin,
+        user,
         station,
         connectors,
         _dir: dir,
@@ -443,4 +447,151 @@ async fn without_an_ocpi_identity_ocpi_is_off() {
     assert_eq!(resp.status(), 404);
     let body: Value = resp.json().await.expect("json");
     assert_eq!(body["status_code"], 2000);
+}
+
+/// The slot from the whole minute `minutes` from now, one hour long.
+fn slot(minutes: i64) -> (String, String) {
+    use chrono::{DurationRound, TimeDelta, Utc};
+    let start =
+        Utc::now().duration_trunc(TimeDelta::minutes(1)).unwrap() + TimeDelta::minutes(minutes);
+    let iso = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    (iso(start), iso(start + TimeDelta::hours(1)))
+}
+
+/// OCPI 2.3.0 Bookings end to end: the eMSP sees free time, books a
+/// connector for its driver's card; the charger is reserved for that card
+/// (ReserveNow), an app cannot take the slot, a walk-up card is refused,
+/// the eMSP's driver charges and the Booking is pushed FULFILLED.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs python3 and the PyPI ocpp charger; run by .ci/run"]
+async fn an_emsp_books_a_connector_and_the_charger_holds_it_for_its_driver() {
+    let cpo = cpo().await;
+    cpo.publish().await;
+    let ocpp = format!("{}/ocpp/PY-1", cpo.server.ocpp);
+    let mut charger = Charger::start(&ocpp, "1.6", "Accepted");
+    charger.command("status 1 Available");
+    charger.command("status 2 Available");
+    let token_a = cpo.invite("Booking eMSP").await;
+    let versions = cpo.server.url("/ocpi/versions");
+    let (mut emsp, _) = Emsp::start();
+    let reg = emsp.cmd(
+        json!({"cmd": "register", "versions": versions, "token": token_a,
+                              "version": "2.3.0"}),
+    );
+    assert_eq!(code(&reg), (200, 1000), "{reg}");
+    let bookings = reg["endpoints"]["bookings:SENDER"]
+        .as_str()
+        .expect("a bookings endpoint in 2.3.0")
+        .to_owned();
+
+    // Free time per connector.
+    let (from, _) = slot(0);
+    let places = emsp.call(
+        "GET",
+        &format!("{bookings}/booking_locations?timeslot_from={from}"),
+    );
+    assert_eq!(code(&places), (200, 1000), "{places}");
+    assert_eq!(places["headers"]["x-total-count"], "2");
+    let first = &places["body"]["data"][0];
+    assert_eq!(first["location_id"], cpo.station);
+    assert_eq!(first["booking_option"]["evse_uid"], cpo.connectors[0]);
+    let free = first["calendars"][0]["available_timeslots"]
+        .as_array()
+        .expect("slots");
+    assert!(!free.is_empty(), "{first}");
+    assert!(first["booking_terms"]["noshow_timeout"].as_i64().is_some());
+
+    // The booking: the charger is reserved for the driver's card at once
+    // (the slot starts inside the lead window).
+    let (start, end) = slot(5);
+    let request = json!({
+        "country_code": "NL", "party_id": "TMS", "request_id": "REQ-1",
+        "location_id": cpo.station, "booking_location_id": cpo.connectors[0],
+        "booking_option": {"evse_uid": cpo.connectors[0]},
+        "period": {"start_date_time": start, "end_date_time": end},
+        "tokens": [{"country_code": "NL", "party_id": "TMS", "uid": "EMSPCARD1",
+                    "type": "RFID", "contract_id": "NL-TMS-C00001-1"}],
+        "authorization_reference": "AUTH-1",
+    });
+    let made = emsp.cmd(json!({"cmd": "call", "method": "POST", "url": bookings, "body": request}));
+    assert_eq!(code(&made), (200, 1000), "{made}");
+    let booking = made["body"]["data"].clone();
+    assert_eq!(booking["reservation_status"], "RESERVED", "{booking}");
+    assert_eq!(booking["booking_requests"][0]["request_status"], "ACCEPTED");
+    assert_eq!(booking["authorization_reference"], "AUTH-1");
+    assert_eq!(booking["period"]["start_date_time"], start);
+    let asked = charger.received_action("ReserveNow");
+    assert_eq!(asked["payload"]["idTag"], "EMSPCARD1", "{asked}");
+    let reservation = asked["payload"]["reservationId"].as_i64().expect("id");
+
+    // An app cannot take the same slot; a different request for it is REJECTED.
+    let (status, hold) = cpo
+        .user
+        .post(
+            "/v1/bookings/holds",
+            json!({"stationId": cpo.station, "connectorId": cpo.connectors[0],
+                                  "startTs": start, "endTs": end}),
+        )
+        .await;
+    assert_eq!(status, 409, "{hold}");
+    let mut again = request.clone();
+    again["request_id"] = json!("REQ-2");
+    let second = emsp.cmd(json!({"cmd": "call", "method": "POST", "url": bookings, "body": again}));
+    assert_eq!(
+        second["body"]["data"]["reservation_status"], "REJECTED",
+        "{second}"
+    );
+    assert_eq!(
+        second["body"]["data"]["booking_requests"][0]["request_status"],
+        "DECLINED"
+    );
+    // A change (same request id, another time) is declined: the terms say so.
+    let mut change = request.clone();
+    change["period"] = json!({"start_date_time": slot(120).0, "end_date_time": slot(120).1});
+    let changed =
+        emsp.cmd(json!({"cmd": "call", "method": "POST", "url": bookings, "body": change}));
+    let data = &changed["body"]["data"];
+    assert_eq!(data["reservation_status"], "RESERVED", "{changed}");
+    assert_eq!(data["period"]["start_date_time"], start);
+    assert_eq!(data["booking_requests"][1]["request_status"], "DECLINED");
+
+    // A walk-up card is refused; the eMSP's driver's card is accepted and
+    // charging with the reservation fulfils the booking.
+    let walk_up = charger.command("authorize WALKUP1");
+    assert_eq!(walk_up["idTagInfo"]["status"], "Invalid", "{walk_up}");
+    let started = charger.command(&format!("start 1 EMSPCARD1 {reservation}"));
+    assert_eq!(started["idTagInfo"]["status"], "Accepted", "{started}");
+    let id = booking["id"].as_str().expect("id").to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let fulfilled = loop {
+        let got = emsp.cmd(json!({"cmd": "bookings_received"}));
+        let found = got["received"]
+            .as_array()
+            .expect("list")
+            .iter()
+            .find(|r| {
+                r["body"]["reservation_status"] == "FULFILLED"
+                    && r["path"]
+                        .as_str()
+                        .is_some_and(|p| p.ends_with(&format!("/NO/EVG/{id}")))
+            })
+            .cloned();
+        if let Some(f) = found {
+            break f;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no FULFILLED push: {got}"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    };
+    assert_eq!(fulfilled["method"], "PUT");
+    assert!(fulfilled["authorized"].as_bool().expect("auth"));
+    let listed = emsp.call("GET", &bookings);
+    assert_eq!(listed["headers"]["x-total-count"], "1", "{listed}");
+    assert_eq!(listed["body"]["data"][0]["reservation_status"], "FULFILLED");
+    let one = emsp.call("GET", &format!("{bookings}/{id}"));
+    assert_eq!(one["body"]["data"]["id"], id.as_str());
+    let other = emsp.call("GET", &format!("{bookings}/{}", uuid::Uuid::new_v4()));
+    assert_eq!(other["status"], 404);
 }

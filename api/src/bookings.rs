@@ -230,6 +230,7 @@ async fn create_hold(
         connector_id: body.connector_id,
         start_ts: parse_time("startTs", &body.start_ts)?,
         end_ts: parse_time("endTs", &body.end_ts)?,
+        id_tag: None,
     };
     let hold = state.bookings.create_hold(caller(user), request).await?;
     let expires_in = seconds_left(hold.expires_at, state.clock.now());

@@ -188,7 +188,7 @@ impl From<ocpi::OcpiError> for ApiError {
                     message: m,
                 }
             }
-            E::UnknownLocation(m) => ApiError::NotFound(m),
+            E::UnknownLocation(m) | E::UnknownObject(m) => ApiError::NotFound(m),
             E::Internal(m) => ApiError::Internal(m),
             other => ApiError::BadGateway(other.to_string()),
         }

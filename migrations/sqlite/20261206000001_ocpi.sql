@@ -37,18 +37,38 @@ CREATE TABLE ocpi_locations (
     updated_at   TEXT NOT NULL
 );
 
--- The latest status of an EVSE each partner has not acknowledged yet: one
--- row per partner and EVSE, overwritten by newer statuses (a partner that
--- was down gets the latest status, once), deleted when delivered.
+-- What each partner is owed and has not acknowledged yet: the latest state
+-- of an object (an EVSE's status for the Locations module, a Booking for
+-- Bookings), one row per partner and object, overwritten by newer states (a
+-- partner that was down gets where things are now, once), deleted when
+-- delivered.
 CREATE TABLE ocpi_pushes (
     partner_id    BLOB NOT NULL REFERENCES ocpi_partners (id) ON DELETE CASCADE,
+    module        TEXT NOT NULL CHECK (module IN ('locations', 'bookings')),
+    object_id     BLOB NOT NULL,
     location_id   BLOB NOT NULL,
-    evse_uid      BLOB NOT NULL,
     body          TEXT NOT NULL,
     last_updated  TEXT NOT NULL,
     attempts      INTEGER NOT NULL DEFAULT 0,
     next_attempt  TEXT NOT NULL,
     last_error    TEXT,
-    PRIMARY KEY (partner_id, evse_uid)
+    PRIMARY KEY (partner_id, module, object_id)
 );
 CREATE INDEX ocpi_pushes_due ON ocpi_pushes (next_attempt);
+
+-- Bookings a partner made through OCPI 2.3.0 Bookings: the evgate booking
+-- (same holds, same ledger, same charger reservation as an app's) and what
+-- OCPI needs besides: the partner's request id and authorization
+-- reference, every request it sent with its verdict, and its cancellation.
+CREATE TABLE ocpi_bookings (
+    booking_id               BLOB PRIMARY KEY REFERENCES bookings (id),
+    partner_id               BLOB NOT NULL REFERENCES ocpi_partners (id) ON DELETE CASCADE,
+    request_id               TEXT NOT NULL,
+    authorization_reference  TEXT NOT NULL,
+    tokens                   TEXT NOT NULL,
+    requests                 TEXT NOT NULL,
+    canceled                 TEXT,
+    created_at               TEXT NOT NULL,
+    updated_at               TEXT NOT NULL,
+    CONSTRAINT ocpi_bookings_request_key UNIQUE (partner_id, request_id)
+);

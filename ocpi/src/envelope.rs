@@ -15,6 +15,19 @@ pub fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
+/// An OCPI DateTime as a partner sent it: RFC 3339, or without a zone
+/// (OCPI's own form, UTC).
+pub(crate) fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(s)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+                .ok()
+                .map(|n| n.and_utc())
+        })
+}
+
 /// 200 with `data` and status 1000.
 pub(crate) fn success(data: Value) -> Response {
     respond(

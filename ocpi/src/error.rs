@@ -27,6 +27,9 @@ pub enum OcpiError {
     /// 404 / 2003: unknown Location (or EVSE or Connector in it).
     #[error("{0}")]
     UnknownLocation(String),
+    /// 404 / 2000: no such object of the caller's (a Booking).
+    #[error("{0}")]
+    UnknownObject(String),
     /// 404 / 2000: OCPI is not configured on this gateway.
     #[error("OCPI is not enabled on this gateway: set OCPI_COUNTRY_CODE and OCPI_PARTY_ID")]
     Disabled,
@@ -53,7 +56,10 @@ impl OcpiError {
     /// The envelope's `status_code`.
     pub fn status_code(&self) -> u16 {
         match self {
-            Self::Unauthorized(_) | Self::MethodNotAllowed(_) | Self::Disabled => 2000,
+            Self::Unauthorized(_)
+            | Self::MethodNotAllowed(_)
+            | Self::Disabled
+            | Self::UnknownObject(_) => 2000,
             Self::MalformedJson(_) | Self::InvalidParameters(_) => 2001,
             Self::NotEnoughInformation(_) => 2002,
             Self::UnknownLocation(_) => 2003,
@@ -69,7 +75,9 @@ impl OcpiError {
         match self {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
-            Self::UnknownLocation(_) | Self::Disabled => StatusCode::NOT_FOUND,
+            Self::UnknownLocation(_) | Self::UnknownObject(_) | Self::Disabled => {
+                StatusCode::NOT_FOUND
+            }
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             // OCPI: a request that reached the OCPI layer authenticated and
             // readable gets no HTTP error; the status_code tells.

@@ -46,6 +46,23 @@ pub fn router(ocpi: Ocpi) -> Router {
             "/ocpi/{version}/locations/{location_id}/{evse_uid}/{connector_id}",
             get(one_connector),
         )
+        .route(
+            "/ocpi/{version}/bookings",
+            get(list_bookings).post(post_booking),
+        )
+        .route(
+            "/ocpi/{version}/bookings/booking_locations",
+            get(list_booking_locations),
+        )
+        .route(
+            "/ocpi/{version}/bookings/booking_locations/{id}",
+            get(one_booking_location),
+        )
+        .route(
+            "/ocpi/{version}/bookings/booking_locations/{id}/{calendar_id}",
+            get(one_calendar),
+        )
+        .route("/ocpi/{version}/bookings/{booking_id}", get(one_booking))
         .layer(axum::middleware::from_fn(correlation))
         .with_state(ocpi)
 }
@@ -145,14 +162,22 @@ async fn version_details(
     caller(&ocpi, &headers).await?;
     let v = version(&segment)?;
     let root = format!("{}/ocpi/{}", base_url(&ocpi, &headers), v.as_str());
-    Ok(envelope::success(json!({
+    let mut details = json!({
         "version": v.as_str(),
         "endpoints": [
             { "identifier": "credentials", "role": "SENDER", "url": format!("{root}/credentials") },
             { "identifier": "credentials", "role": "RECEIVER", "url": format!("{root}/credentials") },
             { "identifier": "locations", "role": "SENDER", "url": format!("{root}/locations") },
         ],
-    })))
+    });
+    if v == OcpiVersion::V230 {
+        // The Bookings module (2.3.0's bookings release): the CPO is its
+        // sender, and takes the partner's BookingRequests there too.
+        if let Some(list) = details["endpoints"].as_array_mut() {
+            list.push(json!({ "identifier": "bookings", "role": "SENDER", "url": format!("{root}/bookings") }));
+        }
+    }
+    Ok(envelope::success(details))
 }
 
 async fn get_credentials(
@@ -221,14 +246,9 @@ fn paging(q: &HashMap<String, String>) -> Result<Paging> {
     let date = |name: &str| -> Result<Option<DateTime<Utc>>> {
         q.get(name)
             .map(|s| {
-                DateTime::parse_from_rfc3339(s)
-                    .map(|t| t.with_timezone(&Utc))
-                    .or_else(|_| {
-                        // OCPI DateTimes may leave the zone out: UTC.
-                        chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-                            .map(|n| n.and_utc())
-                    })
-                    .map_err(|_| OcpiError::InvalidParameters(format!("{name} is not a DateTime")))
+                envelope::parse_timestamp(s).ok_or_else(|| {
+                    OcpiError::InvalidParameters(format!("{name} is not a DateTime"))
+                })
             })
             .transpose()
     };
@@ -274,8 +294,29 @@ async fn list_locations(
             inside.then(|| location(party, station, details, cs, v))
         })
         .collect();
-    let total = matching.len();
-    let data: Vec<Value> = matching
+    Ok(paged(
+        &ocpi,
+        &headers,
+        &format!("{}/locations", v.as_str()),
+        &page,
+        matching,
+        "",
+    ))
+}
+
+/// One page of `items` (already filtered) with OCPI's paging headers:
+/// `X-Total-Count`, `X-Limit` and a `Link` to the next page keeping the
+/// filters (`extra` adds the module's own query parameters).
+fn paged(
+    ocpi: &Ocpi,
+    headers: &HeaderMap,
+    path: &str,
+    page: &Paging,
+    items: Vec<Value>,
+    extra: &str,
+) -> Response {
+    let total = items.len();
+    let data: Vec<Value> = items
         .into_iter()
         .skip(page.offset)
         .take(page.limit)
@@ -287,9 +328,8 @@ async fn list_locations(
     let next = page.offset + page.limit;
     if next < total && page.limit > 0 {
         let mut url = format!(
-            "{}/ocpi/{}/locations?offset={next}&limit={}",
-            base_url(&ocpi, &headers),
-            v.as_str(),
+            "{}/ocpi/{path}?offset={next}&limit={}{extra}",
+            base_url(ocpi, headers),
             page.limit
         );
         if let Some(f) = page.from {
@@ -302,7 +342,14 @@ async fn list_locations(
             h.insert("link", link);
         }
     }
-    Ok(resp)
+    resp
+}
+
+impl Paging {
+    /// Whether a change at `t` is inside `date_from`/`date_to`.
+    fn covers(&self, t: DateTime<Utc>) -> bool {
+        self.from.is_none_or(|f| t >= f) && self.to.is_none_or(|end| t < end)
+    }
 }
 
 /// One published Location and its connectors (2003 for any other id).
@@ -373,4 +420,149 @@ async fn one_connector(
         .cloned()
         .ok_or_else(|| OcpiError::UnknownLocation(format!("Connector {connector_id} not found")))?;
     Ok(envelope::success(found))
+}
+
+/// Bookings is a 2.3.0 module.
+fn bookings_version(segment: &str) -> Result<OcpiVersion> {
+    match version(segment)? {
+        OcpiVersion::V230 => Ok(OcpiVersion::V230),
+        other => Err(OcpiError::UnknownObject(format!(
+            "Bookings is an OCPI 2.3.0 module, not served in {}",
+            other.as_str()
+        ))),
+    }
+}
+
+async fn post_booking(
+    State(ocpi): State<Ocpi>,
+    Path(segment): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let c = registered(&ocpi, &headers).await?;
+    bookings_version(&segment)?;
+    let booking = ocpi.request_booking(&c.partner, &body).await?;
+    Ok(envelope::success(booking))
+}
+
+async fn list_bookings(
+    State(ocpi): State<Ocpi>,
+    Path(segment): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let c = registered(&ocpi, &headers).await?;
+    let v = bookings_version(&segment)?;
+    let page = paging(&q)?;
+    let mut all = ocpi.partner_bookings(&c.partner).await?;
+    all.sort_by_key(|(t, _)| *t);
+    let items = all
+        .into_iter()
+        .filter(|(t, _)| page.covers(*t))
+        .map(|(_, b)| b)
+        .collect();
+    Ok(paged(
+        &ocpi,
+        &headers,
+        &format!("{}/bookings", v.as_str()),
+        &page,
+        items,
+        "",
+    ))
+}
+
+async fn one_booking(
+    State(ocpi): State<Ocpi>,
+    Path((segment, booking_id)): Path<(String, String)>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let c = registered(&ocpi, &headers).await?;
+    bookings_version(&segment)?;
+    Ok(envelope::success(
+        ocpi.partner_booking(&c.partner, &booking_id).await?,
+    ))
+}
+
+/// `timeslot_from`/`timeslot_to`, checked.
+fn timeslots(
+    q: &HashMap<String, String>,
+) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+    let at = |name: &str| {
+        q.get(name)
+            .map(|s| {
+                envelope::parse_timestamp(s).ok_or_else(|| {
+                    OcpiError::InvalidParameters(format!("{name} is not a DateTime"))
+                })
+            })
+            .transpose()
+    };
+    Ok((at("timeslot_from")?, at("timeslot_to")?))
+}
+
+async fn list_booking_locations(
+    State(ocpi): State<Ocpi>,
+    Path(segment): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    registered(&ocpi, &headers).await?;
+    let v = bookings_version(&segment)?;
+    let page = paging(&q)?;
+    let (from, to) = timeslots(&q)?;
+    let all = ocpi.booking_locations(from, to, None).await?;
+    let items = all
+        .into_iter()
+        .filter(|(t, _)| page.covers(*t))
+        .map(|(_, b)| b)
+        .collect();
+    let extra: String = [("timeslot_from", from), ("timeslot_to", to)]
+        .iter()
+        .filter_map(|(n, t)| t.map(|t| format!("&{n}={}", timestamp(t))))
+        .collect();
+    let path = format!("{}/bookings/booking_locations", v.as_str());
+    Ok(paged(&ocpi, &headers, &path, &page, items, &extra))
+}
+
+/// One BookingLocation (its id is its EVSE's uid).
+async fn booking_location(ocpi: &Ocpi, id: &str, q: &HashMap<String, String>) -> Result<Value> {
+    let unknown = || OcpiError::UnknownObject(format!("BookingLocation {id} not found"));
+    let uid: uuid::Uuid = id.parse().map_err(|_| unknown())?;
+    let (from, to) = timeslots(q)?;
+    ocpi.booking_locations(from, to, Some(uid))
+        .await?
+        .into_iter()
+        .next()
+        .map(|(_, v)| v)
+        .ok_or_else(unknown)
+}
+
+async fn one_booking_location(
+    State(ocpi): State<Ocpi>,
+    Path((segment, id)): Path<(String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    registered(&ocpi, &headers).await?;
+    bookings_version(&segment)?;
+    Ok(envelope::success(booking_location(&ocpi, &id, &q).await?))
+}
+
+async fn one_calendar(
+    State(ocpi): State<Ocpi>,
+    Path((segment, id, calendar_id)): Path<(String, String, String)>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    registered(&ocpi, &headers).await?;
+    bookings_version(&segment)?;
+    let location = booking_location(&ocpi, &id, &q).await?;
+    let calendar = location["calendars"]
+        .as_array()
+        .and_then(|list| {
+            list.iter()
+                .find(|c| c["id"].as_str() == Some(calendar_id.as_str()))
+        })
+        .cloned()
+        .ok_or_else(|| OcpiError::UnknownObject(format!("Calendar {calendar_id} not found")))?;
+    Ok(envelope::success(calendar))
 }

@@ -8,6 +8,7 @@
 
 #![warn(missing_docs)]
 
+mod bookings;
 mod client;
 mod credentials;
 mod envelope;
@@ -21,10 +22,12 @@ mod store;
 use std::sync::Arc;
 
 use booking::Clock;
+use booking::service::BookingService;
 use booking::store::StationStore;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
+pub use bookings::{OcpiBooking, reservation_status};
 pub use client::{CallError, HttpPartners, PartnerApi};
 pub use envelope::timestamp;
 pub use error::{OcpiError, Result};
@@ -34,7 +37,7 @@ pub use partner::{
     Credentials, CredentialsRole, Endpoint, OcpiVersion, Partner, PartnerState, authorization,
     token_hash,
 };
-pub use push::{Push, backoff};
+pub use push::{Push, PushModule, backoff};
 pub use store::OcpiStore;
 
 /// Who evgate is towards partners (`OCPI_COUNTRY_CODE`, `OCPI_PARTY_ID`,
@@ -65,6 +68,8 @@ pub struct Inner {
     pub api: Arc<dyn PartnerApi>,
     /// "Now".
     pub clock: Arc<dyn Clock>,
+    /// Holds, bookings and free slots: the same service apps book through.
+    pub bookings: BookingService,
     /// `None`: OCPI is not configured, and every `/ocpi/` call says so.
     pub settings: Option<OcpiSettings>,
     /// Rings the pusher when something was queued here.
@@ -86,6 +91,7 @@ impl Ocpi {
         stations: Arc<dyn StationStore>,
         api: Arc<dyn PartnerApi>,
         clock: Arc<dyn Clock>,
+        bookings: BookingService,
         settings: Option<OcpiSettings>,
     ) -> Self {
         Self(Arc::new(Inner {
@@ -93,6 +99,7 @@ impl Ocpi {
             stations,
             api,
             clock,
+            bookings,
             settings,
             wake: Notify::new(),
         }))

@@ -245,12 +245,31 @@ impl Partner {
         Ok((partner, token))
     }
 
+    /// The evgate user its bookings belong to: negative, so never an app
+    /// user's (those come from the apps' tokens, positive), and fixed by
+    /// its id.
+    pub fn booking_user(&self) -> i64 {
+        let mut first = [0u8; 8];
+        first.copy_from_slice(&self.id.as_bytes()[..8]);
+        -1 - i64::try_from(u64::from_be_bytes(first) >> 1).unwrap_or(0)
+    }
+
     /// The partner's endpoint for a module in the role given (`RECEIVER`
-    /// for what evgate pushes to).
+    /// for what evgate pushes to). `bookings` also finds the 2.3.0
+    /// Bookings draft's identifier `Booking`; identifiers are compared
+    /// without case.
     pub fn endpoint(&self, identifier: &str, role: &str) -> Option<&str> {
+        let single = [identifier];
+        let names: &[&str] = match identifier {
+            "bookings" => &["bookings", "booking"],
+            _ => &single,
+        };
         self.endpoints
             .iter()
-            .find(|e| e.identifier == identifier && e.role.as_deref().is_none_or(|r| r == role))
+            .find(|e| {
+                names.iter().any(|n| e.identifier.eq_ignore_ascii_case(n))
+                    && e.role.as_deref().is_none_or(|r| r == role)
+            })
             .map(|e| e.url.as_str())
     }
 }

@@ -23,18 +23,52 @@ use crate::envelope::timestamp;
 use crate::locations::{Party, evse_status};
 use crate::partner::{Partner, PartnerState};
 
-/// A status owed to a partner.
+/// Which module a push belongs to, and so where and how it is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushModule {
+    /// An EVSE's status: `PATCH {locations}/{cc}/{party}/{location}/{evse}`.
+    Locations,
+    /// A Booking: `PUT {bookings}/{cc}/{party}/{booking}` (2.3.0).
+    Bookings,
+}
+
+impl PushModule {
+    /// As stored.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Locations => "locations",
+            Self::Bookings => "bookings",
+        }
+    }
+}
+
+impl std::str::FromStr for PushModule {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "locations" => Ok(Self::Locations),
+            "bookings" => Ok(Self::Bookings),
+            other => Err(format!("unknown OCPI push module {other:?}")),
+        }
+    }
+}
+
+/// A state owed to a partner.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Push {
     /// The partner.
     pub partner_id: Uuid,
-    /// The Location (station).
+    /// What kind of object.
+    pub module: PushModule,
+    /// The object: the EVSE (connector) or the Booking.
+    pub object_id: Uuid,
+    /// Its Location (station).
     pub location_id: Uuid,
-    /// The EVSE (connector).
-    pub evse_uid: Uuid,
-    /// The PATCH body: `status` and `last_updated`.
+    /// The body: for an EVSE `status` and `last_updated`, for a Booking
+    /// the whole object.
     pub body: Value,
-    /// The status's time; a delivery removes the row only if it still
+    /// The state's time; a delivery removes the row only if it still
     /// holds this one.
     pub last_updated: DateTime<Utc>,
     /// Failed deliveries so far.
@@ -63,8 +97,9 @@ const LEASE: TimeDelta = TimeDelta::seconds(15);
 fn push_for(partner: &Partner, connector: &Connector, now: DateTime<Utc>) -> Push {
     Push {
         partner_id: partner.id,
+        module: PushModule::Locations,
+        object_id: connector.id,
         location_id: connector.station_id,
-        evse_uid: connector.id,
         body: json!({
             "status": evse_status(connector.status),
             "last_updated": timestamp(connector.status_updated_at),
@@ -76,15 +111,16 @@ fn push_for(partner: &Partner, connector: &Connector, now: DateTime<Utc>) -> Pus
 }
 
 impl Ocpi {
-    /// Registered partners that take Location pushes.
-    async fn push_targets(&self) -> booking::Result<Vec<Partner>> {
+    /// Registered partners that take pushes of `module`.
+    async fn push_targets(&self, module: PushModule) -> booking::Result<Vec<Partner>> {
         Ok(self
             .store
             .partners()
             .await?
             .into_iter()
             .filter(|p| {
-                p.state == PartnerState::Registered && p.endpoint("locations", "RECEIVER").is_some()
+                p.state == PartnerState::Registered
+                    && p.endpoint(module.as_str(), "RECEIVER").is_some()
             })
             .collect())
     }
@@ -99,7 +135,7 @@ impl Ocpi {
         if self.settings.is_none() || stations.is_empty() {
             return Ok(0);
         }
-        let targets = self.push_targets().await?;
+        let targets = self.push_targets(PushModule::Locations).await?;
         if targets.is_empty() {
             return Ok(0);
         }
@@ -133,8 +169,9 @@ impl Ocpi {
             let mut stations = HashSet::new();
             let mut connectors = HashSet::new();
             let mut everything = false;
+            let mut bookings = Vec::new();
             match events.recv().await {
-                Ok(e) => take(&e, &mut stations, &mut connectors),
+                Ok(e) => take(e, &mut stations, &mut connectors, &mut bookings),
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(
                         missed = n,
@@ -146,7 +183,7 @@ impl Ocpi {
             }
             while stations.len() < BATCH {
                 match events.try_recv() {
-                    Ok(e) => take(&e, &mut stations, &mut connectors),
+                    Ok(e) => take(e, &mut stations, &mut connectors, &mut bookings),
                     Err(broadcast::error::TryRecvError::Lagged(_)) => everything = true,
                     Err(_) => break,
                 }
@@ -164,6 +201,11 @@ impl Ocpi {
             };
             if let Err(e) = result {
                 tracing::warn!(error = %e, "OCPI: could not queue Location pushes");
+            }
+            for booking in &bookings {
+                if let Err(e) = self.queue_booking(booking).await {
+                    tracing::warn!(error = %e, booking.id = %booking.id, "OCPI: could not queue a Booking push");
+                }
             }
         }
     }
@@ -201,9 +243,11 @@ impl Ocpi {
             return Ok(0);
         }
         let partners: HashMap<Uuid, Partner> = self
-            .push_targets()
+            .store
+            .partners()
             .await?
             .into_iter()
+            .filter(|p| p.state == PartnerState::Registered)
             .map(|p| (p.id, p))
             .collect();
         let party = &settings.party;
@@ -220,7 +264,7 @@ impl Ocpi {
                 }
                 Err(error) => {
                     let attempts = push.attempts + 1;
-                    tracing::info!(partner = %push.partner_id, evse = %push.evse_uid, attempts, %error, "OCPI: push failed; will retry");
+                    tracing::info!(partner = %push.partner_id, module = push.module.as_str(), object = %push.object_id, attempts, %error, "OCPI: push failed; will retry");
                     let next = self.clock.now() + backoff(attempts);
                     self.store.push_failed(push, next, &error).await?;
                 }
@@ -240,35 +284,49 @@ impl Ocpi {
             return Ok(());
         };
         let (Some(base), Some(token)) = (
-            partner.endpoint("locations", "RECEIVER"),
+            partner.endpoint(push.module.as_str(), "RECEIVER"),
             partner.their_token.as_deref(),
         ) else {
             return Ok(());
         };
-        let url = format!(
-            "{}/{}/{}/{}/{}",
+        let root = format!(
+            "{}/{}/{}",
             base.trim_end_matches('/'),
             party.country_code,
-            party.party_id,
-            push.location_id,
-            push.evse_uid
+            party.party_id
         );
+        let (method, url) = match push.module {
+            PushModule::Locations => (
+                "PATCH",
+                format!("{root}/{}/{}", push.location_id, push.object_id),
+            ),
+            PushModule::Bookings => ("PUT", format!("{root}/{}", push.object_id)),
+        };
         self.api
-            .call("PATCH", &url, token, party, Some(&push.body))
+            .call(method, &url, token, party, Some(&push.body))
             .await
             .map(|_| ())
     }
 }
 
-fn take(event: &Event, stations: &mut HashSet<Uuid>, connectors: &mut HashSet<Uuid>) {
-    if let Event::ConnectorStatusChanged {
-        station_id,
-        connector_id,
-        ..
-    } = event
-    {
-        stations.insert(*station_id);
-        connectors.insert(*connector_id);
+fn take(
+    event: Event,
+    stations: &mut HashSet<Uuid>,
+    connectors: &mut HashSet<Uuid>,
+    bookings: &mut Vec<booking::model::Booking>,
+) {
+    match event {
+        Event::ConnectorStatusChanged {
+            station_id,
+            connector_id,
+            ..
+        } => {
+            stations.insert(station_id);
+            connectors.insert(connector_id);
+        }
+        // Only partners' bookings (negative users) concern OCPI.
+        Event::BookingChanged { booking } if booking.user_id < 0 => bookings.push(booking),
+        _ => {}
     }
 }
 

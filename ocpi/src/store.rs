@@ -7,6 +7,7 @@ use booking::model::Station;
 use chrono::{DateTime, Utc};
 use uuid::Uuid;
 
+use crate::bookings::OcpiBooking;
 use crate::locations::LocationDetails;
 use crate::partner::Partner;
 use crate::push::Push;
@@ -39,6 +40,22 @@ pub trait OcpiStore: Send + Sync + std::fmt::Debug + 'static {
         &self,
         station_id: Uuid,
     ) -> Result<Option<(Station, LocationDetails)>>;
+
+    /// Records a booking a partner made (`Conflict` when its request id is
+    /// taken).
+    async fn insert_ocpi_booking(&self, booking: &OcpiBooking) -> Result<()>;
+    /// Writes a booking's requests, cancellation and change time.
+    async fn update_ocpi_booking(&self, booking: &OcpiBooking) -> Result<()>;
+    /// The OCPI side of an evgate booking, if a partner made it.
+    async fn ocpi_booking(&self, booking_id: Uuid) -> Result<Option<OcpiBooking>>;
+    /// A partner's booking by its request id.
+    async fn ocpi_booking_by_request(
+        &self,
+        partner_id: Uuid,
+        request_id: &str,
+    ) -> Result<Option<OcpiBooking>>;
+    /// Every booking a partner made, oldest first.
+    async fn ocpi_bookings_of(&self, partner_id: Uuid) -> Result<Vec<OcpiBooking>>;
 
     /// Queues pushes; a newer status replaces an undelivered older one for
     /// the same partner and EVSE (keeping its retry schedule).

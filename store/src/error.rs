@@ -73,6 +73,11 @@ const UNIQUE_RULES: &[(&str, &str, &str)] = &[
         "another registered OCPI partner has this country_code and party_id",
     ),
     (
+        "ocpi_bookings_request_key",
+        "ocpi_bookings.partner_id, ocpi_bookings.request_id",
+        "this partner already used that request_id",
+    ),
+    (
         "stations_pkey",
         "stations.id",
         "a station with this id already exists",

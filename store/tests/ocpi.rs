@@ -39,14 +39,21 @@ async fn a_token_registers_once_and_party_ids_stay_unique(db: Arc<dyn Database>)
     let (p, token_a) = Partner::invite("Roam", now).unwrap();
     db.insert_partner(&p).await.unwrap();
     let hash_a = token_hash(&token_a);
-    assert_eq!(db.partner_by_token(&hash_a).await.unwrap().unwrap().id, p.id);
+    assert_eq!(
+        db.partner_by_token(&hash_a).await.unwrap().unwrap().id,
+        p.id
+    );
 
     let reg = registered(&p, "token-c", "TMS");
     assert!(db.replace_partner(&reg, &hash_a).await.unwrap());
     // The same token A a second time (a replay, or a racing request).
     assert!(!db.replace_partner(&reg, &hash_a).await.unwrap());
     assert!(db.partner_by_token(&hash_a).await.unwrap().is_none());
-    let back = db.partner_by_token(&token_hash("token-c")).await.unwrap().unwrap();
+    let back = db
+        .partner_by_token(&token_hash("token-c"))
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(back, reg);
 
     // Another partner may not register with the same country and party.
@@ -55,7 +62,10 @@ async fn a_token_registers_once_and_party_ids_stay_unique(db: Arc<dyn Database>)
     let clash = db
         .replace_partner(&registered(&q, "other-c", "TMS"), &token_hash(&token_q))
         .await;
-    assert!(matches!(clash, Err(booking::Error::Conflict(_))), "{clash:?}");
+    assert!(
+        matches!(clash, Err(booking::Error::Conflict(_))),
+        "{clash:?}"
+    );
     assert!(
         db.replace_partner(&registered(&q, "other-c", "TM2"), &token_hash(&token_q))
             .await
@@ -70,8 +80,9 @@ async fn a_token_registers_once_and_party_ids_stay_unique(db: Arc<dyn Database>)
 fn push(partner: Uuid, location: Uuid, evse: Uuid, status: &str, at: &str) -> Push {
     Push {
         partner_id: partner,
+        module: ocpi::PushModule::Locations,
+        object_id: evse,
         location_id: location,
-        evse_uid: evse,
         body: json!({"status": status, "last_updated": at}),
         last_updated: t(at),
         attempts: 0,
@@ -92,7 +103,10 @@ async fn published_locations_and_coalescing_pushes(db: Arc<dyn Database>) {
         updated_at: t("2026-12-03T09:00:00Z"),
     };
     let unknown = db.set_location(&details(Uuid::new_v4(), true)).await;
-    assert!(matches!(unknown, Err(booking::Error::NotFound { .. })), "{unknown:?}");
+    assert!(
+        matches!(unknown, Err(booking::Error::NotFound { .. })),
+        "{unknown:?}"
+    );
     db.set_location(&details(station.id, true)).await.unwrap();
     db.set_location(&details(other.id, false)).await.unwrap();
     let published = db.published_locations().await.unwrap();
@@ -105,11 +119,31 @@ async fn published_locations_and_coalescing_pushes(db: Arc<dyn Database>) {
     let (p, token_a) = Partner::invite("Roam", now).unwrap();
     db.insert_partner(&p).await.unwrap();
     let reg = registered(&p, "c", "TMS");
-    db.replace_partner(&reg, &token_hash(&token_a)).await.unwrap();
+    db.replace_partner(&reg, &token_hash(&token_a))
+        .await
+        .unwrap();
 
-    let first = push(p.id, station.id, connector, "CHARGING", "2026-12-03T10:00:00Z");
-    let newer = push(p.id, station.id, connector, "AVAILABLE", "2026-12-03T10:05:00Z");
-    let older = push(p.id, station.id, connector, "RESERVED", "2026-12-03T09:00:00Z");
+    let first = push(
+        p.id,
+        station.id,
+        connector,
+        "CHARGING",
+        "2026-12-03T10:00:00Z",
+    );
+    let newer = push(
+        p.id,
+        station.id,
+        connector,
+        "AVAILABLE",
+        "2026-12-03T10:05:00Z",
+    );
+    let older = push(
+        p.id,
+        station.id,
+        connector,
+        "RESERVED",
+        "2026-12-03T09:00:00Z",
+    );
     db.queue_pushes(std::slice::from_ref(&first)).await.unwrap();
     let due = db.due_pushes(now, 10).await.unwrap();
     assert_eq!(due, vec![first.clone()]);
@@ -141,9 +175,21 @@ async fn published_locations_and_coalescing_pushes(db: Arc<dyn Database>) {
     // The lease: one pusher at a time.
     let (a, b) = (Uuid::new_v4(), Uuid::new_v4());
     let until = now + TimeDelta::seconds(15);
-    assert!(OcpiStore::lease(&*db, "ocpi-push", a, now, until).await.unwrap());
-    assert!(!OcpiStore::lease(&*db, "ocpi-push", b, now, until).await.unwrap());
-    assert!(OcpiStore::lease(&*db, "ocpi-push", b, until, until + TimeDelta::seconds(15)).await.unwrap());
+    assert!(
+        OcpiStore::lease(&*db, "ocpi-push", a, now, until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !OcpiStore::lease(&*db, "ocpi-push", b, now, until)
+            .await
+            .unwrap()
+    );
+    assert!(
+        OcpiStore::lease(&*db, "ocpi-push", b, until, until + TimeDelta::seconds(15))
+            .await
+            .unwrap()
+    );
 }
 
 backend_suite!(

@@ -60,11 +60,17 @@ class Emsp(BaseHTTPRequestHandler):
                                              for v in ("2.2.1", "2.3.0")]))
         for v in ("2.2.1", "2.3.0"):
             if self.path == f"/ocpi/{v}" and method == "GET":
-                return self.reply(200, envelope({"version": v, "endpoints": [
+                endpoints = [
                     {"identifier": "credentials", "role": "SENDER", "url": f"{base}/{v}/credentials"},
                     {"identifier": "locations", "role": "RECEIVER", "url": f"{base}/{v}/emsp/locations"},
-                ]}))
-        if "/emsp/locations/" in self.path and method in ("PATCH", "PUT"):
+                ]
+                if v == "2.3.0":
+                    # The draft's spelling of the Bookings module.
+                    endpoints.append({"identifier": "Booking", "role": "RECEIVER",
+                                      "url": f"{base}/{v}/emsp/bookings"})
+                return self.reply(200, envelope({"version": v, "endpoints": endpoints}))
+        if ("/emsp/locations/" in self.path or "/emsp/bookings/" in self.path) \
+                and method in ("PATCH", "PUT"):
             if STATE["down"]:
                 return self.reply(503, {"error": "down for maintenance"})
             return self.reply(200, envelope(None))
@@ -116,16 +122,16 @@ def handshake(cmd, own_versions, method):
     """GET versions and details with the token given, then POST/PUT the
     Credentials to the credentials endpoint of the version asked for."""
     token = cmd["token"]
-    versions = call("GET", cmd["versions"], token)
+    versions = call("GET", cmd["versions"], token, encode=cmd.get("encode", True))
     if versions["status"] != 200:
         return {"step": "versions", **versions}
     chosen = [v for v in versions["body"]["data"] if v["version"] == cmd.get("version", "2.2.1")]
-    details = call("GET", chosen[0]["url"], token)
+    details = call("GET", chosen[0]["url"], token, encode=cmd.get("encode", True))
     endpoints = {e["identifier"] + ":" + e["role"]: e["url"] for e in details["body"]["data"]["endpoints"]}
     STATE["endpoints"] = endpoints
     STATE["version"] = cmd.get("version", "2.2.1")
     body = cmd.get("body") or credentials(own_versions)
-    answer = call(method, endpoints["credentials:SENDER"], token, body)
+    answer = call(method, endpoints["credentials:SENDER"], token, body, cmd.get("encode", True))
     if answer["status"] == 200 and answer["body"].get("status_code") == 1000:
         STATE["token_c"] = answer["body"]["data"]["token"]
     answer["endpoints"] = endpoints
@@ -153,6 +159,10 @@ def main():
         elif op == "patches":
             with LOCK:
                 out = {"received": [r for r in STATE["received"] if r["method"] in ("PATCH", "PUT")]}
+        elif op == "bookings_received":
+            with LOCK:
+                out = {"received": [r for r in STATE["received"]
+                                    if "/emsp/bookings/" in r["path"]]}
         elif op == "down":
             STATE["down"] = True
             out = {}

@@ -23,6 +23,11 @@ pub struct HoldRequest {
     /// Slot end, exclusive: a whole minute, at most the longest booking after
     /// the start (UTC).
     pub end_ts: DateTime<Utc>,
+    /// The token the driver will present at the charger (a roaming
+    /// partner's card), which the charger's reservation is made for;
+    /// `None`: evgate makes one up for the app to show. At most 20
+    /// printable ASCII characters (OCPP 1.6's idTag).
+    pub id_tag: Option<String>,
 }
 
 fn whole_minute(field: &str, t: DateTime<Utc>) -> Result<()> {
@@ -46,6 +51,14 @@ impl BookingService {
         whole_minute("endTs", req.end_ts)?;
         if req.end_ts <= req.start_ts {
             return Err(Error::validation("endTs", "must be after startTs"));
+        }
+        if let Some(tag) = &req.id_tag
+            && (tag.is_empty() || tag.len() > 20 || !tag.bytes().all(|b| b.is_ascii_graphic()))
+        {
+            return Err(Error::validation(
+                "idTag",
+                "must be 1 to 20 printable ASCII characters",
+            ));
         }
         if req.start_ts < now {
             return Err(Error::validation("startTs", "must not be in the past"));
@@ -111,7 +124,7 @@ impl BookingService {
             start_ts: req.start_ts,
             end_ts: req.end_ts,
             expires_at: now + self.rules.hold_ttl,
-            id_tag: new_id_tag(),
+            id_tag: req.id_tag.clone().unwrap_or_else(new_id_tag),
             reservation_id,
         };
         let cap = self.rules.max_live_holds_per_user.filter(|_| !caller.admin);

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use booking::Result;
 use booking::model::Station;
 use chrono::{DateTime, Utc};
-use ocpi::{LocationDetails, OcpiStore, OcpiVersion, Partner, Push};
+use ocpi::{LocationDetails, OcpiBooking, OcpiStore, OcpiVersion, Partner, Push};
 use uuid::Uuid;
 
 use super::stations::station_of;
@@ -54,8 +54,9 @@ fn published_of(row: &Row) -> Result<(Station, LocationDetails)> {
 fn push_of(row: &Row) -> Result<Push> {
     Ok(Push {
         partner_id: get(row, "partner_id")?,
+        module: parse(row, "module")?,
+        object_id: get(row, "object_id")?,
         location_id: get(row, "location_id")?,
-        evse_uid: get(row, "evse_uid")?,
         body: json_column(row, "body")?,
         last_updated: get(row, "last_updated")?,
         attempts: get(row, "attempts")?,
@@ -73,6 +74,22 @@ macro_rules! published {
             $tail
         )
     };
+}
+
+fn ocpi_booking_of(row: &Row) -> Result<OcpiBooking> {
+    Ok(OcpiBooking {
+        booking_id: get(row, "booking_id")?,
+        partner_id: get(row, "partner_id")?,
+        request_id: get(row, "request_id")?,
+        authorization_reference: get(row, "authorization_reference")?,
+        tokens: json_column(row, "tokens")?,
+        requests: json_column(row, "requests")?,
+        canceled: get::<Option<String>>(row, "canceled")?
+            .map(|c| serde_json::from_str(&c).map_err(|e| bad_column("canceled", e)))
+            .transpose()?,
+        created_at: get(row, "created_at")?,
+        updated_at: get(row, "updated_at")?,
+    })
 }
 
 fn text(v: &impl serde::Serialize) -> String {
@@ -231,6 +248,77 @@ impl OcpiStore for SqlStore<Db> {
         one(row, published_of)
     }
 
+    async fn insert_ocpi_booking(&self, b: &OcpiBooking) -> Result<()> {
+        sqlx::query(
+            "insert into ocpi_bookings (booking_id, partner_id, request_id, \
+               authorization_reference, tokens, requests, canceled, created_at, updated_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+        )
+        .bind(b.booking_id)
+        .bind(b.partner_id)
+        .bind(&b.request_id)
+        .bind(&b.authorization_reference)
+        .bind(b.tokens.to_string())
+        .bind(b.requests.to_string())
+        .bind(b.canceled.as_ref().map(ToString::to_string))
+        .bind(ms(b.created_at))
+        .bind(ms(b.updated_at))
+        .execute(&mut *self.write().await?)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn update_ocpi_booking(&self, b: &OcpiBooking) -> Result<()> {
+        sqlx::query(
+            "update ocpi_bookings set requests = $2, canceled = $3, updated_at = $4 \
+             where booking_id = $1",
+        )
+        .bind(b.booking_id)
+        .bind(b.requests.to_string())
+        .bind(b.canceled.as_ref().map(ToString::to_string))
+        .bind(ms(b.updated_at))
+        .execute(&mut *self.write().await?)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn ocpi_booking(&self, booking_id: Uuid) -> Result<Option<OcpiBooking>> {
+        let row = sqlx::query("select * from ocpi_bookings where booking_id = $1")
+            .bind(booking_id)
+            .fetch_optional(&mut *self.conn().await?)
+            .await
+            .map_err(db_error)?;
+        one(row, ocpi_booking_of)
+    }
+
+    async fn ocpi_booking_by_request(
+        &self,
+        partner_id: Uuid,
+        request_id: &str,
+    ) -> Result<Option<OcpiBooking>> {
+        let row =
+            sqlx::query("select * from ocpi_bookings where partner_id = $1 and request_id = $2")
+                .bind(partner_id)
+                .bind(request_id)
+                .fetch_optional(&mut *self.conn().await?)
+                .await
+                .map_err(db_error)?;
+        one(row, ocpi_booking_of)
+    }
+
+    async fn ocpi_bookings_of(&self, partner_id: Uuid) -> Result<Vec<OcpiBooking>> {
+        let rows = sqlx::query(
+            "select * from ocpi_bookings where partner_id = $1 order by created_at, booking_id",
+        )
+        .bind(partner_id)
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .map_err(db_error)?;
+        all(&rows, ocpi_booking_of)
+    }
+
     async fn queue_pushes(&self, pushes: &[Push]) -> Result<()> {
         if pushes.is_empty() {
             return Ok(());
@@ -238,17 +326,18 @@ impl OcpiStore for SqlStore<Db> {
         let mut tx = self.begin().await?;
         for p in pushes {
             sqlx::query(
-                "insert into ocpi_pushes (partner_id, location_id, evse_uid, body, last_updated, \
-                   attempts, next_attempt) values ($1, $2, $3, $4, $5, 0, $6) \
-                 on conflict (partner_id, evse_uid) do update set body = $4, last_updated = $5 \
-                 where ocpi_pushes.last_updated <= $5",
+                "insert into ocpi_pushes (partner_id, module, object_id, location_id, body, \
+                   last_updated, attempts, next_attempt) values ($1, $7, $3, $2, $4, $5, 0, $6) \
+                 on conflict (partner_id, module, object_id) do update set body = $4, \
+                   last_updated = $5 where ocpi_pushes.last_updated <= $5",
             )
             .bind(p.partner_id)
             .bind(p.location_id)
-            .bind(p.evse_uid)
+            .bind(p.object_id)
             .bind(p.body.to_string())
             .bind(ms(p.last_updated))
             .bind(ms(p.next_attempt))
+            .bind(p.module.as_str())
             .execute(&mut *tx)
             .await
             .map_err(db_error)?;
@@ -270,13 +359,14 @@ impl OcpiStore for SqlStore<Db> {
 
     async fn push_delivered(&self, p: &Push) -> Result<()> {
         sqlx::query(
-            "delete from ocpi_pushes where partner_id = $1 and evse_uid = $2 \
+            "delete from ocpi_pushes where partner_id = $1 and object_id = $2 and module = $5 \
              and last_updated = $3 and body = $4",
         )
         .bind(p.partner_id)
-        .bind(p.evse_uid)
+        .bind(p.object_id)
         .bind(ms(p.last_updated))
         .bind(p.body.to_string())
+        .bind(p.module.as_str())
         .execute(&mut *self.write().await?)
         .await
         .map_err(db_error)?;
@@ -287,12 +377,13 @@ impl OcpiStore for SqlStore<Db> {
         let error: String = error.chars().take(500).collect();
         sqlx::query(
             "update ocpi_pushes set attempts = attempts + 1, next_attempt = $3, last_error = $4 \
-             where partner_id = $1 and evse_uid = $2",
+             where partner_id = $1 and object_id = $2 and module = $5",
         )
         .bind(p.partner_id)
-        .bind(p.evse_uid)
+        .bind(p.object_id)
         .bind(ms(next_attempt))
         .bind(error)
+        .bind(p.module.as_str())
         .execute(&mut *self.write().await?)
         .await
         .map_err(db_error)?;
