@@ -110,6 +110,26 @@ fn bad_configuration_is_one_line_naming_the_setting_and_exit_2() {
         (&[("OCPP_TLS_BACKEND", "gnutls")], &[], "OCPP_TLS_BACKEND"),
         (&[("OCPP_TLS_BACKEND", "openssl")], &[], "OCPP_TLS_BACKEND"),
         (&[], &["token"], "--user"),
+        (&[("OCPI_PARTY_ID", "EVG")], &[], "OCPI_COUNTRY_CODE"),
+        (
+            &[("OCPI_COUNTRY_CODE", "no"), ("OCPI_PARTY_ID", "EVG")],
+            &[],
+            "OCPI_COUNTRY_CODE",
+        ),
+        (
+            &[("OCPI_COUNTRY_CODE", "NO"), ("OCPI_PARTY_ID", "EVGATE")],
+            &[],
+            "OCPI_PARTY_ID",
+        ),
+        (
+            &[
+                ("OCPI_COUNTRY_CODE", "NO"),
+                ("OCPI_PARTY_ID", "EVG"),
+                ("OCPI_BASE_URL", "cpo.example.com"),
+            ],
+            &[],
+            "OCPI_BASE_URL",
+        ),
     ];
     for (env, args, named) in cases {
         let out = Command::new(BIN)

@@ -483,10 +483,11 @@ async fn one_booking(
     ))
 }
 
+/// A window's optional ends.
+type Window = (Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
 /// `timeslot_from`/`timeslot_to`, checked.
-fn timeslots(
-    q: &HashMap<String, String>,
-) -> Result<(Option<DateTime<Utc>>, Option<DateTime<Utc>>)> {
+fn timeslots(q: &HashMap<String, String>) -> Result<Window> {
     let at = |name: &str| {
         q.get(name)
             .map(|s| {

@@ -4,6 +4,7 @@
 pub mod bookings;
 pub mod certs;
 pub mod charger;
+pub mod emsp;
 pub mod process;
 pub mod redis;
 pub mod vendors;
@@ -67,6 +68,8 @@ pub struct TestApp {
     pub database_url: String,
     /// The same database as `store`, behind every port.
     pub database: Arc<dyn evgate_store::Database>,
+    /// OCPI, as CPO NO/EVG.
+    pub ocpi: ocpi::Ocpi,
     _dir: tempfile::TempDir,
 }
 
@@ -103,6 +106,8 @@ impl TestApp {
             .config;
         config.jwt_secret = Some(TEST_SECRET.to_owned());
         config.webhook_max_attempts = 3;
+        config.ocpi_country_code = Some("NO".to_owned());
+        config.ocpi_party_id = Some("EVG".to_owned());
         config.ocpp_credential_grace_seconds = 3600;
         config.cors_origin = match cors {
             evgate::config::CorsOrigins::Any => "*".to_owned(),
@@ -153,6 +158,7 @@ impl TestApp {
             webhooks: app.state.webhooks.clone(),
             database_url: config.database_url,
             database: app.database.clone(),
+            ocpi: app.state.ocpi.clone(),
             _dir: dir,
         }
     }

@@ -169,6 +169,10 @@ def main():
         elif op == "up":
             STATE["down"] = False
             out = {}
+        elif op == "credentials":
+            # For a CPO driven in process: the Credentials to POST, token B
+            # new (evgate's calls back must carry it).
+            out = credentials(own_versions)
         elif op == "token_c":
             out = {"token": STATE["token_c"]}
         else:
