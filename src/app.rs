@@ -391,6 +391,7 @@ impl App {
         let ocpi = ocpi::Ocpi::new(
             database.clone(),
             store.clone(),
+            Arc::new(crate::roaming::RoamingChargers(chargers.clone())),
             Arc::new(ocpi::HttpPartners::new(std::time::Duration::from_secs(10))),
             clock.clone(),
             bookings.clone(),

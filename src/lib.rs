@@ -11,5 +11,6 @@ pub mod keys;
 pub mod metrics;
 pub mod operators;
 pub mod refunds;
+pub mod roaming;
 pub mod serve;
 pub mod workers;

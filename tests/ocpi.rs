@@ -496,3 +496,189 @@ async fn an_emsp_books_a_connector_and_the_charger_holds_it_for_its_driver() {
     let other = emsp.call("GET", &format!("{bookings}/{}", uuid::Uuid::new_v4()));
     assert_eq!(other["status"], 404);
 }
+
+/// Tokens, Commands, Sessions and CDRs: the eMSP pushes its driver's
+/// token (the charger hears its verdict, and a change of it), starts a
+/// session remotely, sees it ACTIVE by command with its reference, stops
+/// it, and receives the COMPLETED Session and the CDR priced with the
+/// connector's tariff.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs python3 and the PyPI ocpp charger; run by .ci/run"]
+async fn an_emsp_pushes_a_token_starts_a_session_remotely_and_gets_session_and_cdr() {
+    let cpo = cpo().await;
+    cpo.publish().await;
+    let (status, tariff) = cpo
+        .admin
+        .post(
+            "/v1/admin/tariffs",
+            json!({"name": "Fast", "currency": "NOK",
+              "pricePerKwh": 4.0, "pricePerMinuteCharging": 0.0, "pricePerMinuteIdle": 0.0,
+              "sessionFee": 10.0, "taxRatePercent": 25.0}),
+        )
+        .await;
+    assert_eq!(status, 201, "{tariff}");
+    let (status, assigned) = cpo
+        .admin
+        .send(
+            "PUT",
+            &format!("/v1/admin/connectors/{}/tariff", cpo.connectors[0]),
+            Some(json!({"tariffId": tariff["data"]["id"]})),
+        )
+        .await;
+    assert_eq!(status, 200, "{assigned}");
+    let ocpp = format!("{}/ocpp/PY-1", cpo.server.ocpp);
+    let mut charger = Charger::start(&ocpp, "1.6", "Accepted");
+    charger.command("status 1 Available");
+    let token_a = cpo.invite("Roaming eMSP").await;
+    let versions = cpo.server.url("/ocpi/versions");
+    let (mut emsp, _) = Emsp::start();
+    let reg = emsp.cmd(json!({"cmd": "register", "versions": versions, "token": token_a}));
+    assert_eq!(code(&reg), (200, 1000), "{reg}");
+    let tokens = reg["endpoints"]["tokens:RECEIVER"]
+        .as_str()
+        .expect("tokens")
+        .to_owned();
+    let commands = reg["endpoints"]["commands:RECEIVER"]
+        .as_str()
+        .expect("commands")
+        .to_owned();
+    let base = emsp.cmd(json!({"cmd": "base"}))["base"]
+        .as_str()
+        .expect("base")
+        .to_owned();
+
+    // The token, pushed; the charger hears it Accepted, then Blocked once
+    // the eMSP invalidates it.
+    let token = json!({"country_code": "NL", "party_id": "TMS", "uid": "TMSCARD7", "type": "RFID",
+        "contract_id": "NL-TMS-C7", "issuer": "TMS Mobility", "valid": true,
+        "whitelist": "ALLOWED", "last_updated": "2026-12-03T10:00:00Z"});
+    let url = format!("{tokens}/NL/TMS/TMSCARD7");
+    let put = emsp.cmd(json!({"cmd": "call", "method": "PUT", "url": url, "body": token}));
+    assert_eq!(code(&put), (201, 1000), "{put}");
+    let got = emsp.call("GET", &url);
+    assert_eq!(got["body"]["data"]["contract_id"], "NL-TMS-C7", "{got}");
+    assert_eq!(
+        charger.command("authorize TMSCARD7")["idTagInfo"]["status"],
+        "Accepted"
+    );
+    let off = emsp.cmd(json!({"cmd": "call", "method": "PATCH", "url": url,
+        "body": {"valid": false, "last_updated": "2026-12-03T11:00:00Z"}}));
+    assert_eq!(code(&off), (200, 1000), "{off}");
+    assert_eq!(
+        charger.command("authorize TMSCARD7")["idTagInfo"]["status"],
+        "Blocked"
+    );
+    let on = emsp.cmd(json!({"cmd": "call", "method": "PATCH", "url": url,
+        "body": {"valid": true, "last_updated": "2026-12-03T12:00:00Z"}}));
+    assert_eq!(code(&on), (200, 1000));
+    // Bad tokens change nothing: a URL that disagrees, another party, no last_updated.
+    let mut other = token.clone();
+    other["uid"] = json!("SOMEONE");
+    let bad = emsp.cmd(json!({"cmd": "call", "method": "PUT", "url": url, "body": other}));
+    assert_eq!(code(&bad), (200, 2001), "{bad}");
+    let foreign = emsp.cmd(json!({"cmd": "call", "method": "PUT",
+        "url": format!("{tokens}/DE/XYZ/TMSCARD7"), "body": token}));
+    assert_eq!(code(&foreign), (200, 2001), "{foreign}");
+    let stale =
+        emsp.cmd(json!({"cmd": "call", "method": "PATCH", "url": url, "body": {"valid": false}}));
+    assert_eq!(code(&stale), (200, 2001), "{stale}");
+    let unknown = emsp.call("GET", &format!("{tokens}/NL/TMS/NOBODY"));
+    assert_eq!(code(&unknown), (404, 2004), "{unknown}");
+
+    // START_SESSION: answered at once, the charger is asked, the result
+    // goes to the response_url.
+    let start = emsp.cmd(json!({"cmd": "call", "method": "POST",
+        "url": format!("{commands}/START_SESSION"),
+        "body": {"response_url": format!("{base}/2.2.1/emsp/results/start-1"), "token": token,
+                 "location_id": cpo.station, "evse_uid": cpo.connectors[0],
+                 "authorization_reference": "REF-9"}}));
+    assert_eq!(code(&start), (200, 1000), "{start}");
+    assert_eq!(start["body"]["data"]["result"], "ACCEPTED");
+    assert_eq!(start["body"]["data"]["timeout"], 30);
+    let asked = charger.received_action("RemoteStartTransaction");
+    assert_eq!(asked["payload"]["idTag"], "TMSCARD7", "{asked}");
+    let result = emsp.await_received("/emsp/results/start-1", |r| r["method"] == "POST");
+    assert_eq!(result["body"]["result"], "ACCEPTED", "{result}");
+
+    let started = charger.command("start 1 TMSCARD7 -");
+    assert_eq!(started["idTagInfo"]["status"], "Accepted", "{started}");
+    let tx = started["transactionId"].as_i64().expect("transaction");
+    charger.command(&format!("meter 1 {tx} 6000"));
+    let active = emsp.await_received("/emsp/sessions/NO/EVG/", |r| {
+        r["body"]["status"] == "ACTIVE" && r["body"]["kwh"].as_f64() > Some(4.9)
+    });
+    let session = active["body"].clone();
+    assert_eq!(active["method"], "PUT");
+    assert_eq!(session["auth_method"], "COMMAND", "{session}");
+    assert_eq!(session["authorization_reference"], "REF-9");
+    assert_eq!(session["cdr_token"]["uid"], "TMSCARD7");
+    assert_eq!(session["evse_uid"], cpo.connectors[0]);
+    assert_eq!(session["currency"], "NOK");
+    let id = session["id"].as_str().expect("id").to_owned();
+
+    // STOP_SESSION of an unknown session, then of this one.
+    let nope = emsp.cmd(json!({"cmd": "call", "method": "POST",
+        "url": format!("{commands}/STOP_SESSION"),
+        "body": {"response_url": format!("{base}/2.2.1/emsp/results/x"),
+                 "session_id": uuid::Uuid::new_v4().to_string()}}));
+    assert_eq!(nope["body"]["data"]["result"], "UNKNOWN_SESSION", "{nope}");
+    let stop = emsp.cmd(json!({"cmd": "call", "method": "POST",
+        "url": format!("{commands}/STOP_SESSION"),
+        "body": {"response_url": format!("{base}/2.2.1/emsp/results/stop-1"), "session_id": id}}));
+    assert_eq!(stop["body"]["data"]["result"], "ACCEPTED", "{stop}");
+    let asked = charger.received_action("RemoteStopTransaction");
+    assert_eq!(asked["payload"]["transactionId"], tx);
+    emsp.await_received("/emsp/results/stop-1", |r| {
+        r["body"]["result"] == "ACCEPTED"
+    });
+    charger.command(&format!("stop {tx} 11000"));
+
+    let done = emsp.await_received(&format!("/emsp/sessions/NO/EVG/{id}"), |r| {
+        r["body"]["status"] == "COMPLETED"
+    });
+    assert_eq!(done["body"]["kwh"], 10.0, "{done}");
+    assert!(done["body"]["end_date_time"].is_string());
+    let cdr = emsp.await_received("/emsp/cdrs", |r| r["method"] == "POST")["body"].clone();
+    assert_eq!(cdr["session_id"], id.as_str(), "{cdr}");
+    assert_eq!(cdr["total_energy"], 10.0);
+    assert_eq!(cdr["currency"], "NOK");
+    // 10 kWh at 4.0 plus a fee of 10 = 50 before tax, 62.5 with 25 %.
+    assert_eq!(cdr["total_cost"]["excl_vat"], 50.0, "{cdr}");
+    assert_eq!(cdr["total_cost"]["incl_vat"], 62.5);
+    assert_eq!(cdr["cdr_location"]["id"], cpo.station);
+    assert_eq!(
+        cdr["cdr_location"]["connector_standard"],
+        "IEC_62196_T2_COMBO"
+    );
+    assert_eq!(cdr["auth_method"], "COMMAND");
+    assert!(
+        cdr["cdr_location"]["evse_id"]
+            .as_str()
+            .expect("evse id")
+            .starts_with("NO*EVG*E")
+    );
+
+    // UNLOCK_CONNECTOR reaches the charger; RESERVE_NOW points to Bookings;
+    // an unknown command is 2001.
+    let unlock = emsp.cmd(json!({"cmd": "call", "method": "POST",
+        "url": format!("{commands}/UNLOCK_CONNECTOR"),
+        "body": {"response_url": format!("{base}/2.2.1/emsp/results/u-1"),
+                 "location_id": cpo.station, "evse_uid": cpo.connectors[0], "connector_id": "1"}}));
+    assert_eq!(unlock["body"]["data"]["result"], "ACCEPTED", "{unlock}");
+    assert_eq!(
+        charger.received_action("UnlockConnector")["payload"]["connectorId"],
+        1
+    );
+    emsp.await_received("/emsp/results/u-1", |r| r["body"]["result"] == "ACCEPTED");
+    let reserve = emsp.cmd(json!({"cmd": "call", "method": "POST",
+        "url": format!("{commands}/RESERVE_NOW"),
+        "body": {"response_url": format!("{base}/2.2.1/emsp/results/r-1")}}));
+    assert_eq!(
+        reserve["body"]["data"]["result"], "NOT_SUPPORTED",
+        "{reserve}"
+    );
+    let odd = emsp.cmd(json!({"cmd": "call", "method": "POST",
+        "url": format!("{commands}/SELF_DESTRUCT"),
+        "body": {"response_url": format!("{base}/x")}}));
+    assert_eq!(code(&odd), (200, 2001), "{odd}");
+}

@@ -188,7 +188,9 @@ impl From<ocpi::OcpiError> for ApiError {
                     message: m,
                 }
             }
-            E::UnknownLocation(m) | E::UnknownObject(m) => ApiError::NotFound(m),
+            E::UnknownLocation(m) | E::UnknownToken(m) | E::UnknownObject(m) => {
+                ApiError::NotFound(m)
+            }
             E::Internal(m) => ApiError::Internal(m),
             other => ApiError::BadGateway(other.to_string()),
         }

@@ -44,7 +44,7 @@ CREATE TABLE ocpi_locations (
 -- delivered.
 CREATE TABLE ocpi_pushes (
     partner_id    uuid NOT NULL REFERENCES ocpi_partners (id) ON DELETE CASCADE,
-    module        text NOT NULL CHECK (module IN ('locations', 'bookings')),
+    module        text NOT NULL CHECK (module IN ('locations', 'bookings', 'sessions', 'cdrs')),
     object_id     uuid NOT NULL,
     location_id   uuid NOT NULL,
     body          text NOT NULL,
@@ -72,3 +72,22 @@ CREATE TABLE ocpi_bookings (
     updated_at               timestamptz NOT NULL,
     CONSTRAINT ocpi_bookings_request_key UNIQUE (partner_id, request_id)
 );
+
+-- Tokens partners pushed (OCPI module tokens, evgate as the receiver), as
+-- they sent them; each is also an id tag, owned by the partner's booking
+-- user, so chargers hear its verdict at Authorize and at a transaction's
+-- start. A START_SESSION leaves its authorization reference and time, so
+-- the Session it starts says it came by command.
+CREATE TABLE ocpi_tokens (
+    country_code             text NOT NULL,
+    party_id                 text NOT NULL,
+    uid                      text NOT NULL,
+    token_type               text NOT NULL,
+    partner_id               uuid NOT NULL REFERENCES ocpi_partners (id) ON DELETE CASCADE,
+    body                     text NOT NULL,
+    last_updated             timestamptz NOT NULL,
+    authorization_reference  text,
+    commanded_at             timestamptz,
+    PRIMARY KEY (country_code, party_id, uid, token_type)
+);
+CREATE INDEX ocpi_tokens_uid ON ocpi_tokens (uid);

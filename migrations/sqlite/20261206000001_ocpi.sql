@@ -44,7 +44,7 @@ CREATE TABLE ocpi_locations (
 -- delivered.
 CREATE TABLE ocpi_pushes (
     partner_id    BLOB NOT NULL REFERENCES ocpi_partners (id) ON DELETE CASCADE,
-    module        TEXT NOT NULL CHECK (module IN ('locations', 'bookings')),
+    module        TEXT NOT NULL CHECK (module IN ('locations', 'bookings', 'sessions', 'cdrs')),
     object_id     BLOB NOT NULL,
     location_id   BLOB NOT NULL,
     body          TEXT NOT NULL,
@@ -72,3 +72,22 @@ CREATE TABLE ocpi_bookings (
     updated_at               TEXT NOT NULL,
     CONSTRAINT ocpi_bookings_request_key UNIQUE (partner_id, request_id)
 );
+
+-- Tokens partners pushed (OCPI module tokens, evgate as the receiver), as
+-- they sent them; each is also an id tag, owned by the partner's booking
+-- user, so chargers hear its verdict at Authorize and at a transaction's
+-- start. A START_SESSION leaves its authorization reference and time, so
+-- the Session it starts says it came by command.
+CREATE TABLE ocpi_tokens (
+    country_code             TEXT NOT NULL,
+    party_id                 TEXT NOT NULL,
+    uid                      TEXT NOT NULL,
+    token_type               TEXT NOT NULL,
+    partner_id               BLOB NOT NULL REFERENCES ocpi_partners (id) ON DELETE CASCADE,
+    body                     TEXT NOT NULL,
+    last_updated             TEXT NOT NULL,
+    authorization_reference  TEXT,
+    commanded_at             TEXT,
+    PRIMARY KEY (country_code, party_id, uid, token_type)
+);
+CREATE INDEX ocpi_tokens_uid ON ocpi_tokens (uid);

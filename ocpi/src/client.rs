@@ -29,6 +29,21 @@ pub trait PartnerApi: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Value, CallError>;
 }
 
+/// Commands to chargers, wherever in a cluster they are connected: the
+/// OCPP action (of the charger's version) and its payload, the charger's
+/// answer or why there is none.
+#[async_trait]
+pub trait ChargerCommands: Send + Sync + std::fmt::Debug + 'static {
+    /// Sends `action` with `payload` to the charger and waits for its
+    /// answer.
+    async fn command(
+        &self,
+        charge_point_id: &str,
+        action: &str,
+        payload: Value,
+    ) -> Result<Value, String>;
+}
+
 /// [`PartnerApi`] over HTTP(S) (reqwest, rustls).
 #[derive(Debug, Clone)]
 pub struct HttpPartners {

@@ -27,6 +27,9 @@ pub enum OcpiError {
     /// 404 / 2003: unknown Location (or EVSE or Connector in it).
     #[error("{0}")]
     UnknownLocation(String),
+    /// 404 / 2004: unknown Token.
+    #[error("{0}")]
+    UnknownToken(String),
     /// 404 / 2000: no such object of the caller's (a Booking).
     #[error("{0}")]
     UnknownObject(String),
@@ -63,6 +66,7 @@ impl OcpiError {
             Self::MalformedJson(_) | Self::InvalidParameters(_) => 2001,
             Self::NotEnoughInformation(_) => 2002,
             Self::UnknownLocation(_) => 2003,
+            Self::UnknownToken(_) => 2004,
             Self::Internal(_) => 3000,
             Self::PartnerApiUnusable(_) => 3001,
             Self::UnsupportedVersion(_) => 3002,
@@ -75,9 +79,10 @@ impl OcpiError {
         match self {
             Self::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             Self::MalformedJson(_) => StatusCode::BAD_REQUEST,
-            Self::UnknownLocation(_) | Self::UnknownObject(_) | Self::Disabled => {
-                StatusCode::NOT_FOUND
-            }
+            Self::UnknownLocation(_)
+            | Self::UnknownToken(_)
+            | Self::UnknownObject(_)
+            | Self::Disabled => StatusCode::NOT_FOUND,
             Self::MethodNotAllowed(_) => StatusCode::METHOD_NOT_ALLOWED,
             // OCPI: a request that reached the OCPI layer authenticated and
             // readable gets no HTTP error; the status_code tells.

@@ -10,7 +10,7 @@ use axum::extract::{Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
-use axum::routing::get;
+use axum::routing::{get, post};
 use booking::model::Connector;
 use chrono::{DateTime, Utc};
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ use crate::envelope::{self, timestamp};
 use crate::error::{OcpiError, Result};
 use crate::locations::{find_evse, last_updated, location};
 use crate::partner::{OcpiVersion, Partner, PartnerState, presented_tokens, token_hash};
+use crate::tokens::TokenKey;
 
 /// Locations per page at most (and by default).
 pub(crate) const MAX_LIMIT: usize = 100;
@@ -63,6 +64,11 @@ pub fn router(ocpi: Ocpi) -> Router {
             get(one_calendar),
         )
         .route("/ocpi/{version}/bookings/{booking_id}", get(one_booking))
+        .route(
+            "/ocpi/{version}/tokens/{country_code}/{party_id}/{uid}",
+            get(get_token).put(put_token).patch(patch_token),
+        )
+        .route("/ocpi/{version}/commands/{command}", post(post_command))
         .layer(axum::middleware::from_fn(correlation))
         .with_state(ocpi)
 }
@@ -168,6 +174,8 @@ async fn version_details(
             { "identifier": "credentials", "role": "SENDER", "url": format!("{root}/credentials") },
             { "identifier": "credentials", "role": "RECEIVER", "url": format!("{root}/credentials") },
             { "identifier": "locations", "role": "SENDER", "url": format!("{root}/locations") },
+            { "identifier": "tokens", "role": "RECEIVER", "url": format!("{root}/tokens") },
+            { "identifier": "commands", "role": "RECEIVER", "url": format!("{root}/commands") },
         ],
     });
     if v == OcpiVersion::V230 {
@@ -278,7 +286,7 @@ async fn list_locations(
     let party = &ocpi.settings()?.party;
     let published = ocpi.store.published_locations().await?;
     let ids: Vec<_> = published.iter().map(|(s, _)| s.id).collect();
-    let connectors = ocpi.stations.connectors_of_stations(&ids).await?;
+    let connectors = ocpi.core.connectors_of_stations(&ids).await?;
     let mut by_station: HashMap<_, Vec<&Connector>> = HashMap::new();
     for c in &connectors {
         by_station.entry(c.station_id).or_default().push(c);
@@ -368,7 +376,7 @@ async fn published(
         .published_location(id)
         .await?
         .ok_or_else(unknown)?;
-    let connectors = ocpi.stations.connectors_of_stations(&[id]).await?;
+    let connectors = ocpi.core.connectors_of_stations(&[id]).await?;
     Ok((station, details, connectors))
 }
 
@@ -566,4 +574,76 @@ async fn one_calendar(
         .cloned()
         .ok_or_else(|| OcpiError::UnknownObject(format!("Calendar {calendar_id} not found")))?;
     Ok(envelope::success(calendar))
+}
+
+/// The token a path and `?type=` name (`RFID` by default).
+fn token_key(
+    (country_code, party_id, uid): (String, String, String),
+    q: &HashMap<String, String>,
+) -> TokenKey {
+    TokenKey {
+        country_code,
+        party_id,
+        uid,
+        token_type: q.get("type").cloned().unwrap_or_else(|| "RFID".to_owned()),
+    }
+}
+
+type TokenPath = Path<(String, String, String, String)>;
+
+async fn get_token(
+    State(ocpi): State<Ocpi>,
+    Path((segment, cc, pid, uid)): TokenPath,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    let c = registered(&ocpi, &headers).await?;
+    version(&segment)?;
+    let key = token_key((cc, pid, uid), &q);
+    Ok(envelope::success(ocpi.token(&c.partner, &key).await?))
+}
+
+async fn put_token(
+    State(ocpi): State<Ocpi>,
+    Path((segment, cc, pid, uid)): TokenPath,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let c = registered(&ocpi, &headers).await?;
+    version(&segment)?;
+    let key = token_key((cc, pid, uid), &q);
+    let created = ocpi.put_token(&c.partner, &key, &body).await?;
+    let mut resp = envelope::success(Value::Null);
+    if created {
+        *resp.status_mut() = axum::http::StatusCode::CREATED;
+    }
+    Ok(resp)
+}
+
+async fn patch_token(
+    State(ocpi): State<Ocpi>,
+    Path((segment, cc, pid, uid)): TokenPath,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let c = registered(&ocpi, &headers).await?;
+    version(&segment)?;
+    let key = token_key((cc, pid, uid), &q);
+    ocpi.patch_token(&c.partner, &key, &body).await?;
+    Ok(envelope::success(Value::Null))
+}
+
+async fn post_command(
+    State(ocpi): State<Ocpi>,
+    Path((segment, command)): Path<(String, String)>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response> {
+    let c = registered(&ocpi, &headers).await?;
+    version(&segment)?;
+    Ok(envelope::success(
+        ocpi.command(&c.partner, &command, &body).await?,
+    ))
 }

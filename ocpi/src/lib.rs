@@ -10,6 +10,7 @@
 
 mod bookings;
 mod client;
+mod commands;
 mod credentials;
 mod envelope;
 mod error;
@@ -17,18 +18,20 @@ mod http;
 mod locations;
 mod partner;
 mod push;
+mod sessions;
 mod store;
+mod tokens;
 
 use std::sync::Arc;
 
 use booking::Clock;
+use booking::Store;
 use booking::service::BookingService;
-use booking::store::StationStore;
 use tokio::sync::Notify;
 use uuid::Uuid;
 
 pub use bookings::{OcpiBooking, reservation_status};
-pub use client::{CallError, HttpPartners, PartnerApi};
+pub use client::{CallError, ChargerCommands, HttpPartners, PartnerApi};
 pub use envelope::timestamp;
 pub use error::{OcpiError, Result};
 pub use http::router;
@@ -39,6 +42,7 @@ pub use partner::{
 };
 pub use push::{Push, PushModule, backoff};
 pub use store::OcpiStore;
+pub use tokens::{StoredToken, TokenKey};
 
 /// Who evgate is towards partners (`OCPI_COUNTRY_CODE`, `OCPI_PARTY_ID`,
 /// `OCPI_BUSINESS_NAME`, `OCPI_BASE_URL`).
@@ -62,8 +66,11 @@ pub struct Ocpi(Arc<Inner>);
 pub struct Inner {
     /// Partners, published locations, owed pushes.
     pub store: Arc<dyn OcpiStore>,
-    /// Stations' connectors with their live status.
-    pub stations: Arc<dyn StationStore>,
+    /// The booking core's store: stations' connectors with their live
+    /// status, chargers, sessions, id tags.
+    pub core: Arc<dyn Store>,
+    /// Commands to chargers (remote start and stop, unlock).
+    pub chargers: Arc<dyn ChargerCommands>,
     /// Partners' HTTP APIs.
     pub api: Arc<dyn PartnerApi>,
     /// "Now".
@@ -88,7 +95,8 @@ impl Ocpi {
     /// The service over its ports.
     pub fn new(
         store: Arc<dyn OcpiStore>,
-        stations: Arc<dyn StationStore>,
+        core: Arc<dyn Store>,
+        chargers: Arc<dyn ChargerCommands>,
         api: Arc<dyn PartnerApi>,
         clock: Arc<dyn Clock>,
         bookings: BookingService,
@@ -96,7 +104,8 @@ impl Ocpi {
     ) -> Self {
         Self(Arc::new(Inner {
             store,
-            stations,
+            core,
+            chargers,
             api,
             clock,
             bookings,

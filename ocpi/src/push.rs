@@ -30,6 +30,10 @@ pub enum PushModule {
     Locations,
     /// A Booking: `PUT {bookings}/{cc}/{party}/{booking}` (2.3.0).
     Bookings,
+    /// A Session: `PUT {sessions}/{cc}/{party}/{session}`.
+    Sessions,
+    /// A CDR: `POST {cdrs}`.
+    Cdrs,
 }
 
 impl PushModule {
@@ -38,6 +42,8 @@ impl PushModule {
         match self {
             Self::Locations => "locations",
             Self::Bookings => "bookings",
+            Self::Sessions => "sessions",
+            Self::Cdrs => "cdrs",
         }
     }
 }
@@ -49,6 +55,8 @@ impl std::str::FromStr for PushModule {
         match s {
             "locations" => Ok(Self::Locations),
             "bookings" => Ok(Self::Bookings),
+            "sessions" => Ok(Self::Sessions),
+            "cdrs" => Ok(Self::Cdrs),
             other => Err(format!("unknown OCPI push module {other:?}")),
         }
     }
@@ -147,7 +155,7 @@ impl Ocpi {
             .map(|(s, _)| s.id)
             .filter(|id| stations.contains(id))
             .collect();
-        let connectors = self.stations.connectors_of_stations(&published).await?;
+        let connectors = self.core.connectors_of_stations(&published).await?;
         let now = self.clock.now();
         let pushes: Vec<Push> = connectors
             .iter()
@@ -170,8 +178,15 @@ impl Ocpi {
             let mut connectors = HashSet::new();
             let mut everything = false;
             let mut bookings = Vec::new();
+            let mut sessions = Changes::default();
             match events.recv().await {
-                Ok(e) => take(e, &mut stations, &mut connectors, &mut bookings),
+                Ok(e) => take(
+                    e,
+                    &mut stations,
+                    &mut connectors,
+                    &mut bookings,
+                    &mut sessions,
+                ),
                 Err(broadcast::error::RecvError::Lagged(n)) => {
                     tracing::warn!(
                         missed = n,
@@ -183,7 +198,13 @@ impl Ocpi {
             }
             while stations.len() < BATCH {
                 match events.try_recv() {
-                    Ok(e) => take(e, &mut stations, &mut connectors, &mut bookings),
+                    Ok(e) => take(
+                        e,
+                        &mut stations,
+                        &mut connectors,
+                        &mut bookings,
+                        &mut sessions,
+                    ),
                     Err(broadcast::error::TryRecvError::Lagged(_)) => everything = true,
                     Err(_) => break,
                 }
@@ -206,6 +227,9 @@ impl Ocpi {
                 if let Err(e) = self.queue_booking(booking).await {
                     tracing::warn!(error = %e, booking.id = %booking.id, "OCPI: could not queue a Booking push");
                 }
+            }
+            if let Err(e) = self.queue_sessions(sessions).await {
+                tracing::warn!(error = %e, "OCPI: could not queue Session pushes");
             }
         }
     }
@@ -300,7 +324,10 @@ impl Ocpi {
                 "PATCH",
                 format!("{root}/{}/{}", push.location_id, push.object_id),
             ),
-            PushModule::Bookings => ("PUT", format!("{root}/{}", push.object_id)),
+            PushModule::Bookings | PushModule::Sessions => {
+                ("PUT", format!("{root}/{}", push.object_id))
+            }
+            PushModule::Cdrs => ("POST", base.trim_end_matches('/').to_owned()),
         };
         self.api
             .call(method, &url, token, party, Some(&push.body))
@@ -309,13 +336,43 @@ impl Ocpi {
     }
 }
 
+/// Sessions that changed in a batch: by id, or by the connector a meter
+/// sample came from.
+#[derive(Debug, Default)]
+struct Changes {
+    ids: HashSet<Uuid>,
+    metered: HashSet<Uuid>,
+}
+
+impl Ocpi {
+    async fn queue_sessions(&self, changes: Changes) -> booking::Result<()> {
+        let mut ids = changes.ids;
+        for connector in changes.metered {
+            if let Some(open) = self.core.open_session_on(connector).await? {
+                ids.insert(open.id);
+            }
+        }
+        for id in ids {
+            self.queue_session(id).await?;
+        }
+        Ok(())
+    }
+}
+
 fn take(
     event: Event,
     stations: &mut HashSet<Uuid>,
     connectors: &mut HashSet<Uuid>,
     bookings: &mut Vec<booking::model::Booking>,
+    sessions: &mut Changes,
 ) {
     match event {
+        Event::SessionStarted { session_id, .. } | Event::SessionEnded { session_id, .. } => {
+            sessions.ids.insert(session_id);
+        }
+        Event::MeterUpdate { connector_id, .. } => {
+            sessions.metered.insert(connector_id);
+        }
         Event::ConnectorStatusChanged {
             station_id,
             connector_id,

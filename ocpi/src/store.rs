@@ -11,6 +11,7 @@ use crate::bookings::OcpiBooking;
 use crate::locations::LocationDetails;
 use crate::partner::Partner;
 use crate::push::Push;
+use crate::tokens::{StoredToken, TokenKey};
 
 /// Where partners, published locations and owed pushes persist.
 #[async_trait]
@@ -56,6 +57,13 @@ pub trait OcpiStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<Option<OcpiBooking>>;
     /// Every booking a partner made, oldest first.
     async fn ocpi_bookings_of(&self, partner_id: Uuid) -> Result<Vec<OcpiBooking>>;
+
+    /// Stores a partner's token (replacing the one at its key).
+    async fn put_ocpi_token(&self, key: &TokenKey, token: &StoredToken) -> Result<()>;
+    /// A token by its key.
+    async fn ocpi_token(&self, key: &TokenKey) -> Result<Option<StoredToken>>;
+    /// The tokens of any partner with this uid (what a charger sends).
+    async fn ocpi_tokens_by_uid(&self, uid: &str) -> Result<Vec<(TokenKey, StoredToken)>>;
 
     /// Queues pushes; a newer status replaces an undelivered older one for
     /// the same partner and EVSE (keeping its retry schedule).

@@ -99,6 +99,30 @@ impl Emsp {
     }
 }
 
+impl Emsp {
+    /// Waits until the eMSP received something at a path containing
+    /// `path` that `want` accepts; returns it.
+    pub fn await_received(&mut self, path: &str, want: impl Fn(&Value) -> bool) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(40);
+        loop {
+            let got = self.cmd(json!({"cmd": "received", "path": path}));
+            if let Some(found) = got["received"]
+                .as_array()
+                .expect("list")
+                .iter()
+                .find(|r| want(r))
+            {
+                return found.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "nothing as wanted at {path}; got {got}"
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    }
+}
+
 impl Drop for Emsp {
     fn drop(&mut self) {
         let _ = self.child.kill();

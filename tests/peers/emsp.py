@@ -63,14 +63,15 @@ class Emsp(BaseHTTPRequestHandler):
                 endpoints = [
                     {"identifier": "credentials", "role": "SENDER", "url": f"{base}/{v}/credentials"},
                     {"identifier": "locations", "role": "RECEIVER", "url": f"{base}/{v}/emsp/locations"},
+                    {"identifier": "sessions", "role": "RECEIVER", "url": f"{base}/{v}/emsp/sessions"},
+                    {"identifier": "cdrs", "role": "RECEIVER", "url": f"{base}/{v}/emsp/cdrs"},
                 ]
                 if v == "2.3.0":
                     # The draft's spelling of the Bookings module.
                     endpoints.append({"identifier": "Booking", "role": "RECEIVER",
                                       "url": f"{base}/{v}/emsp/bookings"})
                 return self.reply(200, envelope({"version": v, "endpoints": endpoints}))
-        if ("/emsp/locations/" in self.path or "/emsp/bookings/" in self.path) \
-                and method in ("PATCH", "PUT"):
+        if "/emsp/" in self.path and method in ("PATCH", "PUT", "POST"):
             if STATE["down"]:
                 return self.reply(503, {"error": "down for maintenance"})
             return self.reply(200, envelope(None))
@@ -84,6 +85,9 @@ class Emsp(BaseHTTPRequestHandler):
 
     def do_PUT(self):
         self.handle_any("PUT")
+
+    def do_POST(self):
+        self.handle_any("POST")
 
 
 def call(method, url, token, body=None, encode=True):
@@ -163,6 +167,11 @@ def main():
             with LOCK:
                 out = {"received": [r for r in STATE["received"]
                                     if "/emsp/bookings/" in r["path"]]}
+        elif op == "received":
+            with LOCK:
+                out = {"received": [r for r in STATE["received"] if cmd["path"] in r["path"]]}
+        elif op == "base":
+            out = {"base": own_versions.rsplit("/", 1)[0]}
         elif op == "down":
             STATE["down"] = True
             out = {}

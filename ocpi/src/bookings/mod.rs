@@ -170,7 +170,7 @@ impl Ocpi {
             .published_location(station)
             .await?
             .ok_or_else(unknown)?;
-        let connectors = self.stations.connectors_of_stations(&[station]).await?;
+        let connectors = self.core.connectors_of_stations(&[station]).await?;
         Ok(match &req.evse_uid {
             Some(uid) => vec![
                 connectors
@@ -237,7 +237,7 @@ impl Ocpi {
         }
         let published = self.store.published_locations().await?;
         let ids: Vec<Uuid> = published.iter().map(|(s, _)| s.id).collect();
-        let connectors = self.stations.connectors_of_stations(&ids).await?;
+        let connectors = self.core.connectors_of_stations(&ids).await?;
         let mut by_station: HashMap<Uuid, Vec<&Connector>> = HashMap::new();
         for c in connectors
             .iter()

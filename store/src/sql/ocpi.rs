@@ -4,7 +4,9 @@ use async_trait::async_trait;
 use booking::Result;
 use booking::model::Station;
 use chrono::{DateTime, Utc};
-use ocpi::{LocationDetails, OcpiBooking, OcpiStore, OcpiVersion, Partner, Push};
+use ocpi::{
+    LocationDetails, OcpiBooking, OcpiStore, OcpiVersion, Partner, Push, StoredToken, TokenKey,
+};
 use uuid::Uuid;
 
 use super::stations::station_of;
@@ -90,6 +92,23 @@ fn ocpi_booking_of(row: &Row) -> Result<OcpiBooking> {
         created_at: get(row, "created_at")?,
         updated_at: get(row, "updated_at")?,
     })
+}
+
+fn token_of(row: &Row) -> Result<(TokenKey, StoredToken)> {
+    let key = TokenKey {
+        country_code: get(row, "country_code")?,
+        party_id: get(row, "party_id")?,
+        uid: get(row, "uid")?,
+        token_type: get(row, "token_type")?,
+    };
+    let token = StoredToken {
+        partner_id: get(row, "partner_id")?,
+        body: json_column(row, "body")?,
+        last_updated: get(row, "last_updated")?,
+        authorization_reference: get(row, "authorization_reference")?,
+        commanded_at: get(row, "commanded_at")?,
+    };
+    Ok((key, token))
 }
 
 fn text(v: &impl serde::Serialize) -> String {
@@ -317,6 +336,56 @@ impl OcpiStore for SqlStore<Db> {
         .await
         .map_err(db_error)?;
         all(&rows, ocpi_booking_of)
+    }
+
+    async fn put_ocpi_token(&self, key: &TokenKey, t: &StoredToken) -> Result<()> {
+        sqlx::query(
+            "insert into ocpi_tokens (country_code, party_id, uid, token_type, partner_id, body, \
+               last_updated, authorization_reference, commanded_at) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+             on conflict (country_code, party_id, uid, token_type) do update set \
+               partner_id = $5, body = $6, last_updated = $7, \
+               authorization_reference = coalesce($8, ocpi_tokens.authorization_reference), \
+               commanded_at = coalesce($9, ocpi_tokens.commanded_at)",
+        )
+        .bind(&key.country_code)
+        .bind(&key.party_id)
+        .bind(&key.uid)
+        .bind(&key.token_type)
+        .bind(t.partner_id)
+        .bind(t.body.to_string())
+        .bind(ms(t.last_updated))
+        .bind(&t.authorization_reference)
+        .bind(t.commanded_at.map(ms))
+        .execute(&mut *self.write().await?)
+        .await
+        .map_err(db_error)?;
+        Ok(())
+    }
+
+    async fn ocpi_token(&self, key: &TokenKey) -> Result<Option<StoredToken>> {
+        let row = sqlx::query(
+            "select * from ocpi_tokens where country_code = $1 and party_id = $2 and uid = $3 \
+             and token_type = $4",
+        )
+        .bind(&key.country_code)
+        .bind(&key.party_id)
+        .bind(&key.uid)
+        .bind(&key.token_type)
+        .fetch_optional(&mut *self.conn().await?)
+        .await
+        .map_err(db_error)?;
+        Ok(one(row, token_of)?.map(|(_, t)| t))
+    }
+
+    async fn ocpi_tokens_by_uid(&self, uid: &str) -> Result<Vec<(TokenKey, StoredToken)>> {
+        let rows =
+            sqlx::query("select * from ocpi_tokens where uid = $1 order by last_updated desc")
+                .bind(uid)
+                .fetch_all(&mut *self.conn().await?)
+                .await
+                .map_err(db_error)?;
+        all(&rows, token_of)
     }
 
     async fn queue_pushes(&self, pushes: &[Push]) -> Result<()> {
