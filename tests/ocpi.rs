@@ -658,8 +658,8 @@ async fn an_emsp_pushes_a_token_starts_a_session_remotely_and_gets_session_and_c
             .starts_with("NO*EVG*E")
     );
 
-    // UNLOCK_CONNECTOR reaches the charger; RESERVE_NOW points to Bookings;
-    // an unknown command is 2001.
+    // UNLOCK_CONNECTOR reaches the charger; an unknown reservation cannot
+    // be cancelled; an unknown command is 2001.
     let unlock = emsp.cmd(json!({"cmd": "call", "method": "POST",
         "url": format!("{commands}/UNLOCK_CONNECTOR"),
         "body": {"response_url": format!("{base}/2.2.1/emsp/results/u-1"),
@@ -670,12 +670,12 @@ async fn an_emsp_pushes_a_token_starts_a_session_remotely_and_gets_session_and_c
         1
     );
     emsp.await_received("/emsp/results/u-1", |r| r["body"]["result"] == "ACCEPTED");
-    let reserve = emsp.cmd(json!({"cmd": "call", "method": "POST",
-        "url": format!("{commands}/RESERVE_NOW"),
-        "body": {"response_url": format!("{base}/2.2.1/emsp/results/r-1")}}));
+    let cancel = emsp.cmd(json!({"cmd": "call", "method": "POST",
+        "url": format!("{commands}/CANCEL_RESERVATION"),
+        "body": {"response_url": format!("{base}/2.2.1/emsp/results/r-1"), "reservation_id": "R1"}}));
     assert_eq!(
-        reserve["body"]["data"]["result"], "NOT_SUPPORTED",
-        "{reserve}"
+        cancel["body"]["data"]["result"], "UNKNOWN_RESERVATION",
+        "{cancel}"
     );
     let odd = emsp.cmd(json!({"cmd": "call", "method": "POST",
         "url": format!("{commands}/SELF_DESTRUCT"),

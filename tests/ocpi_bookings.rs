@@ -288,3 +288,121 @@ impl Minutes for chrono::DateTime<chrono::Utc> {
         chrono::DurationRound::duration_trunc(self, TimeDelta::minutes(1)).unwrap()
     }
 }
+
+/// RESERVE_NOW and CANCEL_RESERVATION (2.2.1 commands) book and free the
+/// charger through the same holds: the charger is reserved for the token,
+/// an app cannot take the time, the results reach the response_url.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs python3; run by .ci/run"]
+async fn reserve_now_and_cancel_reservation_go_through_the_holds() {
+    let chargers = Arc::new(ScriptedChargers::default());
+    let app = TestApp::on("sqlite", Some(chargers.clone())).await;
+    let (site, mut emsp, token_c) = partner(&app).await;
+    let base = emsp.cmd(json!({"cmd": "base"}))["base"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let expiry = app.clock.now() + TimeDelta::minutes(30);
+    let token = json!({"country_code": "NL", "party_id": "TMS", "uid": "RESCARD", "type": "RFID",
+                       "contract_id": "NL-TMS-R", "issuer": "TMS", "valid": true,
+                       "whitelist": "ALLOWED", "last_updated": iso(app.clock.now())});
+    let body = json!({"response_url": format!("{base}/2.2.1/emsp/results/rn-1"), "token": token,
+                      "expiry_date": iso(expiry), "reservation_id": "R-77",
+                      "location_id": site.station, "evse_uid": site.connectors[0]});
+    let (status, answer) = ocpi(
+        &app,
+        "POST",
+        "/ocpi/2.2.1/commands/RESERVE_NOW",
+        &token_c,
+        Some(&body),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["data"]["result"].as_str()),
+        (200, Some("ACCEPTED")),
+        "{answer}"
+    );
+    let result = emsp.await_received("/emsp/results/rn-1", |r| r["method"] == "POST");
+    assert_eq!(result["body"]["result"], "ACCEPTED", "{result}");
+    let reserved = chargers.reserved();
+    assert_eq!(reserved.len(), 1, "ReserveNow at once");
+    assert_eq!(reserved[0].id_tag, "RESCARD");
+    let start = chrono::DurationRound::duration_trunc(app.clock.now(), TimeDelta::minutes(1))
+        .unwrap()
+        + TimeDelta::minutes(5);
+    let hold = json!({"stationId": site.station, "connectorId": site.connectors[0],
+                      "startTs": iso(start), "endTs": iso(start + TimeDelta::minutes(10))});
+    let (status, _) = app
+        .send(
+            "POST",
+            "/v1/bookings/holds",
+            Some(&app.user()),
+            Some(&hold.to_string()),
+        )
+        .await;
+    assert_eq!(status, 409, "the reservation holds the time");
+
+    let unknown =
+        json!({"response_url": format!("{base}/2.2.1/emsp/results/x"), "reservation_id": "NOPE"});
+    let (_, answer) = ocpi(
+        &app,
+        "POST",
+        "/ocpi/2.2.1/commands/CANCEL_RESERVATION",
+        &token_c,
+        Some(&unknown),
+    )
+    .await;
+    assert_eq!(answer["data"]["result"], "UNKNOWN_RESERVATION", "{answer}");
+    let cancel = json!({"response_url": format!("{base}/2.2.1/emsp/results/cr-1"), "reservation_id": "R-77"});
+    let (_, answer) = ocpi(
+        &app,
+        "POST",
+        "/ocpi/2.2.1/commands/CANCEL_RESERVATION",
+        &token_c,
+        Some(&cancel),
+    )
+    .await;
+    assert_eq!(answer["data"]["result"], "ACCEPTED", "{answer}");
+    let result = emsp.await_received("/emsp/results/cr-1", |r| r["method"] == "POST");
+    assert_eq!(result["body"]["result"], "ACCEPTED", "{result}");
+    assert_eq!(
+        chargers.cancelled(),
+        vec![("CP-1".to_owned(), reserved[0].reservation_id)]
+    );
+    let (status, _) = app
+        .send(
+            "POST",
+            "/v1/bookings/holds",
+            Some(&app.user()),
+            Some(&hold.to_string()),
+        )
+        .await;
+    assert_eq!(status, 201, "free again");
+    // An expiry in the past, an unknown Location: refused at once.
+    let mut late = body.clone();
+    late["expiry_date"] = json!(iso(app.clock.now() - TimeDelta::minutes(1)));
+    let (_, answer) = ocpi(
+        &app,
+        "POST",
+        "/ocpi/2.2.1/commands/RESERVE_NOW",
+        &token_c,
+        Some(&late),
+    )
+    .await;
+    assert_eq!(answer["status_code"], 2001, "{answer}");
+    let mut nowhere = body.clone();
+    nowhere["location_id"] = json!(uuid::Uuid::new_v4().to_string());
+    let (status, answer) = ocpi(
+        &app,
+        "POST",
+        "/ocpi/2.2.1/commands/RESERVE_NOW",
+        &token_c,
+        Some(&nowhere),
+    )
+    .await;
+    assert_eq!(
+        (status, answer["status_code"].as_u64()),
+        (404, Some(2003)),
+        "{answer}"
+    );
+}

@@ -19,7 +19,7 @@ use crate::tokens::TokenKey;
 const TIMEOUT_SECONDS: u64 = 30;
 
 /// A synchronous answer.
-fn response(result: &str, message: Option<&str>) -> Value {
+pub(crate) fn response(result: &str, message: Option<&str>) -> Value {
     let mut r = json!({ "result": result, "timeout": TIMEOUT_SECONDS });
     if let Some(m) = message {
         r["message"] = json!([{ "language": "en", "text": m }]);
@@ -27,7 +27,7 @@ fn response(result: &str, message: Option<&str>) -> Value {
     r
 }
 
-fn text<'a>(v: &'a Value, field: &str) -> Result<&'a str> {
+pub(crate) fn text<'a>(v: &'a Value, field: &str) -> Result<&'a str> {
     v.get(field)
         .and_then(Value::as_str)
         .filter(|s| !s.is_empty())
@@ -64,11 +64,9 @@ impl Ocpi {
             "START_SESSION" => self.start_session(partner, &req).await?,
             "STOP_SESSION" => self.stop_session(partner, &req).await?,
             "UNLOCK_CONNECTOR" => self.unlock(&req).await?,
-            "RESERVE_NOW" | "CANCEL_RESERVATION" => {
-                return Ok(response(
-                    "NOT_SUPPORTED",
-                    Some("book through the Bookings module (OCPI 2.3.0)"),
-                ));
+            "RESERVE_NOW" => return self.reserve_now(partner, &req, response_url).await,
+            "CANCEL_RESERVATION" => {
+                return self.cancel_reservation(partner, &req, response_url).await;
             }
             other => {
                 return Err(OcpiError::InvalidParameters(format!(
@@ -101,8 +99,19 @@ impl Ocpi {
             Err(e) if e.contains("in time") => ("TIMEOUT", Some(e)),
             Err(e) => ("FAILED", Some(e)),
         };
-        let mut body = json!({ "result": result.0 });
-        if let Some(m) = result.1 {
+        self.post_result(&partner, &url, result.0, result.1).await;
+    }
+
+    /// Posts a CommandResult to the partner's `response_url` (three tries).
+    pub(crate) async fn post_result(
+        &self,
+        partner: &Partner,
+        url: &str,
+        result: &str,
+        message: Option<String>,
+    ) {
+        let mut body = json!({ "result": result });
+        if let Some(m) = message {
             body["message"] = json!([{ "language": "en", "text": m }]);
         }
         let (Some(settings), Some(token)) = (&self.settings, partner.their_token.as_deref()) else {
@@ -112,7 +121,7 @@ impl Ocpi {
             tokio::time::sleep(Duration::from_secs(wait)).await;
             match self
                 .api
-                .call("POST", &url, token, &settings.party, Some(&body))
+                .call("POST", url, token, &settings.party, Some(&body))
                 .await
             {
                 Ok(_) => return,

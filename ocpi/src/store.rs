@@ -45,6 +45,8 @@ pub trait OcpiStore: Send + Sync + std::fmt::Debug + 'static {
     /// Records a booking a partner made (`Conflict` when its request id is
     /// taken).
     async fn insert_ocpi_booking(&self, booking: &OcpiBooking) -> Result<()>;
+    /// Forgets the OCPI side of a booking (a replaced reservation).
+    async fn delete_ocpi_booking(&self, booking_id: Uuid) -> Result<()>;
     /// Writes a booking's requests, cancellation and change time.
     async fn update_ocpi_booking(&self, booking: &OcpiBooking) -> Result<()>;
     /// The OCPI side of an evgate booking, if a partner made it.

@@ -288,6 +288,15 @@ impl OcpiStore for SqlStore<Db> {
         Ok(())
     }
 
+    async fn delete_ocpi_booking(&self, booking_id: Uuid) -> Result<()> {
+        sqlx::query("delete from ocpi_bookings where booking_id = $1")
+            .bind(booking_id)
+            .execute(&mut *self.write().await?)
+            .await
+            .map_err(db_error)?;
+        Ok(())
+    }
+
     async fn update_ocpi_booking(&self, b: &OcpiBooking) -> Result<()> {
         sqlx::query(
             "update ocpi_bookings set requests = $2, canceled = $3, updated_at = $4 \
