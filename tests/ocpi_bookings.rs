@@ -125,7 +125,17 @@ async fn pushed(app: &TestApp, emsp: &mut Emsp, booking: &str, status: &str) -> 
 #[tokio::test(flavor = "multi_thread")]
 #[ignore = "needs python3; run by .ci/run"]
 async fn a_slot_raced_by_200_app_holds_and_partner_bookings_has_one_winner() {
-    let app = TestApp::on("sqlite", None).await;
+    race("sqlite").await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs python3, PostgreSQL and Redis; run by .ci/run"]
+async fn cluster_a_slot_raced_by_200_app_holds_and_partner_bookings_has_one_winner() {
+    race("cluster").await;
+}
+
+async fn race(backend: &str) {
+    let app = TestApp::on(backend, None).await;
     let (site, _emsp, token_c) = partner(&app).await;
     let start = hour_from_now(&app, 3);
     let app = Arc::new(app);
