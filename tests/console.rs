@@ -871,3 +871,68 @@ async fn sites_are_edited_and_removed_but_never_under_a_live_hold_or_booking() {
         1
     );
 }
+
+#[tokio::test]
+async fn an_admin_invites_and_removes_a_roaming_partner_and_a_viewer_cannot() {
+    let app = app_with(&[("ana", OperatorRole::Admin), ("vic", OperatorRole::Viewer)]).await;
+    let (mut ana, mut vic) = (Browser::new(&app), Browser::new(&app));
+    assert_eq!(ana.sign_in("ana", PASSWORD).await.status, 303);
+    assert_eq!(vic.sign_in("vic", PASSWORD).await.status, 303);
+    let v = csrf_of(&mut vic, "/console").await;
+    let page = vic.get("/console/roaming").await;
+    assert_eq!(page.status, 200);
+    assert!(page.body.contains("NO-EVG"), "{}", page.body);
+    assert!(
+        !page.body.contains("Invite a partner"),
+        "viewers see no form"
+    );
+    assert_eq!(
+        vic.post("/console/roaming", &[("csrf", &v), ("name", "Sneaky")])
+            .await
+            .status,
+        403
+    );
+    let a = csrf_of(&mut ana, "/console/roaming").await;
+    assert_eq!(
+        ana.post("/console/roaming", &[("csrf", &a), ("name", " ")])
+            .await
+            .status,
+        400
+    );
+    let invited = ana
+        .post("/console/roaming", &[("csrf", &a), ("name", "RoamCo")])
+        .await;
+    assert_eq!(invited.status, 200, "{}", invited.body);
+    let at = invited
+        .body
+        .find(r#"id="token-a">"#)
+        .expect("token A shown")
+        + 13;
+    let token: String = invited.body[at..].split('<').next().unwrap().to_owned();
+    assert_eq!(token.len(), 43, "{token}");
+    let partners = app.ocpi.store.partners().await.unwrap();
+    assert_eq!(partners.len(), 1);
+    assert_eq!(partners[0].token_hash, Some(ocpi::token_hash(&token)));
+    let list = ana.get("/console/roaming").await;
+    assert!(list.body.contains("RoamCo") && list.body.contains("PENDING"));
+    assert!(!list.body.contains(&token), "token A is shown once");
+    let id = partners[0].id.to_string();
+    let path = format!("/console/roaming/{id}/delete");
+    assert_eq!(vic.post(&path, &[("csrf", &v)]).await.status, 403);
+    let gone = ana.post(&path, &[("csrf", &a)]).await;
+    assert_eq!((gone.status, gone.location()), (303, "/console/roaming"));
+    assert!(app.ocpi.store.partners().await.unwrap().is_empty());
+    let actions: Vec<_> = audit_of(&app)
+        .await
+        .into_iter()
+        .filter(|e| e.action.starts_with("ocpi."))
+        .map(|e| (e.action, e.actor))
+        .collect();
+    assert_eq!(
+        actions,
+        vec![
+            ("ocpi.partner.delete".to_owned(), "operator:ana".to_owned()),
+            ("ocpi.partner.create".to_owned(), "operator:ana".to_owned()),
+        ]
+    );
+}

@@ -125,19 +125,7 @@ async fn invite_partner(
     admin: AdminUser,
     ApiJson(body): ApiJson<InvitePartner>,
 ) -> ApiResult<(StatusCode, axum::Json<serde_json::Value>)> {
-    let (partner, token) = state.ocpi.invite(&body.name).await.map_err(|e| match e {
-        ocpi::OcpiError::InvalidParameters(m) => ApiError::bad_request("name", m),
-        other => other.into(),
-    })?;
-    state
-        .audit(
-            &admin,
-            "ocpi.partner.create",
-            &partner.id.to_string(),
-            serde_json::json!({ "name": partner.name }),
-            "ok",
-        )
-        .await;
+    let (partner, token) = invite(&state, admin.actor(), &body.name).await?;
     let base = state
         .ocpi
         .settings
@@ -197,19 +185,50 @@ async fn remove_partner(
     admin: AdminUser,
     UuidPath(id): UuidPath,
 ) -> ApiResult<axum::Json<serde_json::Value>> {
+    remove(&state, admin.actor(), id).await?;
+    Ok(ok(Removed { removed: true }))
+}
+
+/// Invites a partner on behalf of `actor` (audited): the partner and its
+/// token A. Shared by the API and the console.
+pub(crate) async fn invite(
+    state: &AppState,
+    actor: String,
+    name: &str,
+) -> ApiResult<(Partner, String)> {
+    let (partner, token) = state.ocpi.invite(name).await.map_err(|e| match e {
+        ocpi::OcpiError::InvalidParameters(m) => ApiError::bad_request("name", m),
+        other => other.into(),
+    })?;
+    let details = serde_json::json!({ "name": partner.name });
+    state
+        .audit_by(
+            actor,
+            "ocpi.partner.create",
+            &partner.id.to_string(),
+            details,
+            "ok",
+        )
+        .await;
+    Ok((partner, token))
+}
+
+/// Removes a partner on behalf of `actor` (audited); 404 if unknown.
+pub(crate) async fn remove(state: &AppState, actor: String, id: Uuid) -> ApiResult<()> {
     if !state.ocpi.remove(id).await? {
         return Err(ApiError::NotFound(format!("OCPI partner {id} not found")));
     }
+    let target = id.to_string();
     state
-        .audit(
-            &admin,
+        .audit_by(
+            actor,
             "ocpi.partner.delete",
-            &id.to_string(),
+            &target,
             serde_json::json!({}),
             "ok",
         )
         .await;
-    Ok(ok(Removed { removed: true }))
+    Ok(())
 }
 
 /// What OCPI needs of a station beyond its own fields.

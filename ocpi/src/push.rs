@@ -85,6 +85,21 @@ pub struct Push {
     pub next_attempt: DateTime<Utc>,
 }
 
+/// What one partner is owed (for operators).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Backlog {
+    /// The partner.
+    pub partner_id: Uuid,
+    /// Pushes waiting.
+    pub waiting: i64,
+    /// The earliest next attempt among them.
+    pub next_attempt: DateTime<Utc>,
+    /// The most failed attempts one of them has had.
+    pub attempts: i32,
+    /// The error of the one tried most.
+    pub last_error: Option<String>,
+}
+
 /// How long after the `attempts`-th failure a push is tried again: 5 s,
 /// doubling, at most an hour.
 pub fn backoff(attempts: i32) -> TimeDelta {

@@ -10,7 +10,7 @@ use uuid::Uuid;
 use crate::bookings::OcpiBooking;
 use crate::locations::LocationDetails;
 use crate::partner::Partner;
-use crate::push::Push;
+use crate::push::{Backlog, Push};
 use crate::tokens::{StoredToken, TokenKey};
 
 /// Where partners, published locations and owed pushes persist.
@@ -82,6 +82,9 @@ pub trait OcpiStore: Send + Sync + std::fmt::Debug + 'static {
         next_attempt: DateTime<Utc>,
         error: &str,
     ) -> Result<()>;
+    /// What each partner is owed: pushes waiting, the oldest one's next
+    /// attempt, the most attempts one has had, and the latest error.
+    async fn push_backlog(&self) -> Result<Vec<Backlog>>;
     /// Takes or renews the lease `name` for `owner` until `until`; `false`
     /// while another owner's lease runs (one pusher in a cluster).
     async fn lease(

@@ -153,6 +153,18 @@ async fn published_locations_and_coalescing_pushes(db: Arc<dyn Database>) {
     db.push_failed(&first, retry_at, "HTTP 503").await.unwrap();
     assert!(db.due_pushes(now, 10).await.unwrap().is_empty());
     db.queue_pushes(&[newer.clone(), older]).await.unwrap();
+    let backlog = db.push_backlog().await.unwrap();
+    assert_eq!(backlog.len(), 1);
+    assert_eq!(
+        (
+            backlog[0].partner_id,
+            backlog[0].waiting,
+            backlog[0].attempts
+        ),
+        (p.id, 1, 1)
+    );
+    assert_eq!(backlog[0].next_attempt, retry_at);
+    assert_eq!(backlog[0].last_error.as_deref(), Some("HTTP 503"));
     let due = db.due_pushes(retry_at, 10).await.unwrap();
     assert_eq!(due.len(), 1);
     assert_eq!(due[0].body, newer.body);

@@ -282,7 +282,7 @@ def main():
         driver.get(gw.base + f"/console/stations/{station['id']}")
         check("the station page lists its connectors", len(driver.find_elements(By.CSS_SELECTOR, "#station-connectors tbody tr")) == 4)
         shot(driver, "station")
-        for name in ("stations", "id-tags", "unassigned", "vendors"):
+        for name in ("stations", "id-tags", "unassigned", "vendors", "roaming"):
             driver.get(gw.base + f"/console/{name}")
             check(f"the {name} page opens", driver.find_elements(By.CSS_SELECTOR, "main h1"))
             shot(driver, name)

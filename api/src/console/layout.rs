@@ -32,6 +32,7 @@ pub(super) fn page(title: &str, signed: Option<&Signed>, body: Markup) -> Markup
                             a href="/console/id-tags" { "Id tags" }
                             a href="/console/unassigned" { "Unassigned" }
                             a href="/console/vendors" { "Vendors" }
+                            a href="/console/roaming" { "Roaming" }
                             a href="/console/audit" { "Audit log" }
                         }
                         div.who {

@@ -14,6 +14,7 @@ mod failure;
 mod id_tags;
 mod layout;
 mod overview;
+mod roaming;
 mod session;
 mod sign_in;
 mod stations;
@@ -90,6 +91,8 @@ pub(crate) fn router() -> Router<AppState> {
         .route("/console/unassigned", get(unassigned::page))
         .route("/console/unassigned/{id}/place", post(unassigned::place))
         .route("/console/vendors", get(vendors::page))
+        .route("/console/roaming", get(roaming::page).post(roaming::invite))
+        .route("/console/roaming/{id}/delete", post(roaming::delete))
         .route("/console/webhooks/{id}/retry", post(vendors::retry))
         .route("/console/audit", get(audit::page))
         .route("/console/assets/{file}", get(assets::serve))

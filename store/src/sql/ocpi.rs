@@ -5,7 +5,8 @@ use booking::Result;
 use booking::model::Station;
 use chrono::{DateTime, Utc};
 use ocpi::{
-    LocationDetails, OcpiBooking, OcpiStore, OcpiVersion, Partner, Push, StoredToken, TokenKey,
+    Backlog, LocationDetails, OcpiBooking, OcpiStore, OcpiVersion, Partner, Push, StoredToken,
+    TokenKey,
 };
 use uuid::Uuid;
 
@@ -466,6 +467,30 @@ impl OcpiStore for SqlStore<Db> {
         .await
         .map_err(db_error)?;
         Ok(())
+    }
+
+    async fn push_backlog(&self) -> Result<Vec<Backlog>> {
+        let rows = sqlx::query(
+            "select partner_id, count(*) as waiting, min(next_attempt) as next_attempt, \
+               max(attempts) as attempts, \
+               (select last_error from ocpi_pushes q where q.partner_id = p.partner_id \
+                  order by q.attempts desc limit 1) as last_error \
+             from ocpi_pushes p group by partner_id",
+        )
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .map_err(db_error)?;
+        rows.iter()
+            .map(|row| {
+                Ok(Backlog {
+                    partner_id: get(row, "partner_id")?,
+                    waiting: get(row, "waiting")?,
+                    next_attempt: get(row, "next_attempt")?,
+                    attempts: get(row, "attempts")?,
+                    last_error: get(row, "last_error")?,
+                })
+            })
+            .collect()
     }
 
     async fn lease(
