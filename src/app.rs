@@ -531,6 +531,7 @@ impl App {
             tallies: state.store.clone(),
             webhooks: state.webhooks.clone(),
             shared: state.shared.clone(),
+            ocpi: state.ocpi.clone(),
         };
         let metrics_route = axum::Router::new()
             .route("/metrics", axum::routing::get(crate::metrics::render))

@@ -59,6 +59,14 @@ fn describe() {
     );
     metrics::describe_gauge!(REFUNDS_PENDING, "Refunds waiting in the outbox");
     metrics::describe_gauge!(
+        OCPI_WAITING,
+        "OCPI pushes owed to each roaming partner and not yet acknowledged"
+    );
+    metrics::describe_counter!(
+        ocpi::PUSH_ATTEMPTS,
+        "OCPI push attempts to roaming partners, by module and outcome"
+    );
+    metrics::describe_gauge!(
         REDIS_UP,
         "1 while Redis answers, 0 while the cluster runs degraded on PostgreSQL alone"
     );
@@ -75,6 +83,7 @@ fn describe() {
 const CONNECTORS: &str = "evgate_connectors";
 const INBOX_PENDING: &str = "evgate_webhook_inbox_pending";
 const REFUNDS_PENDING: &str = "evgate_refunds_pending";
+const OCPI_WAITING: &str = "evgate_ocpi_pushes_waiting";
 const REDIS_UP: &str = "evgate_redis_up";
 const HOLDS: &str = "evgate_holds_total";
 const BOOKINGS: &str = "evgate_booking_transitions_total";
@@ -94,6 +103,8 @@ pub struct Scrape {
     pub webhooks: VendorWebhooks,
     /// Redis, in cluster mode.
     pub shared: Option<Arc<evgate_cluster::SharedState>>,
+    /// OCPI partners and what they are owed.
+    pub ocpi: ocpi::Ocpi,
 }
 
 /// `GET /metrics`: the text exposition format. A gauge the store cannot
@@ -121,6 +132,25 @@ async fn refresh_gauges(scrape: &Scrape) {
             }
         }
         Err(e) => tracing::warn!(error = %e, "metrics: cannot count connectors"),
+    }
+    if scrape.ocpi.settings.is_some() {
+        match (
+            scrape.ocpi.store.partners().await,
+            scrape.ocpi.store.push_backlog().await,
+        ) {
+            (Ok(partners), Ok(backlog)) => {
+                for p in partners {
+                    let waiting = backlog
+                        .iter()
+                        .find(|b| b.partner_id == p.id)
+                        .map_or(0, |b| b.waiting);
+                    metrics::gauge!(OCPI_WAITING, "partner" => p.name).set(waiting as f64);
+                }
+            }
+            (Err(e), _) | (_, Err(e)) => {
+                tracing::warn!(error = %e, "metrics: cannot count OCPI pushes");
+            }
+        }
     }
     match scrape.tallies.refunds_pending().await {
         Ok(n) => metrics::gauge!(REFUNDS_PENDING).set(n as f64),

@@ -210,6 +210,27 @@ async fn an_emsp_registers_pulls_locations_and_gets_every_status_pushed() {
     emsp.cmd(json!({"cmd": "up"}));
     let back = emsp.await_status_after(&cpo.connectors[0], "AVAILABLE", before);
     assert_eq!(back["body"]["status"], "AVAILABLE");
+    // Operators see it in the metrics: failed attempts, nothing owed now.
+    let metrics = reqwest::get(cpo.server.url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let failed = metrics
+        .lines()
+        .find(|l| {
+            l.starts_with("evgate_ocpi_push_attempts_total")
+                && l.contains(r#"module="locations""#)
+                && l.contains(r#"outcome="failed""#)
+        })
+        .and_then(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .unwrap_or(0.0);
+    assert!(failed >= 1.0, "{metrics}");
+    assert!(
+        metrics.contains(r#"evgate_ocpi_pushes_waiting{partner="Test eMSP"} 0"#),
+        "{metrics}"
+    );
 
     // The operator sees the partner registered.
     let partners = cpo.admin.get("/v1/admin/ocpi/partners").await;

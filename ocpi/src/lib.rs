@@ -41,7 +41,7 @@ pub use partner::{
     Credentials, CredentialsRole, Endpoint, OcpiVersion, Partner, PartnerState, authorization,
     token_hash,
 };
-pub use push::{Backlog, Push, PushModule, backoff};
+pub use push::{Backlog, PUSH_ATTEMPTS, Push, PushModule, backoff};
 pub use store::OcpiStore;
 pub use tokens::{StoredToken, TokenKey};
 

@@ -107,6 +107,9 @@ pub fn backoff(attempts: i32) -> TimeDelta {
     TimeDelta::seconds(5i64.saturating_mul(1 << doublings).min(3600))
 }
 
+/// OCPI push attempts, by `module` and `outcome` (`delivered`, `failed`).
+pub const PUSH_ATTEMPTS: &str = "evgate_ocpi_push_attempts_total";
+
 /// Events taken per batch: a reconnect storm's statuses become a few
 /// queue writes, not one each.
 const BATCH: usize = 512;
@@ -296,6 +299,13 @@ impl Ocpi {
         let results = futures_util::future::join_all(sends).await;
         let mut delivered = 0;
         for (push, result) in due.iter().zip(results) {
+            let outcome = if result.is_ok() {
+                "delivered"
+            } else {
+                "failed"
+            };
+            metrics::counter!(PUSH_ATTEMPTS, "module" => push.module.as_str(), "outcome" => outcome)
+                .increment(1);
             match result {
                 Ok(()) => {
                     self.store.push_delivered(push).await?;
@@ -361,6 +371,19 @@ struct Changes {
 
 impl Ocpi {
     async fn queue_sessions(&self, changes: Changes) -> booking::Result<()> {
+        if changes.ids.is_empty() && changes.metered.is_empty() {
+            return Ok(());
+        }
+        // Most charges are nobody's in OCPI: one read of the partners per
+        // batch spares the per-session reads when no partner takes them.
+        let takers = self.store.partners().await?.into_iter().any(|p| {
+            p.state == PartnerState::Registered
+                && (p.endpoint("sessions", "RECEIVER").is_some()
+                    || p.endpoint("cdrs", "RECEIVER").is_some())
+        });
+        if !takers {
+            return Ok(());
+        }
         let mut ids = changes.ids;
         for connector in changes.metered {
             if let Some(open) = self.core.open_session_on(connector).await? {
