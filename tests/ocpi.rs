@@ -672,6 +672,32 @@ async fn an_emsp_pushes_a_token_starts_a_session_remotely_and_gets_session_and_c
         "IEC_62196_T2_COMBO"
     );
     assert_eq!(cdr["auth_method"], "COMMAND");
+    let tariff_id = tariff["data"]["id"].as_str().expect("tariff id");
+    assert_eq!(cdr["tariffs"][0]["id"], tariff_id);
+    assert_eq!(cdr["charging_periods"][0]["tariff_id"], tariff_id);
+    // The tariff is offered, and named on the connector it applies to.
+    let tariffs = reg["endpoints"]["tariffs:SENDER"]
+        .as_str()
+        .expect("tariffs")
+        .to_owned();
+    let offered = emsp.call("GET", &tariffs);
+    assert_eq!(offered["headers"]["x-total-count"], "1", "{offered}");
+    let components = &offered["body"]["data"][0]["elements"][0]["price_components"];
+    assert_eq!(components[0]["type"], "ENERGY", "{offered}");
+    assert_eq!(components[0]["price"], 4.0);
+    assert_eq!(components[0]["vat"], 25.0);
+    assert_eq!(components[1]["type"], "FLAT");
+    let locations = reg["endpoints"]["locations:SENDER"]
+        .as_str()
+        .expect("locations")
+        .to_owned();
+    let loc = emsp.call("GET", &format!("{locations}/{}", cpo.station));
+    let evses = &loc["body"]["data"]["evses"];
+    assert_eq!(
+        evses[0]["connectors"][0]["tariff_ids"][0], tariff_id,
+        "{loc}"
+    );
+    assert!(evses[1]["connectors"][0].get("tariff_ids").is_none());
     assert!(
         cdr["cdr_location"]["evse_id"]
             .as_str()

@@ -69,6 +69,7 @@ pub fn router(ocpi: Ocpi) -> Router {
             get(get_token).put(put_token).patch(patch_token),
         )
         .route("/ocpi/{version}/commands/{command}", post(post_command))
+        .route("/ocpi/{version}/tariffs", get(list_tariffs))
         .layer(axum::middleware::from_fn(correlation))
         .with_state(ocpi)
 }
@@ -174,6 +175,7 @@ async fn version_details(
             { "identifier": "credentials", "role": "SENDER", "url": format!("{root}/credentials") },
             { "identifier": "credentials", "role": "RECEIVER", "url": format!("{root}/credentials") },
             { "identifier": "locations", "role": "SENDER", "url": format!("{root}/locations") },
+            { "identifier": "tariffs", "role": "SENDER", "url": format!("{root}/tariffs") },
             { "identifier": "tokens", "role": "RECEIVER", "url": format!("{root}/tokens") },
             { "identifier": "commands", "role": "RECEIVER", "url": format!("{root}/commands") },
         ],
@@ -291,6 +293,7 @@ async fn list_locations(
     for c in &connectors {
         by_station.entry(c.station_id).or_default().push(c);
     }
+    let tariffs = ocpi.tariffs_of_connectors().await?;
     let empty = Vec::new();
     let matching: Vec<Value> = published
         .iter()
@@ -299,7 +302,7 @@ async fn list_locations(
             let changed = last_updated(station, details, cs);
             let inside =
                 page.from.is_none_or(|f| changed >= f) && page.to.is_none_or(|t| changed < t);
-            inside.then(|| location(party, station, details, cs, v))
+            inside.then(|| location(party, station, details, cs, &tariffs, v))
         })
         .collect();
     Ok(paged(
@@ -390,8 +393,9 @@ async fn one_location(
     let (station, details, connectors) = published(&ocpi, &location_id).await?;
     let cs: Vec<&Connector> = connectors.iter().collect();
     let party = &ocpi.settings()?.party;
+    let tariffs = ocpi.tariffs_of_connectors().await?;
     Ok(envelope::success(location(
-        party, &station, &details, &cs, v,
+        party, &station, &details, &cs, &tariffs, v,
     )))
 }
 
@@ -405,7 +409,8 @@ async fn one_evse(
     let (_, _, connectors) = published(&ocpi, &location_id).await?;
     let cs: Vec<&Connector> = connectors.iter().collect();
     let c = find_evse(&cs, &evse_uid)?;
-    Ok(envelope::success(crate::locations::evse(c, v)))
+    let tariffs = ocpi.tariffs_of_connectors().await?;
+    Ok(envelope::success(crate::locations::evse(c, &tariffs, v)))
 }
 
 async fn one_connector(
@@ -418,7 +423,8 @@ async fn one_connector(
     let (_, _, connectors) = published(&ocpi, &location_id).await?;
     let cs: Vec<&Connector> = connectors.iter().collect();
     let c = find_evse(&cs, &evse_uid)?;
-    let evse = crate::locations::evse(c, v);
+    let tariffs = ocpi.tariffs_of_connectors().await?;
+    let evse = crate::locations::evse(c, &tariffs, v);
     let found = evse["connectors"]
         .as_array()
         .and_then(|list| {
@@ -645,5 +651,36 @@ async fn post_command(
     version(&segment)?;
     Ok(envelope::success(
         ocpi.command(&c.partner, &command, &body).await?,
+    ))
+}
+
+async fn list_tariffs(
+    State(ocpi): State<Ocpi>,
+    Path(segment): Path<String>,
+    Query(q): Query<HashMap<String, String>>,
+    headers: HeaderMap,
+) -> Result<Response> {
+    registered(&ocpi, &headers).await?;
+    let v = version(&segment)?;
+    let page = paging(&q)?;
+    let party = &ocpi.settings()?.party;
+    let first = booking::model::Page {
+        limit: 1000,
+        offset: 0,
+    };
+    let (mut all, _) = ocpi.core.tariffs(first).await?;
+    all.sort_by_key(|t| (t.created_at, t.id));
+    let items = all
+        .iter()
+        .filter(|t| page.covers(t.created_at))
+        .map(|t| crate::tariffs::tariff(party, t, v))
+        .collect();
+    Ok(paged(
+        &ocpi,
+        &headers,
+        &format!("{}/tariffs", v.as_str()),
+        &page,
+        items,
+        "",
     ))
 }

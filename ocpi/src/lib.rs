@@ -21,6 +21,7 @@ mod push;
 mod reservations;
 mod sessions;
 mod store;
+mod tariffs;
 mod tokens;
 
 use std::sync::Arc;
@@ -113,6 +114,11 @@ impl Ocpi {
             settings,
             wake: Notify::new(),
         }))
+    }
+
+    /// Which tariff each published connector charges by.
+    pub(crate) async fn tariffs_of_connectors(&self) -> Result<locations::Tariffs> {
+        Ok(self.store.published_tariffs().await?.into_iter().collect())
     }
 
     /// The settings, or the error every call gets while OCPI is off.

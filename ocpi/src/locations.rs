@@ -120,13 +120,16 @@ fn electrics(power_type: &str, power_kw: f64) -> (i64, i64, i64) {
     (volts as i64, amps as i64, watts as i64)
 }
 
+/// Which tariff each connector charges by.
+pub(crate) type Tariffs = std::collections::HashMap<Uuid, Uuid>;
+
 /// A connector as an OCPI EVSE object.
-pub(crate) fn evse(connector: &Connector, _version: OcpiVersion) -> Value {
+pub(crate) fn evse(connector: &Connector, tariffs: &Tariffs, _version: OcpiVersion) -> Value {
     let (standard, format, power_type) = plug(&connector.connector_type);
     let (volts, amps, watts) = electrics(power_type, connector.power_kw);
     let updated = timestamp(connector.status_updated_at);
     let reference: String = connector.connector_number.chars().take(16).collect();
-    json!({
+    let mut out = json!({
         "uid": connector.id.to_string(),
         "status": evse_status(connector.status),
         "connectors": [{
@@ -141,7 +144,11 @@ pub(crate) fn evse(connector: &Connector, _version: OcpiVersion) -> Value {
         }],
         "physical_reference": reference,
         "last_updated": updated,
-    })
+    });
+    if let Some(t) = tariffs.get(&connector.id) {
+        out["connectors"][0]["tariff_ids"] = json!([t.to_string()]);
+    }
+    out
 }
 
 /// When anything in the Location last changed.
@@ -164,6 +171,7 @@ pub(crate) fn location(
     station: &Station,
     details: &LocationDetails,
     connectors: &[&Connector],
+    tariffs: &Tariffs,
     version: OcpiVersion,
 ) -> Value {
     let address: String = station
@@ -186,7 +194,7 @@ pub(crate) fn location(
             "latitude": format!("{:.6}", station.latitude),
             "longitude": format!("{:.6}", station.longitude),
         },
-        "evses": connectors.iter().map(|c| evse(c, version)).collect::<Vec<_>>(),
+        "evses": connectors.iter().map(|c| evse(c, tariffs, version)).collect::<Vec<_>>(),
         "time_zone": details.time_zone,
         "last_updated": timestamp(last_updated(station, details, connectors)),
     });
@@ -260,7 +268,16 @@ mod tests {
             country_code: "NO".into(),
             party_id: "EVG".into(),
         };
-        let loc = location(&party, &s, &details(&s), &[&c1, &c2], OcpiVersion::V221);
+        let tariff = Uuid::new_v4();
+        let tariffs = [(c1.id, tariff)].into_iter().collect();
+        let loc = location(
+            &party,
+            &s,
+            &details(&s),
+            &[&c1, &c2],
+            &tariffs,
+            OcpiVersion::V221,
+        );
         assert_eq!(loc["id"], s.id.to_string());
         assert_eq!(loc["party_id"], "EVG");
         assert_eq!(loc["coordinates"]["latitude"], "59.900000");
@@ -272,6 +289,11 @@ mod tests {
         assert_eq!(evses[0]["connectors"][0]["standard"], "IEC_62196_T2_COMBO");
         assert_eq!(evses[0]["connectors"][0]["power_type"], "DC");
         assert_eq!(evses[0]["connectors"][0]["max_amperage"], 375);
+        assert_eq!(
+            evses[0]["connectors"][0]["tariff_ids"][0],
+            tariff.to_string()
+        );
+        assert!(evses[1]["connectors"][0].get("tariff_ids").is_none());
         assert_eq!(evses[1]["status"], "UNKNOWN");
         assert_eq!(evses[1]["connectors"][0]["standard"], "IEC_62196_T2");
         assert_eq!(evses[1]["connectors"][0]["max_amperage"], 32);

@@ -192,7 +192,7 @@ impl Ocpi {
             rate: tariff.tax_rate_percent,
             energy,
             hours,
-            tariff: Some(tariff.id.to_string()),
+            tariff: Some(tariff),
         })
     }
 }
@@ -205,7 +205,7 @@ pub(crate) struct Cost {
     rate: f64,
     energy: f64,
     hours: f64,
-    tariff: Option<String>,
+    tariff: Option<booking::tariffs::Tariff>,
 }
 
 fn session_json(
@@ -305,7 +305,12 @@ fn cdr_json(
         out["authorization_reference"] = json!(r);
     }
     if let Some(t) = &cost.tariff {
-        out["charging_periods"][0]["tariff_id"] = json!(t);
+        out["charging_periods"][0]["tariff_id"] = json!(t.id.to_string());
+        out["tariffs"] = json!([crate::tariffs::tariff(
+            party,
+            t,
+            version.unwrap_or(OcpiVersion::V221)
+        )]);
     } else {
         out["remark"] = json!("no tariff is set for this connector");
     }

@@ -115,6 +115,46 @@ async fn published_locations_and_coalescing_pushes(db: Arc<dyn Database>) {
     assert_eq!(published[0].1, details(station.id, true));
     assert!(db.published_location(other.id).await.unwrap().is_none());
 
+    // Tariffs of published connectors: the connector's own, else the station's.
+    assert!(db.published_tariffs().await.unwrap().is_empty());
+    let tariff = |name: &str| booking::tariffs::Tariff {
+        id: Uuid::new_v4(),
+        name: name.into(),
+        currency: "NOK".into(),
+        price_per_kwh: 4.0,
+        price_per_minute_charging: 0.0,
+        price_per_minute_idle: 0.0,
+        session_fee: 0.0,
+        tax_rate_percent: 25.0,
+        created_at: t("2026-12-01T00:00:00Z"),
+    };
+    let (site_wide, own) = (tariff("site"), tariff("own"));
+    db.insert_tariff(&site_wide).await.unwrap();
+    db.insert_tariff(&own).await.unwrap();
+    let at = t("2026-12-03T09:30:00Z");
+    db.assign_tariff(
+        booking::tariffs::TariffScope::Station(station.id),
+        Some(site_wide.id),
+        at,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        db.published_tariffs().await.unwrap(),
+        vec![(connector, site_wide.id)]
+    );
+    db.assign_tariff(
+        booking::tariffs::TariffScope::Connector(connector),
+        Some(own.id),
+        at,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        db.published_tariffs().await.unwrap(),
+        vec![(connector, own.id)]
+    );
+
     let now = t("2026-12-03T10:00:00Z");
     let (p, token_a) = Partner::invite("Roam", now).unwrap();
     db.insert_partner(&p).await.unwrap();

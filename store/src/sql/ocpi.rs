@@ -398,6 +398,28 @@ impl OcpiStore for SqlStore<Db> {
         all(&rows, token_of)
     }
 
+    async fn published_tariffs(&self) -> Result<Vec<(Uuid, Uuid)>> {
+        let rows = sqlx::query(
+            "select c.id as connector_id, coalesce( \
+               (select a.tariff_id from tariff_assignments a \
+                  where a.scope = 'connector' and a.target_id = c.id), \
+               (select a.tariff_id from tariff_assignments a \
+                  where a.scope = 'station' and a.target_id = c.station_id)) as tariff_id \
+             from connectors c join ocpi_locations l on l.station_id = c.station_id \
+             where l.publish",
+        )
+        .fetch_all(&mut *self.conn().await?)
+        .await
+        .map_err(db_error)?;
+        let mut out = Vec::new();
+        for row in &rows {
+            if let Some(tariff) = get::<Option<Uuid>>(row, "tariff_id")? {
+                out.push((get(row, "connector_id")?, tariff));
+            }
+        }
+        Ok(out)
+    }
+
     async fn queue_pushes(&self, pushes: &[Push]) -> Result<()> {
         if pushes.is_empty() {
             return Ok(());
