@@ -18,7 +18,7 @@ use serde_json::{Value, json};
 use crate::Ocpi;
 use crate::envelope::{self, timestamp};
 use crate::error::{OcpiError, Result};
-use crate::locations::{find_evse, last_updated, location};
+use crate::locations::{find_evse, location};
 use crate::partner::{OcpiVersion, Partner, PartnerState, presented_tokens, token_hash};
 use crate::tokens::TokenKey;
 
@@ -286,7 +286,10 @@ async fn list_locations(
     let v = version(&segment)?;
     let page = paging(&q)?;
     let party = &ocpi.settings()?.party;
-    let published = ocpi.store.published_locations().await?;
+    let (published, total) = ocpi
+        .store
+        .published_page((page.from, page.to), page.offset as u64, page.limit as u32)
+        .await?;
     let ids: Vec<_> = published.iter().map(|(s, _)| s.id).collect();
     let connectors = ocpi.core.connectors_of_stations(&ids).await?;
     let mut by_station: HashMap<_, Vec<&Connector>> = HashMap::new();
@@ -295,22 +298,21 @@ async fn list_locations(
     }
     let tariffs = ocpi.tariffs_of_connectors().await?;
     let empty = Vec::new();
-    let matching: Vec<Value> = published
+    let data: Vec<Value> = published
         .iter()
-        .filter_map(|(station, details)| {
+        .map(|(station, details)| {
             let cs = by_station.get(&station.id).unwrap_or(&empty);
-            let changed = last_updated(station, details, cs);
-            let inside =
-                page.from.is_none_or(|f| changed >= f) && page.to.is_none_or(|t| changed < t);
-            inside.then(|| location(party, station, details, cs, &tariffs, v))
+            location(party, station, details, cs, &tariffs, v)
         })
         .collect();
-    Ok(paged(
+    let path = format!("{}/locations", v.as_str());
+    Ok(page_of(
         &ocpi,
         &headers,
-        &format!("{}/locations", v.as_str()),
+        &path,
         &page,
-        matching,
+        data,
+        total as usize,
         "",
     ))
 }
@@ -332,6 +334,19 @@ fn paged(
         .skip(page.offset)
         .take(page.limit)
         .collect();
+    page_of(ocpi, headers, path, page, data, total, extra)
+}
+
+/// [`paged`] for a page the store already cut, of `total` items.
+fn page_of(
+    ocpi: &Ocpi,
+    headers: &HeaderMap,
+    path: &str,
+    page: &Paging,
+    data: Vec<Value>,
+    total: usize,
+    extra: &str,
+) -> Response {
     let mut resp = envelope::success(json!(data));
     let h = resp.headers_mut();
     h.insert("x-total-count", HeaderValue::from(total));

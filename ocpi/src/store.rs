@@ -36,6 +36,15 @@ pub trait OcpiStore: Send + Sync + std::fmt::Debug + 'static {
     async fn set_location(&self, details: &LocationDetails) -> Result<()>;
     /// Every published station with its OCPI details, oldest station first.
     async fn published_locations(&self) -> Result<Vec<(Station, LocationDetails)>>;
+    /// A page of published stations (oldest first) whose Location changed
+    /// in `[from, to)` — its details, its station, or a connector's status
+    /// — and how many there are.
+    async fn published_page(
+        &self,
+        window: (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<(Station, LocationDetails)>, u64)>;
     /// One published station.
     async fn published_location(
         &self,

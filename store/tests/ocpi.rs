@@ -114,6 +114,42 @@ async fn published_locations_and_coalescing_pushes(db: Arc<dyn Database>) {
     assert_eq!(published[0].0.id, station.id);
     assert_eq!(published[0].1, details(station.id, true));
     assert!(db.published_location(other.id).await.unwrap().is_none());
+    // Pages by last change: the details (09:00), the station, a connector's status.
+    let window = |f: &str, u: &str| ((!f.is_empty()).then(|| t(f)), (!u.is_empty()).then(|| t(u)));
+    let count = |w| {
+        let db = db.clone();
+        async move { db.published_page(w, 0, 10).await.unwrap().1 }
+    };
+    assert_eq!(count(window("", "")).await, 1);
+    assert_eq!(
+        db.published_page(window("", ""), 1, 10)
+            .await
+            .unwrap()
+            .0
+            .len(),
+        0
+    );
+    let later = "2099-01-01T00:00:00Z";
+    assert_eq!(count(window(later, "")).await, 0);
+    db.set_connector_status(
+        connector,
+        booking::model::ConnectorStatus::Available,
+        t(later),
+        None,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        count(window(later, "")).await,
+        1,
+        "a status change is a change"
+    );
+    assert_eq!(
+        count(window("", later)).await,
+        0,
+        "changed at or after date_to"
+    );
+    assert_eq!(count(window("", "2099-01-01T00:00:01Z")).await, 1);
 
     // Tariffs of published connectors: the connector's own, else the station's.
     assert!(db.published_tariffs().await.unwrap().is_empty());

@@ -8,6 +8,7 @@ use ocpi::{
     Backlog, LocationDetails, OcpiBooking, OcpiStore, OcpiVersion, Partner, Push, StoredToken,
     TokenKey,
 };
+use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::stations::station_of;
@@ -110,6 +111,29 @@ fn token_of(row: &Row) -> Result<(TokenKey, StoredToken)> {
         commanded_at: get(row, "commanded_at")?,
     };
     Ok((key, token))
+}
+
+/// Narrows published Locations to those whose last change — details,
+/// station, or any connector's status — falls in `[from, to)`.
+fn push_window(q: &mut QueryBuilder<Db>, from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) {
+    if let Some(f) = from {
+        q.push(" and (l.updated_at >= ")
+            .push_bind(ms(f))
+            .push(" or s.created_at >= ")
+            .push_bind(ms(f))
+            .push(" or exists (select 1 from connectors c where c.station_id = s.id and c.status_updated_at >= ")
+            .push_bind(ms(f))
+            .push("))");
+    }
+    if let Some(t) = to {
+        q.push(" and l.updated_at < ")
+            .push_bind(ms(t))
+            .push(" and s.created_at < ")
+            .push_bind(ms(t))
+            .push(" and not exists (select 1 from connectors c where c.station_id = s.id and c.status_updated_at >= ")
+            .push_bind(ms(t))
+            .push(")");
+    }
 }
 
 fn text(v: &impl serde::Serialize) -> String {
@@ -254,6 +278,32 @@ impl OcpiStore for SqlStore<Db> {
             .await
             .map_err(db_error)?;
         all(&rows, published_of)
+    }
+
+    async fn published_page(
+        &self,
+        (from, to): (Option<DateTime<Utc>>, Option<DateTime<Utc>>),
+        offset: u64,
+        limit: u32,
+    ) -> Result<(Vec<(Station, LocationDetails)>, u64)> {
+        let mut conn = self.conn().await?;
+        let mut q = QueryBuilder::<Db>::new(published!(""));
+        push_window(&mut q, from, to);
+        q.push(" order by s.created_at, s.id limit ")
+            .push_bind(i64::from(limit))
+            .push(" offset ")
+            .push_bind(i64::try_from(offset).unwrap_or(i64::MAX));
+        let rows = q.build().fetch_all(&mut *conn).await.map_err(db_error)?;
+        let mut c = QueryBuilder::<Db>::new(
+            "select count(*) as n from ocpi_locations l join stations s on s.id = l.station_id \
+             where l.publish ",
+        );
+        push_window(&mut c, from, to);
+        let n: i64 = get(
+            &c.build().fetch_one(&mut *conn).await.map_err(db_error)?,
+            "n",
+        )?;
+        Ok((all(&rows, published_of)?, u64::try_from(n).unwrap_or(0)))
     }
 
     async fn published_location(
