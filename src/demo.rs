@@ -8,10 +8,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use base64::Engine as _;
 use booking::operators::{OperatorRole, new_operator};
 use evgate_api::jwt::Role;
-use rand::RngCore as _;
 
 use crate::app::{self, App, Listeners, StartError};
 use crate::config::Config;
@@ -140,7 +138,5 @@ fn local(addr: SocketAddr) -> SocketAddr {
 
 /// A random URL-safe secret of `bytes` bytes.
 fn secret(bytes: usize) -> String {
-    let mut buf = vec![0u8; bytes];
-    rand::rng().fill_bytes(&mut buf);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(buf)
+    booking::secrets::random_token(bytes)
 }

@@ -4,9 +4,7 @@
 use std::io::BufRead as _;
 use std::process::ExitCode;
 
-use base64::Engine as _;
 use booking::operators;
-use rand::RngCore as _;
 
 use crate::config::{Config, OperatorArgs, OperatorCommand};
 
@@ -83,10 +81,5 @@ fn password(args: &OperatorArgs) -> Result<(String, bool), String> {
             .map_err(|e| format!("cannot read the password from standard input: {e}"))?;
         return Ok((line.trim_end_matches(['\r', '\n']).to_owned(), false));
     }
-    let mut bytes = [0u8; 18];
-    rand::rng().fill_bytes(&mut bytes);
-    Ok((
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes),
-        true,
-    ))
+    Ok((booking::secrets::random_token(18), true))
 }

@@ -26,6 +26,7 @@ pub mod operators;
 pub mod provisioning;
 pub mod rate;
 pub mod refunds;
+pub mod secrets;
 pub mod service;
 pub mod store;
 pub mod sync;

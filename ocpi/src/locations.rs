@@ -165,6 +165,26 @@ pub(crate) fn last_updated(
         .unwrap_or(details.updated_at)
 }
 
+/// A station's street address as OCPI takes it (at most 45 characters; its
+/// name when it has none).
+pub(crate) fn address(station: &Station) -> String {
+    station
+        .address
+        .as_deref()
+        .unwrap_or(&station.name)
+        .chars()
+        .take(45)
+        .collect()
+}
+
+/// A station's position as an OCPI GeoLocation (decimal strings).
+pub(crate) fn coordinates(station: &Station) -> Value {
+    json!({
+        "latitude": format!("{:.6}", station.latitude),
+        "longitude": format!("{:.6}", station.longitude),
+    })
+}
+
 /// A station as an OCPI Location, with its connectors as EVSEs.
 pub(crate) fn location(
     party: &Party,
@@ -174,26 +194,16 @@ pub(crate) fn location(
     tariffs: &Tariffs,
     version: OcpiVersion,
 ) -> Value {
-    let address: String = station
-        .address
-        .as_deref()
-        .unwrap_or(&station.name)
-        .chars()
-        .take(45)
-        .collect();
     let mut loc = json!({
         "country_code": party.country_code,
         "party_id": party.party_id,
         "id": station.id.to_string(),
         "publish": true,
         "name": station.name.chars().take(255).collect::<String>(),
-        "address": address,
+        "address": address(station),
         "city": details.city,
         "country": details.country,
-        "coordinates": {
-            "latitude": format!("{:.6}", station.latitude),
-            "longitude": format!("{:.6}", station.longitude),
-        },
+        "coordinates": coordinates(station),
         "evses": connectors.iter().map(|c| evse(c, tariffs, version)).collect::<Vec<_>>(),
         "time_zone": details.time_zone,
         "last_updated": timestamp(last_updated(station, details, connectors)),

@@ -2,11 +2,9 @@
 //! the tokens each side uses, and the OCPI Credentials object they swap.
 
 use base64::Engine as _;
-use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use rand::RngCore;
 use serde::{Deserialize, Serialize};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
 use crate::error::{OcpiError, Result};
@@ -277,17 +275,12 @@ impl Partner {
 /// A fresh random token: 256 bits, URL-safe base64 (43 characters, within
 /// OCPI's 64).
 pub(crate) fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    booking::secrets::random_token(32)
 }
 
 /// What is stored of a token evgate issued.
 pub fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    booking::secrets::sha256_hex(token)
 }
 
 /// The tokens an `Authorization: Token …` header may carry: OCPI 2.2.1

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 
 use crate::Ocpi;
 use crate::envelope::timestamp;
-use crate::locations::{LocationDetails, Party, plug};
+use crate::locations::{LocationDetails, Party, address, coordinates, plug};
 use crate::partner::{OcpiVersion, Partner, PartnerState};
 use crate::push::{Push, PushModule};
 
@@ -252,13 +252,6 @@ fn cdr_json(
 ) -> Value {
     let version = owner.partner.version;
     let (standard, format, power_type) = plug(&connector.connector_type);
-    let address: String = station
-        .address
-        .as_deref()
-        .unwrap_or(&station.name)
-        .chars()
-        .take(45)
-        .collect();
     let mut out = json!({
         "country_code": party.country_code,
         "party_id": party.party_id,
@@ -271,13 +264,10 @@ fn cdr_json(
         "cdr_location": {
             "id": station.id.to_string(),
             "name": station.name,
-            "address": address,
+            "address": address(station),
             "city": details.city,
             "country": details.country,
-            "coordinates": {
-                "latitude": format!("{:.6}", station.latitude),
-                "longitude": format!("{:.6}", station.longitude),
-            },
+            "coordinates": coordinates(station),
             "evse_uid": connector.id.to_string(),
             "evse_id": evse_id(party, connector),
             "connector_id": "1",

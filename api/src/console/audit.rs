@@ -5,7 +5,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::failure::PageResult;
-use super::layout::{PageNo, page as layout, when};
+use super::layout::{PageNo, page as layout, urlencode, when};
 use super::session::Signed;
 use crate::AppState;
 
@@ -30,10 +30,7 @@ pub(super) async fn page(
     let at = PageNo::new(query.page, PER_PAGE);
     let (entries, total) = state.store.audit_entries(at.rows(), target).await?;
     let base = match target {
-        Some(t) => format!(
-            "/console/audit?target={}",
-            form_urlencoded::byte_serialize(t.as_bytes()).collect::<String>()
-        ),
+        Some(t) => format!("/console/audit?target={}", urlencode(t)),
         None => "/console/audit".to_owned(),
     };
     Ok(layout(

@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use super::failure::{Failure, PageResult};
-use super::layout::{PageNo, csrf, page, when};
+use super::layout::{PageNo, csrf, page, urlencode, when};
 use super::session::Signed;
 use crate::{ApiError, AppState};
 
@@ -68,10 +68,6 @@ pub(super) async fn list(
             (at.nav(total, &base))
         },
     ))
-}
-
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 #[derive(Debug, Deserialize)]

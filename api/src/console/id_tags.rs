@@ -9,7 +9,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::failure::PageResult;
-use super::layout::{PageNo, csrf, page as layout, when};
+use super::layout::{PageNo, csrf, page as layout, urlencode, when};
 use super::session::Signed;
 use crate::{ApiError, AppState};
 
@@ -77,10 +77,6 @@ pub(super) async fn page(
             (at.nav(total, "/console/id-tags"))
         },
     ))
-}
-
-fn urlencode(s: &str) -> String {
-    form_urlencoded::byte_serialize(s.as_bytes()).collect()
 }
 
 fn status_of(raw: &str) -> Result<IdTagStatus, ApiError> {

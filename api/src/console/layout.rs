@@ -54,6 +54,11 @@ pub(super) fn page(title: &str, signed: Option<&Signed>, body: Markup) -> Markup
     }
 }
 
+/// `s` as one path segment or query value.
+pub(super) fn urlencode(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
 /// A form's CSRF field.
 pub(super) fn csrf(signed: &Signed) -> Markup {
     html! { input type="hidden" name="csrf" value=(signed.csrf()); }

@@ -12,11 +12,8 @@ use std::net::{IpAddr, SocketAddr};
 use axum::extract::{ConnectInfo, FromRequestParts};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, header};
-use base64::Engine as _;
 use booking::operators::{ConsoleSession, Operator, OperatorRole};
 use booking::rate::{Limiter, Rate, source_key};
-use rand::RngCore as _;
-use sha2::{Digest as _, Sha256};
 
 use super::failure::Failure;
 use crate::{ApiError, AppState};
@@ -89,17 +86,12 @@ impl FromRequestParts<AppState> for Signed {
 
 /// A fresh random token (256 bits, URL-safe base64).
 pub(super) fn new_token() -> String {
-    let mut bytes = [0u8; 32];
-    rand::rng().fill_bytes(&mut bytes);
-    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+    booking::secrets::random_token(32)
 }
 
 /// What the store keeps of a session token.
 pub(super) fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    booking::secrets::sha256_hex(token)
 }
 
 /// Constant-time equality of two tokens.

@@ -10,7 +10,7 @@ use maud::html;
 use serde::Deserialize;
 
 use super::failure::{PageResult, uuid_of};
-use super::layout::{csrf, page as layout, when};
+use super::layout::{csrf, page as layout, urlencode, when};
 use super::session::Signed;
 use crate::AppState;
 
@@ -39,7 +39,7 @@ pub(super) async fn page(State(state): State<AppState>, signed: Signed) -> PageR
                                 td { (when(c.last_seen_at)) }
                                 td {
                                     @if signed.is_admin() && !stations.is_empty() {
-                                        form.inline method="post" action={ "/console/unassigned/" (form_urlencoded::byte_serialize(c.charge_point_id.as_bytes()).collect::<String>()) "/place" } {
+                                        form.inline method="post" action={ "/console/unassigned/" (urlencode(&c.charge_point_id)) "/place" } {
                                             (csrf(&signed))
                                             label { "Station" select name="station" { @for s in &stations { option value=(s.id) { (s.name) } } } }
                                             label { "Profile" select name="securityProfile" { @for p in 0..=3 { option value=(p) { (p) } } } }
@@ -87,7 +87,7 @@ pub(super) async fn place(
         crate::admin::register_charger(&state, signed.operator.actor(), station, input).await?;
     Ok(Redirect::to(&format!(
         "/console/chargers/{}",
-        form_urlencoded::byte_serialize(charger.charge_point_id.as_bytes()).collect::<String>()
+        urlencode(&charger.charge_point_id)
     ))
     .into_response())
 }
