@@ -343,6 +343,15 @@ impl App {
             config.webhook_max_attempts,
         )
         .limit_per_vendor(config.webhooks_per_vendor());
+        let ocpi = ocpi::Ocpi::new(
+            database.clone(),
+            store.clone(),
+            Arc::new(crate::roaming::RoamingChargers(chargers.clone())),
+            Arc::new(ocpi::HttpPartners::new(std::time::Duration::from_secs(10))),
+            clock.clone(),
+            bookings.clone(),
+            config.ocpi()?,
+        );
         let csms = csms::Csms::new(
             csms::Deps {
                 store: store.clone(),
@@ -360,6 +369,7 @@ impl App {
                     .unwrap_or_else(vendor_extensions),
                 certificates: certificates.clone(),
                 smart_charging,
+                remote_authorizer: Arc::new(ocpi.clone()),
             },
             registry,
         );
@@ -388,15 +398,6 @@ impl App {
             chargers: Arc::new(chargers.clone()),
             clock: clock.clone(),
         };
-        let ocpi = ocpi::Ocpi::new(
-            database.clone(),
-            store.clone(),
-            Arc::new(crate::roaming::RoamingChargers(chargers.clone())),
-            Arc::new(ocpi::HttpPartners::new(std::time::Duration::from_secs(10))),
-            clock.clone(),
-            bookings.clone(),
-            config.ocpi()?,
-        );
         let state = AppState::from(evgate_api::Services {
             store,
             clock,

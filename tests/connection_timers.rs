@@ -74,6 +74,7 @@ async fn line() -> Line {
             local_lists: csms::local_list::LocalLists::none(),
             certificates: Default::default(),
             smart_charging: csms::smart_charging::SmartCharging::none(),
+            remote_authorizer: std::sync::Arc::new(booking::authorization::NoRemote),
         },
     };
     tokio::time::pause();

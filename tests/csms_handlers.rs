@@ -81,6 +81,7 @@ async fn bench(version: OcppVersion) -> Bench {
             local_lists: csms::local_list::LocalLists::none(),
             certificates: Default::default(),
             smart_charging: csms::smart_charging::SmartCharging::none(),
+            remote_authorizer: std::sync::Arc::new(booking::authorization::NoRemote),
         },
     };
     Bench { app, ctx, charger }

@@ -729,3 +729,92 @@ async fn an_emsp_pushes_a_token_starts_a_session_remotely_and_gets_session_and_c
         "body": {"response_url": format!("{base}/x")}}));
     assert_eq!(code(&odd), (200, 2001), "{odd}");
 }
+
+/// What the charger hears of `uid` in an Authorize.
+fn verdict(charger: &mut Charger, uid: &str) -> String {
+    charger.command(&format!("authorize {uid}"))["idTagInfo"]["status"]
+        .as_str()
+        .expect("status")
+        .to_owned()
+}
+
+/// A Token object as the eMSP keeps it.
+fn emsp_token(uid: &str, whitelist: &str) -> Value {
+    json!({"country_code": "NL", "party_id": "TMS", "uid": uid, "type": "RFID",
+        "contract_id": format!("NL-TMS-{uid}"), "issuer": "TMS Mobility", "valid": true,
+        "whitelist": whitelist, "last_updated": "2026-12-03T10:00:00Z"})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "needs python3 and the PyPI ocpp charger; run by .ci/run"]
+async fn an_emsp_authorizes_its_drivers_in_real_time() {
+    let cpo = cpo().await;
+    cpo.publish().await;
+    let ocpp = format!("{}/ocpp/PY-1", cpo.server.ocpp);
+    let mut charger = Charger::start(&ocpp, "1.6", "Accepted");
+    charger.command("status 1 Available");
+    let token_a = cpo.invite("Real-time eMSP").await;
+    let versions = cpo.server.url("/ocpi/versions");
+    let (mut emsp, _) = Emsp::start();
+    let reg = emsp.cmd(json!({"cmd": "register", "versions": versions, "token": token_a}));
+    assert_eq!(code(&reg), (200, 1000), "{reg}");
+    let tokens = reg["endpoints"]["tokens:RECEIVER"]
+        .as_str()
+        .expect("tokens")
+        .to_owned();
+    let authorizer = |uid: &str, allowed: &str, whitelist: &str| {
+        json!({"cmd": "authorizer", "uid": uid, "allowed": allowed,
+               "token": emsp_token(uid, whitelist)})
+    };
+
+    // NEVER: only the eMSP may say yes, asked with the Location, each time.
+    let url = format!("{tokens}/NL/TMS/RTNEVER");
+    let put = emsp.cmd(json!({"cmd": "call", "method": "PUT", "url": url,
+        "body": emsp_token("RTNEVER", "NEVER")}));
+    assert_eq!(code(&put), (201, 1000), "{put}");
+    emsp.cmd(authorizer("RTNEVER", "ALLOWED", "NEVER"));
+    assert_eq!(verdict(&mut charger, "RTNEVER"), "Accepted");
+    let asked = emsp.await_received("/emsp/tokens/RTNEVER/authorize", |r| r["method"] == "POST");
+    assert_eq!(asked["authorized"], true, "{asked}");
+    assert_eq!(asked["body"]["location_id"], cpo.station, "{asked}");
+    assert!(
+        asked["path"]
+            .as_str()
+            .is_some_and(|p| p.ends_with("?type=RFID")),
+        "{asked}"
+    );
+    emsp.cmd(authorizer("RTNEVER", "NO_CREDIT", "NEVER"));
+    assert_eq!(verdict(&mut charger, "RTNEVER"), "Blocked");
+
+    // ALLOWED_OFFLINE: the eMSP decides while it answers, the token's own
+    // record when it does not; NEVER is then refused.
+    let url = format!("{tokens}/NL/TMS/RTOFFLINE");
+    let put = emsp.cmd(json!({"cmd": "call", "method": "PUT", "url": url,
+        "body": emsp_token("RTOFFLINE", "ALLOWED_OFFLINE")}));
+    assert_eq!(code(&put), (201, 1000), "{put}");
+    emsp.cmd(authorizer("RTOFFLINE", "BLOCKED", "ALLOWED_OFFLINE"));
+    emsp.cmd(authorizer("RTNEVER", "ALLOWED", "NEVER"));
+    assert_eq!(verdict(&mut charger, "RTOFFLINE"), "Blocked");
+    emsp.cmd(json!({"cmd": "down"}));
+    assert_eq!(verdict(&mut charger, "RTOFFLINE"), "Accepted");
+    assert_eq!(verdict(&mut charger, "RTNEVER"), "Blocked");
+    emsp.cmd(json!({"cmd": "up"}));
+
+    // A token nobody pushed: the eMSP that knows it decides, and evgate
+    // keeps its Token; one nobody knows stays Invalid.
+    assert_eq!(verdict(&mut charger, "NOBODYKNOWS"), "Invalid");
+    let unknown = emsp.call("GET", &format!("{tokens}/NL/TMS/RTNEW"));
+    assert_eq!(code(&unknown), (404, 2004), "{unknown}");
+    emsp.cmd(authorizer("RTNEW", "ALLOWED", "ALLOWED"));
+    assert_eq!(verdict(&mut charger, "RTNEW"), "Accepted");
+    let kept = emsp.call("GET", &format!("{tokens}/NL/TMS/RTNEW"));
+    assert_eq!(code(&kept), (200, 1000), "{kept}");
+    assert_eq!(kept["body"]["data"]["contract_id"], "NL-TMS-RTNEW");
+    // ... so the charge it starts is the eMSP's Session.
+    let started = charger.command("start 1 RTNEW -");
+    assert_eq!(started["idTagInfo"]["status"], "Accepted", "{started}");
+    let session = emsp.await_received("/emsp/sessions/NO/EVG/", |r| {
+        r["body"]["cdr_token"]["uid"] == "RTNEW"
+    });
+    assert_eq!(session["body"]["cdr_token"]["contract_id"], "NL-TMS-RTNEW");
+}

@@ -200,6 +200,7 @@ async fn over_ocpp(app: &TestApp, station: &str) -> Facts {
             local_lists: csms::local_list::LocalLists::none(),
             certificates: Default::default(),
             smart_charging: csms::smart_charging::SmartCharging::none(),
+            remote_authorizer: std::sync::Arc::new(booking::authorization::NoRemote),
         },
         Arc::new(csms::Registry::default()),
     );

@@ -105,6 +105,9 @@ pub struct Deps {
     pub certificates: crate::certificates::Certificates,
     /// Charging profiles evgate set, re-sent after a charger boots.
     pub smart_charging: crate::smart_charging::SmartCharging,
+    /// Who else decides on an id tag while a charger waits (roaming
+    /// partners' real-time authorization); `NoRemote` without OCPI.
+    pub remote_authorizer: Arc<dyn booking::authorization::RemoteAuthorizer>,
 }
 
 /// Presence across instances: a charger that left this instance may be

@@ -305,11 +305,18 @@ pub fn id_tag_within_limits(ctx: &Context, id_tag: &str) -> Result<(), RpcError>
 
 /// An id tag's verdict now: an operator-registered tag's own status (Expired
 /// past its expiry) and group, else Accepted for a live booking's tag, else
-/// Invalid. Each version words it in its own idTagInfo/idTokenInfo.
+/// Invalid; a roaming partner's verdict first where it has one. Each
+/// version words it in its own idTagInfo/idTokenInfo.
 pub async fn authorize(ctx: &Context, id_tag: &str) -> Result<Authorization, RpcError> {
-    booking::authorization::authorize(&*ctx.deps.store, id_tag, ctx.now())
-        .await
-        .map_err(internal)
+    booking::authorization::authorize_online(
+        &*ctx.deps.store,
+        &*ctx.deps.remote_authorizer,
+        id_tag,
+        ctx.charger.station_id,
+        ctx.now(),
+    )
+    .await
+    .map_err(internal)
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ mod http;
 mod locations;
 mod partner;
 mod push;
+mod realtime;
 mod reservations;
 mod sessions;
 mod store;

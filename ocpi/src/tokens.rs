@@ -55,9 +55,12 @@ const REQUIRED: [&str; 9] = [
     "last_updated",
 ];
 
-/// The id tag verdict a Token earns: valid and usable without asking the
-/// eMSP → Accepted. `NEVER` whitelisting asks for real-time authorization,
-/// which evgate does not do yet: Blocked.
+/// The id tag verdict a Token earns on evgate's own record: valid and
+/// usable without asking the eMSP (`ALWAYS`, `ALLOWED`, and
+/// `ALLOWED_OFFLINE`, which stands when the eMSP does not answer) →
+/// Accepted. `NEVER` is only ever accepted by the eMSP in real time
+/// ([`crate::realtime`]): on record it is Blocked, so no charger accepts it
+/// offline.
 fn verdict(token: &Value) -> IdTagStatus {
     let valid = token["valid"].as_bool().unwrap_or(false);
     let listed = matches!(
@@ -72,7 +75,20 @@ fn verdict(token: &Value) -> IdTagStatus {
 }
 
 impl TokenKey {
-    fn check(&self, partner: &Partner) -> Result<()> {
+    /// Where a whole Token says it lives.
+    pub(crate) fn of(token: &Value) -> Option<TokenKey> {
+        let field = |f: &str| token[f].as_str().map(str::to_owned);
+        Some(TokenKey {
+            country_code: field("country_code")?,
+            party_id: field("party_id")?,
+            uid: field("uid")?,
+            token_type: field("type")?,
+        })
+    }
+
+    /// The key is one of `partner`'s roles, and its uid one chargers can
+    /// send.
+    pub(crate) fn check(&self, partner: &Partner) -> Result<()> {
         if !partner
             .roles
             .iter()
@@ -99,6 +115,28 @@ impl TokenKey {
     }
 }
 
+/// A whole Token: its required fields, and its identity as `key` says.
+pub(crate) fn check_whole(token: &Value, key: &TokenKey) -> Result<()> {
+    for field in REQUIRED {
+        if token.get(field).is_none_or(Value::is_null) {
+            return Err(OcpiError::InvalidParameters(format!("{field} is required")));
+        }
+    }
+    for (field, want) in [
+        ("country_code", &key.country_code),
+        ("party_id", &key.party_id),
+        ("uid", &key.uid),
+        ("type", &key.token_type),
+    ] {
+        if token[field].as_str() != Some(want.as_str()) {
+            return Err(OcpiError::InvalidParameters(format!(
+                "{field} differs from the URL's"
+            )));
+        }
+    }
+    Ok(())
+}
+
 impl Ocpi {
     /// A PUT: the whole Token, checked against its URL; `true` when it is
     /// new.
@@ -111,23 +149,7 @@ impl Ocpi {
         key.check(partner)?;
         let token: Value = serde_json::from_slice(body)
             .map_err(|e| OcpiError::MalformedJson(format!("the body is not JSON: {e}")))?;
-        for field in REQUIRED {
-            if token.get(field).is_none_or(Value::is_null) {
-                return Err(OcpiError::InvalidParameters(format!("{field} is required")));
-            }
-        }
-        for (field, want) in [
-            ("country_code", &key.country_code),
-            ("party_id", &key.party_id),
-            ("uid", &key.uid),
-            ("type", &key.token_type),
-        ] {
-            if token[field].as_str() != Some(want.as_str()) {
-                return Err(OcpiError::InvalidParameters(format!(
-                    "{field} differs from the URL's"
-                )));
-            }
-        }
+        check_whole(&token, key)?;
         let existed = self.store.ocpi_token(key).await?.is_some();
         self.store_token(partner, key, token, None).await?;
         Ok(!existed)

@@ -6,7 +6,9 @@ and is driven by JSON lines on stdin; each command's result is one JSON line
 on stdout. Every call evgate makes to it must carry its token B, Base64
 encoded (OCPI 2.2.1 transport), or it answers 401.
 
-Commands: register, update, unregister, call, patches, down, up.
+Commands: register, update, unregister, call, patches, down, up, and
+authorizer (what its Tokens sender answers a real-time authorization of a
+uid: POST {tokens}/{uid}/authorize; an unknown uid gets 404 with 2004).
 """
 import base64
 import json
@@ -14,11 +16,12 @@ import secrets
 import sys
 import threading
 import urllib.error
+import urllib.parse
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 STATE = {"token_b": None, "token_c": None, "endpoints": {}, "received": [], "down": False,
-         "version": "2.2.1"}
+         "version": "2.2.1", "authorize": {}}
 LOCK = threading.Lock()
 
 
@@ -65,12 +68,25 @@ class Emsp(BaseHTTPRequestHandler):
                     {"identifier": "locations", "role": "RECEIVER", "url": f"{base}/{v}/emsp/locations"},
                     {"identifier": "sessions", "role": "RECEIVER", "url": f"{base}/{v}/emsp/sessions"},
                     {"identifier": "cdrs", "role": "RECEIVER", "url": f"{base}/{v}/emsp/cdrs"},
+                    {"identifier": "tokens", "role": "SENDER", "url": f"{base}/{v}/emsp/tokens/"},
                 ]
                 if v == "2.3.0":
                     # The draft's spelling of the Bookings module.
                     endpoints.append({"identifier": "Booking", "role": "RECEIVER",
                                       "url": f"{base}/{v}/emsp/bookings"})
                 return self.reply(200, envelope({"version": v, "endpoints": endpoints}))
+        path = self.path.split("?")[0]
+        if "/emsp/tokens/" in path and path.endswith("/authorize") and method == "POST":
+            if STATE["down"]:
+                return self.reply(503, {"error": "down for maintenance"})
+            uid = urllib.parse.unquote(path.split("/")[-2])
+            known = STATE["authorize"].get(uid)
+            if known is None:
+                return self.reply(404, envelope(None, 2004, "Unknown Token"))
+            info = {"allowed": known["allowed"], "token": known["token"]}
+            if body and body.get("location_id"):
+                info["location"] = {"location_id": body["location_id"]}
+            return self.reply(200, envelope(info))
         if "/emsp/" in self.path and method in ("PATCH", "PUT", "POST"):
             if STATE["down"]:
                 return self.reply(503, {"error": "down for maintenance"})
@@ -182,6 +198,9 @@ def main():
             # For a CPO driven in process: the Credentials to POST, token B
             # new (evgate's calls back must carry it).
             out = credentials(own_versions)
+        elif op == "authorizer":
+            STATE["authorize"][cmd["uid"]] = {"allowed": cmd["allowed"], "token": cmd["token"]}
+            out = {}
         elif op == "token_c":
             out = {"token": STATE["token_c"]}
         else:

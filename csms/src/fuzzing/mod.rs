@@ -598,6 +598,7 @@ fn deps() -> Deps {
         local_lists: crate::local_list::LocalLists::none(),
         certificates: Default::default(),
         smart_charging: crate::smart_charging::SmartCharging::none(),
+        remote_authorizer: Arc::new(booking::authorization::NoRemote),
     }
 }
 
