@@ -83,6 +83,28 @@ impl Cpo {
     }
 }
 
+impl Cpo {
+    /// PY-1 connected over 1.6 (connector 1 Available) and an eMSP
+    /// registered through the handshake; its answer carries evgate's
+    /// endpoints.
+    async fn charger_and_emsp(&self, name: &str) -> (Charger, Emsp, Value) {
+        let ocpp = format!("{}/ocpp/PY-1", self.server.ocpp);
+        let mut charger = Charger::start(&ocpp, "1.6", "Accepted");
+        charger.command("status 1 Available");
+        let token_a = self.invite(name).await;
+        let versions = self.server.url("/ocpi/versions");
+        let (mut emsp, _) = Emsp::start();
+        let reg = emsp.cmd(json!({"cmd": "register", "versions": versions, "token": token_a}));
+        assert_eq!(code(&reg), (200, 1000), "{reg}");
+        (charger, emsp, reg)
+    }
+}
+
+/// One of evgate's endpoints (`"tokens:RECEIVER"`) from a registration.
+fn endpoint(reg: &Value, key: &str) -> String {
+    reg["endpoints"][key].as_str().expect(key).to_owned()
+}
+
 fn code(answer: &Value) -> (u64, u64) {
     (
         answer["status"].as_u64().expect("status"),
@@ -547,22 +569,9 @@ async fn an_emsp_pushes_a_token_starts_a_session_remotely_and_gets_session_and_c
         )
         .await;
     assert_eq!(status, 200, "{assigned}");
-    let ocpp = format!("{}/ocpp/PY-1", cpo.server.ocpp);
-    let mut charger = Charger::start(&ocpp, "1.6", "Accepted");
-    charger.command("status 1 Available");
-    let token_a = cpo.invite("Roaming eMSP").await;
-    let versions = cpo.server.url("/ocpi/versions");
-    let (mut emsp, _) = Emsp::start();
-    let reg = emsp.cmd(json!({"cmd": "register", "versions": versions, "token": token_a}));
-    assert_eq!(code(&reg), (200, 1000), "{reg}");
-    let tokens = reg["endpoints"]["tokens:RECEIVER"]
-        .as_str()
-        .expect("tokens")
-        .to_owned();
-    let commands = reg["endpoints"]["commands:RECEIVER"]
-        .as_str()
-        .expect("commands")
-        .to_owned();
+    let (mut charger, mut emsp, reg) = cpo.charger_and_emsp("Roaming eMSP").await;
+    let tokens = endpoint(&reg, "tokens:RECEIVER");
+    let commands = endpoint(&reg, "commands:RECEIVER");
     let base = emsp.cmd(json!({"cmd": "base"}))["base"]
         .as_str()
         .expect("base")
@@ -570,14 +579,15 @@ async fn an_emsp_pushes_a_token_starts_a_session_remotely_and_gets_session_and_c
 
     // The token, pushed; the charger hears it Accepted, then Blocked once
     // the eMSP invalidates it.
-    let token = json!({"country_code": "NL", "party_id": "TMS", "uid": "TMSCARD7", "type": "RFID",
-        "contract_id": "NL-TMS-C7", "issuer": "TMS Mobility", "valid": true,
-        "whitelist": "ALLOWED", "last_updated": "2026-12-03T10:00:00Z"});
+    let token = emsp_token("TMSCARD7", "ALLOWED");
     let url = format!("{tokens}/NL/TMS/TMSCARD7");
     let put = emsp.cmd(json!({"cmd": "call", "method": "PUT", "url": url, "body": token}));
     assert_eq!(code(&put), (201, 1000), "{put}");
     let got = emsp.call("GET", &url);
-    assert_eq!(got["body"]["data"]["contract_id"], "NL-TMS-C7", "{got}");
+    assert_eq!(
+        got["body"]["data"]["contract_id"], "NL-TMS-TMSCARD7",
+        "{got}"
+    );
     assert_eq!(
         charger.command("authorize TMSCARD7")["idTagInfo"]["status"],
         "Accepted"
@@ -676,10 +686,7 @@ async fn an_emsp_pushes_a_token_starts_a_session_remotely_and_gets_session_and_c
     assert_eq!(cdr["tariffs"][0]["id"], tariff_id);
     assert_eq!(cdr["charging_periods"][0]["tariff_id"], tariff_id);
     // The tariff is offered, and named on the connector it applies to.
-    let tariffs = reg["endpoints"]["tariffs:SENDER"]
-        .as_str()
-        .expect("tariffs")
-        .to_owned();
+    let tariffs = endpoint(&reg, "tariffs:SENDER");
     let offered = emsp.call("GET", &tariffs);
     assert_eq!(offered["headers"]["x-total-count"], "1", "{offered}");
     let components = &offered["body"]["data"][0]["elements"][0]["price_components"];
@@ -687,10 +694,7 @@ async fn an_emsp_pushes_a_token_starts_a_session_remotely_and_gets_session_and_c
     assert_eq!(components[0]["price"], 4.0);
     assert_eq!(components[0]["vat"], 25.0);
     assert_eq!(components[1]["type"], "FLAT");
-    let locations = reg["endpoints"]["locations:SENDER"]
-        .as_str()
-        .expect("locations")
-        .to_owned();
+    let locations = endpoint(&reg, "locations:SENDER");
     let loc = emsp.call("GET", &format!("{locations}/{}", cpo.station));
     let evses = &loc["body"]["data"]["evses"];
     assert_eq!(
@@ -750,18 +754,8 @@ fn emsp_token(uid: &str, whitelist: &str) -> Value {
 async fn an_emsp_authorizes_its_drivers_in_real_time() {
     let cpo = cpo().await;
     cpo.publish().await;
-    let ocpp = format!("{}/ocpp/PY-1", cpo.server.ocpp);
-    let mut charger = Charger::start(&ocpp, "1.6", "Accepted");
-    charger.command("status 1 Available");
-    let token_a = cpo.invite("Real-time eMSP").await;
-    let versions = cpo.server.url("/ocpi/versions");
-    let (mut emsp, _) = Emsp::start();
-    let reg = emsp.cmd(json!({"cmd": "register", "versions": versions, "token": token_a}));
-    assert_eq!(code(&reg), (200, 1000), "{reg}");
-    let tokens = reg["endpoints"]["tokens:RECEIVER"]
-        .as_str()
-        .expect("tokens")
-        .to_owned();
+    let (mut charger, mut emsp, reg) = cpo.charger_and_emsp("Real-time eMSP").await;
+    let tokens = endpoint(&reg, "tokens:RECEIVER");
     let authorizer = |uid: &str, allowed: &str, whitelist: &str| {
         json!({"cmd": "authorizer", "uid": uid, "allowed": allowed,
                "token": emsp_token(uid, whitelist)})
@@ -817,4 +811,6 @@ async fn an_emsp_authorizes_its_drivers_in_real_time() {
         r["body"]["cdr_token"]["uid"] == "RTNEW"
     });
     assert_eq!(session["body"]["cdr_token"]["contract_id"], "NL-TMS-RTNEW");
+    assert_eq!(session["body"]["auth_method"], "AUTH_REQUEST", "{session}");
+    assert_eq!(session["body"]["authorization_reference"], "AUTH-RTNEW");
 }

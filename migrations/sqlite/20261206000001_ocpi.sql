@@ -76,8 +76,9 @@ CREATE TABLE ocpi_bookings (
 -- Tokens partners pushed (OCPI module tokens, evgate as the receiver), as
 -- they sent them; each is also an id tag, owned by the partner's booking
 -- user, so chargers hear its verdict at Authorize and at a transaction's
--- start. A START_SESSION leaves its authorization reference and time, so
--- the Session it starts says it came by command.
+-- start. The eMSP's latest say-so (a START_SESSION, or a real-time
+-- authorization it allowed) leaves its method, reference and time, so the
+-- Session that follows says how it was authorized.
 CREATE TABLE ocpi_tokens (
     country_code             TEXT NOT NULL,
     party_id                 TEXT NOT NULL,
@@ -87,7 +88,8 @@ CREATE TABLE ocpi_tokens (
     body                     TEXT NOT NULL,
     last_updated             TEXT NOT NULL,
     authorization_reference  TEXT,
-    commanded_at             TEXT,
+    authorized_at            TEXT,
+    auth_method              TEXT,
     PRIMARY KEY (country_code, party_id, uid, token_type)
 );
 CREATE INDEX ocpi_tokens_uid ON ocpi_tokens (uid);

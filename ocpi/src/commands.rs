@@ -13,7 +13,7 @@ use crate::Ocpi;
 use crate::envelope::timestamp;
 use crate::error::{OcpiError, Result};
 use crate::partner::Partner;
-use crate::tokens::TokenKey;
+use crate::tokens::{AuthMethod, Authorized, TokenKey};
 
 /// The `timeout` told to partners: how long the charger may take.
 const TIMEOUT_SECONDS: u64 = 30;
@@ -224,7 +224,12 @@ impl Ocpi {
             .get("authorization_reference")
             .and_then(Value::as_str)
             .map(str::to_owned);
-        self.store_token(partner, &key, token, Some((reference, now)))
+        let authorized = Authorized {
+            method: AuthMethod::Command,
+            reference,
+            at: now,
+        };
+        self.store_token(partner, &key, token, Some(authorized))
             .await?;
         let (action, payload) = match version {
             OcppVersion::V16 => (

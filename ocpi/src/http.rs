@@ -296,7 +296,7 @@ async fn list_locations(
     for c in &connectors {
         by_station.entry(c.station_id).or_default().push(c);
     }
-    let tariffs = ocpi.tariffs_of_connectors().await?;
+    let tariffs = ocpi.tariffs_of_connectors(&ids).await?;
     let empty = Vec::new();
     let data: Vec<Value> = published
         .iter()
@@ -408,7 +408,7 @@ async fn one_location(
     let (station, details, connectors) = published(&ocpi, &location_id).await?;
     let cs: Vec<&Connector> = connectors.iter().collect();
     let party = &ocpi.settings()?.party;
-    let tariffs = ocpi.tariffs_of_connectors().await?;
+    let tariffs = ocpi.tariffs_of_connectors(&[station.id]).await?;
     Ok(envelope::success(location(
         party, &station, &details, &cs, &tariffs, v,
     )))
@@ -421,10 +421,10 @@ async fn one_evse(
 ) -> Result<Response> {
     registered(&ocpi, &headers).await?;
     let v = version(&segment)?;
-    let (_, _, connectors) = published(&ocpi, &location_id).await?;
+    let (station, _, connectors) = published(&ocpi, &location_id).await?;
     let cs: Vec<&Connector> = connectors.iter().collect();
     let c = find_evse(&cs, &evse_uid)?;
-    let tariffs = ocpi.tariffs_of_connectors().await?;
+    let tariffs = ocpi.tariffs_of_connectors(&[station.id]).await?;
     Ok(envelope::success(crate::locations::evse(c, &tariffs, v)))
 }
 
@@ -435,10 +435,10 @@ async fn one_connector(
 ) -> Result<Response> {
     registered(&ocpi, &headers).await?;
     let v = version(&segment)?;
-    let (_, _, connectors) = published(&ocpi, &location_id).await?;
+    let (station, _, connectors) = published(&ocpi, &location_id).await?;
     let cs: Vec<&Connector> = connectors.iter().collect();
     let c = find_evse(&cs, &evse_uid)?;
-    let tariffs = ocpi.tariffs_of_connectors().await?;
+    let tariffs = ocpi.tariffs_of_connectors(&[station.id]).await?;
     let evse = crate::locations::evse(c, &tariffs, v);
     let found = evse["connectors"]
         .as_array()

@@ -45,7 +45,7 @@ pub use partner::{
 };
 pub use push::{Backlog, PUSH_ATTEMPTS, Push, PushModule, backoff};
 pub use store::OcpiStore;
-pub use tokens::{StoredToken, TokenKey};
+pub use tokens::{AuthMethod, Authorized, StoredToken, TokenKey};
 
 /// Who evgate is towards partners (`OCPI_COUNTRY_CODE`, `OCPI_PARTY_ID`,
 /// `OCPI_BUSINESS_NAME`, `OCPI_BASE_URL`).
@@ -117,9 +117,17 @@ impl Ocpi {
         }))
     }
 
-    /// Which tariff each published connector charges by.
-    pub(crate) async fn tariffs_of_connectors(&self) -> Result<locations::Tariffs> {
-        Ok(self.store.published_tariffs().await?.into_iter().collect())
+    /// Which tariff each connector of these published stations charges by.
+    pub(crate) async fn tariffs_of_connectors(
+        &self,
+        stations: &[Uuid],
+    ) -> Result<locations::Tariffs> {
+        Ok(self
+            .store
+            .published_tariffs(stations)
+            .await?
+            .into_iter()
+            .collect())
     }
 
     /// The settings, or the error every call gets while OCPI is off.

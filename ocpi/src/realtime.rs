@@ -7,7 +7,8 @@
 //!   own record stands (`NEVER` Blocked, `ALLOWED_OFFLINE` Accepted).
 //! - A token nobody pushed is asked of every registered eMSP at once (an
 //!   eMSP need not push all its tokens); the first that knows it decides,
-//!   and its Token is kept, so the charge's Session and CDR go to it.
+//!   and the Token it allows is kept, so the charge's Session and CDR go
+//!   to it.
 //! - `ALWAYS`/`ALLOWED` tokens and the operator's own id tags are decided
 //!   here without a call.
 
@@ -23,7 +24,7 @@ use uuid::Uuid;
 
 use crate::Ocpi;
 use crate::partner::{Partner, PartnerState};
-use crate::tokens::{TokenKey, check_whole};
+use crate::tokens::{AuthMethod, Authorized, StoredToken, TokenKey, check_whole};
 
 /// How long a charger's Authorize may wait on eMSPs. Chargers time a call
 /// out after 30 s or more; a driver at the reader should not wait that.
@@ -100,9 +101,31 @@ impl Ocpi {
             let info = self
                 .ask(&partner, id_tag, Some(&key.token_type), at)
                 .await?;
-            return info["allowed"].as_str().and_then(status_of);
+            let status = info["allowed"].as_str().and_then(status_of)?;
+            if status == IdTagStatus::Accepted {
+                let said = StoredToken {
+                    authorized: Some(self.said(&info)),
+                    ..token
+                };
+                if let Err(e) = self.store.put_ocpi_token(&key, &said).await {
+                    tracing::warn!(uid = id_tag, error = %e, "OCPI: a real-time authorization was not recorded");
+                }
+            }
+            return Some(status);
         }
         None
+    }
+
+    /// An allowed real-time authorization, for the Session that follows.
+    fn said(&self, info: &Value) -> Authorized {
+        Authorized {
+            method: AuthMethod::AuthRequest,
+            reference: info["authorization_reference"]
+                .as_str()
+                .filter(|r| !r.is_empty() && r.len() <= 36)
+                .map(str::to_owned),
+            at: self.clock.now(),
+        }
     }
 
     /// Every registered eMSP at once; the first that knows the token
@@ -119,7 +142,10 @@ impl Ocpi {
             let Some(status) = info["allowed"].as_str().and_then(status_of) else {
                 continue;
             };
-            self.learn(partner, id_tag, &info["token"]).await;
+            if status == IdTagStatus::Accepted {
+                self.learn(partner, id_tag, &info["token"], self.said(&info))
+                    .await;
+            }
             return Some(status);
         }
         None
@@ -156,11 +182,11 @@ impl Ocpi {
         }
     }
 
-    /// Keeps the Token an eMSP vouched for, as if it had pushed it: its id
-    /// tag is then the partner's, and the charge it starts is reported to
-    /// it. A Token that is not whole, or not this uid's, is not kept (the
+    /// Keeps the Token an eMSP allowed, as if it had pushed it: its id tag
+    /// is then the partner's, and the charge it starts is reported to it
+    /// (a refusal keeps nothing: the next use asks again). A Token that is not whole, or not this uid's, is not kept (the
     /// verdict still stands).
-    async fn learn(&self, partner: &Partner, uid: &str, token: &Value) {
+    async fn learn(&self, partner: &Partner, uid: &str, token: &Value, said: Authorized) {
         let kept = async {
             let key = TokenKey::of(token)
                 .filter(|k| k.uid == uid)
@@ -169,7 +195,8 @@ impl Ocpi {
                 })?;
             key.check(partner)?;
             check_whole(token, &key)?;
-            self.store_token(partner, &key, token.clone(), None).await
+            self.store_token(partner, &key, token.clone(), Some(said))
+                .await
         };
         if let Err(e) = kept.await {
             tracing::warn!(partner = %partner.id, uid, error = %e, "OCPI: the Token of a real-time authorization was not kept");

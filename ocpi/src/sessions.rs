@@ -15,8 +15,9 @@ use crate::locations::{LocationDetails, Party, address, coordinates, plug};
 use crate::partner::{OcpiVersion, Partner, PartnerState};
 use crate::push::{Push, PushModule};
 
-/// A START_SESSION this long before a session began is what started it.
-const COMMAND_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
+/// An eMSP's say-so (a START_SESSION, a real-time authorization) this
+/// long before a session began is what started it.
+const AUTHORIZED_WINDOW: chrono::TimeDelta = chrono::TimeDelta::minutes(10);
 
 /// Whose a session is, in OCPI's terms.
 #[derive(Debug, Clone)]
@@ -84,18 +85,15 @@ impl Ocpi {
         let Some(partner) = self.store.partner(token.partner_id).await? else {
             return Ok(None);
         };
-        let commanded = token.commanded_at.is_some_and(|at| {
-            at <= session.started_at + COMMAND_WINDOW && session.started_at - at <= COMMAND_WINDOW
+        let said = token.authorized.filter(|a| {
+            a.at <= session.started_at + AUTHORIZED_WINDOW
+                && session.started_at - a.at <= AUTHORIZED_WINDOW
         });
         Ok(Some(Owner {
             partner,
             cdr_token: cdr_token(&token.body),
-            auth_method: if commanded { "COMMAND" } else { "WHITELIST" },
-            authorization_reference: if commanded {
-                token.authorization_reference
-            } else {
-                None
-            },
+            auth_method: said.as_ref().map_or("WHITELIST", |a| a.method.as_str()),
+            authorization_reference: said.and_then(|a| a.reference),
         }))
     }
 

@@ -76,9 +76,10 @@ pub trait OcpiStore: Send + Sync + std::fmt::Debug + 'static {
     /// The tokens of any partner with this uid (what a charger sends).
     async fn ocpi_tokens_by_uid(&self, uid: &str) -> Result<Vec<(TokenKey, StoredToken)>>;
 
-    /// The tariff each published connector charges by (its own, else its
-    /// station's).
-    async fn published_tariffs(&self) -> Result<Vec<(Uuid, Uuid)>>;
+    /// The tariff each connector of these published stations charges by
+    /// (its own, else its station's). A page's stations, not the
+    /// network's: a pull reads what it answers with.
+    async fn published_tariffs(&self, stations: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>>;
 
     /// Queues pushes; a newer status replaces an undelivered older one for
     /// the same partner and EVSE (keeping its retry schedule).

@@ -14,8 +14,8 @@ use crate::envelope::parse_timestamp;
 use crate::error::{OcpiError, Result};
 use crate::partner::Partner;
 
-/// A token as evgate keeps it: the partner's object and where a
-/// START_SESSION last used it.
+/// A token as evgate keeps it: the partner's object and the eMSP's latest
+/// say-so for it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StoredToken {
     /// The partner that pushed it.
@@ -24,10 +24,52 @@ pub struct StoredToken {
     pub body: Value,
     /// Its `last_updated`.
     pub last_updated: DateTime<Utc>,
-    /// The authorization reference of the last START_SESSION with it.
-    pub authorization_reference: Option<String>,
-    /// When a START_SESSION last used it.
-    pub commanded_at: Option<DateTime<Utc>>,
+    /// The last START_SESSION with it, or real-time authorization the
+    /// eMSP allowed.
+    pub authorized: Option<Authorized>,
+}
+
+/// An eMSP's say-so for one use of a token: the Session that follows
+/// within minutes carries its method and reference.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authorized {
+    /// How it was given.
+    pub method: AuthMethod,
+    /// The eMSP's `authorization_reference`, when it gave one.
+    pub reference: Option<String>,
+    /// When.
+    pub at: DateTime<Utc>,
+}
+
+/// OCPI `AuthMethod`s the eMSP gives (`WHITELIST` is evgate's own).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMethod {
+    /// A START_SESSION command.
+    Command,
+    /// A real-time authorization (`POST …/authorize`).
+    AuthRequest,
+}
+
+impl AuthMethod {
+    /// As OCPI and the store spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuthMethod::Command => "COMMAND",
+            AuthMethod::AuthRequest => "AUTH_REQUEST",
+        }
+    }
+}
+
+impl std::str::FromStr for AuthMethod {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "COMMAND" => Ok(AuthMethod::Command),
+            "AUTH_REQUEST" => Ok(AuthMethod::AuthRequest),
+            other => Err(format!("unknown auth method {other}")),
+        }
+    }
 }
 
 /// Where a token lives: country, party, uid, type.
@@ -196,7 +238,7 @@ impl Ocpi {
         partner: &Partner,
         key: &TokenKey,
         token: Value,
-        command: Option<(Option<String>, DateTime<Utc>)>,
+        authorized: Option<Authorized>,
     ) -> Result<()> {
         let last_updated = token["last_updated"]
             .as_str()
@@ -227,8 +269,7 @@ impl Ocpi {
             partner_id: partner.id,
             body: token,
             last_updated,
-            authorization_reference: command.as_ref().and_then(|c| c.0.clone()),
-            commanded_at: command.map(|c| c.1),
+            authorized,
         };
         self.store.put_ocpi_token(key, &stored).await?;
         self.core.upsert_id_tag(&tag, now).await?;

@@ -9,7 +9,10 @@ use std::sync::Arc;
 
 use chrono::TimeDelta;
 use evgate_store::Database;
-use ocpi::{LocationDetails, OcpiStore, OcpiVersion, Partner, PartnerState, Push, token_hash};
+use ocpi::{
+    AuthMethod, Authorized, LocationDetails, OcpiStore, OcpiVersion, Partner, PartnerState, Push,
+    StoredToken, TokenKey, token_hash,
+};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -152,7 +155,13 @@ async fn published_locations_and_coalescing_pushes(db: Arc<dyn Database>) {
     assert_eq!(count(window("", "2099-01-01T00:00:01Z")).await, 1);
 
     // Tariffs of published connectors: the connector's own, else the station's.
-    assert!(db.published_tariffs().await.unwrap().is_empty());
+    assert!(
+        db.published_tariffs(&[station.id])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert!(db.published_tariffs(&[]).await.unwrap().is_empty());
     let tariff = |name: &str| booking::tariffs::Tariff {
         id: Uuid::new_v4(),
         name: name.into(),
@@ -176,7 +185,7 @@ async fn published_locations_and_coalescing_pushes(db: Arc<dyn Database>) {
     .await
     .unwrap();
     assert_eq!(
-        db.published_tariffs().await.unwrap(),
+        db.published_tariffs(&[station.id]).await.unwrap(),
         vec![(connector, site_wide.id)]
     );
     db.assign_tariff(
@@ -187,8 +196,15 @@ async fn published_locations_and_coalescing_pushes(db: Arc<dyn Database>) {
     .await
     .unwrap();
     assert_eq!(
-        db.published_tariffs().await.unwrap(),
+        db.published_tariffs(&[station.id]).await.unwrap(),
         vec![(connector, own.id)]
+    );
+    // Another station's connectors are not read.
+    assert!(
+        db.published_tariffs(&[Uuid::new_v4()])
+            .await
+            .unwrap()
+            .is_empty()
     );
 
     let now = t("2026-12-03T10:00:00Z");
@@ -280,7 +296,58 @@ async fn published_locations_and_coalescing_pushes(db: Arc<dyn Database>) {
     );
 }
 
+/// A partner's token keeps the eMSP's latest say-so (a START_SESSION, a
+/// real-time authorization) across pushes of the Token that carry none.
+async fn a_token_keeps_the_latest_say_so(db: Arc<dyn Database>) {
+    let now = t("2026-12-03T10:00:00Z");
+    let (p, _) = Partner::invite("Roam", now).unwrap();
+    db.insert_partner(&p).await.unwrap();
+    let key = TokenKey {
+        country_code: "NL".into(),
+        party_id: "TMS".into(),
+        uid: "CARD1".into(),
+        token_type: "RFID".into(),
+    };
+    let pushed = StoredToken {
+        partner_id: p.id,
+        body: json!({"uid": "CARD1", "whitelist": "NEVER"}),
+        last_updated: now,
+        authorized: None,
+    };
+    db.put_ocpi_token(&key, &pushed).await.unwrap();
+    assert_eq!(db.ocpi_token(&key).await.unwrap(), Some(pushed.clone()));
+
+    let command = Authorized {
+        method: AuthMethod::Command,
+        reference: Some("REF-1".into()),
+        at: now + TimeDelta::minutes(1),
+    };
+    let said = StoredToken {
+        authorized: Some(command.clone()),
+        ..pushed.clone()
+    };
+    db.put_ocpi_token(&key, &said).await.unwrap();
+    // A later push of the Token alone keeps the say-so.
+    db.put_ocpi_token(&key, &pushed).await.unwrap();
+    assert_eq!(db.ocpi_token(&key).await.unwrap(), Some(said));
+
+    // A real-time authorization without a reference replaces the command's.
+    let asked = Authorized {
+        method: AuthMethod::AuthRequest,
+        reference: None,
+        at: now + TimeDelta::minutes(2),
+    };
+    let said = StoredToken {
+        authorized: Some(asked),
+        ..pushed
+    };
+    db.put_ocpi_token(&key, &said).await.unwrap();
+    let by_uid = db.ocpi_tokens_by_uid("CARD1").await.unwrap();
+    assert_eq!(by_uid, vec![(key, said)]);
+}
+
 backend_suite!(
     a_token_registers_once_and_party_ids_stay_unique,
     published_locations_and_coalescing_pushes,
+    a_token_keeps_the_latest_say_so,
 );

@@ -83,7 +83,8 @@ class Emsp(BaseHTTPRequestHandler):
             known = STATE["authorize"].get(uid)
             if known is None:
                 return self.reply(404, envelope(None, 2004, "Unknown Token"))
-            info = {"allowed": known["allowed"], "token": known["token"]}
+            info = {"allowed": known["allowed"], "token": known["token"],
+                    "authorization_reference": "AUTH-" + uid}
             if body and body.get("location_id"):
                 info["location"] = {"location_id": body["location_id"]}
             return self.reply(200, envelope(info))

@@ -5,14 +5,14 @@ use booking::Result;
 use booking::model::Station;
 use chrono::{DateTime, Utc};
 use ocpi::{
-    Backlog, LocationDetails, OcpiBooking, OcpiStore, OcpiVersion, Partner, Push, StoredToken,
-    TokenKey,
+    AuthMethod, Authorized, Backlog, LocationDetails, OcpiBooking, OcpiStore, OcpiVersion, Partner,
+    Push, StoredToken, TokenKey,
 };
 use sqlx::QueryBuilder;
 use uuid::Uuid;
 
 use super::stations::station_of;
-use super::{Conn, Db, Row, all, get, ms, one, parse};
+use super::{Conn, Db, Row, all, get, ms, one, parse, parse_opt};
 use crate::SqlStore;
 use crate::error::{bad_column, db_error};
 
@@ -107,8 +107,17 @@ fn token_of(row: &Row) -> Result<(TokenKey, StoredToken)> {
         partner_id: get(row, "partner_id")?,
         body: json_column(row, "body")?,
         last_updated: get(row, "last_updated")?,
-        authorization_reference: get(row, "authorization_reference")?,
-        commanded_at: get(row, "commanded_at")?,
+        authorized: match (
+            get::<Option<DateTime<Utc>>>(row, "authorized_at")?,
+            parse_opt::<AuthMethod>(row, "auth_method")?,
+        ) {
+            (Some(at), Some(method)) => Some(Authorized {
+                method,
+                reference: get(row, "authorization_reference")?,
+                at,
+            }),
+            _ => None,
+        },
     };
     Ok((key, token))
 }
@@ -401,12 +410,14 @@ impl OcpiStore for SqlStore<Db> {
     async fn put_ocpi_token(&self, key: &TokenKey, t: &StoredToken) -> Result<()> {
         sqlx::query(
             "insert into ocpi_tokens (country_code, party_id, uid, token_type, partner_id, body, \
-               last_updated, authorization_reference, commanded_at) \
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9) \
+               last_updated, authorization_reference, authorized_at, auth_method) \
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
              on conflict (country_code, party_id, uid, token_type) do update set \
                partner_id = $5, body = $6, last_updated = $7, \
-               authorization_reference = coalesce($8, ocpi_tokens.authorization_reference), \
-               commanded_at = coalesce($9, ocpi_tokens.commanded_at)",
+               authorization_reference = case when $10 is null \
+                 then ocpi_tokens.authorization_reference else $8 end, \
+               authorized_at = coalesce($9, ocpi_tokens.authorized_at), \
+               auth_method = coalesce($10, ocpi_tokens.auth_method)",
         )
         .bind(&key.country_code)
         .bind(&key.party_id)
@@ -415,8 +426,9 @@ impl OcpiStore for SqlStore<Db> {
         .bind(t.partner_id)
         .bind(t.body.to_string())
         .bind(ms(t.last_updated))
-        .bind(&t.authorization_reference)
-        .bind(t.commanded_at.map(ms))
+        .bind(t.authorized.as_ref().and_then(|a| a.reference.as_deref()))
+        .bind(t.authorized.as_ref().map(|a| ms(a.at)))
+        .bind(t.authorized.as_ref().map(|a| a.method.as_str()))
         .execute(&mut *self.write().await?)
         .await
         .map_err(db_error)?;
@@ -448,19 +460,29 @@ impl OcpiStore for SqlStore<Db> {
         all(&rows, token_of)
     }
 
-    async fn published_tariffs(&self) -> Result<Vec<(Uuid, Uuid)>> {
-        let rows = sqlx::query(
+    async fn published_tariffs(&self, stations: &[Uuid]) -> Result<Vec<(Uuid, Uuid)>> {
+        if stations.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut q = QueryBuilder::<Db>::new(
             "select c.id as connector_id, coalesce( \
                (select a.tariff_id from tariff_assignments a \
                   where a.scope = 'connector' and a.target_id = c.id), \
                (select a.tariff_id from tariff_assignments a \
                   where a.scope = 'station' and a.target_id = c.station_id)) as tariff_id \
              from connectors c join ocpi_locations l on l.station_id = c.station_id \
-             where l.publish",
-        )
-        .fetch_all(&mut *self.conn().await?)
-        .await
-        .map_err(db_error)?;
+             where l.publish and c.station_id in (",
+        );
+        let mut list = q.separated(", ");
+        for id in stations {
+            list.push_bind(*id);
+        }
+        q.push(")");
+        let rows = q
+            .build()
+            .fetch_all(&mut *self.conn().await?)
+            .await
+            .map_err(db_error)?;
         let mut out = Vec::new();
         for row in &rows {
             if let Some(tariff) = get::<Option<Uuid>>(row, "tariff_id")? {
