@@ -149,7 +149,14 @@ impl Api {
         Api {
             base: server.base.clone(),
             token,
-            http: reqwest::Client::new(),
+            // evgate closes a kept-alive connection idle for its header
+            // timeout (10 s by default); a client that keeps one in its pool
+            // longer may send on it as it closes and read a reset (a CI run
+            // failed so, after a 10 s pause in the Redis outage test).
+            http: reqwest::Client::builder()
+                .pool_idle_timeout(std::time::Duration::from_secs(5))
+                .build()
+                .expect("HTTP client"),
         }
     }
 
