@@ -4,8 +4,9 @@
 # lines that carry its figures). Full outputs stay in the log directory.
 #   bench/all.sh [MODE…]          (no mode: all of them, in the order below)
 #   bench/all.sh --list           the modes and their commands
-# Modes: http http-cluster ocpp-vs-bare ocpp-idle storm webhooks webhooks-cluster
-#        sio cluster-command password-storm half-open tls-handshake tls-idle
+# Modes: http http-cluster holds-cluster ocpp-vs-bare ocpp-idle storm webhooks
+#        webhooks-cluster sio cluster-command password-storm half-open tls-handshake
+#        tls-idle console ocpi
 # Needs what each script's header says (release builds of evgate and the
 # simulators, wrk, PostgreSQL and Redis for the cluster modes, tests/peers for
 # the Node clients). EVGATE_BIN runs another build where the scripts take it.
@@ -18,6 +19,7 @@ cd "$(dirname "$0")/.."
 modes=(
   "http|bench/http-bench.sh embedded 8s 32|^###|Requests/sec|99%"
   "http-cluster|bench/http-bench.sh cluster 8s 32|^###|Requests/sec|99%"
+  "holds-cluster|bench/hold-bench.sh cluster 2000 10|^/"
   "ocpp-vs-bare|bench/ocpp-vs-bare.sh 200 5 2|calls_per_s|per connection|ratio"
   "ocpp-idle|bench/ocpp-idle.sh 5000 1000 10|per connection|p50|p99"
   "storm|bench/sim-fleet.sh 10000 reconnect-storm 80s 10s 20s|^reconnect|^round trip|^errors|evgate RSS"
@@ -29,6 +31,8 @@ modes=(
   "half-open|bench/half-open.sh 1000 10|closed|p99"
   "tls-handshake|bench/tls-handshake.sh 200|^\\| TLS|refused"
   "tls-idle|bench/tls-idle.sh 1000|^\\| (rustls|openssl)"
+  "console|bench/console.sh 10000 200|^page=|RSS"
+  "ocpi|bench/ocpi.sh 2000 10s|req_per_s"
 )
 
 field() { cut -d'|' -f"$2" <<<"$1"; }

@@ -14,24 +14,12 @@ command -v wrk >/dev/null || { echo "needs wrk (apt-get install wrk)" >&2; exit 
 start_evgate "$mode"
 token=$admin
 
-station=$(api POST /v1/admin/stations '{"name":"Bench","latitude":17.4,"longitude":78.4}' | json "['data']['id']")
-api POST "/v1/admin/stations/$station/chargers" '{"chargePointId":"BENCH-1","securityProfile":0}' >/dev/null
-connectors=""
-for n in $(seq 1 10); do
-  id=$(api POST "/v1/admin/stations/$station/connectors" \
-    "{\"chargePointId\":\"BENCH-1\",\"connectorId\":$n,\"connectorType\":\"CCS\",\"powerKw\":150}" | json "['data']['id']")
-  connectors="$connectors${connectors:+,}$id"
-done
-# Connectors report AVAILABLE once a charger speaks; without a CSMS yet, set it in the store.
-case "$mode" in
-  embedded) python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"update connectors set status='AVAILABLE'\"); c.commit()" "$work/evgate.db" ;;
-  cluster) psql "$DATABASE_URL" -qc "update connectors set status='AVAILABLE'" ;;
-esac
+bench_station
 
 start=$(date -u -d '+1 day' +%Y-%m-%dT00:00:00Z)
 end6=$(date -u -d "$start + 6 hours" +%Y-%m-%dT%H:%M:%SZ)
 end24=$(date -u -d "$start + 24 hours" +%Y-%m-%dT%H:%M:%SZ)
-export STATION=$station CONNECTORS=$connectors BASE_EPOCH=$(date -u -d '+3 day 00:00' +%s)
+export STATION=$station CONNECTORS=$connectors BASE_EPOCH=$(date -u -d '+1 day 00:00' +%s)
 
 run() {
   echo "### $1"

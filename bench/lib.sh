@@ -25,13 +25,15 @@ start_evgate() {
   local port=$((20000 + RANDOM % 10000))
   export HTTP_ADDR=127.0.0.1:$port OCPP_ADDR=${OCPP_ADDR:-127.0.0.1:$((port + 1))} RUST_LOG=warn
   export JWT_SECRET=bench-secret-bench-secret-bench-secret
+  # A year of slots: a fast hold run stays inside the horizon (7 days by default).
+  export BOOKING_HORIZON_DAYS=365
   bench_limits_off
   case "$mode" in
     embedded) export DATABASE_URL="sqlite://$work/evgate.db" ;;
     cluster)
       local pg=${EVGATE_BENCH_PG:-postgres://postgres@127.0.0.1:5432}
       psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS evgate_bench" -qc "CREATE DATABASE evgate_bench" >/dev/null
-      export DATABASE_URL="$pg/evgate_bench"
+      export DATABASE_URL="$pg/evgate_bench${EVGATE_BENCH_PG_PARAMS:-}"  # e.g. ?sslmode=disable
       export REDIS_URL=redis://127.0.0.1:6379/15
       redis-cli -n 15 flushdb >/dev/null ;;
     *) echo "mode: embedded or cluster" >&2; exit 2 ;;
@@ -49,3 +51,21 @@ api() {
 }
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+
+# A station with one charger and 10 connectors, all AVAILABLE (set in the
+# store: no charger speaks in these benchmarks). Sets `station` and
+# `connectors` (comma-separated ids).
+bench_station() {
+  station=$(api POST /v1/admin/stations '{"name":"Bench","latitude":17.4,"longitude":78.4}' | json "['data']['id']")
+  api POST "/v1/admin/stations/$station/chargers" '{"chargePointId":"BENCH-1","securityProfile":0}' >/dev/null
+  connectors=""
+  for n in $(seq 1 10); do
+    id=$(api POST "/v1/admin/stations/$station/connectors" \
+      "{\"chargePointId\":\"BENCH-1\",\"connectorId\":$n,\"connectorType\":\"CCS\",\"powerKw\":150}" | json "['data']['id']")
+    connectors="$connectors${connectors:+,}$id"
+  done
+  case "$mode" in
+    embedded) python3 -c "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); c.execute(\"update connectors set status='AVAILABLE'\"); c.commit()" "$work/evgate.db" ;;
+    cluster) psql "$DATABASE_URL" -qc "update connectors set status='AVAILABLE'" ;;
+  esac
+}

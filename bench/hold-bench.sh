@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Holds at a fixed rate, open loop, on loopback, against one evgate process
+# (issue #18 item 3): each request a new one-minute slot on one of 10
+# connectors, latency counted from its scheduled send time; GET /health at
+# the same rate is the baseline. Rate limits and the per-user hold cap are
+# off (bench/lib.sh).
+#   bench/hold-bench.sh embedded|cluster [rate] [seconds]
+# Build first: cargo build --release --bin evgate --example hold_load --example webhook_load
+set -euo pipefail
+cd "$(dirname "$0")/.."
+mode=${1:-cluster}
+rate=${2:-2000}
+seconds=${3:-10}
+for example in hold_load webhook_load; do
+  [ -x "target/release/examples/$example" ] ||
+    { echo "build first: cargo build --release --bin evgate --example hold_load --example webhook_load" >&2; exit 2; }
+done
+. bench/lib.sh
+start_evgate "$mode"
+bench_station
+# Outside the reservation lead window: a hold touches the stores only.
+first=$(date -u -d '+1 day 00:00' +%s)
+echo "mode=$mode rate=$rate/s seconds=$seconds $(date -u +%FT%TZ) $(nproc) cores"
+target/release/examples/webhook_load "http://$HTTP_ADDR" - - - "$rate" "$seconds" /health
+target/release/examples/hold_load "http://$HTTP_ADDR" "$admin" "$station" "$connectors" "$first" "$rate" "$seconds"
+echo "server RSS after run: $(ps -o rss= -p $server) KiB"
