@@ -23,7 +23,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let first = DateTime::<Utc>::from_timestamp(args[5].parse()?, 0).ok_or("FIRST_SLOT_EPOCH")?;
     let rate: u64 = args[6].parse()?;
     let seconds: u64 = args[7].parse()?;
-    let client = open_loop::client();
+    let client = open_loop::client()?;
     let url = format!("{base}/v1/bookings/holds");
     let at = |t: DateTime<Utc>| t.to_rfc3339_opts(SecondsFormat::Secs, true);
     open_loop::run("/v1/bookings/holds", rate, seconds, |i| {

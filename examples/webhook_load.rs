@@ -25,7 +25,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .get(7)
         .cloned()
         .unwrap_or_else(|| "/v1/vendor/webhooks/connector-status".into());
-    let client = open_loop::client();
+    let client = open_loop::client()?;
     let url = format!("{base}{path}");
     open_loop::run(&path, rate, seconds, |i| {
         if path == "/health" {

@@ -4,8 +4,10 @@
 //! status.
 
 use std::collections::BTreeMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
+
+use tokio::sync::Mutex;
 
 /// Sends `rate` × `seconds` requests, the `i`-th built by `request(i)` at
 /// its scheduled time, and prints one line: ok count, other answers by
@@ -30,23 +32,23 @@ pub(crate) async fn run(
             let outcome = match request.send().await {
                 Ok(r) if r.status().is_success() => {
                     let _ = r.bytes().await;
-                    latencies.lock().unwrap().push(scheduled.elapsed());
+                    latencies.lock().await.push(scheduled.elapsed());
                     return;
                 }
                 Ok(r) => r.status().as_u16().to_string(),
                 Err(_) => "transport".to_owned(),
             };
-            *refused.lock().unwrap().entry(outcome).or_default() += 1;
+            *refused.lock().await.entry(outcome).or_default() += 1;
         }));
     }
     for t in tasks {
         let _ = t.await;
     }
-    let mut l = latencies.lock().unwrap().clone();
+    let mut l = latencies.lock().await.clone();
     l.sort();
     let pct = |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)));
     let ms = |d: Option<&Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
-    let refused = refused.lock().unwrap();
+    let refused = refused.lock().await;
     let errors: u64 = refused.values().sum();
     let by_status: Vec<String> = refused.iter().map(|(s, n)| format!("{s}: {n}")).collect();
     println!(
@@ -66,9 +68,8 @@ pub(crate) async fn run(
 }
 
 /// A client that keeps enough connections for an open loop's backlog.
-pub(crate) fn client() -> reqwest::Client {
+pub(crate) fn client() -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .pool_max_idle_per_host(512)
         .build()
-        .expect("HTTP client")
 }
