@@ -23,4 +23,6 @@ first=$(date -u -d '+1 day 00:00' +%s)
 echo "mode=$mode rate=$rate/s seconds=$seconds $(date -u +%FT%TZ) $(nproc) cores"
 target/release/examples/webhook_load "http://$HTTP_ADDR" - - - "$rate" "$seconds" /health
 target/release/examples/hold_load "http://$HTTP_ADDR" "$admin" "$station" "$connectors" "$first" "$rate" "$seconds"
-echo "server RSS after run: $(ps -o rss= -p $server) KiB"
+# CPU the server used over the whole run (both generators), from /proc.
+ticks=$(awk '{print $14 + $15}' /proc/$server/stat)
+echo "server RSS after run: $(ps -o rss= -p $server) KiB; CPU used: $(echo "scale=2; $ticks / $(getconf CLK_TCK)" | bc) s"

@@ -72,6 +72,12 @@ async fn the_seed_flow_find_hold_confirm_cancel(backend: &str) {
         3,
         "booked slot not offered"
     );
+    // Nobody else can hold it: the booking, not a hold, takes it now.
+    let bob = app.token(77, evgate::config::Role::User);
+    assert_eq!(
+        code(&hold(&app, &bob, &site, 0, start, 60).await),
+        (409, "SLOT_UNAVAILABLE")
+    );
 
     let (_, one) = app
         .send("GET", &format!("/v1/bookings/{id}"), Some(&user), None)
@@ -103,6 +109,8 @@ async fn the_seed_flow_find_hold_confirm_cancel(backend: &str) {
         4,
         "cancelled slot offered again"
     );
+    // The refused hold left nothing behind: the slot is free to hold.
+    assert_eq!(hold(&app, &bob, &site, 0, start, 60).await.0, 201);
     let (status, again) = app
         .send(
             "POST",

@@ -63,6 +63,9 @@ pub enum Claim {
     SlotTaken,
     /// The user already has as many live holds as the cap allows.
     UserAtLimit,
+    /// A booking taking the slot overlaps it; only a store that
+    /// [sees bookings](HoldStore::sees_bookings) says so.
+    Booked,
 }
 
 /// Where holds live while their drivers pay: in process, or in Redis when
@@ -80,6 +83,16 @@ pub trait HoldStore: Send + Sync + std::fmt::Debug + 'static {
         max_live_per_user: Option<u32>,
         now: DateTime<Utc>,
     ) -> Result<Claim>;
+    /// Whether `try_hold` also refuses a slot that a booking in
+    /// [`BookingStatus::TAKING_THE_SLOT`] overlaps (`Claim::Booked`),
+    /// checked after the claim is stored and in the same step, so the caller
+    /// need not ask the ledger. Only a store kept beside the ledger can: in
+    /// cluster mode that saves a database round trip per hold.
+    ///
+    /// [`BookingStatus::TAKING_THE_SLOT`]: crate::model::BookingStatus::TAKING_THE_SLOT
+    fn sees_bookings(&self) -> bool {
+        false
+    }
     /// The hold with this token, live or expired but not yet swept.
     async fn get(&self, token: &str) -> Result<Option<Hold>>;
     /// Removes the hold; returns it if it was there.

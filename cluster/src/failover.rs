@@ -147,14 +147,14 @@ impl HoldStore for FailoverHolds {
     ) -> Result<Claim> {
         if self.state.worth_trying() {
             match self.redis.try_hold(hold, max_live_per_user, now).await {
-                Ok(refused @ (Claim::SlotTaken | Claim::UserAtLimit)) => {
+                Ok(refused @ (Claim::SlotTaken | Claim::UserAtLimit | Claim::Booked)) => {
                     self.state.succeeded();
                     return Ok(refused);
                 }
                 Ok(Claim::Stored) => {
                     self.state.succeeded();
                     // Redis counted the user's holds atomically; PostgreSQL
-                    // decides the slot with one INSERT.
+                    // decides the slot, bookings included, in one call.
                     let decided = self.pg.try_hold(hold, None, now).await;
                     if !matches!(decided, Ok(Claim::Stored)) {
                         // A hold made during an outage holds the slot (or
@@ -167,6 +167,11 @@ impl HoldStore for FailoverHolds {
             }
         }
         self.pg.try_hold(hold, max_live_per_user, now).await
+    }
+
+    /// Every hold is decided by PostgreSQL, beside the bookings.
+    fn sees_bookings(&self) -> bool {
+        self.pg.sees_bookings()
     }
 
     async fn get(&self, token: &str) -> Result<Option<Hold>> {

@@ -47,13 +47,17 @@ impl Redis {
         })
     }
 
-    /// Publishes `payload` on `channel`, once more after a dropped
-    /// connection (see [`retry_once`]).
-    pub async fn publish(&self, channel: &str, payload: &str) -> redis::RedisResult<()> {
-        use redis::AsyncCommands;
+    /// Publishes each of `payloads` on `channel`, in order and in one round
+    /// trip (a pipeline), once more after a dropped connection (see
+    /// [`retry_once`]).
+    pub async fn publish_all(&self, channel: &str, payloads: &[String]) -> redis::RedisResult<()> {
         retry_once(|| {
             let mut conn = self.conn.clone();
-            async move { conn.publish::<_, _, ()>(channel, payload).await }
+            let mut pipe = redis::pipe();
+            for payload in payloads {
+                pipe.cmd("PUBLISH").arg(channel).arg(payload).ignore();
+            }
+            async move { pipe.query_async::<()>(&mut conn).await }
         })
         .await
     }

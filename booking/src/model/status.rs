@@ -93,6 +93,13 @@ text_enum!(
 );
 
 impl BookingStatus {
+    /// Bookings in these states keep their slot from being held or offered.
+    pub const TAKING_THE_SLOT: [BookingStatus; 3] = [
+        BookingStatus::Pending,
+        BookingStatus::Confirmed,
+        BookingStatus::Active,
+    ];
+
     /// A live claim on the connector's time: no two may overlap.
     pub fn holds_the_connector(self) -> bool {
         matches!(self, BookingStatus::Confirmed | BookingStatus::Active)

@@ -52,13 +52,6 @@ impl PartialEq for Availability {
     }
 }
 
-/// Bookings in these states keep a slot from being offered.
-const BLOCKING: &[BookingStatus] = &[
-    BookingStatus::Pending,
-    BookingStatus::Confirmed,
-    BookingStatus::Active,
-];
-
 /// Connectors in these states offer no slots at all.
 fn bookable(status: ConnectorStatus) -> bool {
     !matches!(
@@ -156,7 +149,7 @@ impl BookingService {
         let ids: Vec<Uuid> = connectors.iter().map(|c| c.id).collect();
         let mut busy: Vec<(Uuid, DateTime<Utc>, DateTime<Utc>)> = self
             .ledger
-            .bookings_in_window(&ids, first, end, BLOCKING)
+            .bookings_in_window(&ids, first, end, &BookingStatus::TAKING_THE_SLOT)
             .await?
             .into_iter()
             .map(|b| (b.connector_id, b.start_ts, b.end_ts))

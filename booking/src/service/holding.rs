@@ -41,7 +41,8 @@ fn whole_minute(field: &str, t: DateTime<Utc>) -> Result<()> {
 impl BookingService {
     /// Holds a slot for `caller`. The hold store's atomic check-and-set
     /// claims the slot against other holds first; the booked intervals are
-    /// checked after that, so a booking confirmed concurrently (inserted
+    /// checked after that (by the store itself, in the same round trip, when
+    /// it sees bookings), so a booking confirmed concurrently (inserted
     /// before its hold is released) is always seen. A slot starting inside
     /// the reservation lead window is reserved on the charger at once, and
     /// the charger's answer decides.
@@ -82,7 +83,9 @@ impl BookingService {
             ));
         }
         // A connector of the station proves the station exists; only a
-        // mismatch needs the station looked up, to tell 404 from 400.
+        // mismatch needs the station looked up, to tell 404 from 400. Not
+        // from the station read cache: every hold changes the station's
+        // version, so on a busy station the cache would miss and read more.
         let connector = match self.stations.connector(req.connector_id).await? {
             Some(c) if c.station_id == req.station_id => c,
             _ if self.stations.station(req.station_id).await?.is_none() => {
@@ -130,32 +133,11 @@ impl BookingService {
         let cap = self.rules.max_live_holds_per_user.filter(|_| !caller.admin);
         match self.holds.try_hold(&hold, cap, now).await? {
             Claim::Stored => {}
-            Claim::SlotTaken => return Err(Error::Overlap),
+            Claim::SlotTaken | Claim::Booked => return Err(Error::Overlap),
             Claim::UserAtLimit => return Err(Error::TooManyHolds(cap.unwrap_or_default())),
         }
-        let booked = self
-            .ledger
-            .bookings_in_window(
-                &[hold.connector_id],
-                hold.start_ts,
-                hold.end_ts,
-                &[
-                    BookingStatus::Pending,
-                    BookingStatus::Confirmed,
-                    BookingStatus::Active,
-                ],
-            )
-            .await;
-        match booked {
-            Ok(b) if b.is_empty() => {}
-            Ok(_) => {
-                self.holds.release(&hold.token).await?;
-                return Err(Error::Overlap);
-            }
-            Err(e) => {
-                self.holds.release(&hold.token).await?;
-                return Err(e);
-            }
+        if !self.holds.sees_bookings() {
+            self.refuse_if_booked(&hold).await?;
         }
         if let Some(reservation_id) = reservation_id {
             let charger = match self.registry.charger(connector.charger_id).await {
@@ -256,6 +238,28 @@ impl BookingService {
         })
         .await;
         Ok((booking, true))
+    }
+
+    /// Releases `hold` and refuses it when a booking takes its slot. Asked
+    /// after the hold is stored, so a booking confirmed concurrently (it is
+    /// inserted before its own hold is released) is always seen.
+    async fn refuse_if_booked(&self, hold: &Hold) -> Result<()> {
+        let booked = self
+            .ledger
+            .bookings_in_window(
+                &[hold.connector_id],
+                hold.start_ts,
+                hold.end_ts,
+                &BookingStatus::TAKING_THE_SLOT,
+            )
+            .await;
+        let refusal = match booked {
+            Ok(b) if b.is_empty() => return Ok(()),
+            Ok(_) => Error::Overlap,
+            Err(e) => e,
+        };
+        self.holds.release(&hold.token).await?;
+        Err(refusal)
     }
 
     async fn already_confirmed(&self, caller: Caller, token: &str) -> Result<(Booking, bool)> {
