@@ -22,6 +22,12 @@ bench_station
 first=$(date -u -d '+1 day 00:00' +%s)
 echo "mode=$mode rate=$rate/s seconds=$seconds $(date -u +%FT%TZ) $(nproc) cores"
 target/release/examples/webhook_load "http://$HTTP_ADDR" - - - "$rate" "$seconds" /health
+# Warm-up, not counted: 2 s at the same rate on slots 200 days further on,
+# so the measured run starts in the steady state, with the database pools
+# and the generator's connections open (a cold pool opens its TLS
+# connections to PostgreSQL under the first requests: a 250 ms stall).
+target/release/examples/hold_load "http://$HTTP_ADDR" "$admin" "$station" "$connectors" \
+  "$((first + 200 * 86400))" "$rate" 2 >/dev/null
 target/release/examples/hold_load "http://$HTTP_ADDR" "$admin" "$station" "$connectors" "$first" "$rate" "$seconds"
 # CPU the server used over the whole run (both generators), from /proc.
 ticks=$(awk '{print $14 + $15}' /proc/$server/stat)

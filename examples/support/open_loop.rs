@@ -11,7 +11,9 @@ use tokio::sync::Mutex;
 
 /// Sends `rate` × `seconds` requests, the `i`-th built by `request(i)` at
 /// its scheduled time, and prints one line: ok count, other answers by
-/// status, achieved rate, p50/p99/max of the successful ones.
+/// status, achieved rate, p50/p99/max of the successful ones. With
+/// `OPEN_LOOP_TIMELINE` set, also the worst latency per second of sending,
+/// to tell a stall from a steady queue.
 pub(crate) async fn run(
     label: &str,
     rate: u64,
@@ -32,7 +34,7 @@ pub(crate) async fn run(
             let outcome = match request.send().await {
                 Ok(r) if r.status().is_success() => {
                     let _ = r.bytes().await;
-                    latencies.lock().await.push(scheduled.elapsed());
+                    latencies.lock().await.push((scheduled.elapsed(), i / rate));
                     return;
                 }
                 Ok(r) => r.status().as_u16().to_string(),
@@ -44,7 +46,20 @@ pub(crate) async fn run(
     for t in tasks {
         let _ = t.await;
     }
-    let mut l = latencies.lock().await.clone();
+    let sent = latencies.lock().await.clone();
+    if std::env::var_os("OPEN_LOOP_TIMELINE").is_some() {
+        let mut worst = BTreeMap::<u64, Duration>::new();
+        for (latency, second) in &sent {
+            let w = worst.entry(*second).or_default();
+            *w = (*w).max(*latency);
+        }
+        let line: Vec<String> = worst
+            .values()
+            .map(|d| format!("{:.0}", d.as_secs_f64() * 1000.0))
+            .collect();
+        println!("{label}: worst ms per second sent: {}", line.join(" "));
+    }
+    let mut l: Vec<Duration> = sent.into_iter().map(|(latency, _)| latency).collect();
     l.sort();
     let pct = |p: f64| l.get(((l.len() as f64 * p) as usize).min(l.len().saturating_sub(1)));
     let ms = |d: Option<&Duration>| d.map_or(f64::NAN, |d| d.as_secs_f64() * 1000.0);
