@@ -202,12 +202,38 @@ impl Listeners {
 
 /// Runs the gateway until `shutdown` resolves.
 pub async fn serve(
-    config: Config,
+    mut config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    fit_connections_to_open_files(&mut config);
     let app = App::build(&config).await?;
     let listeners = Listeners::bind(&config).await?;
     app.serve(listeners, shutdown).await
+}
+
+/// Raises the open-file limit and lowers `OCPP_MAX_CONNECTIONS` to fit
+/// under it (see [`crate::open_files`]).
+fn fit_connections_to_open_files(config: &mut Config) {
+    let Some(open_files) = crate::open_files::raise_to_hard_limit() else {
+        return;
+    };
+    let fits = crate::open_files::charger_limit_that_fits(
+        config.ocpp_max_connections,
+        config.http_max_connections,
+        open_files,
+    );
+    if fits < config.ocpp_max_connections {
+        tracing::warn!(
+            open_files,
+            wanted = config.ocpp_max_connections,
+            limit = fits,
+            "OCPP_MAX_CONNECTIONS lowered to fit the open-file limit; raise the limit \
+             (ulimit -n, systemd LimitNOFILE, docker --ulimit nofile) to keep it"
+        );
+        config.ocpp_max_connections = fits;
+    } else {
+        tracing::info!(open_files, "open-file limit");
+    }
 }
 
 impl App {

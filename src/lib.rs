@@ -9,6 +9,7 @@ pub mod config;
 pub mod demo;
 pub mod keys;
 pub mod metrics;
+pub mod open_files;
 pub mod operators;
 pub mod refunds;
 pub mod roaming;
