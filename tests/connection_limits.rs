@@ -186,3 +186,39 @@ async fn charger_connections_past_ocpp_max_connections_get_503_with_retry_after(
     let health = reqwest::get(server.url("/health")).await.unwrap();
     assert_eq!(health.status(), 200);
 }
+
+/// OCPP_MAX_CONNECTIONS counts the ws:// and wss:// listeners together:
+/// each connection is an open file, and the limit is what fits under the
+/// process's open-file limit.
+#[tokio::test]
+async fn the_charger_limit_holds_for_ws_and_wss_together() {
+    let dir = tempfile::tempdir().unwrap();
+    let rcgen::CertifiedKey { cert, key_pair } =
+        rcgen::generate_simple_self_signed(vec!["localhost".to_owned()]).unwrap();
+    let (cert_path, key_path) = (dir.path().join("server.pem"), dir.path().join("server.key"));
+    std::fs::write(&cert_path, cert.pem()).unwrap();
+    std::fs::write(&key_path, key_pair.serialize_pem()).unwrap();
+    let server = Running::start(
+        dir.path(),
+        &[
+            ("OCPP_MAX_CONNECTIONS", "2"),
+            ("OCPP_TLS_ADDR", "127.0.0.1:0"),
+            ("OCPP_TLS_CERT", cert_path.to_str().unwrap()),
+            ("OCPP_TLS_KEY", key_path.to_str().unwrap()),
+        ],
+    );
+    // Two handshakes in progress on ws:// hold both slots…
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        held.push(TcpStream::connect(addr(&server.ocpp)).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    // …so one more on wss:// is refused before its TLS handshake.
+    let tls = server.ocpp_tls.as_deref().expect("the wss:// listener");
+    let mut past = TcpStream::connect(tls).await.unwrap();
+    let answer = until_closed(&mut past, Duration::from_secs(5))
+        .await
+        .expect("answered and closed");
+    assert!(answer.starts_with("HTTP/1.1 503"), "{answer}");
+    drop(held);
+}

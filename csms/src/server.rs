@@ -9,6 +9,7 @@
 use std::future::Future;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use booking::model::{Charger, OcppVersion};
@@ -43,6 +44,26 @@ pub struct Csms {
     pub passwords: Arc<PasswordGate>,
     /// Connection attempts per source address.
     handshakes: Arc<Limiter<IpAddr>>,
+    /// Connections open on every listener together (ws:// and wss://), held
+    /// to `max_connections`: each is an open file, and the limit is fitted
+    /// to the process's open-file limit.
+    open: Arc<AtomicUsize>,
+}
+
+/// One open charger connection, counted until it is dropped.
+struct OpenConnection(Arc<AtomicUsize>);
+
+impl OpenConnection {
+    fn new(open: &Arc<AtomicUsize>) -> Self {
+        open.fetch_add(1, Ordering::Relaxed);
+        Self(open.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl Csms {
@@ -55,6 +76,7 @@ impl Csms {
             registry,
             passwords: Arc::new(PasswordGate::default()),
             handshakes,
+            open: Arc::new(AtomicUsize::new(0)),
         }
     }
 }
@@ -144,8 +166,8 @@ async fn accept_loop<H: Handshake>(
     loop {
         tokio::select! {
             accepted = listener.accept() => match accepted {
-                Ok((stream, peer)) if connections.len() >= csms.deps.config.max_connections => {
-                    tracing::warn!(peer = %peer, open = connections.len(),
+                Ok((stream, peer)) if csms.open.load(Ordering::Relaxed) >= csms.deps.config.max_connections => {
+                    tracing::warn!(peer = %peer, open = csms.open.load(Ordering::Relaxed),
                         "charger connection refused: OCPP_MAX_CONNECTIONS reached");
                     connections.spawn(refuse_early(stream, Early::Busy));
                 }
@@ -157,9 +179,11 @@ async fn accept_loop<H: Handshake>(
                     connections.spawn(refuse_early(stream, Early::TooFast));
                 }
                 Ok((stream, peer)) => {
+                    let counted = OpenConnection::new(&csms.open);
                     let csms = csms.clone();
                     let handshake = handshake.clone();
                     connections.spawn(async move {
+                        let _counted = counted;
                         let _ = stream.set_nodelay(true);
                         let ended = match tokio::time::timeout(HANDSHAKE_TIMEOUT, handshake.handshake(stream)).await {
                             Ok(Ok((stream, client_cert))) => {
