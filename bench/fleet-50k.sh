@@ -21,13 +21,7 @@ bench_limits_off
 work=$(mktemp -d)
 server=
 trap '[ -n "$server" ] && kill $server 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
-openssl req -x509 -newkey rsa:2048 -nodes -keyout "$work/ca.key" -out "$work/ca.pem" \
-  -days 1 -subj "/CN=bench CA" 2>/dev/null
-openssl req -newkey rsa:2048 -nodes -keyout "$work/server.key" -out "$work/server.csr" \
-  -subj "/CN=localhost" 2>/dev/null
-printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$work/ext.cnf"
-openssl x509 -req -in "$work/server.csr" -CA "$work/ca.pem" -CAkey "$work/ca.key" \
-  -CAcreateserial -out "$work/server.pem" -days 1 -extfile "$work/ext.cnf" 2>/dev/null
+bench_tls_certs "$work"
 port=$((20000 + RANDOM % 10000))
 export HTTP_ADDR=127.0.0.1:$port OCPP_ADDR=0.0.0.0:$((port + 1)) OCPP_TLS_ADDR=0.0.0.0:$((port + 2))
 export OCPP_TLS_CERT="$work/server.pem" OCPP_TLS_KEY="$work/server.key" RUST_LOG=warn

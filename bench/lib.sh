@@ -69,3 +69,16 @@ bench_station() {
     cluster) psql "$DATABASE_URL" -qc "update connectors set status='AVAILABLE'" ;;
   esac
 }
+
+# A throwaway CA and a server certificate for localhost signed by it, in
+# DIR: ca.pem, server.pem, server.key (for the wss:// benchmarks).
+bench_tls_certs() {
+  local dir=$1
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$dir/ca.key" -out "$dir/ca.pem" \
+    -days 1 -subj "/CN=bench CA" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -keyout "$dir/server.key" -out "$dir/server.csr" \
+    -subj "/CN=localhost" 2>/dev/null
+  printf 'subjectAltName=DNS:localhost\nextendedKeyUsage=serverAuth\n' >"$dir/ext.cnf"
+  openssl x509 -req -in "$dir/server.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" \
+    -CAcreateserial -out "$dir/server.pem" -days 1 -extfile "$dir/ext.cnf" 2>/dev/null
+}
