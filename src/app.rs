@@ -205,57 +205,37 @@ pub async fn serve(
     mut config: Config,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> Result<(), StartError> {
+    let wanted = config.ocpp_max_connections;
     let open_files = fit_connections_to_open_files(&mut config);
     let app = App::build(&config).await?;
     // Said once the configuration has passed: a bad one is one line.
-    open_files.log();
+    if let Some(open_files) = open_files {
+        if config.ocpp_max_connections < wanted {
+            tracing::warn!(
+                open_files,
+                wanted,
+                limit = config.ocpp_max_connections,
+                "OCPP_MAX_CONNECTIONS lowered to fit the open-file limit; raise the limit \
+                 (ulimit -n, systemd LimitNOFILE, docker --ulimit nofile) to keep it"
+            );
+        } else {
+            tracing::info!(open_files, "open-file limit");
+        }
+    }
     let listeners = Listeners::bind(&config).await?;
     app.serve(listeners, shutdown).await
 }
 
-/// What fitting the charger limit to the open-file limit did.
-struct OpenFiles {
-    /// The soft limit in force; `None` where it cannot be read.
-    limit: Option<u64>,
-    /// `OCPP_MAX_CONNECTIONS` as configured, when it had to be lowered.
-    lowered_from: Option<u64>,
-    /// The charger limit in force.
-    chargers: u64,
-}
-
-impl OpenFiles {
-    fn log(&self) {
-        match (self.limit, self.lowered_from) {
-            (Some(open_files), Some(wanted)) => tracing::warn!(
-                open_files,
-                wanted,
-                limit = self.chargers,
-                "OCPP_MAX_CONNECTIONS lowered to fit the open-file limit; raise the limit \
-                 (ulimit -n, systemd LimitNOFILE, docker --ulimit nofile) to keep it"
-            ),
-            (Some(open_files), None) => tracing::info!(open_files, "open-file limit"),
-            (None, _) => {}
-        }
-    }
-}
-
 /// Raises the open-file limit and lowers `OCPP_MAX_CONNECTIONS` to fit
-/// under it (see [`crate::open_files`]); says nothing yet.
-fn fit_connections_to_open_files(config: &mut Config) -> OpenFiles {
-    let wanted = config.ocpp_max_connections;
-    let limit = crate::open_files::raise_to_hard_limit();
-    if let Some(open_files) = limit {
-        config.ocpp_max_connections = crate::open_files::charger_limit_that_fits(
-            wanted,
-            config.http_max_connections,
-            open_files,
-        );
-    }
-    OpenFiles {
-        limit,
-        lowered_from: (config.ocpp_max_connections < wanted).then_some(wanted),
-        chargers: config.ocpp_max_connections,
-    }
+/// under it (see [`crate::open_files`]); the limit in force, if readable.
+fn fit_connections_to_open_files(config: &mut Config) -> Option<u64> {
+    let open_files = crate::open_files::raise_to_hard_limit()?;
+    config.ocpp_max_connections = crate::open_files::charger_limit_that_fits(
+        config.ocpp_max_connections,
+        config.http_max_connections,
+        open_files,
+    );
+    Some(open_files)
 }
 
 impl App {
