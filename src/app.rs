@@ -15,9 +15,7 @@ use tokio::net::TcpListener;
 use crate::config::{Config, ConfigError, CorsOrigins};
 use crate::keys::{KeySource, jwt_keys};
 use evgate_api::realtime::EventBus;
-use evgate_cluster::{
-    FailoverHolds, FailoverVersions, Redis, RedisHolds, RedisVersions, SharedState,
-};
+use evgate_cluster::{FailoverVersions, Redis, RedisHolds, RedisVersions, SharedState};
 use evgate_store::PgHolds;
 
 /// Namespace of evgate's keys in Redis.
@@ -55,7 +53,8 @@ pub enum StartError {
 }
 
 /// The ports instances share: holds and station versions, in process, in
-/// Redis, or (Redis on PostgreSQL) in Redis with PostgreSQL behind it.
+/// Redis, or (Redis on PostgreSQL) holds in PostgreSQL and versions in Redis
+/// with PostgreSQL standing in while it is down.
 struct SharedPorts {
     holds: Arc<dyn HoldStore>,
     versions: Arc<dyn StationVersions>,
@@ -77,29 +76,26 @@ async fn shared_ports(
     };
     let conn = redis.conn.clone();
     tracing::info!("Redis connected: holds and cache versions shared by all instances");
-    let redis_holds = RedisHolds::new(conn.clone(), prefix);
     let redis_versions = RedisVersions::new(conn.clone(), prefix);
     if !matches!(
         evgate_store::Backend::of_url(&config.database_url),
         Ok(evgate_store::Backend::Postgres)
     ) {
         return Ok(SharedPorts {
-            holds: Arc::new(redis_holds),
+            holds: Arc::new(RedisHolds::new(conn.clone(), prefix)),
             versions: Arc::new(redis_versions),
             shared: None,
         });
     }
-    // PostgreSQL sees every hold, and takes over when Redis is down.
+    // PostgreSQL decides every hold beside the bookings, in one round trip
+    // (an exclusion constraint and an advisory-locked cap make it atomic), so
+    // holds do not depend on Redis at all.
     let pg = PgHolds::connect(&config.database_url)
         .await
         .map_err(StartError::HoldStore)?;
     let state = SharedState::new(conn);
     Ok(SharedPorts {
-        holds: Arc::new(FailoverHolds {
-            redis: redis_holds,
-            pg,
-            state: state.clone(),
-        }),
+        holds: Arc::new(pg),
         versions: Arc::new(FailoverVersions::new(redis_versions, state.clone())),
         shared: Some(state),
     })

@@ -1,6 +1,7 @@
-//! The hold-store suite: every test runs against the in-process adapter and
-//! against a real Redis (the latter `--ignored` in a plain `cargo test`;
-//! `.ci/run` runs them with EVGATE_TEST_REDIS_URL).
+//! The hold-store suite: every test runs against the in-process adapter,
+//! a real Redis and a real PostgreSQL (the latter two `--ignored` in a plain
+//! `cargo test`; `.ci/run` runs them with EVGATE_TEST_REDIS_URL and
+//! EVGATE_TEST_PG_URL).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -329,7 +330,7 @@ async fn redis() -> Arc<dyn HoldStore> {
     Arc::new(evgate_cluster::RedisHolds::new(conn, &prefix))
 }
 
-/// PostgreSQL alone: the cluster's authority, and its store while Redis is down.
+/// PostgreSQL: the cluster's hold store (Redis or not).
 async fn postgres() -> Arc<dyn HoldStore> {
     let url = common::fresh_pg_database().await;
     // Opening the store applies the migrations that create the table.
@@ -339,23 +340,6 @@ async fn postgres() -> Arc<dyn HoldStore> {
             .await
             .expect("PostgreSQL reachable"),
     )
-}
-
-/// Redis claiming first, PostgreSQL deciding: what a cluster runs.
-async fn failover() -> Arc<dyn HoldStore> {
-    let url = common::fresh_pg_database().await;
-    evgate_store::open(&url).await.expect("migrations");
-    let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
-    let conn = evgate_cluster::connect(&common::redis_url())
-        .await
-        .expect("Redis reachable");
-    Arc::new(evgate_cluster::FailoverHolds {
-        redis: evgate_cluster::RedisHolds::new(conn.clone(), &prefix),
-        pg: evgate_store::PgHolds::connect(&url)
-            .await
-            .expect("PostgreSQL reachable"),
-        state: evgate_cluster::SharedState::new(conn),
-    })
 }
 
 macro_rules! hold_suite {
@@ -386,15 +370,6 @@ macro_rules! hold_suite {
                 }
             )+
         }
-        mod failover {
-            $(
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                #[ignore = "needs PostgreSQL and Redis; run by .ci/run"]
-                async fn $name() {
-                    super::$name(super::failover().await).await;
-                }
-            )+
-        }
     };
 }
 
@@ -407,34 +382,3 @@ hold_suite!(
     two_hundred_racing_holds_one_winner,
     a_user_is_capped_at_live_holds,
 );
-
-/// A hold made by a build that kept holds in Redis alone (an upgrade
-/// rolling through the cluster) is still found and released by its token.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs PostgreSQL and Redis; run by .ci/run"]
-async fn a_hold_only_in_redis_is_still_honoured_by_token() {
-    let url = common::fresh_pg_database().await;
-    evgate_store::open(&url).await.expect("migrations");
-    let prefix = format!("evgate-test:{}:", Uuid::new_v4().simple());
-    let conn = evgate_cluster::connect(&common::redis_url())
-        .await
-        .expect("Redis reachable");
-    let old = evgate_cluster::RedisHolds::new(conn.clone(), &prefix);
-    let new = evgate_cluster::FailoverHolds {
-        redis: evgate_cluster::RedisHolds::new(conn.clone(), &prefix),
-        pg: evgate_store::PgHolds::connect(&url)
-            .await
-            .expect("PostgreSQL reachable"),
-        state: evgate_cluster::SharedState::new(conn),
-    };
-    let h = hold(
-        Uuid::new_v4(),
-        "2030-01-01T10:00:00Z",
-        "2030-01-01T11:00:00Z",
-    );
-    assert!(stored(&old, &h, t("2030-01-01T09:00:00Z")).await);
-    assert_eq!(new.get(&h.token).await.unwrap(), Some(h.clone()));
-    assert_eq!(new.release(&h.token).await.unwrap(), Some(h.clone()));
-    assert_eq!(new.release(&h.token).await.unwrap(), None, "once");
-    assert_eq!(new.get(&h.token).await.unwrap(), None);
-}

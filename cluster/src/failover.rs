@@ -1,15 +1,8 @@
 //! Working on while Redis is down ("fallback to DB, slower but
-//! functional"): holds go to PostgreSQL alone, station reads skip the
-//! caches and come from PostgreSQL, and both return to Redis by themselves
-//! when it answers again.
-//!
-//! No two holds overlap across the switch in either direction because
-//! PostgreSQL sees every hold: in normal operation Redis claims the slot
-//! first (cheap, atomic, keeps racing requests off the database) and the
-//! hold is then written to PostgreSQL, whose exclusion constraint has the
-//! last word; during an outage PostgreSQL alone decides. Reads of holds
-//! (by token, by connector, the sweep) are PostgreSQL's; a hold found only
-//! in Redis (made by a build before this one) is still honoured by token.
+//! functional"): station reads skip the caches and come from PostgreSQL,
+//! and return to Redis by themselves when it answers again. Holds on
+//! PostgreSQL never needed Redis: PostgreSQL decides each one beside the
+//! bookings (`PgHolds`), so an outage does not touch them.
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -19,15 +12,11 @@ use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use booking::cache::StationVersions;
-use booking::holds::{Claim, Hold, HoldStore};
 use booking::{Error, Result};
-use chrono::{DateTime, Utc};
 use redis::aio::ConnectionManager;
 use uuid::Uuid;
 
-use evgate_store::PgHolds;
-
-use super::{RedisHolds, RedisVersions};
+use super::RedisVersions;
 use booking::sync::lock;
 
 /// After a failure, Redis is left alone this long: an outage costs one
@@ -112,111 +101,6 @@ impl SharedState {
                 false
             }
         }
-    }
-}
-
-/// Redis claims first, PostgreSQL decides; PostgreSQL alone while Redis is down.
-#[derive(Debug, Clone)]
-pub struct FailoverHolds {
-    /// The fast first claim.
-    pub redis: RedisHolds,
-    /// The authority: every hold is written here.
-    pub pg: PgHolds,
-    /// Whether Redis answers, shared with the versions and `/ready`.
-    pub state: Arc<SharedState>,
-}
-
-impl FailoverHolds {
-    /// Drops Redis's copy; trouble there only marks it down.
-    async fn forget_in_redis(&self, token: &str) {
-        if self.state.worth_trying()
-            && let Err(e) = self.redis.release(token).await
-        {
-            self.state.failed(&e);
-        }
-    }
-}
-
-#[async_trait]
-impl HoldStore for FailoverHolds {
-    async fn try_hold(
-        &self,
-        hold: &Hold,
-        max_live_per_user: Option<u32>,
-        now: DateTime<Utc>,
-    ) -> Result<Claim> {
-        if self.state.worth_trying() {
-            match self.redis.try_hold(hold, max_live_per_user, now).await {
-                Ok(refused @ (Claim::SlotTaken | Claim::UserAtLimit | Claim::Booked)) => {
-                    self.state.succeeded();
-                    return Ok(refused);
-                }
-                Ok(Claim::Stored) => {
-                    self.state.succeeded();
-                    // Redis counted the user's holds atomically; PostgreSQL
-                    // decides the slot, bookings included, in one call.
-                    let decided = self.pg.try_hold(hold, None, now).await;
-                    if !matches!(decided, Ok(Claim::Stored)) {
-                        // A hold made during an outage holds the slot (or
-                        // the database failed): Redis's claim goes.
-                        self.forget_in_redis(&hold.token).await;
-                    }
-                    return decided;
-                }
-                Err(e) => self.state.failed(&e),
-            }
-        }
-        self.pg.try_hold(hold, max_live_per_user, now).await
-    }
-
-    /// Every hold is decided by PostgreSQL, beside the bookings.
-    fn sees_bookings(&self) -> bool {
-        self.pg.sees_bookings()
-    }
-
-    async fn get(&self, token: &str) -> Result<Option<Hold>> {
-        if let Some(hold) = self.pg.get(token).await? {
-            return Ok(Some(hold));
-        }
-        // Only in Redis: made before PostgreSQL kept holds (an upgrade
-        // rolling through the cluster); still the user's until it expires.
-        if self.state.worth_trying() {
-            match self.redis.get(token).await {
-                Ok(found) => return Ok(found),
-                Err(e) => self.state.failed(&e),
-            }
-        }
-        Ok(None)
-    }
-
-    async fn release(&self, token: &str) -> Result<Option<Hold>> {
-        let released = self.pg.release(token).await?;
-        if released.is_none() && self.state.worth_trying() {
-            match self.redis.release(token).await {
-                Ok(found) => return Ok(found),
-                Err(e) => self.state.failed(&e),
-            }
-        }
-        self.forget_in_redis(token).await;
-        Ok(released)
-    }
-
-    async fn live_holds(
-        &self,
-        connector_ids: &[Uuid],
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
-        now: DateTime<Utc>,
-    ) -> Result<Vec<Hold>> {
-        self.pg.live_holds(connector_ids, from, to, now).await
-    }
-
-    async fn take_expired(&self, expired_by: DateTime<Utc>, limit: usize) -> Result<Vec<Hold>> {
-        let taken = self.pg.take_expired(expired_by, limit).await?;
-        for hold in &taken {
-            self.forget_in_redis(&hold.token).await;
-        }
-        Ok(taken)
     }
 }
 

@@ -16,7 +16,7 @@ use std::time::Duration;
 use booking::Error;
 use redis::aio::ConnectionManager;
 
-pub use failover::{FailoverHolds, FailoverVersions, SharedState};
+pub use failover::{FailoverVersions, SharedState};
 pub use holds::RedisHolds;
 pub use routing::Chargers;
 pub use versions::RedisVersions;

@@ -1,7 +1,7 @@
-//! Holds in PostgreSQL: the cluster's authority on holds. Every hold is
-//! written here (after Redis claimed it, or alone while Redis is down), so
-//! an exclusion constraint over live claims keeps any two holds on a
-//! connector from overlapping, whichever path made them. The bookings live
+//! Holds in PostgreSQL: the cluster's hold store. Every instance decides
+//! its holds here, so an exclusion constraint over live claims keeps any
+//! two holds on a connector from overlapping, whichever instance made them,
+//! and Redis being down does not touch them. The bookings live
 //! in the same database, so a hold is checked against them in the same
 //! round trip.
 
