@@ -660,24 +660,16 @@ impl DeviceModel {
         Ok(merge(answers, result_field))
     }
 
-    /// After an accepted boot: asks for a FullInventory when the operator
-    /// turned `refreshOnBoot` on for this charger. Answered in the
-    /// background; the boot answer does not wait.
-    pub fn after_boot(&self, charger_id: Uuid, charge_point_id: &str) {
+    /// After an accepted boot of a charger whose operator turned
+    /// `refreshOnBoot` on: asks for a FullInventory in the background (the
+    /// boot answer does not wait).
+    pub fn after_boot(&self, charge_point_id: &str) {
         let Some(inner) = self.inner.clone() else {
             return;
         };
         let cp = charge_point_id.to_owned();
         let this = self.clone();
         tokio::spawn(async move {
-            match inner.store.device_model_settings(charger_id).await {
-                Ok(s) if s.refresh_on_boot => {}
-                Ok(_) => return,
-                Err(e) => {
-                    tracing::warn!(charger.id = %cp, error = %e, "cannot read device model settings");
-                    return;
-                }
-            }
             let payload = json!({ "requestId": new_request_id(), "reportBase": "FullInventory" });
             this.note_request(&cp, "GetBaseReport", &payload);
             let answer = inner.registry.call(&cp, "GetBaseReport", payload).await;

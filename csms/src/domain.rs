@@ -6,8 +6,8 @@ use crate::admission::RegistrationStatus;
 use booking::authorization::Authorization;
 use booking::charger_control::Refusal;
 use booking::iso;
-use booking::model::{ConnectorStatus, TransactionKey};
-use booking::store::BootInfo;
+use booking::model::{Charger, ConnectorStatus, OcppVersion, TransactionKey};
+use booking::store::{BootFollowUps, BootInfo};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
@@ -103,8 +103,12 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Handled, RpcError> {
     let store = &ctx.deps.store;
     // Read again: the operator may have decided since the socket opened.
     let default = ctx.deps.config.admission;
-    let status = match store.charger(ctx.charger.id).await.map_err(internal)? {
-        Some(charger) => {
+    let status = match store
+        .charger_at_boot(ctx.charger.id)
+        .await
+        .map_err(internal)?
+    {
+        Some((charger, follow_ups)) => {
             ctx.deps
                 .presence
                 .record(ctx.presence(Some(info)))
@@ -112,7 +116,7 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Handled, RpcError> {
                 .map_err(internal)?;
             let status = RegistrationStatus::for_charger(&charger, default);
             if status == RegistrationStatus::Accepted {
-                ctx.deps.local_lists.after_boot(&charger, ctx.version);
+                after_boot(ctx, &charger, follow_ups);
             }
             status
         }
@@ -136,19 +140,30 @@ pub async fn boot(ctx: &Context, info: BootInfo) -> Result<Handled, RpcError> {
         }
         .as_secs(),
     });
-    // A charger that rebooted may have lost the profiles evgate set.
-    if status == RegistrationStatus::Accepted {
-        ctx.deps.smart_charging.after_boot(
-            ctx.charger.id,
-            &ctx.charger.charge_point_id,
-            ctx.version,
-        );
-    }
     Ok(Handled {
         payload,
         booted: Some(status),
         then: None,
     })
+}
+
+/// What an accepted boot sets going in the background, only where the
+/// charger's row said there is something to do: a charger that rebooted may
+/// have lost its local list or the profiles evgate set, and the operator may
+/// want a fresh 2.0.1 device model after every boot.
+fn after_boot(ctx: &Context, charger: &Charger, follow_ups: BootFollowUps) {
+    let cp = &ctx.charger.charge_point_id;
+    if follow_ups.local_list_version > 0 {
+        ctx.deps.local_lists.after_boot(charger, ctx.version);
+    }
+    if follow_ups.charging_profiles {
+        ctx.deps
+            .smart_charging
+            .after_boot(ctx.charger.id, cp, ctx.version);
+    }
+    if follow_ups.refresh_device_model && ctx.version == OcppVersion::V201 {
+        ctx.deps.device_model.after_boot(cp);
+    }
 }
 
 /// Heartbeat in either version: last seen, and the time. Answered without

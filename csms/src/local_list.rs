@@ -253,7 +253,7 @@ impl LocalLists {
         Self::default()
     }
 
-    /// After an accepted boot of a charger evgate keeps a list for: reads
+    /// After an accepted boot of a charger evgate keeps a list for: checks
     /// what it holds and updates it when it differs (it may have lost its
     /// list, or missed a change while away).
     pub fn after_boot(&self, charger: &Charger, version: OcppVersion) {
@@ -264,14 +264,6 @@ impl LocalLists {
         let mut charger = charger.clone();
         charger.ocpp_version = Some(version);
         tokio::spawn(async move {
-            match inner.store.local_list_version(charger.id).await {
-                Ok(version) if version > 0 => {}
-                Ok(_) => return,
-                Err(e) => {
-                    tracing::warn!(charger.id = %charger.charge_point_id, error = %e, "cannot read the local list");
-                    return;
-                }
-            }
             let via = inner.registry.clone();
             if let Err(e) = this.sync(&charger, &*via, true).await {
                 tracing::warn!(charger.id = %charger.charge_point_id, error = %e, "local list not checked after boot");

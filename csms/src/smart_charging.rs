@@ -267,9 +267,9 @@ impl SmartCharging {
         }
     }
 
-    /// After an accepted boot: sends the charger the profiles evgate set
-    /// that outlive transactions, in the background (the boot answer does
-    /// not wait).
+    /// After an accepted boot of a charger evgate keeps profiles for: sends
+    /// it the ones evgate set that outlive transactions, in the background
+    /// (the boot answer does not wait).
     pub fn after_boot(&self, charger_id: Uuid, charge_point_id: &str, version: OcppVersion) {
         let Some(inner) = self.inner.clone() else {
             return;

@@ -320,7 +320,67 @@ async fn device_model_settings_default_off_and_are_kept(db: Arc<dyn Database>) {
     assert_eq!(store.device_model_settings(charger.id).await.unwrap(), off);
 }
 
+/// A boot reads its charger and what to follow up on in one query: each
+/// follow-up turns on with the row that asks for it, and only for its charger.
+async fn a_boot_reads_its_follow_ups_with_the_charger(db: Arc<dyn Database>) {
+    use booking::model::{ChargingProfile, ListChange, ProfileOrigin, ProfilePurpose};
+    use booking::store::BootFollowUps;
+    let (_, charger, _) = fixtures::site(&*db).await;
+    let (_, other, _) = fixtures::site(&*db).await;
+    let follow_ups = |id| {
+        let db = db.clone();
+        async move {
+            let (read, follow_ups) = db.charger_at_boot(id).await.unwrap().unwrap();
+            assert_eq!(read.id, id);
+            follow_ups
+        }
+    };
+    assert_eq!(follow_ups(charger.id).await, BootFollowUps::default());
+    db.change_local_list(charger.id, &ListChange::Replace(vec!["A".into()]))
+        .await
+        .unwrap();
+    db.change_local_list(charger.id, &ListChange::Add(vec!["B".into()]))
+        .await
+        .unwrap();
+    db.save_charging_profile(&ChargingProfile {
+        charger_id: charger.id,
+        profile_id: 1,
+        origin: ProfileOrigin::Operator,
+        evse_id: 0,
+        purpose: ProfilePurpose::StationMax,
+        stack_level: 1,
+        profile: json!({"chargingProfileId": 1}),
+        updated_at: Utc::now(),
+    })
+    .await
+    .unwrap();
+    let on = Settings {
+        refresh_on_boot: true,
+    };
+    db.set_device_model_settings(charger.id, on, Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        follow_ups(charger.id).await,
+        BootFollowUps {
+            local_list_version: 2,
+            charging_profiles: true,
+            refresh_device_model: true,
+        }
+    );
+    assert_eq!(follow_ups(other.id).await, BootFollowUps::default());
+    let off = Settings {
+        refresh_on_boot: false,
+    };
+    db.set_device_model_settings(charger.id, off, Utc::now())
+        .await
+        .unwrap();
+    assert!(!follow_ups(charger.id).await.refresh_device_model);
+    assert!(db.charger_at_boot(Uuid::new_v4()).await.unwrap().is_none());
+}
+
 backend_suite!(
+    a_boot_reads_its_follow_ups_with_the_charger,
     TC_B_07_a_full_report_replaces_what_it_does_not_name,
     TC_B_08_a_partial_report_upserts_only_what_it_names,
     device_models_filter_page_and_stay_per_charger,

@@ -57,6 +57,19 @@ impl PresenceUpdate {
     }
 }
 
+/// What an accepted boot may have to follow up on, read in the same query as
+/// the charger: a reconnect storm is thousands of boots, and most chargers
+/// have none of these, so asking each its own question cost three reads a boot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BootFollowUps {
+    /// The version of the local list evgate keeps for it (0: none).
+    pub local_list_version: i32,
+    /// evgate keeps charging profiles for it (some may need re-sending).
+    pub charging_profiles: bool,
+    /// The operator wants a full device model report after every boot.
+    pub refresh_device_model: bool,
+}
+
 /// Where presence facts go, many chargers at a time: each batch is written
 /// in one transaction, so a reconnect storm is a few commits, not one per
 /// heartbeat.
@@ -73,6 +86,8 @@ pub trait ChargerRegistry: Send + Sync + std::fmt::Debug + 'static {
     async fn insert_charger(&self, charger: &Charger) -> Result<()>;
     /// A charger by evgate's id.
     async fn charger(&self, id: Uuid) -> Result<Option<Charger>>;
+    /// A charger by evgate's id with what its boot must follow up on.
+    async fn charger_at_boot(&self, id: Uuid) -> Result<Option<(Charger, BootFollowUps)>>;
     /// A charger by its OCPP identity.
     async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>>;
     /// Chargers by identity, and how many there are.

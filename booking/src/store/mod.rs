@@ -29,7 +29,7 @@ mod tariffs;
 pub use audit::AuditLog;
 pub use bookings::{BookingLedger, RefundDraft};
 pub use chargers::{
-    BootInfo, ChargerCredentials, ChargerPresence, ChargerRegistry, PresenceUpdate,
+    BootFollowUps, BootInfo, ChargerCredentials, ChargerPresence, ChargerRegistry, PresenceUpdate,
     UnassignedChargers,
 };
 pub use displays::DisplayMessages;

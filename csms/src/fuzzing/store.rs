@@ -16,10 +16,10 @@ use booking::model::{
     OcppVersion, Page, RefundRequest, SecurityProfile, Station, TransactionKey, UnassignedCharger,
 };
 use booking::store::{
-    AuditLog, BookingLedger, BootInfo, ChargerCredentials, ChargerPresence, ChargerRegistry,
-    DisplayMessages, IdTagStore, MaintenanceLog, PresenceUpdate, RefundAttempt, RefundDraft,
-    RefundQueue, ReservationVoid, SessionEnd, SessionEnded, SessionLog, SessionStarted,
-    StationStore, StatusChange, Tallies, TariffStore, UnassignedChargers,
+    AuditLog, BookingLedger, BootFollowUps, BootInfo, ChargerCredentials, ChargerPresence,
+    ChargerRegistry, DisplayMessages, IdTagStore, MaintenanceLog, PresenceUpdate, RefundAttempt,
+    RefundDraft, RefundQueue, ReservationVoid, SessionEnd, SessionEnded, SessionLog,
+    SessionStarted, StationStore, StatusChange, Tallies, TariffStore, UnassignedChargers,
 };
 use booking::tariffs::{Tariff, TariffScope};
 use chrono::{DateTime, Utc};
@@ -209,6 +209,9 @@ impl ChargerRegistry for KnowsOneCharger {
     }
     async fn charger(&self, id: Uuid) -> Result<Option<Charger>> {
         Ok((id == CHARGER_ID).then(charger))
+    }
+    async fn charger_at_boot(&self, id: Uuid) -> Result<Option<(Charger, BootFollowUps)>> {
+        Ok((id == CHARGER_ID).then(|| (charger(), BootFollowUps::default())))
     }
     async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>> {
         Ok((charge_point_id == IDENTITY).then(charger))

@@ -11,7 +11,7 @@ use crate::rpc::RpcError;
 pub(super) async fn boot_notification(ctx: &Context, payload: Value) -> Result<Handled, RpcError> {
     let req: BootNotificationRequest = decode(payload)?;
     let station = req.charging_station;
-    let handled = domain::boot(
+    domain::boot(
         ctx,
         BootInfo {
             version: Some(ctx.version),
@@ -21,12 +21,5 @@ pub(super) async fn boot_notification(ctx: &Context, payload: Value) -> Result<H
             serial_number: station.serial_number,
         },
     )
-    .await?;
-    // The operator may want a fresh device model after every boot.
-    if handled.booted == Some(crate::admission::RegistrationStatus::Accepted) {
-        ctx.deps
-            .device_model
-            .after_boot(ctx.charger.id, &ctx.charger.charge_point_id);
-    }
-    Ok(handled)
+    .await
 }

@@ -7,7 +7,7 @@ use booking::model::{
     Charger, ChargerAdmission, Page, PreviousCredentials, SecurityProfile, UnassignedCharger,
 };
 use booking::store::{
-    BootInfo, ChargerCredentials, ChargerPresence, ChargerRegistry, PresenceUpdate,
+    BootFollowUps, BootInfo, ChargerCredentials, ChargerPresence, ChargerRegistry, PresenceUpdate,
     UnassignedChargers,
 };
 use chrono::{DateTime, Utc};
@@ -109,6 +109,32 @@ async fn by_id(conn: &mut Conn, id: Uuid) -> Result<Option<Charger>> {
         .await
         .map_err(db_error)?;
     one(row, charger_of)
+}
+
+async fn at_boot(conn: &mut Conn, id: Uuid) -> Result<Option<(Charger, BootFollowUps)>> {
+    let row = sqlx::query(
+        "select c.*, \
+           cast(coalesce((select l.version from local_lists l where l.charger_id = c.id), 0) \
+             as bigint) as follow_local_list, \
+           cast(case when exists(select 1 from charging_profiles p where p.charger_id = c.id) \
+             then 1 else 0 end as bigint) as follow_profiles, \
+           cast(case when (select s.refresh_on_boot from device_model_settings s \
+             where s.charger_id = c.id) then 1 else 0 end as bigint) as follow_device_model \
+         from chargers c where c.id = $1",
+    )
+    .bind(id)
+    .fetch_optional(conn)
+    .await
+    .map_err(db_error)?;
+    one(row, |row| {
+        let follow_ups = BootFollowUps {
+            local_list_version: i32::try_from(get::<i64>(row, "follow_local_list")?)
+                .map_err(|e| bad_column("follow_local_list", e))?,
+            charging_profiles: get::<i64>(row, "follow_profiles")? != 0,
+            refresh_device_model: get::<i64>(row, "follow_device_model")? != 0,
+        };
+        Ok((charger_of(row)?, follow_ups))
+    })
 }
 
 async fn by_identity(conn: &mut Conn, charge_point_id: &str) -> Result<Option<Charger>> {
@@ -396,6 +422,10 @@ impl ChargerRegistry for SqlStore<Db> {
 
     async fn charger(&self, id: Uuid) -> Result<Option<Charger>> {
         by_id(&mut *self.conn().await?, id).await
+    }
+
+    async fn charger_at_boot(&self, id: Uuid) -> Result<Option<(Charger, BootFollowUps)>> {
+        at_boot(&mut *self.conn().await?, id).await
     }
 
     async fn charger_by_identity(&self, charge_point_id: &str) -> Result<Option<Charger>> {
