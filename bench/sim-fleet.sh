@@ -5,7 +5,8 @@
 #   bench/sim-fleet.sh [N=10000] [SCENARIO=idle] [DURATION=90s] [HEARTBEAT=10s] [RAMP=30s]
 # Needs: cargo build --release -p evgate -p simulators
 # Prints the simulator's report, its peak memory per charger, and evgate's
-# resident memory before and at the end of the run.
+# resident memory before, at its peak and at the end of the run (in a storm
+# at half the duration, the end is what the storm left after as long again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}; scenario=${2:-idle}; duration=${3:-90s}; heartbeat=${4:-10s}; ramp=${5:-30s}
@@ -30,11 +31,12 @@ before=$(rss $server)
   --seed 7 --quiet --provision --api "http://$HTTP_ADDR" --admin-token "$token" \
   --json "$work/report.json" --max-errors 0 >"$work/sim.out" 2>&1 &
 sim_pid=$!
-peak=0; at_end=0
+peak=0; at_end=0; server_peak=0
 while kill -0 $sim_pid 2>/dev/null; do
   s=$(awk '/VmHWM/ {print $2}' /proc/$sim_pid/status 2>/dev/null || echo 0)
   [ "${s:-0}" -gt "$peak" ] && peak=$s
   at_end=$(rss $server)
+  [ "$at_end" -gt "$server_peak" ] && server_peak=$at_end
   sleep 1
 done
 wait $sim_pid && status=0 || status=$?
@@ -42,3 +44,4 @@ echo "date=$(date -u +%FT%TZ) cores=$(nproc) chargers=$n scenario=$scenario dura
 cat "$work/sim.out"
 echo "evgate-sim peak RSS ${peak} KiB: $(( peak * 1024 / n )) bytes per simulated charger"
 echo "evgate RSS before ${before} KiB, during the run ${at_end} KiB: $(( (at_end - before) * 1024 / n )) bytes per connected charger"
+echo "evgate RSS peak ${server_peak} KiB, at the end ${at_end} KiB ($(( at_end * 100 / (server_peak > 0 ? server_peak : 1) ))% of the peak)"
