@@ -1,7 +1,8 @@
 # Build: docker build -t evgate .
 FROM rust:1.95-slim-bookworm AS build
-# The default openssl-tls feature (OCPP_TLS_BACKEND=openssl) links libssl.
-RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev pkg-config \
+# The default openssl-tls feature (OCPP_TLS_BACKEND=openssl) links libssl;
+# the jemalloc allocator is built with make.
+RUN apt-get update && apt-get install -y --no-install-recommends libssl-dev pkg-config make \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY . .

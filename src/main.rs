@@ -8,6 +8,15 @@ use evgate::app::{self, StartError};
 use evgate::config::{Cli, Command, Config, LogFormat, TokenArgs, one_line};
 use evgate::keys::jwt_keys;
 
+/// jemalloc, not glibc's malloc: after a 10,000-charger reconnect storm
+/// glibc kept every page of its peak (its per-thread arenas do not shrink),
+/// jemalloc's background threads give the storm's garbage back within
+/// seconds (28% of the peak once the fleet left, against 100%; BENCHMARKS.md),
+/// for about 0.5 KiB more per idle connection.
+#[cfg(unix)]
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// Exit code for a configuration the process cannot run with.
 const BAD_CONFIG: u8 = 2;
 
