@@ -5,8 +5,9 @@
 #   bench/sim-fleet.sh [N=10000] [SCENARIO=idle] [DURATION=90s] [HEARTBEAT=10s] [RAMP=30s]
 # Needs: cargo build --release -p evgate -p simulators
 # Prints the simulator's report, its peak memory per charger, and evgate's
-# resident memory before, at its peak and at the end of the run (in a storm
-# at half the duration, the end is what the storm left after as long again).
+# resident memory before, at its peak, at the end of the run (in a storm at
+# half the duration, the end is what the storm left after as long again) and
+# SETTLE (15) seconds after the fleet left; then evgate's warnings, counted.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}; scenario=${2:-idle}; duration=${3:-90s}; heartbeat=${4:-10s}; ramp=${5:-30s}
@@ -40,8 +41,16 @@ while kill -0 $sim_pid 2>/dev/null; do
   sleep 1
 done
 wait $sim_pid && status=0 || status=$?
+# What the process gives back once the fleet has gone (SETTLE seconds later).
+settle=${SETTLE:-15}; sleep "$settle"; after=$(rss $server)
 echo "date=$(date -u +%FT%TZ) cores=$(nproc) chargers=$n scenario=$scenario duration=$duration heartbeat=$heartbeat ramp=$ramp exit=$status"
 cat "$work/sim.out"
 echo "evgate-sim peak RSS ${peak} KiB: $(( peak * 1024 / n )) bytes per simulated charger"
 echo "evgate RSS before ${before} KiB, during the run ${at_end} KiB: $(( (at_end - before) * 1024 / n )) bytes per connected charger"
-echo "evgate RSS peak ${server_peak} KiB, at the end ${at_end} KiB ($(( at_end * 100 / (server_peak > 0 ? server_peak : 1) ))% of the peak)"
+echo "evgate RSS peak ${server_peak} KiB, at the end ${at_end} KiB ($(( at_end * 100 / (server_peak > 0 ? server_peak : 1) ))% of the peak), ${settle} s after the fleet left ${after} KiB ($(( after * 100 / (server_peak > 0 ? server_peak : 1) ))%)"
+# Why calls or connections failed, as evgate saw it: its warnings, counted.
+if grep -qE ' (WARN|ERROR) ' "$work/server.log"; then
+  echo "evgate warnings and errors (count, message):"
+  grep -E ' (WARN|ERROR) ' "$work/server.log" | sed -E 's/^[^ ]+ +//; s/[0-9a-f]{8}-[0-9a-f-]{27}/<id>/g' |
+    cut -c1-160 | sort | uniq -c | sort -rn | awk 'NR <= 5'
+fi
