@@ -8,6 +8,8 @@
 # resident memory before, at its peak, at the end of the run (in a storm at
 # half the duration, the end is what the storm left after as long again) and
 # SETTLE (15) seconds after the fleet left; then evgate's warnings, counted.
+# STORE=postgres runs evgate on a fresh PostgreSQL database (EVGATE_BENCH_PG,
+# EVGATE_BENCH_PG_PARAMS as in lib.sh) instead of SQLite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 n=${1:-10000}; scenario=${2:-idle}; duration=${3:-90s}; heartbeat=${4:-10s}; ramp=${5:-30s}
@@ -19,6 +21,11 @@ work=$(mktemp -d)
 port=$((20000 + RANDOM % 10000)); oport=$((port + 1))
 export HTTP_ADDR=127.0.0.1:$port OCPP_ADDR=0.0.0.0:$oport RUST_LOG=warn
 export JWT_SECRET=bench-secret-bench-secret-bench-secret DATABASE_URL="sqlite://$work/evgate.db"
+if [ "${STORE:-sqlite}" = postgres ]; then   # the same run on PostgreSQL (a fresh evgate_bench)
+  pg=${EVGATE_BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+  psql "$pg/postgres" -qc "DROP DATABASE IF EXISTS evgate_bench" -qc "CREATE DATABASE evgate_bench" >/dev/null
+  export DATABASE_URL="$pg/evgate_bench${EVGATE_BENCH_PG_PARAMS:-}"   # e.g. ?sslmode=disable
+fi
 . bench/lib.sh; bench_limits_off   # rate limits off: see lib.sh
 "$bin" >"$work/server.log" 2>&1 &
 server=$!
@@ -43,7 +50,7 @@ done
 wait $sim_pid && status=0 || status=$?
 # What the process gives back once the fleet has gone (SETTLE seconds later).
 settle=${SETTLE:-15}; sleep "$settle"; after=$(rss $server)
-echo "date=$(date -u +%FT%TZ) cores=$(nproc) chargers=$n scenario=$scenario duration=$duration heartbeat=$heartbeat ramp=$ramp exit=$status"
+echo "date=$(date -u +%FT%TZ) cores=$(nproc) store=${STORE:-sqlite} chargers=$n scenario=$scenario duration=$duration heartbeat=$heartbeat ramp=$ramp exit=$status"
 cat "$work/sim.out"
 echo "evgate-sim peak RSS ${peak} KiB: $(( peak * 1024 / n )) bytes per simulated charger"
 echo "evgate RSS before ${before} KiB, during the run ${at_end} KiB: $(( (at_end - before) * 1024 / n )) bytes per connected charger"
