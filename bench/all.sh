@@ -4,7 +4,7 @@
 # lines that carry its figures). Full outputs stay in the log directory.
 #   bench/all.sh [MODE…]          (no mode: all of them, in the order below)
 #   bench/all.sh --list           the modes and their commands
-# Modes: http http-cluster holds-cluster ocpp-vs-bare ocpp-idle storm fleet webhooks
+# Modes: http http-cluster holds-cluster ocpp-vs-bare ocpp-idle storm storm-postgres fleet webhooks
 #        webhooks-cluster sio cluster-command password-storm half-open tls-handshake
 #        tls-idle console ocpi
 # Needs what each script's header says (release builds of evgate and the
@@ -23,6 +23,7 @@ modes=(
   "ocpp-vs-bare|bench/ocpp-vs-bare.sh 200 5 2|calls_per_s|per connection|ratio"
   "ocpp-idle|bench/ocpp-idle.sh 5000 1000 10|per connection|p50|p99"
   "storm|bench/sim-fleet.sh 10000 reconnect-storm 80s 10s 20s|^reconnect|^round trip|^errors|evgate RSS"
+  "storm-postgres|STORE=postgres EVGATE_BENCH_PG_PARAMS=?sslmode=disable bench/sim-fleet.sh 10000 reconnect-storm 80s 10s 20s|^reconnect|^round trip|^errors|evgate RSS"
   "fleet|bench/fleet-50k.sh 18000 1800 120s 50s 60s|^==|^connections|^reconnect|^round trip|evgate RSS before"
   "webhooks|bench/webhook-bench.sh embedded 2000 10|p50|p99|drained"
   "webhooks-cluster|bench/webhook-bench.sh cluster 2000 10|p50|p99|drained"
