@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Wrong Basic-auth passwords against the OCPP listener, many at once: the
-# process's resident memory (idle, then the peak during the storm) and how
+# process's resident memory (idle, the peak during the storm, just after it
+# and SETTLE (15) seconds later: what the allocator gave back) and how
 # the handshakes were answered (401 verified and wrong, 429 slowed, 503
 # every verification slot busy).
 # With LEGIT=N (default 50), N legitimate chargers (profile 0) send 10
@@ -52,7 +53,8 @@ sleep 0.5
 kill $sampler 2>/dev/null || true
 after=$(rss)
 echo "date=$(date -u +%FT%TZ) attempts=$attempts parallel=$parallel identities=$identities sources=$sources"
-echo "evgate RSS KiB: idle $idle, peak $(cat "$peak_file" 2>/dev/null || echo "$idle"), after $after"
+settle=${SETTLE:-15}; sleep "$settle"; settled=$(rss)   # what the allocator gave back
+echo "evgate RSS KiB: idle $idle, peak $(cat "$peak_file" 2>/dev/null || echo "$idle"), after $after, ${settle} s later $settled"
 echo "storm seconds: $(echo "$end - $start" | bc)"
 echo "answers:"; sort "$work/codes" | uniq -c
 if [ "$legit" -gt 0 ]; then
