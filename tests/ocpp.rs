@@ -393,6 +393,42 @@ async fn status_notifications_reach_the_station_and_unknown_connectors_are_ackno
     assert_eq!(station["data"]["connectors"][0]["status"], "MAINTENANCE");
 }
 
+/// A connection reads into 1 KiB at a time (an idle charger holds that
+/// buffer): a frame many times larger still arrives whole and is answered,
+/// and one past the 64 KiB message limit closes the connection.
+#[tokio::test]
+async fn frames_larger_than_the_read_buffer_arrive_whole_and_oversized_ones_close() {
+    let site = Site::start().await;
+    let (mut ws, _) = site
+        .connect("/ocpp/CP-0", Some("ocpp1.6"), None)
+        .await
+        .unwrap();
+    let data = "d".repeat(40 * 1024);
+    let a = call(
+        &mut ws,
+        "big",
+        "DataTransfer",
+        json!({"vendorId": "org.example", "data": data}),
+    )
+    .await;
+    assert_eq!(
+        (a[0].as_i64(), a[1].as_str()),
+        (Some(3), Some("big")),
+        "{a}"
+    );
+    assert!(a[2]["status"].is_string(), "{a}");
+    let a = call(&mut ws, "after", "Heartbeat", json!({})).await;
+    assert_eq!((a[0].as_i64(), a[1].as_str()), (Some(3), Some("after")));
+    let oversized = "o".repeat(80 * 1024);
+    ws.send(Message::text(
+        json!([2, "huge", "DataTransfer", {"vendorId": "org.example", "data": oversized}])
+            .to_string(),
+    ))
+    .await
+    .unwrap();
+    assert!(closed_by_server(&mut ws).await);
+}
+
 #[tokio::test]
 async fn malformed_frames_get_the_right_callerror_per_version() {
     let site = Site::start().await;

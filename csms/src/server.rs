@@ -411,13 +411,19 @@ where
     );
     stream.write_all(response.as_bytes()).await?;
     let config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(READ_BUFFER)
         .write_buffer_size(0)
         .max_message_size(Some(csms.deps.config.max_message_bytes))
         .max_frame_size(Some(csms.deps.config.max_message_bytes));
     let ws = WebSocketStream::from_partially_read(stream, rest, Role::Server, Some(config)).await;
     Ok(Some((ws, charger, version)))
 }
+
+/// What each connection reads into. Every idle charger holds one for as
+/// long as it stays connected, and OCPP frames are mostly far smaller (a
+/// Heartbeat is ~40 bytes, a status ~200); a larger frame is read whole
+/// into room reserved for its length, this many bytes per read.
+const READ_BUFFER: usize = 1024;
 
 async fn connect<S>(stream: S, csms: Csms, transport: Transport) -> std::io::Result<()>
 where

@@ -1,6 +1,6 @@
 //! The bare limit the OCPP benchmarks compare evgate with: a WebSocket
 //! server that answers BootNotification and Heartbeat from memory (any
-//! other CALL gets `{}`), with evgate's socket settings (4 KiB read
+//! other CALL gets `{}`), with evgate's socket settings (1 KiB read
 //! buffer, frames written at once) and no store, no auth, no registry.
 //!
 //! cargo run --release -p simulators --example bare_responder -- ADDR
@@ -37,7 +37,7 @@ fn answer(text: &str) -> Option<String> {
 
 async fn serve(stream: TcpStream) {
     let config = WebSocketConfig::default()
-        .read_buffer_size(4 * 1024)
+        .read_buffer_size(1024)
         .write_buffer_size(0);
     let echo_protocol = |req: &Request, mut resp: Response| {
         let offered = req
